@@ -1,0 +1,87 @@
+# LinkFlow — every command a developer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+BUN_VERSION := 1.4.4
+BUN := .tools/bin/bun
+INFRA := deploy/local/infra.sh
+
+export REFLEX_USE_SYSTEM_BUN := 1
+export REFLEX_DIR := $(CURDIR)/.reflex-home
+export REFLEX_TELEMETRY_ENABLED := false
+export REFLEX_CHECK_LATEST_VERSION := false
+export BUN_INSTALL_CACHE_DIR := $(CURDIR)/.tools/bun-cache
+export BUN_RUNTIME_TRANSPILER_CACHE_PATH := $(CURDIR)/.tools/bun-transpiler
+export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help install run-local test test-unit test-integration test-e2e infra-up infra-down infra-status \
+        db-migrate lint fmt build clean system-deps
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(BUN):
+	npm install --prefix .tools --no-audit --no-fund --loglevel=error bun@$(BUN_VERSION)
+	@mkdir -p .tools/bin
+	@for b in .tools/node_modules/bun/bin/bun.exe .tools/node_modules/@oven/bun-linux-x64/bin/bun; do \
+	  if [ -x $$b ] && $$b --version >/dev/null 2>&1; then ln -sf $(CURDIR)/$$b $(BUN); break; fi; done
+	@$(BUN) --version >/dev/null || { echo "bun $(BUN_VERSION) did not install from npm" >&2; exit 1; }
+
+install: $(STAMP) $(BUN) ## create the venv, install Python deps and bun (idempotent)
+
+system-deps: ## install Debian packages the tests need (Chromium); PostgreSQL/Redis come with infra-up
+	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -q chromium; }
+
+run-local: install ## install what is needed and run LinkFlow embedded (SQLite, in-process queue)
+	$(BIN)/linkflow up
+
+build: install ## build the UI bundle (Reflex prod export)
+	cd $(CURDIR) && REFLEX_API_URL=$${REFLEX_API_URL:-http://127.0.0.1:3000} $(BIN)/reflex export --frontend-only --no-zip
+
+infra-up: ## start PostgreSQL and Redis on 127.0.0.1 (data in .infra/)
+	bash $(INFRA) up
+infra-down: ## stop the services infra-up started
+	bash $(INFRA) down
+infra-status: ## show whether the services are running
+	bash $(INFRA) status
+
+db-migrate: install ## apply migrations to the configured database (LINKFLOW_DATABASE_URL or ./data)
+	$(BIN)/linkflow db upgrade
+
+lint: install ## ruff and the import-linter contracts
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+fmt: install ## format and auto-fix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: install system-deps infra-up ## everything: lint, unit, integration (real services) and browser tests
+	$(MAKE) lint
+	$(MAKE) test-unit
+	$(MAKE) test-integration
+	$(MAKE) test-e2e
+
+test-unit: install ## fast tests, no services
+	$(BIN)/pytest -q tests/unit tests/workflows
+
+test-integration: install ## tests against real PostgreSQL/Redis (make infra-up first)
+	eval "$$(bash $(INFRA) env)" && $(BIN)/pytest -q tests/integration
+
+test-e2e: install system-deps ## Playwright in Debian Chromium against a running app
+	$(BIN)/pytest -q tests/e2e --screenshot only-on-failure --output test-results
+
+clean: ## remove build output, caches and local data (keeps .infra; see infra-down)
+	rm -rf .web .states .reflex-home data .pytest_cache .ruff_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

@@ -1,0 +1,82 @@
+"""The `linkflow` command: one entry point for every role of the one container image."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+
+from backend.cli_commands import db_command, run_command, serve_command, up_command, user_command
+
+ROLE_GROUP = "linkflow.roles"  # worker, scheduler, consume: long-running roles outside backend/
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="linkflow", description="LinkFlow workflow automation")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser("up", help="run every role in one process (embedded mode) and print the URL")
+    up.add_argument("--host", help="interface to listen on (default LINKFLOW_HTTP_HOST)")
+    up.add_argument("--port", type=int, help="port to listen on (default LINKFLOW_HTTP_PORT)")
+
+    serve = sub.add_parser("serve", help="serve HTTP for one role")
+    serve.add_argument("--role", required=True, choices=["api", "webhook", "ui"])
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+
+    sub.add_parser("worker", help="run a Dramatiq worker that executes workflows")
+    sub.add_parser("scheduler", help="fire due schedules (leader-elected)")
+    consume = sub.add_parser("consume", help="run the event consumer of one service")
+    consume.add_argument("--service", required=True, help="audit, analytics, notifications or search")
+
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    db.add_argument("revision", nargs="?", help="target revision (default head / base)")
+
+    user = sub.add_parser("user", help="manage users")
+    user_sub = user.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = user_sub.add_parser("create", help="create a user (and a personal team)")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--name", default="")
+    create.add_argument("--admin", action="store_true", help="make the user an instance admin")
+
+    run = sub.add_parser("run", help="execute one workflow file in embedded mode and print the result")
+    run.add_argument("file", help="workflow JSON file")
+    run.add_argument("--input", default=None, help='input items as JSON, e.g. \'{"n": 2}\' or a list')
+    return parser
+
+
+def _role(name: str) -> Callable[[argparse.Namespace], int]:
+    for ep in entry_points(group=ROLE_GROUP):
+        if ep.name == name:
+            return ep.load()
+    raise SystemExit(f"linkflow: the '{name}' role is not installed (entry point group {ROLE_GROUP})")
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "up": up_command,
+    "serve": serve_command,
+    "db": db_command,
+    "user": user_command,
+    "run": run_command,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = COMMANDS.get(args.command) or _role(args.command)
+    try:
+        return handler(args) or 0
+    except KeyboardInterrupt:
+        return 130
+    except ValueError as exc:  # bad settings or arguments: say what, no traceback
+        print(json.dumps({"error": str(exc)}) if args.command == "run" else f"linkflow: {exc}",
+              file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""The three kinds of error (user, transient, unexpected) and the one JSON error shape."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+log = logging.getLogger("linkflow.api")
+
+
+class UserError(Exception):
+    """Bad input or configuration: shown to the user as is, never retried."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, details: object | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(UserError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(UserError):
+    status_code = 409
+    code = "conflict"
+
+
+class Forbidden(UserError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Unauthorized(UserError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class TransientError(Exception):
+    """Timeouts, 5xx, lost connections: worth retrying with backoff."""
+
+
+def error_body(code: str, message: str, details: object | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+async def _user_error(_: Request, exc: UserError) -> JSONResponse:
+    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code)
+
+
+async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+            409: "conflict", 413: "payload_too_large", 429: "rate_limited"}.get(exc.status_code, "error")
+    return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
+                        headers=getattr(exc, "headers", None))
+
+
+async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in exc.errors()]
+    return JSONResponse(error_body("validation_error", "The request is invalid; see details.", details),
+                        status_code=422)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error", extra={"path": request.url.path})
+    return JSONResponse(error_body("internal_error", "Something went wrong on our side; it was logged."),
+                        status_code=500)
+
+
+def install(app) -> None:
+    app.add_exception_handler(UserError, _user_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

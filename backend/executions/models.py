@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db.base import Base, IdMixin, utcnow
+
+
+class ExecutionStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    WAITING = "waiting"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Execution(IdMixin, Base):
+    __tablename__ = "executions"
+    __table_args__ = (
+        Index(None, "team_id", "created_at"),
+        Index(None, "workflow_id", "created_at"),
+        Index(None, "status", "lease_expires_at"),
+    )
+
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    workflow_id: Mapped[str | None] = mapped_column(ForeignKey("workflows.id", ondelete="SET NULL"))
+    version_id: Mapped[str | None] = mapped_column(String(32))
+    # The definition that ran, so history survives edits and files run by `linkflow run`.
+    definition: Mapped[dict | None]
+    status: Mapped[str] = mapped_column(String(16), default=ExecutionStatus.QUEUED)
+    mode: Mapped[str] = mapped_column(String(16), default="manual")  # manual|webhook|schedule|retry|...
+    input: Mapped[list | None]
+    output: Mapped[list | None]
+    error: Mapped[dict | None]
+    parent_execution_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    retry_of_id: Mapped[str | None] = mapped_column(String(32))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    resume_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class ExecutionStep(IdMixin, Base):
+    """One node run, committed before any successor starts (the resume point)."""
+
+    __tablename__ = "execution_steps"
+    __table_args__ = (UniqueConstraint("execution_id", "node_id", "run_index"),)
+
+    execution_id: Mapped[str] = mapped_column(ForeignKey("executions.id", ondelete="CASCADE"), index=True)
+    node_id: Mapped[str] = mapped_column(String(100))
+    node_name: Mapped[str] = mapped_column(String(200))
+    run_index: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(16))  # running|succeeded|failed|skipped|waiting
+    attempts: Mapped[int] = mapped_column(default=0)
+    input: Mapped[dict | None]
+    input_ref: Mapped[str | None] = mapped_column(String(500))
+    output: Mapped[dict | None]  # {port: [items]}
+    output_ref: Mapped[str | None] = mapped_column(String(500))  # storage key when too large to inline
+    error: Mapped[dict | None]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

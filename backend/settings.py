@@ -1,0 +1,144 @@
+"""One typed settings object for the whole process (env prefix ``LINKFLOW_``).
+
+Every field has a default that works on one machine (the embedded mode). Nested
+groups read flat variables: ``LINKFLOW_DATABASE_URL`` sets ``database.url``.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "linkflow-development-secret-change-me"
+# 32 zero bytes, base64: fine for a laptop, refused in production.
+DEV_VAULT_KEY = "dev:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+
+class DatabaseSettings(BaseModel):
+    url: str = ""  # empty: SQLite file under data_dir
+    pool_size: int = 10
+    echo: bool = False
+
+
+class QueueSettings(BaseModel):
+    backend: Literal["memory", "redis"] = "memory"
+    worker_threads: int = 4
+
+
+class EventsSettings(BaseModel):
+    backend: Literal["memory", "kafka"] = "memory"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = ""
+
+
+class CacheSettings(BaseModel):
+    backend: Literal["memory", "redis"] = "memory"
+
+
+class SearchSettings(BaseModel):
+    backend: Literal["sql", "elasticsearch"] = "sql"
+    elasticsearch_url: str = "http://127.0.0.1:9200"
+
+
+class StorageSettings(BaseModel):
+    backend: Literal["local", "s3"] = "local"
+    path: str = ""  # empty: <data_dir>/files
+    s3_bucket: str = "linkflow"
+    s3_endpoint_url: str = ""
+    inline_limit_bytes: int = 64 * 1024
+
+
+class BillingSettings(BaseModel):
+    backend: Literal["free", "stripe"] = "free"
+    stripe_api_key: str = ""
+    stripe_webhook_secret: str = ""
+
+
+class MailSettings(BaseModel):
+    smtp_host: str = ""  # empty: mails go to <data_dir>/outbox.jsonl
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    sender: str = "LinkFlow <linkflow@localhost>"
+
+
+class SecuritySettings(BaseModel):
+    secret_key: str = DEV_SECRET
+    vault_keys: str = DEV_VAULT_KEY  # "kid:base64key,kid2:base64key"; the first encrypts
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 3000
+    public_url: str = ""  # empty: http://<host>:<port>
+    allow_private: bool = False
+    allow_list: str = ""  # comma-separated hosts/CIDRs reachable despite allow_private=false
+    webhook_body_limit_bytes: int = 16 * 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LINKFLOW_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="ignore",
+    )
+
+    mode: Literal["local", "production"] = "local"
+    data_dir: Path = Path("data")
+    redis_url: str = ""  # used by queue/cache backends "redis"
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
+    events: EventsSettings = Field(default_factory=EventsSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    billing: BillingSettings = Field(default_factory=BillingSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Settings:
+        needs_redis = self.queue.backend == "redis" or self.cache.backend == "redis"
+        if needs_redis and not self.redis_url:
+            raise ValueError("LINKFLOW_REDIS_URL is required when the queue or cache backend is 'redis'")
+        if self.mode == "production":
+            self._refuse_development_secrets()
+        return self
+
+    def _refuse_development_secrets(self) -> None:
+        problems = []
+        if self.security.secret_key == DEV_SECRET or len(self.security.secret_key) < 32:
+            problems.append("LINKFLOW_SECURITY_SECRET_KEY must be set to a random value of 32+ characters")
+        if DEV_VAULT_KEY in self.security.vault_keys:
+            problems.append("LINKFLOW_SECURITY_VAULT_KEYS must not contain the development key")
+        if problems:
+            raise ValueError("refusing to start in production mode: " + "; ".join(problems))
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{(self.data_dir / 'linkflow.db').resolve()}"
+
+    @property
+    def storage_path(self) -> Path:
+        return Path(self.storage.path) if self.storage.path else self.data_dir / "files"
+
+    @property
+    def public_url(self) -> str:
+        return self.http.public_url.rstrip("/") or f"http://{self.http.host}:{self.http.port}"
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,29 @@
+"""Dramatiq broker chosen by settings: in-process (embedded) or Redis (scaled out)."""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+
+from backend.settings import Settings, get_settings
+
+_broker: dramatiq.Broker | None = None
+
+
+def make_broker(settings: Settings) -> dramatiq.Broker:
+    if settings.queue.backend == "redis":
+        from dramatiq.brokers.redis import RedisBroker
+
+        return RedisBroker(url=settings.redis_url, namespace="linkflow")
+    # In-process: messages live in memory only, so the database stays the source of truth
+    # (queued executions are re-dispatched at start-up and by the reaper).
+    return StubBroker()
+
+
+def get_broker() -> dramatiq.Broker:
+    """The process's broker; set explicitly, or Dramatiq would build a RabbitMQ one."""
+    global _broker
+    if _broker is None:
+        _broker = make_broker(get_settings())
+        dramatiq.set_broker(_broker)
+    return _broker

@@ -1,0 +1,31 @@
+"""Embedded mode: the worker threads, reaper and relays run inside the web process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import dramatiq
+
+from backend.settings import get_settings
+from executors import actors
+from executors.maintenance import maintenance_loop
+
+log = logging.getLogger("linkflow.embedded")
+
+
+@contextlib.asynccontextmanager
+async def run_embedded():
+    settings = get_settings()
+    worker = dramatiq.Worker(actors.get_broker(), worker_threads=settings.queue.worker_threads)
+    worker.start()
+    stop = asyncio.Event()
+    task = asyncio.create_task(maintenance_loop(stop, actors.enqueue))
+    log.info("embedded services started", extra={"worker_threads": settings.queue.worker_threads})
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+        worker.stop(timeout=5000)

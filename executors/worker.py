@@ -1,0 +1,38 @@
+"""`linkflow worker`: a Dramatiq worker process plus the reaper, until SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+
+import dramatiq
+
+from backend import logging as lf_logging
+from backend.settings import get_settings
+from executors import actors
+from executors.maintenance import maintenance_loop
+
+log = logging.getLogger("linkflow.worker")
+
+
+def main(args: argparse.Namespace | None = None) -> int:
+    settings = get_settings()
+    lf_logging.configure(settings.log_level, settings.log_format)
+    worker = dramatiq.Worker(actors.get_broker(), worker_threads=settings.queue.worker_threads)
+    worker.start()
+    log.info("worker started", extra={"worker_id": actors.WORKER_ID, "queue": settings.queue.backend})
+    try:
+        asyncio.run(_until_signalled())
+    finally:
+        worker.stop(timeout=10000)
+    return 0
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await maintenance_loop(stop, actors.enqueue)

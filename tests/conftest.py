@@ -1,0 +1,38 @@
+"""Every test gets its own data directory and fresh settings/engine caches."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.db import session as db_session
+from backend.settings import get_settings
+
+
+def reset_caches() -> None:
+    get_settings.cache_clear()
+    if db_session.get_engine.cache_info().currsize:
+        db_session.get_engine().dispose()
+    db_session.get_engine.cache_clear()
+    db_session._session_factory.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("LINKFLOW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("LINKFLOW_DATABASE_URL", raising=False)
+    monkeypatch.delenv("LINKFLOW_REDIS_URL", raising=False)
+    reset_caches()
+    yield
+    reset_caches()
+
+
+@pytest.fixture
+def configure(monkeypatch):
+    """Set LINKFLOW_* variables for this test: configure(DATABASE_URL="...")."""
+
+    def apply(**env: str) -> None:
+        for key, value in env.items():
+            monkeypatch.setenv(f"LINKFLOW_{key}", value)
+        reset_caches()
+
+    return apply

@@ -1,0 +1,53 @@
+"""Real PostgreSQL and Redis, started by `make infra-up` (deploy/local/infra.sh).
+
+Without them a test is skipped on a laptop but FAILS under CI=true: CI must never pass
+by silently not testing the scaled-out path.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import psycopg
+import pytest
+import redis
+
+
+def _require(var: str) -> str:
+    value = os.environ.get(var)
+    if value:
+        return value
+    message = f"{var} is not set: run `make infra-up` and `eval \"$(bash deploy/local/infra.sh env)\"`"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty database for this test on the real server; dropped afterwards."""
+    base = _require("LINKFLOW_TEST_POSTGRES_URL")
+    admin_dsn = base.replace("postgresql+psycopg://", "postgresql://")
+    name = f"lf_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(admin_dsn, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL at {admin_dsn} is not reachable ({exc}); run `make infra-up`")
+    yield base.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def redis_url():
+    url = _require("LINKFLOW_TEST_REDIS_URL")
+    client = redis.Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis at {url} is not reachable ({exc}); run `make infra-up`")
+    client.flushdb()
+    yield url
+    client.flushdb()

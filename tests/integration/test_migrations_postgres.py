@@ -1,0 +1,34 @@
+from sqlalchemy import inspect
+
+from backend.db import migrate
+from backend.db.models import metadata
+from backend.db.session import make_engine
+
+
+def test_upgrade_downgrade_upgrade_on_postgres(postgres_url):
+    migrate.upgrade(postgres_url)
+    engine = make_engine(postgres_url)
+    try:
+        assert set(metadata.tables) <= set(inspect(engine).get_table_names())
+        migrate.downgrade(postgres_url, "base")
+        assert inspect(engine).get_table_names() == ["alembic_version"]
+        migrate.upgrade(postgres_url)
+        assert set(metadata.tables) <= set(inspect(engine).get_table_names())
+        assert migrate.current_revision(engine) is not None
+    finally:
+        engine.dispose()
+
+
+def test_models_and_migrations_do_not_drift_on_postgres(postgres_url):
+    migrate.upgrade(postgres_url)
+    assert migrate.drift(postgres_url) == []
+
+
+def test_json_columns_are_jsonb_on_postgres(postgres_url):
+    migrate.upgrade(postgres_url)
+    engine = make_engine(postgres_url)
+    try:
+        columns = {c["name"]: c for c in inspect(engine).get_columns("workflow_versions")}
+        assert type(columns["definition"]["type"]).__name__ == "JSONB"
+    finally:
+        engine.dispose()

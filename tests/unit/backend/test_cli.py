@@ -1,0 +1,45 @@
+import json
+import subprocess
+import sys
+
+from backend.cli import main
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "backend.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_unknown_command_exits_nonzero_with_a_clear_message():
+    result = run_cli("frobnicate")
+    assert result.returncode == 2
+    assert "invalid choice: 'frobnicate'" in result.stderr
+
+
+def test_bad_option_exits_nonzero():
+    result = run_cli("serve", "--role", "database")
+    assert result.returncode == 2
+    assert "invalid choice: 'database'" in result.stderr
+
+
+def test_db_upgrade_then_user_create(capsys):
+    assert main(["db", "upgrade"]) == 0
+    assert main(["user", "create", "--email", "Ada@Example.com", "--password", "correct horse",
+                 "--admin"]) == 0
+    created = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert created["email"] == "ada@example.com" and created["admin"] is True
+
+
+def test_user_create_refuses_duplicates_and_short_passwords(capsys):
+    main(["db", "upgrade"])
+    assert main(["user", "create", "--email", "a@b.io", "--password", "12345678"]) == 0
+    assert main(["user", "create", "--email", "A@b.io", "--password", "12345678"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["user", "create", "--email", "c@b.io", "--password", "short"]) == 2
+    assert "at least 8 characters" in capsys.readouterr().err
+
+
+def test_invalid_settings_are_reported_without_a_traceback(monkeypatch, capsys):
+    monkeypatch.setenv("LINKFLOW_MODE", "production")
+    assert main(["db", "current"]) == 2
+    assert "refusing to start in production mode" in capsys.readouterr().err

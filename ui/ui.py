@@ -1,0 +1,15 @@
+"""The Reflex app: every page, with the HTTP API mounted in the same process."""
+
+import reflex as rx
+
+from backend.app import create_app
+from ui.lifespan import embedded_services
+from ui.pages import credentials, executions, settings, workflows
+
+app = rx.App(
+    api_transformer=create_app(),
+)
+app.register_lifespan_task(embedded_services)
+
+for page in (workflows, executions, credentials, settings):
+    page.register(app)
