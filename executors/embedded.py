@@ -21,7 +21,7 @@ async def run_embedded():
     worker = dramatiq.Worker(actors.get_broker(), worker_threads=settings.queue.worker_threads)
     worker.start()
     stop = asyncio.Event()
-    task = asyncio.create_task(maintenance_loop(stop, actors.enqueue))
+    task = asyncio.create_task(maintenance_loop(stop, actors.enqueue, resend_queued_at_start=True))
     log.info("embedded services started", extra={"worker_threads": settings.queue.worker_threads})
     try:
         yield

@@ -35,4 +35,5 @@ async def _until_signalled() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await maintenance_loop(stop, actors.enqueue)
+    in_memory = get_settings().queue.backend == "memory"
+    await maintenance_loop(stop, actors.enqueue, resend_queued_at_start=in_memory)

@@ -38,8 +38,8 @@ def test_metrics_count_requests_per_route_template(client):
     client.get("/health")
     client.get("/health")
     text = client.get("/metrics").text
-    line = next(l for l in text.splitlines()
-                if l.startswith('linkflow_http_requests_total{method="GET",route="/health",status="200"}'))
+    line = next(row for row in text.splitlines()
+                if row.startswith('linkflow_http_requests_total{method="GET",route="/health",status="200"}'))
     assert float(line.rsplit(" ", 1)[1]) >= 2
     assert 'linkflow_http_request_duration_seconds_bucket{le="0.001",method="GET",route="/health"}' in text
 

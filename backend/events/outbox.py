@@ -1,0 +1,14 @@
+"""Events are written to the outbox in the caller's transaction, then relayed to the bus."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from backend.events.models import OutboxEvent
+from backend.events.topics import TOPICS
+
+
+def emit(session: Session, topic: str, key: str, payload: dict) -> None:
+    if topic not in TOPICS:
+        raise ValueError(f"unknown event topic {topic!r}; topics are listed in backend/events/topics.py")
+    session.add(OutboxEvent(topic=topic, key=key, payload=payload))

@@ -1,0 +1,42 @@
+"""Finds executions that need a worker: lost messages, expired leases, waits that are over."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, select, update
+
+from backend.db.base import utcnow
+from backend.db.session import session_scope
+from backend.executions.models import Execution
+from backend.executions.models import ExecutionStatus as S
+
+# A queued execution older than this has probably lost its message (in-memory broker restart).
+LOST_MESSAGE_AFTER = timedelta(seconds=30)
+BATCH = 500
+
+
+def due_executions(include_all_queued: bool = False) -> list[str]:
+    """Ids to (re-)dispatch. Queued ones are stamped so the next tick does not send them again."""
+    now = utcnow()
+    queued_cutoff = now if include_all_queued else now - LOST_MESSAGE_AFTER
+    lost_message = and_(Execution.status == S.QUEUED, or_(
+        and_(Execution.lease_expires_at.is_(None), Execution.created_at <= queued_cutoff),
+        Execution.lease_expires_at < now))
+    query = (
+        select(Execution.id, Execution.status)
+        .where(or_(
+            lost_message,
+            and_(Execution.status == S.RUNNING, Execution.lease_expires_at < now),
+            and_(Execution.status == S.WAITING, Execution.resume_at <= now),
+        ))
+        .order_by(Execution.created_at)
+        .limit(BATCH)
+    )
+    with session_scope() as session:
+        rows = session.execute(query).all()
+        queued = [r.id for r in rows if r.status == S.QUEUED]
+        if queued:
+            session.execute(update(Execution).where(Execution.id.in_(queued), Execution.status == S.QUEUED)
+                            .values(lease_expires_at=now + LOST_MESSAGE_AFTER))
+    return [r.id for r in rows]
