@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from backend.db.models import metadata
 from backend.db.session import make_engine
 

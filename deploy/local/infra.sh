@@ -1,0 +1,859 @@
+#!/usr/bin/env bash
+# LinkFlow project-local infrastructure for tests and local runs.
+#
+#   deploy/local/infra.sh up     [SERVICE...]           start services (default: postgres redis)
+#   deploy/local/infra.sh down   [--purge] [SERVICE...] stop services (default: all, incl. kafka)
+#   deploy/local/infra.sh status [SERVICE...]           one line per service; exit 0 iff all requested run
+#   deploy/local/infra.sh env    [SERVICE...]           print `export ...` lines for tests
+#
+# SERVICE is one of: postgres, redis, kafka.  For `up` and `status`, postgres and
+# redis are always included unless one of them is named explicitly, so
+# `up kafka` starts postgres + redis + kafka while `up redis` starts only redis.
+# `down` with no names stops everything; `down --purge` also deletes the data.
+#
+# Everything listens on 127.0.0.1 only and keeps its data under <repo>/.infra/
+# (postgres may live under /var/tmp/linkflow-infra-<hash>/ with a symlink in
+# .infra/ when the postgres OS user cannot reach the checkout).
+#
+# Ports (override with the environment variables):
+#   postgres  55432  LINKFLOW_INFRA_PG_PORT
+#   redis     56379  LINKFLOW_INFRA_REDIS_PORT
+#   kafka     59092  LINKFLOW_INFRA_KAFKA_PORT  (KRaft controller: 59093, LINKFLOW_INFRA_KAFKA_CONTROLLER_PORT)
+# Other knobs:
+#   LINKFLOW_INFRA_KAFKA_VERSION  Kafka version(s) to try, space separated (default "4.1.0 4.4.0")
+#   LINKFLOW_INFRA_MVN_TIMEOUT    seconds allowed for the Maven download of Kafka (default 600)
+#
+# Missing packages (postgresql, redis-server, and for kafka a JRE and maven) are
+# installed with apt-get (via sudo when not root).
+set -euo pipefail
+
+SCRIPT_PATH=$(readlink -f "${BASH_SOURCE[0]}")
+REPO_ROOT=$(cd "$(dirname "$SCRIPT_PATH")/../.." && pwd -P)
+INFRA_DIR="$REPO_ROOT/.infra"
+REPO_HASH=$(printf '%s' "$REPO_ROOT" | sha256sum | cut -c1-12)
+ALT_BASE="/var/tmp/linkflow-infra-$REPO_HASH"
+
+PG_PORT=${LINKFLOW_INFRA_PG_PORT:-55432}
+REDIS_PORT=${LINKFLOW_INFRA_REDIS_PORT:-56379}
+KAFKA_PORT=${LINKFLOW_INFRA_KAFKA_PORT:-59092}
+KAFKA_CONTROLLER_PORT=${LINKFLOW_INFRA_KAFKA_CONTROLLER_PORT:-59093}
+KAFKA_VERSIONS=${LINKFLOW_INFRA_KAFKA_VERSION:-4.1.0 4.4.0}
+MVN_TIMEOUT=${LINKFLOW_INFRA_MVN_TIMEOUT:-600}
+
+PG_WAIT=30
+REDIS_WAIT=30
+KAFKA_WAIT=90
+
+IS_ROOT=0
+[[ $(id -u) -eq 0 ]] && IS_ROOT=1
+
+# ----------------------------------------------------------------- helpers --
+
+say() { printf '[infra] %s\n' "$*"; }
+warn() { printf '[infra] WARNING: %s\n' "$*" >&2; }
+die() {
+  printf '[infra] ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+usage() { sed -n '2,27p' "$SCRIPT_PATH" | sed 's/^# \{0,1\}//'; }
+
+now_ms() { date +%s%3N; }
+elapsed() { # elapsed START_MS -> "1.234s"
+  local d=$(($(now_ms) - $1))
+  printf '%d.%03ds' $((d / 1000)) $((d % 1000))
+}
+
+# show_log_tail FILE [LINES]: print the end of a service log to stderr.
+show_log_tail() {
+  local f=$1 n=${2:-40}
+  if [[ -f $f ]]; then
+    printf '[infra] ---- last %s lines of %s ----\n' "$n" "$f" >&2
+    tail -n "$n" "$f" >&2 || true
+    printf '[infra] ---- end of %s ----\n' "$f" >&2
+  else
+    printf '[infra] (no log file at %s)\n' "$f" >&2
+  fi
+}
+
+# port_open PORT: true if something accepts TCP connections on 127.0.0.1:PORT.
+port_open() {
+  timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+}
+
+# pid_alive PID: process exists (works for processes of other users too).
+pid_alive() { [[ -n ${1:-} && $1 =~ ^[0-9]+$ && -d /proc/$1 ]]; }
+
+pid_cmdline() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null || true; }
+
+# wait_pid_exit PID SECONDS: wait for a process to go away.
+wait_pid_exit() {
+  local pid=$1 i
+  for ((i = 0; i < $2 * 5; i++)); do
+    pid_alive "$pid" || return 0
+    sleep 0.2
+  done
+  ! pid_alive "$pid"
+}
+
+# stop_pid NAME PID GRACE: SIGTERM, wait GRACE seconds, then SIGKILL.
+stop_pid() {
+  local name=$1 pid=$2 grace=$3
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_pid_exit "$pid" "$grace"; then
+    warn "$name (pid $pid) did not stop within ${grace}s, sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_pid_exit "$pid" 10 || die "$name (pid $pid) could not be stopped"
+  fi
+}
+
+# -------------------------------------------------------------- packages --
+
+APT_UPDATED=0
+apt_install() {
+  local sudo=()
+  if [[ $IS_ROOT -ne 1 ]]; then
+    command -v sudo >/dev/null 2>&1 || die "missing packages ($*) and not root; install them: apt-get install $*"
+    sudo=(sudo)
+  fi
+  if [[ $APT_UPDATED -eq 0 ]]; then
+    say "apt-get update (needed to install: $*)"
+    "${sudo[@]}" apt-get update -q || die "apt-get update failed"
+    APT_UPDATED=1
+  fi
+  say "installing: $*"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" ||
+    die "apt-get install $* failed"
+}
+
+have_initdb() { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
+
+ensure_packages() {
+  local pkgs=()
+  if want postgres; then
+    have_initdb || pkgs+=(postgresql)
+  fi
+  if want redis; then
+    command -v redis-server >/dev/null 2>&1 || pkgs+=(redis-server)
+  fi
+  if want kafka; then
+    command -v java >/dev/null 2>&1 || pkgs+=(default-jre-headless)
+    command -v mvn >/dev/null 2>&1 || pkgs+=(maven)
+  fi
+  if ((${#pkgs[@]})); then
+    apt_install "${pkgs[@]}"
+  fi
+  if want redis && ! command -v redis-cli >/dev/null 2>&1; then
+    apt_install redis-tools
+  fi
+}
+
+# --------------------------------------------------------------- postgres --
+#
+# The cluster is a throw-away test/dev database.  When run as root it runs as
+# the `postgres` OS user (postgres refuses to run as root); when run as a normal
+# user it runs as that user.  The bootstrap superuser is always called
+# `postgres`; the application role is `linkflow`.
+
+PG_LINK="$INFRA_DIR/postgres"
+
+as_pg() {
+  if [[ $IS_ROOT -eq 1 ]]; then
+    # cd / : the caller's cwd may not be readable by the postgres user.
+    (cd / && runuser -u postgres -- "$@")
+  else
+    "$@"
+  fi
+}
+
+pg_can_reach() { # DIR: can the postgres user get to DIR (search permission all the way)?
+  [[ $IS_ROOT -eq 1 ]] || return 0
+  as_pg test -x "$1" 2>/dev/null
+}
+
+# pg_locate: set PG_DIR (real directory, no symlinks) without creating anything.
+pg_locate() {
+  if [[ -L $PG_LINK ]]; then
+    PG_DIR=$(readlink "$PG_LINK")
+  else
+    PG_DIR=$PG_LINK
+  fi
+  PG_DATA="$PG_DIR/data"
+  PG_LOGDIR="$PG_DIR/log"
+  PG_LOG="$PG_LOGDIR/postgres.log"
+  PG_SOCK_DIR="$PG_DIR/run"
+  # Unix socket paths are limited to ~107 bytes.
+  if ((${#PG_SOCK_DIR} > 80)); then
+    PG_SOCK_DIR="$ALT_BASE/pg-run"
+  fi
+}
+
+# pg_prepare_dirs: create PG_DIR, choosing /var/tmp when the checkout is not
+# reachable by the postgres OS user (e.g. a clone in a mode-700 mktemp dir).
+pg_prepare_dirs() {
+  mkdir -p "$INFRA_DIR"
+  if [[ $IS_ROOT -eq 1 ]]; then
+    chmod 755 "$INFRA_DIR"
+    id -u postgres >/dev/null 2>&1 || die "OS user 'postgres' does not exist (it comes with the postgresql package)"
+  fi
+  if [[ -L $PG_LINK ]]; then
+    :
+  elif [[ -d $PG_LINK ]]; then
+    pg_can_reach "$PG_LINK" ||
+      die "$PG_LINK is not accessible by the postgres user; remove it with '$0 down --purge postgres'"
+  elif pg_can_reach "$INFRA_DIR"; then
+    mkdir -p "$PG_LINK"
+  else
+    say "postgres: the postgres user cannot reach $INFRA_DIR; using $ALT_BASE/postgres (symlinked)"
+    mkdir -p "$ALT_BASE"
+    [[ -O $ALT_BASE ]] || die "$ALT_BASE exists but is not owned by $(id -un)"
+    chmod 755 "$ALT_BASE"
+    mkdir -p "$ALT_BASE/postgres"
+    ln -sfn "$ALT_BASE/postgres" "$PG_LINK"
+  fi
+  pg_locate
+  mkdir -p "$PG_DIR" "$PG_LOGDIR" "$PG_SOCK_DIR"
+  if [[ $IS_ROOT -eq 1 ]]; then
+    chown postgres:postgres "$PG_DIR" "$PG_LOGDIR" "$PG_SOCK_DIR"
+    as_pg test -x "$PG_DIR" -a -w "$PG_DIR" 2>/dev/null || die "postgres user still cannot write to $PG_DIR"
+  fi
+  chmod 750 "$PG_DIR"
+  chmod 755 "$PG_SOCK_DIR"
+}
+
+# pg_find_bin: PG_BIN = bin dir matching an existing cluster, else the newest.
+pg_find_bin() {
+  local ver=""
+  if [[ -f $PG_DATA/PG_VERSION ]]; then
+    ver=$(cat "$PG_DATA/PG_VERSION")
+    [[ -x /usr/lib/postgresql/$ver/bin/postgres ]] ||
+      die "cluster in $PG_DATA is PostgreSQL $ver but /usr/lib/postgresql/$ver is not installed; install postgresql-$ver or run '$0 down --purge postgres'"
+  else
+    ver=$(find /usr/lib/postgresql -mindepth 3 -maxdepth 3 -path '*/bin/initdb' 2>/dev/null |
+      awk -F/ '{print $5}' | sort -V | tail -n1)
+    [[ -n $ver ]] || die "no PostgreSQL found under /usr/lib/postgresql"
+  fi
+  PG_VERSION=$ver
+  PG_BIN="/usr/lib/postgresql/$ver/bin"
+}
+
+# pg_pid: print the postmaster pid if the cluster is running.
+pg_pid() {
+  local f="$PG_DATA/postmaster.pid" pid
+  [[ -r $f ]] || return 1
+  pid=$(head -n1 "$f" 2>/dev/null || true)
+  pid_alive "$pid" || return 1
+  [[ $(cat "/proc/$pid/comm" 2>/dev/null) == postgres* ]] || return 1
+  echo "$pid"
+}
+
+pg_running_port() { sed -n 4p "$PG_DATA/postmaster.pid" 2>/dev/null || true; }
+pg_running_sock() { sed -n 5p "$PG_DATA/postmaster.pid" 2>/dev/null || true; }
+
+pg_write_config() {
+  local conf="$PG_DATA/linkflow-infra.conf"
+  cat >"$conf" <<EOF
+# Generated by deploy/local/infra.sh on every 'up'; edits are overwritten.
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_SOCK_DIR'
+max_connections = 200
+# This is a throw-away test/dev cluster, so durability is traded for speed:
+# with fsync/full_page_writes off an OS crash or power loss can corrupt it and
+# synchronous_commit=off may lose the last commits.  Never use in production.
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+logging_collector = off
+log_min_messages = warning
+log_line_prefix = '%m [%p] %q%u@%d '
+EOF
+  if ! grep -q "^include_if_exists = 'linkflow-infra.conf'" "$PG_DATA/postgresql.conf"; then
+    printf "\n# LinkFlow local infra settings (deploy/local/infra.sh)\ninclude_if_exists = 'linkflow-infra.conf'\n" \
+      >>"$PG_DATA/postgresql.conf"
+  fi
+  # Trust, but only on the unix socket (inside .infra) and 127.0.0.1.
+  cat >"$PG_DATA/pg_hba.conf" <<EOF
+# Generated by deploy/local/infra.sh: local test/dev cluster, trust auth.
+# TYPE  DATABASE  USER  ADDRESS       METHOD
+local   all       all                 trust
+host    all       all   127.0.0.1/32  trust
+EOF
+  if [[ $IS_ROOT -eq 1 ]]; then
+    chown postgres:postgres "$conf" "$PG_DATA/postgresql.conf" "$PG_DATA/pg_hba.conf"
+  fi
+  chmod 600 "$conf" "$PG_DATA/pg_hba.conf"
+}
+
+pg_sql() { # SQL -> psql output (as the bootstrap superuser over the socket)
+  as_pg "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$(pg_running_sock)" -p "$(pg_running_port)" \
+    -U postgres -d postgres -c "$1"
+}
+
+pg_ensure_role_and_dbs() {
+  pg_sql "DO \$\$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'linkflow') THEN
+        CREATE ROLE linkflow LOGIN SUPERUSER PASSWORD 'linkflow';
+      ELSE
+        ALTER ROLE linkflow LOGIN SUPERUSER PASSWORD 'linkflow';
+      END IF;
+    END \$\$;" >/dev/null || die "postgres: could not create role linkflow"
+  local db
+  for db in linkflow linkflow_test; do
+    if [[ -z $(pg_sql "SELECT 1 FROM pg_database WHERE datname = '$db'") ]]; then
+      pg_sql "CREATE DATABASE $db OWNER linkflow" >/dev/null || die "postgres: could not create database $db"
+      say "postgres: created database $db"
+    fi
+  done
+}
+
+pg_up() {
+  local t0 pid
+  t0=$(now_ms)
+  pg_locate
+  if pid=$(pg_pid); then
+    local port
+    port=$(pg_running_port)
+    say "postgres: already running (pid $pid, 127.0.0.1:$port)"
+    [[ $port == "$PG_PORT" ]] || warn "postgres runs on port $port, not the requested $PG_PORT; run 'down postgres' first to change it"
+    pg_find_bin
+    pg_ensure_role_and_dbs
+    return 0
+  fi
+  pg_prepare_dirs
+  pg_find_bin
+  if [[ ! -f $PG_DATA/PG_VERSION ]]; then
+    if [[ -e $PG_DATA ]]; then
+      warn "postgres: removing incomplete data directory $PG_DATA"
+      rm -rf "$PG_DATA"
+    fi
+    say "postgres: initdb (PostgreSQL $PG_VERSION) in $PG_DATA"
+    if ! as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -A trust -E UTF8 --locale=C >"$PG_LOGDIR/initdb.log" 2>&1; then
+      show_log_tail "$PG_LOGDIR/initdb.log"
+      die "postgres: initdb failed"
+    fi
+  fi
+  pg_write_config
+  if port_open "$PG_PORT"; then
+    die "postgres: port 127.0.0.1:$PG_PORT is already in use by another process (set LINKFLOW_INFRA_PG_PORT)"
+  fi
+  if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$PG_WAIT" start >/dev/null 2>&1; then
+    show_log_tail "$PG_LOG"
+    die "postgres: failed to start (log: $PG_LOG)"
+  fi
+  local i ok=0
+  for ((i = 0; i < PG_WAIT * 5; i++)); do
+    if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -t 2; then
+      ok=1
+      break
+    fi
+    sleep 0.2
+  done
+  if [[ $ok -ne 1 ]]; then
+    show_log_tail "$PG_LOG"
+    die "postgres: not ready on 127.0.0.1:$PG_PORT after ${PG_WAIT}s (log: $PG_LOG)"
+  fi
+  pg_ensure_role_and_dbs
+  say "postgres: started (pid $(pg_pid), 127.0.0.1:$PG_PORT, PostgreSQL $PG_VERSION) in $(elapsed "$t0")"
+}
+
+pg_down() {
+  pg_locate
+  local pid
+  if ! pid=$(pg_pid); then
+    say "postgres: not running"
+    return 0
+  fi
+  pg_find_bin
+  if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >/dev/null 2>&1; then
+    show_log_tail "$PG_LOG"
+    die "postgres: pg_ctl stop failed"
+  fi
+  say "postgres: stopped (was pid $pid)"
+}
+
+pg_purge() {
+  if [[ -L $PG_LINK ]]; then
+    local target
+    target=$(readlink "$PG_LINK")
+    rm -rf -- "$target"
+    rm -f -- "$PG_LINK"
+    rm -rf -- "$ALT_BASE/pg-run"
+    rmdir -- "$ALT_BASE" 2>/dev/null || true
+  else
+    rm -rf -- "$PG_LINK"
+    rm -rf -- "$ALT_BASE/pg-run"
+    rmdir -- "$ALT_BASE" 2>/dev/null || true
+  fi
+  say "postgres: data purged"
+}
+
+pg_status() {
+  pg_locate
+  local pid
+  if pid=$(pg_pid); then
+    printf '%-9s running  pid=%-8s port=%s  data=%s\n' postgres "$pid" "$(pg_running_port)" "$PG_DATA"
+    return 0
+  fi
+  printf '%-9s stopped  pid=%-8s port=%s  data=%s\n' postgres - "$PG_PORT" "$PG_DATA"
+  return 1
+}
+
+# ------------------------------------------------------------------ redis --
+
+REDIS_DIR="$INFRA_DIR/redis"
+REDIS_CONF="$REDIS_DIR/redis.conf"
+REDIS_PIDFILE="$REDIS_DIR/redis.pid"
+REDIS_LOG="$REDIS_DIR/redis.log"
+
+redis_pid() {
+  local pid
+  [[ -r $REDIS_PIDFILE ]] || return 1
+  pid=$(head -n1 "$REDIS_PIDFILE" 2>/dev/null || true)
+  pid_alive "$pid" || return 1
+  [[ $(cat "/proc/$pid/comm" 2>/dev/null) == redis-server* ]] || return 1
+  echo "$pid"
+}
+
+redis_running_port() {
+  local pid=$1 p
+  p=$(pid_cmdline "$pid" | grep -o '127\.0\.0\.1:[0-9]*' | head -n1 | cut -d: -f2 || true)
+  echo "${p:-$REDIS_PORT}"
+}
+
+redis_up() {
+  local t0 pid
+  t0=$(now_ms)
+  if pid=$(redis_pid); then
+    local port
+    port=$(redis_running_port "$pid")
+    say "redis: already running (pid $pid, 127.0.0.1:$port)"
+    [[ $port == "$REDIS_PORT" ]] || warn "redis runs on port $port, not the requested $REDIS_PORT; run 'down redis' first to change it"
+    return 0
+  fi
+  mkdir -p "$REDIS_DIR"
+  rm -f "$REDIS_PIDFILE"
+  cat >"$REDIS_CONF" <<EOF
+# Generated by deploy/local/infra.sh on every 'up'; edits are overwritten.
+# Local test/dev instance: loopback only, no persistence.
+bind 127.0.0.1
+protected-mode yes
+port $REDIS_PORT
+daemonize yes
+supervised no
+pidfile "$REDIS_PIDFILE"
+logfile "$REDIS_LOG"
+dir "$REDIS_DIR"
+loglevel notice
+save ""
+appendonly no
+databases 16
+EOF
+  if port_open "$REDIS_PORT"; then
+    die "redis: port 127.0.0.1:$REDIS_PORT is already in use by another process (set LINKFLOW_INFRA_REDIS_PORT)"
+  fi
+  if ! redis-server "$REDIS_CONF" >>"$REDIS_LOG" 2>&1; then
+    show_log_tail "$REDIS_LOG"
+    die "redis: redis-server failed to start (log: $REDIS_LOG)"
+  fi
+  local i ok=0
+  for ((i = 0; i < REDIS_WAIT * 5; i++)); do
+    if [[ $(timeout 2 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]; then
+      ok=1
+      break
+    fi
+    sleep 0.2
+  done
+  if [[ $ok -ne 1 ]]; then
+    show_log_tail "$REDIS_LOG"
+    die "redis: no PONG on 127.0.0.1:$REDIS_PORT after ${REDIS_WAIT}s (log: $REDIS_LOG)"
+  fi
+  # the pid file is written right after daemonizing; give it a moment
+  for ((i = 0; i < 25; i++)); do
+    pid=$(redis_pid) && break
+    sleep 0.2
+  done
+  say "redis: started (pid ${pid:-?}, 127.0.0.1:$REDIS_PORT) in $(elapsed "$t0")"
+}
+
+redis_down() {
+  local pid
+  if ! pid=$(redis_pid); then
+    rm -f "$REDIS_PIDFILE"
+    say "redis: not running"
+    return 0
+  fi
+  stop_pid redis "$pid" 20
+  rm -f "$REDIS_PIDFILE"
+  say "redis: stopped (was pid $pid)"
+}
+
+redis_purge() {
+  rm -rf -- "$REDIS_DIR"
+  say "redis: data purged"
+}
+
+redis_status() {
+  local pid
+  if pid=$(redis_pid); then
+    printf '%-9s running  pid=%-8s port=%s\n' redis "$pid" "$(redis_running_port "$pid")"
+    return 0
+  fi
+  printf '%-9s stopped  pid=%-8s port=%s\n' redis - "$REDIS_PORT"
+  return 1
+}
+
+# ------------------------------------------------------------------ kafka --
+#
+# Apache Kafka (KRaft, single combined broker+controller node) run straight
+# from the Maven Central jars: a tiny pom.xml in .infra/kafka lists
+# kafka_2.13 plus an SLF4J backend, and `mvn dependency:copy-dependencies`
+# copies the runtime class path into .infra/kafka/lib.
+
+KAFKA_DIR="$INFRA_DIR/kafka"
+KAFKA_LIB="$KAFKA_DIR/lib"
+KAFKA_DATA="$KAFKA_DIR/data"
+KAFKA_PROPS="$KAFKA_DIR/server.properties"
+KAFKA_PIDFILE="$KAFKA_DIR/kafka.pid"
+KAFKA_LOG="$KAFKA_DIR/kafka.log"
+KAFKA_MVN_LOG="$KAFKA_DIR/mvn.log"
+SLF4J_VERSION=2.0.17
+DEP_PLUGIN_VERSION=3.8.1
+
+kafka_pid() {
+  local pid
+  [[ -r $KAFKA_PIDFILE ]] || return 1
+  pid=$(head -n1 "$KAFKA_PIDFILE" 2>/dev/null || true)
+  pid_alive "$pid" || return 1
+  local cmd
+  cmd=$(pid_cmdline "$pid")
+  [[ $cmd == *kafka.Kafka* && $cmd == *"$KAFKA_PROPS"* ]] || return 1
+  echo "$pid"
+}
+
+kafka_write_pom() { # VERSION
+  cat >"$KAFKA_DIR/pom.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- Generated by deploy/local/infra.sh: the class path of the local Kafka broker. -->
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.linkflow.infra</groupId>
+  <artifactId>kafka-runtime</artifactId>
+  <version>0</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka_2.13</artifactId>
+      <version>$1</version>
+    </dependency>
+    <!-- declared directly so that it wins over the older slf4j-api Kafka pulls in -->
+    <dependency>
+      <groupId>org.slf4j</groupId>
+      <artifactId>slf4j-api</artifactId>
+      <version>$SLF4J_VERSION</version>
+    </dependency>
+    <dependency>
+      <groupId>org.slf4j</groupId>
+      <artifactId>slf4j-simple</artifactId>
+      <version>$SLF4J_VERSION</version>
+    </dependency>
+  </dependencies>
+  <build>
+    <pluginManagement>
+      <plugins>
+        <plugin>
+          <groupId>org.apache.maven.plugins</groupId>
+          <artifactId>maven-dependency-plugin</artifactId>
+          <version>$DEP_PLUGIN_VERSION</version>
+        </plugin>
+      </plugins>
+    </pluginManagement>
+  </build>
+</project>
+EOF
+}
+
+# kafka_fetch: make sure $KAFKA_LIB holds a complete Kafka class path.
+kafka_fetch() {
+  if [[ -f $KAFKA_LIB/.complete ]]; then
+    KAFKA_VERSION=$(cat "$KAFKA_LIB/.complete")
+    return 0
+  fi
+  command -v mvn >/dev/null 2>&1 || die "kafka: mvn not found"
+  local v tried=()
+  : >"$KAFKA_MVN_LOG"
+  for v in $KAFKA_VERSIONS; do
+    tried+=("$v")
+    say "kafka: fetching org.apache.kafka:kafka_2.13:$v and its runtime dependencies with Maven (timeout ${MVN_TIMEOUT}s)"
+    kafka_write_pom "$v"
+    rm -rf "$KAFKA_LIB.tmp"
+    echo "### kafka $v" >>"$KAFKA_MVN_LOG"
+    if timeout "$MVN_TIMEOUT" mvn -B -q -ntp -f "$KAFKA_DIR/pom.xml" \
+      dependency:copy-dependencies -DoutputDirectory="$KAFKA_LIB.tmp" -DincludeScope=runtime \
+      </dev/null >>"$KAFKA_MVN_LOG" 2>&1 &&
+      compgen -G "$KAFKA_LIB.tmp/kafka_2.13-$v.jar" >/dev/null; then
+      rm -rf "$KAFKA_LIB"
+      mv "$KAFKA_LIB.tmp" "$KAFKA_LIB"
+      echo "$v" >"$KAFKA_LIB/.complete"
+      KAFKA_VERSION=$v
+      return 0
+    fi
+    warn "kafka: Maven could not deliver Kafka $v (see $KAFKA_MVN_LOG)"
+  done
+  rm -rf "$KAFKA_LIB.tmp"
+  show_log_tail "$KAFKA_MVN_LOG" 30
+  die "kafka: could not download Apache Kafka from Maven Central (tried ${tried[*]}); see $KAFKA_MVN_LOG. Set LINKFLOW_INFRA_KAFKA_VERSION to another 4.x version to retry."
+}
+
+# kafka_storage_tool: the StorageTool main class of the fetched version.
+kafka_storage_tool() {
+  local jar
+  jar=$(compgen -G "$KAFKA_LIB/kafka_2.13-*.jar" | head -n1)
+  # the zip central directory stores names uncompressed, so grep finds them
+  if grep -aqE '(^|[^/])kafka/tools/StorageTool\.class' "$jar"; then
+    echo kafka.tools.StorageTool
+  elif grep -aqF 'org/apache/kafka/tools/StorageTool.class' "$KAFKA_LIB"/*.jar; then
+    echo org.apache.kafka.tools.StorageTool
+  else
+    die "kafka: no StorageTool class found in $KAFKA_LIB"
+  fi
+}
+
+kafka_java_check() {
+  local spec
+  spec=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
+  spec=${spec%%.*}
+  [[ -n $spec && $spec -ge 17 ]] || die "kafka: Kafka 4.x needs Java 17 or newer, found '${spec:-unknown}' ($(command -v java))"
+}
+
+kafka_write_props() {
+  cat >"$KAFKA_PROPS" <<EOF
+# Generated by deploy/local/infra.sh on every 'up'; edits are overwritten.
+# Single-node KRaft: one process is both broker and controller, loopback only.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$KAFKA_DATA
+num.partitions=3
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=24
+num.network.threads=2
+num.io.threads=4
+EOF
+}
+
+kafka_up() {
+  local t0 pid
+  t0=$(now_ms)
+  if pid=$(kafka_pid); then
+    say "kafka: already running (pid $pid, 127.0.0.1:$KAFKA_PORT)"
+    return 0
+  fi
+  command -v java >/dev/null 2>&1 || die "kafka: java not found"
+  kafka_java_check
+  mkdir -p "$KAFKA_DIR" "$KAFKA_DATA"
+  rm -f "$KAFKA_PIDFILE"
+  local tf
+  tf=$(now_ms)
+  kafka_fetch
+  local fetch_time
+  fetch_time=$(elapsed "$tf")
+  kafka_write_props
+  local tool
+  tool=$(kafka_storage_tool)
+  if [[ ! -f $KAFKA_DATA/meta.properties ]]; then
+    local cid
+    cid=$(java -cp "$KAFKA_LIB/*" "$tool" random-uuid 2>>"$KAFKA_LOG" | tail -n1) ||
+      {
+        show_log_tail "$KAFKA_LOG"
+        die "kafka: could not generate a cluster id"
+      }
+    say "kafka: formatting storage in $KAFKA_DATA (cluster id $cid)"
+    if ! java -cp "$KAFKA_LIB/*" "$tool" format -t "$cid" -c "$KAFKA_PROPS" --ignore-formatted >>"$KAFKA_LOG" 2>&1; then
+      show_log_tail "$KAFKA_LOG"
+      die "kafka: storage format failed"
+    fi
+  fi
+  local p
+  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    if port_open "$p"; then
+      die "kafka: port 127.0.0.1:$p is already in use by another process (set LINKFLOW_INFRA_KAFKA_PORT / LINKFLOW_INFRA_KAFKA_CONTROLLER_PORT)"
+    fi
+  done
+  echo "### $(date -Is) starting Kafka $KAFKA_VERSION" >>"$KAFKA_LOG"
+  # setsid: own session, so the broker outlives the calling shell's job group.
+  # The inner shell writes its own pid and then execs java (same pid).
+  (
+    cd "$KAFKA_DIR"
+    setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$KAFKA_PIDFILE" \
+      java -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
+      -Dorg.slf4j.simpleLogger.showDateTime=true \
+      "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd HH:mm:ss.SSS" \
+      -Dorg.slf4j.simpleLogger.defaultLogLevel=info \
+      -Dkafka.logs.dir="$KAFKA_DIR" \
+      -cp "$KAFKA_LIB/*" kafka.Kafka "$KAFKA_PROPS" \
+      </dev/null >>"$KAFKA_LOG" 2>&1 &
+  )
+  local i ok=0
+  for ((i = 0; i < KAFKA_WAIT * 5; i++)); do
+    pid=$(head -n1 "$KAFKA_PIDFILE" 2>/dev/null || true)
+    if ((i > 10)) && ! pid_alive "$pid"; then
+      show_log_tail "$KAFKA_LOG"
+      die "kafka: the broker exited during startup (log: $KAFKA_LOG)"
+    fi
+    if port_open "$KAFKA_PORT"; then
+      ok=1
+      break
+    fi
+    sleep 0.2
+  done
+  if [[ $ok -ne 1 ]]; then
+    show_log_tail "$KAFKA_LOG"
+    pid_alive "$pid" && stop_pid kafka "$pid" 30
+    die "kafka: port 127.0.0.1:$KAFKA_PORT not accepting connections after ${KAFKA_WAIT}s (log: $KAFKA_LOG)"
+  fi
+  say "kafka: started (pid $pid, Kafka $KAFKA_VERSION, 127.0.0.1:$KAFKA_PORT, controller 127.0.0.1:$KAFKA_CONTROLLER_PORT) in $(elapsed "$t0") (class path ready in $fetch_time)"
+}
+
+kafka_down() {
+  local pid
+  if ! pid=$(kafka_pid); then
+    rm -f "$KAFKA_PIDFILE"
+    say "kafka: not running"
+    return 0
+  fi
+  stop_pid kafka "$pid" 60
+  rm -f "$KAFKA_PIDFILE"
+  say "kafka: stopped (was pid $pid)"
+}
+
+kafka_purge() {
+  rm -rf -- "$KAFKA_DIR"
+  say "kafka: data purged"
+}
+
+kafka_status() {
+  local pid
+  if pid=$(kafka_pid); then
+    printf '%-9s running  pid=%-8s port=%s  version=%s\n' kafka "$pid" "$KAFKA_PORT" "$(cat "$KAFKA_LIB/.complete" 2>/dev/null || echo '?')"
+    return 0
+  fi
+  printf '%-9s stopped  pid=%-8s port=%s\n' kafka - "$KAFKA_PORT"
+  return 1
+}
+
+# ------------------------------------------------------------------- main --
+
+SERVICES=()
+want() {
+  local s
+  for s in "${SERVICES[@]}"; do [[ $s == "$1" ]] && return 0; done
+  return 1
+}
+
+lock_infra() {
+  mkdir -p "$INFRA_DIR"
+  exec 9>"$INFRA_DIR/.lock"
+  flock -w 900 9 || die "another infra.sh is still running (lock $INFRA_DIR/.lock)"
+}
+
+main() {
+  local cmd=${1:-}
+  [[ $# -gt 0 ]] && shift
+  local purge=0 named=() a
+  for a in "$@"; do
+    case $a in
+      postgres | postgresql | pg) named+=(postgres) ;;
+      redis) named+=(redis) ;;
+      kafka) named+=(kafka) ;;
+      --purge) purge=1 ;;
+      -h | --help)
+        usage
+        exit 0
+        ;;
+      *) die "unknown argument '$a' (services: postgres redis kafka)" ;;
+    esac
+  done
+  [[ $purge -eq 1 && $cmd != down ]] && die "--purge only goes with 'down'"
+
+  local has_core=0
+  for a in "${named[@]}"; do [[ $a == postgres || $a == redis ]] && has_core=1; done
+  case $cmd in
+    up | status)
+      # postgres + redis are the base set unless one of them is named
+      if [[ $has_core -eq 0 ]]; then SERVICES=(postgres redis); fi
+      ;;
+    down | env)
+      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=(postgres redis kafka); fi
+      ;;
+    -h | --help | help)
+      usage
+      exit 0
+      ;;
+    "")
+      usage >&2
+      exit 2
+      ;;
+    *) die "unknown command '$cmd' (use up, down, status or env)" ;;
+  esac
+  for a in "${named[@]}"; do want "$a" || SERVICES+=("$a"); done
+
+  case $cmd in
+    up)
+      lock_infra
+      local t0
+      t0=$(now_ms)
+      ensure_packages
+      want postgres && pg_up
+      want redis && redis_up
+      want kafka && kafka_up
+      say "up: ${SERVICES[*]} ready in $(elapsed "$t0"); test settings: eval \"\$($0 env)\""
+      ;;
+    down)
+      lock_infra
+      want kafka && kafka_down
+      want redis && redis_down
+      want postgres && pg_down
+      if [[ $purge -eq 1 ]]; then
+        want kafka && kafka_purge
+        want redis && redis_purge
+        want postgres && pg_purge
+        if [[ ${#named[@]} -eq 0 ]]; then
+          rm -rf -- "$INFRA_DIR"
+          say "removed $INFRA_DIR"
+        fi
+      fi
+      ;;
+    status)
+      local rc=0
+      want postgres && { pg_status || rc=1; }
+      want redis && { redis_status || rc=1; }
+      if want kafka; then
+        kafka_status || rc=1
+      elif [[ ${#named[@]} -eq 0 ]]; then
+        kafka_status || true # informational only: kafka is optional
+      fi
+      exit "$rc"
+      ;;
+    env)
+      want postgres && echo "export LINKFLOW_TEST_POSTGRES_URL=postgresql+psycopg://linkflow:linkflow@127.0.0.1:$PG_PORT/linkflow_test"
+      want redis && echo "export LINKFLOW_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
+      want kafka && echo "export LINKFLOW_TEST_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT"
+      ;;
+  esac
+  return 0
+}
+
+main "$@"
