@@ -27,6 +27,7 @@ class DatabaseSettings(BaseModel):
 class QueueSettings(BaseModel):
     backend: Literal["memory", "redis"] = "memory"
     worker_threads: int = 4
+    lease_seconds: float = 30.0  # a crashed worker's execution is picked up again after this
 
 
 class EventsSettings(BaseModel):

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.db import models as _all_tables  # noqa: F401 - every FK target must be mapped
 from backend.settings import get_settings
 
 

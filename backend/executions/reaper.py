@@ -10,6 +10,7 @@ from backend.db.base import utcnow
 from backend.db.session import session_scope
 from backend.executions.models import Execution
 from backend.executions.models import ExecutionStatus as S
+from backend.executions.state import check_transition
 
 # A queued execution older than this has probably lost its message (in-memory broker restart).
 LOST_MESSAGE_AFTER = timedelta(seconds=30)
@@ -17,7 +18,7 @@ BATCH = 500
 
 
 def due_executions(include_all_queued: bool = False) -> list[str]:
-    """Ids to (re-)dispatch. Queued ones are stamped so the next tick does not send them again."""
+    """Ids to (re-)dispatch. Each is put back to queued and stamped, so the next tick skips it."""
     now = utcnow()
     queued_cutoff = now if include_all_queued else now - LOST_MESSAGE_AFTER
     lost_message = and_(Execution.status == S.QUEUED, or_(
@@ -27,7 +28,7 @@ def due_executions(include_all_queued: bool = False) -> list[str]:
         select(Execution.id, Execution.status)
         .where(or_(
             lost_message,
-            and_(Execution.status == S.RUNNING, Execution.lease_expires_at < now),
+            and_(Execution.status == S.RUNNING, Execution.lease_expires_at < now),  # its worker died
             and_(Execution.status == S.WAITING, Execution.resume_at <= now),
         ))
         .order_by(Execution.created_at)
@@ -35,8 +36,12 @@ def due_executions(include_all_queued: bool = False) -> list[str]:
     )
     with session_scope() as session:
         rows = session.execute(query).all()
-        queued = [r.id for r in rows if r.status == S.QUEUED]
-        if queued:
-            session.execute(update(Execution).where(Execution.id.in_(queued), Execution.status == S.QUEUED)
-                            .values(lease_expires_at=now + LOST_MESSAGE_AFTER))
+        for row in rows:
+            if row.status != S.QUEUED:
+                check_transition(row.id, row.status, S.QUEUED)
+        if rows:
+            session.execute(
+                update(Execution)
+                .where(Execution.id.in_([r.id for r in rows]), Execution.status.in_([r.status for r in rows]))
+                .values(status=S.QUEUED, lease_owner=None, lease_expires_at=now + LOST_MESSAGE_AFTER))
     return [r.id for r in rows]

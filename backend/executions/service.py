@@ -12,8 +12,11 @@ from backend.events.outbox import emit
 from backend.executions.models import Execution
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.state import FINISHED, check_transition, transition
+from backend.settings import get_settings
 
-LEASE = timedelta(seconds=30)
+
+def lease() -> timedelta:
+    return timedelta(seconds=get_settings().queue.lease_seconds)
 
 
 def create_execution(session: Session, *, team_id: str, definition: dict, mode: str = "manual",
@@ -44,7 +47,7 @@ def claim(session: Session, execution_id: str, worker_id: str) -> Execution | No
                # a queued row's lease column only marks when the reaper re-sent it
                or_(Execution.status == S.QUEUED, Execution.lease_expires_at.is_(None),
                    Execution.lease_expires_at < now))
-        .values(status=S.RUNNING, lease_owner=worker_id, lease_expires_at=now + LEASE,
+        .values(status=S.RUNNING, lease_owner=worker_id, lease_expires_at=now + lease(),
                 attempts=Execution.attempts + 1, started_at=execution.started_at or now)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -70,7 +73,7 @@ def renew_lease(session: Session, execution_id: str, worker_id: str) -> str | No
     renewed = session.execute(
         update(Execution)
         .where(Execution.id == execution_id, Execution.lease_owner == worker_id, Execution.status == S.RUNNING)
-        .values(lease_expires_at=utcnow() + LEASE)
+        .values(lease_expires_at=utcnow() + lease())
     ).rowcount
     if renewed:
         return S.RUNNING

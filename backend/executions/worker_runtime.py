@@ -16,7 +16,6 @@ from backend.executions.services_factory import engine_services
 from backend.executions.sql_store import SqlStepStore
 
 log = logging.getLogger("linkflow.executions")
-HEARTBEAT_S = service.LEASE.total_seconds() / 3
 
 
 def execute(execution_id: str, worker_id: str) -> None:
@@ -63,7 +62,7 @@ def _record(execution_id: str, worker_id: str, result) -> None:
 
 
 def _heartbeat(execution_id: str, worker_id: str, stop: threading.Event, loop, task) -> None:
-    while not stop.wait(HEARTBEAT_S):
+    while not stop.wait(service.lease().total_seconds() / 3):
         try:
             with session_scope() as session:
                 status = service.renew_lease(session, execution_id, worker_id)

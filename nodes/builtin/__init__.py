@@ -1,6 +1,36 @@
 """Built-in node types. NODE_TYPES is what the ``linkflow.nodes`` entry point exposes."""
 
+from nodes.builtin.aggregate import Aggregate
+from nodes.builtin.code import Code
+from nodes.builtin.crypto import Crypto
+from nodes.builtin.date_time import DateTime
+from nodes.builtin.execute_workflow import ExecuteWorkflow
+from nodes.builtin.filter import Filter
+from nodes.builtin.http_request import HttpRequest
+from nodes.builtin.if_node import If
+from nodes.builtin.limit import Limit
+from nodes.builtin.loop import Loop
 from nodes.builtin.manual_trigger import ManualTrigger
+from nodes.builtin.merge import Merge
 from nodes.builtin.noop import NoOp
+from nodes.builtin.remove_duplicates import RemoveDuplicates
+from nodes.builtin.respond_to_webhook import RespondToWebhook
+from nodes.builtin.schedule import Schedule
+from nodes.builtin.set import Set
+from nodes.builtin.sort import Sort
+from nodes.builtin.split_out import SplitOut
+from nodes.builtin.stop_and_error import StopAndError
+from nodes.builtin.switch import Switch
+from nodes.builtin.wait import Wait
+from nodes.builtin.webhook import Webhook
 
-NODE_TYPES = [ManualTrigger, NoOp]
+NODE_TYPES = [
+    # triggers
+    ManualTrigger, Webhook, Schedule,
+    # flow
+    If, Switch, Merge, Filter, Loop, Wait, ExecuteWorkflow, StopAndError, NoOp,
+    # data
+    Set, Sort, Limit, Aggregate, SplitOut, RemoveDuplicates, DateTime, Crypto, Code,
+    # integration
+    HttpRequest, RespondToWebhook,
+]

@@ -37,7 +37,10 @@ class NodeContext(Protocol):
     settings: dict  # platform policy a node must honour, e.g. {"http_allow_private": False}
 
     def params(self, item_index: int = 0) -> BaseModel:
-        """The node's typed parameters with ``{{ }}`` expressions evaluated for one item."""
+        """The node's typed parameters with ``{{ }}`` expressions evaluated for one item.
+
+        Without expressions every item gets the same (shared) object: read it, don't change it.
+        """
 
     def raw_parameters(self) -> dict:
         """The parameters as written in the workflow, expressions not evaluated."""

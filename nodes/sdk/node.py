@@ -63,7 +63,14 @@ class Node:
         return cls.outputs
 
     async def execute(self, ctx, items: list[Item]) -> Output:
-        """Run once for all items arriving on ``main`` (multi-input nodes read ``ctx.inputs``)."""
+        """Run once for all items arriving on the first input (multi-input nodes read ``ctx.inputs``).
+
+        Return a list of items (for the first output) or ``{port: [items]}``. Never change
+        the items you are given, or anything inside them: the engine hands the same objects
+        to every successor and to the step record without copying. Build new items instead::
+
+            return [{**item, "json": {**item["json"], "seen": True}} for item in items]
+        """
         raise NotImplementedError  # pragma: no cover - _check_declaration rejects classes without it
 
     @classmethod

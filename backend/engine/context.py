@@ -1,0 +1,111 @@
+"""The engine's implementation of ``nodes.sdk.NodeContext``: what one node run can see and do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel, ValidationError
+
+from backend.engine.expressions import ExpressionContext, ExpressionError, resolve_parameters
+from backend.engine.params import describe_errors
+from backend.engine.plan import Plan, PlannedNode
+from backend.engine.services import EngineServices, ExecutionInfo
+from nodes.sdk import NodeUserError, ResponseSpec
+
+
+class ParameterError(NodeUserError):
+    """A parameter's expression failed or its value does not fit the node: never retried."""
+
+
+@dataclass(slots=True, eq=False)
+class RunEnvironment:
+    """What every node run of one execution shares."""
+
+    plan: Plan
+    execution: ExecutionInfo
+    services: EngineServices
+    node_items: dict[str, list[dict]] = field(default_factory=dict)  # $node: name -> first-port items
+    response: ResponseSpec | None = None
+    execution_vars: dict = field(init=False)
+    workflow_vars: dict = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.execution_vars = {"id": self.execution.id, "mode": self.execution.mode}
+        name = self.execution.workflow_name or self.plan.definition.name
+        self.workflow_vars = {"id": self.execution.workflow_id, "name": name}
+
+
+class StepContext:
+    """Handed to ``Node.execute``; one per node run."""
+
+    __slots__ = ("node_name", "execution_id", "mode", "workflow", "inputs", "resume_data", "settings",
+                 "_env", "_node", "_items", "_params")
+
+    def __init__(self, env: RunEnvironment, node: PlannedNode, inputs: dict, items: list[dict]) -> None:
+        self.node_name = node.name
+        self.execution_id = env.execution.id
+        self.mode = env.execution.mode
+        self.workflow = env.workflow_vars
+        self.inputs = inputs
+        self.resume_data = None  # the engine completes a resumed wait itself (see runner.py)
+        self.settings = env.services.settings
+        self._env = env
+        self._node = node
+        self._items = items
+        self._params: dict[int, BaseModel] = {}
+
+    def params(self, item_index: int = 0) -> BaseModel:
+        static = self._node.static_params
+        if static is not None:
+            return static
+        params = self._params.get(item_index)
+        if params is None:
+            params = self._params[item_index] = self._resolve(item_index)
+        return params
+
+    def _resolve(self, item_index: int) -> BaseModel:
+        node, items = self._node, self._items
+        expression_context = ExpressionContext(
+            json=items[item_index].get("json", {}) if 0 <= item_index < len(items) else {},
+            item_index=item_index, input=items, nodes=self._env.node_items,
+            vars=self._env.services.variables, execution=self._env.execution_vars,
+            workflow=self._env.workflow_vars, now=self._env.services.clock(),
+            timezone=self._env.plan.definition.settings.timezone,
+        )
+        try:
+            resolved = resolve_parameters(node.definition.parameters, expression_context)
+        except ExpressionError as exc:
+            raise ParameterError(f"node {node.name!r}: could not evaluate {exc} (item {item_index})",
+                                 item_index=item_index) from None
+        try:
+            return node.cls.Parameters.model_validate(resolved)
+        except ValidationError as exc:
+            problems = "; ".join(describe_errors(exc.errors()))
+            raise ParameterError(f"node {node.name!r}: {problems} (item {item_index}, after evaluating "
+                                 "expressions)", item_index=item_index) from None
+
+    def raw_parameters(self) -> dict:
+        return self._node.definition.parameters
+
+    async def credentials(self, slot: str) -> dict:
+        credential_id = self._node.definition.credentials.get(slot)
+        if not credential_id:
+            raise NodeUserError(f"node {self.node_name!r} has no credential chosen for {slot!r}; "
+                                "pick one in the node's credentials")
+        return await self._env.services.credentials(credential_id, self.node_name)
+
+    async def run_workflow(self, workflow_id: str, items: list[dict]) -> list[dict]:
+        return await self._env.services.run_subworkflow(workflow_id, items, self.execution_id)
+
+    def respond(self, response: ResponseSpec) -> None:
+        self._env.response = response
+
+    async def put_binary(self, data: bytes, *, mime_type: str, file_name: str = "") -> dict:
+        return await self._env.services.binary.put(data, mime_type=mime_type, file_name=file_name)
+
+    async def get_binary(self, ref: dict) -> bytes:
+        return await self._env.services.binary.get(ref)
+
+    def now(self) -> datetime:
+        return self._env.services.clock().astimezone(self._env.plan.timezone)

@@ -1,0 +1,128 @@
+"""A definition compiled once into what the runner needs: classes, edges, order, parameters.
+
+Compiling validates the definition; a definition with problems never becomes a plan.
+Plans are cached per registry, keyed by the definition's canonical JSON, so running the
+same workflow again (a webhook firing a thousand times) costs one serialisation, not a
+re-validation. A plan is shared between runs and must never be changed by one.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+
+from backend.engine.definition import NodeDefinition, NodeSettings, WorkflowDefinition
+from backend.engine.expressions import has_expression
+from backend.engine.graph import LOOP_TYPE, Edge
+from backend.engine.validate import ERROR_PORT, Inspection, Problem, inspect_workflow, output_ports
+from nodes.sdk import Node, NodeRegistry
+
+MAX_CACHED_PLANS = 256
+
+
+class InvalidWorkflow(ValueError):
+    """The definition cannot run; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[Problem], definition: WorkflowDefinition) -> None:
+        lines = "; ".join(str(p) for p in problems[:20])
+        more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+        super().__init__(f"the workflow is invalid: {lines}{more}")
+        self.problems = problems
+        self.definition = definition
+
+
+@dataclass(slots=True, eq=False)
+class PlannedNode:
+    id: str
+    name: str
+    definition: NodeDefinition
+    cls: type[Node]
+    settings: NodeSettings
+    incoming: tuple[Edge, ...]  # forward edges, ordered by the source's position
+    input_ports: tuple[str, ...]
+    output_ports: tuple[str, ...]  # what execute may return, without the engine's error port
+    first_output: str  # the port a list returned by execute goes to; what $node["Name"] reads
+    is_loop: bool
+    static_params: BaseModel | None  # validated once: the parameters hold no expression
+
+    @property
+    def first_input(self) -> str:
+        return self.input_ports[0] if self.input_ports else "main"
+
+    @property
+    def all_output_ports(self) -> tuple[str, ...]:
+        return (*self.output_ports, ERROR_PORT)
+
+
+@dataclass(slots=True, eq=False)
+class Plan:
+    definition: WorkflowDefinition
+    nodes: dict[str, PlannedNode]  # by id, in definition order
+    by_name: dict[str, PlannedNode]
+    order: list[str]  # top-region units in run order (see graph.py)
+    bodies: dict[str, list[str]]  # loop id -> body units in run order
+    back_edges: dict[str, list[Edge]]  # loop id -> edges from its body into it
+    in_loop_body: frozenset[str]
+    start_ids: frozenset[str]  # the trigger, else every node without incoming connections
+    timezone: ZoneInfo
+
+
+_cache: weakref.WeakKeyDictionary[NodeRegistry, OrderedDict[str, Plan]] = weakref.WeakKeyDictionary()
+_cache_lock = threading.Lock()  # worker threads share the cache
+
+
+def compile_plan(definition: dict | WorkflowDefinition, registry: NodeRegistry) -> Plan:
+    """The plan for ``definition``; raises ``InvalidWorkflow`` listing every problem."""
+    if isinstance(definition, WorkflowDefinition):
+        key = definition.model_dump_json(by_alias=True)
+    else:
+        key = json.dumps(definition, sort_keys=True, default=str)
+    with _cache_lock:
+        plans = _cache.setdefault(registry, OrderedDict())
+        plan = plans.get(key)
+        if plan is not None:
+            plans.move_to_end(key)
+            return plan
+    plan = _build(inspect_workflow(definition, registry))  # outside the lock: compiling takes a while
+    with _cache_lock:
+        plans[key] = plan
+        if len(plans) > MAX_CACHED_PLANS:
+            plans.popitem(last=False)
+    return plan
+
+
+def _build(inspection: Inspection) -> Plan:
+    definition, topology = inspection.definition, inspection.topology
+    if inspection.problems or topology is None:
+        raise InvalidWorkflow(inspection.problems, definition)
+    positions = {n.id: (n.position[0], n.position[1], n.name) for n in definition.nodes}
+    nodes = {}
+    for node in definition.nodes:
+        incoming = sorted(topology.incoming[node.id], key=lambda e: positions[e.source])
+        nodes[node.id] = _planned(node, inspection.classes[node.id], tuple(incoming))
+    triggers = [n.id for n in nodes.values() if n.cls.trigger is not None]
+    starts = triggers or [n.id for n in nodes.values() if not n.incoming and n.id in topology.order]
+    in_body = frozenset(i for body in topology.bodies.values() for i in body)
+    back_edges = {loop_id: sorted(edges, key=lambda e: positions[e.source])
+                  for loop_id, edges in topology.back_edges.items()}
+    return Plan(
+        definition=definition, nodes=nodes, by_name={n.name: n for n in nodes.values()},
+        order=topology.order, bodies=topology.bodies, back_edges=back_edges,
+        in_loop_body=in_body, start_ids=frozenset(starts), timezone=ZoneInfo(definition.settings.timezone),
+    )
+
+
+def _planned(node: NodeDefinition, cls: type[Node], incoming: tuple[Edge, ...]) -> PlannedNode:
+    ports = tuple(p for p in output_ports(node, cls) if p != ERROR_PORT)
+    static = None if has_expression(node.parameters) else cls.Parameters.model_validate(node.parameters)
+    return PlannedNode(
+        id=node.id, name=node.name, definition=node, cls=cls, settings=node.settings,
+        incoming=incoming, input_ports=tuple(cls.inputs), output_ports=ports,
+        first_output=ports[0] if ports else "main", is_loop=node.type == LOOP_TYPE, static_params=static,
+    )

@@ -1,0 +1,86 @@
+"""What the platform hands the engine for one run: identity, ports and policy.
+
+Everything that touches the outside world (credentials, sub-workflows, binary storage,
+the clock, sleeping) comes in through ``EngineServices`` so the runtime itself stays
+pure and tests can replace each piece with a fake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from nodes.sdk import NodeRegistry, NodeUserError, default_registry
+
+CredentialsResolver = Callable[[str, str], Awaitable[dict]]  # (credential_id, node_name) -> values
+SubworkflowRunner = Callable[[str, list[dict], str], Awaitable[list[dict]]]  # (workflow_id, items, parent_id)
+ErrorWorkflowHook = Callable[[str, dict], Awaitable[None]]  # (error_workflow_id, payload)
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionInfo:
+    id: str
+    mode: str = "manual"  # manual | webhook | schedule | retry | test | subworkflow | error
+    workflow_id: str | None = None
+    workflow_name: str = ""
+
+
+class BinaryStore(Protocol):
+    async def put(self, data: bytes, *, mime_type: str, file_name: str = "") -> dict:
+        """Store ``data``; returns the reference an item carries under ``binary``."""
+
+    async def get(self, ref: dict) -> bytes:
+        """The bytes behind a reference returned by ``put``."""
+
+
+class InMemoryBinaryStore:
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+
+    async def put(self, data: bytes, *, mime_type: str, file_name: str = "") -> dict:
+        key = uuid.uuid4().hex
+        self.blobs[key] = bytes(data)
+        return {"id": key, "mime_type": mime_type, "file_name": file_name, "size": len(data)}
+
+    async def get(self, ref: dict) -> bytes:
+        try:
+            return self.blobs[ref["id"]]
+        except (KeyError, TypeError):
+            raise NodeUserError(f"binary data {ref!r} does not exist (or was stored by another run)") from None
+
+
+async def _no_credentials(credential_id: str, node_name: str) -> dict:
+    raise NodeUserError(
+        f"credentials are not available in this run (node {node_name!r} asked for {credential_id!r}); "
+        "run the workflow through a worker that has the vault configured"
+    )
+
+
+async def _no_subworkflows(workflow_id: str, items: list[dict], parent_execution_id: str) -> list[dict]:
+    raise NodeUserError(f"sub-workflows are not available in this run (asked for workflow {workflow_id!r})")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _default_settings() -> dict:
+    return {"http_allow_private": False, "http_allow_list": []}
+
+
+@dataclass
+class EngineServices:
+    registry: NodeRegistry = field(default_factory=default_registry)
+    credentials: CredentialsResolver = _no_credentials
+    run_subworkflow: SubworkflowRunner = _no_subworkflows
+    run_error_workflow: ErrorWorkflowHook | None = None
+    binary: BinaryStore = field(default_factory=InMemoryBinaryStore)
+    variables: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=_default_settings)  # platform policy nodes must honour
+    clock: Callable[[], datetime] = utc_now  # must return an aware datetime
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # retry waits go through here
+    max_loop_iterations: int = 10_000  # batches one loop node may emit in one activation

@@ -1,0 +1,117 @@
+"""Running one node once: retries, timeout, output checks and the node's on_error policy."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+from pydantic import ValidationError
+
+from backend.engine.context import RunEnvironment, StepContext
+from backend.engine.expressions import ExpressionError
+from backend.engine.plan import PlannedNode
+from backend.engine.retry import retry_delay_s
+from backend.engine.store import StepRecord
+from backend.engine.validate import ERROR_PORT
+from nodes.sdk import NodeError, NodeTransientError, WaitRequested
+
+log = logging.getLogger("linkflow.engine")
+
+_NOT_RETRYABLE = (ExpressionError, ValidationError)
+
+
+class NodeOutputError(NodeError):
+    """``execute`` returned something that is not items per output port: a bug in the node."""
+
+    retryable = False
+
+
+async def execute_step(env: RunEnvironment, node: PlannedNode, run_index: int, inputs: dict) -> StepRecord:
+    """Run ``node`` on ``inputs`` under its settings; failures come back as a step, not raised."""
+    step = StepRecord(node.id, node.name, run_index, "succeeded", input=inputs,
+                      started_at=env.services.clock())
+    items = inputs.get(node.first_input, [])
+    context = StepContext(env, node, inputs, items)
+    retry = node.settings.retry
+    while True:
+        step.attempts += 1
+        try:
+            step.output = _checked_output(node, await _call(node, context, items))
+            break
+        except WaitRequested as wait:
+            step.status = "waiting"
+            step.wait = {"resume_at": wait.resume_at, "on_webhook": wait.on_webhook}
+            break
+        except Exception as exc:  # noqa: BLE001 - every failure of a node is reported, none escapes
+            error = describe_failure(node, exc)
+            if not error["retryable"] or step.attempts >= retry.max_tries:
+                _apply_on_error(node, step, items, error)
+                break
+            rng = random.Random(f"{env.execution.id}:{node.id}:{run_index}:{step.attempts}")
+            await env.services.sleep(retry_delay_s(retry, step.attempts, rng))
+    step.finished_at = env.services.clock()
+    return step
+
+
+async def _call(node: PlannedNode, context: StepContext, items: list[dict]):
+    instance = node.cls()
+    timeout = node.settings.timeout_s
+    if timeout is None:
+        return await instance.execute(context, items)
+    deadline = asyncio.timeout(timeout)
+    try:
+        async with deadline:
+            return await instance.execute(context, items)
+    except TimeoutError:
+        if deadline.expired():  # ours, not a TimeoutError the node let through
+            raise NodeTransientError(f"timed out after {timeout:g} s (settings.timeout_s)") from None
+        raise
+
+
+def describe_failure(node: PlannedNode, exc: BaseException) -> dict:
+    """The step's error: {message, type, item_index, retryable}."""
+    if isinstance(exc, NodeError):
+        message, item_index, retryable = exc.message, exc.item_index, exc.retryable
+    elif isinstance(exc, _NOT_RETRYABLE):
+        message, item_index, retryable = f"{exc}", None, False
+    else:
+        log.warning("node %r raised an unexpected error", node.name, exc_info=exc)
+        message, item_index, retryable = f"{type(exc).__name__}: {exc}", None, True
+    return {"message": message or type(exc).__name__, "type": type(exc).__name__,
+            "item_index": item_index, "retryable": retryable}
+
+
+def _apply_on_error(node: PlannedNode, step: StepRecord, items: list[dict], error: dict) -> None:
+    step.error = error
+    policy = node.settings.on_error
+    if policy == "stop":
+        step.status, step.output = "failed", {}
+        return
+    # The node "succeeds" with its input items marked, so the branch after it can handle the error.
+    marked_with = error["message"] if policy == "continue" else {
+        k: v for k, v in error.items() if k != "retryable"}
+    port = node.first_output if policy == "continue" else ERROR_PORT
+    step.output = {port: [{**item, "json": {**item.get("json", {}), "error": marked_with}}
+                          for item in (items or [{"json": {}}])]}
+
+
+def _checked_output(node: PlannedNode, returned) -> dict[str, list[dict]]:
+    if isinstance(returned, list):
+        output = {node.first_output: returned}
+    elif isinstance(returned, dict):
+        output = returned
+        unknown = [port for port in output if port not in node.output_ports]
+        if unknown:
+            raise NodeOutputError(f"execute returned items for unknown output(s) {unknown}; "
+                                  f"this node's outputs are {list(node.output_ports)}")
+    else:
+        raise NodeOutputError(f"execute returned {type(returned).__name__}; return a list of items "
+                              "or a dict of lists per output port")
+    for port, items in output.items():
+        if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("json"), dict)
+                                                  for i in items):
+            raise NodeOutputError(f"output {port!r} must be a list of items like {{'json': {{...}}}}")
+    if node.settings.always_output and not any(output.values()):
+        output = {node.first_output: [{"json": {}}]}
+    return output

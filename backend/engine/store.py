@@ -1,0 +1,73 @@
+"""Where the runner commits each step: the durability port of the engine.
+
+The runner saves a step before any successor starts and, when it runs a definition
+again with the same store, reuses committed steps instead of running their nodes a
+second time. The SQL implementation lives with the executions service; the two
+here serve tests, scripts and ``save_data: none`` runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+StepStatus = Literal["succeeded", "failed", "skipped", "waiting", "disabled"]
+
+# Steps a later run may reuse as they are. A node that failed with on_error=continue or
+# error_output is recorded as "succeeded" (with its error), so it is reused too.
+REUSABLE_STATUSES = frozenset({"succeeded", "skipped", "disabled"})
+
+
+@dataclass(slots=True)
+class StepRecord:
+    """One run of one node. ``run_index`` counts the runs of that node in the execution."""
+
+    node_id: str
+    node_name: str
+    run_index: int
+    status: StepStatus
+    attempts: int = 0
+    input: dict[str, list[dict]] = field(default_factory=dict)  # items per input port
+    output: dict[str, list[dict]] = field(default_factory=dict)  # items per output port
+    error: dict | None = None  # {"message", "type", "item_index", "retryable"}
+    started_at: datetime | None = None  # aware UTC
+    finished_at: datetime | None = None  # aware UTC
+    wait: dict | None = None  # a waiting step: {"resume_at": datetime | None, "on_webhook": bool}
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.node_id, self.run_index)
+
+
+class StepStore(Protocol):
+    async def load_steps(self) -> dict[tuple[str, int], StepRecord]:
+        """Every committed step of this execution, by (node_id, run_index)."""
+
+    async def save_step(self, step: StepRecord) -> None:
+        """Commit a step; a step with the same (node_id, run_index) replaces the earlier one."""
+
+
+class InMemoryStepStore:
+    """Keeps steps in a dict: tests, ``linkflow run`` scripts, and resuming within a process."""
+
+    def __init__(self) -> None:
+        self.steps: dict[tuple[str, int], StepRecord] = {}
+        self.saves = 0
+
+    async def load_steps(self) -> dict[tuple[str, int], StepRecord]:
+        return dict(self.steps)
+
+    async def save_step(self, step: StepRecord) -> None:
+        self.steps[step.key] = step
+        self.saves += 1
+
+
+class NullStepStore:
+    """Saves nothing: for ``save_data: none`` and benchmarks. Such a run cannot resume."""
+
+    async def load_steps(self) -> dict[tuple[str, int], StepRecord]:
+        return {}
+
+    async def save_step(self, step: StepRecord) -> None:
+        return None

@@ -1,0 +1,197 @@
+"""Checking a workflow definition before it is saved or run: every problem at once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from backend.engine.definition import Connection, NodeDefinition, WorkflowDefinition, WorkflowSettings
+from backend.engine.graph import LOOP_TYPE, Edge, GraphNode, Topology, analyse
+from backend.engine.params import format_loc, static_problems
+from nodes.sdk import Node, NodeRegistry
+from nodes.sdk.registry import UnknownNodeType
+
+ERROR_PORT = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    node: str | None  # the node's name, None for problems of the workflow as a whole
+    message: str
+
+    def __str__(self) -> str:
+        return f"node {self.node!r}: {self.message}" if self.node else self.message
+
+
+@dataclass
+class Inspection:
+    """What validation learned; the runner compiles its plan from it."""
+
+    definition: WorkflowDefinition
+    classes: dict[str, type[Node]] = field(default_factory=dict)  # node id -> class
+    topology: Topology | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def validate(definition: dict | WorkflowDefinition, registry: NodeRegistry) -> list[Problem]:
+    """Every problem that stops the workflow from running, each naming its node.
+
+    >>> validate({"nodes": [{"id": "a", "name": "A", "type": "nope"}]}, registry)
+    [Problem(node='A', message="unknown node type 'nope' version 1; ...")]
+    """
+    return inspect_workflow(definition, registry).problems
+
+
+def inspect_workflow(definition: dict | WorkflowDefinition, registry: NodeRegistry) -> Inspection:
+    parsed = isinstance(definition, WorkflowDefinition)
+    inspection = Inspection(definition) if parsed else _parse(definition)
+    nodes = inspection.definition.nodes
+    problems = inspection.problems
+    problems += _duplicate_problems(nodes)
+    for node in nodes:
+        problems += _node_problems(node, registry, inspection.classes)
+    ids = {node.id: node for node in nodes}
+    problems += _connection_problems(inspection.definition.connections, ids, inspection.classes)
+    problems += _trigger_problems(nodes, inspection.classes)
+    inspection.topology = _topology(inspection.definition, ids)
+    problems += [Problem(name, message) for name, message in inspection.topology.problems]
+    return inspection
+
+
+def _parse(raw: Any) -> Inspection:
+    if not isinstance(raw, dict):
+        empty = WorkflowDefinition()
+        return Inspection(empty, problems=[Problem(None, "the workflow must be a JSON object")])
+    problems: list[Problem] = []
+    nodes = _parse_list(raw, "nodes", NodeDefinition, problems)
+    connections = _parse_list(raw, "connections", Connection, problems)
+    settings = _parse_one(raw.get("settings", {}), WorkflowSettings, None, "settings", problems)
+    name = raw.get("name", "")
+    if not isinstance(name, str):
+        problems.append(Problem(None, f"name must be a string, got {type(name).__name__}"))
+    definition = WorkflowDefinition.model_construct(
+        name=name if isinstance(name, str) else "", nodes=nodes, connections=connections,
+        settings=settings or WorkflowSettings())
+    return Inspection(definition, problems=problems)
+
+
+def _parse_list(raw: dict, key: str, model: type[BaseModel], problems: list[Problem]) -> list:
+    values = raw.get(key, [])
+    if not isinstance(values, list):
+        problems.append(Problem(None, f"{key} must be a list, got {type(values).__name__}"))
+        return []
+    parsed = []
+    for index, value in enumerate(values):
+        name = value.get("name") if isinstance(value, dict) and key == "nodes" else None
+        item = _parse_one(value, model, name if isinstance(name, str) else None, f"{key}[{index}]", problems)
+        if item is not None:
+            parsed.append(item)
+    return parsed
+
+
+def _parse_one(value: Any, model: type[BaseModel], node: str | None, where: str, problems: list[Problem]):
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        for error in exc.errors():
+            problems.append(Problem(node, _shape_message(where, model, error)))
+        return None
+
+
+def _shape_message(where: str, model: type[BaseModel], error: dict) -> str:
+    loc = tuple(error["loc"])
+    path = f"{where}.{format_loc(loc)}" if loc else where
+    if error["type"] == "extra_forbidden":
+        allowed = _allowed_keys(model, loc[:-1])
+        return f"{path}: unknown key {loc[-1]!r}" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
+    if error["type"] == "missing":
+        return f"{path} is required"
+    return f"{path}: {error['msg']}"
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    current: Any = model
+    for part in loc:
+        field_info = current.model_fields.get(part) if isinstance(current, type) else None
+        current = field_info.annotation if field_info else None
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+    return sorted(f.alias or n for n, f in current.model_fields.items())
+
+
+def _duplicate_problems(nodes: list[NodeDefinition]) -> list[Problem]:
+    problems = []
+    for name, count in Counter(n.name for n in nodes).items():
+        if count > 1:
+            problems.append(Problem(name, f"{count} nodes are named {name!r}; node names must be unique"))
+    for node_id, count in Counter(n.id for n in nodes).items():
+        if count > 1:
+            names = ", ".join(repr(n.name) for n in nodes if n.id == node_id)
+            problems.append(Problem(None, f"nodes {names} share the id {node_id!r}; node ids must be unique"))
+    return problems
+
+
+def _node_problems(node: NodeDefinition, registry: NodeRegistry, classes: dict) -> list[Problem]:
+    try:
+        cls = registry.get(node.type, node.version)
+    except UnknownNodeType as exc:
+        return [Problem(node.name, f"{exc}; is the package that provides it installed?")]
+    classes.setdefault(node.id, cls)
+    problems = [Problem(node.name, line) for line in static_problems(cls.Parameters, node.parameters)]
+    for slot in node.credentials:
+        if slot not in cls.credential_slots:
+            known = ", ".join(cls.credential_slots) or "none"
+            problems.append(Problem(node.name, f"credential slot {slot!r} does not exist (slots: {known})"))
+    return problems
+
+
+def output_ports(node: NodeDefinition, cls: type[Node]) -> tuple[str, ...]:
+    """The ports this node can send items to, including the error port when it is on."""
+    try:
+        ports = tuple(cls.output_ports(node.parameters))
+    except Exception:  # a dynamic node with broken parameters: those are reported on their own
+        ports = tuple(cls.outputs)
+    return (*ports, ERROR_PORT) if node.settings.on_error == "error_output" else ports
+
+
+def _connection_problems(connections: list[Connection], ids: dict, classes: dict) -> list[Problem]:
+    problems = []
+    for conn in connections:
+        source, target = ids.get(conn.from_), ids.get(conn.to)
+        for missing_id, role in ((conn.from_, "from"), (conn.to, "to")):
+            if missing_id not in ids:
+                named = source or target
+                problems.append(Problem(named.name if named else None,
+                                        f"a connection {role} {missing_id!r} points at no node"))
+        if source and source.id in classes:
+            ports = output_ports(source, classes[source.id])
+            if conn.output not in ports:
+                problems.append(Problem(source.name, f"output {conn.output!r} does not exist "
+                                                     f"(outputs: {', '.join(ports) or 'none'})"))
+        if target and target.id in classes:
+            inputs = classes[target.id].inputs
+            if conn.input not in inputs:
+                problems.append(Problem(target.name, f"input {conn.input!r} does not exist "
+                                                     f"(inputs: {', '.join(inputs) or 'none'})"))
+    return problems
+
+
+def _trigger_problems(nodes: list[NodeDefinition], classes: dict) -> list[Problem]:
+    triggers = [n.name for n in nodes if n.id in classes and classes[n.id].trigger is not None]
+    if len(triggers) <= 1:
+        return []
+    names = ", ".join(repr(name) for name in triggers)
+    return [Problem(None, f"the workflow has {len(triggers)} trigger nodes ({names}); keep one")]
+
+
+def _topology(definition: WorkflowDefinition, ids: dict) -> Topology:
+    graph_nodes = []
+    for node in ids.values():
+        x, y = node.position
+        graph_nodes.append(GraphNode(node.id, node.name, (x, y), node.type == LOOP_TYPE))
+    edges = [Edge(c.from_, c.output, c.to, c.input) for c in definition.connections
+             if c.from_ in ids and c.to in ids]
+    return analyse(graph_nodes, list(dict.fromkeys(edges)))  # a connection drawn twice counts once

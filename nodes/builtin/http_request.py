@@ -1,0 +1,269 @@
+"""The HTTP Request node: calls any HTTP API, one request per item."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any, Literal
+
+import httpx
+from pydantic import Field, field_validator, model_validator
+
+from nodes.builtin._http_auth import Injection, injection_from
+from nodes.builtin._http_guard import AddressPolicy, pinned, vetted_addresses
+from nodes.sdk import Node, NodeError, NodeParameters, NodeTransientError, NodeUserError
+
+CONCURRENCY = 8
+MAX_REDIRECTS = 5
+MAX_RESPONSE_BYTES = 100 * 1024 * 1024
+EXCERPT_CHARS = 200
+_SENSITIVE = ("authorization", "cookie", "proxy-authorization")
+
+
+class HttpRequestParameters(NodeParameters):
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] = Field("GET", description="HTTP method")
+    url: str = Field(description="Full URL, e.g. https://api.example.com/v1/orders", json_schema_extra={"format": "uri"})
+    query: dict[str, Any] = Field(default_factory=dict, description="Query parameters added to the URL")
+    headers: dict[str, Any] = Field(default_factory=dict, description="Request headers")
+    body_type: Literal["none", "json", "form", "raw"] = Field(
+        "none", description="none: no body; json: the body as JSON; form: the body object URL-encoded; raw: text"
+    )
+    body: Any = Field(None, description="The request body (json: any value; form: an object; raw: text)")
+    content_type: str = Field("text/plain; charset=utf-8", description="raw: the Content-Type of the body")
+    response_format: Literal["json", "text", "binary"] = Field(
+        "json", description="How to read the answer: parsed JSON, text, or a file kept as binary data 'data'"
+    )
+    timeout_s: float = Field(30, gt=0, le=600, description="Seconds to wait for the server (per request)")
+    follow_redirects: bool = Field(True, description=f"Follow up to {MAX_REDIRECTS} redirects")
+    fail_on_status: bool = Field(True, description="Fail on 4xx/5xx answers; off: output them like any answer")
+    authentication: Literal["none", "credential"] = Field(
+        "none", description="credential: apply the credential bound to the 'auth' slot"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        url = value.strip()
+        if not url.lower().startswith(("http://", "https://")):
+            raise ValueError(f"URL {value[:80]!r} must start with http:// or https://")
+        return url
+
+    @model_validator(mode="after")
+    def _body_fits_type(self) -> HttpRequestParameters:
+        if self.body_type == "none" and self.body not in (None, "", {}):
+            raise ValueError("a body is set but body_type is 'none': choose json, form or raw")
+        if self.body_type == "form" and not isinstance(self.body, dict):
+            raise ValueError("body_type 'form' needs the body to be an object of field names and values")
+        if self.body_type == "raw" and isinstance(self.body, (dict, list)):
+            raise ValueError("body_type 'raw' sends text; use body_type 'json' for objects and lists")
+        return self
+
+
+class HttpRequest(Node):
+    """One request per item (up to 8 at a time; output order = input order).
+
+    Output item json: ``{"status", "headers", "body"}``; with response_format=binary the body
+    is stored with ``ctx.put_binary`` and the item gets ``binary: {"data": ref}`` instead.
+    Failures: 4xx is a user error (408 and 429 are transient), 5xx, timeouts and network
+    errors are transient, so the engine's retry settings apply to them.
+
+    Addresses: private, loopback, link-local, multicast, reserved and unspecified
+    addresses are refused unless ``ctx.settings["http_allow_private"]`` is true or the
+    host or address matches ``ctx.settings["http_allow_list"]``; redirects are followed
+    by hand and checked the same way (see ``_http_guard``). Proxy variables of the
+    environment are ignored, since a proxy would defeat the address check.
+
+    Credentials: with authentication='credential', ``ctx.credentials("auth")`` is applied
+    as described in ``_http_auth`` (headers/query injection, or a typed credential).
+    """
+
+    type = "http_request"
+    display_name = "HTTP Request"
+    group = "integration"
+    icon = "globe"
+    description = "Calls an HTTP API and outputs its answer."
+    credential_slots = {"auth": ("api_key_header", "http_basic", "bearer_token", "oauth2")}
+    Parameters = HttpRequestParameters
+
+    async def execute(self, ctx, items):
+        cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))  # no cookies carried between items
+        async with httpx.AsyncClient(trust_env=False, follow_redirects=False, cookies=cookies) as client:
+            caller = _Caller(ctx, client, AddressPolicy.from_settings(ctx.settings))
+            jobs = [lambda index=index: caller.item(index) for index in range(len(items))]
+            return await _gather_bounded(jobs, CONCURRENCY)
+
+
+async def _gather_bounded(jobs: list[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
+    """Run ``jobs`` with at most ``limit`` at once; results in order; the first failure cancels the rest."""
+    gate = asyncio.Semaphore(limit)
+
+    async def run(job):
+        async with gate:
+            return await job()
+
+    tasks = [asyncio.create_task(run(job)) for job in jobs]
+    try:
+        return await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+class _Caller:
+    def __init__(self, ctx, client: httpx.AsyncClient, policy: AddressPolicy) -> None:
+        self.ctx, self.client, self.policy = ctx, client, policy
+        self._injection: Injection | None = None
+        self._injection_lock = asyncio.Lock()  # items run concurrently; fetch the credential once
+
+    async def item(self, index: int) -> dict:
+        params = self.ctx.params(index)
+        try:
+            injection = await self._credential() if params.authentication == "credential" else Injection()
+            response, body = await self._send(params, injection)
+            _check_status(params, response, body)
+            return await self._output(params, response, body)
+        except NodeError as exc:
+            exc.item_index = index if exc.item_index is None else exc.item_index
+            raise
+        except httpx.TimeoutException:
+            raise NodeTransientError(
+                f"{params.method} {_shown(params.url)} got no answer within {params.timeout_s:g}s", item_index=index
+            ) from None
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise NodeUserError(f"bad URL {_shown(params.url)}: {exc}", item_index=index) from None
+        except httpx.TransportError as exc:
+            raise NodeTransientError(
+                f"{params.method} {_shown(params.url)} failed: {type(exc).__name__} {exc}", item_index=index
+            ) from None
+
+    async def _credential(self) -> Injection:
+        async with self._injection_lock:
+            if self._injection is None:
+                self._injection = injection_from(await self.ctx.credentials("auth"))
+        return self._injection
+
+    async def _send(self, params: HttpRequestParameters, injection: Injection) -> tuple[httpx.Response, bytes]:
+        url = httpx.URL(params.url).copy_merge_params(_query(params.query, injection))
+        method, content = params.method, _content(params)
+        headers = {**_headers(params), **injection.headers}
+        for _ in range(MAX_REDIRECTS + 1):
+            response = await self._hop(method, url, headers, content, params.timeout_s)
+            if not (params.follow_redirects and response.is_redirect):
+                return response, await _read_body(response)
+            await response.aclose()
+            next_url = url.join(response.headers["location"])
+            method, content, headers = _redirected(response.status_code, method, content, headers)
+            if (next_url.scheme, next_url.host, next_url.port) != (url.scheme, url.host, url.port):
+                headers = _without_secrets(headers, injection)
+            url = next_url
+        raise NodeUserError(f"{_shown(params.url)} redirected more than {MAX_REDIRECTS} times; check the URL")
+
+    async def _hop(self, method: str, url: httpx.URL, headers: dict, content: dict, timeout: float) -> httpx.Response:
+        if url.scheme not in ("http", "https"):
+            raise NodeUserError(f"refused to follow a redirect to {url.scheme}: only http and https are allowed")
+        addresses = await vetted_addresses(url, self.policy)
+        for attempt, address in enumerate(addresses, start=1):
+            target, host_header, extensions = pinned(url, address)
+            request = self.client.build_request(
+                method, target, headers={**headers, **host_header}, timeout=timeout, extensions=extensions, **content
+            )
+            try:
+                return await self.client.send(request, stream=True)
+            except httpx.ConnectError:
+                if attempt == len(addresses):
+                    raise
+        raise AssertionError("unreachable: vetted_addresses never returns an empty list")  # pragma: no cover
+
+    async def _output(self, params: HttpRequestParameters, response: httpx.Response, body: bytes) -> dict:
+        meta = {"status": response.status_code, "headers": dict(response.headers.items())}
+        if params.response_format == "binary":
+            mime = response.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+            ref = await self.ctx.put_binary(body, mime_type=mime, file_name=response.url.path.rsplit("/", 1)[-1])
+            return {"json": meta, "binary": {"data": ref}}
+        text = body.decode(response.encoding or "utf-8", errors="replace")
+        return {"json": {**meta, "body": _parsed(params, text) if params.response_format == "json" else text}}
+
+
+def _query(query: dict[str, Any], injection: Injection) -> dict[str, Any]:
+    def text(value: Any) -> Any:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return [text(v) for v in value] if isinstance(value, list) else str(value)
+
+    return {**{k: text(v) for k, v in query.items() if v is not None}, **injection.query}
+
+
+def _headers(params: HttpRequestParameters) -> dict[str, str]:
+    headers = {name: str(value) for name, value in params.headers.items()}
+    if params.body_type == "raw" and not any(name.lower() == "content-type" for name in headers):
+        headers["Content-Type"] = params.content_type
+    return headers
+
+
+def _content(params: HttpRequestParameters) -> dict:
+    if params.body_type == "json":
+        return {"json": params.body}
+    if params.body_type == "form":
+        return {"data": {k: "" if v is None else str(v) for k, v in params.body.items()}}
+    if params.body_type == "raw":
+        return {"content": "" if params.body is None else str(params.body)}
+    return {}
+
+
+def _redirected(status: int, method: str, content: dict, headers: dict) -> tuple[str, dict, dict]:
+    """Browsers' rule: 303 (and 301/302 after POST) continue as GET without the body."""
+    if status == 303 and method != "HEAD" or status in (301, 302) and method == "POST":
+        headers = {k: v for k, v in headers.items() if k.lower() not in ("content-type", "content-length")}
+        return "GET", {}, headers
+    return method, content, headers
+
+
+def _without_secrets(headers: dict, injection: Injection) -> dict:
+    secret = {name.lower() for name in injection.headers} | set(_SENSITIVE)
+    return {k: v for k, v in headers.items() if k.lower() not in secret}
+
+
+async def _read_body(response: httpx.Response) -> bytes:
+    body = bytearray()
+    try:
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_RESPONSE_BYTES:
+                raise NodeUserError(f"the answer is larger than {MAX_RESPONSE_BYTES // 2**20} MB; this node refuses it")
+    finally:
+        await response.aclose()
+    return bytes(body)
+
+
+def _check_status(params: HttpRequestParameters, response: httpx.Response, body: bytes) -> None:
+    status = response.status_code
+    if not params.fail_on_status or status < 400:
+        return
+    excerpt = body[:EXCERPT_CHARS].decode(response.encoding or "utf-8", errors="replace")
+    message = f"{params.method} {_shown(params.url)} answered {status} {response.reason_phrase}: {excerpt!r}"
+    details = {"status": status, "body_excerpt": excerpt}
+    if status >= 500 or status in (408, 429):
+        raise NodeTransientError(message, details=details)
+    raise NodeUserError(message + " (turn off fail_on_status to output error answers)", details=details)
+
+
+def _parsed(params: HttpRequestParameters, text: str) -> Any:
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise NodeUserError(
+            f"the answer of {_shown(params.url)} is not JSON (starts with {text[:60]!r}); set response_format to 'text'"
+        ) from None
+
+
+def _shown(url: str) -> str:
+    """The URL without query and user info, which may hold secrets (API keys from credentials)."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return url.split("?")[0][:100]
+    return str(parsed.copy_with(query=None, fragment=None, username=None, password=None))

@@ -1,0 +1,42 @@
+import json
+
+import pytest
+
+from nodes.builtin import NODE_TYPES
+from nodes.sdk import NodeRegistry
+from nodes.sdk.registry import default_registry
+
+CORE_TYPES = {
+    "manual_trigger", "webhook", "schedule", "set", "if", "switch", "merge", "filter", "sort", "limit",
+    "aggregate", "split_out", "remove_duplicates", "loop", "code", "http_request", "wait",
+    "execute_workflow", "respond_to_webhook", "stop_and_error", "noop", "datetime", "crypto",
+}
+
+
+def test_every_core_type_is_registered_through_the_entry_point():
+    assert {cls.type for cls in default_registry().all()} >= CORE_TYPES
+    assert {cls.type for cls in NODE_TYPES} == CORE_TYPES
+
+
+@pytest.mark.parametrize("node", NODE_TYPES, ids=lambda cls: cls.type)
+def test_catalog_entry_is_json_with_described_parameters(node):
+    entry = json.loads(json.dumps(node.describe()))
+    assert entry["description"] and entry["icon"]
+    assert (entry["group"] == "trigger") == (node.trigger is not None)
+    for name, prop in entry["parameters_schema"].get("properties", {}).items():
+        assert prop.get("description"), f"{node.type}.{name} has no description"
+
+
+def test_registry_refuses_a_second_class_with_the_same_type():
+    from nodes.builtin.noop import NoOp
+    from nodes.sdk import Node
+
+    class Impostor(Node):
+        type = "noop"
+        display_name = "Impostor"
+
+        async def execute(self, ctx, items):
+            return items
+
+    with pytest.raises(ValueError, match="declared twice"):
+        NodeRegistry([NoOp, Impostor])
