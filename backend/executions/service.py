@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.db.base import utcnow
 from backend.events.outbox import emit
 from backend.executions.models import Execution
 from backend.executions.models import ExecutionStatus as S
-from backend.executions.state import FINISHED, check_transition, transition
+from backend.executions.state import FINISHED, sources_of, transition
 from backend.settings import get_settings
 
 
@@ -33,51 +34,38 @@ def create_execution(session: Session, *, team_id: str, definition: dict, mode: 
     return execution
 
 
-def claim(session: Session, execution_id: str, worker_id: str) -> Execution | None:
-    """Take the lease if the execution is runnable now; None if another worker has it or it is done."""
-    execution = session.get(Execution, execution_id)
+@dataclass(frozen=True)
+class Claimed:
+    """What a worker needs to run an execution it now holds the lease of."""
+
+    definition: dict
+    input: list
+    mode: str
+    workflow_id: str | None
+    team_id: str
+    resumed: bool
+
+
+def claim(session: Session, execution_id: str, worker_id: str) -> Claimed | None:
+    """Take the lease if the execution is runnable now; None if another worker has it or it is done.
+
+    One conditional UPDATE ... RETURNING: the database decides who wins a race.
+    """
     now = utcnow()
-    if execution is None or not _claimable(execution, now):
-        return None
-    previous = execution.status
-    check_transition(execution.id, previous, S.RUNNING)
-    claimed = session.execute(
+    runnable = or_(*(Execution.status == source for source in sources_of(S.RUNNING) if source != S.RUNNING))
+    row = session.execute(
         update(Execution)
-        .where(Execution.id == execution_id, Execution.status == previous,
-               # a queued row's lease column only marks when the reaper re-sent it
-               or_(Execution.status == S.QUEUED, Execution.lease_expires_at.is_(None),
-                   Execution.lease_expires_at < now))
+        .where(Execution.id == execution_id, runnable,
+               or_(Execution.status != S.WAITING, Execution.resume_at <= now))  # a wait must be over
         .values(status=S.RUNNING, lease_owner=worker_id, lease_expires_at=now + lease(),
-                attempts=Execution.attempts + 1, started_at=execution.started_at or now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
-        session.rollback()
+                attempts=Execution.attempts + 1, started_at=func.coalesce(Execution.started_at, now))
+        .returning(Execution.definition, Execution.input, Execution.mode, Execution.workflow_id,
+                   Execution.team_id, Execution.resume_at)
+    ).first()
+    if row is None:
         return None
-    session.refresh(execution)
-    return execution
-
-
-def _claimable(execution: Execution, now) -> bool:
-    if execution.status == S.QUEUED:
-        return True
-    if execution.status == S.WAITING:
-        return execution.resume_at is not None and execution.resume_at <= now
-    if execution.status == S.RUNNING:
-        return execution.lease_expires_at is not None and execution.lease_expires_at < now
-    return False
-
-
-def renew_lease(session: Session, execution_id: str, worker_id: str) -> str | None:
-    """Extend the lease; returns the current status, or None when the lease is no longer ours."""
-    renewed = session.execute(
-        update(Execution)
-        .where(Execution.id == execution_id, Execution.lease_owner == worker_id, Execution.status == S.RUNNING)
-        .values(lease_expires_at=utcnow() + lease())
-    ).rowcount
-    if renewed:
-        return S.RUNNING
-    return session.scalar(select(Execution.status).where(Execution.id == execution_id))
+    return Claimed(definition=row.definition or {}, input=row.input or [], mode=row.mode,
+                   workflow_id=row.workflow_id, team_id=row.team_id, resumed=row.resume_at is not None)
 
 
 def finish(session: Session, execution_id: str, worker_id: str, *, status: S, output: list | None = None,

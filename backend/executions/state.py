@@ -32,3 +32,8 @@ def check_transition(execution_id: str, current: str, to: S) -> None:
 def transition(execution: Execution, to: S) -> None:
     check_transition(execution.id, execution.status, to)
     execution.status = to
+
+
+def sources_of(to: S) -> list[S]:
+    """Every status an execution may move to ``to`` from."""
+    return [source for source, targets in ALLOWED.items() if to in targets]

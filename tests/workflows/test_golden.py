@@ -11,7 +11,9 @@ A case file::
         "output": [items],                    # optional, the run's output
         "nodes": {"Name": {"status": "...", "items": [items]}},   # optional, subset match
         "error_contains": "...",              # optional, part of the error message
-        "response": {"status": 201, "body": ...}   # optional, what ctx.respond set (subset)
+        "response": {"status": 201, "body": ...},  # optional, what ctx.respond set (subset)
+        "sleeps": [0.1, 0.2],                 # optional, every retry wait in seconds, in order
+        "error_workflow": {"workflow_id": "...", "error_contains": "..."}  # optional, the hook's call
       },
       "resume": {"resume_data": {...}, "expect": {...}},   # optional: resume a waiting run
       "variables": {...}, "credentials": {"cred-id": {...}}, "settings": {...},   # optional services
@@ -45,17 +47,19 @@ NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 async def test_golden_workflow(path: Path):
     case = json.loads(path.read_text())
-    store = InMemoryStepStore()
-    result = await _run_case(case, store)
+    store, calls = InMemoryStepStore(), {"sleeps": [], "error_workflow": []}
+    result = await _run_case(case, store, calls=calls)
     _check(result, case["expect"])
+    _check_calls(calls, case["expect"])
     if "resume" in case:
         resumed = await _run_case(case, store, resume_data=case["resume"].get("resume_data"))
         _check(resumed, case["resume"]["expect"])
 
 
 async def _run_case(case: dict, store: InMemoryStepStore, *, execution_id: str = "golden-1",
-                    mode: str | None = None, resume_data: dict | None = None) -> RunResult:
-    services = _services(case)
+                    mode: str | None = None, resume_data: dict | None = None,
+                    calls: dict | None = None) -> RunResult:
+    services = _services(case, calls if calls is not None else {"sleeps": [], "error_workflow": []})
     options = {"start_node": case["start_node"]} if "start_node" in case else {}
     return await run(
         case["workflow"],
@@ -64,7 +68,7 @@ async def _run_case(case: dict, store: InMemoryStepStore, *, execution_id: str =
         input_items=case.get("input", []), store=store, services=services, resume_data=resume_data, **options)
 
 
-def _services(case: dict) -> EngineServices:
+def _services(case: dict, calls: dict) -> EngineServices:
     async def credentials(credential_id: str, node_name: str) -> dict:
         try:
             return case["credentials"][credential_id]
@@ -84,10 +88,14 @@ def _services(case: dict) -> EngineServices:
         return result.output
 
     async def no_sleep(seconds: float) -> None:
-        return None
+        calls["sleeps"].append(round(seconds, 6))
+
+    async def error_workflow(workflow_id: str, payload: dict) -> None:
+        calls["error_workflow"].append({"workflow_id": workflow_id, "payload": payload})
 
     return EngineServices(
         registry=default_registry(), credentials=credentials, run_subworkflow=subworkflow,
+        run_error_workflow=error_workflow,
         variables=case.get("variables", {}), clock=lambda: NOW, sleep=no_sleep,
         settings={"http_allow_private": False, "http_allow_list": [], **case.get("settings", {})},
     )
@@ -112,6 +120,17 @@ def _check(result: RunResult, expect: dict) -> None:
         assert result.response is not None, f"no node set a response\n{context}"
         actual = _plain(vars(result.response))
         assert {k: actual.get(k) for k in expect["response"]} == expect["response"], context
+
+
+def _check_calls(calls: dict, expect: dict) -> None:
+    if "sleeps" in expect:
+        assert calls["sleeps"] == expect["sleeps"]
+    if "error_workflow" in expect:
+        want = expect["error_workflow"]
+        assert len(calls["error_workflow"]) == 1, calls["error_workflow"]
+        call = calls["error_workflow"][0]
+        assert call["workflow_id"] == want["workflow_id"]
+        assert want.get("error_contains", "") in call["payload"]["error"]["message"]
 
 
 def _comparable(actual: list[dict], expected: list[dict]) -> list[dict]:

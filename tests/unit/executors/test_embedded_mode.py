@@ -1,0 +1,100 @@
+"""Embedded mode end to end: in-process Dramatiq broker + worker threads + reaper, SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+
+from backend.db import migrate
+from backend.db.session import session_scope
+from backend.executions import dispatch, service
+from backend.executions.models import Execution
+from backend.settings import get_settings
+from backend.users.service import create_user
+from backend.workflows.models import Workflow
+from backend.workflows.service import save_version
+from executors.embedded import run_embedded
+
+
+def node(node_id, name, type_, x, **parameters):
+    return {"id": node_id, "name": name, "type": type_, "version": 1, "position": [x, 0],
+            "parameters": parameters}
+
+
+def chain(*nodes, **settings):
+    connections = [{"from": a["id"], "output": "main", "to": b["id"], "input": "main"}
+                   for a, b in zip(nodes, nodes[1:], strict=False)]
+    return {"name": "t", "nodes": list(nodes), "connections": connections, "settings": settings}
+
+
+def setup_team() -> str:
+    migrate.upgrade(get_settings().database_url)
+    with session_scope() as session:
+        return create_user(session, email="embedded@example.com", password="long enough")[1].id
+
+
+def queue(team_id: str, definition: dict, items=None, workflow_id=None) -> str:
+    with session_scope() as session:
+        execution = service.create_execution(session, team_id=team_id, definition=definition,
+                                             input_items=items or [], workflow_id=workflow_id)
+        execution_id = execution.id
+    dispatch.dispatch(execution_id)
+    return execution_id
+
+
+async def wait_status(execution_id: str, statuses: set[str], timeout_s: float = 20) -> Execution:
+    for _ in range(int(timeout_s / 0.05)):
+        with session_scope() as session:
+            execution = session.get(Execution, execution_id)
+        if execution.status in statuses:
+            return execution
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"execution stayed {execution.status}, expected {statuses}")
+
+
+async def test_queued_execution_runs_on_the_in_process_worker():
+    team_id = setup_team()
+    definition = chain(node("t", "Start", "manual_trigger", 0),
+                       node("s", "Double", "set", 1, fields=[{"name": "d", "value": "{{ $json.n * 2 }}"}]))
+    async with run_embedded():
+        execution_id = queue(team_id, definition, [{"json": {"n": 21}}])
+        done = await wait_status(execution_id, {"succeeded", "failed"})
+    assert done.status == "succeeded", done.error
+    assert done.output == [{"json": {"n": 21, "d": 42}}]
+
+
+async def test_wait_node_parks_the_execution_and_the_reaper_resumes_it():
+    team_id = setup_team()
+    definition = chain(node("t", "Start", "manual_trigger", 0),
+                       node("w", "Pause", "wait", 1, mode="duration", amount=1, unit="seconds"),
+                       node("s", "After", "set", 2, fields=[{"name": "resumed", "value": True}]))
+    async with run_embedded():
+        execution_id = queue(team_id, definition, [{"json": {"n": 1}}])
+        parked = await wait_status(execution_id, {"waiting", "failed"})
+        assert parked.status == "waiting" and parked.resume_at is not None
+        done = await wait_status(execution_id, {"succeeded", "failed"})
+    assert done.status == "succeeded", done.error
+    assert done.output == [{"json": {"n": 1, "resumed": True}}]
+    assert done.attempts == 2  # once until the wait, once after it
+
+
+async def test_a_failed_run_starts_the_error_workflow_with_the_failure():
+    team_id = setup_team()
+    handler = chain(node("t", "Start", "manual_trigger", 0),
+                    node("s", "Note", "set", 1, fields=[{"name": "seen", "value": "{{ $json.error.message }}"}]))
+    with session_scope() as session:
+        workflow = Workflow(team_id=team_id, name="on error")
+        session.add(workflow)
+        session.flush()
+        save_version(session, workflow, handler)
+        handler_id = workflow.id
+    failing = chain(node("t", "Start", "manual_trigger", 0),
+                    node("x", "Boom", "stop_and_error", 1, message="it broke"),
+                    error_workflow_id=handler_id)
+    async with run_embedded():
+        failed = await wait_status(queue(team_id, failing), {"succeeded", "failed"})
+        assert failed.status == "failed" and "it broke" in failed.error["message"]
+        with session_scope() as session:
+            follow_up = session.query(Execution).filter_by(workflow_id=handler_id).one()
+        handled = await wait_status(follow_up.id, {"succeeded", "failed"})
+    assert handled.mode == "error" and handled.status == "succeeded", handled.error
+    assert handled.output[0]["json"]["seen"] == "it broke"
