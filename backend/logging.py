@@ -24,10 +24,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure(level: str = "INFO", fmt: str = "json") -> None:
-    handler = logging.StreamHandler(sys.stdout)
+class _LinkFlowHandler(logging.StreamHandler):
+    """Marks our handler so configuring twice replaces it and leaves others (pytest's) alone."""
+
+
+def configure(level: str = "INFO", fmt: str = "json", stream=None) -> None:
+    handler = _LinkFlowHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(
         "%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, _LinkFlowHandler)] + [handler]
     root.setLevel(level.upper())

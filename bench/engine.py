@@ -70,10 +70,10 @@ async def overhead(team_id: str) -> None:
         print(f"overhead  100-node set chain, {label:18}: {per_node:8.1f} us/node")
 
 
-async def throughput(team_id: str, count: int = 2000) -> None:
+async def throughput(team_id: str, count: int = 2000, save_data: str = "all") -> None:
     from executors.embedded import run_embedded
 
-    definition = linear_set_workflow(3)
+    definition = {**linear_set_workflow(3), "settings": {"save_data": save_data}}
     async with run_embedded():
         ids = [new_execution(team_id, definition) for _ in range(count)]
         began = time.perf_counter()
@@ -87,9 +87,9 @@ async def throughput(team_id: str, count: int = 2000) -> None:
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - began
     with session_scope() as session:
-        ok = session.query(Execution).filter(Execution.status == "succeeded").count()
-    print(f"throughput 3-node workflow, embedded queue ({get_settings().queue.worker_threads} threads): "
-          f"{count / elapsed:8.0f} executions/s  ({ok}/{count} succeeded in {elapsed:.2f} s)")
+        ok = session.query(Execution).filter(Execution.id.in_(ids), Execution.status == "succeeded").count()
+    print(f"throughput 3-node workflow, embedded queue ({get_settings().queue.worker_threads} threads), "
+          f"save_data={save_data}: {count / elapsed:6.0f} executions/s  ({ok}/{count} succeeded in {elapsed:.2f} s)")
 
 
 async def memory(items_count: int = 100_000) -> None:
@@ -110,6 +110,7 @@ async def main(which: list[str]) -> None:
         await overhead(team_id)
     if not which or "throughput" in which:
         await throughput(team_id)
+        await throughput(team_id, save_data="none")
     if not which or "memory" in which:
         await memory()
 

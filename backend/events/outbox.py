@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
 from backend.events.models import OutboxEvent
 from backend.events.topics import TOPICS
 
 
-def emit(session: Session, topic: str, key: str, payload: dict) -> None:
+def emit(session: Session | Connection, topic: str, key: str, payload: dict) -> None:
     if topic not in TOPICS:
         raise ValueError(f"unknown event topic {topic!r}; topics are listed in backend/events/topics.py")
-    session.add(OutboxEvent(topic=topic, key=key, payload=payload))
+    # A Core insert: works on a Session or a bare Connection, in the caller's transaction.
+    session.execute(insert(OutboxEvent).values(topic=topic, key=key, payload=payload))

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import Connection, func, or_, update
 from sqlalchemy.orm import Session
 
 from backend.db.base import utcnow
 from backend.events.outbox import emit
 from backend.executions.models import Execution
 from backend.executions.models import ExecutionStatus as S
-from backend.executions.state import FINISHED, sources_of, transition
+from backend.executions.state import FINISHED, check_transition, sources_of, transition
 from backend.settings import get_settings
 
 
@@ -46,14 +46,14 @@ class Claimed:
     resumed: bool
 
 
-def claim(session: Session, execution_id: str, worker_id: str) -> Claimed | None:
+def claim(db: Session | Connection, execution_id: str, worker_id: str) -> Claimed | None:
     """Take the lease if the execution is runnable now; None if another worker has it or it is done.
 
     One conditional UPDATE ... RETURNING: the database decides who wins a race.
     """
     now = utcnow()
     runnable = or_(*(Execution.status == source for source in sources_of(S.RUNNING) if source != S.RUNNING))
-    row = session.execute(
+    row = db.execute(
         update(Execution)
         .where(Execution.id == execution_id, runnable,
                or_(Execution.status != S.WAITING, Execution.resume_at <= now))  # a wait must be over
@@ -68,19 +68,28 @@ def claim(session: Session, execution_id: str, worker_id: str) -> Claimed | None
                    workflow_id=row.workflow_id, team_id=row.team_id, resumed=row.resume_at is not None)
 
 
-def finish(session: Session, execution_id: str, worker_id: str, *, status: S, output: list | None = None,
-           error: dict | None = None, resume_at=None) -> bool:
-    """Record the outcome if we still hold the lease (a cancel or a lost lease wins)."""
-    execution = session.get(Execution, execution_id, with_for_update=True)
-    if execution is None or execution.lease_owner != worker_id or execution.status != S.RUNNING:
-        return False
-    transition(execution, status)
-    execution.output, execution.error = output, error
-    execution.lease_owner = execution.lease_expires_at = None
-    execution.resume_at = resume_at
+def finish(db: Session | Connection, execution_id: str, worker_id: str, *, status: S,
+           output: list | None = None, error: dict | None = None, resume_at=None) -> bool:
+    """Record the outcome if we still hold the lease (a cancel or a lost lease wins).
+
+    One conditional UPDATE ... RETURNING plus the outbox row: this runs once per execution.
+    """
+    check_transition(execution_id, S.RUNNING, status)
+    values = {"status": status, "output": output, "error": error, "lease_owner": None,
+              "lease_expires_at": None, "resume_at": resume_at}
     if status in FINISHED:
-        execution.finished_at = utcnow()
-    emit(session, "execution.events", execution.id, _event(execution, f"execution.{status}"))
+        values["finished_at"] = utcnow()
+    row = db.execute(
+        update(Execution)
+        .where(Execution.id == execution_id, Execution.lease_owner == worker_id, Execution.status == S.RUNNING)
+        .values(**values)
+        .returning(Execution.team_id, Execution.workflow_id, Execution.mode)
+    ).first()
+    if row is None:
+        return False
+    emit(db, "execution.events", execution_id, {
+        "type": f"execution.{status}", "execution_id": execution_id, "workflow_id": row.workflow_id,
+        "team_id": row.team_id, "mode": row.mode, "status": status, "error": error})
     return True
 
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import threading
 
-from backend.db.session import session_scope
+from backend.db.session import get_engine
 from backend.engine.runner import RunResult, run
 from backend.engine.services import ExecutionInfo
 from backend.engine.store import NullStepStore
@@ -21,8 +21,8 @@ _local = threading.local()
 
 
 def execute(execution_id: str, worker_id: str) -> None:
-    with session_scope() as session:
-        claimed = service.claim(session, execution_id, worker_id)
+    with get_engine().begin() as conn:  # a bare connection: this path runs for every execution
+        claimed = service.claim(conn, execution_id, worker_id)
     if claimed is None:
         return  # finished, cancelled, or another worker holds the lease
     _runner().run(_run_with_lease(execution_id, worker_id, claimed))
@@ -57,8 +57,8 @@ async def _run_with_lease(execution_id: str, worker_id: str, claimed: service.Cl
 
 def _record(execution_id: str, worker_id: str, result: RunResult) -> None:
     status = {"succeeded": S.SUCCEEDED, "failed": S.FAILED, "waiting": S.WAITING}[result.status]
-    with session_scope() as session:
-        recorded = service.finish(session, execution_id, worker_id, status=status, output=result.output,
+    with get_engine().begin() as conn:
+        recorded = service.finish(conn, execution_id, worker_id, status=status, output=result.output,
                                   error=result.error, resume_at=result.resume_at)
     log.info("execution finished" if recorded else "execution outcome dropped (lease lost)",
              extra={"execution_id": execution_id, "status": result.status})
