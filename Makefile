@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 BUN_VERSION := 1.4.4
 BUN := .tools/bin/bun
 INFRA := deploy/local/infra.sh
+# what `make test` starts (postgres and redis always come along; plain `make infra-up` starts only those)
+INFRA_SERVICES ?= kafka
 
 export REFLEX_USE_SYSTEM_BUN := 1
 export REFLEX_DIR := $(CURDIR)/.reflex-home
@@ -67,7 +69,8 @@ fmt: install ## format and auto-fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: install system-deps infra-up ## everything: lint, unit, integration (real services) and browser tests
+test: install system-deps ## everything: lint, unit, integration (real services) and browser tests
+	bash $(INFRA) up $(INFRA_SERVICES)
 	$(MAKE) lint
 	$(MAKE) test-unit
 	$(MAKE) test-integration
@@ -76,7 +79,7 @@ test: install system-deps infra-up ## everything: lint, unit, integration (real 
 test-unit: install ## fast tests, no services
 	$(BIN)/pytest -q tests/unit tests/workflows
 
-test-integration: install ## tests against real PostgreSQL/Redis (make infra-up first)
+test-integration: install ## tests against real PostgreSQL/Redis/Kafka (bash deploy/local/infra.sh up kafka first)
 	eval "$$(bash $(INFRA) env)" && $(BIN)/pytest -q tests/integration
 
 test-e2e: install system-deps ## Playwright in Debian Chromium against a running app

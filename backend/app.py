@@ -5,11 +5,26 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from backend import errors
+from backend.auth import api as auth_api
+from backend.auth import api_keys_api, oauth_api
+from backend.auth.ratelimit import RateLimitMiddleware
+from backend.credentials import api as credentials_api
+from backend.executions import api as executions_api
 from backend.health import health, ready
+from backend.node_registry import api as node_registry_api
 from backend.observability import MetricsMiddleware, metrics_endpoint
+from backend.users import api as users_api
+from backend.users import teams_api
+from backend.variables import api as variables_api
+from backend.webhooks import api as webhooks_api
+from backend.workflows import api as workflows_api
 
 # Service routers, mounted under /api/v1. One list: a new service adds its router here.
 SERVICE_ROUTERS: list[APIRouter] = []
+SERVICE_ROUTERS += [auth_api.router, oauth_api.router, users_api.router, teams_api.router, api_keys_api.router]
+SERVICE_ROUTERS += [workflows_api.router, executions_api.router, node_registry_api.router,
+                    variables_api.router]
+SERVICE_ROUTERS += [credentials_api.router]
 
 
 async def _unknown_api_path(path: str) -> None:
@@ -29,10 +44,14 @@ def create_app() -> FastAPI:
     app.add_api_route("/health", health, methods=["GET"], include_in_schema=False)
     app.add_api_route("/ready", ready, methods=["GET"], include_in_schema=False)
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    # Public webhook URLs (/webhook, /webhook-test, /webhook-waiting): at the root, no login. Before
+    # the service routers: routes are tried in order, and webhooks are the hot path.
+    app.include_router(webhooks_api.router)
     for router in SERVICE_ROUTERS:
         app.include_router(router, prefix="/api/v1")
     # Unknown API paths answer JSON here instead of falling through to the UI's HTML 404.
     app.add_api_route("/api/v1/{path:path}", _unknown_api_path, include_in_schema=False,
                       methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    app.add_middleware(RateLimitMiddleware)  # /api/v1 only; inside metrics so 429s are counted
     app.add_middleware(MetricsMiddleware)
     return app

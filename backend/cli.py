@@ -8,7 +8,14 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
-from backend.cli_commands import db_command, run_command, serve_command, up_command, user_command
+from backend.cli_commands import (
+    credentials_command,
+    db_command,
+    run_command,
+    serve_command,
+    up_command,
+    user_command,
+)
 
 ROLE_GROUP = "linkflow.roles"  # worker, scheduler, consume: long-running roles outside backend/
 
@@ -43,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", default="")
     create.add_argument("--admin", action="store_true", help="make the user an instance admin")
 
+    credentials = sub.add_parser("credentials", help="manage the credentials vault")
+    credentials.add_argument("action", choices=["rotate-key"],
+                             help="rotate-key: re-encrypt every credential under the first key of "
+                                  "LINKFLOW_SECURITY_VAULT_KEYS")
+
     run = sub.add_parser("run", help="execute one workflow file in embedded mode and print the result")
     run.add_argument("file", help="workflow JSON file")
     run.add_argument("--input", default=None, help='input items as JSON, e.g. \'{"n": 2}\' or a list')
@@ -62,6 +74,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "db": db_command,
     "user": user_command,
     "run": run_command,
+    "credentials": credentials_command,
 }
 
 
@@ -69,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = COMMANDS.get(args.command) or _role(args.command)
     try:
+        _configure_logging(args.command)
         return handler(args) or 0
     except KeyboardInterrupt:
         return 130
@@ -76,6 +90,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({"error": str(exc)}) if args.command == "run" else f"linkflow: {exc}",
               file=sys.stderr)
         return 2
+
+
+def _configure_logging(command: str) -> None:
+    from backend import logging as lf_logging
+    from backend.settings import get_settings
+
+    settings = get_settings()
+    # `run` prints its result as JSON on stdout, so its logs go to stderr.
+    lf_logging.configure(settings.log_level, settings.log_format, sys.stderr if command == "run" else None)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,23 @@ def user_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def credentials_command(args: argparse.Namespace) -> int:
+    from backend.credentials.crypto import current_vault, rotate
+    from backend.db.session import session_scope
+    from backend.errors import UserError
+    from backend.variables.service import reseal_secrets
+
+    try:
+        with session_scope() as session:  # one transaction: credentials and secret variables together
+            count = rotate(session)
+            variables = reseal_secrets(session)
+    except UserError as exc:  # a row sealed with a key that is no longer listed: nothing was changed
+        print(f"linkflow: {exc.message}; nothing was changed", file=sys.stderr)
+        return 2
+    print(json.dumps({"rotated": count, "secret_variables": variables, "key_id": current_vault().current_kid}))
+    return 0
+
+
 def run_command(args: argparse.Namespace) -> int:
     from backend.executions.local_run import run_file
 

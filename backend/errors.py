@@ -17,6 +17,7 @@ class UserError(Exception):
 
     status_code = 400
     code = "bad_request"
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str, details: object | None = None) -> None:
         super().__init__(message)
@@ -42,6 +43,7 @@ class Forbidden(UserError):
 class Unauthorized(UserError):
     status_code = 401
     code = "unauthorized"
+    headers = {"WWW-Authenticate": "Bearer"}  # RFC 7235: a 401 names the scheme to use
 
 
 class TransientError(Exception):
@@ -53,7 +55,8 @@ def error_body(code: str, message: str, details: object | None = None) -> dict:
 
 
 async def _user_error(_: Request, exc: UserError) -> JSONResponse:
-    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code)
+    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code,
+                        headers=exc.headers)
 
 
 async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:

@@ -35,3 +35,5 @@ def configure(level: str = "INFO", fmt: str = "json", stream=None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [h for h in root.handlers if not isinstance(h, _LinkFlowHandler)] + [handler]
     root.setLevel(level.upper())
+    # httpx logs every request URL at INFO; a URL can carry a credential's query parameter.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -73,6 +73,12 @@ class SecuritySettings(BaseModel):
     vault_keys: str = DEV_VAULT_KEY  # "kid:base64key,kid2:base64key"; the first encrypts
     access_token_minutes: int = 15
     refresh_token_days: int = 30
+    rate_limit_anonymous_per_minute: int = 100  # per client IP, on /api/v1 only
+    rate_limit_authenticated_per_minute: int = 1000  # per API key or user
+    oauth_provider_name: str = ""  # shown on the login button, e.g. "Google"
+    oauth_client_id: str = ""  # empty: OAuth2/OIDC login is off
+    oauth_client_secret: str = ""
+    oauth_server_metadata_url: str = ""  # OIDC discovery, e.g. https://accounts.google.com/.well-known/openid-configuration
 
 
 class HttpSettings(BaseModel):

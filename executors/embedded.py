@@ -11,6 +11,8 @@ import dramatiq
 from backend.settings import get_settings
 from executors import actors
 from executors.maintenance import maintenance_loop
+from executors.relay import start_event_pipeline
+from executors.scheduler import scheduler_loop
 
 log = logging.getLogger("linkflow.embedded")
 
@@ -22,10 +24,14 @@ async def run_embedded():
     worker.start()
     stop = asyncio.Event()
     task = asyncio.create_task(maintenance_loop(stop, actors.enqueue, resend_queued_at_start=True))
+    scheduler = asyncio.create_task(scheduler_loop(stop))
+    events = await start_event_pipeline()
     log.info("embedded services started", extra={"worker_threads": settings.queue.worker_threads})
     try:
         yield
     finally:
         stop.set()
         await task
+        await scheduler
+        await events.stop()
         worker.stop(timeout=5000)

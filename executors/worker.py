@@ -13,6 +13,7 @@ from backend import logging as lf_logging
 from backend.settings import get_settings
 from executors import actors
 from executors.maintenance import maintenance_loop
+from executors.relay import run_worker_relay
 
 log = logging.getLogger("linkflow.worker")
 
@@ -36,4 +37,6 @@ async def _until_signalled() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     in_memory = get_settings().queue.backend == "memory"
+    relay = asyncio.create_task(run_worker_relay(stop))
     await maintenance_loop(stop, actors.enqueue, resend_queued_at_start=in_memory)
+    await relay

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, utcnow
@@ -25,3 +25,5 @@ class AuditLog(Base):
     details: Mapped[dict] = mapped_column(default=dict)
     ip: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The outbox id of the audit.log event this row was written from: a redelivery is a no-op.
+    event_id: Mapped[int | None] = mapped_column(BigInteger, index=True, unique=True)

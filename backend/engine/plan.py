@@ -3,7 +3,9 @@
 Compiling validates the definition; a definition with problems never becomes a plan.
 Plans are cached per registry, keyed by the definition's canonical JSON, so running the
 same workflow again (a webhook firing a thousand times) costs one serialisation, not a
-re-validation. A plan is shared between runs and must never be changed by one.
+re-validation. Passing a cached plan's own ``plan.definition`` (a ``WorkflowDefinition``)
+back in skips even that: it is recognised by identity. A plan is shared between runs and
+must never be changed by one, and neither must its definition.
 """
 
 from __future__ import annotations
@@ -73,27 +75,46 @@ class Plan:
     timezone: ZoneInfo
 
 
-_cache: weakref.WeakKeyDictionary[NodeRegistry, OrderedDict[str, Plan]] = weakref.WeakKeyDictionary()
+class _Plans:
+    """One registry's cached plans: by canonical JSON, and by identity of ``plan.definition``."""
+
+    def __init__(self) -> None:
+        self.by_key: OrderedDict[str, Plan] = OrderedDict()
+        self.by_identity: dict[int, tuple[str, Plan]] = {}  # id(plan.definition): alive while cached
+
+
+_cache: weakref.WeakKeyDictionary[NodeRegistry, _Plans] = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()  # worker threads share the cache
 
 
 def compile_plan(definition: dict | WorkflowDefinition, registry: NodeRegistry) -> Plan:
     """The plan for ``definition``; raises ``InvalidWorkflow`` listing every problem."""
+    with _cache_lock:
+        plans = _cache.get(registry)
+        if plans is None:
+            plans = _cache[registry] = _Plans()
+        key, known = plans.by_identity.get(id(definition), ("", None))
+        if known is not None and known.definition is definition:
+            plans.by_key.move_to_end(key)
+            return known  # a hot caller (webhooks) hands back plan.definition: no serialising
     if isinstance(definition, WorkflowDefinition):
         key = definition.model_dump_json(by_alias=True)
     else:
         key = json.dumps(definition, sort_keys=True, default=str)
     with _cache_lock:
-        plans = _cache.setdefault(registry, OrderedDict())
-        plan = plans.get(key)
+        plan = plans.by_key.get(key)
         if plan is not None:
-            plans.move_to_end(key)
+            plans.by_key.move_to_end(key)
             return plan
     plan = _build(inspect_workflow(definition, registry))  # outside the lock: compiling takes a while
     with _cache_lock:
-        plans[key] = plan
-        if len(plans) > MAX_CACHED_PLANS:
-            plans.popitem(last=False)
+        if key in plans.by_key:  # another thread compiled it meanwhile: keep one plan per key
+            return plans.by_key[key]
+        plans.by_key[key] = plan
+        plans.by_identity[id(plan.definition)] = (key, plan)
+        if len(plans.by_key) > MAX_CACHED_PLANS:
+            _, evicted = plans.by_key.popitem(last=False)
+            plans.by_identity.pop(id(evicted.definition), None)
     return plan
 
 

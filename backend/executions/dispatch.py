@@ -6,8 +6,11 @@ so backend code can enqueue without importing the worker side.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from importlib.metadata import entry_points
+
+log = logging.getLogger("linkflow.executions")
 
 Dispatcher = Callable[[str], None]
 _dispatcher: Dispatcher | None = None
@@ -26,3 +29,18 @@ def dispatch(execution_id: str) -> None:
             raise RuntimeError("no execution queue is installed (entry point linkflow.dispatch:default)")
         _dispatcher = found[0].load()
     _dispatcher(execution_id)
+
+
+def commit_then_dispatch(session, *execution_ids: str) -> None:
+    """Commit the caller's transaction, then hand the new executions to the queue.
+
+    Dispatching first could let a worker look for a row that is not committed yet. A
+    message that cannot be sent is not an error for the caller: the reaper re-sends
+    queued executions nobody claimed (backend/executions/reaper.py).
+    """
+    session.commit()
+    for execution_id in execution_ids:
+        try:
+            dispatch(execution_id)
+        except Exception:
+            log.exception("dispatch failed; the reaper will send it again", extra={"execution_id": execution_id})

@@ -3,30 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
-from sqlalchemy import select
-
+from backend.credentials.runtime import credentials_resolver
 from backend.db.session import session_scope
 from backend.engine.services import EngineServices
 from backend.settings import get_settings
-from backend.variables.models import Variable
+from backend.variables.service import team_values
 
 
-def engine_services(team_id: str, execution_id: str) -> EngineServices:
+def engine_services(team_id: str, execution_id: str, definition: dict | None = None) -> EngineServices:
     settings = get_settings()
     policy = {
         "http_allow_private": settings.http.allow_private,
         "http_allow_list": [h.strip() for h in settings.http.allow_list.split(",") if h.strip()],
     }
-    services = EngineServices(variables=_team_variables(team_id), settings=policy)
+    # Only an expression can read $vars, so a definition without the word skips the query.
+    wants_vars = definition is None or "$vars" in json.dumps(definition)
+    services = EngineServices(variables=_team_variables(team_id) if wants_vars else {}, settings=policy)
     services.run_subworkflow = _subworkflow_runner(team_id, services)
+    services.run_error_workflow = _error_workflow_starter(team_id)
+    services.credentials = credentials_resolver(team_id, execution_id)
     return services
 
 
 def _team_variables(team_id: str) -> dict:
     with session_scope() as session:
-        rows = session.execute(select(Variable.key, Variable.value).where(Variable.team_id == team_id))
-        return {key: value for key, value in rows}
+        return team_values(session, team_id)  # secrets opened here, for the run only
 
 
 def _subworkflow_runner(team_id: str, services: EngineServices):
@@ -36,3 +39,12 @@ def _subworkflow_runner(team_id: str, services: EngineServices):
         return await asyncio.to_thread(run_child_execution, team_id, workflow_id, items, parent_execution_id)
 
     return run_child
+
+
+def _error_workflow_starter(team_id: str):
+    async def start(error_workflow_id: str, payload: dict) -> None:
+        from backend.executions.subworkflows import start_error_workflow
+
+        await asyncio.to_thread(start_error_workflow, team_id, error_workflow_id, payload)
+
+    return start

@@ -1,9 +1,10 @@
-"""Sub-workflows run as child executions, inline in the parent's worker thread."""
+"""Sub-workflows run as child executions, inline in the parent's worker thread; error
+workflows are queued like any other execution."""
 
 from __future__ import annotations
 
 from backend.db.session import session_scope
-from backend.executions import service
+from backend.executions import dispatch, service
 from backend.executions.models import Execution
 from backend.workflows.service import runnable_definition
 from nodes.sdk import NodeUserError
@@ -37,3 +38,15 @@ def _check_depth(session, execution_id: str) -> None:
         if depth > MAX_DEPTH:
             raise NodeUserError(f"sub-workflows are nested more than {MAX_DEPTH} deep; is a workflow calling itself?")
         execution_id = session.get(Execution, execution_id).parent_execution_id
+
+
+def start_error_workflow(team_id: str, workflow_id: str, payload: dict) -> str:
+    """Queue the team's error workflow with the failure details as its one input item."""
+    with session_scope() as session:
+        version_id, definition = runnable_definition(session, team_id, workflow_id)
+        execution = service.create_execution(session, team_id=team_id, workflow_id=workflow_id,
+                                             version_id=version_id, definition=definition, mode="error",
+                                             input_items=[{"json": payload}])
+        execution_id = execution.id
+    dispatch.dispatch(execution_id)
+    return execution_id

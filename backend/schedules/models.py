@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, IdMixin, utcnow
@@ -22,4 +22,7 @@ class Schedule(IdMixin, Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     next_run_at: Mapped[datetime | None] = mapped_column(index=True)
     last_run_at: Mapped[datetime | None]
+    # overlap_policy "queue": due times (ISO, oldest first) waiting for the previous run to finish.
+    backlog: Mapped[list] = mapped_column(default=list, server_default=text("'[]'"))
+    backlog_size: Mapped[int] = mapped_column(default=0, server_default=text("0"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

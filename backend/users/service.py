@@ -8,8 +8,9 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.auth.passwords import MIN_LENGTH, hash_password
-from backend.errors import Conflict, UserError
+from backend.auth import tokens
+from backend.auth.passwords import MIN_LENGTH, hash_password, verify_password
+from backend.errors import Conflict, Forbidden, NotFound, UserError
 from backend.users.models import Membership, Role, Team, User
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -22,17 +23,17 @@ def normalize_email(email: str) -> str:
     return email
 
 
-def create_user(session: Session, *, email: str, password: str, name: str = "",
+def create_user(session: Session, *, email: str, password: str | None, name: str = "",
                 is_admin: bool = False) -> tuple[User, Team]:
-    """Create a user with a personal team they own."""
+    """Create a user with a personal team they own (password None: an OAuth-only account)."""
     email = normalize_email(email)
-    if len(password) < MIN_LENGTH:
-        raise UserError(f"the password must be at least {MIN_LENGTH} characters long")
+    if password is not None:
+        check_password_strength(password)
     if session.scalar(select(User.id).where(User.email == email)):
         raise Conflict(f"a user with email {email} already exists")
-    user = User(email=email, name=name or email.split("@")[0], password_hash=hash_password(password),
-                is_admin=is_admin)
-    team = Team(name=f"{user.name}'s team", slug=_slug(user.name))
+    user = User(email=email, name=name or email.split("@")[0],
+                password_hash=hash_password(password) if password is not None else None, is_admin=is_admin)
+    team = Team(name=f"{user.name}'s team", slug=team_slug(user.name))
     session.add_all([user, team])
     session.flush()
     session.add(Membership(team_id=team.id, user_id=user.id, role=Role.OWNER))
@@ -40,6 +41,51 @@ def create_user(session: Session, *, email: str, password: str, name: str = "",
     return user, team
 
 
-def _slug(name: str) -> str:
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_LENGTH:
+        raise UserError(f"the password must be at least {MIN_LENGTH} characters long")
+
+
+def find_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def get_user(session: Session, user_id: str) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+def update_profile(session: Session, user: User, *, name: str | None = None) -> User:
+    if name is not None:
+        if not name.strip():
+            raise UserError("the name must not be empty")
+        user.name = name.strip()
+    return user
+
+
+def change_password(session: Session, user: User, *, current: str, new: str) -> None:
+    """Change a password the user knows; every refresh token (other sessions) is revoked."""
+    if not user.password_hash or not verify_password(user.password_hash, current):
+        raise Forbidden("the current password is wrong")
+    set_password(session, user, new)
+
+
+def set_password(session: Session, user: User, new: str) -> None:
+    check_password_strength(new)
+    user.password_hash = hash_password(new)
+    tokens.revoke_all_for_user(session, user.id)
+
+
+def memberships(session: Session, user_id: str) -> list[tuple[Team, str]]:
+    """(team, role) for every team of the user, oldest membership first."""
+    rows = session.execute(select(Team, Membership.role).join(Membership, Membership.team_id == Team.id)
+                           .where(Membership.user_id == user_id)
+                           .order_by(Membership.created_at, Membership.id))
+    return [(team, role) for team, role in rows]
+
+
+def team_slug(name: str) -> str:
     base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "team"
     return f"{base}-{secrets.token_hex(3)}"

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -73,3 +75,112 @@ def _wait_until_serving(url: str, proc: subprocess.Popen, log_path: Path, timeou
 @pytest.fixture(scope="session")
 def base_url(app_server):
     return app_server
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    # Wide enough for palette + canvas + node panel; clipboard for copy/paste of nodes.
+    return {**browser_context_args, "viewport": {"width": 1600, "height": 1000},
+            "permissions": ["clipboard-read", "clipboard-write"]}
+
+
+@dataclass
+class Account:
+    email: str
+    password: str
+    name: str
+    tokens: dict
+    api: httpx.Client  # the REST API as this user
+
+
+def new_account(base_url: str, name: str = "Ada Lovelace") -> Account:
+    email, password = f"e2e-{uuid.uuid4().hex[:10]}@example.com", "correct horse battery staple"
+    response = httpx.post(f"{base_url}/api/v1/auth/signup", json={"email": email, "password": password, "name": name})
+    response.raise_for_status()
+    tokens = response.json()
+    client = httpx.Client(base_url=f"{base_url}/api/v1", timeout=30,
+                          headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    return Account(email, password, name, tokens, client)
+
+
+@pytest.fixture
+def account(base_url):
+    acc = new_account(base_url)
+    yield acc
+    acc.api.close()
+
+
+@pytest.fixture
+def signed_in_page(page, base_url, account):
+    """A page whose browser holds `account`'s session (as after signing in), on /workflows."""
+    page.goto(base_url + "/login")
+    page.evaluate("""([access, refresh, team]) => {
+        localStorage.setItem("lf_access", access);
+        localStorage.setItem("lf_refresh", refresh);
+        localStorage.setItem("lf_team", team);
+    }""", [account.tokens["access_token"], account.tokens["refresh_token"], account.tokens["team"]["id"]])
+    page.goto(base_url + "/workflows")
+    page.get_by_role("button", name="New workflow").wait_for()
+    return page
+
+
+class Editor:
+    """Drives the workflow editor the way a person does: palette drags, handle drags, the node panel."""
+
+    def __init__(self, page, workflow_id: str):
+        self.page, self.workflow_id = page, workflow_id
+        self.canvas = page.get_by_test_id("canvas")
+        self.panel = page.get_by_role("complementary", name="Node panel")
+
+    def node(self, name: str):
+        return self.page.locator(f'.react-flow__node:has([data-node-name="{name}"])')
+
+    def drop(self, palette_label: str, x: int, y: int, expect_name: str | None = None):
+        """Drag a palette item onto the canvas at (x, y) relative to the canvas."""
+        from playwright.sync_api import expect
+
+        self.page.get_by_role("button", name=f"Add {palette_label}", exact=True).drag_to(
+            self.canvas, target_position={"x": x, "y": y})
+        expect(self.node(expect_name or palette_label)).to_be_visible()
+
+    def connect(self, source: str, output: str, target: str, input_: str = "main"):
+        self.node(source).get_by_test_id(f"port-out-{output}").drag_to(
+            self.node(target).get_by_test_id(f"port-in-{input_}"))
+
+    def open(self, name: str):
+        from playwright.sync_api import expect
+
+        if self.panel.is_visible():  # it lies over the canvas's right side
+            self.close_panel()
+        self.node(name).click()
+        expect(self.page.get_by_test_id("panel-node-name")).to_have_text(name)
+        return self.panel
+
+    def close_panel(self):
+        self.panel.get_by_role("button", name="Close panel").click()
+
+    def save(self):
+        from playwright.sync_api import expect
+
+        self.page.get_by_role("button", name="Save", exact=True).click()
+        expect(self.page.get_by_test_id("unsaved")).to_have_count(0)
+
+    def definition(self, api: httpx.Client) -> dict:
+        return api.get(f"/workflows/{self.workflow_id}").json()["definition"]
+
+
+@pytest.fixture
+def open_editor(signed_in_page, base_url, account):
+    """Create a workflow through the API (optionally with a definition) and open it in the editor."""
+
+    def _open(name: str = "E2E workflow", definition: dict | None = None) -> Editor:
+        workflow = account.api.post("/workflows", json={"name": name, "definition": definition or {}}).json()
+        signed_in_page.goto(f"{base_url}/workflows/{workflow['id']}")
+        editor = Editor(signed_in_page, workflow["id"])
+        editor.canvas.wait_for()
+        from playwright.sync_api import expect
+
+        expect(editor.canvas).to_have_attribute("data-node-count", str(len((definition or {}).get("nodes", []))))
+        return editor
+
+    return _open

@@ -7,6 +7,7 @@ by silently not testing the scaled-out path.
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 
 import psycopg
@@ -51,3 +52,21 @@ def redis_url():
     client.flushdb()
     yield url
     client.flushdb()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap():
+    """The real Kafka broker of `bash deploy/local/infra.sh up kafka` (`make test` starts it)."""
+    bootstrap = os.environ.get("LINKFLOW_TEST_KAFKA_BOOTSTRAP")
+    hint = "run `bash deploy/local/infra.sh up kafka` and `eval \"$(bash deploy/local/infra.sh env)\"`"
+    if not bootstrap:
+        message = f"LINKFLOW_TEST_KAFKA_BOOTSTRAP is not set: {hint}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    host, _, port = bootstrap.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+    except OSError as exc:
+        pytest.fail(f"Kafka at {bootstrap} is not reachable ({exc}); {hint}")
+    return bootstrap

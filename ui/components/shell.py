@@ -1,6 +1,8 @@
-"""The app shell: side navigation and a content area every page sits in."""
+"""The app shell: side navigation, team switcher, account menu and a content area every page sits in."""
 
 import reflex as rx
+
+from ui.state.auth import AuthState
 
 NAV = [
     ("Workflows", "/workflows", "workflow"),
@@ -24,28 +26,83 @@ def _nav_item(label: str, href: str, icon: str) -> rx.Component:
     )
 
 
+def brand() -> rx.Component:
+    return rx.link(
+        rx.hstack(rx.icon("waypoints", size=22, color=rx.color("accent", 9)), rx.heading("LinkFlow", size="5"),
+                  align="center"),
+        href="/workflows", underline="none", color_scheme="gray", high_contrast=True,
+    )
+
+
+def team_switcher() -> rx.Component:
+    return rx.cond(
+        AuthState.teams.length() > 1,
+        rx.vstack(
+            rx.text("Team", size="1", color=rx.color("gray", 10), weight="medium"),
+            rx.select.root(
+                rx.select.trigger(width="100%", aria_label="Team"),
+                rx.select.content(rx.foreach(AuthState.teams, lambda t: rx.select.item(t["name"], value=t["id"]))),
+                value=AuthState.team_id, on_change=AuthState.switch_team, size="2",
+            ),
+            spacing="1", width="100%",
+        ),
+        rx.cond(AuthState.team_name != "",
+                rx.hstack(rx.icon("users", size=14, color=rx.color("gray", 10)),
+                          rx.text(AuthState.team_name, size="2", color=rx.color("gray", 11), trim="both"),
+                          align="center", spacing="2", padding_x="4px")),
+    )
+
+
+_ELLIPSIS = {"whiteSpace": "nowrap", "overflow": "hidden", "textOverflow": "ellipsis", "maxWidth": "150px"}
+
+
+def account_menu() -> rx.Component:
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.button(
+                rx.avatar(fallback=AuthState.initials, size="2", radius="full"),
+                rx.vstack(rx.text(AuthState.user_name, size="2", weight="medium", trim="both", style=_ELLIPSIS),
+                          rx.text(AuthState.user_email, size="1", color=rx.color("gray", 10), trim="both",
+                                  style=_ELLIPSIS),
+                          spacing="0", align="start", min_width="0", flex="1"),
+                variant="ghost", color_scheme="gray", width="100%", justify="start", height="auto",
+                padding="6px", aria_label="Account",
+            ),
+        ),
+        rx.menu.content(rx.menu.item(rx.icon("log-out", size=14), "Sign out", on_select=AuthState.logout)),
+    )
+
+
 def sidebar() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.icon("waypoints", size=22, color=rx.color("accent", 9)),
-                  rx.heading("LinkFlow", size="5"), align="center", padding="12px"),
+        rx.box(brand(), padding="12px"),
         rx.el.nav(
             rx.vstack(*(_nav_item(*item) for item in NAV), spacing="1", width="100%"),
             aria_label="Main",
             width="100%",
         ),
+        rx.spacer(),
+        team_switcher(),
+        rx.divider(),
+        account_menu(),
         width="220px",
-        min_height="100vh",
+        min_width="220px",
+        height="100vh",
+        position="sticky",
+        top="0",
         padding="12px",
         border_right=f"1px solid {rx.color('gray', 5)}",
         background=rx.color("gray", 2),
     )
 
 
-def shell(title: str, *children: rx.Component) -> rx.Component:
+def shell(title: str, *children: rx.Component, actions: rx.Component | None = None) -> rx.Component:
+    header = rx.hstack(rx.heading(title, size="7"), rx.spacer(), actions or rx.fragment(), align="center",
+                       width="100%")
     return rx.hstack(
         sidebar(),
         rx.el.main(
-            rx.vstack(rx.heading(title, size="7"), *children, spacing="4", padding="24px", width="100%"),
+            rx.vstack(header, *children, spacing="4", padding="24px 32px", width="100%", max_width="1200px"),
             width="100%",
         ),
         spacing="0",
@@ -54,10 +111,10 @@ def shell(title: str, *children: rx.Component) -> rx.Component:
     )
 
 
-def empty_state(icon: str, title: str, text: str) -> rx.Component:
+def empty_state(icon: str, title: str, text: str, action: rx.Component | None = None) -> rx.Component:
     return rx.center(
         rx.vstack(rx.icon(icon, size=40, color=rx.color("gray", 8)), rx.heading(title, size="4", as_="h2"),
-                  rx.text(text, color=rx.color("gray", 11)), align="center", spacing="2"),
+                  rx.text(text, color=rx.color("gray", 11)), action or rx.fragment(), align="center", spacing="2"),
         padding="64px",
         width="100%",
         border=f"1px dashed {rx.color('gray', 6)}",

@@ -1,6 +1,7 @@
 import reflex as rx
 
 from ui.components.shell import empty_state, shell
+from ui.state.auth import AuthState
 
 
 def page() -> rx.Component:
@@ -8,4 +9,4 @@ def page() -> rx.Component:
 
 
 def register(app: rx.App) -> None:
-    app.add_page(page, route="/settings", title="Settings · LinkFlow")
+    app.add_page(page, route="/settings", title="Settings · LinkFlow", on_load=AuthState.require_session)

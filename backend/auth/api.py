@@ -1,0 +1,95 @@
+"""/api/v1/auth: sign-up, sign-in, token refresh, sign-out, password reset."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Response
+from sqlalchemy.exc import IntegrityError
+
+from backend.auth import service, tokens
+from backend.auth.deps import current_user
+from backend.auth.schemas import (
+    Accepted,
+    LoginIn,
+    MeOut,
+    PasswordResetConfirmIn,
+    PasswordResetRequestIn,
+    RefreshIn,
+    SessionOut,
+    SignupIn,
+    SignupOut,
+    TokensOut,
+)
+from backend.auth.tokens import TokenPair
+from backend.db.deps import DbSession
+from backend.errors import Conflict
+from backend.notifications.mail import send_in_background
+from backend.users import service as users
+from backend.users.models import User
+from backend.users.schemas import MembershipOut, TeamOut, UserOut
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _session_out(user: User, pair: TokenPair) -> SessionOut:
+    return SessionOut(user=UserOut.model_validate(user), **_tokens(pair).model_dump())
+
+
+def _tokens(pair: TokenPair) -> TokensOut:
+    return TokensOut(access_token=pair.access_token, refresh_token=pair.refresh_token,
+                     token_type=pair.token_type, expires_in=pair.expires_in)
+
+
+@router.post("/signup", status_code=201, response_model=SignupOut)
+def signup(body: SignupIn, session: DbSession) -> SignupOut:
+    """Create an account and its personal team (you are its owner); returns a signed-in session."""
+    try:
+        user, team, pair = service.signup(session, email=body.email, password=body.password, name=body.name)
+    except IntegrityError as exc:  # a concurrent sign-up with the same email won the race
+        raise Conflict(f"a user with email {body.email.strip().lower()} already exists") from exc
+    return SignupOut(team=TeamOut.model_validate(team), **_session_out(user, pair).model_dump())
+
+
+@router.post("/login", response_model=SessionOut)
+def login(body: LoginIn, session: DbSession) -> SessionOut:
+    user, pair = service.login(session, email=body.email, password=body.password)
+    return _session_out(user, pair)
+
+
+@router.post("/refresh", response_model=TokensOut)
+def refresh(body: RefreshIn) -> TokensOut:
+    """Trade a refresh token for a new pair. Each refresh token works once: reusing one signs out
+    every session descended from the same sign-in."""
+    return _tokens(tokens.refresh(body.refresh_token))
+
+
+@router.post("/logout", status_code=204)
+def logout(body: RefreshIn, session: DbSession) -> Response:
+    """Revoke the presented refresh token and every token rotated from the same sign-in."""
+    tokens.revoke_presented(session, body.refresh_token)
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=MeOut)
+def me(user: Annotated[User, Depends(current_user)], session: DbSession) -> MeOut:
+    memberships = [MembershipOut(team=TeamOut.model_validate(team), role=role)
+                   for team, role in users.memberships(session, user.id)]
+    return MeOut(user=UserOut.model_validate(user), memberships=memberships)
+
+
+@router.post("/password-reset/request", status_code=202, response_model=Accepted)
+def request_password_reset(body: PasswordResetRequestIn, session: DbSession,
+                           background: BackgroundTasks) -> Accepted:
+    """Always 202, whether or not the account exists; the link is mailed and works for one hour."""
+    mail = service.request_password_reset(session, body.email)
+    if mail is not None:  # sent after the response, so timing does not tell whether the account exists
+        background.add_task(send_in_background, mail)
+    return Accepted(message="if an account with this email exists, a reset link is on its way")
+
+
+@router.post("/password-reset/confirm", status_code=204)
+def confirm_password_reset(body: PasswordResetConfirmIn, session: DbSession) -> Response:
+    """Set a new password with a reset token (single use); every session of the account is signed out."""
+    service.confirm_password_reset(session, token=body.token, new_password=body.new_password)
+    return Response(status_code=204)

@@ -1,0 +1,55 @@
+"""A Redis server login; tested with ``PING``."""
+
+from __future__ import annotations
+
+import asyncio
+
+import redis
+from pydantic import Field, SecretStr
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from backend.credentials.types.base import CredentialFields, CredentialType, TestResult, secret
+
+
+class RedisFields(CredentialFields):
+    host: str = Field(min_length=1, description="Server host name or address")
+    port: int = Field(6379, ge=1, le=65535)
+    database: int = Field(0, ge=0, description="Database number")
+    username: str = Field("", description="ACL user (empty: the default user)")
+    password: SecretStr | None = secret(None, description="Password (empty: none)")
+    tls: bool = Field(False, description="Connect with TLS (rediss://)")
+
+
+class Redis(CredentialType):
+    type = "redis"
+    display_name = "Redis"
+    description = "A Redis server."
+    icon = "database"
+    Fields = RedisFields
+
+    def inject(self, values: RedisFields) -> dict:
+        """Keyword arguments for ``redis.Redis``."""
+        return {"host": values.host, "port": values.port, "db": values.database,
+                "username": values.username or None,
+                "password": values.password.get_secret_value() if values.password else None, "ssl": values.tls}
+
+    async def test(self, values: RedisFields) -> TestResult:
+        return await asyncio.to_thread(_check, self.inject(values), self.test_timeout_s)
+
+
+def _check(params: dict, timeout_s: float) -> TestResult:
+    where = f"{params['host']}:{params['port']}/{params['db']}"
+    client = redis.Redis(**params, socket_connect_timeout=timeout_s, socket_timeout=timeout_s,
+                         retry=Retry(NoBackoff(), 0))  # one try: a test answers now, not after backoffs
+    try:
+        client.ping()
+    except redis.AuthenticationError:
+        return TestResult(False, f"{where} refused the user name or password")
+    except redis.ResponseError as exc:
+        return TestResult(False, f"{where} answered an error: {exc}")
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        return TestResult(False, f"could not connect to {where}: {type(exc).__name__}")
+    finally:
+        client.close()
+    return TestResult(True, f"{where} answered PING")

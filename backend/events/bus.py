@@ -1,0 +1,265 @@
+"""The event bus port: publish batches of events, run a consumer group until stopped.
+
+Two adapters, chosen by `LINKFLOW_EVENTS_BACKEND` in `create_bus()`:
+`InMemoryBus` (embedded mode, one process) and `KafkaBus` (scaled out, aiokafka).
+
+Delivery is at least once on both: an event whose handler did not finish is delivered
+again, and the relay may publish an outbox row twice. Handlers must be idempotent; the
+relay puts the outbox id into every payload as `event_id` so they can dedupe on it.
+A handler writes follow-up events with `backend.events.outbox.emit`, never `publish`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
+
+from backend.settings import EventsSettings, get_settings
+
+log = logging.getLogger("linkflow.events")
+
+
+class Event(NamedTuple):
+    topic: str  # the logical name from topics.py, never prefixed
+    key: str  # workflow or execution id: events with one key stay in order
+    payload: dict
+
+    @property
+    def event_id(self) -> int | None:
+        return self.payload.get("event_id")
+
+
+Handler = Callable[[Event], Awaitable[None]]
+
+
+class PublishError(Exception):
+    """Some events of a batch were not published; `failed` maps their index to the cause."""
+
+    def __init__(self, failed: Mapping[int, BaseException]) -> None:
+        first = next(iter(failed.values()))
+        super().__init__(f"{len(failed)} event(s) not published, first: {type(first).__name__}: {first}")
+        self.failed = dict(failed)
+
+
+class EventBus(Protocol):
+    async def publish(self, events: Sequence[Event]) -> None:
+        """Publish in order; raises PublishError naming the events that were not published."""
+
+    async def run_consumer(self, group: str, topics: Sequence[str], handler: Handler,
+                           stop: asyncio.Event) -> None:
+        """Feed the group's events to `handler` one at a time until `stop` is set.
+
+        An event counts as consumed only when the handler returned. If it raises, the
+        consumer stops with that exception and the event is delivered again later.
+        """
+
+    async def close(self) -> None: ...
+
+
+def create_bus(settings: EventsSettings | None = None, *,
+               groups: Mapping[str, Sequence[str]] | None = None) -> EventBus:
+    """The configured bus. `groups` (name → topics) are the consumer groups that exist even
+    before their consumer runs; Kafka keeps groups itself and ignores it."""
+    settings = settings or get_settings().events
+    if settings.backend == "kafka":
+        return KafkaBus(settings.kafka_bootstrap, settings.topic_prefix)
+    return InMemoryBus(groups)
+
+
+# ------------------------------------------------------------------ in-memory --
+
+_handling_group: contextvars.ContextVar[str | None] = contextvars.ContextVar("handling_group", default=None)
+
+
+class BusStopped(Exception):
+    """The consumer group has no running consumer to hand the event to."""
+
+
+@dataclass
+class _Group:
+    topics: set[str]
+    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    running: int = 0
+
+
+class InMemoryBus:
+    """One queue per consumer group, handled in publish order (so in order per key).
+
+    `publish` returns once every subscribed group has handled the events, so the relay
+    marks an outbox row published only after its consumers are done with it: nothing is
+    lost when the process stops. A declared group with no running consumer fails the
+    delivery (the relay retries it) instead of dropping it.
+    """
+
+    def __init__(self, groups: Mapping[str, Sequence[str]] | None = None) -> None:
+        self._groups = {name: _Group(set(topics)) for name, topics in (groups or {}).items()}
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        waiting: list[tuple[int, asyncio.Future]] = []
+        for index, event in enumerate(events):
+            for name, group in self._groups.items():
+                if event.topic in group.topics:
+                    done = self._deliver(group, event)
+                    if name != _handling_group.get():  # a handler publishing (to the DLQ) must not wait on itself
+                        waiting.append((index, done))
+        results = await asyncio.gather(*(done for _, done in waiting), return_exceptions=True)
+        failed = {index: r for (index, _), r in zip(waiting, results, strict=True) if isinstance(r, BaseException)}
+        if failed:
+            raise PublishError(failed)
+
+    @staticmethod
+    def _deliver(group: _Group, event: Event) -> asyncio.Future:
+        done = asyncio.get_running_loop().create_future()
+        if group.running:
+            group.queue.put_nowait((event, done))
+        else:
+            done.set_exception(BusStopped("no consumer of this group is running"))
+        return done
+
+    async def run_consumer(self, group: str, topics: Sequence[str], handler: Handler,
+                           stop: asyncio.Event) -> None:
+        state = self._groups.setdefault(group, _Group(set(topics)))
+        state.topics |= set(topics)
+        state.running += 1
+        token = _handling_group.set(group)
+        try:
+            while (item := await _next(state.queue, stop)) is not None:
+                event, done = item
+                try:
+                    await handler(event)
+                except BaseException as exc:
+                    _settle(done, exc)
+                    raise
+                done.set_result(None)
+        finally:
+            _handling_group.reset(token)
+            state.running -= 1
+            if not state.running:
+                _fail_pending(state.queue)
+
+    async def close(self) -> None:
+        return None
+
+
+async def _next(queue: asyncio.Queue, stop: asyncio.Event):
+    """The next queued item, or None once `stop` is set."""
+    if stop.is_set():
+        return None
+    get, stopped = asyncio.ensure_future(queue.get()), asyncio.ensure_future(stop.wait())
+    await asyncio.wait((get, stopped), return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if get.done():
+        return get.result()
+    get.cancel()
+    return None
+
+
+def _settle(done: asyncio.Future, exc: BaseException) -> None:
+    if isinstance(exc, asyncio.CancelledError):
+        done.cancel()
+    else:
+        done.set_exception(exc)
+
+
+def _fail_pending(queue: asyncio.Queue) -> None:
+    while not queue.empty():
+        _, done = queue.get_nowait()
+        if not done.done():
+            done.set_exception(BusStopped("the consumer stopped before handling the event"))
+
+
+# ---------------------------------------------------------------------- kafka --
+
+FETCH_TIMEOUT_MS = 500
+MAX_RECORDS = 100  # per fetch; a batch of poison events must finish within max.poll.interval.ms
+
+
+class KafkaBus:
+    """aiokafka: an idempotent producer (acks=all) and one consumer group per service.
+
+    Topic and group names get `LINKFLOW_EVENTS_TOPIC_PREFIX` in front, so several
+    installations (or test runs) can share one cluster. Offsets are committed by hand,
+    per partition, after the handler returned for every fetched record of it.
+    """
+
+    def __init__(self, bootstrap: str, prefix: str = "") -> None:
+        self._bootstrap, self._prefix = bootstrap, prefix
+        self._producer = None
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        producer = await self._started_producer()
+        sent: list[asyncio.Future] = []
+        for event in events:  # send() one by one keeps the batch's order in each partition
+            try:
+                sent.append(await producer.send(self._prefix + event.topic, event.payload, key=event.key))
+            except Exception as exc:  # e.g. a payload larger than the broker accepts
+                sent.append(_failed(exc))
+        results = await asyncio.gather(*sent, return_exceptions=True)
+        failed = {index: r for index, r in enumerate(results) if isinstance(r, BaseException)}
+        if failed:
+            raise PublishError(failed)
+
+    async def _started_producer(self):
+        if self._producer is None:
+            from aiokafka import AIOKafkaProducer
+
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
+                key_serializer=str.encode, value_serializer=_encode)
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def run_consumer(self, group: str, topics: Sequence[str], handler: Handler,
+                           stop: asyncio.Event) -> None:
+        from aiokafka import AIOKafkaConsumer
+
+        consumer = AIOKafkaConsumer(
+            *(self._prefix + topic for topic in topics), bootstrap_servers=self._bootstrap,
+            group_id=self._prefix + group, enable_auto_commit=False, auto_offset_reset="earliest")
+        await consumer.start()
+        log.info("consumer group joined", extra={"group": self._prefix + group, "topics": list(topics)})
+        try:
+            while not stop.is_set():
+                fetched = await consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=MAX_RECORDS)
+                for partition, records in fetched.items():
+                    for record in records:
+                        await handler(self._event(record))
+                    await consumer.commit({partition: records[-1].offset + 1})
+        finally:
+            await consumer.stop()
+
+    def _event(self, record) -> Event:
+        key = record.key.decode("utf-8", "replace") if record.key is not None else ""
+        try:
+            payload = json.loads(record.value)
+        except (TypeError, ValueError):
+            payload = None
+        if not isinstance(payload, dict):  # not ours: let the handler fail on it and dead-letter it
+            log.warning("undecodable event", extra={"topic": record.topic, "offset": record.offset})
+            payload = {"undecodable": (record.value or b"").decode("utf-8", "replace")}
+        return Event(record.topic.removeprefix(self._prefix), key, payload)
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            await producer.stop()
+
+
+def _encode(payload: dict) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _failed(exc: BaseException) -> asyncio.Future:
+    future = asyncio.get_running_loop().create_future()
+    future.set_exception(exc)
+    return future

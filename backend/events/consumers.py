@@ -1,0 +1,115 @@
+"""The one registry of event consumers, and how each is run: retries, then the DLQ.
+
+A consumer is one service's handler for some topics; its service name is its consumer
+group. A handler that keeps failing (5 attempts with backoff; a UserError at once)
+sends `{event, error, service}` to `dlq.events` and the consumer moves on.
+Handlers see each event at least once and must be idempotent (dedupe on `event_id`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from backend.errors import UserError
+from backend.events.bus import Event, EventBus, Handler
+from backend.events.topics import TOPICS
+
+log = logging.getLogger("linkflow.events.consumers")
+DLQ_TOPIC = "dlq.events"
+RESTART_DELAY_S = 2.0
+
+
+@dataclass(frozen=True)
+class Consumer:
+    service: str
+    topics: tuple[str, ...]
+    handle: Handler
+
+    def __post_init__(self) -> None:
+        unknown = [topic for topic in self.topics if topic not in TOPICS]
+        if unknown or not self.topics:
+            raise ValueError(f"consumer {self.service!r} listens to unknown topics {unknown or '(none)'}; "
+                             "topics are listed in backend/events/topics.py")
+        if DLQ_TOPIC in self.topics:
+            raise ValueError(f"consumer {self.service!r} cannot consume {DLQ_TOPIC}: its failures go there")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    first_delay_s: float = 0.5
+    max_delay_s: float = 10.0
+
+    def delay(self, attempt: int) -> float:
+        return min(self.first_delay_s * 2 ** (attempt - 1), self.max_delay_s)
+
+
+class ConsumerStopping(Exception):
+    """Stop was requested while a handler waited to retry; the event stays unconsumed."""
+
+
+def registry() -> dict[str, Consumer]:
+    """Every service that consumes events, by name (`linkflow consume --service NAME`)."""
+    from backend.audit.consumers import CONSUMER as audit
+
+    return {consumer.service: consumer for consumer in (audit,)}
+
+
+def get_consumer(service: str) -> Consumer:
+    consumers = registry()
+    if service not in consumers:
+        raise UserError(f"no consumer for {service!r} yet; available: {', '.join(sorted(consumers))}")
+    return consumers[service]
+
+
+async def run_consumer(bus: EventBus, consumer: Consumer, stop: asyncio.Event,
+                       retry: RetryPolicy = RetryPolicy()) -> None:
+    """Run the consumer's group until `stop` is set, restarting it after a crash."""
+
+    async def handler(event: Event) -> None:
+        await deliver(bus, consumer, event, stop, retry)
+
+    while not stop.is_set():
+        try:
+            await bus.run_consumer(consumer.service, consumer.topics, handler, stop)
+        except ConsumerStopping:
+            return
+        except Exception:  # e.g. the DLQ or the broker is unreachable: the event is delivered again
+            log.exception("consumer crashed; restarting", extra={"service": consumer.service})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RESTART_DELAY_S)
+
+
+async def deliver(bus: EventBus, consumer: Consumer, event: Event, stop: asyncio.Event,
+                  retry: RetryPolicy) -> None:
+    """Hand one event to the consumer, retrying with backoff; dead-letter it if it keeps failing."""
+    for attempt in range(1, retry.attempts + 1):
+        try:
+            await consumer.handle(event)
+            return
+        except UserError as exc:  # the event itself is wrong: retrying cannot help
+            error = exc
+            break
+        except Exception as exc:
+            error = exc
+        if attempt < retry.attempts:
+            log.warning("event handler failed; retrying", extra={
+                "service": consumer.service, "topic": event.topic, "event_id": event.event_id,
+                "attempt": attempt, "error": f"{type(error).__name__}: {error}"})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), retry.delay(attempt))
+            if stop.is_set():
+                raise ConsumerStopping(consumer.service)
+    await _dead_letter(bus, consumer, event, error, attempt)
+
+
+async def _dead_letter(bus: EventBus, consumer: Consumer, event: Event, error: Exception,
+                       attempts: int) -> None:
+    log.error("event sent to the dead-letter topic", exc_info=error, extra={
+        "service": consumer.service, "topic": event.topic, "event_id": event.event_id, "attempts": attempts})
+    payload = {"event": event._asdict(), "error": f"{type(error).__name__}: {error}",
+               "service": consumer.service, "attempts": attempts}
+    await bus.publish([Event(DLQ_TOPIC, event.key, payload)])

@@ -1,0 +1,111 @@
+"""The outbox relay: publish committed outbox rows to the bus, oldest first.
+
+A row is marked published in the same transaction that selected it, after the bus
+accepted it. A crash between the two publishes it again on the next run, so delivery
+is at least once: every payload carries the outbox id as `event_id` (and the row's
+`occurred_at`) for consumers to dedupe on.
+
+On PostgreSQL the rows are claimed with `FOR UPDATE SKIP LOCKED`, so several relays
+(one per `linkflow worker`) share the work. So that events with one key still leave in
+order, a relay holds back a key while an older row of it is claimed by another relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from backend.db.base import utcnow
+from backend.db.session import get_engine
+from backend.events.bus import Event, EventBus, PublishError
+from backend.events.models import OutboxEvent
+
+log = logging.getLogger("linkflow.events.relay")
+BATCH = 500
+INTERVAL_S = 1.0
+MAX_ERROR_CHARS = 2000
+
+
+async def relay_once(bus: EventBus, batch: int = BATCH) -> int:
+    """Publish up to `batch` unpublished outbox rows; returns how many were published."""
+    session = Session(get_engine(), expire_on_commit=False)
+    try:
+        rows = await asyncio.to_thread(_claim, session, batch)
+        if not rows:
+            return 0
+        failed = await _publish(bus, rows)
+        await asyncio.to_thread(_settle, session, rows, failed)
+        return len(rows) - len(failed)
+    finally:
+        await asyncio.to_thread(session.close)  # rolls back whatever was not committed
+
+
+async def relay_loop(bus: EventBus, stop: asyncio.Event, *, interval_s: float = INTERVAL_S,
+                     batch: int = BATCH) -> None:
+    """Relay until `stop` is set: at once again after a full batch, else every `interval_s`."""
+    log.info("outbox relay started")
+    while not stop.is_set():
+        try:
+            if await relay_once(bus, batch) >= batch:
+                continue
+        except Exception:  # the database is unreachable: keep the loop alive, the next tick retries
+            log.exception("outbox relay tick failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval_s)
+
+
+def _claim(session: Session, batch: int) -> list[OutboxEvent]:
+    rows = session.scalars(
+        select(OutboxEvent).where(OutboxEvent.published_at.is_(None)).order_by(OutboxEvent.id)
+        .limit(batch).with_for_update(skip_locked=True)).all()
+    return _without_overtaking(session, rows)
+
+
+def _without_overtaking(session: Session, rows: list[OutboxEvent]) -> list[OutboxEvent]:
+    """Drop the keys that have an older unpublished row outside this batch (claimed by another relay)."""
+    first_claimed: dict[str, int] = {}
+    for row in rows:
+        first_claimed.setdefault(row.key, row.id)
+    if not first_claimed:
+        return rows
+    oldest = {key: first for key, first in session.execute(
+        select(OutboxEvent.key, func.min(OutboxEvent.id))
+        .where(OutboxEvent.published_at.is_(None), OutboxEvent.key.in_(first_claimed))
+        .group_by(OutboxEvent.key))}
+    held = {key for key, first in first_claimed.items() if oldest.get(key, first) < first}
+    return [row for row in rows if row.key not in held]
+
+
+def _event(row: OutboxEvent) -> Event:
+    payload = {**row.payload, "event_id": row.id, "occurred_at": row.created_at.isoformat()}
+    return Event(row.topic, row.key, payload)
+
+
+async def _publish(bus: EventBus, rows: list[OutboxEvent]) -> dict[int, BaseException]:
+    try:
+        await bus.publish([_event(row) for row in rows])
+    except PublishError as exc:
+        failed = exc.failed
+    except Exception as exc:  # the bus is unreachable: nothing of the batch was published
+        failed = dict.fromkeys(range(len(rows)), exc)
+    else:
+        return {}
+    first = next(iter(failed.values()))
+    log.warning("outbox events not published; retried on the next tick",
+                extra={"failed": len(failed), "batch": len(rows), "error": f"{type(first).__name__}: {first}"})
+    return failed
+
+
+def _settle(session: Session, rows: list[OutboxEvent], failed: dict[int, BaseException]) -> None:
+    published = [row.id for index, row in enumerate(rows) if index not in failed]
+    if published:
+        session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(published)).values(published_at=utcnow()),
+                        execution_options={"synchronize_session": False})
+    for index, exc in failed.items():
+        rows[index].attempts += 1
+        rows[index].last_error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+    session.commit()

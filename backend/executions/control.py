@@ -1,0 +1,87 @@
+"""What users do to executions: cancel, retry (whole or from the failed step), delete.
+
+Retries are new executions (mode "retry", ``retry_of_id`` set); dispatch them after the
+transaction commits. A retry from the failed step starts with copies of the original's
+reusable steps, which the engine replays instead of running their nodes again.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.engine.store import REUSABLE_STATUSES
+from backend.errors import Conflict
+from backend.executions import service
+from backend.executions.models import Execution, ExecutionStep
+from backend.executions.models import ExecutionStatus as S
+from backend.executions.sql_store import offload_dir
+from backend.executions.state import FINISHED
+
+CANCELLABLE = frozenset({S.QUEUED, S.WAITING, S.RUNNING})
+
+
+def cancel_execution(session: Session, execution: Execution) -> Execution:
+    """Queued and waiting ones stop here; a running one is stopped by its worker's next heartbeat."""
+    session.refresh(execution, with_for_update=True)  # a worker may be finishing it right now
+    if execution.status not in CANCELLABLE:
+        raise Conflict(f"execution {execution.id} is {execution.status}; only queued, waiting or running "
+                       "executions can be cancelled")
+    service.cancel(session, execution)
+    session.flush()
+    return execution
+
+
+def retry_execution(session: Session, original: Execution, *, from_failed_step: bool = False) -> Execution:
+    """A new execution of the same definition and input; optionally resuming at the failed step."""
+    if original.status not in FINISHED:
+        raise Conflict(f"execution {original.id} is {original.status}; only finished executions can be retried")
+    if from_failed_step and original.status == S.SUCCEEDED:
+        raise Conflict(f"execution {original.id} succeeded: no failed step to retry from; retry it whole")
+    if original.definition is None:
+        raise Conflict(f"execution {original.id} kept no workflow definition, so it cannot be run again")
+    retry = service.create_execution(
+        session, team_id=original.team_id, definition=original.definition, mode="retry",
+        input_items=original.input, workflow_id=original.workflow_id, version_id=original.version_id,
+        retry_of_id=original.id)
+    if from_failed_step:
+        _copy_reusable_steps(session, original.id, retry.id)
+    return retry
+
+
+def delete_execution(session: Session, execution: Execution) -> None:
+    """Delete a finished execution and its steps; call ``discard_offloaded`` after the commit."""
+    if execution.status not in FINISHED:
+        raise Conflict(f"execution {execution.id} is {execution.status}; cancel it before deleting it")
+    session.delete(execution)  # its steps go with it (ON DELETE CASCADE)
+    session.flush()
+
+
+def discard_offloaded(execution_id: str) -> None:
+    shutil.rmtree(offload_dir(execution_id), ignore_errors=True)
+
+
+def _copy_reusable_steps(session: Session, source_id: str, target_id: str) -> None:
+    steps = session.scalars(select(ExecutionStep).where(
+        ExecutionStep.execution_id == source_id, ExecutionStep.status.in_(REUSABLE_STATUSES)))
+    for step in steps:
+        session.add(ExecutionStep(
+            execution_id=target_id, node_id=step.node_id, node_name=step.node_name, run_index=step.run_index,
+            status=step.status, attempts=step.attempts, input=step.input,
+            input_ref=_copy_offloaded(step.input_ref, target_id), output=step.output,
+            output_ref=_copy_offloaded(step.output_ref, target_id), error=step.error,
+            started_at=step.started_at, finished_at=step.finished_at))
+    session.flush()
+
+
+def _copy_offloaded(ref: str | None, target_id: str) -> str | None:
+    """Each execution owns its offloaded files, so deleting the original cannot break the retry."""
+    if not ref:
+        return None
+    target = offload_dir(target_id) / Path(ref).name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ref, target)
+    return str(target)

@@ -1,0 +1,179 @@
+"""The public webhook URLs (no login; mounted at the root, not under /api/v1).
+
+* ``/webhook/<path>``: production; registered paths of active workflows, any method.
+* ``/webhook-test/<path>``: runs the definition the editor listens with, once (listeners.py).
+* ``/webhook-waiting/<execution id>?signature=...``: resumes a Wait node in webhook mode.
+
+What the caller gets, by the Webhook node's ``respond``:
+
+* ``immediately``: 202 ``{"execution_id"}``, after the queued execution is committed;
+  the id goes to the queue once the answer is on its way.
+* ``last_node``: 200 with the first item's json of the last node that sent items.
+* ``respond_node``: what the Respond to Webhook node set (status, headers, body), even if
+  a later node failed or waits (the answer was given); without one having run, as below.
+* a run that failed: 500 ``execution_failed`` naming only the execution id; one that ran
+  past its timeout (settings.timeout_s, else 30 s): 504 ``execution_timeout``; one that
+  parked in a Wait node: 202 ``{"execution_id", "status": "waiting"}``.
+
+A request that fails the node's auth (header, basic, HMAC) gets 401 and starts nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from fastapi import APIRouter
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import Response
+
+from backend.db.session import session_scope
+from backend.errors import NotFound, UserError, error_body
+from backend.executions import dispatch
+from backend.settings import get_settings
+from backend.webhooks import listeners, resume
+from backend.webhooks.intake import read_body, request_item
+from backend.webhooks.runs import Outcome, Trigger, queue_run, run_inline
+from backend.webhooks.service import match
+from backend.webhooks.storage import LocalBinaryStore
+from backend.webhooks.targets import Target, version_target
+from backend.workflows.models import Workflow
+from nodes.builtin.webhook import WebhookParameters
+
+log = logging.getLogger("linkflow.webhooks")
+router = APIRouter(tags=["webhooks"])
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+
+
+class WebhookUnauthorized(UserError):
+    status_code = 401
+    code = "unauthorized"
+
+
+async def production_webhook(request: Request) -> Response:
+    path = request.path_params["path"]
+    found = match(request.method, path)
+    if found is None:
+        raise NotFound(f"no active workflow listens on {request.method} /webhook/{path.strip('/')}")
+    route, params = found
+    target = version_target(route.version_id)
+    trigger = Trigger(route.team_id, route.workflow_id, route.workflow_name, route.node_id, "webhook")
+    return await _answer(request, trigger, target, params)
+
+
+async def webhook_test_url(request: Request) -> Response:
+    path = request.path_params["path"]
+    found = listeners.find_listener(request.method, path)
+    if found is None:
+        raise NotFound(f"nothing is listening on {request.method} /webhook-test/{path.strip('/')}: press "
+                       "'Listen for test event' in the editor, then call this URL within two minutes")
+    listener, params = found
+    team_id, name = await asyncio.to_thread(_workflow_owner, listener.workflow_id)
+    trigger = Trigger(team_id, listener.workflow_id, name, listener.node_id, "test")
+    return await _answer(request, trigger, listener.target, params, listener=listener)
+
+
+async def waiting_webhook(request: Request) -> Response:
+    execution_id = request.path_params["execution_id"]
+    resume.check_signature(execution_id, request.query_params.get("signature"))
+    body = await read_body(request, get_settings().http.webhook_body_limit_bytes)
+    item = await request_item(request, body, {}, LocalBinaryStore())
+    item["json"]["query"].pop("signature", None)
+    claimed = await asyncio.to_thread(resume.claim_waiting, execution_id)
+    return _json({"execution_id": execution_id, "status": "running"}, 202,
+                 background=BackgroundTask(resume.continue_run, execution_id, claimed, item["json"]))
+
+
+async def _answer(request: Request, trigger: Trigger, target: Target, params: dict[str, str], *,
+                  listener: listeners.TestListener | None = None) -> Response:
+    node = target.triggers.get(trigger.node_id)
+    if node is None:  # registered from another version than the one that is active
+        raise NotFound(f"the active version of workflow {trigger.workflow_id} has no Webhook node "
+                       f"{trigger.node_id!r}; activate the workflow again")
+    body = await read_body(request, get_settings().http.webhook_body_limit_bytes)
+    refusal = node.refusal(request.headers, body, time.time())
+    if refusal is not None:
+        raise _unauthorized(node, refusal)
+    if listener is not None and not listeners.take(listener):
+        raise NotFound("this test URL was just used by another request; listen for a test event again")
+    item = await request_item(request, body, params, LocalBinaryStore(), secret_header=_secret_header(node))
+    if node.respond == "immediately":
+        execution_id = await asyncio.to_thread(queue_run, trigger, target, item)
+        return _json({"execution_id": execution_id}, 202, background=BackgroundTask(_dispatch, execution_id))
+    return _outcome_response(await run_inline(trigger, target, item), node)
+
+
+# Plain Starlette routes: FastAPI's per-request dependency solving costs more than the rest of
+# a short webhook run, and these endpoints take nothing but the request.
+router.add_route("/webhook/{path:path}", production_webhook, methods=METHODS, include_in_schema=False)
+router.add_route("/webhook-test/{path:path}", webhook_test_url, methods=METHODS, include_in_schema=False)
+router.add_route("/webhook-waiting/{execution_id}", waiting_webhook, methods=["GET", "POST"],
+                 include_in_schema=False)
+
+
+def _outcome_response(outcome: Outcome, node: WebhookParameters) -> Response:
+    result, execution_id = outcome.result, outcome.execution_id
+    if result is None:
+        return _error(409, "execution_cancelled", f"execution {execution_id} was cancelled while it ran",
+                      execution_id)
+    if node.respond == "respond_node" and result.response is not None:
+        return _custom(result.response.status, result.response.headers, result.response.body)
+    if result.status == "waiting":
+        return _json({"execution_id": execution_id, "status": "waiting"}, 202)
+    if outcome.timed_out:
+        return _error(504, "execution_timeout", f"the workflow did not finish in time; see execution "
+                      f"{execution_id}", execution_id)
+    if result.status == "failed":
+        return _error(500, "execution_failed", f"the workflow failed; see execution {execution_id}", execution_id)
+    return _json(result.output[0].get("json", {}) if result.output else {}, 200)
+
+
+def _custom(status: int, headers: dict[str, str], body: object) -> Response:
+    if body is None:
+        return Response(status_code=status, headers=headers)
+    if isinstance(body, str):
+        has_type = any(name.lower() == "content-type" for name in headers)
+        return Response(body, status_code=status, headers=headers,
+                        media_type=None if has_type else "text/plain; charset=utf-8")
+    return Response(_dumps(body), status_code=status, headers=headers, media_type="application/json")
+
+
+def _error(status: int, code: str, message: str, execution_id: str) -> Response:
+    return _json(error_body(code, message, {"execution_id": execution_id}), status)
+
+
+def _json(content: object, status: int, background: BackgroundTask | None = None) -> Response:
+    return Response(_dumps(content), status_code=status, media_type="application/json", background=background)
+
+
+def _dumps(content: object) -> bytes:
+    return json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def _unauthorized(node: WebhookParameters, reason: str) -> WebhookUnauthorized:
+    error = WebhookUnauthorized(f"the webhook refused the request: {reason}")
+    if node.auth == "basic":
+        error.headers = {"WWW-Authenticate": 'Basic realm="webhook"'}
+    return error
+
+
+def _secret_header(node: WebhookParameters) -> str | None:
+    return {"header": node.header_name, "basic": "authorization"}.get(node.auth)
+
+
+def _dispatch(execution_id: str) -> None:
+    try:
+        dispatch.dispatch(execution_id)
+    except Exception:  # it stays queued: the reaper sends it again
+        log.exception("dispatch failed; the reaper will send it again", extra={"execution_id": execution_id})
+
+
+def _workflow_owner(workflow_id: str) -> tuple[str, str]:
+    with session_scope() as session:
+        workflow = session.get(Workflow, workflow_id)
+        if workflow is None:
+            raise NotFound(f"workflow {workflow_id} no longer exists")
+        return workflow.team_id, workflow.name

@@ -1,0 +1,151 @@
+"""Saving a webhook run that finished in memory: row, steps and event in one transaction.
+
+Hot path: Core bulk inserts with statements built once, and JSON columns bound as text
+that is serialised once per value (the definition once per workflow version; step data
+once, for both the inline-size check and the row), instead of once per bind by the JSON
+type. PostgreSQL gets a CAST to JSONB; SQLite stores JSON as text anyway. Python None is
+stored as JSON null, as the JSON column type does.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Insert, Text, bindparam, cast, insert
+from sqlalchemy.dialects.postgresql import JSONB
+
+from backend.db.base import new_id, utcnow
+from backend.db.session import get_engine
+from backend.engine.runner import RunResult
+from backend.engine.store import StepRecord
+from backend.events.models import OutboxEvent
+from backend.executions.models import Execution, ExecutionStep
+from backend.executions.models import ExecutionStatus as S
+from backend.executions.sql_store import offload_dir
+from backend.settings import get_settings
+
+EXECUTION_JSON = ("definition", "input", "output", "error")
+STEP_JSON = ("input", "output", "error")
+
+
+def dumps(value: object) -> str:
+    return json.dumps(value, default=str)
+
+
+@dataclass(slots=True)
+class RunDraft:
+    """What an execution row needs, known before the run starts."""
+
+    id: str
+    team_id: str
+    workflow_id: str | None
+    version_id: str | None
+    definition_json: str  # serialised once per workflow version (targets.py)
+    mode: str
+    input: list
+    created_at: datetime = field(default_factory=utcnow)
+
+    def event(self, status: str, error: dict | None) -> dict:
+        return {"topic": "execution.events", "key": self.id, "payload": {
+            "type": f"execution.{status}", "execution_id": self.id, "workflow_id": self.workflow_id,
+            "team_id": self.team_id, "mode": self.mode, "status": status, "error": error}}
+
+    def row(self, status: str, *, output: list | None = None, error: dict | None = None, **values) -> dict:
+        row = {"id": self.id, "team_id": self.team_id, "workflow_id": self.workflow_id,
+               "version_id": self.version_id, "definition": self.definition_json, "status": status,
+               "mode": self.mode, "input": dumps(self.input), "output": dumps(output), "error": dumps(error),
+               "parent_execution_id": None, "retry_of_id": None, "lease_owner": None, "lease_expires_at": None,
+               "resume_at": None, "attempts": 1, "created_at": self.created_at, "started_at": self.created_at,
+               "finished_at": None}
+        row.update(values)
+        return row
+
+
+@dataclass(slots=True)
+class FinishedRun:
+    draft: RunDraft
+    result: RunResult
+    steps: list[StepRecord]
+
+    def rows(self) -> tuple[dict, list[dict], dict]:
+        result, status = self.result, {"succeeded": S.SUCCEEDED, "failed": S.FAILED}.get(self.result.status, S.WAITING)
+        finished_at = None if status == S.WAITING else utcnow()
+        execution = self.draft.row(status, output=result.output, error=result.error, resume_at=result.resume_at,
+                                   finished_at=finished_at)
+        return execution, step_rows(self.draft.id, self.steps), self.draft.event(status, result.error)
+
+
+def step_rows(execution_id: str, steps: list[StepRecord]) -> list[dict]:
+    limit = get_settings().storage.inline_limit_bytes
+    rows = []
+    for step in steps:
+        step_input, input_ref = _inline_or_offload(execution_id, step, "input", step.input, limit)
+        output, output_ref = _inline_or_offload(execution_id, step, "output", step.output, limit)
+        rows.append({"id": new_id(), "execution_id": execution_id, "node_id": step.node_id,
+                     "node_name": step.node_name, "run_index": step.run_index, "status": step.status,
+                     "attempts": step.attempts, "input": step_input, "input_ref": input_ref, "output": output,
+                     "output_ref": output_ref, "error": dumps(step.error), "started_at": step.started_at or utcnow(),
+                     "finished_at": step.finished_at})
+    return rows
+
+
+def _inline_or_offload(execution_id: str, step: StepRecord, kind: str, data: dict,
+                       limit: int) -> tuple[str, str | None]:
+    """As SqlStepStore does: data past the inline limit goes to a file the row points at."""
+    encoded = dumps(data)
+    if len(encoded) <= limit:
+        return encoded, None
+    directory = offload_dir(execution_id)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{step.node_id}.{step.run_index}.{kind}.json"
+    path.write_text(encoded)
+    return "null", str(path)
+
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    execution: Insert
+    step: Insert
+    event: Insert
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    def as_json(name: str):
+        text = bindparam(name, type_=Text)
+        return cast(text, JSONB) if dialect == "postgresql" else text
+
+    return _Statements(
+        execution=insert(Execution).values({name: as_json(name) for name in EXECUTION_JSON}),
+        step=insert(ExecutionStep).values({name: as_json(name) for name in STEP_JSON}),
+        event=insert(OutboxEvent))
+
+
+def write_runs(runs: list[FinishedRun]) -> None:
+    """One transaction for all of ``runs``: Core bulk inserts, no ORM unit of work."""
+    executions, steps, events = [], [], []
+    for run in runs:
+        execution, step_list, event = run.rows()
+        executions.append(execution)
+        steps += step_list
+        events.append(event)
+    engine = get_engine()
+    statements = _statements(engine.dialect.name)
+    with engine.begin() as conn:
+        conn.execute(statements.execution, executions)
+        if steps:
+            conn.execute(statements.step, steps)
+        conn.execute(statements.event, events)
+
+
+def write_running(draft: RunDraft, steps: list[StepRecord], worker_id: str, lease_until: datetime) -> None:
+    """The row of a run that outgrew memory, leased to this process, with the steps done so far."""
+    engine = get_engine()
+    statements = _statements(engine.dialect.name)
+    with engine.begin() as conn:
+        conn.execute(statements.execution, [draft.row(S.RUNNING, lease_owner=worker_id, lease_expires_at=lease_until)])
+        if steps:
+            conn.execute(statements.step, step_rows(draft.id, steps))

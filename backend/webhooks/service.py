@@ -1,0 +1,198 @@
+"""The production webhook registry: the only writer of the ``webhooks`` table.
+
+Activation registers every Webhook trigger of the version it activates; deactivation
+unregisters them. A (method, path) belongs to one workflow: registering one that another
+workflow holds fails with a ``Conflict`` naming that workflow.
+
+``match(method, path)`` answers every webhook request, so it is cached in the process:
+
+* a lookup result (found or not) is kept for ``ROUTE_TTL_S`` (2 s);
+* register/unregister clear this process's cache at once, and again after their
+  transaction commits, so this process never serves a stale route after a change;
+* other processes (scaled out: several webhook pods) see a change within ``ROUTE_TTL_S``.
+  A version counter would need a database round trip per request, which costs more than
+  the whole cached lookup; two seconds of lag after (de)activation is the trade-off.
+
+Parametrised paths (``users/:id``) are matched in the process against the list of all
+parametrised registrations of the method, refreshed on the same TTL. Clashes between
+parametrised paths of two workflows are checked here, not by a database constraint, so
+two activations racing for the same shape in the same instant could both succeed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, event, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.db.session import session_scope
+from backend.errors import Conflict, UserError
+from backend.webhooks.models import Webhook
+from backend.webhooks.paths import Pattern, is_pattern, normalise, shape
+from backend.workflows.models import Workflow
+from nodes.builtin.webhook import WebhookParameters
+
+ROUTE_TTL_S = 2.0
+MAX_CACHED_LOOKUPS = 10_000  # a scanner probing random paths must not grow the cache forever
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRoute:
+    """A registration joined with what a request needs from its workflow (read-only, cached)."""
+
+    webhook_id: str
+    team_id: str
+    workflow_id: str
+    workflow_name: str
+    version_id: str
+    node_id: str
+    method: str
+    path: str
+
+
+def webhook_nodes(definition: dict) -> list[tuple[str, WebhookParameters]]:
+    """(node id, parameters) of every enabled Webhook trigger in ``definition``."""
+    found = []
+    for node in definition.get("nodes") or []:
+        if node.get("type") == "webhook" and not node.get("disabled", False):
+            found.append((node["id"], WebhookParameters.model_validate(node.get("parameters") or {})))
+    return found
+
+
+def register_workflow_webhooks(session: Session, workflow: Workflow, definition: dict) -> list[Webhook]:
+    """Replace ``workflow``'s registrations with the Webhook triggers of ``definition``."""
+    wanted = [(node_id, params.method, normalise(params.path)) for node_id, params in webhook_nodes(definition)]
+    _refuse_duplicates_within(wanted)
+    for _, method, path in wanted:
+        _refuse_taken(session, workflow.id, method, path)
+    session.execute(delete(Webhook).where(Webhook.workflow_id == workflow.id))
+    rows = [Webhook(team_id=workflow.team_id, workflow_id=workflow.id, node_id=node_id, method=method, path=path)
+            for node_id, method, path in wanted]
+    session.add_all(rows)
+    try:
+        session.flush()
+    except IntegrityError:  # another workflow took one since we looked; the caller's transaction is void
+        raise Conflict(f"a webhook path of workflow {workflow.id} was registered by another workflow "
+                       "at the same moment; activate it again to see which") from None
+    _invalidate_on_commit(session)
+    return rows
+
+
+def unregister_workflow_webhooks(session: Session, workflow_id: str) -> None:
+    session.execute(delete(Webhook).where(Webhook.workflow_id == workflow_id))
+    _invalidate_on_commit(session)
+
+
+def registered_webhooks(session: Session, workflow_id: str) -> list[Webhook]:
+    return list(session.scalars(select(Webhook).where(Webhook.workflow_id == workflow_id)
+                                .order_by(Webhook.method, Webhook.path)))
+
+
+def match(method: str, path: str) -> tuple[WebhookRoute, dict[str, str]] | None:
+    """The active registration answering ``method /webhook/path``, with its path parameters."""
+    return _routes.match(method.upper(), normalise(path))
+
+
+def invalidate_cache() -> None:
+    _routes.invalidate()
+
+
+def _refuse_duplicates_within(wanted: Iterable[tuple[str, str, str]]) -> None:
+    seen: dict[tuple[str, str], str] = {}
+    for node_id, method, path in wanted:
+        earlier = seen.setdefault((method, shape(path)), node_id)
+        if earlier != node_id:
+            raise UserError(f"nodes {earlier!r} and {node_id!r} both listen on {method} /webhook/{path}; "
+                            "give each Webhook node its own path or method")
+
+
+def _refuse_taken(session: Session, workflow_id: str, method: str, path: str) -> None:
+    query = (select(Webhook.path, Workflow.id, Workflow.name)
+             .join(Workflow, Workflow.id == Webhook.workflow_id)
+             .where(Webhook.method == method, Webhook.workflow_id != workflow_id))
+    if is_pattern(path):
+        candidates = session.execute(query.where(Webhook.path.contains(":"))).all()
+        taken = next((row for row in candidates if shape(row.path) == shape(path)), None)
+    else:
+        taken = session.execute(query.where(Webhook.path == path)).first()
+    if taken is not None:
+        raise Conflict(f"{method} /webhook/{path} is already used by workflow '{taken.name}' ({taken.id}); "
+                       "change the path or method, or deactivate that workflow first",
+                       {"workflow_id": taken.id, "workflow_name": taken.name, "method": method, "path": path})
+
+
+def _invalidate_on_commit(session: Session) -> None:
+    _routes.invalidate()  # this process must not answer from the old table, even before the commit
+    event.listen(session, "after_commit", lambda _session: _routes.invalidate(), once=True)
+
+
+class _RouteCache:
+    def __init__(self) -> None:
+        self._exact: dict[tuple[str, str], tuple[float, WebhookRoute | None]] = {}
+        self._patterns: tuple[float, dict[str, list[tuple[Pattern, WebhookRoute]]]] = (0.0, {})
+        self._generation = 0  # a lookup that raced an invalidation is not cached
+        self._lock = threading.Lock()
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._exact = {}
+            self._patterns = (0.0, {})
+
+    def match(self, method: str, path: str) -> tuple[WebhookRoute, dict[str, str]] | None:
+        route = self._exact_route(method, path)
+        if route is not None:
+            return route, {}
+        segments = path.split("/")
+        for pattern, candidate in self._pattern_routes().get(method, ()):
+            params = pattern.match(segments)
+            if params is not None:
+                return candidate, params
+        return None
+
+    def _exact_route(self, method: str, path: str) -> WebhookRoute | None:
+        now = time.monotonic()
+        cached = self._exact.get((method, path))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        generation = self._generation
+        route = next(iter(_load_routes(Webhook.method == method, Webhook.path == path)), None)
+        with self._lock:
+            if generation == self._generation:
+                if len(self._exact) >= MAX_CACHED_LOOKUPS:
+                    self._exact = {}
+                self._exact[(method, path)] = (now + ROUTE_TTL_S, route)
+        return route
+
+    def _pattern_routes(self) -> dict[str, list[tuple[Pattern, WebhookRoute]]]:
+        now = time.monotonic()
+        expires, by_method = self._patterns
+        if expires > now:
+            return by_method
+        generation = self._generation
+        by_method = {}
+        for route in _load_routes(Webhook.path.contains(":")):
+            if is_pattern(route.path):
+                by_method.setdefault(route.method, []).append((Pattern.of(route.path), route))
+        with self._lock:
+            if generation == self._generation:
+                self._patterns = (now + ROUTE_TTL_S, by_method)
+        return by_method
+
+
+def _load_routes(*conditions) -> list[WebhookRoute]:
+    query = (select(Webhook.id, Webhook.team_id, Webhook.workflow_id, Workflow.name, Workflow.active_version_id,
+                    Webhook.node_id, Webhook.method, Webhook.path)
+             .join(Workflow, Workflow.id == Webhook.workflow_id)
+             .where(Workflow.active.is_(True), Workflow.active_version_id.is_not(None), *conditions)
+             .order_by(Webhook.path))
+    with session_scope() as session:
+        return [WebhookRoute(*row) for row in session.execute(query)]
+
+
+_routes = _RouteCache()

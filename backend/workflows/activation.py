@@ -1,0 +1,56 @@
+"""Activating a workflow: its newest version becomes the one webhooks and schedules run.
+
+Activation only records the change and emits ``workflow.events``; the webhook and
+schedule services register or drop their triggers by consuming those events.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from backend.events.outbox import emit
+from backend.workflows.models import Workflow
+from backend.workflows.service import InvalidDefinition, audit, checked_definition, latest_version
+from nodes.sdk import default_registry
+
+# A manual trigger starts a run only when someone presses Run: nothing to activate.
+ON_DEMAND_TRIGGERS = frozenset({"manual"})
+
+
+def activate(session: Session, workflow: Workflow, *, user_id: str | None) -> Workflow:
+    version = latest_version(session, workflow)
+    checked_definition(version.definition)
+    _require_trigger(version.definition)
+    workflow.active, workflow.active_version_id = True, version.id
+    emit(session, "workflow.events", workflow.id, {
+        "type": "workflow.activated", "workflow_id": workflow.id, "team_id": workflow.team_id,
+        "version_id": version.id, "version": version.number})
+    audit(session, workflow, "workflow.activate", user_id, {"version": version.number})
+    session.flush()
+    return workflow
+
+
+def deactivate(session: Session, workflow: Workflow, *, user_id: str | None) -> Workflow:
+    was_active = workflow.active
+    workflow.active, workflow.active_version_id = False, None
+    if was_active:
+        emit(session, "workflow.events", workflow.id, {
+            "type": "workflow.deactivated", "workflow_id": workflow.id, "team_id": workflow.team_id})
+        audit(session, workflow, "workflow.deactivate", user_id, {})
+    session.flush()
+    return workflow
+
+
+def _require_trigger(definition: dict) -> None:
+    registry = default_registry()
+    kinds = set()
+    for node in definition.get("nodes", []):
+        cls = registry.get(node["type"], node.get("version", 1))
+        if cls.trigger is not None and not node.get("disabled", False):
+            kinds.add(cls.trigger.kind)
+    if not kinds - ON_DEMAND_TRIGGERS:
+        found = f" (it has only: {', '.join(sorted(kinds))})" if kinds else ""
+        raise InvalidDefinition(
+            f"the workflow has no trigger that can start it on its own{found}; add a Webhook or "
+            "Schedule trigger before activating it",
+            [{"node": None, "message": "an active workflow needs a webhook or schedule trigger"}])

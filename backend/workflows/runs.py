@@ -1,0 +1,28 @@
+"""Manual runs: "Run" in the editor and ``POST /workflows/{id}/run``."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from backend.executions.models import Execution
+from backend.executions.service import create_execution
+from backend.workflows.models import Workflow
+from backend.workflows.service import checked_definition, get_version, latest_version
+
+
+def start_manual_run(session: Session, workflow: Workflow, *, input_data: dict | list,
+                     version_number: int | None = None) -> Execution:
+    """A queued execution of the chosen version (default: the newest); dispatch it after commit."""
+    version = (get_version(session, workflow, version_number) if version_number is not None
+               else latest_version(session, workflow))
+    checked_definition(version.definition)  # the node registry may have changed since it was saved
+    definition = {"name": workflow.name, **version.definition}
+    return create_execution(session, team_id=workflow.team_id, definition=definition, mode="manual",
+                            input_items=input_items(input_data), workflow_id=workflow.id,
+                            version_id=version.id)
+
+
+def input_items(data: dict | list) -> list[dict]:
+    """Objects become items ``{"json": object}``; objects that already are items stay as they are."""
+    values = data if isinstance(data, list) else [data]
+    return [v if "json" in v and set(v) <= {"json", "binary"} else {"json": v} for v in values]

@@ -1,0 +1,117 @@
+"""The HTTP shapes of workflows, their versions, diffs, exports and manual runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+MAX_TAGS = 20
+
+
+def _unique_tags(tags: list[str] | None) -> list[str] | None:
+    if tags is None:
+        return None
+    unique = list(dict.fromkeys(tags))
+    if len(unique) > MAX_TAGS:
+        raise ValueError(f"a workflow has at most {MAX_TAGS} tags, got {len(unique)}")
+    return unique
+
+
+class WorkflowCreate(BaseModel):
+    name: Name
+    description: str = Field("", max_length=10_000)
+    tags: list[Tag] = Field(default_factory=list)
+    # {nodes, connections, settings}: checked by the engine's validator, which reports every problem.
+    definition: dict[str, Any] = Field(default_factory=dict)
+    message: str = Field("", max_length=500)
+
+    _tags = field_validator("tags")(_unique_tags)
+
+
+class WorkflowUpdate(BaseModel):
+    name: Name | None = None
+    description: str | None = Field(None, max_length=10_000)
+    tags: list[Tag] | None = None
+    definition: dict[str, Any] | None = None
+    message: str = Field("", max_length=500, description="What changed, kept with the new version")
+    base_version: int | None = Field(
+        None, description="The version the editor started from; a newer latest version answers 409")
+
+    _tags = field_validator("tags")(_unique_tags)
+
+
+class WorkflowSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    description: str
+    tags: list[str]
+    active: bool
+    latest_version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class WorkflowPage(BaseModel):
+    items: list[WorkflowSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class WorkflowOut(WorkflowSummary):
+    created_by: str | None
+    active_version: int | None  # the version that webhooks and schedules run
+    versions: list[int]
+    definition: dict[str, Any]
+
+
+class VersionSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    number: int
+    message: str
+    created_by: str | None
+    created_at: datetime
+
+
+class VersionOut(VersionSummary):
+    definition: dict[str, Any]
+
+
+class VersionPage(BaseModel):
+    items: list[VersionSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class WorkflowFile(BaseModel):
+    """The export/import file: a workflow without ids, history or activation."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: Name
+    nodes: list[Any] = Field(default_factory=list)
+    connections: list[Any] = Field(default_factory=list)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    tags: list[Tag] = Field(default_factory=list)
+    description: str = Field("", max_length=10_000)
+
+    _tags = field_validator("tags")(_unique_tags)
+
+
+class RunRequest(BaseModel):
+    input: dict[str, Any] | list[dict[str, Any]] = Field(
+        default_factory=list, description="One object or a list of objects: the trigger's items")
+    version: int | None = Field(None, ge=1, description="Run this version; default: the newest")
+
+
+class RunAccepted(BaseModel):
+    execution_id: str
+    status: str

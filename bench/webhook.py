@@ -1,0 +1,291 @@
+"""Webhook throughput and latency: `webhook -> set -> respond (last_node)` over real HTTP.
+
+    .venv/bin/python bench/webhook.py                      # embedded + PostgreSQL, save_data all + none
+    .venv/bin/python bench/webhook.py --db embedded --save all --duration 5
+
+For each (database, save_data) pair it starts `linkflow serve --role webhook` (uvicorn, one
+process) on a fresh database (embedded: SQLite in a temp LINKFLOW_DATA_DIR; postgres: a new
+database on the server of LINKFLOW_TEST_POSTGRES_URL, from `eval "$(bash deploy/local/infra.sh
+env)"`, dropped afterwards), creates a user, a team and the workflow through the service layer,
+activates and registers it, then drives POST /webhook/bench with {"n", "name"} from a client
+in a SEPARATE process (a small asyncio HTTP/1.1 keep-alive client, uvloop), checking every
+answer is {"double": n*2, "greeting": "hello <name>"}:
+
+1. load: 32 connections for 20 s -> requests/s and p50/p95/p99;
+2. sequential: 500 requests on one connection -> p50/p95/p99;
+3. the server's RSS (VmRSS) after both, and how many executions it saved.
+
+On a 2-core machine client and server share the CPU: the client process takes a good part
+of one core, so the server's real capacity is higher than the load numbers show.
+Everything runs on 127.0.0.1; every loop is bounded by time and count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LINKFLOW = str(Path(sys.executable).parent / "linkflow")
+PATH = "/webhook/bench"
+MAX_REQUESTS = 2_000_000  # a hard stop for the load loop, whatever the duration
+
+
+def workflow(save_data: str) -> dict:
+    return {
+        "nodes": [
+            {"id": "hook", "name": "Webhook", "type": "webhook", "version": 1, "position": [0, 0],
+             "parameters": {"path": "bench", "method": "POST", "respond": "last_node"}},
+            {"id": "set", "name": "Set", "type": "set", "version": 1, "position": [1, 0],
+             "parameters": {"keep_only_set": True, "fields": [
+                 {"name": "double", "value": "{{ $json.body.n * 2 }}"},
+                 {"name": "greeting", "value": '{{ "hello " + $json.body.name }}'}]}},
+        ],
+        "connections": [{"from": "hook", "to": "set"}],
+        "settings": {"save_data": save_data},
+    }
+
+
+# ---------------------------------------------------------------- setup (child process)
+
+def setup(save_data: str) -> None:
+    """Runs with the server's environment: migrate, create a team and the active workflow."""
+    from backend.db import migrate
+    from backend.db.session import session_scope
+    from backend.settings import get_settings
+    from backend.users.service import create_user
+    from backend.webhooks.service import register_workflow_webhooks
+    from backend.workflows import activation
+    from backend.workflows.service import create_workflow
+
+    migrate.upgrade(get_settings().database_url)
+    with session_scope() as session:
+        user, team = create_user(session, email="bench@example.com", password="benchmark password")
+        flow = create_workflow(session, team_id=team.id, user_id=user.id, name="bench", definition=workflow(save_data))
+        activation.activate(session, flow, user_id=user.id)
+        register_workflow_webhooks(session, flow, workflow(save_data))
+
+
+def saved_executions() -> int:
+    from sqlalchemy import func, select
+
+    from backend.db.session import session_scope
+    from backend.executions.models import Execution
+
+    with session_scope() as session:
+        return session.scalar(select(func.count()).select_from(Execution)) or 0
+
+
+# ---------------------------------------------------------------- client (child process)
+
+async def _request(reader, writer, n: int) -> tuple[float, bool]:
+    name = f"user{n % 997}"
+    body = json.dumps({"n": n, "name": name}).encode()
+    head = (f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    started = time.perf_counter()
+    writer.write(head + body)
+    header = await reader.readuntil(b"\r\n\r\n")
+    length = next(int(line.split(b":", 1)[1]) for line in header.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    payload = await reader.readexactly(length)
+    elapsed = time.perf_counter() - started
+    ok = header.startswith(b"HTTP/1.1 200") and json.loads(payload) == {"double": n * 2, "greeting": f"hello {name}"}
+    return elapsed, ok
+
+
+async def _connection(port: int, numbers, stop_at: float, latencies: list, errors: list) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        for n in numbers:
+            if time.monotonic() >= stop_at:
+                break
+            elapsed, ok = await _request(reader, writer, n)
+            latencies.append(elapsed)
+            if not ok:
+                errors.append(n)
+    finally:
+        writer.close()
+
+
+async def _drive(port: int, connections: int, duration_s: float, count: int) -> dict:
+    numbers = iter(range(count))  # shared: each request gets the next number
+    latencies: list[float] = []
+    errors: list[int] = []
+    started = time.monotonic()
+    stop_at = started + duration_s
+    await asyncio.gather(*(_connection(port, numbers, stop_at, latencies, errors) for _ in range(connections)))
+    wall = time.monotonic() - started
+    return {"requests": len(latencies), "errors": len(errors), "seconds": wall, **_percentiles(latencies)}
+
+
+def _percentiles(latencies: list[float]) -> dict:
+    if len(latencies) < 2:
+        return {"p50_ms": None, "p95_ms": None, "p99_ms": None}
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return {"p50_ms": cuts[49] * 1000, "p95_ms": cuts[94] * 1000, "p99_ms": cuts[98] * 1000}
+
+
+def client(port: int, connections: int, duration_s: float, count: int) -> None:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    print(json.dumps(asyncio.run(_drive(port, connections, duration_s, count))))
+
+
+# ---------------------------------------------------------------- orchestration
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_child(args: list[str], env: dict, timeout_s: float) -> str:
+    done = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True,
+                          timeout=timeout_s, cwd=ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"{args[0]} failed:\n{done.stderr[-3000:]}")
+    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+
+def wait_healthy(port: int, server: subprocess.Popen, timeout_s: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("the server exited during start-up")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("the server did not become healthy")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Database:
+    """A fresh database for one measurement: a temp SQLite file, or a new PostgreSQL database."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.data_dir = tempfile.mkdtemp(prefix="linkflow-bench-webhook-")
+        self.url = ""
+        self.admin_dsn = ""
+        self.name = ""
+        if kind == "postgres":
+            base = os.environ.get("LINKFLOW_TEST_POSTGRES_URL")
+            if not base:
+                raise SystemExit('LINKFLOW_TEST_POSTGRES_URL is not set: eval "$(bash deploy/local/infra.sh env)"')
+            import psycopg
+
+            self.admin_dsn = base.replace("postgresql+psycopg://", "postgresql://")
+            self.name = f"lf_bench_{uuid.uuid4().hex[:10]}"
+            with psycopg.connect(self.admin_dsn, autocommit=True, connect_timeout=5) as conn:
+                conn.execute(f'CREATE DATABASE "{self.name}"')
+            self.url = base.rsplit("/", 1)[0] + f"/{self.name}"
+
+    def env(self) -> dict:
+        env = {**os.environ, "LINKFLOW_DATA_DIR": self.data_dir, "LINKFLOW_LOG_LEVEL": "WARNING"}
+        env.pop("LINKFLOW_DATABASE_URL", None)
+        if self.url:
+            env["LINKFLOW_DATABASE_URL"] = self.url
+        return env
+
+    def drop(self) -> None:
+        if self.kind == "postgres":
+            import psycopg
+
+            with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def measure(kind: str, save_data: str, connections: int, duration_s: float, sequential: int) -> dict:
+    database = Database(kind)
+    server = None
+    try:
+        env = database.env()
+        run_child(["--setup", save_data], env, 120)
+        port = free_port()
+        server = subprocess.Popen([LINKFLOW, "serve", "--role", "webhook", "--host", "127.0.0.1", "--port", str(port)],
+                                  env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_healthy(port, server)
+        run_child(["--client", str(port), "--connections", "4", "--duration", "3", "--count", "1000"], env, 60)
+        load = json.loads(run_child(["--client", str(port), "--connections", str(connections),
+                                     "--duration", str(duration_s), "--count", str(MAX_REQUESTS)],
+                                    env, duration_s + 120))
+        seq = json.loads(run_child(["--client", str(port), "--connections", "1", "--duration", "120",
+                                    "--count", str(sequential)], env, 300))
+        rss = rss_mb(server.pid)
+        saved = int(run_child(["--count-saved"], env, 60))
+        return {"db": kind, "save_data": save_data, "load": load, "sequential": seq, "rss_mb": rss, "saved": saved}
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        database.drop()
+
+
+def report(row: dict) -> str:
+    load, seq = row["load"], row["sequential"]
+    return (f"| {row['db']} | {row['save_data']} | {load['requests'] / load['seconds']:,.0f} | "
+            f"{load['p50_ms']:.1f} / {load['p95_ms']:.1f} / {load['p99_ms']:.1f} | "
+            f"{seq['p50_ms']:.2f} / {seq['p95_ms']:.2f} / {seq['p99_ms']:.2f} | {row['rss_mb']:.0f} | "
+            f"{load['errors'] + seq['errors']} | {row['saved']:,} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["embedded", "postgres", "both"], default="both")
+    parser.add_argument("--save", choices=["all", "none", "both"], default="both")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--sequential", type=int, default=500)
+    parser.add_argument("--setup", metavar="SAVE_DATA", help=argparse.SUPPRESS)
+    parser.add_argument("--client", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, default=MAX_REQUESTS, help=argparse.SUPPRESS)
+    parser.add_argument("--count-saved", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.setup:
+        return setup(args.setup)
+    if args.client:
+        return client(args.client, args.connections, min(args.duration, 600), min(args.count, MAX_REQUESTS))
+    if args.count_saved:
+        return print(saved_executions())
+    dbs = ["embedded", "postgres"] if args.db == "both" else [args.db]
+    saves = ["all", "none"] if args.save == "both" else [args.save]
+    print(f"# {args.connections} connections x {args.duration:g} s, then {args.sequential} sequential; "
+          f"{os.cpu_count()} CPUs, client in its own process")
+    print("| database | save_data | req/s | load p50 / p95 / p99 ms | sequential p50 / p95 / p99 ms "
+          "| server RSS MB | errors | executions saved |")
+    print("|---|---|---|---|---|---|---|---|")
+    for kind, save_data in itertools.product(dbs, saves):
+        print(report(measure(kind, save_data, args.connections, args.duration, args.sequential)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""`linkflow consume --service NAME`: one service's event consumer group on Kafka, until SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from backend import logging as lf_logging
+from backend.errors import UserError
+from backend.events.bus import create_bus
+from backend.events.consumers import Consumer, get_consumer, run_consumer
+from backend.settings import get_settings
+
+log = logging.getLogger("linkflow.consume")
+
+
+def main(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    try:
+        consumer = get_consumer(args.service)
+    except UserError as exc:
+        print(f"linkflow: {exc.message}", file=sys.stderr)
+        return 2
+    if settings.events.backend != "kafka":
+        print("linkflow: consume needs LINKFLOW_EVENTS_BACKEND=kafka; with the in-process bus "
+              "`linkflow up` runs every consumer itself", file=sys.stderr)
+        return 2
+    lf_logging.configure(settings.log_level, settings.log_format)
+    log.info("consumer starting", extra={"service": consumer.service, "topics": list(consumer.topics),
+                                         "bootstrap": settings.events.kafka_bootstrap,
+                                         "topic_prefix": settings.events.topic_prefix})
+    asyncio.run(_until_signalled(consumer))
+    log.info("consumer stopped", extra={"service": consumer.service})
+    return 0
+
+
+async def _until_signalled(consumer: Consumer) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    bus = create_bus()
+    try:
+        await run_consumer(bus, consumer, stop)
+    finally:
+        await bus.close()

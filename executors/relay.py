@@ -1,0 +1,63 @@
+"""The event pipeline inside a process: the outbox relay, and in embedded mode every consumer.
+
+Embedded (`linkflow up`): the relay and every registered consumer share one bus, so audit
+and the other consumers work with nothing but the process. Scaled out: every
+`linkflow worker` relays the outbox to Kafka (they share the rows, see
+backend/events/relay.py) and `linkflow consume --service NAME` runs one consumer group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from backend.events.bus import EventBus, create_bus
+from backend.events.consumers import registry, run_consumer
+from backend.events.relay import relay_loop
+from backend.settings import get_settings
+
+log = logging.getLogger("linkflow.events")
+
+
+@dataclass
+class EventPipeline:
+    bus: EventBus
+    relay: asyncio.Task
+    consumers: list[asyncio.Task]
+    relay_stop: asyncio.Event
+    consumers_stop: asyncio.Event
+
+    async def stop(self) -> None:
+        # The relay first: an in-memory publish waits for the consumers to handle its batch.
+        self.relay_stop.set()
+        await self.relay
+        self.consumers_stop.set()
+        await asyncio.gather(*self.consumers)
+        await self.bus.close()
+
+
+async def start_event_pipeline() -> EventPipeline:
+    """Start every registered consumer, then the relay that feeds them (embedded mode)."""
+    consumers = registry()
+    bus = create_bus(groups={c.service: c.topics for c in consumers.values()})
+    consumers_stop, relay_stop = asyncio.Event(), asyncio.Event()
+    tasks = [asyncio.create_task(run_consumer(bus, c, consumers_stop)) for c in consumers.values()]
+    await asyncio.sleep(0)  # let the consumers subscribe before the first relay tick
+    relay = asyncio.create_task(relay_loop(bus, relay_stop))
+    log.info("event pipeline started", extra={"bus": get_settings().events.backend,
+                                               "consumers": sorted(consumers)})
+    return EventPipeline(bus, relay, tasks, relay_stop, consumers_stop)
+
+
+async def run_worker_relay(stop: asyncio.Event) -> None:
+    """`linkflow worker`: relay the outbox to Kafka. The in-process bus has no consumers
+    here (they run inside `linkflow up`), so the worker leaves the outbox alone."""
+    if get_settings().events.backend != "kafka":
+        log.info("outbox relay off in this worker: LINKFLOW_EVENTS_BACKEND is not kafka")
+        return
+    bus = create_bus()
+    try:
+        await relay_loop(bus, stop)
+    finally:
+        await bus.close()

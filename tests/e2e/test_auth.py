@@ -1,0 +1,47 @@
+"""Signing up, in and out in the browser, with the API's own error messages."""
+
+import uuid
+
+from playwright.sync_api import Page, expect
+
+
+def test_signed_out_visitor_is_sent_to_login(page: Page, base_url: str):
+    page.goto(base_url + "/workflows")
+    expect(page).to_have_url(base_url + "/login")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_sign_up_shows_the_api_error_then_lands_in_the_app(page: Page, base_url: str):
+    page.goto(base_url + "/signup")
+    page.get_by_label("Name").fill("Grace Hopper")
+    page.get_by_label("Email").fill(f"grace-{uuid.uuid4().hex[:8]}@example.com")
+    page.get_by_label("Password").fill("short")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("alert")).to_contain_text("at least 8 characters")
+
+    page.get_by_label("Password").fill("a long enough password")
+    page.get_by_role("button", name="Create account").click()
+    expect(page).to_have_url(base_url + "/workflows")
+    expect(page.get_by_text("No workflows yet")).to_be_visible()
+    expect(page.get_by_role("button", name="Account")).to_contain_text("Grace Hopper")
+
+    page.reload()  # the session is kept in the browser
+    expect(page.get_by_role("button", name="Account")).to_contain_text("Grace Hopper")
+
+
+def test_login_rejects_a_wrong_password_and_logout_signs_out(page: Page, base_url: str, account):
+    page.goto(base_url + "/login")
+    page.get_by_label("Email").fill(account.email)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("email or password")
+
+    page.get_by_label("Password").fill(account.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(base_url + "/workflows")
+
+    page.get_by_role("button", name="Account").click()
+    page.get_by_role("menuitem", name="Sign out").click()
+    expect(page).to_have_url(base_url + "/login")
+    page.goto(base_url + "/workflows")
+    expect(page).to_have_url(base_url + "/login")

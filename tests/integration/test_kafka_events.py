@@ -1,0 +1,238 @@
+"""Events end to end on the scaled-out path: outbox rows in PostgreSQL, relayed to a real Kafka,
+consumed by the audit consumer group. Every test gets its own topic prefix (and so its own
+topics and consumer groups) on the shared broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy import func, select, update
+
+from backend.audit.consumers import CONSUMER
+from backend.audit.models import AuditLog
+from backend.db import migrate
+from backend.db.session import session_scope
+from backend.events.bus import Event, InMemoryBus, KafkaBus, create_bus
+from backend.events.consumers import RetryPolicy, run_consumer
+from backend.events.models import OutboxEvent
+from backend.events.outbox import emit
+from backend.events.relay import relay_once
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+async def kafka_events(postgres_url, kafka_bootstrap, configure):
+    """Settings for PostgreSQL + Kafka with a topic prefix of this test's own; yields the prefix
+    and deletes the test's topics afterwards."""
+    prefix = f"lftest-{uuid.uuid4().hex[:10]}."
+    configure(DATABASE_URL=postgres_url, EVENTS_BACKEND="kafka", EVENTS_KAFKA_BOOTSTRAP=kafka_bootstrap,
+              EVENTS_TOPIC_PREFIX=prefix)
+    migrate.upgrade(postgres_url)
+    yield prefix
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        if ours := [topic for topic in await admin.list_topics() if topic.startswith(prefix)]:
+            await admin.delete_topics(ours)
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def bus(kafka_events):
+    bus = create_bus()
+    assert isinstance(bus, KafkaBus)
+    yield bus
+    await bus.close()
+
+
+@pytest.fixture
+async def audit_consumer(bus):
+    """The audit consumer group, running on the test's Kafka topics until the test ends."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_consumer(bus, CONSUMER, stop, RetryPolicy(first_delay_s=0.05)))
+    yield
+    stop.set()
+    await asyncio.wait_for(task, 30)
+
+
+def emit_committed(topic: str, key: str, payload: dict) -> None:
+    with session_scope() as session:
+        emit(session, topic, key, payload)
+
+
+def audit_actions() -> list[str]:
+    with session_scope() as session:
+        return list(session.scalars(select(AuditLog.action).order_by(AuditLog.event_id)))
+
+
+async def eventually(check, timeout_s: float = 30):
+    for _ in range(int(timeout_s / 0.1)):
+        if result := check():
+            return result
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not true after {timeout_s}s: {check.__name__} returned {check()!r}")
+
+
+async def read_topic(bootstrap: str, topic: str, count: int, timeout_s: float = 30) -> list:
+    """The first `count` records of a topic, read without a consumer group."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    records: list = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while len(records) < count:
+                for batch in (await consumer.getmany(timeout_ms=500)).values():
+                    records.extend(batch)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def committed_offsets(bootstrap: str, group: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return sum(meta.offset for meta in (await admin.list_consumer_group_offsets(group)).values())
+    finally:
+        await admin.close()
+
+
+async def test_audit_events_go_through_kafka_into_the_audit_log_once(kafka_events, kafka_bootstrap, bus,
+                                                                     audit_consumer):
+    for n in range(6):
+        emit_committed("audit.log", f"team-{n % 2}", {"action": f"workflow.update.{n}", "team_id": f"team-{n % 2}",
+                                                      "actor_id": "u1", "object_type": "workflow",
+                                                      "object_id": "wf-1"})
+    with pytest.raises(RuntimeError), session_scope() as session:
+        emit(session, "audit.log", "team-0", {"action": "never.committed"})
+        raise RuntimeError("rolled back")
+    assert await relay_once(bus) == 6
+    expected = [f"workflow.update.{n}" for n in range(6)]
+    assert await eventually(lambda: audit_actions() if len(audit_actions()) == 6 else None) == expected
+
+    # The relay crashed after publishing but before its commit: every event goes out again.
+    with session_scope() as session:
+        session.execute(update(OutboxEvent).values(published_at=None))
+    assert await relay_once(bus) == 6
+    group = kafka_events + "audit"
+    for _ in range(300):
+        if await committed_offsets(kafka_bootstrap, group) == 12:
+            break
+        await asyncio.sleep(0.1)
+    assert await committed_offsets(kafka_bootstrap, group) == 12, "the group did not consume the redelivery"
+    assert audit_actions() == expected
+
+
+async def test_events_are_keyed_by_their_id_so_each_id_keeps_one_partition_and_its_order(kafka_events,
+                                                                                       kafka_bootstrap, bus):
+    executions = [uuid.uuid4().hex for _ in range(4)]
+    for n in range(20):
+        emit_committed("execution.events", executions[n % 4], {"type": "execution.step", "n": n})
+    assert await relay_once(bus) == 20
+    records = await read_topic(kafka_bootstrap, kafka_events + "execution.events", 20)
+    partitions, order = defaultdict(set), defaultdict(list)
+    for record in records:
+        key, payload = record.key.decode(), json.loads(record.value)
+        partitions[key].add(record.partition)
+        order[key].append(payload["n"])
+        assert payload["event_id"] > 0 and payload["type"] == "execution.step"
+    assert set(partitions) == set(executions)
+    assert all(len(p) == 1 for p in partitions.values()), partitions
+    assert all(ns == sorted(ns) and len(ns) == 5 for ns in order.values()), order
+
+
+async def test_a_poison_event_lands_in_the_dead_letter_topic_and_the_group_moves_on(kafka_events,
+                                                                                    kafka_bootstrap, bus,
+                                                                                    audit_consumer):
+    emit_committed("audit.log", "team-1", {"team_id": "team-1", "object_id": "wf-1"})  # no action
+    emit_committed("audit.log", "team-1", {"action": "workflow.delete", "team_id": "team-1"})
+    assert await relay_once(bus) == 2
+    assert await eventually(audit_actions) == ["workflow.delete"]
+    [dead] = await read_topic(kafka_bootstrap, kafka_events + "dlq.events", 1)
+    body = json.loads(dead.value)
+    assert dead.key == b"team-1"
+    assert body["service"] == "audit" and "needs a non-empty 'action'" in body["error"]
+    assert body["event"]["topic"] == "audit.log" and body["event"]["payload"]["object_id"] == "wf-1"
+    with session_scope() as session:
+        first_id = session.scalar(select(func.min(OutboxEvent.id)))
+    assert body["event"]["payload"]["event_id"] == first_id
+
+
+async def test_two_relays_on_postgresql_share_the_outbox_without_reordering_a_key(kafka_events):
+    for key in ("exec-a", "exec-b", "exec-a", "exec-c"):
+        emit_committed("execution.events", key, {"key": key})
+    gate = asyncio.Event()
+
+    class SlowBus(InMemoryBus):
+        async def publish(self, events):
+            await gate.wait()
+
+    recorder, seen, stop = InMemoryBus(), [], asyncio.Event()
+
+    async def record(event: Event) -> None:
+        seen.append((event.key, event.event_id))
+
+    listener = asyncio.create_task(recorder.run_consumer("all", ("execution.events",), record, stop))
+    first_relay = asyncio.create_task(relay_once(SlowBus(), batch=1))  # claims row 1 (exec-a), then hangs
+    await asyncio.sleep(0.5)
+    assert await relay_once(recorder) == 2  # skips the locked row and holds back exec-a's second event
+    assert [key for key, _ in seen] == ["exec-b", "exec-c"]
+    gate.set()
+    assert await first_relay == 1
+    assert await relay_once(recorder) == 1  # exec-a's second event, now that its first is out
+    with session_scope() as session:
+        a1, b, a2, c = session.scalars(select(OutboxEvent.id).order_by(OutboxEvent.id))
+    assert seen == [("exec-b", b), ("exec-c", c), ("exec-a", a2)]
+    stop.set()
+    await listener
+
+
+def start_role(*args: str, postgres_url: str, kafka_bootstrap: str, prefix: str) -> subprocess.Popen:
+    env = {**os.environ, "LINKFLOW_DATABASE_URL": postgres_url, "LINKFLOW_EVENTS_BACKEND": "kafka",
+           "LINKFLOW_EVENTS_KAFKA_BOOTSTRAP": kafka_bootstrap, "LINKFLOW_EVENTS_TOPIC_PREFIX": prefix,
+           "LINKFLOW_LOG_FORMAT": "text"}
+    return subprocess.Popen([sys.executable, "-m", "backend.cli", *args], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+async def test_the_worker_role_relays_the_outbox_to_kafka(kafka_events, kafka_bootstrap, postgres_url):
+    role = start_role("worker", postgres_url=postgres_url, kafka_bootstrap=kafka_bootstrap, prefix=kafka_events)
+    try:
+        emit_committed("workflow.events", "wf-7", {"type": "workflow.activated", "workflow_id": "wf-7"})
+        [record] = await read_topic(kafka_bootstrap, kafka_events + "workflow.events", 1, timeout_s=60)
+    finally:
+        role.send_signal(signal.SIGTERM)
+        output, _ = role.communicate(timeout=30)
+    assert role.returncode == 0, output
+    assert record.key == b"wf-7" and json.loads(record.value)["type"] == "workflow.activated"
+    with session_scope() as session:
+        assert session.scalar(select(OutboxEvent.published_at)) is not None
+
+
+async def test_the_consume_role_runs_the_audit_group_until_sigterm(kafka_events, kafka_bootstrap, bus,
+                                                                   postgres_url):
+    role = start_role("consume", "--service", "audit", postgres_url=postgres_url,
+                      kafka_bootstrap=kafka_bootstrap, prefix=kafka_events)
+    try:
+        emit_committed("audit.log", "team-1", {"action": "member.invite", "team_id": "team-1"})
+        assert await relay_once(bus) == 1
+        assert await eventually(audit_actions, timeout_s=60) == ["member.invite"]
+    finally:
+        role.send_signal(signal.SIGTERM)
+        output, _ = role.communicate(timeout=30)
+    assert role.returncode == 0, output
+    assert "consumer stopped" in output

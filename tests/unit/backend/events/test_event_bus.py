@@ -1,0 +1,72 @@
+"""The in-memory bus of embedded mode: per group, in publish order, and nothing dropped."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from backend.events.bus import Event, InMemoryBus, KafkaBus, PublishError, create_bus
+from backend.settings import EventsSettings
+
+
+async def test_every_group_gets_its_topics_in_publish_order(listen):
+    bus = InMemoryBus()
+    audit = await listen(bus, "audit", ("audit.log",))
+    everything = await listen(bus, "search", ("audit.log", "workflow.events"))
+    events = [Event("audit.log", "t1", {"n": 1}), Event("workflow.events", "w1", {"n": 2}),
+              Event("audit.log", "t1", {"n": 3})]
+    await bus.publish(events)
+    assert [e.payload["n"] for e in audit] == [1, 3]
+    assert everything == events
+
+
+async def test_publish_returns_only_after_the_handlers_finished(listen):
+    bus = InMemoryBus()
+    handled: list[int] = []
+
+    async def slow(event: Event) -> None:
+        await asyncio.sleep(0.05)
+        handled.append(event.payload["n"])
+
+    await listen(bus, "audit", ("audit.log",), slow)
+    await bus.publish([Event("audit.log", "k", {"n": 1}), Event("audit.log", "k", {"n": 2})])
+    assert handled == [1, 2]
+
+
+async def test_a_declared_group_without_a_running_consumer_fails_the_delivery_instead_of_dropping_it(listen):
+    bus = InMemoryBus(groups={"audit": ("audit.log",)})
+    search = await listen(bus, "search", ("workflow.events",))
+    with pytest.raises(PublishError) as failure:
+        await bus.publish([Event("workflow.events", "w", {}), Event("audit.log", "t", {})])
+    assert list(failure.value.failed) == [1]
+    assert "no consumer" in str(failure.value)
+    assert len(search) == 1
+
+
+async def test_a_raising_handler_stops_its_consumer_and_fails_the_publish():
+    bus = InMemoryBus()
+
+    async def broken(event: Event) -> None:
+        raise RuntimeError("handler bug")
+
+    consumer = asyncio.create_task(bus.run_consumer("audit", ("audit.log",), broken, asyncio.Event()))
+    await asyncio.sleep(0)
+    with pytest.raises(PublishError, match="handler bug"):
+        await bus.publish([Event("audit.log", "t", {})])
+    with pytest.raises(RuntimeError, match="handler bug"):
+        await consumer
+
+
+async def test_a_consumer_stops_when_asked():
+    bus, stop = InMemoryBus(), asyncio.Event()
+    consumer = asyncio.create_task(bus.run_consumer("audit", ("audit.log",), None, stop))
+    await asyncio.sleep(0)
+    stop.set()
+    await asyncio.wait_for(consumer, 1)
+
+
+def test_the_factory_follows_the_settings():
+    assert isinstance(create_bus(EventsSettings()), InMemoryBus)
+    kafka = create_bus(EventsSettings(backend="kafka", kafka_bootstrap="127.0.0.1:1", topic_prefix="x."))
+    assert isinstance(kafka, KafkaBus)

@@ -1,0 +1,110 @@
+"""Consumers retry a failing handler with backoff, then dead-letter the event and move on."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from backend.errors import UserError
+from backend.events.bus import Event, InMemoryBus, PublishError
+from backend.events.consumers import Consumer, RetryPolicy, get_consumer, registry, run_consumer
+
+NO_WAIT = RetryPolicy(attempts=5, first_delay_s=0)
+
+
+async def start(bus, consumer, stop, retry=NO_WAIT) -> asyncio.Task:
+    task = asyncio.create_task(run_consumer(bus, consumer, stop, retry))
+    await asyncio.sleep(0)
+    return task
+
+
+async def test_a_handler_that_keeps_failing_dead_letters_the_event_and_the_consumer_moves_on(listen):
+    bus, stop = InMemoryBus(), asyncio.Event()
+    dlq = await listen(bus, "dlq-watch", ("dlq.events",))
+    attempts: list[int] = []
+
+    async def flaky(event: Event) -> None:
+        attempts.append(event.payload["n"])
+        if event.payload["n"] == 1:
+            raise RuntimeError("search index unavailable")
+
+    task = await start(bus, Consumer("search", ("workflow.events",), flaky), stop)
+    poison, fine = Event("workflow.events", "wf-1", {"n": 1, "event_id": 7}), Event("workflow.events", "wf-1", {"n": 2})
+    await bus.publish([poison, fine])
+    assert attempts == [1, 1, 1, 1, 1, 2]
+    [dead] = dlq
+    assert dead.key == "wf-1"
+    assert dead.payload["event"] == {"topic": "workflow.events", "key": "wf-1", "payload": {"n": 1, "event_id": 7}}
+    assert dead.payload["error"] == "RuntimeError: search index unavailable"
+    assert dead.payload["service"] == "search" and dead.payload["attempts"] == 5
+    stop.set()
+    await task
+
+
+async def test_a_user_error_is_not_retried(listen):
+    bus, stop = InMemoryBus(), asyncio.Event()
+    dlq = await listen(bus, "dlq-watch", ("dlq.events",))
+    calls = []
+
+    async def strict(event: Event) -> None:
+        calls.append(event)
+        raise UserError("an audit.log event needs a non-empty 'action'")
+
+    task = await start(bus, Consumer("audit", ("audit.log",), strict), stop)
+    await bus.publish([Event("audit.log", "t", {})])
+    assert len(calls) == 1 and dlq[0].payload["attempts"] == 1
+    stop.set()
+    await task
+
+
+async def test_a_handler_that_recovers_is_not_dead_lettered(listen):
+    bus, stop = InMemoryBus(), asyncio.Event()
+    dlq = await listen(bus, "dlq-watch", ("dlq.events",))
+    calls = []
+
+    async def recovers(event: Event) -> None:
+        calls.append(event)
+        if len(calls) < 3:
+            raise ConnectionError("database restarting")
+
+    task = await start(bus, Consumer("audit", ("audit.log",), recovers), stop)
+    await bus.publish([Event("audit.log", "t", {})])
+    assert len(calls) == 3 and dlq == []
+    stop.set()
+    await task
+
+
+async def test_stopping_during_the_backoff_leaves_the_event_unconsumed(listen):
+    bus, stop = InMemoryBus(), asyncio.Event()
+    dlq = await listen(bus, "dlq-watch", ("dlq.events",))
+
+    async def failing(event: Event) -> None:
+        stop.set()
+        raise RuntimeError("down")
+
+    task = await start(bus, Consumer("audit", ("audit.log",), failing), stop, RetryPolicy(first_delay_s=30))
+    with pytest.raises(PublishError, match="ConsumerStopping"):
+        await bus.publish([Event("audit.log", "t", {})])  # not handled: the relay keeps it for later
+    await asyncio.wait_for(task, 1)
+    assert dlq == []
+
+
+def test_backoff_doubles_up_to_a_ceiling():
+    policy = RetryPolicy(first_delay_s=0.5, max_delay_s=3)
+    assert [policy.delay(n) for n in range(1, 5)] == [0.5, 1, 2, 3]
+
+
+def test_the_registry_names_the_services_that_consume():
+    assert registry()["audit"].topics == ("audit.log",)
+    with pytest.raises(UserError, match="no consumer for 'analytics' yet; available: audit"):
+        get_consumer("analytics")
+
+
+def test_a_consumer_of_an_unknown_topic_is_refused_when_declared():
+    async def handler(event: Event) -> None: ...
+
+    with pytest.raises(ValueError, match=r"unknown topics \['audit\.logs'\].*backend/events/topics\.py"):
+        Consumer("audit", ("audit.logs",), handler)
+    with pytest.raises(ValueError, match="cannot consume dlq.events"):
+        Consumer("dlq", ("dlq.events",), handler)

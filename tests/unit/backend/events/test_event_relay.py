@@ -1,0 +1,86 @@
+"""The outbox relay: only committed events leave, once, in order, and failures are recorded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from conftest import emit_committed
+from sqlalchemy import select
+
+from backend.db.session import session_scope
+from backend.events.bus import InMemoryBus
+from backend.events.models import OutboxEvent
+from backend.events.outbox import emit
+from backend.events.relay import relay_once
+
+
+def outbox() -> list[OutboxEvent]:
+    with session_scope() as session:
+        return list(session.scalars(select(OutboxEvent).order_by(OutboxEvent.id)))
+
+
+async def test_an_event_of_a_rolled_back_transaction_is_never_relayed(listen):
+    bus = InMemoryBus()
+    seen = await listen(bus, "audit", ("audit.log",))
+    with pytest.raises(RuntimeError), session_scope() as session:
+        emit(session, "audit.log", "team-1", {"action": "workflow.delete"})
+        raise RuntimeError("the change failed")
+    assert await relay_once(bus) == 0
+    assert seen == [] and outbox() == []
+
+
+async def test_a_committed_event_is_relayed_once_with_its_outbox_id(listen):
+    bus = InMemoryBus()
+    seen = await listen(bus, "audit", ("audit.log",))
+    emit_committed("audit.log", "team-1", {"action": "workflow.create"})
+    assert await relay_once(bus) == 1
+    assert await relay_once(bus) == 0
+    [row] = outbox()
+    [event] = seen
+    assert row.published_at is not None and row.attempts == 0
+    assert (event.topic, event.key, event.event_id) == ("audit.log", "team-1", row.id)
+    assert event.payload["action"] == "workflow.create"
+    assert datetime.fromisoformat(event.payload["occurred_at"]) == row.created_at
+
+
+async def test_events_leave_in_outbox_order_across_batches(listen):
+    bus = InMemoryBus()
+    seen = await listen(bus, "all", ("workflow.events", "execution.events"))
+    for n in range(7):
+        topic = "workflow.events" if n % 2 else "execution.events"
+        emit_committed(topic, f"key-{n % 3}", {"n": n})
+    relayed = [await relay_once(bus, batch=3) for _ in range(4)]
+    assert relayed == [3, 3, 1, 0]
+    assert [e.payload["n"] for e in seen] == list(range(7))
+    assert [e.event_id for e in seen] == sorted(e.event_id for e in seen)
+
+
+async def test_a_failed_publish_is_recorded_and_retried_later(listen):
+    bus = InMemoryBus(groups={"audit": ("audit.log",)})  # declared, but its consumer is not running yet
+    seen_workflows = await listen(bus, "search", ("workflow.events",))
+    emit_committed("audit.log", "team-1", {"action": "credential.create"})
+    emit_committed("workflow.events", "wf-1", {"type": "workflow.activated"})
+    assert await relay_once(bus) == 1
+    audit_row, workflow_row = outbox()
+    assert audit_row.published_at is None and audit_row.attempts == 1
+    assert "no consumer" in audit_row.last_error
+    assert workflow_row.published_at is not None and len(seen_workflows) == 1
+
+    seen_audit = await listen(bus, "audit", ("audit.log",))
+    assert await relay_once(bus) == 1
+    assert [e.payload["action"] for e in seen_audit] == ["credential.create"]
+    assert outbox()[0].published_at is not None
+    assert len(seen_workflows) == 1
+
+
+async def test_an_unreachable_bus_leaves_every_row_unpublished():
+    class DownBus(InMemoryBus):
+        async def publish(self, events):
+            raise ConnectionError("broker 127.0.0.1:9092 refused the connection")
+
+    emit_committed("audit.log", "team-1", {"action": "a"})
+    emit_committed("audit.log", "team-1", {"action": "b"})
+    assert await relay_once(DownBus()) == 0
+    assert [(r.published_at, r.attempts) for r in outbox()] == [(None, 1), (None, 1)]
+    assert outbox()[0].last_error == "ConnectionError: broker 127.0.0.1:9092 refused the connection"

@@ -1,0 +1,294 @@
+// The workflow canvas: React Flow owning node positions and selection in the browser.
+//
+// Python (EditorState) owns the definition and sends `graphNodes`/`graphEdges`; this component
+// keeps React Flow's own state so a drag never leaves the browser, and calls back only on
+// drag stop, connect, drop, delete, selection change, click and the keyboard shortcuts.
+import { createContext, memo, useCallback, useContext, useEffect, useMemo, useRef } from "react";
+import {
+  Background,
+  Controls,
+  Handle,
+  MiniMap,
+  Position,
+  ReactFlow,
+  ReactFlowProvider,
+  useEdgesState,
+  useNodesInitialized,
+  useNodesState,
+  useReactFlow,
+} from "@xyflow/react";
+import { DynamicIcon } from "lucide-react/dynamic.mjs";
+import "@xyflow/react/dist/style.css";
+import "./flow_canvas.css";
+
+const DRAG_TYPE = "application/x-linkflow-node";
+const RunContext = createContext({});
+const ProblemContext = createContext({});
+const NODE_TYPES = { linkflow: memo(LinkFlowNode) };
+const EMPTY = [];
+
+function portTop(index, count) {
+  return `${((index + 1) * 100) / (count + 1)}%`;
+}
+
+function Ports({ ports, kind, nodeName }) {
+  const isTarget = kind === "in";
+  const showLabels = ports.length > 1 || (ports[0] && ports[0] !== "main");
+  return ports.map((port, i) => (
+    <div key={port}>
+      <Handle
+        id={port}
+        type={isTarget ? "target" : "source"}
+        position={isTarget ? Position.Left : Position.Right}
+        style={{ top: portTop(i, ports.length) }}
+        className={`lf-handle lf-handle-${kind} ${port === "error" ? "lf-handle-error" : ""}`}
+        data-testid={`port-${kind}-${port}`}
+        aria-label={`${nodeName} ${isTarget ? "input" : "output"} ${port}`}
+      />
+      {showLabels ? (
+        <span className={`lf-port-label lf-port-label-${kind}`} style={{ top: portTop(i, ports.length) }}>
+          {port}
+        </span>
+      ) : null}
+    </div>
+  ));
+}
+
+function RunBadge({ run }) {
+  if (!run) return null;
+  if (run.status === "succeeded") {
+    const label = `${run.items} item${run.items === 1 ? "" : "s"}`;
+    return <div className="lf-run-badge lf-run-ok" data-testid="run-badge">✓ {label}</div>;
+  }
+  if (run.status === "failed") {
+    return (
+      <div className="lf-run-badge lf-run-failed" data-testid="run-badge" title={run.error}>
+        ✕ {run.error ? run.error.slice(0, 60) : "failed"}
+      </div>
+    );
+  }
+  const tone = run.status === "skipped" ? "lf-run-muted" : "lf-run-other";
+  return <div className={`lf-run-badge ${tone}`} data-testid="run-badge">{run.status}</div>;
+}
+
+function LinkFlowNode({ id, data, selected }) {
+  const run = useContext(RunContext)[id];
+  const problems = useContext(ProblemContext)[id];
+  const inputs = data.inputs || EMPTY;
+  const outputs = data.outputs || EMPTY;
+  const height = Math.max(72, 24 * Math.max(inputs.length, outputs.length) + 24);
+  const classes = [
+    "lf-node",
+    selected ? "lf-selected" : "",
+    data.trigger ? "lf-trigger" : "",
+    data.disabled ? "lf-disabled" : "",
+    run ? `lf-run-${run.status}` : "",
+    problems && problems.length ? "lf-invalid" : "",
+  ].join(" ");
+  return (
+    <div className={classes} style={{ minHeight: height }} data-testid="flow-node" data-node-name={data.label}
+         data-run-status={run ? run.status : ""}>
+      <Ports ports={inputs} kind="in" nodeName={data.label} />
+      <div className="lf-node-icon">
+        <DynamicIcon name={data.icon || "box"} size={22} />
+      </div>
+      <div className="lf-node-text">
+        <div className="lf-node-name">{data.label}</div>
+        <div className="lf-node-type">{data.title}{data.disabled ? " · disabled" : ""}</div>
+      </div>
+      {problems && problems.length ? (
+        <div className="lf-problem" data-testid="node-problem" title={problems.join("\n")}>!</div>
+      ) : null}
+      {data.notes ? <div className="lf-note-dot" title={data.notes} /> : null}
+      <Ports ports={outputs} kind="out" nodeName={data.label} />
+      <RunBadge run={run} />
+    </div>
+  );
+}
+
+function isTyping(event) {
+  const el = event.target;
+  return el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName));
+}
+
+function Canvas(props) {
+  const {
+    graphNodes, graphEdges, runs, problems, revision,
+    onNodesMoved, onConnectPorts, onDropNode, onDeleteItems, onSelectionChanged,
+    onNodeOpen, onPaneClicked, onUndo, onRedo, onCopyNodes, onPasteNodes,
+  } = props;
+  const [nodes, setNodes, onNodesChange] = useNodesState([]);
+  const [edges, setEdges, onEdgesChange] = useEdgesState([]);
+  const flow = useReactFlow();
+  const wrapper = useRef(null);
+  const pointer = useRef(null);
+  const lastSelection = useRef("");
+
+  // Python's graph is the truth for everything but a drag in progress and the selection.
+  useEffect(() => {
+    setNodes((previous) => {
+      const old = new Map(previous.map((n) => [n.id, n]));
+      return (graphNodes || EMPTY).map((n) => {
+        const local = old.get(n.id);
+        return {
+          ...n,
+          selected: local ? !!local.selected : !!n.selected,
+          position: local && local.dragging ? local.position : n.position,
+        };
+      });
+    });
+  }, [graphNodes, setNodes]);
+
+  useEffect(() => {
+    setEdges((previous) => {
+      const selected = new Set(previous.filter((e) => e.selected).map((e) => e.id));
+      return (graphEdges || EMPTY).map((e) => ({ ...e, selected: selected.has(e.id) }));
+    });
+  }, [graphEdges, setEdges]);
+
+  // A newly loaded graph (revision bump) is fitted once React Flow has measured its nodes.
+  const initialized = useNodesInitialized();
+  const fittedRevision = useRef(0);
+  useEffect(() => {
+    if (!revision || fittedRevision.current === revision) return;
+    if (!(graphNodes || EMPTY).length) { fittedRevision.current = revision; return; }  // nothing to fit
+    if (!initialized) return;
+    fittedRevision.current = revision;
+    flow.fitView({ padding: 0.2, maxZoom: 1.1 });
+  }, [revision, initialized, flow, graphNodes]);
+
+  // Palette items are plain HTML rendered by Reflex: give their drags our payload.
+  useEffect(() => {
+    const onDragStart = (event) => {
+      const item = event.target.closest && event.target.closest("[data-node-type]");
+      if (!item || !event.dataTransfer) return;
+      event.dataTransfer.setData(DRAG_TYPE, item.getAttribute("data-node-type"));
+      event.dataTransfer.effectAllowed = "copy";
+    };
+    document.addEventListener("dragstart", onDragStart);
+    return () => document.removeEventListener("dragstart", onDragStart);
+  }, []);
+
+  const pasteAt = useCallback(() => {
+    const rect = wrapper.current ? wrapper.current.getBoundingClientRect() : null;
+    const screen = pointer.current || (rect ? { x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 } : null);
+    return screen ? flow.screenToFlowPosition(screen) : { x: 0, y: 0 };
+  }, [flow]);
+
+  useEffect(() => {
+    const onKey = (event) => {
+      if (isTyping(event) || !(event.ctrlKey || event.metaKey)) return;
+      const key = event.key.toLowerCase();
+      if (key === "z" && !event.shiftKey && onUndo) { event.preventDefault(); onUndo(); }
+      else if (((key === "z" && event.shiftKey) || key === "y") && onRedo) { event.preventDefault(); onRedo(); }
+      else if (key === "c" && onCopyNodes) {
+        const ids = flow.getNodes().filter((n) => n.selected).map((n) => n.id);
+        if (ids.length) { event.preventDefault(); onCopyNodes(ids); }
+      } else if (key === "v" && onPasteNodes) {
+        event.preventDefault();
+        const at = pasteAt();
+        const fallback = () => onPasteNodes("", at.x, at.y);
+        if (navigator.clipboard && navigator.clipboard.readText) {
+          navigator.clipboard.readText().then((text) => onPasteNodes(text || "", at.x, at.y), fallback);
+        } else fallback();
+      } else if (key === "a") {
+        event.preventDefault();
+        setNodes((ns) => ns.map((n) => ({ ...n, selected: true })));
+      }
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [flow, onUndo, onRedo, onCopyNodes, onPasteNodes, pasteAt, setNodes]);
+
+  const onDragOver = useCallback((event) => {
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "copy";
+  }, []);
+
+  const onDrop = useCallback((event) => {
+    event.preventDefault();
+    const type = event.dataTransfer.getData(DRAG_TYPE);
+    if (!type || !onDropNode) return;
+    const at = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
+    onDropNode(type, Math.round(at.x - 24), Math.round(at.y - 32));
+  }, [flow, onDropNode]);
+
+  const onNodeDragStop = useCallback((_event, _node, moved) => {
+    if (!onNodesMoved || !moved) return;
+    onNodesMoved(moved.map((n) => ({ id: n.id, x: Math.round(n.position.x), y: Math.round(n.position.y) })));
+  }, [onNodesMoved]);
+
+  const onConnect = useCallback((c) => {
+    if (onConnectPorts) onConnectPorts(c.source, c.sourceHandle || "main", c.target, c.targetHandle || "main");
+  }, [onConnectPorts]);
+
+  const onDelete = useCallback(({ nodes: gone, edges: cut }) => {
+    if (onDeleteItems) onDeleteItems(gone.map((n) => n.id), cut.map((e) => e.id));
+  }, [onDeleteItems]);
+
+  const onSelectionChange = useCallback(({ nodes: chosen }) => {
+    const ids = chosen.map((n) => n.id).sort();
+    const key = ids.join(",");
+    if (key === lastSelection.current) return;
+    lastSelection.current = key;
+    if (onSelectionChanged) onSelectionChanged(ids);
+  }, [onSelectionChanged]);
+
+  const onNodeClick = useCallback((_event, node) => { if (onNodeOpen) onNodeOpen(node.id); }, [onNodeOpen]);
+  const onPaneClick = useCallback(() => { if (onPaneClicked) onPaneClicked(); }, [onPaneClicked]);
+  const onMouseMove = useCallback((event) => { pointer.current = { x: event.clientX, y: event.clientY }; }, []);
+  const isValidConnection = useCallback((c) => c.source !== c.target, []);
+
+  const runMap = useMemo(() => runs || {}, [runs]);
+  const problemMap = useMemo(() => problems || {}, [problems]);
+
+  return (
+    <RunContext.Provider value={runMap}>
+      <ProblemContext.Provider value={problemMap}>
+        <div className="lf-canvas" ref={wrapper} onMouseMove={onMouseMove} data-testid="canvas"
+             data-node-count={nodes.length}>
+          <ReactFlow
+            nodes={nodes}
+            edges={edges}
+            nodeTypes={NODE_TYPES}
+            onNodesChange={onNodesChange}
+            onEdgesChange={onEdgesChange}
+            onNodeDragStop={onNodeDragStop}
+            onConnect={onConnect}
+            onDelete={onDelete}
+            onSelectionChange={onSelectionChange}
+            onNodeClick={onNodeClick}
+            onPaneClick={onPaneClick}
+            onDrop={onDrop}
+            onDragOver={onDragOver}
+            isValidConnection={isValidConnection}
+            deleteKeyCode={["Delete", "Backspace"]}
+            multiSelectionKeyCode={["Meta", "Control"]}
+            selectionKeyCode="Shift"
+            snapToGrid
+            snapGrid={[20, 20]}
+            minZoom={0.1}
+            maxZoom={2}
+            defaultEdgeOptions={{ type: "smoothstep", className: "lf-edge" }}
+            proOptions={{ hideAttribution: true }}
+            onlyRenderVisibleElements={nodes.length > 150}
+          >
+            <Background gap={20} size={1.2} />
+            <MiniMap pannable zoomable className="lf-minimap" nodeBorderRadius={8} />
+            <Controls position="bottom-left" />
+          </ReactFlow>
+        </div>
+      </ProblemContext.Provider>
+    </RunContext.Provider>
+  );
+}
+
+export function FlowCanvas(props) {
+  return (
+    <ReactFlowProvider>
+      <Canvas {...props} />
+    </ReactFlowProvider>
+  );
+}
+
+export default FlowCanvas;

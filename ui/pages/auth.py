@@ -1,0 +1,75 @@
+"""/login and /signup: a centred card each, with the API's own error message when it refuses."""
+
+import reflex as rx
+
+from ui.state.auth import AuthState
+
+
+def _brand() -> rx.Component:
+    return rx.hstack(rx.icon("waypoints", size=28, color=rx.color("accent", 9)),
+                     rx.heading("LinkFlow", size="6"), align="center", spacing="2")
+
+
+def _field(label: str, name: str, kind: str = "text", placeholder: str = "", **props) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(rx.text(label, size="2", weight="medium"), html_for=name),
+        rx.input(id=name, name=name, type=kind, placeholder=placeholder, size="3", width="100%", **props),
+        spacing="1", width="100%",
+    )
+
+
+def _error() -> rx.Component:
+    return rx.cond(
+        AuthState.form_error != "",
+        rx.callout(AuthState.form_error, icon="circle-alert", color_scheme="red", role="alert", width="100%"),
+    )
+
+
+def _card(title: str, subtitle: str, form: rx.Component, footer: rx.Component) -> rx.Component:
+    return rx.center(
+        rx.vstack(
+            _brand(),
+            rx.card(
+                rx.vstack(rx.heading(title, size="5", as_="h1"), rx.text(subtitle, color=rx.color("gray", 11), size="2"),
+                          _error(), form, spacing="4", width="100%"),
+                size="4", width="100%",
+            ),
+            footer,
+            align="center", spacing="5", width="400px", max_width="92vw",
+        ),
+        min_height="100vh", background=rx.color("gray", 2),
+    )
+
+
+def login_page() -> rx.Component:
+    form = rx.form(
+        rx.vstack(
+            _field("Email", "email", "email", "you@example.com", auto_complete="username", auto_focus=True),
+            _field("Password", "password", "password", auto_complete="current-password"),
+            rx.button("Sign in", type="submit", size="3", width="100%", loading=AuthState.busy),
+            spacing="4", width="100%",
+        ),
+        on_submit=AuthState.login, reset_on_submit=False, width="100%",
+    )
+    footer = rx.text("New to LinkFlow? ", rx.link("Create an account", href="/signup"), size="2")
+    return _card("Sign in", "Welcome back. Sign in to your workspace.", form, footer)
+
+
+def signup_page() -> rx.Component:
+    form = rx.form(
+        rx.vstack(
+            _field("Name", "name", placeholder="Ada Lovelace", auto_complete="name", auto_focus=True),
+            _field("Email", "email", "email", "you@example.com", auto_complete="username"),
+            _field("Password", "password", "password", auto_complete="new-password"),
+            rx.button("Create account", type="submit", size="3", width="100%", loading=AuthState.busy),
+            spacing="4", width="100%",
+        ),
+        on_submit=AuthState.signup, reset_on_submit=False, width="100%",
+    )
+    footer = rx.text("Already have an account? ", rx.link("Sign in", href="/login"), size="2")
+    return _card("Create your account", "You get a personal team to build workflows in.", form, footer)
+
+
+def register(app: rx.App) -> None:
+    app.add_page(login_page, route="/login", title="Sign in · LinkFlow", on_load=AuthState.open_public_page)
+    app.add_page(signup_page, route="/signup", title="Sign up · LinkFlow", on_load=AuthState.open_public_page)

@@ -1,0 +1,219 @@
+"""/workflows/[workflow_id]: the visual editor (palette, canvas, node panel, toolbar)."""
+
+import reflex as rx
+
+from ui.components.flow_canvas import flow_canvas
+from ui.components.node_panel import node_panel
+from ui.state.auth import AuthState
+from ui.state.editor import EditorState
+from ui.state.node_panel import NodePanelState
+from ui.state.run import RunState
+
+BORDER = f"1px solid {rx.color('gray', 5)}"
+
+
+def _tool(icon: str, label: str, on_click, disabled=False, **props) -> rx.Component:
+    return rx.tooltip(
+        rx.icon_button(rx.icon(icon, size=16), variant="ghost", color_scheme="gray", aria_label=label,
+                       on_click=on_click, disabled=disabled, **props),
+        content=label,
+    )
+
+
+def _versions_dialog() -> rx.Component:
+    def row(v) -> rx.Component:
+        return rx.hstack(
+            rx.badge("v", v["number"], variant="soft"),
+            rx.vstack(rx.text(rx.cond(v["message"] != "", v["message"], "Saved"), size="2"),
+                      rx.text(v["created_at"], size="1", color=rx.color("gray", 10)), spacing="0"),
+            rx.spacer(),
+            rx.cond(v["number"] == EditorState.latest_version.to_string(),
+                    rx.badge("current", color_scheme="green"),
+                    rx.button("Restore", size="1", variant="soft",
+                              on_click=EditorState.restore_version(v["number"]),
+                              aria_label=f"Restore version {v['number']}")),
+            align="center", width="100%", padding="8px 0", border_bottom=BORDER,
+        )
+
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Version history"),
+            rx.dialog.description("Every save is a version. Restoring one saves it again as the newest.",
+                                  size="2"),
+            rx.scroll_area(rx.vstack(rx.foreach(EditorState.versions, row), spacing="0", width="100%"),
+                           max_height="420px", margin_top="12px"),
+            rx.hstack(rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")), justify="end",
+                      margin_top="12px"),
+            max_width="520px",
+        ),
+        open=EditorState.versions_open,
+        on_open_change=EditorState.toggle_versions,
+    )
+
+
+def _run_input_popover() -> rx.Component:
+    return rx.popover.root(
+        rx.popover.trigger(rx.icon_button(rx.icon("chevron-down", size=16), variant="soft", aria_label="Test input")),
+        rx.popover.content(
+            rx.vstack(
+                rx.text("Test input", weight="medium", size="2"),
+                rx.text("The trigger's items for a run from the editor: a JSON object, or a list of them. "
+                        "For a webhook trigger, e.g. {\"body\": {...}}.", size="1", color=rx.color("gray", 11)),
+                rx.text_area(value=RunState.input_text, on_change=RunState.set_input_text, rows="8",
+                             font_family="var(--code-font-family)", width="100%", aria_label="Test input JSON"),
+                rx.cond(RunState.input_error != "", rx.text(RunState.input_error, color=rx.color("red", 11),
+                                                            size="1", role="alert")),
+                rx.hstack(rx.popover.close(rx.button("Run with this input", size="2", on_click=RunState.run)),
+                          justify="end", width="100%"),
+                spacing="2", width="340px",
+            ),
+            align="end",
+        ),
+        open=RunState.input_open,
+        on_open_change=RunState.set_input_open,
+    )
+
+
+def _toolbar() -> rx.Component:
+    return rx.hstack(
+        _tool("arrow-left", "Back to workflows", rx.redirect("/workflows")),
+        rx.input(value=EditorState.name, on_change=EditorState.rename_to, variant="soft", size="2",
+                 aria_label="Workflow name", width="260px", font_weight="600"),
+        rx.badge("v", EditorState.latest_version, variant="outline", color_scheme="gray"),
+        rx.cond(EditorState.dirty, rx.badge(rx.icon("circle-dot", size=12), "Unsaved changes", color_scheme="orange",
+                                            variant="soft", data_testid="unsaved")),
+        rx.spacer(),
+        _tool("undo-2", "Undo (Ctrl+Z)", EditorState.undo, disabled=~EditorState.can_undo),
+        _tool("redo-2", "Redo (Ctrl+Shift+Z)", EditorState.redo, disabled=~EditorState.can_redo),
+        _tool("history", "Version history", EditorState.toggle_versions(True)),
+        rx.separator(orientation="vertical", size="1"),
+        rx.el.label(
+            rx.hstack(rx.switch(checked=EditorState.active, on_change=EditorState.set_active,
+                                aria_label="Active", color_scheme="green"),
+                      rx.text(rx.cond(EditorState.active, "Active", "Inactive"), size="2"),
+                      align="center", spacing="2"),
+        ),
+        rx.separator(orientation="vertical", size="1"),
+        rx.hstack(
+            rx.button(rx.icon("play", size=14), "Run", on_click=RunState.run, loading=RunState.running,
+                      variant="soft", color_scheme="green"),
+            _run_input_popover(),
+            spacing="1",
+        ),
+        rx.button(rx.icon("save", size=14), "Save", on_click=EditorState.save, loading=EditorState.saving),
+        align="center", spacing="3", padding="8px 16px", border_bottom=BORDER, width="100%", height="56px",
+        background=rx.color("gray", 1),
+    )
+
+
+def _palette_item(item) -> rx.Component:
+    return rx.el.div(
+        rx.hstack(
+            rx.center(rx.icon(item["icon"].to(str), size=16), width="32px", height="32px", border_radius="8px",
+                      background=rx.color("accent", 3), color=rx.color("accent", 11), flex_shrink="0"),
+            rx.vstack(rx.text(item["name"], size="2", weight="medium"),
+                      rx.text(item["description"], size="1", color=rx.color("gray", 10), trim="both",
+                              white_space="nowrap", overflow="hidden", text_overflow="ellipsis", max_width="180px"),
+                      spacing="0", min_width="0"),
+            align="center", spacing="2",
+        ),
+        draggable=True,
+        custom_attrs={"data-node-type": item["type"]},
+        title=item["description"],
+        role="button",
+        aria_label=f"Add {item['name']}",
+        on_click=EditorState.add_node(item["type"]),
+        padding="6px 8px", border_radius="8px", cursor="grab", user_select="none",
+        _hover={"background": rx.color("gray", 3)},
+    )
+
+
+def _palette() -> rx.Component:
+    return rx.vstack(
+        rx.input(rx.input.slot(rx.icon("search", size=14)), placeholder="Search nodes",
+                 value=EditorState.palette_search, on_change=EditorState.set_palette_search,
+                 aria_label="Search nodes", width="100%", size="2"),
+        rx.scroll_area(
+            rx.vstack(
+                rx.foreach(EditorState.palette, lambda g: rx.vstack(
+                    rx.text(g["label"], size="1", weight="bold", color=rx.color("gray", 10),
+                            text_transform="uppercase", letter_spacing="0.04em", padding="8px 8px 2px"),
+                    rx.foreach(g["items"].to(list[dict]), _palette_item),
+                    spacing="0", width="100%",
+                )),
+                spacing="2", width="100%",
+            ),
+            type="hover", scrollbars="vertical", style={"height": "100%"},
+        ),
+        rx.text("Drag onto the canvas, or click to add", size="1", color=rx.color("gray", 9)),
+        width="264px", min_width="264px", height="100%", padding="12px", spacing="2", border_right=BORDER,
+        background=rx.color("gray", 1), aria_label="Node palette", role="region",
+    )
+
+
+def _canvas() -> rx.Component:
+    return rx.box(
+        flow_canvas(
+            graph_nodes=EditorState.canvas_nodes,
+            graph_edges=EditorState.canvas_edges,
+            runs=RunState.runs,
+            problems=EditorState.problems,
+            revision=EditorState.revision,
+            on_nodes_moved=EditorState.nodes_moved,
+            on_connect_ports=EditorState.connect_ports,
+            on_drop_node=EditorState.drop_node,
+            on_delete_items=EditorState.delete_items,
+            on_selection_changed=EditorState.selection_changed,
+            on_node_open=EditorState.node_open,
+            on_pane_clicked=EditorState.pane_clicked,
+            on_undo=EditorState.undo,
+            on_redo=EditorState.redo,
+            on_copy_nodes=EditorState.copy_nodes,
+            on_paste_nodes=EditorState.paste_nodes,
+        ),
+        rx.cond(EditorState.workflow_problems.length() > 0,
+                rx.callout(rx.foreach(EditorState.workflow_problems, lambda p: rx.text(p, size="2")),
+                           icon="triangle-alert", color_scheme="amber", position="absolute", top="12px",
+                           left="12px", right="12px", max_width="640px", role="alert")),
+        rx.cond(RunState.status != "", _run_status()),
+        rx.cond(NodePanelState.node_id != "", node_panel()),
+        rx.cond(EditorState.canvas_nodes.length() == 0,
+                rx.center(rx.vstack(rx.icon("mouse-pointer-click", size=28, color=rx.color("gray", 8)),
+                                    rx.text("Drag a trigger from the palette to start", color=rx.color("gray", 10)),
+                                    align="center"),
+                          position="absolute", inset="0", pointer_events="none")),
+        position="relative", flex="1", height="100%", min_width="0",
+    )
+
+
+def _run_status() -> rx.Component:
+    scheme = rx.match(RunState.status, ("succeeded", "green"), ("failed", "red"), ("cancelled", "gray"), "blue")
+    return rx.hstack(
+        rx.cond(RunState.running, rx.spinner(size="1"), rx.icon("activity", size=14)),
+        rx.text("Run ", RunState.status, size="2", weight="medium", data_testid="run-status"),
+        rx.cond(RunState.error != "", rx.text("— ", RunState.error, size="1", trim="both", max_width="420px",
+                                               white_space="nowrap", overflow="hidden", text_overflow="ellipsis")),
+        rx.link("details", href=f"/executions?id={RunState.execution_id}", size="1"),
+        position="absolute", bottom="16px", left="50%", transform="translateX(-50%)", padding="6px 14px",
+        border_radius="999px", background=rx.color(scheme, 3), color=rx.color(scheme, 11), align="center",
+        spacing="2", box_shadow="0 1px 3px rgba(0,0,0,0.12)",
+    )
+
+
+def _body() -> rx.Component:
+    return rx.cond(
+        EditorState.load_error != "",
+        rx.center(rx.callout(EditorState.load_error, icon="circle-alert", color_scheme="red"), padding="48px",
+                  width="100%"),
+        rx.hstack(_palette(), _canvas(), spacing="0", width="100%", height="calc(100vh - 56px)", align="stretch"),
+    )
+
+
+def page() -> rx.Component:
+    return rx.vstack(_toolbar(), _body(), _versions_dialog(), spacing="0", width="100vw", height="100vh",
+                     overflow="hidden")
+
+
+def register(app: rx.App) -> None:
+    app.add_page(page, route="/workflows/[workflow_id]", title="Editor · LinkFlow",
+                 on_load=[AuthState.require_session, EditorState.load])

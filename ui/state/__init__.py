@@ -1,0 +1,1 @@
+"""Reflex state classes, one per feature. They talk to the REST API through ui.api_client only."""

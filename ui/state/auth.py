@@ -1,0 +1,163 @@
+"""Signing in and out, the current user and team, and the authenticated API call every feature uses."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import reflex as rx
+
+from ui.api_client import ApiClient, ApiError, Tokens
+
+PUBLIC_ROUTES = ("/login", "/signup")
+
+
+class AuthState(rx.State):
+    # Kept in the browser so a reload (or a new tab) stays signed in.
+    access_token: str = rx.LocalStorage("", name="lf_access", sync=True)
+    refresh_token: str = rx.LocalStorage("", name="lf_refresh", sync=True)
+    team_id: str = rx.LocalStorage("", name="lf_team", sync=True)
+
+    user_name: str = ""
+    user_email: str = ""
+    teams: list[dict[str, str]] = []  # [{id, name, role}] from /auth/me
+    form_error: str = ""
+    busy: bool = False
+
+    @rx.var
+    def signed_in(self) -> bool:
+        return bool(self.access_token or self.refresh_token)
+
+    @rx.var
+    def initials(self) -> str:
+        words = (self.user_name or self.user_email or "?").replace("@", " ").split()
+        return "".join(w[0] for w in words[:2]).upper()
+
+    @rx.var
+    def team_name(self) -> str:
+        for team in self.teams:
+            if team["id"] == self.team_id:
+                return team["name"]
+        return self.teams[0]["name"] if self.teams else ""
+
+    async def request(self, method: str, path: str, **kw) -> Any:
+        """Call the API as the signed-in user; keeps refreshed tokens, forgets rejected ones."""
+        client = ApiClient(Tokens(self.access_token, self.refresh_token, self.team_id))
+        try:
+            return await client.request(method, path, **kw)
+        except ApiError as exc:
+            if exc.unauthorized:
+                self.access_token = self.refresh_token = ""
+            raise
+        finally:
+            if client.refreshed:
+                self.access_token, self.refresh_token = client.tokens.access, client.tokens.refresh
+
+    def _login_redirect(self) -> rx.event.EventSpec:
+        path = self.router.url.path or "/"
+        target = "/login" if path in ("/", "/workflows") or path in PUBLIC_ROUTES else f"/login?next={quote(path)}"
+        return rx.redirect(target)
+
+    @rx.event
+    async def require_session(self):
+        """on_load of every signed-in page: go to /login without a session; load who we are once."""
+        if not self.signed_in:
+            return self._login_redirect()
+        if self.user_email:
+            return None
+        try:
+            await self._load_me()
+        except ApiError as exc:
+            return self._login_redirect() if exc.unauthorized else rx.toast.error(exc.message)
+        return None
+
+    async def _load_me(self) -> None:
+        me = await self.request("GET", "/auth/me")
+        self.user_name, self.user_email = me["user"]["name"], me["user"]["email"]
+        self.teams = [{"id": m["team"]["id"], "name": m["team"]["name"], "role": m["role"]}
+                      for m in me["memberships"]]
+        if self.teams and self.team_id not in {t["id"] for t in self.teams}:
+            self.team_id = self.teams[0]["id"]
+
+    @rx.event
+    def open_public_page(self):
+        """on_load of /login and /signup: a signed-in visitor goes straight to the app."""
+        self.form_error = ""
+        if self.signed_in and self.user_email:
+            return rx.redirect("/workflows")
+        return None
+
+    @rx.event
+    async def login(self, form: dict):
+        email, password = form.get("email", "").strip(), form.get("password", "")
+        if not email or not password:
+            self.form_error = "Enter your email and password."
+            return
+        async for event in self._start_session("/auth/login", {"email": email, "password": password}):
+            yield event
+
+    @rx.event
+    async def signup(self, form: dict):
+        body = {"email": form.get("email", "").strip(), "password": form.get("password", ""),
+                "name": form.get("name", "").strip()}
+        if not body["email"] or not body["password"]:
+            self.form_error = "Enter an email and a password."
+            return
+        async for event in self._start_session("/auth/signup", body):
+            yield event
+
+    async def _start_session(self, path: str, body: dict):
+        self.form_error, self.busy = "", True
+        yield
+        try:
+            session = await ApiClient().post(path, json=body)
+            self.access_token, self.refresh_token = session["access_token"], session["refresh_token"]
+            self.team_id = session.get("team", {}).get("id", "")
+            await self._load_me()
+        except ApiError as exc:
+            self.form_error = _form_message(exc)
+            return
+        finally:
+            self.busy = False
+        target = self.router.url.query_parameters.get("next", "")
+        yield rx.redirect(target if target.startswith("/") and not target.startswith("//") else "/workflows")
+
+    @rx.event
+    async def logout(self):
+        if self.refresh_token:
+            try:
+                await ApiClient().post("/auth/logout", json={"refresh_token": self.refresh_token})
+            except ApiError:
+                pass  # the token was already gone: signed out either way
+        self.access_token = self.refresh_token = self.team_id = ""
+        self.user_name = self.user_email = ""
+        self.teams = []
+        return rx.redirect("/login")
+
+    @rx.event
+    def switch_team(self, team_id: str):
+        if team_id == self.team_id:
+            return None
+        self.team_id = team_id
+        return rx.redirect("/workflows")
+
+
+def _form_message(exc: ApiError) -> str:
+    if exc.code == "validation_error" and isinstance(exc.details, list) and exc.details:
+        first = exc.details[0]
+        field = str(first.get("loc", ["", "value"])[-1]).replace("_", " ")
+        return f"{field.capitalize()}: {first.get('msg', 'is invalid')}"
+    return exc.message[:1].upper() + exc.message[1:]
+
+
+async def call_api(state: rx.State, method: str, path: str, **kw) -> Any:
+    """An API call as the user of `state`'s browser tab (see AuthState.request)."""
+    auth = await state.get_state(AuthState)
+    return await auth.request(method, path, **kw)
+
+
+def api_failed(exc: ApiError) -> rx.event.EventSpec:
+    """What the UI does with an API error: sign in again, or say what went wrong."""
+    if exc.unauthorized:
+        return rx.redirect("/login")
+    return rx.toast.error(exc.message[:1].upper() + exc.message[1:])

@@ -1,0 +1,345 @@
+"""The workflow editor: the definition being edited, its canvas, palette, history, saving and activation.
+
+The definition lives here (a backend-only var); the canvas in the browser keeps positions during
+a drag and reports back on drag stop, connect, drop and delete (see flow_canvas.jsx).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import reflex as rx
+
+from ui.api_client import ApiError, api_base_url
+from ui.editor import graph
+from ui.state.auth import api_failed, call_api
+
+HISTORY_LIMIT = 100
+GROUPS = [("trigger", "Triggers"), ("flow", "Flow"), ("data", "Data"), ("integration", "Integrations"),
+          ("core", "Core")]
+
+
+def palette_groups(catalog: list[dict], search: str) -> list[dict]:
+    words = search.lower().split()
+    order = {name: i for i, (name, _) in enumerate(GROUPS)}
+    labels = dict(GROUPS)
+    groups: dict[str, list[dict]] = {}
+    for entry in catalog:
+        text = f"{entry['display_name']} {entry['type']} {entry.get('description', '')}".lower()
+        if all(w in text for w in words):
+            groups.setdefault(entry["group"], []).append(
+                {"type": entry["type"], "name": entry["display_name"], "icon": entry.get("icon") or "box",
+                 "description": entry.get("description", "")})
+    ordered = sorted(groups, key=lambda g: (order.get(g, len(order)), g))
+    return [{"group": g, "label": labels.get(g, g.capitalize()), "items": groups[g]} for g in ordered]
+
+
+class EditorState(rx.State):
+    workflow_id: str = ""
+    name: str = ""
+    active: bool = False
+    latest_version: int = 0
+    loaded: bool = False
+    load_error: str = ""
+    dirty: bool = False
+    saving: bool = False
+
+    canvas_nodes: list[dict] = []
+    canvas_edges: list[dict] = []
+    problems: dict[str, list[str]] = {}  # node id -> what the API found wrong with it
+    workflow_problems: list[str] = []
+    revision: int = 0
+    selected_ids: list[str] = []
+
+    palette_search: str = ""
+    palette: list[dict] = []
+    can_undo: bool = False
+    can_redo: bool = False
+    webhooks: list[dict[str, str]] = []
+    versions: list[dict[str, str]] = []
+    versions_open: bool = False
+
+    _definition: dict = {}
+    _catalog: list[dict] = []
+    _past: list[str] = []
+    _future: list[str] = []
+    _last_edit: str = ""
+    _clipboard: str = ""
+
+    # ---- loading -------------------------------------------------------------------------
+    @rx.event
+    async def load(self):
+        workflow_id = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+        self.loaded, self.load_error, self.versions_open = False, "", False
+        try:
+            if not self._catalog:
+                self._catalog = (await call_api(self, "GET", "/nodes", params={"latest_only": "true"}))["items"]
+            workflow = await call_api(self, "GET", f"/workflows/{workflow_id}")
+        except ApiError as exc:
+            self.load_error = exc.message
+            return api_failed(exc) if exc.unauthorized else None
+        self._open(workflow)
+        self.palette = palette_groups(self._catalog, self.palette_search)
+        from ui.state.run import RunState
+
+        (await self.get_state(RunState)).reset_run()
+        return None
+
+    def _open(self, workflow: dict) -> None:
+        self.workflow_id, self.name = workflow["id"], workflow["name"]
+        self.active, self.latest_version = workflow["active"], workflow["latest_version"]
+        self._definition = graph.normalized(workflow.get("definition"))
+        self._past, self._future, self._last_edit = [], [], ""
+        self.dirty, self.loaded = False, True
+        self.problems, self.workflow_problems, self.selected_ids = {}, [], []
+        self._rebuild()
+        self.revision += 1
+
+    def catalog_entry(self, node_type: str) -> dict | None:
+        return next((e for e in self._catalog if e["type"] == node_type), None)
+
+    def definition(self) -> dict:
+        return self._definition
+
+    def _rebuild(self) -> None:
+        self.canvas_nodes = [graph.canvas_node(n, self.catalog_entry(n["type"])) for n in self._definition["nodes"]]
+        self.canvas_edges = graph.canvas_edges(self._definition)
+        self._refresh_webhooks()
+        self.can_undo, self.can_redo = bool(self._past), bool(self._future)
+
+    def _refresh_webhooks(self) -> None:
+        base = api_base_url()
+        self.webhooks = [{**{k: str(v) for k, v in hook.items()}, "production_url": f"{base}/webhook/{hook['path']}",
+                          "test_url": f"{base}/webhook-test/{hook['path']}"}
+                         for hook in graph.webhook_paths(self._definition, {e["type"]: e for e in self._catalog})]
+
+    # ---- changing the definition ----------------------------------------------------------
+    def commit(self, definition: dict, *, coalesce: str = "", redraw: bool = True) -> None:
+        """Make `definition` current, remembering the previous one for undo.
+
+        Consecutive edits with the same non-empty `coalesce` key (typing into one field) are one step.
+        """
+        if not (coalesce and coalesce == self._last_edit):
+            self._past = [*self._past[-(HISTORY_LIMIT - 1):], json.dumps(self._definition)]
+        self._future, self._last_edit = [], coalesce
+        self._definition, self.dirty = definition, True
+        if redraw:
+            self._rebuild()
+        else:
+            self.can_undo, self.can_redo = True, False
+
+    def change_node(self, node_id: str, change: Callable[[dict], Any], *, coalesce: str = "") -> dict | None:
+        """Apply `change` to a copy of one node; redraw its card only if what the card shows changed."""
+        definition = graph.normalized(self._definition)
+        node = graph.node_by_id(definition, node_id)
+        if node is None:
+            return None
+        before = graph.canvas_node(node, self.catalog_entry(node["type"]))
+        change(node)
+        after = graph.canvas_node(node, self.catalog_entry(node["type"]))
+        self.commit(definition, coalesce=coalesce, redraw=False)
+        if after != before:
+            self.canvas_nodes = [after if n["id"] == node_id else n for n in self.canvas_nodes]
+        if after["data"]["trigger"]:
+            self._refresh_webhooks()
+        return node
+
+    async def _after_structure_change(self):
+        from ui.state.node_panel import NodePanelState
+
+        await (await self.get_state(NodePanelState)).sync(self)
+
+    @rx.event
+    async def drop_node(self, node_type: str, x: float, y: float):
+        entry = self.catalog_entry(node_type)
+        if entry is None:
+            return rx.toast.error(f"Unknown node type {node_type}")
+        definition, _ = graph.add_node(self._definition, entry, (x, y))
+        self.commit(definition)
+        return None
+
+    @rx.event
+    async def add_node(self, node_type: str):
+        """A palette click: the new node goes right of the open node (or of the rightmost one)."""
+        from ui.state.node_panel import NodePanelState
+
+        panel = await self.get_state(NodePanelState)
+        x, y = graph.next_free_position(self._definition, panel.node_id or None)
+        return await self.drop_node(node_type, x, y)
+
+    async def _open_node(self, node_id: str):
+        from ui.state.node_panel import NodePanelState
+        from ui.state.run import RunState
+
+        await (await self.get_state(NodePanelState)).show(self, node_id)
+        (await self.get_state(RunState)).focus(node_id)
+
+    @rx.event
+    def nodes_moved(self, moves: list[dict]):
+        self.commit(graph.move_nodes(self._definition, moves), redraw=False)
+
+    @rx.event
+    async def connect_ports(self, source: str, output: str, target: str, input_: str):
+        self.commit(graph.connect(self._definition, source, output, target, input_))
+        await self._after_structure_change()
+
+    @rx.event
+    async def delete_items(self, node_ids: list[str], edge_ids: list[str]):
+        self.commit(graph.delete(self._definition, node_ids, edge_ids))
+        self.problems = {k: v for k, v in self.problems.items() if k not in set(node_ids)}
+        self.selected_ids = [i for i in self.selected_ids if i not in set(node_ids)]
+        await self._after_structure_change()
+
+    @rx.event
+    def selection_changed(self, node_ids: list[str]):
+        self.selected_ids = node_ids
+
+    @rx.event
+    async def node_open(self, node_id: str):
+        return await self._open_node(node_id)
+
+    @rx.event
+    async def pane_clicked(self):
+        from ui.state.node_panel import NodePanelState
+
+        (await self.get_state(NodePanelState)).close()
+
+    @rx.event
+    async def undo(self):
+        if not self._past:
+            return
+        self._future = [json.dumps(self._definition), *self._future][:HISTORY_LIMIT]
+        self._definition, self._past = json.loads(self._past[-1]), self._past[:-1]
+        await self._after_history_move()
+
+    @rx.event
+    async def redo(self):
+        if not self._future:
+            return
+        self._past = [*self._past, json.dumps(self._definition)][-HISTORY_LIMIT:]
+        self._definition, self._future = json.loads(self._future[0]), self._future[1:]
+        await self._after_history_move()
+
+    async def _after_history_move(self) -> None:
+        self._last_edit, self.dirty = "", True
+        self._rebuild()
+        await self._after_structure_change()
+
+    @rx.event
+    def copy_nodes(self, node_ids: list[str]):
+        ids = node_ids or self.selected_ids
+        if not ids:
+            return None
+        self._clipboard = graph.clipboard_text(self._definition, ids)
+        return [rx.set_clipboard(self._clipboard), rx.toast(f"Copied {len(ids)} node{'s' if len(ids) > 1 else ''}")]
+
+    @rx.event
+    async def paste_nodes(self, text: str, x: float, y: float):
+        parsed = graph.parse_clipboard(text) or graph.parse_clipboard(self._clipboard)
+        if parsed is None:
+            return None
+        definition, new_ids = graph.paste(self._definition, *parsed, (x, y))
+        self.commit(definition)
+        pasted = set(new_ids)
+        self.canvas_nodes = [{**n, "selected": n["id"] in pasted} for n in self.canvas_nodes]
+        await self._after_structure_change()
+        return None
+
+    @rx.event
+    def set_palette_search(self, value: str):
+        self.palette_search = value
+        self.palette = palette_groups(self._catalog, value)
+
+    # ---- saving, versions, activation ---------------------------------------------------------
+    @rx.event
+    def rename_to(self, name: str):
+        if name.strip() and name != self.name:
+            self.name, self.dirty = name, True
+
+    async def save_definition(self) -> tuple[bool, list]:
+        """PATCH the workflow as a new version; False (and the problems shown on the nodes) if refused."""
+        body = {"name": self.name.strip(), "definition": self._definition, "base_version": self.latest_version}
+        self.saving = True
+        try:
+            workflow = await call_api(self, "PATCH", f"/workflows/{self.workflow_id}", json=body)
+        except ApiError as exc:
+            return False, [self._refused(exc, "Not saved")]
+        finally:
+            self.saving = False
+        changed = workflow["latest_version"] != self.latest_version
+        self.latest_version, self.active = workflow["latest_version"], workflow["active"]
+        self.dirty, self.problems, self.workflow_problems = False, {}, []
+        note = f"Saved as version {self.latest_version}" if changed else "No changes to save"
+        return True, [rx.toast.success(note)]
+
+    def _refused(self, exc: ApiError, what: str):
+        if exc.unauthorized:
+            return api_failed(exc)
+        if exc.status == 422 and isinstance(exc.details, list):
+            self.show_problems(exc.details)
+            return rx.toast.error(f"{what}: {exc.message}")
+        if exc.status == 409:
+            return rx.toast.error(f"{what}: {exc.message}. Reload the page to get the newest version.")
+        return rx.toast.error(f"{what}: {exc.message}")
+
+    def show_problems(self, details: list[dict]) -> None:
+        ids = {n["name"]: n["id"] for n in self._definition["nodes"]}
+        problems: dict[str, list[str]] = {}
+        general = []
+        for item in details:
+            message = item.get("message") or item.get("msg") or str(item)
+            node_id = ids.get(item.get("node") or "")
+            if node_id:
+                problems.setdefault(node_id, []).append(message)
+            else:
+                general.append(message)
+        self.problems, self.workflow_problems = problems, general
+
+    @rx.event
+    async def save(self):
+        _, events = await self.save_definition()
+        from ui.state.node_panel import NodePanelState
+
+        await (await self.get_state(NodePanelState)).sync(self)
+        return events
+
+    @rx.event
+    async def set_active(self, active: bool):
+        if self.dirty:
+            saved, events = await self.save_definition()
+            if not saved:
+                return events
+        action = "activate" if active else "deactivate"
+        try:
+            workflow = await call_api(self, "POST", f"/workflows/{self.workflow_id}/{action}")
+        except ApiError as exc:
+            return self._refused(exc, "Not activated" if active else "Not deactivated")
+        self.active = workflow["active"]
+        return rx.toast.success("Workflow is active: its triggers are live" if self.active
+                                else "Workflow deactivated")
+
+    @rx.event
+    async def toggle_versions(self, open_: bool):
+        self.versions_open = open_
+        if not open_:
+            return None
+        try:
+            page = await call_api(self, "GET", f"/workflows/{self.workflow_id}/versions", params={"limit": 50})
+        except ApiError as exc:
+            return api_failed(exc)
+        self.versions = [{"number": str(v["number"]), "message": v.get("message") or "",
+                          "created_at": v["created_at"][:16].replace("T", " ")} for v in page["items"]]
+        return None
+
+    @rx.event
+    async def restore_version(self, number: str):
+        try:
+            workflow = await call_api(self, "POST", f"/workflows/{self.workflow_id}/versions/{number}/restore")
+        except ApiError as exc:
+            return self._refused(exc, "Not restored")
+        self._open(workflow)
+        self.versions_open = False
+        await self._after_structure_change()
+        return rx.toast.success(f"Restored version {number} as version {self.latest_version}")

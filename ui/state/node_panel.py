@@ -1,0 +1,232 @@
+"""The node panel: the open node's parameter form (from its JSON schema), settings, name and notes."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import reflex as rx
+
+from ui.editor import forms
+from ui.editor.forms import FormField
+from ui.state.editor import EditorState
+
+SETTING_NUMBERS = {"retry.max_tries": int, "retry.wait_ms": int, "timeout_s": float}
+SETTING_VARS = {"retry.max_tries": "max_tries", "retry.wait_ms": "wait_ms", "timeout_s": "timeout_s",
+                "on_error": "on_error", "always_output": "always_output"}
+
+
+class NodePanelState(rx.State):
+    node_id: str = ""
+    node_type: str = ""
+    title: str = ""
+    description: str = ""
+    icon: str = "box"
+    tab: str = "parameters"
+    fields: list[FormField] = []
+    name: str = ""
+    name_error: str = ""
+    notes: str = ""
+    disabled: bool = False
+    max_tries: str = ""
+    wait_ms: str = ""
+    timeout_s: str = ""
+    on_error: str = "stop"
+    always_output: bool = False
+    node_problems: list[str] = []
+    production_url: str = ""
+    test_url: str = ""
+
+    _drafts: dict[str, tuple[str, str]] = {}
+
+    # ---- called by EditorState ----------------------------------------------------------------
+    async def show(self, editor: EditorState, node_id: str) -> None:
+        if node_id != self.node_id:
+            self._drafts, self.name_error = {}, ""
+        self.node_id = node_id
+        await self.sync(editor)
+
+    def close(self) -> None:
+        self.node_id, self._drafts = "", {}
+
+    async def sync(self, editor: EditorState) -> None:
+        """Show the open node as the definition has it now (after undo, save, restore...)."""
+        node = self._node(editor)
+        if node is None:
+            self.close()
+            return
+        entry = editor.catalog_entry(node["type"]) or {}
+        self.node_type, self.title = node["type"], entry.get("display_name", node["type"])
+        self.description, self.icon = entry.get("description", ""), entry.get("icon") or "box"
+        self.fields = forms.fields(entry.get("parameters_schema", {}), node.get("parameters", {}), self._drafts)
+        self.name, self.notes, self.disabled = node["name"], node.get("notes", ""), bool(node.get("disabled"))
+        settings = node.get("settings", {})
+        retry = settings.get("retry", {})
+        self.max_tries, self.wait_ms = _text(retry.get("max_tries")), _text(retry.get("wait_ms"))
+        self.timeout_s, self.on_error = _text(settings.get("timeout_s")), settings.get("on_error", "stop")
+        self.always_output = bool(settings.get("always_output"))
+        self.node_problems = editor.problems.get(self.node_id, [])
+        hook = next((h for h in editor.webhooks if h["id"] == self.node_id), None)
+        self.production_url = hook["production_url"] if hook else ""
+        self.test_url = hook["test_url"] if hook else ""
+
+    def _node(self, editor: EditorState) -> dict | None:
+        if not self.node_id:
+            return None
+        return next((n for n in editor.definition()["nodes"] if n["id"] == self.node_id), None)
+
+    async def _editor(self) -> tuple[EditorState, dict]:
+        editor = await self.get_state(EditorState)
+        node = self._node(editor) or {}
+        return editor, (editor.catalog_entry(node.get("type", "")) or {}).get("parameters_schema", {})
+
+    # ---- events from the form -----------------------------------------------------------------
+    @rx.event
+    def set_tab(self, tab: str):
+        self.tab = tab
+
+    @rx.event
+    async def close_panel(self):
+        self.close()
+
+    @rx.event
+    async def set_param(self, key: str, raw: Any):
+        editor, schema = await self._editor()
+        prop = schema.get("properties", {}).get(key)
+        if prop is None:
+            return
+        try:
+            value = forms.coerce(prop, schema, raw)
+        except ValueError as exc:
+            self._drafts[key] = (str(raw), str(exc))
+            self._update_field(key, value=str(raw), error=str(exc))
+            return
+        self._drafts.pop(key, None)
+
+        def change(node: dict) -> None:
+            params = node.setdefault("parameters", {})
+            if value is forms.REMOVE:
+                params.pop(key, None)
+            else:
+                params[key] = value
+
+        editor.change_node(self.node_id, change, coalesce=f"{self.node_id}:param:{key}")
+        if isinstance(raw, bool):
+            self._update_field(key, checked=raw, error="")
+        else:
+            self._update_field(key, value=str(raw), error="")
+        self._refresh_hook(editor)
+
+    def _update_field(self, key: str, **changes) -> None:
+        self.fields = [dataclasses.replace(f, **changes) if f.key == key else f for f in self.fields]
+
+    def _refresh_hook(self, editor: EditorState) -> None:
+        hook = next((h for h in editor.webhooks if h["id"] == self.node_id), None)
+        if hook:
+            self.production_url, self.test_url = hook["production_url"], hook["test_url"]
+
+    @rx.event
+    async def add_item(self, key: str):
+        editor, schema = await self._editor()
+        item = forms.new_item(forms.item_schema_of(schema, key))
+        editor.change_node(self.node_id, lambda n: n.setdefault("parameters", {}).setdefault(key, []).append(item))
+        await self.sync(editor)
+
+    @rx.event
+    async def remove_item(self, key: str, index: int):
+        editor, _ = await self._editor()
+
+        def change(node: dict) -> None:
+            items = node.setdefault("parameters", {}).get(key) or []
+            if 0 <= index < len(items):
+                items.pop(index)
+
+        editor.change_node(self.node_id, change)
+        await self.sync(editor)
+
+    @rx.event
+    async def set_item(self, key: str, index: int, sub: str, raw: Any):
+        editor, schema = await self._editor()
+        item_schema = forms.item_schema_of(schema, key)
+        prop = item_schema.get("properties", {}).get(sub)
+        if prop is None:
+            return
+        try:
+            value = forms.coerce(prop, schema, raw)
+        except ValueError:
+            value = str(raw)
+
+        def change(node: dict) -> None:
+            items = node.setdefault("parameters", {}).setdefault(key, [])
+            if 0 <= index < len(items) and isinstance(items[index], dict):
+                if value is forms.REMOVE:
+                    items[index].pop(sub, None)
+                else:
+                    items[index][sub] = value
+
+        editor.change_node(self.node_id, change, coalesce=f"{self.node_id}:item:{key}:{index}:{sub}")
+        shown = {"checked": raw} if isinstance(raw, bool) else {"value": str(raw)}
+        self.fields = [dataclasses.replace(f, rows=[[dataclasses.replace(s, **shown) if i == index and s.key == sub
+                                                     else s for s in row] for i, row in enumerate(f.rows)])
+                       if f.key == key else f for f in self.fields]
+
+    @rx.event
+    async def set_name(self, name: str):
+        editor, _ = await self._editor()
+        name = name.strip()
+        taken = {n["name"] for n in editor.definition()["nodes"] if n["id"] != self.node_id}
+        self.name = name
+        if not name or name in taken:
+            self.name_error = "A node needs a name." if not name else f"Another node is already named “{name}”."
+            return
+        self.name_error = ""
+        editor.change_node(self.node_id, lambda n: n.update(name=name), coalesce=f"{self.node_id}:name")
+
+    @rx.event
+    async def set_notes(self, notes: str):
+        editor, _ = await self._editor()
+        self.notes = notes
+        editor.change_node(self.node_id, lambda n: n.update(notes=notes), coalesce=f"{self.node_id}:notes")
+
+    @rx.event
+    async def set_disabled(self, disabled: bool):
+        editor, _ = await self._editor()
+        self.disabled = disabled
+        editor.change_node(self.node_id, lambda n: n.update(disabled=disabled))
+
+    @rx.event
+    async def set_setting(self, path: str, raw: Any):
+        if path not in SETTING_VARS:
+            return None
+        editor, _ = await self._editor()
+        setattr(self, SETTING_VARS[path], raw)
+        value: Any = raw
+        if path in SETTING_NUMBERS:
+            text = str(raw).strip()
+            try:
+                value = SETTING_NUMBERS[path](text) if text else None
+            except ValueError:
+                return rx.toast.error(f"{path.replace('_', ' ')} must be a number, got “{text}”")
+        editor.change_node(self.node_id, lambda n: _put_setting(n, path, value),
+                           coalesce=f"{self.node_id}:setting:{path}")
+        return None
+
+
+def _put_setting(node: dict, path: str, value: Any) -> None:
+    settings = node.setdefault("settings", {})
+    *parents, leaf = path.split(".")
+    target = settings
+    for part in parents:
+        target = target.setdefault(part, {})
+    if value is None or value == "":
+        target.pop(leaf, None)
+    else:
+        target[leaf] = value
+    if parents and not target:
+        settings.pop(parents[0], None)
+    if not settings:
+        node.pop("settings", None)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)

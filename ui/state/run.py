@@ -1,0 +1,143 @@
+"""Running the workflow from the editor: start a manual run, follow the execution, colour the nodes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import reflex as rx
+
+from ui.api_client import ApiError
+from ui.state.auth import api_failed, call_api
+from ui.state.editor import EditorState
+
+POLL_SECONDS = 0.4
+FINISHED = {"succeeded", "failed", "cancelled", "waiting"}
+
+
+def node_runs(steps: list[dict]) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Per node: what the canvas shows ({status, items, error}) and the items it took and gave."""
+    shown: dict[str, dict] = {}
+    data: dict[str, dict] = {}
+    for step in steps:  # oldest first: a node that ran several times (a loop) ends with its last run
+        node_id = step["node_id"]
+        output = step.get("output") or {}
+        items = sum(len(v) for v in output.values() if isinstance(v, list))
+        previous = shown.get(node_id, {"items": 0})
+        error = step.get("error") or {}
+        shown[node_id] = {"status": step["status"], "items": previous["items"] + items,
+                          "error": str(error.get("message") or error.get("error") or "") if error else ""}
+        data[node_id] = {"input": step.get("input"), "output": step.get("output"), "error": error or None}
+    return shown, data
+
+
+class RunState(rx.State):
+    input_text: str = "{}"
+    input_error: str = ""
+    input_open: bool = False
+    running: bool = False
+    execution_id: str = ""
+    status: str = ""
+    error: str = ""
+    runs: dict[str, dict] = {}
+    focus_id: str = ""
+    focus_input: str = ""
+    focus_output: str = ""
+    focus_error: str = ""
+
+    _data: dict[str, dict] = {}
+
+    def reset_run(self) -> None:
+        self.running, self.execution_id, self.status, self.error = False, "", "", ""
+        self.runs, self._data, self.focus_id = {}, {}, ""
+        self.focus_input = self.focus_output = self.focus_error = ""
+
+    def focus(self, node_id: str) -> None:
+        self.focus_id = node_id
+        data = self._data.get(node_id)
+        self.focus_input = _pretty(_ports(data["input"])) if data else ""
+        self.focus_output = _pretty(_ports(data["output"])) if data else ""
+        self.focus_error = _pretty(data["error"]) if data and data["error"] else ""
+
+    @rx.event
+    def set_input_open(self, value: bool):
+        self.input_open = value
+
+    @rx.event
+    def set_input_text(self, value: str):
+        self.input_text = value
+        self.input_error = ""
+
+    def _input(self):
+        try:
+            value = json.loads(self.input_text or "{}")
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"The test input is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+        if not isinstance(value, dict | list):
+            raise ValueError("The test input must be a JSON object, or a list of objects (one per item)")
+        return value
+
+    @rx.event
+    async def run(self):
+        try:
+            run_input = self._input()
+        except ValueError as exc:
+            self.input_error, self.input_open = str(exc), True
+            return None
+        editor = await self.get_state(EditorState)
+        if editor.dirty:
+            saved, events = await editor.save_definition()
+            if not saved:
+                return events
+        try:
+            accepted = await call_api(self, "POST", f"/workflows/{editor.workflow_id}/run", json={"input": run_input})
+        except ApiError as exc:
+            return editor._refused(exc, "Not started")
+        self.reset_run()
+        self.input_open, self.running = False, True
+        self.execution_id, self.status = accepted["execution_id"], accepted["status"]
+        return RunState.follow
+
+    @rx.event(background=True)
+    async def follow(self):
+        async with self:
+            execution_id = self.execution_id
+        while True:
+            async with self:
+                if self.execution_id != execution_id:
+                    return  # a newer run took over
+                try:
+                    execution = await call_api(self, "GET", f"/executions/{execution_id}")
+                except ApiError as exc:
+                    self.running = False
+                    yield api_failed(exc)
+                    return
+                self.status, self.error = execution["status"], execution.get("error") or ""
+                self.runs, self._data = node_runs(execution.get("steps", []))
+                from ui.state.node_panel import NodePanelState
+
+                self.focus((await self.get_state(NodePanelState)).node_id)
+                if self.status in FINISHED:
+                    self.running = False
+                    yield _finished_toast(self.status, self.error)
+                    return
+            await asyncio.sleep(POLL_SECONDS)
+
+
+def _finished_toast(status: str, error: str):
+    if status == "succeeded":
+        return rx.toast.success("Run succeeded")
+    if status == "waiting":
+        return rx.toast.info("The run is waiting (a Wait node); it resumes on its own")
+    return rx.toast.error(f"Run {status}" + (f": {error}" if error else ""))
+
+
+def _ports(value):
+    """Items per port; a node with only the main port shows its item list directly."""
+    if isinstance(value, dict) and list(value) == ["main"]:
+        return value["main"]
+    return value
+
+
+def _pretty(value) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str) if value is not None else ""
