@@ -1,7 +1,9 @@
 """Activating a workflow: its newest version becomes the one webhooks and schedules run.
 
-Activation only records the change and emits ``workflow.events``; the webhook and
-schedule services register or drop their triggers by consuming those events.
+Activation registers the triggers in the same transaction as the change, so a conflicting
+webhook path or a bad cron refuses the activation with a message instead of failing later:
+the webhook service claims (method, path) pairs and the schedule service writes one row per
+schedule node. ``workflow.events`` tells everyone else.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from backend.events.outbox import emit
+from backend.schedules.service import remove_workflow_schedules, sync_workflow_schedules
 from backend.workflows.models import Workflow
 from backend.workflows.service import InvalidDefinition, audit, checked_definition, latest_version
 from nodes.sdk import default_registry
@@ -22,6 +25,7 @@ def activate(session: Session, workflow: Workflow, *, user_id: str | None) -> Wo
     checked_definition(version.definition)
     _require_trigger(version.definition)
     workflow.active, workflow.active_version_id = True, version.id
+    sync_workflow_schedules(session, workflow, version.definition)
     emit(session, "workflow.events", workflow.id, {
         "type": "workflow.activated", "workflow_id": workflow.id, "team_id": workflow.team_id,
         "version_id": version.id, "version": version.number})
@@ -33,6 +37,7 @@ def activate(session: Session, workflow: Workflow, *, user_id: str | None) -> Wo
 def deactivate(session: Session, workflow: Workflow, *, user_id: str | None) -> Workflow:
     was_active = workflow.active
     workflow.active, workflow.active_version_id = False, None
+    remove_workflow_schedules(session, workflow.id)
     if was_active:
         emit(session, "workflow.events", workflow.id, {
             "type": "workflow.deactivated", "workflow_id": workflow.id, "team_id": workflow.team_id})
