@@ -80,6 +80,9 @@ def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
+    if settings.queue.backend == "memory":
+        print("linkflow: warning: the in-process queue has no worker in `serve`; runs stay queued. "
+              "Use `linkflow up`, or LINKFLOW_QUEUE_BACKEND=redis with `linkflow worker`.", file=sys.stderr)
     _prepare_database()
     uvicorn.run("backend.app:create_app", factory=True, host=args.host or settings.http.host,
                 port=args.port or settings.http.port, log_config=None, access_log=False)
