@@ -23,6 +23,7 @@ import httpx
 from backend.settings import get_settings
 
 API_PREFIX = "/api/v1"
+SESSION_PATHS = ("/auth/login", "/auth/signup", "/auth/refresh", "/auth/logout")  # never retried with a refresh
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
@@ -98,7 +99,7 @@ class ApiClient:
 
     async def request(self, method: str, path: str, **kw) -> Any:
         response = await self._send(method, path, **kw)
-        if response.status_code == 401 and self.tokens.refresh and "/auth/" not in path:
+        if response.status_code == 401 and self.tokens.refresh and path not in SESSION_PATHS:
             await self._refresh()
             response = await self._send(method, path, **kw)
         if response.status_code >= 400:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from backend.events.outbox import emit
 from backend.schedules.service import remove_workflow_schedules, sync_workflow_schedules
+from backend.webhooks.service import register_workflow_webhooks, unregister_workflow_webhooks
 from backend.workflows.models import Workflow
 from backend.workflows.service import InvalidDefinition, audit, checked_definition, latest_version
 from nodes.sdk import default_registry
@@ -25,6 +26,7 @@ def activate(session: Session, workflow: Workflow, *, user_id: str | None) -> Wo
     checked_definition(version.definition)
     _require_trigger(version.definition)
     workflow.active, workflow.active_version_id = True, version.id
+    register_workflow_webhooks(session, workflow, version.definition)  # Conflict names the other workflow
     sync_workflow_schedules(session, workflow, version.definition)
     emit(session, "workflow.events", workflow.id, {
         "type": "workflow.activated", "workflow_id": workflow.id, "team_id": workflow.team_id,
@@ -37,6 +39,7 @@ def activate(session: Session, workflow: Workflow, *, user_id: str | None) -> Wo
 def deactivate(session: Session, workflow: Workflow, *, user_id: str | None) -> Workflow:
     was_active = workflow.active
     workflow.active, workflow.active_version_id = False, None
+    unregister_workflow_webhooks(session, workflow.id)
     remove_workflow_schedules(session, workflow.id)
     if was_active:
         emit(session, "workflow.events", workflow.id, {

@@ -181,6 +181,7 @@ def open_editor(signed_in_page, base_url, account):
         from playwright.sync_api import expect
 
         expect(editor.canvas).to_have_attribute("data-node-count", str(len((definition or {}).get("nodes", []))))
+        expect(editor.canvas).to_have_attribute("data-ready", "true")  # fitted: positions hold still
         return editor
 
     return _open

@@ -45,3 +45,30 @@ def test_login_rejects_a_wrong_password_and_logout_signs_out(page: Page, base_ur
     expect(page).to_have_url(base_url + "/login")
     page.goto(base_url + "/workflows")
     expect(page).to_have_url(base_url + "/login")
+
+
+def test_an_expired_access_token_is_refreshed(page: Page, base_url: str, account):
+    page.goto(base_url + "/login")
+    page.evaluate("""(refresh) => {
+        localStorage.setItem("lf_access", "expired-or-forged");
+        localStorage.setItem("lf_refresh", refresh);
+    }""", account.tokens["refresh_token"])
+    page.goto(base_url + "/workflows")
+    expect(page.get_by_role("button", name="Account")).to_contain_text(account.name)
+    expect(page.get_by_text("No workflows yet")).to_be_visible()
+    stored = page.evaluate("() => [localStorage.getItem('lf_access'), localStorage.getItem('lf_refresh')]")
+    assert stored[0] not in ("expired-or-forged", account.tokens["access_token"])
+    assert stored[1] != account.tokens["refresh_token"]  # refresh tokens are single-use: it was rotated
+
+
+def test_team_switcher_shows_the_other_teams_workflows(signed_in_page: Page, account):
+    page = signed_in_page
+    ops = account.api.post("/teams", json={"name": "Ops"}).json()
+    account.api.post("/workflows", json={"name": "Ops runbook"}, headers={"X-Team-Id": ops["id"]})
+    account.api.post("/workflows", json={"name": "Personal"})
+    page.reload()
+    expect(page.get_by_role("link", name="Personal")).to_be_visible()
+    page.get_by_role("combobox", name="Team").click()
+    page.get_by_role("option", name="Ops").click()
+    expect(page.get_by_role("link", name="Ops runbook")).to_be_visible()
+    expect(page.get_by_role("link", name="Personal")).to_have_count(0)

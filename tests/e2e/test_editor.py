@@ -77,21 +77,45 @@ def test_build_run_and_serve_a_workflow(open_editor, account):
     output = json.loads(panel.get_by_test_id("node-output").inner_text())
     assert output == [{"json": {"body": {"n": 21}, "doubled": 42, "size": "big"}}]
 
-    # Activate, then call the production webhook like an outside system would.
+    # Activate: the panel shows the webhook's production and test URLs.
     page.get_by_role("switch", name="Active").click()
     expect(page.get_by_text("Workflow is active")).to_be_visible()
     panel = editor.open("Webhook")
     panel.get_by_role("tab", name="Parameters").click()
-    url = panel.get_by_test_id("production-url").inner_text()
-    assert url.startswith(editor.page.url.split("/workflows/")[0] + "/webhook/")
+    path = by_name["Webhook"]["parameters"]["path"]
+    base = page.url.split("/workflows/")[0]
+    expect(panel.get_by_test_id("production-url")).to_have_text(f"{base}/webhook/{path}")
+    expect(panel.get_by_test_id("test-url")).to_have_text(f"{base}/webhook-test/{path}")
+    assert account.api.get(f"/workflows/{editor.workflow_id}").json()["active"] is True
+    page.get_by_role("switch", name="Active").click()
+    expect(page.get_by_text("Workflow deactivated")).to_be_visible()
+    assert account.api.get(f"/workflows/{editor.workflow_id}").json()["active"] is False
+
+
+HOOK_DOUBLER = {
+    "nodes": [
+        {"id": "hook", "name": "Hook", "type": "webhook", "position": [0, 0],
+         "parameters": {"path": "e2e-doubler", "respond": "last_node"}},
+        {"id": "double", "name": "Double", "type": "set", "position": [300, 0],
+         "parameters": {"fields": [{"name": "doubled", "value": "{{ $json.body.n * 2 }}"}]}},
+    ],
+    "connections": [{"from": "hook", "to": "double"}],
+}
+
+
+def test_activating_serves_the_production_webhook(open_editor):
+    editor = open_editor("Served", HOOK_DOUBLER)
+    page = editor.page
+    page.get_by_role("switch", name="Active").click()
+    expect(page.get_by_text("Workflow is active")).to_be_visible()
+    url = editor.open("Hook").get_by_test_id("production-url").inner_text()
     response = _call_when_registered(url, {"n": 3})
     assert response.status_code == 200, response.text
-    assert response.json()["size"] == "small" and response.json()["doubled"] == 6
-    assert panel.get_by_test_id("test-url").inner_text() == url.replace("/webhook/", "/webhook-test/")
+    assert response.json()["doubled"] == 6
 
     page.get_by_role("switch", name="Active").click()
     expect(page.get_by_text("Workflow deactivated")).to_be_visible()
-    assert httpx.post(url, json={"n": 3}, timeout=30).status_code == 404
+    assert _call_when_registered(url, {"n": 3}, within_s=0).status_code == 404
 
 
 def test_validation_problems_are_shown_on_the_nodes(open_editor):
@@ -117,6 +141,11 @@ def test_moving_a_node_is_kept_after_saving(open_editor, account):
     page.mouse.move(box["x"] + 160, box["y"] + 220, steps=12)
     page.mouse.up()
     expect(page.get_by_test_id("unsaved")).to_be_visible()
+    moved = editor.node("Mark").bounding_box()
+    assert moved["y"] > box["y"] + 150
+    editor.drop("No Operation", 60, 500)  # redraws the whole graph from Python's copy
+    again = editor.node("Mark").bounding_box()
+    assert abs(again["x"] - moved["x"]) < 2 and abs(again["y"] - moved["y"]) < 2
     editor.save()
     mark = next(n for n in editor.definition(account.api)["nodes"] if n["name"] == "Mark")
     assert mark["position"][1] > 60, mark["position"]  # moved down (flow units depend on the zoom)

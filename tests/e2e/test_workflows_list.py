@@ -73,7 +73,7 @@ def test_export_then_import_round_trips(signed_in_page: Page, account, tmp_path)
     page.get_by_role("button", name="Actions for Exported", exact=True).click()
     with page.expect_download() as download:
         page.get_by_role("menuitem", name="Export").click()
-    exported = json.loads(open(download.value.path()).read())
+    exported = json.loads(download.value.path().read_text())
     assert exported["name"] == "Exported" and exported["nodes"][0]["type"] == "manual_trigger"
 
     file = tmp_path / "imported.json"

@@ -3,7 +3,7 @@
 // Python (EditorState) owns the definition and sends `graphNodes`/`graphEdges`; this component
 // keeps React Flow's own state so a drag never leaves the browser, and calls back only on
 // drag stop, connect, drop, delete, selection change, click and the keyboard shortcuts.
-import { createContext, memo, useCallback, useContext, useEffect, useMemo, useRef } from "react";
+import { createContext, createElement, memo, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
 import {
   Background,
   Controls,
@@ -17,15 +17,34 @@ import {
   useNodesState,
   useReactFlow,
 } from "@xyflow/react";
-import { DynamicIcon } from "lucide-react/dynamic.mjs";
+import Icon from "lucide-react/dist/esm/Icon.mjs";
+import iconImports from "lucide-react/dynamicIconImports.mjs";
 import "@xyflow/react/dist/style.css";
 import "./flow_canvas.css";
 
 const DRAG_TYPE = "application/x-linkflow-node";
 const RunContext = createContext({});
+const IconContext = createContext(0);  // bumped when icons finish loading: one re-render for all nodes
 const ProblemContext = createContext({});
 const NODE_TYPES = { linkflow: memo(LinkFlowNode) };
 const EMPTY = [];
+// From LARGE nodes the cards drop their shadows (paint time); from CULL, off-screen nodes are not
+// rendered at all (below it, culling costs more per pan frame than drawing every node once).
+const LARGE = 150;
+const CULL = 1000;
+
+// Lucide icons load lazily, one chunk per icon; a graph's icons load together before its nodes show them.
+const iconNodes = new Map();
+function loadIcons(names) {
+  const missing = [...new Set(names)].filter((n) => !iconNodes.has(n) && iconImports[n]);
+  return Promise.all(missing.map((n) => iconImports[n]().then((m) => iconNodes.set(n, m.__iconNode))));
+}
+
+function NodeIcon({ name }) {
+  useContext(IconContext);
+  const node = iconNodes.get(name) || iconNodes.get("box");
+  return node ? createElement(Icon, { iconNode: node, size: 22 }) : null;
+}
 
 function portTop(index, count) {
   return `${((index + 1) * 100) / (count + 1)}%`;
@@ -90,7 +109,7 @@ function LinkFlowNode({ id, data, selected }) {
          data-run-status={run ? run.status : ""}>
       <Ports ports={inputs} kind="in" nodeName={data.label} />
       <div className="lf-node-icon">
-        <DynamicIcon name={data.icon || "box"} size={22} />
+        <NodeIcon name={data.icon || "box"} />
       </div>
       <div className="lf-node-text">
         <div className="lf-node-name">{data.label}</div>
@@ -113,16 +132,24 @@ function isTyping(event) {
 
 function Canvas(props) {
   const {
-    graphNodes, graphEdges, runs, problems, revision,
+    graphNodes, graphEdges, runs, problems, revision, dirty,
     onNodesMoved, onConnectPorts, onDropNode, onDeleteItems, onSelectionChanged,
-    onNodeOpen, onPaneClicked, onUndo, onRedo, onCopyNodes, onPasteNodes,
+    onNodeOpen, onPaneClicked, onUndo, onRedo, onCopyNodes, onPasteNodes, onSave,
   } = props;
   const [nodes, setNodes, onNodesChange] = useNodesState([]);
+  const [iconsLoaded, setIconsLoaded] = useState(0);
   const [edges, setEdges, onEdgesChange] = useEdgesState([]);
   const flow = useReactFlow();
   const wrapper = useRef(null);
   const pointer = useRef(null);
   const lastSelection = useRef("");
+
+  useEffect(() => {
+    const names = ["box", ...(graphNodes || EMPTY).map((n) => (n.data && n.data.icon) || "box")];
+    let live = true;
+    loadIcons(names).then((loaded) => { if (live && loaded.length) setIconsLoaded((v) => v + 1); });
+    return () => { live = false; };
+  }, [graphNodes]);
 
   // Python's graph is the truth for everything but a drag in progress and the selection.
   useEffect(() => {
@@ -149,13 +176,15 @@ function Canvas(props) {
   // A newly loaded graph (revision bump) is fitted once React Flow has measured its nodes.
   const initialized = useNodesInitialized();
   const fittedRevision = useRef(0);
+  const [fitted, setFitted] = useState(0);  // the revision last fitted: data-ready for tests and the bench
   useEffect(() => {
     if (!revision || fittedRevision.current === revision) return;
-    if (!(graphNodes || EMPTY).length) { fittedRevision.current = revision; return; }  // nothing to fit
-    if (!initialized) return;
+    if ((graphNodes || EMPTY).length && !initialized) return;
     fittedRevision.current = revision;
-    flow.fitView({ padding: 0.2, maxZoom: 1.1 });
+    if ((graphNodes || EMPTY).length) flow.fitView({ padding: 0.2, maxZoom: 1.1 });
+    requestAnimationFrame(() => setFitted(revision));
   }, [revision, initialized, flow, graphNodes]);
+  const large = nodes.length > LARGE;
 
   // Palette items are plain HTML rendered by Reflex: give their drags our payload.
   useEffect(() => {
@@ -176,9 +205,28 @@ function Canvas(props) {
   }, [flow]);
 
   useEffect(() => {
+    if (!dirty) return;
+    const warn = (event) => { event.preventDefault(); event.returnValue = ""; };
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, [dirty]);
+
+  useEffect(() => {
     const onKey = (event) => {
-      if (isTyping(event) || !(event.ctrlKey || event.metaKey)) return;
+      if (event.key === "Escape") {  // first leave the field being typed in, then close the panel
+        if (isTyping(event)) event.target.blur();
+        else if (onPaneClicked) onPaneClicked();
+        return;
+      }
+      if (!(event.ctrlKey || event.metaKey)) return;
       const key = event.key.toLowerCase();
+      if (key === "s" && onSave) {  // typed text reaches Python on blur: leave the field first
+        event.preventDefault();
+        if (isTyping(event)) event.target.blur();
+        setTimeout(onSave, 0);
+        return;
+      }
+      if (isTyping(event)) return;
       if (key === "z" && !event.shiftKey && onUndo) { event.preventDefault(); onUndo(); }
       else if (((key === "z" && event.shiftKey) || key === "y") && onRedo) { event.preventDefault(); onRedo(); }
       else if (key === "c" && onCopyNodes) {
@@ -198,7 +246,7 @@ function Canvas(props) {
     };
     document.addEventListener("keydown", onKey);
     return () => document.removeEventListener("keydown", onKey);
-  }, [flow, onUndo, onRedo, onCopyNodes, onPasteNodes, pasteAt, setNodes]);
+  }, [flow, onUndo, onRedo, onCopyNodes, onPasteNodes, onSave, onPaneClicked, pasteAt, setNodes]);
 
   const onDragOver = useCallback((event) => {
     event.preventDefault();
@@ -243,10 +291,11 @@ function Canvas(props) {
   const problemMap = useMemo(() => problems || {}, [problems]);
 
   return (
+    <IconContext.Provider value={iconsLoaded}>
     <RunContext.Provider value={runMap}>
       <ProblemContext.Provider value={problemMap}>
-        <div className="lf-canvas" ref={wrapper} onMouseMove={onMouseMove} data-testid="canvas"
-             data-node-count={nodes.length}>
+        <div className={`lf-canvas ${large ? "lf-large" : ""}`} ref={wrapper} onMouseMove={onMouseMove} data-testid="canvas"
+             data-node-count={nodes.length} data-ready={revision > 0 && fitted === revision ? "true" : "false"}>
           <ReactFlow
             nodes={nodes}
             edges={edges}
@@ -271,7 +320,7 @@ function Canvas(props) {
             maxZoom={2}
             defaultEdgeOptions={{ type: "smoothstep", className: "lf-edge" }}
             proOptions={{ hideAttribution: true }}
-            onlyRenderVisibleElements={nodes.length > 150}
+            onlyRenderVisibleElements={nodes.length > CULL}
           >
             <Background gap={20} size={1.2} />
             <MiniMap pannable zoomable className="lf-minimap" nodeBorderRadius={8} />
@@ -280,6 +329,7 @@ function Canvas(props) {
         </div>
       </ProblemContext.Provider>
     </RunContext.Provider>
+    </IconContext.Provider>
   );
 }
 

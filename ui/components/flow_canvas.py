@@ -27,6 +27,7 @@ class FlowCanvas(rx.NoSSRComponent):
     runs: rx.Var[dict]  # node id -> {status, items, error}
     problems: rx.Var[dict]  # node id -> [message]
     revision: rx.Var[int]  # bump to fit the view to a newly loaded graph
+    dirty: rx.Var[bool]  # unsaved changes: the browser asks before leaving the page
 
     on_nodes_moved: rx.EventHandler[_one]
     on_connect_ports: rx.EventHandler[lambda source, output, target, input_: [source, output, target, input_]]
@@ -39,6 +40,12 @@ class FlowCanvas(rx.NoSSRComponent):
     on_redo: rx.EventHandler[lambda: []]
     on_copy_nodes: rx.EventHandler[_one]
     on_paste_nodes: rx.EventHandler[lambda text, x, y: [text, x, y]]
+    on_save: rx.EventHandler[lambda: []]
+
+    def add_custom_code(self) -> list[str]:
+        # Start fetching the canvas chunk as soon as the page module runs, instead of when the
+        # client-only wrapper first mounts: the editor becomes usable a few hundred ms sooner.
+        return [f'if (typeof window !== "undefined") import("{self._get_import_name()}");']
 
 
 flow_canvas = FlowCanvas.create

@@ -104,9 +104,25 @@ def _webhook_urls() -> rx.Component:
     )
 
 
+def _credential_slot(slot) -> rx.Component:
+    return rx.vstack(
+        _label(slot["label"], "Accepts: " + slot["types"].to(str)),
+        rx.select.root(
+            rx.select.trigger(width="100%", aria_label=f"Credential {slot['label']}"),
+            rx.select.content(rx.foreach(slot["options"].to(list[dict]),
+                                         lambda o: rx.select.item(o["name"], value=o["id"]))),
+            value=slot["value"].to(str),
+            on_change=lambda v: NodePanelState.set_credential(slot["slot"], v),
+        ),
+        rx.link("Manage credentials", href="/credentials", size="1"),
+        spacing="1", width="100%",
+    )
+
+
 def _parameters() -> rx.Component:
     return rx.vstack(
         _webhook_urls(),
+        rx.foreach(NodePanelState.credential_slots, _credential_slot),
         rx.cond(NodePanelState.fields.length() == 0,
                 rx.text("This node has no parameters.", size="2", color=rx.color("gray", 10))),
         rx.foreach(NodePanelState.fields, _field),

@@ -14,6 +14,8 @@ from typing import Any
 
 REMOVE = object()  # coerce(): drop the key so the node's default applies
 NONE_OPTION = "(none)"  # the choice that leaves an optional enum unset
+_PLACEHOLDERS = {"any": "a value, or an expression such as {{ $json.field }}",
+                 "json-object": '{"name": "value"}', "json-array": '["value"]'}
 
 
 @dataclass
@@ -98,7 +100,8 @@ def _describe(key: str, schema: dict, root: dict, value: Any, required: bool) ->
         value="" if kind == "collection" else display(kind, current),
         checked=bool(current) if kind == "boolean" else False,
         options=options, required=required,
-        placeholder=str(examples[0]) if examples else ("{{ $json.field }} or a value" if kind == "any" else ""),
+        placeholder=str(examples[0]) if examples else _PLACEHOLDERS.get(
+            "json-" + str(resolved.get("type")) if kind == "json" else kind, ""),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from urllib.parse import quote
 
@@ -42,6 +43,8 @@ class AuthState(rx.State):
 
     async def request(self, method: str, path: str, **kw) -> Any:
         """Call the API as the signed-in user; keeps refreshed tokens, forgets rejected ones."""
+        if not self.signed_in:
+            raise ApiError(401, "sign in first", "unauthorized")
         client = ApiClient(Tokens(self.access_token, self.refresh_token, self.team_id))
         try:
             return await client.request(method, path, **kw)
@@ -60,11 +63,9 @@ class AuthState(rx.State):
 
     @rx.event
     async def require_session(self):
-        """on_load of every signed-in page: go to /login without a session; load who we are once."""
+        """on_load of every signed-in page: go to /login without a session; refresh who we are and our teams."""
         if not self.signed_in:
             return self._login_redirect()
-        if self.user_email:
-            return None
         try:
             await self._load_me()
         except ApiError as exc:
@@ -125,10 +126,8 @@ class AuthState(rx.State):
     @rx.event
     async def logout(self):
         if self.refresh_token:
-            try:
+            with contextlib.suppress(ApiError):  # the token was already gone: signed out either way
                 await ApiClient().post("/auth/logout", json={"refresh_token": self.refresh_token})
-            except ApiError:
-                pass  # the token was already gone: signed out either way
         self.access_token = self.refresh_token = self.team_id = ""
         self.user_name = self.user_email = ""
         self.teams = []
@@ -139,7 +138,8 @@ class AuthState(rx.State):
         if team_id == self.team_id:
             return None
         self.team_id = team_id
-        return rx.redirect("/workflows")
+        # A full load, so every page (and the one we are on) reads the new team's data.
+        return rx.call_script("window.location.assign('/workflows')")
 
 
 def _form_message(exc: ApiError) -> str:

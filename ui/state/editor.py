@@ -63,6 +63,7 @@ class EditorState(rx.State):
 
     _definition: dict = {}
     _catalog: list[dict] = []
+    _credentials: list[dict] = []  # the team's credentials (ids, names, types; never values)
     _past: list[str] = []
     _future: list[str] = []
     _last_edit: str = ""
@@ -77,13 +78,16 @@ class EditorState(rx.State):
             if not self._catalog:
                 self._catalog = (await call_api(self, "GET", "/nodes", params={"latest_only": "true"}))["items"]
             workflow = await call_api(self, "GET", f"/workflows/{workflow_id}")
+            self._credentials = await self._team_credentials()
         except ApiError as exc:
             self.load_error = exc.message
             return api_failed(exc) if exc.unauthorized else None
         self._open(workflow)
         self.palette = palette_groups(self._catalog, self.palette_search)
+        from ui.state.node_panel import NodePanelState
         from ui.state.run import RunState
 
+        (await self.get_state(NodePanelState)).close()
         (await self.get_state(RunState)).reset_run()
         return None
 
@@ -96,6 +100,18 @@ class EditorState(rx.State):
         self.problems, self.workflow_problems, self.selected_ids = {}, [], []
         self._rebuild()
         self.revision += 1
+
+    async def _team_credentials(self) -> list[dict]:
+        try:
+            return [{"id": c["id"], "name": c["name"], "type": c["type"]}
+                    for c in await call_api(self, "GET", "/credentials")]
+        except ApiError as exc:
+            if exc.unauthorized:
+                raise
+            return []  # e.g. a viewer may not list them: the panel then offers none
+
+    def credentials_of(self, types: list[str]) -> list[dict]:
+        return [c for c in self._credentials if c["type"] in types]
 
     def catalog_entry(self, node_type: str) -> dict | None:
         return next((e for e in self._catalog if e["type"] == node_type), None)
@@ -178,7 +194,14 @@ class EditorState(rx.State):
 
     @rx.event
     def nodes_moved(self, moves: list[dict]):
-        self.commit(graph.move_nodes(self._definition, moves), redraw=False)
+        definition = graph.move_nodes(self._definition, moves)
+        self.commit(definition, redraw=False)
+        # The canvas already shows the new positions; keeping ours in step means a later redraw
+        # (or an undo, which redraws from the definition) never puts a node back where it was.
+        moved = {m["id"] for m in moves}
+        positions = {n["id"]: n["position"] for n in definition["nodes"] if n["id"] in moved}
+        self.canvas_nodes = [{**n, "position": {"x": positions[n["id"]][0], "y": positions[n["id"]][1]}}
+                             if n["id"] in positions else n for n in self.canvas_nodes]
 
     @rx.event
     async def connect_ports(self, source: str, output: str, target: str, input_: str):
@@ -265,7 +288,7 @@ class EditorState(rx.State):
         try:
             workflow = await call_api(self, "PATCH", f"/workflows/{self.workflow_id}", json=body)
         except ApiError as exc:
-            return False, [self._refused(exc, "Not saved")]
+            return False, [self.refused(exc, "Not saved")]
         finally:
             self.saving = False
         changed = workflow["latest_version"] != self.latest_version
@@ -274,7 +297,8 @@ class EditorState(rx.State):
         note = f"Saved as version {self.latest_version}" if changed else "No changes to save"
         return True, [rx.toast.success(note)]
 
-    def _refused(self, exc: ApiError, what: str):
+    def refused(self, exc: ApiError, what: str):
+        """The event that tells the user why the API refused `what` (problems go onto the nodes)."""
         if exc.unauthorized:
             return api_failed(exc)
         if exc.status == 422 and isinstance(exc.details, list):
@@ -315,7 +339,7 @@ class EditorState(rx.State):
         try:
             workflow = await call_api(self, "POST", f"/workflows/{self.workflow_id}/{action}")
         except ApiError as exc:
-            return self._refused(exc, "Not activated" if active else "Not deactivated")
+            return self.refused(exc, "Not activated" if active else "Not deactivated")
         self.active = workflow["active"]
         return rx.toast.success("Workflow is active: its triggers are live" if self.active
                                 else "Workflow deactivated")
@@ -338,7 +362,7 @@ class EditorState(rx.State):
         try:
             workflow = await call_api(self, "POST", f"/workflows/{self.workflow_id}/versions/{number}/restore")
         except ApiError as exc:
-            return self._refused(exc, "Not restored")
+            return self.refused(exc, "Not restored")
         self._open(workflow)
         self.versions_open = False
         await self._after_structure_change()

@@ -11,6 +11,7 @@ from ui.editor import forms
 from ui.editor.forms import FormField
 from ui.state.editor import EditorState
 
+NO_CREDENTIAL = "__none__"
 SETTING_NUMBERS = {"retry.max_tries": int, "retry.wait_ms": int, "timeout_s": float}
 SETTING_VARS = {"retry.max_tries": "max_tries", "retry.wait_ms": "wait_ms", "timeout_s": "timeout_s",
                 "on_error": "on_error", "always_output": "always_output"}
@@ -34,6 +35,7 @@ class NodePanelState(rx.State):
     on_error: str = "stop"
     always_output: bool = False
     node_problems: list[str] = []
+    credential_slots: list[dict] = []  # [{slot, label, types, value, options: [{id, name}]}]
     production_url: str = ""
     test_url: str = ""
 
@@ -66,6 +68,13 @@ class NodePanelState(rx.State):
         self.timeout_s, self.on_error = _text(settings.get("timeout_s")), settings.get("on_error", "stop")
         self.always_output = bool(settings.get("always_output"))
         self.node_problems = editor.problems.get(self.node_id, [])
+        chosen = node.get("credentials", {})
+        self.credential_slots = [
+            {"slot": slot, "label": slot.replace("_", " ").capitalize(), "types": ", ".join(types),
+             "value": chosen.get(slot, NO_CREDENTIAL),
+             "options": [{"id": NO_CREDENTIAL, "name": "(none)"},
+                         *({"id": c["id"], "name": f"{c['name']} · {c['type']}"} for c in editor.credentials_of(types))]}
+            for slot, types in (entry.get("credential_slots") or {}).items()]
         hook = next((h for h in editor.webhooks if h["id"] == self.node_id), None)
         self.production_url = hook["production_url"] if hook else ""
         self.test_url = hook["test_url"] if hook else ""
@@ -169,6 +178,23 @@ class NodePanelState(rx.State):
         self.fields = [dataclasses.replace(f, rows=[[dataclasses.replace(s, **shown) if i == index and s.key == sub
                                                      else s for s in row] for i, row in enumerate(f.rows)])
                        if f.key == key else f for f in self.fields]
+
+    @rx.event
+    async def set_credential(self, slot: str, credential_id: str):
+        editor, _ = await self._editor()
+
+        def change(node: dict) -> None:
+            chosen = node.setdefault("credentials", {})
+            if credential_id == NO_CREDENTIAL:
+                chosen.pop(slot, None)
+            else:
+                chosen[slot] = credential_id
+            if not chosen:
+                node.pop("credentials")
+
+        editor.change_node(self.node_id, change)
+        self.credential_slots = [{**s, "value": credential_id} if s["slot"] == slot else s
+                                 for s in self.credential_slots]
 
     @rx.event
     async def set_name(self, name: str):

@@ -92,7 +92,7 @@ class RunState(rx.State):
         try:
             accepted = await call_api(self, "POST", f"/workflows/{editor.workflow_id}/run", json={"input": run_input})
         except ApiError as exc:
-            return editor._refused(exc, "Not started")
+            return editor.refused(exc, "Not started")
         self.reset_run()
         self.input_open, self.running = False, True
         self.execution_id, self.status = accepted["execution_id"], accepted["status"]

@@ -38,3 +38,37 @@ def test_activate_creates_the_schedule_and_deactivate_removes_it(api, api_user):
 
     assert api.post(f"/api/v1/workflows/{workflow_id}/deactivate", headers=owner.headers).status_code == 200
     assert schedules(workflow_id) == []
+
+
+def hooked(path: str) -> dict:
+    return {
+        "name": "hook",
+        "nodes": [
+            {"id": "w", "name": "Hook", "type": "webhook", "version": 1, "position": [0, 0],
+             "parameters": {"path": path, "method": "POST", "respond": "last_node"}},
+            {"id": "s", "name": "Double", "type": "set", "version": 1, "position": [200, 0],
+             "parameters": {"fields": [{"name": "double", "value": "{{ $json.body.n * 2 }}"}],
+                            "keep_only_set": True}},
+        ],
+        "connections": [{"from": "w", "output": "main", "to": "s", "input": "main"}],
+    }
+
+
+def test_activation_opens_the_production_webhook_and_refuses_a_taken_path(api, api_user):
+    owner = api_user("hooks@example.com")
+    first = api.post("/api/v1/workflows", json={"name": "first", "definition": hooked("orders")},
+                     headers=owner.headers).json()["id"]
+    assert api.post("/webhook/orders", json={"n": 2}).status_code == 404  # not active yet
+    assert api.post(f"/api/v1/workflows/{first}/activate", headers=owner.headers).status_code == 200
+    answer = api.post("/webhook/orders", json={"n": 21})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"double": 42}
+
+    second = api.post("/api/v1/workflows", json={"name": "second", "definition": hooked("orders")},
+                      headers=owner.headers).json()["id"]
+    refused = api.post(f"/api/v1/workflows/{second}/activate", headers=owner.headers)
+    assert refused.status_code == 409
+    assert "first" in refused.json()["error"]["message"]
+
+    assert api.post(f"/api/v1/workflows/{first}/deactivate", headers=owner.headers).status_code == 200
+    assert api.post("/webhook/orders", json={"n": 1}).status_code == 404

@@ -1,0 +1,61 @@
+"""Parameter forms from the node catalog's JSON schemas, and what typed text becomes."""
+
+import pytest
+
+from backend.node_registry.service import catalog
+from ui.editor import forms
+
+
+@pytest.fixture(scope="module")
+def schemas() -> dict[str, dict]:
+    return {e["type"]: e["parameters_schema"] for e in catalog() if e["latest"]}
+
+
+def _by_key(fields):
+    return {f.key: f for f in fields}
+
+
+def test_each_schema_type_gets_its_input(schemas):
+    webhook = _by_key(forms.fields(schemas["webhook"], {"path": "orders"}))
+    assert webhook["path"].kind == "string" and webhook["path"].required and webhook["path"].value == "orders"
+    assert webhook["method"].kind == "enum" and webhook["method"].value == "POST"
+    assert "GET" in webhook["method"].options
+    assert webhook["timestamp_tolerance_s"].kind == "number" and webhook["timestamp_tolerance_s"].value == "300"
+    http = _by_key(forms.fields(schemas["http_request"], {"headers": {"A": "b"}}))
+    assert http["headers"].kind == "json" and '"A": "b"' in http["headers"].value
+    assert http["follow_redirects"].kind == "boolean"
+    assert http["body"].kind == "any"
+    assert _by_key(forms.fields(schemas["code"], {}))["code"].kind == "code"
+
+
+def test_lists_of_objects_are_collections_with_one_row_per_item(schemas):
+    values = {"conditions": [{"left": "{{ $json.n }}", "operation": "gt", "right": 10}]}
+    conditions = _by_key(forms.fields(schemas["if"], values))["conditions"]
+    assert conditions.kind == "collection" and conditions.item_label == "condition"
+    row = {sub.key: sub for sub in conditions.rows[0]}
+    assert row["left"].value == "{{ $json.n }}" and row["right"].value == "10"
+    assert row["operation"].kind == "enum" and row["operation"].value == "gt"
+    set_row = {s.key: s for s in _by_key(forms.fields(schemas["set"], {"fields": [{"name": "a"}]}))["fields"].rows[0]}
+    assert set_row["type"].options[0] == forms.NONE_OPTION and set_row["type"].value == forms.NONE_OPTION
+    assert forms.new_item(forms.item_schema_of(schemas["if"], "conditions")) == {
+        "operation": "equals", "ignore_case": False}
+
+
+def test_typed_text_becomes_the_stored_value(schemas):
+    webhook, http = schemas["webhook"], schemas["http_request"]
+    props = webhook["properties"]
+    assert forms.coerce(props["timestamp_tolerance_s"], webhook, "60") == 60
+    assert forms.coerce(props["timestamp_tolerance_s"], webhook, "{{ $vars.tolerance }}") == "{{ $vars.tolerance }}"
+    assert forms.coerce(props["path"], webhook, "") is forms.REMOVE
+    assert forms.coerce(http["properties"]["headers"], http, '{"X": "1"}') == {"X": "1"}
+    with pytest.raises(ValueError, match="not valid JSON"):
+        forms.coerce(http["properties"]["headers"], http, '{"X": ')
+    body = http["properties"]["body"]
+    assert forms.coerce(body, http, "42") == 42
+    assert forms.coerce(body, http, "hello") == "hello"
+    assert forms.coerce(body, http, "{{ $json.n * 2 }}") == "{{ $json.n * 2 }}"
+
+
+def test_unparsable_json_is_kept_as_a_draft_with_its_error(schemas):
+    fields = _by_key(forms.fields(schemas["http_request"], {}, {"headers": ("{oops", "not valid JSON")}))
+    assert fields["headers"].value == "{oops" and fields["headers"].error == "not valid JSON"
