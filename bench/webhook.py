@@ -13,7 +13,8 @@ answer is {"double": n*2, "greeting": "hello <name>"}:
 
 1. load: 32 connections for 20 s -> requests/s and p50/p95/p99;
 2. sequential: 500 requests on one connection -> p50/p95/p99;
-3. the server's RSS (VmRSS) after both, and how many executions it saved.
+3. the server's CPU time per request under load (utime + stime from /proc, all threads),
+   its RSS (VmRSS) after both, and how many executions it saved.
 
 On a 2-core machine client and server share the CPU: the client process takes a good part
 of one core, so the server's real capacity is higher than the load numbers show.
@@ -27,6 +28,7 @@ import asyncio
 import itertools
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -65,7 +67,6 @@ def setup(save_data: str) -> None:
     from backend.db.session import session_scope
     from backend.settings import get_settings
     from backend.users.service import create_user
-    from backend.webhooks.service import register_workflow_webhooks
     from backend.workflows import activation
     from backend.workflows.service import create_workflow
 
@@ -73,8 +74,7 @@ def setup(save_data: str) -> None:
     with session_scope() as session:
         user, team = create_user(session, email="bench@example.com", password="benchmark password")
         flow = create_workflow(session, team_id=team.id, user_id=user.id, name="bench", definition=workflow(save_data))
-        activation.activate(session, flow, user_id=user.id)
-        register_workflow_webhooks(session, flow, workflow(save_data))
+        activation.activate(session, flow, user_id=user.id)  # registers the webhook
 
 
 def saved_executions() -> int:
@@ -178,6 +178,12 @@ def wait_healthy(port: int, server: subprocess.Popen, timeout_s: float = 60) -> 
     raise RuntimeError("the server did not become healthy")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -214,6 +220,7 @@ class Database:
         return env
 
     def drop(self) -> None:
+        shutil.rmtree(self.data_dir, ignore_errors=True)
         if self.kind == "postgres":
             import psycopg
 
@@ -232,9 +239,11 @@ def measure(kind: str, save_data: str, connections: int, duration_s: float, sequ
                                   env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wait_healthy(port, server)
         run_child(["--client", str(port), "--connections", "4", "--duration", "3", "--count", "1000"], env, 60)
+        cpu_before = cpu_seconds(server.pid)
         load = json.loads(run_child(["--client", str(port), "--connections", str(connections),
                                      "--duration", str(duration_s), "--count", str(MAX_REQUESTS)],
                                     env, duration_s + 120))
+        load["server_cpu_us"] = (cpu_seconds(server.pid) - cpu_before) / max(load["requests"], 1) * 1e6
         seq = json.loads(run_child(["--client", str(port), "--connections", "1", "--duration", "120",
                                     "--count", str(sequential)], env, 300))
         rss = rss_mb(server.pid)
@@ -254,7 +263,8 @@ def report(row: dict) -> str:
     load, seq = row["load"], row["sequential"]
     return (f"| {row['db']} | {row['save_data']} | {load['requests'] / load['seconds']:,.0f} | "
             f"{load['p50_ms']:.1f} / {load['p95_ms']:.1f} / {load['p99_ms']:.1f} | "
-            f"{seq['p50_ms']:.2f} / {seq['p95_ms']:.2f} / {seq['p99_ms']:.2f} | {row['rss_mb']:.0f} | "
+            f"{seq['p50_ms']:.2f} / {seq['p95_ms']:.2f} / {seq['p99_ms']:.2f} | {load['server_cpu_us']:.0f} | "
+            f"{row['rss_mb']:.0f} | "
             f"{load['errors'] + seq['errors']} | {row['saved']:,} |")
 
 
@@ -281,8 +291,8 @@ def main() -> None:
     print(f"# {args.connections} connections x {args.duration:g} s, then {args.sequential} sequential; "
           f"{os.cpu_count()} CPUs, client in its own process")
     print("| database | save_data | req/s | load p50 / p95 / p99 ms | sequential p50 / p95 / p99 ms "
-          "| server RSS MB | errors | executions saved |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| server CPU µs/req | server RSS MB | errors | executions saved |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for kind, save_data in itertools.product(dbs, saves):
         print(report(measure(kind, save_data, args.connections, args.duration, args.sequential)), flush=True)
 

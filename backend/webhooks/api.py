@@ -10,7 +10,8 @@ What the caller gets, by the Webhook node's ``respond``:
   the id goes to the queue once the answer is on its way.
 * ``last_node``: 200 with the first item's json of the last node that sent items.
 * ``respond_node``: what the Respond to Webhook node set (status, headers, body), even if
-  a later node failed or waits (the answer was given); without one having run, as below.
+  a later node failed or waits; without one having run, as below. It is sent when the run
+  ends or parks, not the moment the node runs.
 * a run that failed: 500 ``execution_failed`` naming only the execution id; one that ran
   past its timeout (settings.timeout_s, else 30 s): 504 ``execution_timeout``; one that
   parked in a Wait node: 202 ``{"execution_id", "status": "waiting"}``.

@@ -5,11 +5,11 @@ next one. A run alone is written at once, so this adds no latency when idle; und
 one commit serves many executions. Should a shared transaction fail, its runs are written
 one by one, so only the run at fault sees the error.
 
-Where the write runs: SQLite writes are short and mostly Python work (binding rows), so
-they run in the event loop itself; handing them to a thread only adds GIL hand-overs
-between the loop and the writer (each can wait a switch interval, 5 ms). PostgreSQL
-commits wait on the network and the server's WAL flush with the GIL released, so they
-run in a thread and the loop keeps serving requests meanwhile.
+The write runs in the event loop itself, blocking it for the commit. A thread would let
+the loop go on meanwhile, but every hand-over of the GIL between the loop and the writer
+can wait a switch interval (5 ms), and measured on both SQLite and PostgreSQL the thread
+gave fewer requests per second for more CPU per request (bench/README.md). Requests keep
+arriving while the loop is blocked, so the next batch is larger and absorbs the commit.
 """
 
 from __future__ import annotations
@@ -17,59 +17,53 @@ from __future__ import annotations
 import asyncio
 import weakref
 
-from backend.db.session import get_engine
 from backend.webhooks.persist import FinishedRun, write_runs
 
 MAX_BATCH = 200
 
 
 class _GroupCommit:
-    def __init__(self, in_thread: bool) -> None:
-        self._in_thread = in_thread
+    def __init__(self) -> None:
         self._pending: list[tuple[FinishedRun, asyncio.Future]] = []
-        self._flushing = False
-        self._task: asyncio.Task | None = None  # held so the running flush is not garbage-collected
 
     async def save(self, run: FinishedRun) -> None:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._pending.append((run, future))
-        if not self._flushing:
-            self._flushing = True
-            self._task = loop.create_task(self._flush())
+        if len(self._pending) == 1:
+            loop.call_soon(self._flush)  # after every request that finishes in this loop iteration
         await future
 
-    async def _flush(self) -> None:
-        try:
-            while self._pending:
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                try:
-                    await self._write([run for run, _ in batch])
-                except Exception:
-                    await self._one_by_one(batch)
-                    continue
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for start in range(0, len(pending), MAX_BATCH):
+            batch = pending[start:start + MAX_BATCH]
+            try:
+                write_runs([run for run, _ in batch])
+            except Exception:
+                self._one_by_one(batch)
+            else:
                 for _, future in batch:
-                    if not future.done():
-                        future.set_result(None)
-        finally:
-            self._flushing = False
+                    _settle(future)
 
-    async def _write(self, runs: list[FinishedRun]) -> None:
-        if self._in_thread:
-            await asyncio.to_thread(write_runs, runs)
-        else:
-            write_runs(runs)
-
-    async def _one_by_one(self, batch: list[tuple[FinishedRun, asyncio.Future]]) -> None:
+    @staticmethod
+    def _one_by_one(batch: list[tuple[FinishedRun, asyncio.Future]]) -> None:
         for run, future in batch:
             try:
-                await self._write([run])
+                write_runs([run])
             except Exception as exc:  # the caller's request fails with it (an unexpected error: logged there)
-                if not future.done():
-                    future.set_exception(exc)
+                _settle(future, exc)
             else:
-                if not future.done():
-                    future.set_result(None)
+                _settle(future)
+
+
+def _settle(future: asyncio.Future, error: Exception | None = None) -> None:
+    if future.done():  # its request was cancelled meanwhile; the run is saved all the same
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
 
 
 _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
@@ -80,6 +74,6 @@ async def save_finished(run: FinishedRun) -> None:
     loop = asyncio.get_running_loop()
     writer = _writers.get(loop)
     if writer is None:
-        writer = _writers[loop] = _GroupCommit(in_thread=get_engine().dialect.name != "sqlite")
+        writer = _writers[loop] = _GroupCommit()
     await writer.save(run)
 

@@ -3,7 +3,7 @@
 Inline runs (respond ``last_node`` / ``respond_node``) do not go through the queue. The
 engine runs in the request's own event loop with its steps in memory, and the finished
 execution (row, every step, the outbox event) is written in ONE transaction, shared with
-other requests finishing at the same moment (persist.py). Going through the queue costs
+other requests finishing at the same moment (group_commit.py, persist.py). Going through the queue costs
 several transactions and a thread hop per run; this costs one insert batch.
 
 The trade-off: while an inline run is in memory, a crash of this process loses it. That
@@ -14,8 +14,9 @@ twice, as they may after any crash (nodes run at least once).
 Runs that stop being short become durable: after ``INLINE_BUDGET_S`` the execution row is
 written (running, leased to this process, kept alive by the lease keeper) with the steps
 done so far, and every later step is committed as a worker would; should this process
-die, the reaper hands the execution to a worker, which resumes from the last step. A run
-that parks in a Wait node is saved as waiting, and resumes like any other waiting one.
+die, the reaper hands the execution to a worker, which resumes from the last step (such a
+run is saved whatever ``save_data`` says, like a worker's). A run that parks in a Wait
+node is saved as waiting, and resumes like any other waiting one.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import socket
 import time
 from dataclasses import dataclass
 
-from backend.db.base import new_id, utcnow
+from backend.db.base import utcnow
 from backend.db.session import session_scope
 from backend.engine.runner import RunResult, run
 from backend.engine.services import EngineServices, ExecutionInfo
@@ -38,7 +39,7 @@ from backend.executions.models import ExecutionStatus as S
 from backend.executions.services_factory import engine_services
 from backend.executions.sql_store import SqlStepStore
 from backend.webhooks.group_commit import save_finished
-from backend.webhooks.persist import FinishedRun, RunDraft, write_running
+from backend.webhooks.persist import FinishedRun, RunDraft, ordered_id, write_running
 from backend.webhooks.storage import LocalBinaryStore
 from backend.webhooks.targets import Target
 
@@ -64,7 +65,6 @@ class Outcome:
     execution_id: str
     result: RunResult | None  # None: the run was cancelled (by a user) while it ran
     timed_out: bool = False
-    saved: bool = True
 
 
 def run_services(team_id: str, execution_id: str, probe: dict) -> EngineServices:
@@ -83,7 +83,7 @@ def queue_run(trigger: Trigger, target: Target, item: dict) -> str:
 
 
 async def run_inline(trigger: Trigger, target: Target, item: dict) -> Outcome:
-    draft = RunDraft(id=new_id(), team_id=trigger.team_id, workflow_id=trigger.workflow_id,
+    draft = RunDraft(id=ordered_id(), team_id=trigger.team_id, workflow_id=trigger.workflow_id,
                      version_id=target.version_id, definition_json=target.definition_json, mode=trigger.mode,
                      input=[item])
     store = _SpillingStore(draft)
@@ -112,7 +112,7 @@ async def run_inline(trigger: Trigger, target: Target, item: dict) -> Outcome:
         if result.status == "failed":
             log.warning("webhook run failed (save_data=%s: not saved)", target.save_data,
                         extra={"execution_id": draft.id, "workflow_id": trigger.workflow_id})
-        return Outcome(draft.id, result, timed_out, saved=False)
+        return Outcome(draft.id, result, timed_out)
     await save_finished(FinishedRun(draft, result, list(store.steps.values())))
     return Outcome(draft.id, result, timed_out)
 

@@ -26,11 +26,11 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import Engine, delete, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.db.session import session_scope
+from backend.db.session import get_engine, session_scope
 from backend.errors import Conflict, UserError
 from backend.webhooks.models import Webhook
 from backend.webhooks.paths import Pattern, is_pattern, normalise, shape
@@ -136,6 +136,7 @@ class _RouteCache:
         self._exact: dict[tuple[str, str], tuple[float, WebhookRoute | None]] = {}
         self._patterns: tuple[float, dict[str, list[tuple[Pattern, WebhookRoute]]]] = (0.0, {})
         self._generation = 0  # a lookup that raced an invalidation is not cached
+        self._engine: Engine | None = None
         self._lock = threading.Lock()
 
     def invalidate(self) -> None:
@@ -145,6 +146,10 @@ class _RouteCache:
             self._patterns = (0.0, {})
 
     def match(self, method: str, path: str) -> tuple[WebhookRoute, dict[str, str]] | None:
+        engine = get_engine()
+        if engine is not self._engine:  # another database (tests, a reconfigured process)
+            self.invalidate()
+            self._engine = engine
         route = self._exact_route(method, path)
         if route is not None:
             return route, {}

@@ -14,7 +14,7 @@ from backend.executions import dispatch
 from backend.executions.models import Execution, ExecutionStep
 from backend.settings import get_settings
 from backend.users.service import create_user
-from backend.webhooks.service import invalidate_cache, register_workflow_webhooks
+from backend.webhooks.service import invalidate_cache
 from backend.workflows import activation
 from backend.workflows.models import Workflow
 from backend.workflows.service import save_version
@@ -45,9 +45,8 @@ def client(postgres_url, configure):
             workflow = Workflow(team_id=team.id, name=f"pg {respond}", created_by=user.id)
             session.add(workflow)
             session.flush()
-            version = save_version(session, workflow, definition(respond, f"pg/{respond}"), user_id=user.id)
-            activation.activate(session, workflow, user_id=user.id)
-            register_workflow_webhooks(session, workflow, version.definition)
+            save_version(session, workflow, definition(respond, f"pg/{respond}"), user_id=user.id)
+            activation.activate(session, workflow, user_id=user.id)  # registers the webhook
     with TestClient(create_app()) as test_client:
         yield test_client
     invalidate_cache()

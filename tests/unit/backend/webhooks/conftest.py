@@ -1,5 +1,5 @@
-"""Fixtures of the webhook tests: a team, workflows deployed the way activation will do it,
-and a slow local HTTP server for runs that take a while."""
+"""Fixtures of the webhook tests: a team, workflows activated (which registers their
+webhooks), and a slow local HTTP server for runs that take a while."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from backend.users.service import create_user
 from backend.webhooks import listeners
 from backend.webhooks.service import (
     invalidate_cache,
-    register_workflow_webhooks,
-    unregister_workflow_webhooks,
 )
 from backend.workflows import activation
 from backend.workflows.models import Workflow
@@ -40,9 +38,7 @@ def team(api) -> Team:
 
 @pytest.fixture
 def deploy(team) -> Callable[..., str]:
-    """deploy(definition, name=...) saves, activates and registers a workflow: its id.
-
-    The register call is the one line activation gets (see the webhooks report)."""
+    """deploy(definition, name=...) saves and activates a workflow (activation registers its webhooks)."""
 
     def make(definition: dict, *, name: str = "Orders") -> str:
         with session_scope() as session:
@@ -51,7 +47,6 @@ def deploy(team) -> Callable[..., str]:
             session.flush()
             save_version(session, workflow, definition, user_id=team.user_id)
             activation.activate(session, workflow, user_id=team.user_id)
-            register_workflow_webhooks(session, workflow, definition)
             return workflow.id
 
     return make
@@ -61,9 +56,7 @@ def deploy(team) -> Callable[..., str]:
 def undeploy(team) -> Callable[[str], None]:
     def stop(workflow_id: str) -> None:
         with session_scope() as session:
-            workflow = session.get(Workflow, workflow_id)
-            activation.deactivate(session, workflow, user_id=team.user_id)
-            unregister_workflow_webhooks(session, workflow.id)
+            activation.deactivate(session, session.get(Workflow, workflow_id), user_id=team.user_id)
 
     return stop
 

@@ -9,6 +9,7 @@ from webhook_testkit import execution_count, executions, flow, hook, node
 from backend.db.session import session_scope
 from backend.events.models import OutboxEvent
 from backend.executions.models import Execution, ExecutionStep
+from backend.executions.sql_store import resolve_payload
 from backend.webhooks import runs
 
 DOUBLE = node("set", "Double", "set", 1, keep_only_set=True, fields=[
@@ -147,3 +148,14 @@ def test_the_answer_comes_from_the_last_node_that_sent_items(api, deploy, respon
     response = api.post("/webhook/empty", json={"kept": True})
     assert response.status_code == 200
     assert response.json()["body"] == {"kept": True}  # the Webhook node's item: the filter sent none
+
+
+def test_step_data_past_the_inline_limit_is_kept_in_a_file(api, deploy, configure):
+    deploy(flow(hook("big"), DOUBLE))
+    configure(STORAGE_INLINE_LIMIT_BYTES="300")
+    response = api.post("/webhook/big", json={"n": 1, "name": "x" * 500})
+    assert response.json()["greeting"] == "hello " + "x" * 500
+    [execution] = executions()
+    hook_step = next(s for s in steps_of(execution.id) if s.node_id == "hook")
+    assert hook_step.output is None and hook_step.output_ref
+    assert resolve_payload(hook_step.output, hook_step.output_ref)["main"][0]["json"]["body"]["name"] == "x" * 500

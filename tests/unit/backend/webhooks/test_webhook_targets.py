@@ -7,6 +7,7 @@ from webhook_testkit import flow, hook, node
 
 from backend.engine.plan import compile_plan
 from backend.webhooks.paths import Pattern, is_pattern, normalise, shape
+from backend.webhooks.persist import JsonOnce, dumps
 from backend.webhooks.targets import DEFAULT_TIMEOUT_S, compile_target
 from nodes.sdk import default_registry
 
@@ -55,3 +56,13 @@ def test_path_helpers():
     assert normalise(" /orders/new/ ") == "orders/new"
     assert is_pattern("a/:b") and not is_pattern("a/b:c") and not is_pattern("a/:")
     assert shape("users/:id/x") == shape("users/:name/x") == "users/:/x"
+
+
+@pytest.mark.parametrize("value", [
+    [{"json": {"a": 1, "b": [1, {"c": None}]}}], {"main": [{"json": {"x": "ü"}}], "error": []},
+    {"main": [], "n": 1}, {"a": {"b": 1}}, None, [], {},
+])
+def test_json_once_writes_what_json_dumps_writes(value):
+    encode = JsonOnce()
+    assert encode(value) == dumps(value)
+    assert encode(value) == dumps(value)  # and again from the memo

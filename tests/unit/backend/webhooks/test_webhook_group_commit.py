@@ -1,0 +1,51 @@
+"""Runs that finish together share a transaction; one bad run does not sink the others."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy.exc import IntegrityError
+from webhook_testkit import executions, flow, hook
+
+from backend.engine.runner import RunResult
+from backend.webhooks import group_commit
+from backend.webhooks.persist import FinishedRun, RunDraft, dumps, ordered_id
+
+
+def finished(team_id: str) -> FinishedRun:
+    draft = RunDraft(id=ordered_id(), team_id=team_id, workflow_id=None, version_id=None,
+                     definition_json=dumps(flow(hook())), mode="webhook", input=[{"json": {}}])
+    return FinishedRun(draft, RunResult("succeeded", output=[{"json": {"ok": True}}]), [])
+
+
+def test_runs_finishing_together_share_one_transaction(team, monkeypatch):
+    batches = []
+    write = group_commit.write_runs
+    monkeypatch.setattr(group_commit, "write_runs", lambda runs: (batches.append(len(runs)), write(runs)))
+
+    async def finish_together():
+        await asyncio.gather(*(group_commit.save_finished(finished(team.team_id)) for _ in range(5)))
+
+    asyncio.run(finish_together())
+    assert batches == [5]
+    assert [e.output for e in executions()] == [[{"json": {"ok": True}}]] * 5
+
+
+def test_a_run_that_cannot_be_saved_fails_alone(team):
+    async def finish_together():
+        return await asyncio.gather(group_commit.save_finished(finished(team.team_id)),
+                                    group_commit.save_finished(finished("no-such-team")),
+                                    group_commit.save_finished(finished(team.team_id)), return_exceptions=True)
+
+    outcomes = asyncio.run(finish_together())
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], IntegrityError)
+    assert len(executions()) == 2
+
+
+def test_ordered_ids_sort_by_creation():
+    ids = []
+    for _ in range(3):
+        ids.append(ordered_id())
+        asyncio.run(asyncio.sleep(0.002))
+    assert ids == sorted(ids) and all(len(i) == 32 and int(i, 16) for i in ids)
