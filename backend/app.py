@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from backend import errors
 from backend.auth import api as auth_api
@@ -11,6 +11,7 @@ from backend.auth.ratelimit import RateLimitMiddleware
 from backend.credentials import api as credentials_api
 from backend.executions import api as executions_api
 from backend.health import health, ready
+from backend.input_guard import refuse_unstorable_input
 from backend.node_registry import api as node_registry_api
 from backend.observability import MetricsMiddleware, metrics_endpoint
 from backend.users import api as users_api
@@ -48,7 +49,8 @@ def create_app() -> FastAPI:
     # the service routers: routes are tried in order, and webhooks are the hot path.
     app.include_router(webhooks_api.router)
     for router in SERVICE_ROUTERS:
-        app.include_router(router, prefix="/api/v1")
+        app.include_router(router, prefix="/api/v1", dependencies=[Depends(refuse_unstorable_input)],
+                           responses=errors.ERROR_RESPONSES)
     # Unknown API paths answer JSON here instead of falling through to the UI's HTML 404.
     app.add_api_route("/api/v1/{path:path}", _unknown_api_path, include_in_schema=False,
                       methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

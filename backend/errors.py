@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 log = logging.getLogger("linkflow.api")
@@ -52,6 +54,24 @@ class TransientError(Exception):
 
 def error_body(code: str, message: str, details: object | None = None) -> dict:
     return {"error": {"code": code, "message": message, "details": details}}
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorOut(BaseModel):
+    """What error_body() makes: the body of every 4xx and 5xx answer."""
+
+    error: ErrorInfo
+
+
+# Documents the one error shape on every operation (it also replaces FastAPI's default 422 schema,
+# which is not the shape the validation handler below answers).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorOut, "description": "Refused: `error.message` says what was wrong and what to do"}}
 
 
 async def _user_error(_: Request, exc: UserError) -> JSONResponse:

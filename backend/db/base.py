@@ -17,6 +17,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# The range of an Integer column on PostgreSQL (SQLite's is wider). Numbers the API compares with
+# or stores in one are bounded by it, so a bigger one is a 422, not a driver overflow.
+MAX_INT = 2**31 - 1
+
 # JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 

@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
 from backend.auth.deps import Principal, require_role
+from backend.db.base import MAX_INT
 from backend.db.deps import db_session
 from backend.executions import control, history
 from backend.executions.dispatch import commit_then_dispatch
@@ -23,15 +25,28 @@ Viewer = Annotated[Principal, Depends(require_role(Role.VIEWER))]
 Editor = Annotated[Principal, Depends(require_role(Role.EDITOR))]
 
 
+def _in_utc(value: datetime) -> datetime:
+    """A time without a zone is taken as UTC, like every time the API returns."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise ValueError("the time is out of range once converted to UTC") from None
+
+
+UtcTime = Annotated[datetime, AfterValidator(_in_utc)]
+
+
 @router.get("", response_model=ExecutionPage)
 def list_executions(
     db: Db, who: Viewer, workflow_id: str | None = None, status: ExecutionStatus | None = None,
-    mode: str | None = None, started_after: datetime | None = None, started_before: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20, offset: Annotated[int, Query(ge=0)] = 0,
+    mode: str | None = None, started_after: UtcTime | None = None, started_before: UtcTime | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20, offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> ExecutionPage:
     items, total = history.list_executions(
-        db, who.team_id, workflow_id=workflow_id, status=status, mode=mode, started_after=_aware(started_after),
-        started_before=_aware(started_before), limit=limit, offset=offset)
+        db, who.team_id, workflow_id=workflow_id, status=status, mode=mode, started_after=started_after,
+        started_before=started_before, limit=limit, offset=offset)
     return ExecutionPage(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -73,7 +88,3 @@ def _retry(db: Session, who: Principal, execution_id: str, from_failed_step: boo
     commit_then_dispatch(db, retry.id)
     return accepted
 
-
-def _aware(value: datetime | None) -> datetime | None:
-    """A time without a zone is taken as UTC, like every time the API returns."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value

@@ -14,6 +14,8 @@ from backend.errors import Conflict, Forbidden, NotFound, UserError
 from backend.users.models import Membership, Role, Team, User
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+NAME_MAX = 200  # users.name and teams.name
+TEAM_SUFFIX = "'s team"
 
 
 def normalize_email(email: str) -> str:
@@ -31,9 +33,11 @@ def create_user(session: Session, *, email: str, password: str | None, name: str
         check_password_strength(password)
     if session.scalar(select(User.id).where(User.email == email)):
         raise Conflict(f"a user with email {email} already exists")
-    user = User(email=email, name=name or email.split("@")[0],
+    # A name made from a long email, or given by an OAuth provider, may exceed the columns.
+    name = (name or email.split("@")[0])[:NAME_MAX]
+    user = User(email=email, name=name,
                 password_hash=hash_password(password) if password is not None else None, is_admin=is_admin)
-    team = Team(name=f"{user.name}'s team", slug=team_slug(user.name))
+    team = Team(name=f"{name[:NAME_MAX - len(TEAM_SUFFIX)]}{TEAM_SUFFIX}", slug=team_slug(name))
     session.add_all([user, team])
     session.flush()
     session.add(Membership(team_id=team.id, user_id=user.id, role=Role.OWNER))

@@ -28,6 +28,7 @@ from starlette.requests import Request
 
 from backend.engine.services import BinaryStore
 from backend.errors import UserError
+from backend.input_guard import check_document
 
 REDACTED = "[redacted]"
 MAX_FILES = 100
@@ -83,10 +84,12 @@ def _json(body: bytes) -> object:
     if not body.strip():
         return {}
     try:
-        return json.loads(body)
+        document = json.loads(body)
     except ValueError as exc:
         raise UserError(f"the request body is not valid JSON ({exc}); send JSON or change the Content-Type"
                         ) from None
+    check_document(document)  # NaN, NUL bytes, lone surrogates: PostgreSQL cannot store them (422)
+    return document
 
 
 async def _multipart(request: Request, body: bytes, binary: BinaryStore) -> tuple[dict, dict]:

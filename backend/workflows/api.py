@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.auth.deps import Principal, require_role
+from backend.db.base import MAX_INT
 from backend.db.deps import db_session
 from backend.errors import Conflict
 from backend.executions.dispatch import commit_then_dispatch
@@ -38,7 +39,8 @@ Db = Annotated[Session, Depends(db_session)]
 Viewer = Annotated[Principal, Depends(require_role(Role.VIEWER))]
 Editor = Annotated[Principal, Depends(require_role(Role.EDITOR))]
 Limit = Annotated[int, Query(ge=1, le=100)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_INT)]
+VersionNumber = Annotated[int, Path(ge=1, le=MAX_INT)]
 
 
 @contextmanager
@@ -124,13 +126,13 @@ def list_versions(workflow_id: str, db: Db, who: Viewer, limit: Limit = 20, offs
 
 
 @router.get("/{workflow_id}/versions/{number}", response_model=VersionOut)
-def get_version(workflow_id: str, number: int, db: Db, who: Viewer) -> VersionOut:
+def get_version(workflow_id: str, number: VersionNumber, db: Db, who: Viewer) -> VersionOut:
     workflow = service.get_workflow(db, who.team_id, workflow_id)
     return VersionOut.model_validate(service.get_version(db, workflow, number))
 
 
 @router.post("/{workflow_id}/versions/{number}/restore", response_model=WorkflowOut)
-def restore_version(workflow_id: str, number: int, db: Db, who: Editor) -> WorkflowOut:
+def restore_version(workflow_id: str, number: VersionNumber, db: Db, who: Editor) -> WorkflowOut:
     workflow = service.get_workflow(db, who.team_id, workflow_id)
     with _conflicts(f"restoring workflow {workflow_id}"):
         service.restore_version(db, workflow, number, user_id=who.user_id)
@@ -138,8 +140,8 @@ def restore_version(workflow_id: str, number: int, db: Db, who: Editor) -> Workf
 
 
 @router.get("/{workflow_id}/diff")
-def diff_versions(workflow_id: str, db: Db, who: Viewer, from_version: Annotated[int, Query(ge=1)],
-                  to_version: Annotated[int | None, Query(ge=1)] = None) -> dict:
+def diff_versions(workflow_id: str, db: Db, who: Viewer, from_version: Annotated[int, Query(ge=1, le=MAX_INT)],
+                  to_version: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None) -> dict:
     """What changed from one version to another (default: to the newest)."""
     workflow = service.get_workflow(db, who.team_id, workflow_id)
     old = service.get_version(db, workflow, from_version)

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from backend.db.base import MAX_INT
+
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 MAX_TAGS = 20
@@ -109,7 +111,7 @@ class WorkflowFile(BaseModel):
 class RunRequest(BaseModel):
     input: dict[str, Any] | list[dict[str, Any]] = Field(
         default_factory=list, description="One object or a list of objects: the trigger's items")
-    version: int | None = Field(None, ge=1, description="Run this version; default: the newest")
+    version: int | None = Field(None, ge=1, le=MAX_INT, description="Run this version; default: the newest")
 
 
 class RunAccepted(BaseModel):

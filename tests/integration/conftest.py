@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -25,9 +27,8 @@ def _require(var: str) -> str:
     pytest.skip(message)
 
 
-@pytest.fixture
-def postgres_url():
-    """A fresh, empty database for this test on the real server; dropped afterwards."""
+@contextmanager
+def _fresh_database() -> Iterator[str]:
     base = _require("LINKFLOW_TEST_POSTGRES_URL")
     admin_dsn = base.replace("postgresql+psycopg://", "postgresql://")
     name = f"lf_{uuid.uuid4().hex[:12]}"
@@ -39,6 +40,20 @@ def postgres_url():
     yield base.rsplit("/", 1)[0] + f"/{name}"
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty database for this test on the real server; dropped afterwards."""
+    with _fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_postgres_url():
+    """A fresh, empty database shared by the tests of one module (too many to migrate one each)."""
+    with _fresh_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -110,3 +110,12 @@ def test_a_body_at_the_limit_is_accepted(api, deploy, configure):
     configure(HTTP_WEBHOOK_BODY_LIMIT_BYTES="100")
     response = api.post("/webhook/orders", content=b"x" * 100, headers={"Content-Type": "text/plain"})
     assert response.status_code == 200
+
+
+def test_json_values_a_database_cannot_store_are_refused_with_422(api, deploy):
+    deploy(flow(hook("strict")))
+    for body in (b'{"x": NaN}', b'{"x": "a\\u0000b"}', b'{"x": "\\ud800"}'):
+        response = api.post("/webhook/strict", content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["error"]["code"] == "validation_error"
+    assert execution_count() == 0
