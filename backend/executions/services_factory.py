@@ -10,6 +10,7 @@ from backend.db.session import session_scope
 from backend.engine.services import EngineServices
 from backend.settings import get_settings
 from backend.variables.service import team_values
+from backend.webhooks.storage import LocalBinaryStore
 
 
 def engine_services(team_id: str, execution_id: str, definition: dict | None = None) -> EngineServices:
@@ -24,6 +25,8 @@ def engine_services(team_id: str, execution_id: str, definition: dict | None = N
     services.run_subworkflow = _subworkflow_runner(team_id, services)
     services.run_error_workflow = _error_workflow_starter(team_id)
     services.credentials = credentials_resolver(team_id, execution_id)
+    # Binary data lives in storage, not in step rows, so files a webhook received reach queued runs.
+    services.binary = LocalBinaryStore()
     return services
 
 

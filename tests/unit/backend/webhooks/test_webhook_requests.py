@@ -119,3 +119,11 @@ def test_json_values_a_database_cannot_store_are_refused_with_422(api, deploy):
         assert response.status_code == 422, (body, response.text)
         assert response.json()["error"]["code"] == "validation_error"
     assert execution_count() == 0
+
+
+async def test_files_a_webhook_stored_are_readable_by_queued_runs():
+    from backend.executions.services_factory import engine_services
+
+    ref = await LocalBinaryStore().put(b"%PDF-1.7 queued", mime_type="application/pdf", file_name="a.pdf")
+    services = engine_services("any-team", "any-execution", {"nodes": []})
+    assert await services.binary.get(ref) == b"%PDF-1.7 queued"
