@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db.base import Base, IdMixin, TimestampMixin
+from backend.db.base import Base, IdMixin, TimestampMixin, utcnow
 
 
 class Credential(IdMixin, TimestampMixin, Base):
@@ -21,3 +21,16 @@ class Credential(IdMixin, TimestampMixin, Base):
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     last_used_at: Mapped[datetime | None]
+    # True: every member of the team may use it. False: only its owner (created_by), the members in
+    # credential_shares and the team's admins.
+    shared_with_team: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+
+class CredentialShare(Base):
+    """One team member a private credential is shared with (besides its owner and the team's admins)."""
+
+    __tablename__ = "credential_shares"
+
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

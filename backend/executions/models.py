@@ -66,3 +66,17 @@ class ExecutionStep(IdMixin, Base):
     error: Mapped[dict | None]
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+class WorkerHeartbeat(Base):
+    """A running worker process (or the embedded worker thread) saying it is alive, for the admin console."""
+
+    __tablename__ = "worker_heartbeats"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # "<hostname>:<pid>:<role>"
+    role: Mapped[str] = mapped_column(String(32))  # worker|scheduler|consume|embedded
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    details: Mapped[dict] = mapped_column(default=dict)  # queues, threads, version, processed counts
