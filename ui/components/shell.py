@@ -8,8 +8,11 @@ NAV = [
     ("Workflows", "/workflows", "workflow"),
     ("Executions", "/executions", "list-checks"),
     ("Credentials", "/credentials", "key-round"),
+    ("Variables", "/variables", "braces"),
+    ("Audit log", "/audit", "scroll-text"),
     ("Settings", "/settings", "settings"),
 ]
+ADMIN_NAV = ("Admin", "/admin", "shield")  # instance admins only
 
 
 def _nav_item(label: str, href: str, icon: str) -> rx.Component:
@@ -77,7 +80,8 @@ def sidebar() -> rx.Component:
     return rx.vstack(
         rx.box(brand(), padding="12px"),
         rx.el.nav(
-            rx.vstack(*(_nav_item(*item) for item in NAV), spacing="1", width="100%"),
+            rx.vstack(*(_nav_item(*item) for item in NAV), rx.cond(AuthState.is_admin, _nav_item(*ADMIN_NAV)),
+                      spacing="1", width="100%"),
             aria_label="Main",
             width="100%",
         ),

@@ -21,6 +21,8 @@ class AuthState(rx.State):
 
     user_name: str = ""
     user_email: str = ""
+    user_id: str = ""
+    is_admin: bool = False  # instance admin: sees the Admin console
     teams: list[dict[str, str]] = []  # [{id, name, role}] from /auth/me
     form_error: str = ""
     busy: bool = False
@@ -33,6 +35,23 @@ class AuthState(rx.State):
     def initials(self) -> str:
         words = (self.user_name or self.user_email or "?").replace("@", " ").split()
         return "".join(w[0] for w in words[:2]).upper()
+
+    @rx.var
+    def role(self) -> str:
+        """The signed-in user's role in the current team: owner, admin, editor or viewer."""
+        for team in self.teams:
+            if team["id"] == self.team_id:
+                return team["role"]
+        return self.teams[0]["role"] if self.teams else ""
+
+    @rx.var
+    def can_edit(self) -> bool:
+        """Editors and above change things; viewers see no edit buttons (the API refuses them anyway)."""
+        return self.role in ("owner", "admin", "editor")
+
+    @rx.var
+    def is_team_admin(self) -> bool:
+        return self.role in ("owner", "admin")
 
     @rx.var
     def team_name(self) -> str:
@@ -75,6 +94,7 @@ class AuthState(rx.State):
     async def _load_me(self) -> None:
         me = await self.request("GET", "/auth/me")
         self.user_name, self.user_email = me["user"]["name"], me["user"]["email"]
+        self.user_id, self.is_admin = me["user"]["id"], bool(me["user"]["is_admin"])
         self.teams = [{"id": m["team"]["id"], "name": m["team"]["name"], "role": m["role"]}
                       for m in me["memberships"]]
         if self.teams and self.team_id not in {t["id"] for t in self.teams}:
