@@ -10,12 +10,21 @@ from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
 from backend.auth.deps import Principal, require_role
-from backend.db.base import MAX_INT
+from backend.db.base import MAX_INT, utcnow
 from backend.db.deps import db_session
-from backend.executions import control, history
+from backend.executions import bulk, control, history, stats
 from backend.executions.dispatch import commit_then_dispatch
-from backend.executions.models import ExecutionStatus
-from backend.executions.schemas import ExecutionAccepted, ExecutionOut, ExecutionPage, ExecutionSummary
+from backend.executions.models import ExecutionMode, ExecutionStatus
+from backend.executions.schemas import (
+    BulkRequest,
+    BulkResult,
+    BulkRetryRequest,
+    ExecutionAccepted,
+    ExecutionOut,
+    ExecutionPage,
+    ExecutionStats,
+    ExecutionSummary,
+)
 from backend.users.models import Role
 
 router = APIRouter(prefix="/executions", tags=["executions"])
@@ -36,18 +45,53 @@ def _in_utc(value: datetime) -> datetime:
 
 
 UtcTime = Annotated[datetime, AfterValidator(_in_utc)]
+MAX_SEARCH = 200
+
+
+SearchText = Annotated[str, Query(min_length=1, max_length=MAX_SEARCH,
+                                   description="text to find in the trigger data, outputs, errors and steps' data")]
 
 
 @router.get("", response_model=ExecutionPage)
 def list_executions(
     db: Db, who: Viewer, workflow_id: str | None = None, status: ExecutionStatus | None = None,
-    mode: str | None = None, started_after: UtcTime | None = None, started_before: UtcTime | None = None,
+    mode: ExecutionMode | None = None, started_after: UtcTime | None = None, started_before: UtcTime | None = None,
+    q: SearchText | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20, offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> ExecutionPage:
+    """Newest first; every filter is optional and they combine."""
     items, total = history.list_executions(
         db, who.team_id, workflow_id=workflow_id, status=status, mode=mode, started_after=started_after,
-        started_before=started_before, limit=limit, offset=offset)
+        started_before=started_before, q=q, limit=limit, offset=offset)
     return ExecutionPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/stats", response_model=ExecutionStats)
+def execution_stats(db: Db, who: Viewer, since: UtcTime | None = None, until: UtcTime | None = None,
+                    workflow_id: str | None = None) -> ExecutionStats:
+    """Per hour and status, duration percentiles and top failures over `since`..`until` (default: the
+    last 24 hours; at most 31 days)."""
+    since, until = stats.resolve_range(since, until, utcnow())
+    return stats.execution_stats(db, who.team_id, since, until, workflow_id)
+
+
+@router.post("/bulk-delete", response_model=BulkResult)
+def bulk_delete(body: BulkRequest, db: Db, who: Editor) -> BulkResult:
+    """Delete finished executions; each id gets its outcome (deleted, skipped with the reason, not_found)."""
+    result = bulk.bulk_delete(db, who.team_id, body.ids)
+    db.commit()
+    for outcome in result.results:
+        if outcome.outcome == "deleted":
+            control.discard_offloaded(outcome.id)
+    return result
+
+
+@router.post("/bulk-retry", response_model=BulkResult)
+def bulk_retry(body: BulkRetryRequest, db: Db, who: Editor) -> BulkResult:
+    """Retry finished executions; each retried id names its new execution."""
+    result = bulk.bulk_retry(db, who.team_id, body.ids, from_failed_step=body.from_failed_step)
+    commit_then_dispatch(db, *(o.execution_id for o in result.results if o.execution_id))
+    return result
 
 
 @router.get("/{execution_id}", response_model=ExecutionOut)

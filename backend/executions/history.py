@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Text, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from backend.errors import NotFound
@@ -29,9 +30,13 @@ def get_execution(session: Session, team_id: str, execution_id: str) -> Executio
 
 def list_executions(session: Session, team_id: str, *, workflow_id: str | None = None, status: str | None = None,
                     mode: str | None = None, started_after: datetime | None = None,
-                    started_before: datetime | None = None, limit: int = 20,
+                    started_before: datetime | None = None, q: str | None = None, limit: int = 20,
                     offset: int = 0) -> tuple[list[ExecutionSummary], int]:
-    """Newest first. "Started" is when a worker took it up, or when it was queued if none has yet."""
+    """Newest first. "Started" is when a worker took it up, or when it was queued if none has yet.
+
+    ``q`` finds executions whose data holds the text: the trigger data, the output, the error,
+    or any inline step's input, output or error (step data offloaded to files is not searched).
+    """
     started = func.coalesce(Execution.started_at, Execution.created_at)
     conditions = [Execution.team_id == team_id]
     for column, value in ((Execution.workflow_id, workflow_id), (Execution.status, status), (Execution.mode, mode)):
@@ -40,12 +45,41 @@ def list_executions(session: Session, team_id: str, *, workflow_id: str | None =
     if started_after is not None:
         conditions.append(started >= started_after)
     if started_before is not None:
-        conditions.append(started < started_before)
+        # created_at <= started, so this bound holds too and lets the (team_id, created_at) index help
+        conditions += [started < started_before, Execution.created_at < started_before]
+    if q:
+        conditions.append(data_contains(q))
     total = session.scalar(select(func.count()).select_from(Execution).where(*conditions)) or 0
     rows = session.execute(select(*_SUMMARY_COLUMNS).where(*conditions)
                            .order_by(Execution.created_at.desc(), Execution.id.desc())
                            .limit(limit).offset(offset)).all()
     return [summary(row) for row in rows], total
+
+
+def data_contains(text: str) -> ColumnElement[bool]:
+    """Case-insensitive substring search in the execution's JSON data, as stored JSON text.
+
+    The same SQL on SQLite (JSON text) and PostgreSQL (jsonb cast to text). The stored text
+    escapes quotes and backslashes, and SQLite's also escapes non-ASCII characters, so each
+    spelling of the term is tried; ``%`` and ``_`` in the term match only themselves.
+    """
+    patterns = [_like_pattern(s) for s in dict.fromkeys(_spellings(text))]
+
+    def matches(*columns) -> ColumnElement[bool]:
+        return or_(*(cast(c, Text).ilike(p, escape="\\") for c in columns for p in patterns))
+
+    in_steps = exists().where(ExecutionStep.execution_id == Execution.id,
+                              matches(ExecutionStep.input, ExecutionStep.output, ExecutionStep.error))
+    return or_(matches(Execution.input, Execution.output, Execution.error), in_steps)
+
+
+def _spellings(text: str) -> list[str]:
+    return [text, json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]]
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def execution_detail(session: Session, execution: Execution) -> ExecutionOut:

@@ -18,6 +18,18 @@ class ExecutionStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class ExecutionMode(StrEnum):
+    """What started an execution."""
+
+    MANUAL = "manual"  # "Run" in the editor or POST /workflows/{id}/run
+    WEBHOOK = "webhook"
+    TEST = "test"  # a webhook's test URL
+    SCHEDULE = "schedule"
+    RETRY = "retry"
+    SUBWORKFLOW = "subworkflow"
+    ERROR = "error"  # a workflow's error workflow
+
+
 class Execution(IdMixin, Base):
     __tablename__ = "executions"
     __table_args__ = (
@@ -32,7 +44,7 @@ class Execution(IdMixin, Base):
     # The definition that ran, so history survives edits and files run by `linkflow run`.
     definition: Mapped[dict | None]
     status: Mapped[str] = mapped_column(String(16), default=ExecutionStatus.QUEUED)
-    mode: Mapped[str] = mapped_column(String(16), default="manual")  # manual|webhook|schedule|retry|...
+    mode: Mapped[str] = mapped_column(String(16), default=ExecutionMode.MANUAL)  # an ExecutionMode
     input: Mapped[list | None]
     output: Mapped[list | None]
     error: Mapped[dict | None]
