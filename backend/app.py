@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 
 from backend import errors
+from backend.admin import api as admin_api
+from backend.audit import api as audit_api
 from backend.auth import api as auth_api
 from backend.auth import api_keys_api, oauth_api
 from backend.auth.ratelimit import RateLimitMiddleware
@@ -26,6 +28,7 @@ SERVICE_ROUTERS += [auth_api.router, oauth_api.router, users_api.router, teams_a
 SERVICE_ROUTERS += [workflows_api.router, executions_api.router, node_registry_api.router,
                     variables_api.router]
 SERVICE_ROUTERS += [credentials_api.router]
+SERVICE_ROUTERS += [audit_api.router, admin_api.router]
 
 
 async def _unknown_api_path(path: str) -> None:

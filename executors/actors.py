@@ -7,18 +7,23 @@ import socket
 
 import dramatiq
 
+from backend.admin.queues import EXECUTION_QUEUE
 from executors.broker import get_broker
+from executors.heartbeat import processed
 
 get_broker()  # actors bind to the broker that exists when they are declared
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
-@dramatiq.actor(queue_name="executions", max_retries=3, min_backoff=1000, time_limit=24 * 3600 * 1000)
+@dramatiq.actor(queue_name=EXECUTION_QUEUE, max_retries=3, min_backoff=1000, time_limit=24 * 3600 * 1000)
 def run_execution(execution_id: str) -> None:
     from backend.executions.worker_runtime import execute
 
-    execute(execution_id, WORKER_ID)
+    try:
+        execute(execution_id, WORKER_ID)
+    finally:
+        processed.add()
 
 
 def enqueue(execution_id: str) -> None:

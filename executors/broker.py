@@ -5,6 +5,7 @@ from __future__ import annotations
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
+from backend.admin.queues import QUEUE_NAMESPACE
 from backend.settings import Settings, get_settings
 
 _broker: dramatiq.Broker | None = None
@@ -14,7 +15,7 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
     if settings.queue.backend == "redis":
         from dramatiq.brokers.redis import RedisBroker
 
-        return RedisBroker(url=settings.redis_url, namespace="linkflow")
+        return RedisBroker(url=settings.redis_url, namespace=QUEUE_NAMESPACE)
     # In-process: messages live in memory only, so the database stays the source of truth
     # (queued executions are re-dispatched at start-up and by the reaper).
     return StubBroker()

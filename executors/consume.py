@@ -13,6 +13,7 @@ from backend.errors import UserError
 from backend.events.bus import create_bus
 from backend.events.consumers import Consumer, get_consumer, run_consumer
 from backend.settings import get_settings
+from executors.heartbeat import heartbeat_loop
 
 log = logging.getLogger("linkflow.consume")
 
@@ -43,7 +44,11 @@ async def _until_signalled(consumer: Consumer) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     bus = create_bus()
+    beat = asyncio.create_task(heartbeat_loop(
+        stop, "consume", lambda: {"service": consumer.service, "topics": list(consumer.topics)}))
     try:
         await run_consumer(bus, consumer, stop)
     finally:
+        stop.set()
+        await beat
         await bus.close()

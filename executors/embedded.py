@@ -8,8 +8,10 @@ import logging
 
 import dramatiq
 
+from backend.events.consumers import registry
 from backend.settings import get_settings
 from executors import actors
+from executors.heartbeat import heartbeat_loop, worker_details
 from executors.maintenance import maintenance_loop
 from executors.relay import start_event_pipeline
 from executors.scheduler import scheduler_loop
@@ -26,6 +28,8 @@ async def run_embedded():
     task = asyncio.create_task(maintenance_loop(stop, actors.enqueue, resend_queued_at_start=True))
     scheduler = asyncio.create_task(scheduler_loop(stop))
     events = await start_event_pipeline()
+    beat = asyncio.create_task(heartbeat_loop(stop, "embedded", worker_details(
+        settings.queue.worker_threads, settings.queue.backend, scheduler=True, consumers=sorted(registry()))))
     log.info("embedded services started", extra={"worker_threads": settings.queue.worker_threads})
     try:
         yield
@@ -33,5 +37,6 @@ async def run_embedded():
         stop.set()
         await task
         await scheduler
+        await beat
         await events.stop()
         worker.stop(timeout=5000)

@@ -40,7 +40,11 @@ async def _until_signalled() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    from executors.heartbeat import heartbeat_loop
+
+    beat = asyncio.create_task(heartbeat_loop(stop, "scheduler", dict))
     await scheduler_loop(stop)
+    await beat
 
 
 async def scheduler_loop(stop: asyncio.Event, leader: Leadership | None = None) -> None:

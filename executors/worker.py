@@ -12,6 +12,7 @@ import dramatiq
 from backend import logging as lf_logging
 from backend.settings import get_settings
 from executors import actors
+from executors.heartbeat import heartbeat_loop, worker_details
 from executors.maintenance import maintenance_loop
 from executors.relay import run_worker_relay
 
@@ -38,5 +39,9 @@ async def _until_signalled() -> None:
         loop.add_signal_handler(sig, stop.set)
     in_memory = get_settings().queue.backend == "memory"
     relay = asyncio.create_task(run_worker_relay(stop))
+    settings = get_settings()
+    beat = asyncio.create_task(heartbeat_loop(
+        stop, "worker", worker_details(settings.queue.worker_threads, settings.queue.backend)))
     await maintenance_loop(stop, actors.enqueue, resend_queued_at_start=in_memory)
     await relay
+    await beat

@@ -22,6 +22,7 @@ _COLUMNS = ("action", "actor_id", "actor_type", "team_id", "object_type", "objec
 _ENVELOPE = ("event_id", "occurred_at", "details")
 _LIMITS = {"action": 100, "actor_id": 32, "team_id": 32, "object_type": 50, "object_id": 32, "ip": 64}
 MAX_PAGE = 500
+MAX_EXPORT_ROWS = 100_000  # one CSV download; narrow the time range for more
 CSV_HEADER = ("created_at", "action", "actor_type", "actor_id", "object_type", "object_id", "ip", "details")
 
 
@@ -73,7 +74,10 @@ def _occurred_at(value: object) -> datetime:
 
 @dataclass(frozen=True)
 class AuditFilter:
-    """What the audit console narrows by; None means any. `until` is exclusive."""
+    """What the audit console narrows by; None means any. `until` is exclusive.
+
+    `action` is one action (`workflow.activate`) or a family ending in `.*` (`workflow.*`).
+    """
 
     action: str | None = None
     actor_id: str | None = None
@@ -84,7 +88,12 @@ class AuditFilter:
 
     def where(self, team_id: str) -> list:
         conditions = [AuditLog.team_id == team_id]
-        for name in ("action", "actor_id", "object_type", "object_id"):
+        if self.action is not None and self.action.endswith(".*"):
+            prefix = self.action[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            conditions.append(AuditLog.action.like(f"{prefix}%", escape="\\"))
+        elif self.action is not None:
+            conditions.append(AuditLog.action == self.action)
+        for name in ("actor_id", "object_type", "object_id"):
             if (value := getattr(self, name)) is not None:
                 conditions.append(getattr(AuditLog, name) == value)
         if self.since is not None:
@@ -108,16 +117,22 @@ def list_audit(session: Session, team_id: str, filters: AuditFilter = AuditFilte
 
 
 def export_csv(session: Session, team_id: str, filters: AuditFilter = AuditFilter(), *,
-               batch: int = 1000) -> Iterator[str]:
-    """The matching entries as CSV text, header first, one chunk per row (for a streaming response)."""
+               batch: int = 1000, limit: int = MAX_EXPORT_ROWS) -> Iterator[str]:
+    """The matching entries as CSV text, header first, one chunk per row (for a streaming response);
+    at most `limit` rows, newest first."""
     yield _csv_line(CSV_HEADER)
     query = (select(AuditLog).where(*filters.where(team_id))
              .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
-             .execution_options(yield_per=batch))
+             .limit(limit).execution_options(yield_per=batch))
     for row in session.scalars(query):
         yield _csv_line((row.created_at.isoformat(), row.action, row.actor_type, row.actor_id,
                          row.object_type, row.object_id, row.ip,
                          json.dumps(row.details, sort_keys=True, ensure_ascii=False)))
+
+
+def distinct_actions(session: Session, team_id: str) -> list[str]:
+    return list(session.scalars(select(AuditLog.action).where(AuditLog.team_id == team_id)
+                                .distinct().order_by(AuditLog.action).limit(MAX_PAGE)))
 
 
 def _csv_line(values: tuple) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from sqlalchemy.exc import IntegrityError
 
 from backend.auth import service, tokens
@@ -23,6 +23,7 @@ from backend.auth.schemas import (
 )
 from backend.auth.tokens import TokenPair
 from backend.db.deps import DbSession
+from backend.db.session import session_scope
 from backend.errors import Conflict
 from backend.notifications.mail import send_in_background
 from backend.users import service as users
@@ -51,9 +52,19 @@ def signup(body: SignupIn, session: DbSession) -> SignupOut:
     return SignupOut(team=TeamOut.model_validate(team), **_session_out(user, pair).model_dump())
 
 
+def _client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 @router.post("/login", response_model=SessionOut)
-def login(body: LoginIn, session: DbSession) -> SessionOut:
-    user, pair = service.login(session, email=body.email, password=body.password)
+def login(body: LoginIn, session: DbSession, request: Request) -> SessionOut:
+    ip = _client_ip(request)
+    try:
+        user, pair = service.login(session, email=body.email, password=body.password, ip=ip)
+    except service.LoginFailed as failure:
+        with session_scope() as own:  # the request's transaction is rolled back with the 401
+            service.record_failed_login(own, failure, email=body.email, ip=ip)
+        raise
     return _session_out(user, pair)
 
 
@@ -65,9 +76,9 @@ def refresh(body: RefreshIn) -> TokensOut:
 
 
 @router.post("/logout", status_code=204)
-def logout(body: RefreshIn, session: DbSession) -> Response:
+def logout(body: RefreshIn, session: DbSession, request: Request) -> Response:
     """Revoke the presented refresh token and every token rotated from the same sign-in."""
-    tokens.revoke_presented(session, body.refresh_token)
+    service.logout(session, body.refresh_token, ip=_client_ip(request))
     return Response(status_code=204)
 
 

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.events.outbox import emit
+from backend.users.models import Membership
 
 
 def record(session: Session, action: str, *, actor_id: str | None, team_id: str | None,
-           object_type: str, object_id: str, details: dict | None = None) -> None:
+           object_type: str, object_id: str, details: dict | None = None, ip: str | None = None) -> None:
     """Emit one `audit.log` event, keyed by team (else actor) so a team's trail stays in order."""
     payload = {"action": action, "actor_id": actor_id, "team_id": team_id, "object_type": object_type,
                "object_id": object_id, "details": details or {}}
+    if ip:
+        payload["ip"] = ip[:64]
     emit(session, "audit.log", team_id or actor_id or object_id, payload)
+
+
+def record_for_user_teams(session: Session, action: str, user_id: str, *, actor_id: str | None,
+                          details: dict | None = None, ip: str | None = None) -> None:
+    """An account event (sign-in, sign-out) in the trail of every team the user belongs to, so each
+    team's admins see it; a user without a team gets one team-less entry."""
+    teams = session.scalars(select(Membership.team_id).where(Membership.user_id == user_id)
+                            .order_by(Membership.created_at, Membership.id)).all() or [None]
+    for team_id in teams:
+        record(session, action, actor_id=actor_id, team_id=team_id, object_type="user", object_id=user_id,
+               details=details, ip=ip)

@@ -36,16 +36,46 @@ def signup(session: Session, *, email: str, password: str, name: str = "") -> tu
     return user, team, _sign_in(session, user)
 
 
-def login(session: Session, *, email: str, password: str) -> tuple[User, TokenPair]:
+class LoginFailed(Unauthorized):
+    """A refused sign-in; `user_id` names the account it was for, if one exists (for the audit trail)."""
+
+    def __init__(self, user_id: str | None, reason: str) -> None:
+        super().__init__(BAD_CREDENTIALS)
+        self.user_id, self.reason = user_id, reason
+
+
+def login(session: Session, *, email: str, password: str, ip: str | None = None) -> tuple[User, TokenPair]:
     user = users.find_by_email(session, email)
     if user is None or not user.password_hash:
         verify_password(_dummy_hash(), password)  # same work whether or not the account exists
-        raise Unauthorized(BAD_CREDENTIALS)
-    if not verify_password(user.password_hash, password) or not user.is_active:
-        raise Unauthorized(BAD_CREDENTIALS)
-    audit.record(session, "auth.login", actor_id=user.id, team_id=None, object_type="user",
-                 object_id=user.id, details={"method": "password"})
+        raise LoginFailed(user.id if user else None, "no_password" if user else "unknown_email")
+    if not verify_password(user.password_hash, password):
+        raise LoginFailed(user.id, "wrong_password")
+    if not user.is_active:
+        raise LoginFailed(user.id, "disabled")
+    audit.record_for_user_teams(session, "auth.login", user.id, actor_id=user.id,
+                                details={"method": "password"}, ip=ip)
     return user, _sign_in(session, user)
+
+
+def record_failed_login(session: Session, failure: LoginFailed, *, email: str, ip: str | None) -> None:
+    """Audit a refused sign-in in its own transaction (the request's is rolled back). Only attempts on
+    an existing account reach a team's trail; the email is kept as typed only when no account has it."""
+    details = {"method": "password", "reason": failure.reason}
+    if failure.user_id is None:
+        details["email"] = email.strip().lower()[:320]
+        audit.record(session, "auth.login_failed", actor_id=None, team_id=None, object_type="user",
+                     object_id="", details=details, ip=ip)
+        return
+    audit.record_for_user_teams(session, "auth.login_failed", failure.user_id, actor_id=None,
+                                details=details, ip=ip)
+
+
+def logout(session: Session, refresh_token: str, *, ip: str | None = None) -> None:
+    """Revoke the presented refresh token's sign-in; audited when the token was known."""
+    user_id = tokens.revoke_presented(session, refresh_token)
+    if user_id is not None:
+        audit.record_for_user_teams(session, "auth.logout", user_id, actor_id=user_id, ip=ip)
 
 
 def oauth_login(session: Session, *, email: str, name: str, provider: str) -> tuple[User, TokenPair]:
@@ -57,8 +87,8 @@ def oauth_login(session: Session, *, email: str, name: str, provider: str) -> tu
                      object_id=user.id, details={"method": "oauth", "provider": provider})
     if not user.is_active:
         raise Unauthorized("this account is disabled")
-    audit.record(session, "auth.login", actor_id=user.id, team_id=None, object_type="user",
-                 object_id=user.id, details={"method": "oauth", "provider": provider})
+    audit.record_for_user_teams(session, "auth.login", user.id, actor_id=user.id,
+                                details={"method": "oauth", "provider": provider})
     return user, _sign_in(session, user)
 
 

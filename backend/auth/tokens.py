@@ -116,11 +116,14 @@ def revoke_family(session: Session, family_id: str) -> None:
                     .execution_options(synchronize_session=False))
 
 
-def revoke_presented(session: Session, raw: str) -> None:
-    """Logout: revoke the family of the presented token (unknown tokens are ignored)."""
-    family_id = session.scalar(select(RefreshToken.family_id).where(RefreshToken.token_hash == sha256(raw)))
-    if family_id:
-        revoke_family(session, family_id)
+def revoke_presented(session: Session, raw: str) -> str | None:
+    """Logout: revoke the family of the presented token (unknown tokens are ignored); whose it was."""
+    row = session.execute(select(RefreshToken.family_id, RefreshToken.user_id)
+                          .where(RefreshToken.token_hash == sha256(raw))).first()
+    if row is None:
+        return None
+    revoke_family(session, row.family_id)
+    return row.user_id
 
 
 def revoke_all_for_user(session: Session, user_id: str) -> None:

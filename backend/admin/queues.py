@@ -1,0 +1,66 @@
+"""Queue depth for the admin console: executions by status from the database (the truth), and,
+with the Redis queue backend, what Dramatiq holds in Redis right now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.executions.models import Execution, ExecutionStatus
+from backend.settings import Settings
+
+QUEUE_NAMESPACE = "linkflow"  # Dramatiq's Redis key prefix (executors/broker.py)
+EXECUTION_QUEUE = "executions"  # the queue of executors.actors.run_execution
+EXECUTION_QUEUES = (EXECUTION_QUEUE,)
+PENDING = (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING, ExecutionStatus.WAITING)
+
+
+@dataclass(frozen=True)
+class RedisQueue:
+    name: str
+    ready: int  # messages waiting for a worker
+    delayed: int  # retries waiting for their backoff
+    in_redis: int  # every message Redis holds for the queue, including those being worked on
+    dead_lettered: int  # gave up after Dramatiq's retries
+
+
+def execution_counts(session: Session) -> dict[str, dict[str, int]]:
+    """{"overall": {status: n}, "<mode>": {...}}: queued, running and waiting executions.
+
+    Every execution goes through the one `executions` queue, so the breakdown is by how it started
+    (manual, webhook, schedule, retry...)."""
+    rows = session.execute(select(Execution.mode, Execution.status, func.count())
+                           .where(Execution.status.in_(PENDING))
+                           .group_by(Execution.mode, Execution.status))
+    counts: dict[str, dict[str, int]] = {"overall": {status.value: 0 for status in PENDING}}
+    for mode, status, n in rows:
+        counts["overall"][status] += n
+        counts.setdefault(mode, {s.value: 0 for s in PENDING})[status] += n
+    return counts
+
+
+def redis_queues(settings: Settings) -> list[RedisQueue] | None:
+    """Dramatiq's Redis keys per execution queue; None when the queue is in-process (nothing to read)."""
+    if settings.queue.backend != "redis" or not settings.redis_url:
+        return None
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        return [_redis_queue(client, name) for name in EXECUTION_QUEUES]
+    finally:
+        client.close()
+
+
+def _redis_queue(client, name: str) -> RedisQueue:
+    key = f"{QUEUE_NAMESPACE}:{name}"
+    pipe = client.pipeline(transaction=False)
+    pipe.llen(key)
+    pipe.llen(f"{key}.DQ")
+    pipe.hlen(f"{key}.msgs")
+    pipe.hlen(f"{key}.DQ.msgs")
+    pipe.zcard(f"{key}.XQ")
+    ready, delayed, msgs, delayed_msgs, dead = pipe.execute()
+    return RedisQueue(name=name, ready=ready, delayed=delayed, in_redis=msgs + delayed_msgs, dead_lettered=dead)
