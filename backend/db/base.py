@@ -23,6 +23,9 @@ MAX_INT = 2**31 - 1
 
 # JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
 JsonType = JSON().with_variant(JSONB(), "postgresql")
+# For bound parameters of JSON columns in prebuilt statements: Python None binds as SQL NULL (as it does
+# in `.values(col=None)`), not as the JSON text 'null'.
+JsonNullBind = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 def utcnow() -> datetime:

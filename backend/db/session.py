@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import models as _all_tables  # noqa: F401 - every FK target must be mapped
@@ -43,6 +44,26 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
 def get_engine() -> Engine:
     settings = get_settings()
     return make_engine(settings.database_url, settings.database.echo, settings.database.pool_size)
+
+
+_SQLITE_WRITER = threading.Lock()
+
+
+@contextmanager
+def write_transaction() -> Iterator[Connection]:
+    """A short write transaction on a bare connection, for the per-execution hot paths.
+
+    SQLite has one writer at a time, and a connection that finds the database locked sleeps in
+    millisecond steps before it retries. Writers of this process therefore take turns through a
+    lock instead, which keeps worker threads from sleeping (and thrashing the GIL) on each other.
+    """
+    engine = get_engine()
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with _SQLITE_WRITER, engine.begin() as conn:
+        yield conn
 
 
 @functools.cache

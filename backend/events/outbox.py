@@ -8,9 +8,12 @@ from sqlalchemy.orm import Session
 from backend.events.models import OutboxEvent
 from backend.events.topics import TOPICS
 
+_INSERT = insert(OutboxEvent)
+
 
 def emit(session: Session | Connection, topic: str, key: str, payload: dict) -> None:
     if topic not in TOPICS:
         raise ValueError(f"unknown event topic {topic!r}; topics are listed in backend/events/topics.py")
-    # A Core insert: works on a Session or a bare Connection, in the caller's transaction.
-    session.execute(insert(OutboxEvent).values(topic=topic, key=key, payload=payload))
+    # A Core insert: works on a Session or a bare Connection, in the caller's transaction. The statement
+    # is built once; per call only the parameters change (no statement construction or cache key).
+    session.execute(_INSERT, {"topic": topic, "key": key, "payload": payload})

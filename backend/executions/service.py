@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Connection, func, or_, update
+from sqlalchemy import BindParameter, Connection, bindparam, func, or_, update
 from sqlalchemy.orm import Session
 
-from backend.db.base import utcnow
+from backend.db.base import JsonNullBind, JsonType, utcnow
 from backend.events.outbox import emit
 from backend.executions.models import Execution
 from backend.executions.models import ExecutionStatus as S
@@ -34,6 +34,35 @@ def create_execution(session: Session, *, team_id: str, definition: dict, mode: 
     return execution
 
 
+def _param(name: str, column) -> BindParameter:
+    return bindparam(name, type_=JsonNullBind if column.type is JsonType else column.type)
+
+
+# claim and finish run for every execution: their statements are built once, and each call only binds
+# parameters (building an UPDATE and its cache key per call cost more than executing it on SQLite).
+_CLAIM = (
+    update(Execution)
+    .where(Execution.id == _param("p_id", Execution.id),
+           or_(*(Execution.status == source for source in sources_of(S.RUNNING) if source != S.RUNNING)),
+           or_(Execution.status != S.WAITING, Execution.resume_at <= _param("p_now", Execution.resume_at)))
+    .values(status=S.RUNNING, lease_owner=_param("p_owner", Execution.lease_owner),
+            lease_expires_at=_param("p_expires", Execution.lease_expires_at), attempts=Execution.attempts + 1,
+            started_at=func.coalesce(Execution.started_at, _param("p_now", Execution.started_at)))
+    .returning(Execution.definition, Execution.input, Execution.mode, Execution.workflow_id, Execution.team_id,
+               Execution.resume_at)
+)
+_FINISH = (
+    update(Execution)
+    .where(Execution.id == _param("p_id", Execution.id), Execution.lease_owner == _param("p_owner", Execution.lease_owner),
+           Execution.status == S.RUNNING)
+    .values(status=_param("p_status", Execution.status), output=_param("p_output", Execution.output),
+            error=_param("p_error", Execution.error), lease_owner=None, lease_expires_at=None,
+            resume_at=_param("p_resume_at", Execution.resume_at),
+            finished_at=func.coalesce(_param("p_finished_at", Execution.finished_at), Execution.finished_at))
+    .returning(Execution.team_id, Execution.workflow_id, Execution.mode)
+)
+
+
 @dataclass(frozen=True)
 class Claimed:
     """What a worker needs to run an execution it now holds the lease of."""
@@ -52,16 +81,8 @@ def claim(db: Session | Connection, execution_id: str, worker_id: str) -> Claime
     One conditional UPDATE ... RETURNING: the database decides who wins a race.
     """
     now = utcnow()
-    runnable = or_(*(Execution.status == source for source in sources_of(S.RUNNING) if source != S.RUNNING))
-    row = db.execute(
-        update(Execution)
-        .where(Execution.id == execution_id, runnable,
-               or_(Execution.status != S.WAITING, Execution.resume_at <= now))  # a wait must be over
-        .values(status=S.RUNNING, lease_owner=worker_id, lease_expires_at=now + lease(),
-                attempts=Execution.attempts + 1, started_at=func.coalesce(Execution.started_at, now))
-        .returning(Execution.definition, Execution.input, Execution.mode, Execution.workflow_id,
-                   Execution.team_id, Execution.resume_at)
-    ).first()
+    row = db.execute(_CLAIM, {"p_id": execution_id, "p_now": now, "p_owner": worker_id,
+                              "p_expires": now + lease()}).first()
     if row is None:
         return None
     return Claimed(definition=row.definition or {}, input=row.input or [], mode=row.mode,
@@ -75,16 +96,9 @@ def finish(db: Session | Connection, execution_id: str, worker_id: str, *, statu
     One conditional UPDATE ... RETURNING plus the outbox row: this runs once per execution.
     """
     check_transition(execution_id, S.RUNNING, status)
-    values = {"status": status, "output": output, "error": error, "lease_owner": None,
-              "lease_expires_at": None, "resume_at": resume_at}
-    if status in FINISHED:
-        values["finished_at"] = utcnow()
-    row = db.execute(
-        update(Execution)
-        .where(Execution.id == execution_id, Execution.lease_owner == worker_id, Execution.status == S.RUNNING)
-        .values(**values)
-        .returning(Execution.team_id, Execution.workflow_id, Execution.mode)
-    ).first()
+    row = db.execute(_FINISH, {"p_id": execution_id, "p_owner": worker_id, "p_status": status, "p_output": output,
+                               "p_error": error, "p_resume_at": resume_at,
+                               "p_finished_at": utcnow() if status in FINISHED else None}).first()
     if row is None:
         return False
     emit(db, "execution.events", execution_id, {

@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Insert, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from backend.db.base import new_id
-from backend.db.session import get_engine, session_scope
+from backend.db.base import JsonNullBind, new_id
+from backend.db.session import get_engine, write_transaction
 from backend.engine.store import StepRecord
 from backend.executions.models import ExecutionStep
 from backend.settings import get_settings
 
 
 class SqlStepStore:
-    def __init__(self, execution_id: str) -> None:
+    def __init__(self, execution_id: str, preloaded: dict[tuple[str, int], StepRecord] | None = None) -> None:
         self.execution_id = execution_id
+        self._preloaded = preloaded  # steps the caller already read (in its claim transaction)
         settings = get_settings()
         self._inline_limit = settings.storage.inline_limit_bytes
         self._offload_dir = offload_dir(execution_id)
@@ -26,31 +27,39 @@ class SqlStepStore:
     # Blocking calls on purpose: each execution runs on its own worker thread's event loop,
     # where nothing else waits, and a thread hop per step would cost more than the write.
     async def load_steps(self) -> dict[tuple[str, int], StepRecord]:
+        if self._preloaded is not None:
+            steps, self._preloaded = self._preloaded, None
+            return steps
         return self._load()
 
     async def save_step(self, step: StepRecord) -> None:
         self._save(step)
 
     def _load(self) -> dict[tuple[str, int], StepRecord]:
-        with session_scope() as session:
-            rows = session.scalars(select(ExecutionStep).where(ExecutionStep.execution_id == self.execution_id))
-            records = [self._to_record(row) for row in rows]
-        return {r.key: r for r in records}
+        with get_engine().connect() as conn:
+            return load_steps(conn, self.execution_id)
 
     def _save(self, step: StepRecord) -> None:
         output, output_ref = self._maybe_offload(step, "output", step.output)
         step_input, input_ref = self._maybe_offload(step, "input", step.input)
-        values = {"status": step.status, "attempts": step.attempts, "input": step_input, "input_ref": input_ref,
-                  "output": output, "output_ref": output_ref, "error": step.error,
-                  "started_at": step.started_at, "finished_at": step.finished_at}
-        # One upsert per step (a resumed waiting step replaces its row); Core, not the ORM, on this hot path.
-        statement = _insert_for(self._dialect)(ExecutionStep).values(
-            id=new_id(), execution_id=self.execution_id, node_id=step.node_id, node_name=step.node_name,
-            run_index=step.run_index, **values)
-        statement = statement.on_conflict_do_update(
-            index_elements=["execution_id", "node_id", "run_index"], set_=values)
-        with get_engine().begin() as conn:
-            conn.execute(statement)
+        params = {
+            "id": new_id(),
+            "execution_id": self.execution_id,
+            "node_id": step.node_id,
+            "node_name": step.node_name,
+            "run_index": step.run_index,
+            "status": step.status,
+            "attempts": step.attempts,
+            "input": step_input,
+            "input_ref": input_ref,
+            "output": output,
+            "output_ref": output_ref,
+            "error": step.error,
+            "started_at": step.started_at,
+            "finished_at": step.finished_at,
+        }
+        with write_transaction() as conn:
+            conn.execute(_upsert(self._dialect), params)
 
     def _maybe_offload(self, step: StepRecord, kind: str, data: dict) -> tuple[dict | None, str | None]:
         encoded = json.dumps(data, default=str)
@@ -61,12 +70,26 @@ class SqlStepStore:
         path.write_text(encoded)
         return None, str(path)
 
-    def _to_record(self, row: ExecutionStep) -> StepRecord:
-        return StepRecord(
-            node_id=row.node_id, node_name=row.node_name, run_index=row.run_index, status=row.status,
-            attempts=row.attempts, input=resolve_payload(row.input, row.input_ref),
-            output=resolve_payload(row.output, row.output_ref), error=row.error, started_at=row.started_at,
-            finished_at=row.finished_at)
+
+def load_steps(conn: Connection, execution_id: str) -> dict[tuple[str, int], StepRecord]:
+    """The recorded steps of an execution, by (node id, run index)."""
+    records = [_to_record(row) for row in conn.execute(_SELECT_STEPS, {"p_id": execution_id})]
+    return {r.key: r for r in records}
+
+
+def _to_record(row) -> StepRecord:
+    return StepRecord(
+        node_id=row.node_id,
+        node_name=row.node_name,
+        run_index=row.run_index,
+        status=row.status,
+        attempts=row.attempts,
+        input=resolve_payload(row.input, row.input_ref),
+        output=resolve_payload(row.output, row.output_ref),
+        error=row.error,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
 
 
 def offload_dir(execution_id: str) -> Path:
@@ -80,5 +103,41 @@ def resolve_payload(inline: dict | None, ref: str | None) -> dict:
     return inline or {}
 
 
-def _insert_for(dialect: str):
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+_STEPS = ExecutionStep.__table__
+_SELECT_STEPS = select(_STEPS).where(
+    _STEPS.c.execution_id == bindparam("p_id", type_=_STEPS.c.execution_id.type)
+)
+_UPSERTS: dict[str, Insert] = {}
+_UPDATED = (
+    "status",
+    "attempts",
+    "input",
+    "input_ref",
+    "output",
+    "output_ref",
+    "error",
+    "started_at",
+    "finished_at",
+)
+_JSON_COLUMNS = ("input", "output", "error")
+
+
+def _upsert(dialect: str) -> Insert:
+    """One upsert per step (a resumed waiting step replaces its row), built once per dialect.
+
+    Core, not the ORM, on this hot path; only the parameters change per call. JSON parameters bind
+    None as SQL NULL, like the ORM does.
+    """
+    statement = _UPSERTS.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        values = {
+            c.name: bindparam(c.name, type_=JsonNullBind if c.name in _JSON_COLUMNS else c.type)
+            for c in _STEPS.columns
+        }
+        statement = insert(_STEPS).values(**values)
+        statement = _UPSERTS[dialect] = statement.on_conflict_do_update(
+            index_elements=["execution_id", "node_id", "run_index"],
+            set_={name: statement.excluded[name] for name in _UPDATED},
+        )
+    return statement

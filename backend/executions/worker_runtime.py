@@ -6,7 +6,7 @@ import asyncio
 import logging
 import threading
 
-from backend.db.session import get_engine
+from backend.db.session import write_transaction
 from backend.engine.runner import RunResult, run
 from backend.engine.services import ExecutionInfo
 from backend.engine.store import NullStepStore
@@ -14,18 +14,21 @@ from backend.executions import service
 from backend.executions.leases import keeper
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.services_factory import engine_services
-from backend.executions.sql_store import SqlStepStore
+from backend.executions.sql_store import SqlStepStore, load_steps
 
 log = logging.getLogger("linkflow.executions")
 _local = threading.local()
 
 
 def execute(execution_id: str, worker_id: str) -> None:
-    with get_engine().begin() as conn:  # a bare connection: this path runs for every execution
+    with write_transaction() as conn:  # a bare connection: this path runs for every execution
         claimed = service.claim(conn, execution_id, worker_id)
+        # Steps already recorded (an earlier attempt, or copied by retry-from-failed), read in the same
+        # transaction; skipped when the execution saves no data.
+        steps = None if claimed is None or _save_data(claimed) == "none" else load_steps(conn, execution_id)
     if claimed is None:
         return  # finished, cancelled, or another worker holds the lease
-    _runner().run(_run_with_lease(execution_id, worker_id, claimed))
+    _runner().run(_run_with_lease(execution_id, worker_id, claimed, steps))
 
 
 def _runner() -> asyncio.Runner:
@@ -36,10 +39,14 @@ def _runner() -> asyncio.Runner:
     return runner
 
 
-async def _run_with_lease(execution_id: str, worker_id: str, claimed: service.Claimed) -> None:
+def _save_data(claimed: service.Claimed) -> str:
+    return (claimed.definition.get("settings") or {}).get("save_data", "all")
+
+
+async def _run_with_lease(execution_id: str, worker_id: str, claimed: service.Claimed,
+                          steps: dict | None) -> None:
     definition = claimed.definition
-    save_data = (definition.get("settings") or {}).get("save_data", "all")
-    store = NullStepStore() if save_data == "none" else SqlStepStore(execution_id)
+    store = NullStepStore() if steps is None else SqlStepStore(execution_id, preloaded=steps)
     info = ExecutionInfo(id=execution_id, mode=claimed.mode, workflow_id=claimed.workflow_id,
                          workflow_name=definition.get("name", ""))
     keeper.hold(execution_id, worker_id, asyncio.current_task())
@@ -57,7 +64,7 @@ async def _run_with_lease(execution_id: str, worker_id: str, claimed: service.Cl
 
 def _record(execution_id: str, worker_id: str, result: RunResult) -> None:
     status = {"succeeded": S.SUCCEEDED, "failed": S.FAILED, "waiting": S.WAITING}[result.status]
-    with get_engine().begin() as conn:
+    with write_transaction() as conn:
         recorded = service.finish(conn, execution_id, worker_id, status=status, output=result.output,
                                   error=result.error, resume_at=result.resume_at)
     log.info("execution finished" if recorded else "execution outcome dropped (lease lost)",
