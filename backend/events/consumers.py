@@ -54,8 +54,9 @@ class ConsumerStopping(Exception):
 def registry() -> dict[str, Consumer]:
     """Every service that consumes events, by name (`linkflow consume --service NAME`)."""
     from backend.audit.consumers import CONSUMER as audit
+    from backend.notifications.consumers import CONSUMER as notifications
 
-    return {consumer.service: consumer for consumer in (audit,)}
+    return {consumer.service: consumer for consumer in (audit, notifications)}
 
 
 def get_consumer(service: str) -> Consumer:

@@ -68,6 +68,11 @@ def get_mailer() -> Mailer:
     return OutboxFileMailer(settings.data_dir / "outbox.jsonl", settings.mail.sender)
 
 
+def mail_is_delivered() -> bool:
+    """Whether mails reach their recipients (SMTP), rather than the local outbox file."""
+    return bool(get_settings().mail.smtp_host)
+
+
 def send_mail(mail: Mail) -> None:
     get_mailer().send(mail)
 

@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from backend.auth import tokens
 from backend.auth.deps import current_user
+from backend.auth.schemas import TokensOut
 from backend.db.deps import DbSession
 from backend.errors import UserError
 from backend.users import service as users
 from backend.users.models import User
-from backend.users.schemas import UserOut, UserPatch
+from backend.users.schemas import PasswordChangeIn, UserOut, UserPatch
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -34,3 +36,14 @@ def update_me(body: UserPatch, user: CurrentUser, session: DbSession) -> UserOut
             raise UserError("to change the password, send current_password as well")
         users.change_password(session, user, current=body.current_password, new=body.password)
     return UserOut.model_validate(user)
+
+
+@router.post("/me/password", response_model=TokensOut)
+def change_password(body: PasswordChangeIn, user: CurrentUser, session: DbSession) -> TokensOut:
+    """Change your password (`current_password` must be right; the new one follows the sign-up
+    policy). Every other session is signed out: all refresh tokens of the account are revoked,
+    and this answer carries a fresh pair for the caller to continue with."""
+    users.change_password(session, user, current=body.current_password, new=body.new_password)
+    pair = tokens.issue_pair(session, user.id)
+    return TokensOut(access_token=pair.access_token, refresh_token=pair.refresh_token,
+                     token_type=pair.token_type, expires_in=pair.expires_in)

@@ -22,8 +22,9 @@ from backend.users.teams import Actor, get_team, is_member
 LIFETIME = timedelta(days=7)
 
 
-def invite(session: Session, actor: Actor, *, email: str, role: Role) -> tuple[Invitation, Mail]:
-    """(the invitation, the mail carrying its link). Inviting the same email again replaces the old link."""
+def invite(session: Session, actor: Actor, *, email: str, role: Role) -> tuple[Invitation, Mail, str]:
+    """(the invitation, the mail carrying its link, the link). Inviting the same email again replaces
+    the old link."""
     ensure_at_least(actor.role, Role.ADMIN, actor.team_id)
     if role == Role.OWNER:
         ensure_at_least(actor.role, Role.OWNER, actor.team_id)
@@ -41,11 +42,11 @@ def invite(session: Session, actor: Actor, *, email: str, role: Role) -> tuple[I
     audit.record(session, "invitation.create", actor_id=actor.user_id, team_id=actor.team_id,
                  object_type="invitation", object_id=invitation.id,
                  details={"email": email, "role": role.value})
-    return invitation, _mail(get_team(session, actor.team_id), email, raw)
-
-
-def _mail(team: Team, email: str, raw: str) -> Mail:
     link = f"{get_settings().public_url}/invite?token={raw}"
+    return invitation, _mail(get_team(session, actor.team_id), email, link), link
+
+
+def _mail(team: Team, email: str, link: str) -> Mail:
     body = (f"You are invited to join the team \"{team.name}\" on LinkFlow.\n\n"
             f"Accept the invitation here (it works once, for 7 days):\n{link}\n\n"
             f"Sign in or sign up as {email} first.")

@@ -28,6 +28,13 @@ class UserPatch(BaseModel):
     current_password: str | None = Field(default=None, max_length=1024)
 
 
+class PasswordChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
 class TeamIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -80,6 +87,12 @@ class InvitationOut(BaseModel):
     expires_at: datetime
     accepted_at: datetime | None
     created_at: datetime
+
+
+class InvitationCreated(InvitationOut):
+    # The link itself, only when no SMTP server is configured: the inviter passes it on by hand.
+    # It is returned once, here; only its hash is stored.
+    invite_url: str | None = None
 
 
 class InvitationAccept(BaseModel):

@@ -8,7 +8,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.auth import tokens
+from backend.auth import audit, tokens
 from backend.auth.passwords import MIN_LENGTH, hash_password, verify_password
 from backend.errors import Conflict, Forbidden, NotFound, UserError
 from backend.users.models import Membership, Role, Team, User
@@ -71,9 +71,16 @@ def update_profile(session: Session, user: User, *, name: str | None = None) -> 
 
 def change_password(session: Session, user: User, *, current: str, new: str) -> None:
     """Change a password the user knows; every refresh token (other sessions) is revoked."""
-    if not user.password_hash or not verify_password(user.password_hash, current):
-        raise Forbidden("the current password is wrong")
+    if not user.password_hash:
+        raise Forbidden("this account signs in with an identity provider and has no password to change; "
+                        "use \"Forgot password\" to set one")
+    if not verify_password(user.password_hash, current):
+        raise Forbidden("the current password is wrong; nothing was changed")
+    if current == new:
+        raise UserError("the new password is the same as the current one; choose a different one")
     set_password(session, user, new)
+    audit.record(session, "user.password_change", actor_id=user.id, team_id=None, object_type="user",
+                 object_id=user.id)
 
 
 def set_password(session: Session, user: User, new: str) -> None:

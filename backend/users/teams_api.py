@@ -11,12 +11,13 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Response
 
 from backend.auth.deps import Authentication, Principal, authenticate, current_user, team_member
 from backend.db.deps import DbSession
-from backend.notifications.mail import send_in_background
+from backend.notifications.mail import mail_is_delivered, send_in_background
 from backend.users import invitations, teams
 from backend.users import service as users
 from backend.users.models import User
 from backend.users.schemas import (
     InvitationAccept,
+    InvitationCreated,
     InvitationIn,
     InvitationOut,
     MemberOut,
@@ -97,14 +98,17 @@ def list_invitations(principal: Member, session: DbSession) -> list[InvitationOu
     return [InvitationOut.model_validate(i) for i in invitations.list_pending(session, _actor(principal))]
 
 
-@router.post("/{team_id}/invitations", status_code=201, response_model=InvitationOut)
+@router.post("/{team_id}/invitations", status_code=201, response_model=InvitationCreated)
 def invite(body: InvitationIn, principal: Member, session: DbSession,
-           background: BackgroundTasks) -> InvitationOut:
+           background: BackgroundTasks) -> InvitationCreated:
     """Invite an email address with a role (admins and owners; only owners invite owners). The
-    link is mailed and works once, for 7 days."""
-    invitation, mail = invitations.invite(session, _actor(principal), email=body.email, role=body.role)
+    link is mailed and works once, for 7 days. Without an SMTP server (`LINKFLOW_MAIL_SMTP_HOST`)
+    no mail reaches anyone, so the answer carries the link as `invite_url`, this once, for you
+    to pass on."""
+    invitation, mail, link = invitations.invite(session, _actor(principal), email=body.email, role=body.role)
     background.add_task(send_in_background, mail)  # after the commit: the link works when it arrives
-    return InvitationOut.model_validate(invitation)
+    created = InvitationOut.model_validate(invitation).model_dump()
+    return InvitationCreated(**created, invite_url=None if mail_is_delivered() else link)
 
 
 @router.delete("/{team_id}/invitations/{invitation_id}", status_code=204)

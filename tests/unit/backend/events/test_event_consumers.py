@@ -97,7 +97,7 @@ def test_backoff_doubles_up_to_a_ceiling():
 
 def test_the_registry_names_the_services_that_consume():
     assert registry()["audit"].topics == ("audit.log",)
-    with pytest.raises(UserError, match="no consumer for 'analytics' yet; available: audit"):
+    with pytest.raises(UserError, match="no consumer for 'analytics' yet; available: audit, notifications"):
         get_consumer("analytics")
 
 

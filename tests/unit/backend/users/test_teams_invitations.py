@@ -72,3 +72,16 @@ def test_a_cancelled_invitation_no_longer_works(api, signup):
     [pending] = api.get(f"{TEAMS}/{owner.team_id}/invitations", headers=owner.headers).json()
     assert api.delete(f"{TEAMS}/{owner.team_id}/invitations/{pending['id']}", headers=owner.headers).status_code == 204
     assert api.post(ACCEPT, json={"token": token}, headers=carol.headers).status_code == 400
+
+
+def test_without_smtp_the_inviter_gets_the_link_once(api, signup):
+    owner = signup("owner@example.com")
+    response = api.post(f"{TEAMS}/{owner.team_id}/invitations", json={"email": "carol@example.com", "role": "viewer"},
+                        headers=owner.headers)
+    url = response.json()["invite_url"]
+    assert url.endswith(f"/invite?token={link_token(mails('carol@example.com')[-1], '/invite')}")
+    listed = api.get(f"{TEAMS}/{owner.team_id}/invitations", headers=owner.headers).json()
+    assert all("invite_url" not in i and "token" not in i for i in listed), "shown once, at creation"
+    carol = signup("carol@example.com")
+    token = url.split("token=", 1)[1]
+    assert api.post(ACCEPT, json={"token": token}, headers=carol.headers).json()["role"] == "viewer"
