@@ -134,7 +134,7 @@ function Canvas(props) {
   const {
     graphNodes, graphEdges, runs, problems, revision, dirty,
     onNodesMoved, onConnectPorts, onDropNode, onDeleteItems, onSelectionChanged,
-    onNodeOpen, onPaneClicked, onUndo, onRedo, onCopyNodes, onPasteNodes, onSave,
+    onNodeOpen, onPaneClicked, onUndo, onRedo, onCopyNodes, onPasteNodes, onSave, readOnly,
   } = props;
   const [nodes, setNodes, onNodesChange] = useNodesState([]);
   const [iconsLoaded, setIconsLoaded] = useState(0);
@@ -308,10 +308,12 @@ function Canvas(props) {
             onSelectionChange={onSelectionChange}
             onNodeClick={onNodeClick}
             onPaneClick={onPaneClick}
-            onDrop={onDrop}
+            onDrop={readOnly ? undefined : onDrop}
             onDragOver={onDragOver}
             isValidConnection={isValidConnection}
-            deleteKeyCode={["Delete", "Backspace"]}
+            nodesDraggable={!readOnly}
+            nodesConnectable={!readOnly}
+            deleteKeyCode={readOnly ? null : ["Delete", "Backspace"]}
             multiSelectionKeyCode={["Meta", "Control"]}
             selectionKeyCode="Shift"
             snapToGrid

@@ -28,6 +28,7 @@ class FlowCanvas(rx.NoSSRComponent):
     problems: rx.Var[dict]  # node id -> [message]
     revision: rx.Var[int]  # bump to fit the view to a newly loaded graph
     dirty: rx.Var[bool]  # unsaved changes: the browser asks before leaving the page
+    read_only: rx.Var[bool]  # viewers: no dragging, connecting, deleting or dropping
 
     on_nodes_moved: rx.EventHandler[_one]
     on_connect_ports: rx.EventHandler[lambda source, output, target, input_: [source, output, target, input_]]

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from ui.state.auth import AuthState
+from ui.state.invite import InviteState
 
 
 def _brand() -> rx.Component:
@@ -70,6 +71,36 @@ def signup_page() -> rx.Component:
     return _card("Create your account", "You get a personal team to build workflows in.", form, footer)
 
 
+def invite_page() -> rx.Component:
+    error = rx.cond(InviteState.error != "", rx.callout(InviteState.error, icon="circle-alert", color_scheme="red",
+                                                        role="alert", width="100%"))
+    signed_out = rx.vstack(
+        rx.text("Sign in, or create an account, with the email address the invitation was sent to. "
+                "You come back here to accept it.", size="2"),
+        rx.link(rx.button("Sign in to accept", size="3", width="100%"), href="/login?next=" + InviteState.return_path,
+                width="100%"),
+        rx.link(rx.button("Create an account", size="3", variant="soft", width="100%"),
+                href="/signup?next=" + InviteState.return_path, width="100%"),
+        spacing="3", width="100%",
+    )
+    signed_in = rx.vstack(
+        rx.text("Signed in as ", rx.text.strong(InviteState.signed_in_as), ".", size="2"),
+        rx.button("Accept invitation", size="3", width="100%", on_click=InviteState.accept,
+                  loading=InviteState.accepting, disabled=InviteState.token == ""),
+        rx.button("Use another account", size="2", variant="ghost", on_click=InviteState.use_another_account),
+        spacing="3", width="100%",
+    )
+    body = rx.cond(~InviteState.opened, rx.center(rx.spinner(size="3"), width="100%"),
+                   rx.cond(InviteState.signed_in_as != "", signed_in, signed_out))
+    card = rx.card(rx.vstack(rx.heading("Join a team", size="5", as_="h1"),
+                             rx.text("You were invited to a team on LinkFlow.", color=rx.color("gray", 11), size="2"),
+                             error, body, spacing="4", width="100%"),
+                   size="4", width="100%")
+    return rx.center(rx.vstack(_brand(), card, align="center", spacing="5", width="400px", max_width="92vw"),
+                     min_height="100vh", background=rx.color("gray", 2))
+
+
 def register(app: rx.App) -> None:
+    app.add_page(invite_page, route="/invite", title="Join a team · LinkFlow", on_load=InviteState.open)
     app.add_page(login_page, route="/login", title="Sign in · LinkFlow", on_load=AuthState.open_public_page)
     app.add_page(signup_page, route="/signup", title="Sign up · LinkFlow", on_load=AuthState.open_public_page)

@@ -29,9 +29,10 @@ def _versions_dialog() -> rx.Component:
             rx.spacer(),
             rx.cond(v["number"] == EditorState.latest_version.to_string(),
                     rx.badge("current", color_scheme="green"),
-                    rx.button("Restore", size="1", variant="soft",
-                              on_click=EditorState.restore_version(v["number"]),
-                              aria_label=f"Restore version {v['number']}")),
+                    rx.cond(AuthState.can_edit,
+                            rx.button("Restore", size="1", variant="soft",
+                                      on_click=EditorState.restore_version(v["number"]),
+                                      aria_label=f"Restore version {v['number']}"))),
             align="center", width="100%", padding="8px 0", border_bottom=BORDER,
         )
 
@@ -78,11 +79,31 @@ def _toolbar() -> rx.Component:
     return rx.hstack(
         _tool("arrow-left", "Back to workflows", rx.redirect("/workflows")),
         rx.input(value=EditorState.name, on_change=EditorState.rename_to, variant="soft", size="2",
-                 aria_label="Workflow name", width="260px", font_weight="600"),
+                 aria_label="Workflow name", width="260px", font_weight="600", read_only=~AuthState.can_edit),
         rx.badge("v", EditorState.latest_version, variant="outline", color_scheme="gray"),
         rx.cond(EditorState.dirty, rx.badge(rx.icon("circle-dot", size=12), "Unsaved changes", color_scheme="orange",
                                             variant="soft", data_testid="unsaved")),
         rx.spacer(),
+        rx.cond(AuthState.can_edit, _edit_tools(), _read_only_tools()),
+        align="center", spacing="3", padding="8px 16px", border_bottom=BORDER, width="100%", height="56px",
+        background=rx.color("gray", 1),
+    )
+
+
+def _read_only_tools() -> rx.Component:
+    """Viewers look, they do not change: no palette, save, run or activation (the API refuses them too)."""
+    return rx.hstack(
+        rx.badge(rx.icon("eye", size=12), "Read-only: viewers cannot change or run workflows", variant="soft",
+                 color_scheme="gray", data_testid="read-only"),
+        _tool("history", "Version history", EditorState.toggle_versions(True)),
+        rx.badge(rx.cond(EditorState.active, "Active", "Inactive"), variant="outline",
+                 color_scheme=rx.cond(EditorState.active, "green", "gray")),
+        align="center", spacing="3",
+    )
+
+
+def _edit_tools() -> rx.Component:
+    return rx.hstack(
         _tool("undo-2", "Undo (Ctrl+Z)", EditorState.undo, disabled=~EditorState.can_undo),
         _tool("redo-2", "Redo (Ctrl+Shift+Z)", EditorState.redo, disabled=~EditorState.can_redo),
         _tool("history", "Version history", EditorState.toggle_versions(True)),
@@ -101,8 +122,7 @@ def _toolbar() -> rx.Component:
             spacing="1",
         ),
         rx.button(rx.icon("save", size=14), "Save", on_click=EditorState.save, loading=EditorState.saving),
-        align="center", spacing="3", padding="8px 16px", border_bottom=BORDER, width="100%", height="56px",
-        background=rx.color("gray", 1),
+        align="center", spacing="3",
     )
 
 
@@ -160,6 +180,7 @@ def _canvas() -> rx.Component:
             problems=EditorState.problems,
             revision=EditorState.revision,
             dirty=EditorState.dirty,
+            read_only=~AuthState.can_edit,
             on_nodes_moved=EditorState.nodes_moved,
             on_connect_ports=EditorState.connect_ports,
             on_drop_node=EditorState.drop_node,
@@ -206,7 +227,7 @@ def _body() -> rx.Component:
         EditorState.load_error != "",
         rx.center(rx.callout(EditorState.load_error, icon="circle-alert", color_scheme="red"), padding="48px",
                   width="100%"),
-        rx.hstack(_palette(), _canvas(), spacing="0", width="100%", height="calc(100vh - 56px)", align="stretch"),
+        rx.hstack(rx.cond(AuthState.can_edit, _palette()), _canvas(), spacing="0", width="100%", height="calc(100vh - 56px)", align="stretch"),
     )
 
 

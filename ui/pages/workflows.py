@@ -96,11 +96,13 @@ def _actions(row) -> rx.Component:
                                        aria_label=f"Actions for {row['name']}")),
         rx.menu.content(
             rx.menu.item(rx.icon("pencil", size=14), "Open", on_select=rx.redirect(f"/workflows/{row['id']}")),
-            rx.menu.item(rx.icon("copy", size=14), "Duplicate", on_select=WorkflowsState.duplicate(row["id"])),
             rx.menu.item(rx.icon("download", size=14), "Export", on_select=WorkflowsState.export(row["id"])),
-            rx.menu.separator(),
-            rx.menu.item(rx.icon("trash-2", size=14), "Delete", color="red",
-                         on_select=WorkflowsState.ask_delete(row["id"], row["name"])),
+            rx.cond(AuthState.can_edit, rx.fragment(
+                rx.menu.item(rx.icon("copy", size=14), "Duplicate", on_select=WorkflowsState.duplicate(row["id"])),
+                rx.menu.separator(),
+                rx.menu.item(rx.icon("trash-2", size=14), "Delete", color="red",
+                             on_select=WorkflowsState.ask_delete(row["id"], row["name"])),
+            )),
         ),
     )
 
@@ -121,9 +123,12 @@ def _row(row) -> rx.Component:
                                 spacing="1", wrap="wrap")),
         rx.table.cell(rx.text("v", row["version"], size="2", color=rx.color("gray", 11))),
         rx.table.cell(rx.text(row["updated"], size="2", color=rx.color("gray", 11))),
-        rx.table.cell(rx.switch(checked=row["active"].to(bool),
-                                on_change=lambda v: WorkflowsState.set_active(row["id"], v),
-                                aria_label=f"Active: {row['name']}")),
+        rx.table.cell(rx.cond(
+            AuthState.can_edit,
+            rx.switch(checked=row["active"].to(bool), on_change=lambda v: WorkflowsState.set_active(row["id"], v),
+                      aria_label=f"Active: {row['name']}"),
+            rx.badge(rx.cond(row["active"].to(bool), "Active", "Inactive"), variant="soft",
+                     color_scheme=rx.cond(row["active"].to(bool), "green", "gray")))),
         rx.table.cell(_actions(row), text_align="right"),
         align="center",
         data_testid="workflow-row",
@@ -150,17 +155,20 @@ def _content() -> rx.Component:
             WorkflowsState.filtering,
             empty_state("search-x", "No workflows match", "Try another search or clear the filters."),
             rx.cond(WorkflowsState.loaded,
-                    empty_state("workflow", "No workflows yet",
-                                "Create your first workflow, or import one from a JSON file.",
-                                rx.button(rx.icon("plus", size=16), "Create workflow", margin_top="8px",
-                                          on_click=WorkflowsState.set_create_open(True))),
+                    rx.cond(AuthState.can_edit,
+                            empty_state("workflow", "No workflows yet",
+                                        "Create your first workflow, or import one from a JSON file.",
+                                        rx.button(rx.icon("plus", size=16), "Create workflow", margin_top="8px",
+                                                  on_click=WorkflowsState.set_create_open(True))),
+                            empty_state("workflow", "No workflows yet",
+                                        "Editors of this team create workflows; you can view them here.")),
                     rx.center(rx.spinner(size="3"), padding="64px", width="100%")),
         ),
     )
 
 
 def page() -> rx.Component:
-    actions = rx.hstack(_import_button(), _create_dialog(), spacing="2", align="center")
+    actions = rx.cond(AuthState.can_edit, rx.hstack(_import_button(), _create_dialog(), spacing="2", align="center"))
     return shell("Workflows", _filters(), _content(), _delete_dialog(), actions=actions)
 
 
