@@ -21,10 +21,14 @@ log = logging.getLogger("linkflow.credentials")
 
 
 def credentials_resolver(team_id: str, execution_id: str) -> CredentialsResolver:
+    used: set[str] = set()  # audited once per run and credential, not once per item of a loop
+
     async def resolve(credential_id: str, node_name: str) -> dict:
         try:
-            return await asyncio.to_thread(resolve_for_node, team_id, credential_id, node_name=node_name,
-                                           execution_id=execution_id)
+            injection = await asyncio.to_thread(resolve_for_node, team_id, credential_id, node_name=node_name,
+                                                execution_id=execution_id, record_use=credential_id not in used)
+            used.add(credential_id)
+            return injection
         except UserError as exc:
             raise NodeUserError(f"node {node_name!r}: {exc.message}") from None
         except TransientError as exc:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from backend.credentials.access import unusable_credentials
 from backend.engine.validate import validate
 from backend.errors import Conflict, NotFound, UserError
 from backend.events.outbox import emit
@@ -68,10 +69,20 @@ def checked_definition(definition: dict) -> dict:
             "settings": definition.get("settings") or {}}
 
 
+def check_credentials_usable(session: Session, team_id: str, user_id: str | None, definition: dict) -> None:
+    """Refuse (422, naming the nodes) a definition using credentials the saving user may not use."""
+    problems = unusable_credentials(session, team_id, user_id, definition)
+    if problems:
+        noun = "node uses a credential" if len(problems) == 1 else "nodes use credentials"
+        summary = "; ".join(f"node {p['node']!r}: {p['message']}" for p in problems[:3])
+        raise InvalidDefinition(f"{len(problems)} {noun} you may not use: {summary}", problems)
+
+
 def create_workflow(session: Session, *, team_id: str, user_id: str | None, name: str, definition: dict,
                     description: str = "", tags: list[str] | None = None, message: str = "") -> Workflow:
     """A new workflow with version 1."""
     clean = checked_definition(definition)
+    check_credentials_usable(session, team_id, user_id, clean)
     workflow = Workflow(team_id=team_id, name=name, description=description, tags=tags or [],
                         created_by=user_id)
     session.add(workflow)
@@ -94,6 +105,7 @@ def update_workflow(session: Session, workflow: Workflow, *, user_id: str | None
     if changes.get("definition") is not None:
         clean = checked_definition(changes["definition"])
         if clean != latest_version(session, workflow).definition:
+            check_credentials_usable(session, workflow.team_id, user_id, clean)
             version = save_version(session, workflow, clean, user_id=user_id, message=message)
     details = {"fields": sorted(k for k, v in changes.items() if v is not None),
                "version": version.number if version else None}

@@ -71,11 +71,14 @@ def test_create_answers_metadata_only(call, team):
     response = _create(call, team["admin"])
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "name", "type", "created_at", "updated_at", "last_used_at", "fields_set", "readable"}
+    assert set(body) == {"id", "name", "type", "created_at", "updated_at", "last_used_at", "fields_set", "readable",
+                         "owner", "shared_with_team", "shared_with", "usage_count", "can_manage"}
+    assert body["owner"]["id"] == team["admin"].user_id and body["shared_with_team"] is True
+    assert body["usage_count"] == 0 and body["can_manage"] is True
     assert body["fields_set"] == ["api_key", "header_name"] and body["last_used_at"] is None
     listed = call("GET", URL, team["viewer"]).json()
     assert [c["name"] for c in listed] == ["Partner"]
-    assert call("GET", f"{URL}/{body['id']}", team["viewer"]).json() == body
+    assert call("GET", f"{URL}/{body['id']}", team["viewer"]).json() == {**body, "can_manage": False}
 
 
 def test_duplicate_names_conflict_and_bad_values_are_described_without_echoing_them(call, team):
@@ -90,16 +93,33 @@ def test_duplicate_names_conflict_and_bad_values_are_described_without_echoing_t
     assert unknown.status_code == 400 and "unknown credential type 'telepathy'" in unknown.text
 
 
-@pytest.mark.parametrize("role", ["viewer", "editor"])
-def test_writes_need_the_admin_role(call, team, role):
+def test_viewers_only_read(call, team):
     credential_id = _create(call, team["owner"]).json()["id"]
-    user = team[role]
-    assert _create(call, user, name="Mine").status_code == 403
-    assert call("PATCH", f"{URL}/{credential_id}", user, json={"name": "x"}).status_code == 403
-    assert call("DELETE", f"{URL}/{credential_id}", user).status_code == 403
-    assert call("POST", f"{URL}/{credential_id}/test", user).status_code == 403
-    assert call("GET", f"{URL}/{credential_id}/oauth/authorize", user).status_code == 403
-    assert call("GET", f"{URL}/{credential_id}", user).status_code == 200
+    viewer = team["viewer"]
+    assert _create(call, viewer, name="Mine").status_code == 403
+    assert call("PATCH", f"{URL}/{credential_id}", viewer, json={"name": "x"}).status_code == 403
+    assert call("DELETE", f"{URL}/{credential_id}", viewer).status_code == 403
+    assert call("POST", f"{URL}/{credential_id}/test", viewer).status_code == 403
+    assert call("GET", f"{URL}/{credential_id}/oauth/authorize", viewer).status_code == 403
+    assert call("PUT", f"{URL}/{credential_id}/sharing", viewer, json={"shared_with_team": False}).status_code == 403
+    assert call("GET", f"{URL}/{credential_id}", viewer).status_code == 200
+    assert call("GET", f"{URL}/{credential_id}/usage", viewer).status_code == 200
+
+
+def test_editors_create_their_own_but_change_only_those(call, team):
+    others = _create(call, team["owner"]).json()["id"]
+    editor = team["editor"]
+    mine = _create(call, editor, name="Mine")
+    assert mine.status_code == 201 and mine.json()["owner"]["id"] == editor.user_id
+    assert call("PATCH", f"{URL}/{mine.json()['id']}", editor, json={"name": "Mine 2"}).status_code == 200
+    refused = call("PATCH", f"{URL}/{others}", editor, json={"name": "x"})
+    assert refused.status_code == 403 and "only the owner of credential 'Partner' or a team admin" in refused.text
+    assert call("DELETE", f"{URL}/{others}", editor).status_code == 403
+    assert call("GET", f"{URL}/{others}/oauth/authorize", editor).status_code == 403
+    assert call("GET", f"{URL}/{others}", editor).json()["can_manage"] is False
+    assert call("GET", f"{URL}/{others}", team["owner"]).json()["name"] == "Partner"  # unchanged
+    # The team's admins manage every credential, the editor's too.
+    assert call("DELETE", f"{URL}/{mine.json()['id']}", team["admin"]).status_code == 204
 
 
 def test_another_team_cannot_see_or_change_the_credential(call, team):

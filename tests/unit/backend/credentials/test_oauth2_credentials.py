@@ -252,3 +252,51 @@ def test_the_api_connects_a_credential_through_the_callback(api, api_user, auth_
     assert connected.status_code == 200, connected.text
     assert "access_token" in connected.json()["fields_set"]
     assert auth_server.issued[-1] not in connected.text
+
+
+def test_a_browser_connection_ends_back_on_the_credentials_page(api, api_user, auth_server):
+    owner = api_user("owner@example.com")
+    credential_id = _oauth_credential(owner.team_id, auth_server)
+    answer = api.get(f"/api/v1/credentials/{credential_id}/oauth/authorize", headers=owner.headers,
+                     params={"return_to": "/credentials"})
+    callback = _approve(answer.json()["authorize_url"])
+    landed = api.get("/api/v1/credentials/oauth/callback", params=callback, follow_redirects=False)
+    assert landed.status_code == 303
+    assert landed.headers["location"] == f"/credentials?connected={credential_id}"
+    assert "access_token" in api.get(f"/api/v1/credentials/{credential_id}", headers=owner.headers).json()[
+        "fields_set"]
+
+
+def test_a_denied_browser_connection_lands_on_the_page_with_the_reason(api, api_user, auth_server):
+    owner = api_user("owner@example.com")
+    credential_id = _oauth_credential(owner.team_id, auth_server)
+    answer = api.get(f"/api/v1/credentials/{credential_id}/oauth/authorize", headers=owner.headers,
+                     params={"return_to": "/credentials"})
+    state = parse_qs(urlparse(answer.json()["authorize_url"]).query)["state"][0]
+    denied = api.get("/api/v1/credentials/oauth/callback", follow_redirects=False,
+                     params={"state": state, "error": "access_denied", "error_description": "user said no"})
+    assert denied.status_code == 303
+    query = parse_qs(urlparse(denied.headers["location"]).query)
+    assert urlparse(denied.headers["location"]).path == "/credentials"
+    assert query["oauth_error"] == ["the provider did not grant access: access_denied (user said no)"]
+    assert "access_token" not in api.get(f"/api/v1/credentials/{credential_id}", headers=owner.headers).json()[
+        "fields_set"]
+
+
+def test_a_browser_with_an_unknown_state_lands_on_the_page_and_api_clients_get_json(api):
+    as_browser = api.get("/api/v1/credentials/oauth/callback", params={"state": "dev.AAAA", "code": "c"},
+                         headers={"Accept": "text/html,application/xhtml+xml"}, follow_redirects=False)
+    assert as_browser.status_code == 303
+    assert "start+connecting+the+credential+again" in as_browser.headers["location"]
+    assert as_browser.headers["location"].startswith("/credentials?oauth_error=")
+    as_client = api.get("/api/v1/credentials/oauth/callback", params={"state": "dev.AAAA", "code": "c"})
+    assert as_client.status_code == 400 and as_client.json()["error"]["code"] == "bad_request"
+
+
+def test_return_to_must_be_a_path_of_this_site(api, api_user, auth_server):
+    owner = api_user("owner@example.com")
+    credential_id = _oauth_credential(owner.team_id, auth_server)
+    for target in ("https://evil.example/", "//evil.example/x", "//evil/x", "/credentials?x=1"):
+        answer = api.get(f"/api/v1/credentials/{credential_id}/oauth/authorize", headers=owner.headers,
+                         params={"return_to": target})
+        assert answer.status_code == 422, target
