@@ -106,6 +106,8 @@ class ApiClient:
             raise ApiError.from_response(response)
         if response.status_code == 204 or not response.content:
             return None
+        if "json" not in response.headers.get("content-type", "application/json"):
+            return response.text  # e.g. a CSV export
         return response.json()
 
     async def _send(self, method: str, path: str, **kw) -> httpx.Response:

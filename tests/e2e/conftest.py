@@ -37,9 +37,15 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
+def app_data_dir(tmp_path_factory) -> Path:
+    """LINKFLOW_DATA_DIR of the app under test (its SQLite database), e.g. for `linkflow user create`."""
+    return tmp_path_factory.mktemp("e2e-data")
+
+
+@pytest.fixture(scope="session")
+def app_server(app_data_dir):
     port = _free_port()
-    data = tmp_path_factory.mktemp("e2e-data")
+    data = app_data_dir
     env = {**os.environ, "LINKFLOW_DATA_DIR": str(data), "LINKFLOW_HTTP_PORT": str(port),
            "REFLEX_API_URL": f"http://127.0.0.1:{port}"}
     log = open(data / "server.log", "w")  # noqa: SIM115 - kept open for the server's lifetime
