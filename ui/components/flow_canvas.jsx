@@ -75,19 +75,20 @@ function Ports({ ports, kind, nodeName }) {
 
 function RunBadge({ run }) {
   if (!run) return null;
+  const timing = run.timing ? ` · ${run.timing}` : "";  // optional: the execution detail page sends it
   if (run.status === "succeeded") {
     const label = `${run.items} item${run.items === 1 ? "" : "s"}`;
-    return <div className="lf-run-badge lf-run-ok" data-testid="run-badge">✓ {label}</div>;
+    return <div className="lf-run-badge lf-run-ok" data-testid="run-badge">✓ {label}{timing}</div>;
   }
   if (run.status === "failed") {
     return (
       <div className="lf-run-badge lf-run-failed" data-testid="run-badge" title={run.error}>
-        ✕ {run.error ? run.error.slice(0, 60) : "failed"}
+        ✕ {run.error ? run.error.slice(0, 60) : "failed"}{timing}
       </div>
     );
   }
   const tone = run.status === "skipped" ? "lf-run-muted" : "lf-run-other";
-  return <div className={`lf-run-badge ${tone}`} data-testid="run-badge">{run.status}</div>;
+  return <div className={`lf-run-badge ${tone}`} data-testid="run-badge">{run.status}{timing}</div>;
 }
 
 function LinkFlowNode({ id, data, selected }) {

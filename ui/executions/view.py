@@ -1,0 +1,156 @@
+"""Executions as the dashboard and the detail page show them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+STATUSES = ["succeeded", "failed", "running", "queued", "waiting", "cancelled"]
+MODES = ["manual", "webhook", "schedule", "retry", "test", "subworkflow", "error"]
+FINISHED = {"succeeded", "failed", "cancelled"}
+MAX_TABLE_ROWS = 100
+MAX_COLUMNS = 12
+
+
+def when(value: str | None) -> str:
+    """An API time as 'Nov 27, 14:05:09' (UTC)."""
+    if not value:
+        return ""
+    try:
+        return datetime.fromisoformat(value).astimezone(UTC).strftime("%b %d, %H:%M:%S")
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def duration(ms: int | float | None) -> str:
+    if ms is None:
+        return ""
+    if ms < 1000:
+        return f"{int(ms)} ms"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def list_row(item: dict, workflow_names: dict[str, str]) -> dict:
+    workflow_id = item.get("workflow_id") or ""
+    name = workflow_names.get(workflow_id) or ("deleted workflow" if workflow_id else "run without a workflow")
+    return {"id": item["id"], "short_id": item["id"][:8], "status": item["status"], "mode": item["mode"],
+            "workflow": name, "started": when(item.get("started_at") or item.get("created_at")),
+            "duration": duration(item.get("duration_ms")), "error": item.get("error") or ""}
+
+
+def range_start(range_key: str, now: datetime) -> datetime:
+    return now - RANGES.get(range_key, RANGES["24h"])
+
+
+def chart_rows(hours: list[dict], range_key: str) -> list[dict]:
+    """One row per hour for the stacked bars and the duration lines."""
+    label_format = "%H:00" if range_key in ("1h", "24h") else "%b %d %H:00"
+    rows = []
+    for hour in hours:
+        at = datetime.fromisoformat(hour["hour"]).astimezone(UTC)
+        rows.append({"hour": at.strftime(label_format), **{s: hour["counts"].get(s, 0) for s in STATUSES},
+                     "p50": hour.get("p50_ms"), "p95": hour.get("p95_ms")})
+    return rows
+
+
+def outcome_toast(action: str, counts: dict[str, int], results: list[dict]) -> tuple[str, str]:
+    """('success'|'warning', message) for a bulk answer."""
+    done = counts.get("deleted", 0) + counts.get("retried", 0)
+    parts = [f"{action} {done} execution{'s' if done != 1 else ''}"]
+    skipped = [r for r in results if r["outcome"] == "skipped"]
+    if skipped:
+        parts.append(f"{len(skipped)} skipped ({skipped[0].get('reason') or 'not allowed'})")
+    if counts.get("not_found"):
+        parts.append(f"{counts['not_found']} not found")
+    return ("success" if len(parts) == 1 else "warning"), "; ".join(parts)
+
+
+# ---- the detail page ---------------------------------------------------------------------------
+
+def node_runs(steps: list[dict]) -> dict[str, dict]:
+    """Per node: what the canvas badge shows ({status, items, error, timing}); a loop's runs add up."""
+    shown: dict[str, dict] = {}
+    for step in steps:
+        output = step.get("output") or {}
+        items = sum(len(v) for v in output.values() if isinstance(v, list))
+        previous = shown.get(step["node_id"], {"items": 0, "ms": 0})
+        ms = previous["ms"] + (step.get("duration_ms") or 0)
+        error = step.get("error") or {}
+        shown[step["node_id"]] = {"status": step["status"], "items": previous["items"] + items, "ms": ms,
+                                  "timing": duration(ms) if step.get("finished_at") else "",
+                                  "error": str(error.get("message") or "") if error else ""}
+    return shown
+
+
+def step_rows(steps: list[dict]) -> list[dict]:
+    """The steps in the order they ran, for the list beside the canvas."""
+    rows = []
+    for step in steps:
+        output = step.get("output") or {}
+        items = sum(len(v) for v in output.values() if isinstance(v, list))
+        run = f" (run {step['run_index'] + 1})" if step.get("run_index") else ""
+        rows.append({"node_id": step["node_id"], "name": step["node_name"] + run, "status": step["status"],
+                     "items": str(items), "duration": duration(step.get("duration_ms")),
+                     "error": str((step.get("error") or {}).get("message") or "")})
+    return rows
+
+
+def port_items(steps: list[dict], node_id: str, direction: str) -> dict[str, list]:
+    """{port: items} a node took ("input") or gave ("output"), over all its runs."""
+    ports: dict[str, list] = {}
+    for step in steps:
+        if step["node_id"] != node_id:
+            continue
+        data = step.get(direction)
+        if not isinstance(data, dict):
+            continue
+        for port, items in data.items():
+            if isinstance(items, list):
+                ports.setdefault(port, []).extend(items)
+    return ports
+
+
+def items_table(items: list) -> tuple[list[str], list[list[str]]]:
+    """Columns (the items' top-level JSON keys) and rows of cell text, capped for the browser."""
+    columns: dict[str, None] = {}
+    shown = items[:MAX_TABLE_ROWS]
+    for item in shown:
+        for key in _json_of(item):
+            if len(columns) < MAX_COLUMNS:
+                columns.setdefault(str(key), None)
+    names = list(columns)
+    rows = [[_cell(_json_of(item).get(name)) for name in names] for item in shown]
+    return names, rows
+
+
+def pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str) if value is not None else ""
+
+
+def error_text(error: dict | None) -> str:
+    """The message of an execution's or step's error, never a stack trace."""
+    if not error:
+        return ""
+    message = str(error.get("message") or "failed")
+    if error.get("item_index") is not None:
+        message += f" (item {error['item_index']})"
+    return message
+
+
+def _json_of(item: Any) -> dict:
+    if isinstance(item, dict) and isinstance(item.get("json"), dict):
+        return item["json"]
+    return item if isinstance(item, dict) else {"value": item}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 200 else text[:199] + "…"

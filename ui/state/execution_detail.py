@@ -1,0 +1,184 @@
+"""One execution: its workflow on a read-only canvas with each node's outcome, the node data browser,
+the error, and retry / retry from the failed step / cancel / delete."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from ui.api_client import ApiError
+from ui.editor import graph
+from ui.executions import view
+from ui.state.auth import api_failed, call_api
+
+
+class ExecutionDetailState(rx.State):
+    detail_id: str = ""
+    loaded: bool = False
+    load_error: str = ""
+    status: str = ""
+    mode: str = ""
+    workflow_id: str = ""
+    workflow_name: str = ""
+    started: str = ""
+    finished_at: str = ""
+    took: str = ""
+    retry_of_id: str = ""
+    error: str = ""
+    error_node: str = ""
+    error_node_id: str = ""
+
+    canvas_nodes: list[dict] = []
+    canvas_edges: list[dict] = []
+    runs: dict[str, dict] = {}
+    revision: int = 0
+    steps: list[dict[str, str]] = []
+
+    node_id: str = ""
+    node_name: str = ""
+    direction: str = "output"
+    port: str = ""
+    ports: list[str] = []
+    columns: list[str] = []
+    table: list[list[str]] = []
+    item_count: int = 0
+    data_json: str = ""
+    node_error: str = ""
+    confirm_delete: bool = False
+
+    _steps: list[dict] = []
+    _catalog: dict[str, dict] = {}
+
+    @rx.var
+    def running(self) -> bool:
+        return self.status in ("queued", "running", "waiting")
+
+    @rx.var
+    def can_retry_from_failed(self) -> bool:
+        return self.status == "failed"
+
+    @rx.var
+    def debug_href(self) -> str:
+        return f"/workflows/{self.workflow_id}?debug={self.detail_id}" if self.workflow_id else ""
+
+    @rx.event
+    async def load(self):
+        self.detail_id = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+        self.loaded, self.load_error, self.node_id, self.confirm_delete = False, "", "", False
+        self.workflow_name, self.port, self.direction, self.canvas_nodes = "", "", "output", []
+        try:
+            if not self._catalog:
+                catalog = await call_api(self, "GET", "/nodes", params={"latest_only": "true"})
+                self._catalog = {entry["type"]: entry for entry in catalog["items"]}
+            execution = await call_api(self, "GET", f"/executions/{self.detail_id}")
+        except ApiError as exc:
+            if exc.unauthorized:
+                return api_failed(exc)
+            self.load_error = exc.message[:1].upper() + exc.message[1:]
+            return None
+        await self._show(execution, fit=True)
+        return None
+
+    @rx.event
+    async def tick(self):
+        """While it runs, follow it (see ui/components/ticker.py)."""
+        if not self.loaded or not self.running:
+            return None
+        try:
+            execution = await call_api(self, "GET", f"/executions/{self.detail_id}")
+        except ApiError as exc:
+            return api_failed(exc) if exc.unauthorized else None
+        await self._show(execution, fit=False)
+        return None
+
+    async def _show(self, execution: dict, *, fit: bool) -> None:
+        self.status, self.mode = execution["status"], execution["mode"]
+        self.workflow_id, self.retry_of_id = execution.get("workflow_id") or "", execution.get("retry_of_id") or ""
+        self.started = view.when(execution.get("started_at") or execution.get("created_at"))
+        self.finished_at, self.took = view.when(execution.get("finished_at")), view.duration(execution["duration_ms"])
+        detail = execution.get("error_detail") or {}
+        self.error, self.error_node = view.error_text(detail), str(detail.get("node") or "")
+        definition = graph.normalized(execution.get("definition"))
+        if fit or not self.canvas_nodes:
+            self.canvas_nodes = [graph.canvas_node(n, self._catalog.get(n["type"])) for n in definition["nodes"]]
+            self.canvas_edges = graph.canvas_edges(definition)
+            self.revision += 1
+        self.error_node_id = next((n["id"] for n in definition["nodes"] if n["name"] == self.error_node), "")
+        self._steps = execution.get("steps", [])
+        self.runs, self.steps = view.node_runs(self._steps), view.step_rows(self._steps)
+        if self.workflow_id and not self.workflow_name:
+            await self._load_workflow_name()
+        if not self.node_id:
+            self.node_id = self.error_node_id or (self._steps[-1]["node_id"] if self._steps else "")
+        self._browse()
+        self.loaded = True
+
+    async def _load_workflow_name(self) -> None:
+        try:
+            self.workflow_name = (await call_api(self, "GET", f"/workflows/{self.workflow_id}"))["name"]
+        except ApiError:
+            self.workflow_name = "deleted workflow"
+
+    # ---- the node data browser ---------------------------------------------------------------
+    def _browse(self) -> None:
+        names = {n["id"]: n["data"]["label"] for n in self.canvas_nodes}
+        self.node_name = names.get(self.node_id, "")
+        ports = view.port_items(self._steps, self.node_id, self.direction)
+        self.ports = list(ports)
+        if self.port not in ports:
+            self.port = self.ports[0] if self.ports else ""
+        items = ports.get(self.port, [])
+        self.item_count = len(items)
+        self.columns, self.table = view.items_table(items)
+        self.data_json = view.pretty(items) if self.port else ""
+        mine = [s for s in self._steps if s["node_id"] == self.node_id and s.get("error")]
+        self.node_error = view.error_text(mine[-1]["error"]) if mine else ""
+
+    @rx.event
+    def pick_node(self, node_id: str):
+        self.node_id, self.port = node_id, ""
+        self._browse()
+
+    @rx.event
+    def set_direction(self, value: str | list[str]):
+        self.direction = "input" if value == "input" or value == ["input"] else "output"
+        self.port = ""
+        self._browse()
+
+    @rx.event
+    def set_port(self, value: str):
+        self.port = value
+        self._browse()
+
+    # ---- actions -----------------------------------------------------------------------------
+    @rx.event
+    async def retry(self, from_failed_step: bool):
+        path = "retry-from-failed" if from_failed_step else "retry"
+        try:
+            accepted = await call_api(self, "POST", f"/executions/{self.detail_id}/{path}")
+        except ApiError as exc:
+            return api_failed(exc)
+        label = "from the failed step" if from_failed_step else "from the start"
+        return [rx.toast.success(f"Retrying {label}"), rx.redirect(f"/executions/{accepted['execution_id']}")]
+
+    @rx.event
+    async def cancel(self):
+        try:
+            await call_api(self, "POST", f"/executions/{self.detail_id}/cancel")
+            execution = await call_api(self, "GET", f"/executions/{self.detail_id}")
+        except ApiError as exc:
+            return api_failed(exc)
+        await self._show(execution, fit=False)
+        return rx.toast.success("Cancelled")
+
+    @rx.event
+    def set_confirm_delete(self, value: bool):
+        self.confirm_delete = value
+
+    @rx.event
+    async def delete(self):
+        self.confirm_delete = False
+        try:
+            await call_api(self, "DELETE", f"/executions/{self.detail_id}")
+        except ApiError as exc:
+            return api_failed(exc)
+        return [rx.toast.success("Execution deleted"), rx.redirect("/executions")]

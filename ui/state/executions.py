@@ -1,0 +1,214 @@
+"""The executions dashboard: filters, the live list, charts over the chosen range, bulk delete and retry."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from backend.db.base import utcnow
+from ui.api_client import ApiError
+from ui.executions import view
+from ui.state.auth import api_failed, call_api
+
+PAGE_SIZE = 20
+STATS_EVERY = 3  # ticks: the charts refresh less often than the list
+
+
+class ExecutionsState(rx.State):
+    rows: list[dict[str, str]] = []
+    total: int = 0
+    offset: int = 0
+    loaded: bool = False
+    refresh_error: str = ""
+
+    workflow_id: str = ""
+    status: str = ""
+    mode: str = ""
+    range_key: str = "24h"
+    search: str = ""
+    workflows: list[dict[str, str]] = []  # [{id, name}] for the filter
+
+    selected: list[str] = []
+    confirm_delete: bool = False
+    busy: bool = False
+
+    chart: list[dict] = []
+    stats_loaded: bool = False
+    p50: str = ""
+    p95: str = ""
+    finished: int = 0
+    failing_workflows: list[dict] = []
+    failing_nodes: list[dict] = []
+
+    _names: dict[str, str] = {}
+    _ticks: int = 0
+
+    @rx.var
+    def filtering(self) -> bool:
+        return bool(self.workflow_id or self.status or self.mode or self.search.strip())
+
+    @rx.var
+    def page_label(self) -> str:
+        if not self.total:
+            return ""
+        return f"{self.offset + 1}–{min(self.offset + PAGE_SIZE, self.total)} of {self.total}"
+
+    @rx.var
+    def has_previous(self) -> bool:
+        return self.offset > 0
+
+    @rx.var
+    def has_next(self) -> bool:
+        return self.offset + PAGE_SIZE < self.total
+
+    @rx.var
+    def all_selected(self) -> bool:
+        return bool(self.rows) and all(row["id"] in self.selected for row in self.rows)
+
+    @rx.var
+    def chart_has_data(self) -> bool:
+        return any(sum(row.get(s) or 0 for s in view.STATUSES) for row in self.chart)
+
+    # ---- loading ---------------------------------------------------------------------------
+    @rx.event
+    async def load(self):
+        self.loaded, self.stats_loaded, self.selected, self.offset = False, False, [], 0
+        try:
+            page = await call_api(self, "GET", "/workflows", params={"limit": 100})
+        except ApiError as exc:
+            return api_failed(exc)
+        self._names = {w["id"]: w["name"] for w in page["items"]}
+        self.workflows = [{"id": w["id"], "name": w["name"]} for w in page["items"]]
+        return await self._refresh(with_stats=True)
+
+    @rx.event
+    async def tick(self):
+        """Every few seconds while the page is open (see ui/components/ticker.py)."""
+        if self.busy or not self.loaded:
+            return None
+        self._ticks += 1
+        return await self._refresh(with_stats=self._ticks % STATS_EVERY == 0, quiet=True)
+
+    async def _refresh(self, *, with_stats: bool, quiet: bool = False):
+        try:
+            await self._load_list()
+            if with_stats:
+                await self._load_stats()
+        except ApiError as exc:
+            if exc.unauthorized or not quiet:
+                return api_failed(exc)
+            self.refresh_error = f"Live update paused: {exc.message}"
+            return None
+        self.refresh_error = ""
+        return None
+
+    async def _load_list(self) -> None:
+        params: dict[str, str | int] = {"limit": PAGE_SIZE, "offset": self.offset,
+                                        "started_after": view.range_start(self.range_key, utcnow()).isoformat()}
+        for key, value in (("workflow_id", self.workflow_id), ("status", self.status), ("mode", self.mode),
+                           ("q", self.search.strip()[:200])):
+            if value:
+                params[key] = value
+        page = await call_api(self, "GET", "/executions", params=params)
+        self.rows = [view.list_row(item, self._names) for item in page["items"]]
+        self.total, self.loaded = page["total"], True
+        if self.offset and not self.rows and self.total:  # the page emptied under us (deletes): step back
+            self.offset = max(0, self.offset - PAGE_SIZE)
+            await self._load_list()
+
+    async def _load_stats(self) -> None:
+        params = {"since": view.range_start(self.range_key, utcnow()).isoformat()}
+        if self.workflow_id:
+            params["workflow_id"] = self.workflow_id
+        stats = await call_api(self, "GET", "/executions/stats", params=params)
+        self.chart = view.chart_rows(stats["hours"], self.range_key)
+        self.p50, self.p95 = view.duration(stats["duration"]["p50_ms"]), view.duration(stats["duration"]["p95_ms"])
+        self.finished = stats["duration"]["count"]
+        self.failing_workflows = [{**w, "workflow_id": w["workflow_id"] or ""}
+                                  for w in stats["top_failing_workflows"]]
+        self.failing_nodes = [{**n, "workflow_id": n["workflow_id"] or ""} for n in stats["top_failing_nodes"]]
+        self.stats_loaded = True
+
+    # ---- filters and pages ------------------------------------------------------------------
+    async def _filters_changed(self, *, stats: bool = False):
+        self.offset, self.selected = 0, []
+        return await self._refresh(with_stats=stats)
+
+    @rx.event
+    async def set_workflow(self, value: str):
+        self.workflow_id = "" if value == "__all__" else value
+        return await self._filters_changed(stats=True)
+
+    @rx.event
+    async def set_status(self, value: str):
+        self.status = "" if value == "__all__" else value
+        return await self._filters_changed()
+
+    @rx.event
+    async def set_mode(self, value: str):
+        self.mode = "" if value == "__all__" else value
+        return await self._filters_changed()
+
+    @rx.event
+    async def set_range(self, value: str | list[str]):
+        value = value if isinstance(value, str) else (value[0] if value else "24h")
+        self.range_key = value if value in view.RANGES else "24h"
+        return await self._filters_changed(stats=True)
+
+    @rx.event
+    async def set_search(self, value: str):
+        self.search = value[:200]
+        return await self._filters_changed()
+
+    @rx.event
+    async def clear_filters(self):
+        self.workflow_id = self.status = self.mode = self.search = ""
+        return await self._filters_changed(stats=True)
+
+    @rx.event
+    async def next_page(self):
+        if self.offset + PAGE_SIZE < self.total:
+            self.offset += PAGE_SIZE
+        return await self._refresh(with_stats=False)
+
+    @rx.event
+    async def previous_page(self):
+        self.offset = max(0, self.offset - PAGE_SIZE)
+        return await self._refresh(with_stats=False)
+
+    # ---- selection and bulk actions ---------------------------------------------------------
+    @rx.event
+    def toggle(self, execution_id: str, checked: bool):
+        chosen = [i for i in self.selected if i != execution_id]
+        self.selected = chosen + [execution_id] if checked else chosen
+
+    @rx.event
+    def toggle_all(self, checked: bool):
+        self.selected = [row["id"] for row in self.rows] if checked else []
+
+    @rx.event
+    def set_confirm_delete(self, value: bool):
+        self.confirm_delete = value
+
+    @rx.event
+    async def bulk_delete(self):
+        self.confirm_delete = False
+        return await self._bulk("bulk-delete", "Deleted")
+
+    @rx.event
+    async def bulk_retry(self):
+        return await self._bulk("bulk-retry", "Retried")
+
+    async def _bulk(self, path: str, action: str):
+        if not self.selected:
+            return rx.toast.info("Select executions first")
+        self.busy = True
+        try:
+            answer = await call_api(self, "POST", f"/executions/{path}", json={"ids": self.selected})
+        except ApiError as exc:
+            return api_failed(exc)
+        finally:
+            self.busy = False
+        self.selected = []
+        kind, message = view.outcome_toast(action, answer["counts"], answer["results"])
+        await self._refresh(with_stats=True)
+        return rx.toast.success(message) if kind == "success" else rx.toast.warning(message)
