@@ -13,6 +13,7 @@ from backend.errors import NotFound
 from backend.executions.models import Execution, ExecutionStep
 from backend.executions.schemas import ExecutionOut, ExecutionSummary, StepOut
 from backend.executions.sql_store import resolve_payload
+from backend.workflows.models import Workflow
 
 log = logging.getLogger("linkflow.executions")
 
@@ -50,7 +51,8 @@ def list_executions(session: Session, team_id: str, *, workflow_id: str | None =
     if q:
         conditions.append(data_contains(q))
     total = session.scalar(select(func.count()).select_from(Execution).where(*conditions)) or 0
-    rows = session.execute(select(*_SUMMARY_COLUMNS).where(*conditions)
+    rows = session.execute(select(*_SUMMARY_COLUMNS, Workflow.name.label("workflow_name")).where(*conditions)
+                           .outerjoin(Workflow, Workflow.id == Execution.workflow_id)
                            .order_by(Execution.created_at.desc(), Execution.id.desc())
                            .limit(limit).offset(offset)).all()
     return [summary(row) for row in rows], total
@@ -86,6 +88,8 @@ def execution_detail(session: Session, execution: Execution) -> ExecutionOut:
     steps = session.scalars(select(ExecutionStep).where(ExecutionStep.execution_id == execution.id)
                             .order_by(ExecutionStep.started_at, ExecutionStep.run_index, ExecutionStep.id))
     fields = summary(execution).model_dump()
+    if execution.workflow_id:
+        fields["workflow_name"] = session.scalar(select(Workflow.name).where(Workflow.id == execution.workflow_id))
     return ExecutionOut(
         **fields, version_id=execution.version_id, parent_execution_id=execution.parent_execution_id,
         definition=execution.definition, input=execution.input, output=execution.output,
@@ -95,7 +99,8 @@ def execution_detail(session: Session, execution: Execution) -> ExecutionOut:
 
 def summary(row) -> ExecutionSummary:
     return ExecutionSummary(
-        id=row.id, workflow_id=row.workflow_id, status=row.status, mode=row.mode, retry_of_id=row.retry_of_id,
+        id=row.id, workflow_id=row.workflow_id, workflow_name=getattr(row, "workflow_name", None),
+        status=row.status, mode=row.mode, retry_of_id=row.retry_of_id,
         created_at=row.created_at, started_at=row.started_at, finished_at=row.finished_at,
         duration_ms=duration_ms(row.started_at, row.finished_at), error=error_summary(row.error))
 

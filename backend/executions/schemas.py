@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, StringConstraints
 class ExecutionSummary(BaseModel):
     id: str
     workflow_id: str | None
+    workflow_name: str | None = None  # None when the workflow was deleted or there never was one
     status: str
     mode: str
     retry_of_id: str | None

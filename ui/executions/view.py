@@ -36,9 +36,14 @@ def duration(ms: int | float | None) -> str:
     return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
-def list_row(item: dict, workflow_names: dict[str, str]) -> dict:
-    workflow_id = item.get("workflow_id") or ""
-    name = workflow_names.get(workflow_id) or ("deleted workflow" if workflow_id else "run without a workflow")
+def workflow_label(item: dict) -> str:
+    if item.get("workflow_name"):
+        return item["workflow_name"]
+    return "deleted workflow" if item.get("workflow_id") else "run without a saved workflow"
+
+
+def list_row(item: dict) -> dict:
+    name = workflow_label(item)
     return {"id": item["id"], "short_id": item["id"][:8], "status": item["status"], "mode": item["mode"],
             "workflow": name, "started": when(item.get("started_at") or item.get("created_at")),
             "duration": duration(item.get("duration_ms")), "error": item.get("error") or ""}

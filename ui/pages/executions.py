@@ -93,7 +93,7 @@ def _top_list(items, label, test_id: str) -> rx.Component:
 
 def _charts() -> rx.Component:
     s = ExecutionsState
-    no_data = rx.center(rx.text("No executions in this range", size="2", color=rx.color("gray", 10)),
+    no_data = rx.center(rx.text("Nothing to chart in this range", size="2", color=rx.color("gray", 10)),
                         height="220px")
     summary = rx.text(rx.cond(s.finished > 0, f"p50 {s.p50} · p95 {s.p95} over {s.finished} finished runs",
                               "No finished runs in this range"), size="1", color=rx.color("gray", 11),

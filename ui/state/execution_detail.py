@@ -105,18 +105,11 @@ class ExecutionDetailState(rx.State):
         self.error_node_id = next((n["id"] for n in definition["nodes"] if n["name"] == self.error_node), "")
         self._steps = execution.get("steps", [])
         self.runs, self.steps = view.node_runs(self._steps), view.step_rows(self._steps)
-        if self.workflow_id and not self.workflow_name:
-            await self._load_workflow_name()
+        self.workflow_name = view.workflow_label(execution)
         if not self.node_id:
             self.node_id = self.error_node_id or (self._steps[-1]["node_id"] if self._steps else "")
         self._browse()
         self.loaded = True
-
-    async def _load_workflow_name(self) -> None:
-        try:
-            self.workflow_name = (await call_api(self, "GET", f"/workflows/{self.workflow_id}"))["name"]
-        except ApiError:
-            self.workflow_name = "deleted workflow"
 
     # ---- the node data browser ---------------------------------------------------------------
     def _browse(self) -> None:

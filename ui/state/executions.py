@@ -39,7 +39,6 @@ class ExecutionsState(rx.State):
     failing_workflows: list[dict] = []
     failing_nodes: list[dict] = []
 
-    _names: dict[str, str] = {}
     _ticks: int = 0
 
     @rx.var
@@ -73,12 +72,15 @@ class ExecutionsState(rx.State):
     async def load(self):
         self.loaded, self.stats_loaded, self.selected, self.offset = False, False, [], 0
         try:
-            page = await call_api(self, "GET", "/workflows", params={"limit": 100})
+            await self._load_workflows()
         except ApiError as exc:
             return api_failed(exc)
-        self._names = {w["id"]: w["name"] for w in page["items"]}
-        self.workflows = [{"id": w["id"], "name": w["name"]} for w in page["items"]]
         return await self._refresh(with_stats=True)
+
+    async def _load_workflows(self) -> None:
+        """The workflow filter's choices (the team's first 100 by last change)."""
+        page = await call_api(self, "GET", "/workflows", params={"limit": 100})
+        self.workflows = [{"id": w["id"], "name": w["name"]} for w in page["items"]]
 
     @rx.event
     async def tick(self):
@@ -109,7 +111,10 @@ class ExecutionsState(rx.State):
             if value:
                 params[key] = value
         page = await call_api(self, "GET", "/executions", params=params)
-        self.rows = [view.list_row(item, self._names) for item in page["items"]]
+        self.rows = [view.list_row(item) for item in page["items"]]
+        known = {w["id"] for w in self.workflows}
+        if any(item.get("workflow_name") and item["workflow_id"] not in known for item in page["items"]):
+            await self._load_workflows()  # a workflow created since the page opened
         self.total, self.loaded = page["total"], True
         if self.offset and not self.rows and self.total:  # the page emptied under us (deletes): step back
             self.offset = max(0, self.offset - PAGE_SIZE)

@@ -30,7 +30,10 @@ def test_search_finds_trigger_data_and_step_outputs_case_insensitively(api, api_
     assert found(api, owner, q="nobody has this") == set()
     assert found(api, owner, q="acme", status="failed") == set()  # filters combine
     page = api.get(URL, params={"q": "acme"}, headers=owner.headers).json()
-    assert page["total"] == 1
+    assert page["total"] == 1 and page["items"][0]["workflow_name"] == "wf"
+    assert api.get(f"{URL}/{acme}", headers=owner.headers).json()["workflow_name"] == "wf"
+    api.delete(f"/api/v1/workflows/{workflow_id}", headers=owner.headers)
+    assert api.get(URL, params={"q": "acme"}, headers=owner.headers).json()["items"][0]["workflow_name"] is None
 
 
 def test_search_treats_like_wildcards_quotes_and_accents_literally(api, api_user, inline_worker):
