@@ -31,7 +31,8 @@ class RunEnvironment:
     workflow_vars: dict = field(init=False)
 
     def __post_init__(self) -> None:
-        self.execution_vars = {"id": self.execution.id, "mode": self.execution.mode}
+        self.execution_vars = {"id": self.execution.id, "mode": self.execution.mode,
+                               "resume_url": self.execution.resume_url}
         name = self.execution.workflow_name or self.plan.definition.name
         self.workflow_vars = {"id": self.execution.workflow_id, "name": name}
 

@@ -4,7 +4,7 @@ An expression is a small Python-like language: literals, arithmetic, comparisons
 ``and/or/not``, ``x if c else y``, subscripts, slices, ``.key`` access on dicts and
 calls to the whitelisted functions and methods of ``expression_functions``.
 Variables start with ``$``: ``$json``, ``$item_index``, ``$input``, ``$node["Name"]``,
-``$vars``, ``$execution``, ``$workflow``, ``$now`` and ``$today``.
+``$vars``, ``$execution`` (id, mode, resume_url), ``$workflow``, ``$now`` and ``$today``.
 
 Security model: the source is parsed with ``ast.parse`` and the tree is walked by
 our own interpreter; nothing is compiled or passed to ``eval``. A tree is checked

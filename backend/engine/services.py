@@ -27,6 +27,7 @@ class ExecutionInfo:
     mode: str = "manual"  # manual | webhook | schedule | retry | test | subworkflow | error
     workflow_id: str | None = None
     workflow_name: str = ""
+    resume_url: str = ""  # signed /webhook-waiting URL of this execution ($execution.resume_url); "" in local runs
 
 
 class BinaryStore(Protocol):

@@ -12,6 +12,7 @@ from backend.engine.services import ExecutionInfo
 from backend.engine.store import NullStepStore
 from backend.executions import service
 from backend.executions.leases import keeper
+from backend.executions.links import signed_resume_url
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.services_factory import engine_services
 from backend.executions.sql_store import SqlStepStore, load_steps
@@ -48,7 +49,7 @@ async def _run_with_lease(execution_id: str, worker_id: str, claimed: service.Cl
     definition = claimed.definition
     store = NullStepStore() if steps is None else SqlStepStore(execution_id, preloaded=steps)
     info = ExecutionInfo(id=execution_id, mode=claimed.mode, workflow_id=claimed.workflow_id,
-                         workflow_name=definition.get("name", ""))
+                         workflow_name=definition.get("name", ""), resume_url=signed_resume_url(execution_id))
     keeper.hold(execution_id, worker_id, asyncio.current_task())
     try:
         result = await run(definition, execution=info, input_items=claimed.input, store=store,

@@ -10,7 +10,6 @@ and each step is committed, so a crash hands it to a worker through the reaper.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import logging
 
@@ -23,10 +22,10 @@ from backend.engine.services import ExecutionInfo
 from backend.errors import Conflict, NotFound, UserError
 from backend.executions import service
 from backend.executions.leases import keeper
+from backend.executions.links import resume_signature, signed_resume_url
 from backend.executions.models import Execution
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.sql_store import SqlStepStore
-from backend.settings import get_settings
 from backend.webhooks.runs import WEB_WORKER_ID, finish_leased, run_services
 
 log = logging.getLogger("linkflow.webhooks")
@@ -35,15 +34,6 @@ log = logging.getLogger("linkflow.webhooks")
 class BadSignature(UserError):
     status_code = 401
     code = "unauthorized"
-
-
-def resume_signature(execution_id: str) -> str:
-    key = get_settings().security.secret_key.encode()
-    return hmac.new(key, execution_id.encode(), hashlib.sha256).hexdigest()
-
-
-def signed_resume_url(execution_id: str) -> str:
-    return f"{get_settings().public_url}/webhook-waiting/{execution_id}?signature={resume_signature(execution_id)}"
 
 
 def check_signature(execution_id: str, signature: str | None) -> None:
@@ -74,7 +64,7 @@ def claim_waiting(execution_id: str) -> service.Claimed:
 async def continue_run(execution_id: str, claimed: service.Claimed, resume_data: dict) -> None:
     """Run the rest of a claimed execution to its end (or its next wait)."""
     info = ExecutionInfo(id=execution_id, mode=claimed.mode, workflow_id=claimed.workflow_id,
-                         workflow_name=claimed.definition.get("name", ""))
+                         workflow_name=claimed.definition.get("name", ""), resume_url=signed_resume_url(execution_id))
     keeper.hold(execution_id, WEB_WORKER_ID, asyncio.current_task())
     try:
         result = await run(claimed.definition, execution=info, input_items=claimed.input,

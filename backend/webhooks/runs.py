@@ -35,6 +35,7 @@ from backend.engine.services import EngineServices, ExecutionInfo
 from backend.engine.store import StepRecord
 from backend.executions import service
 from backend.executions.leases import keeper
+from backend.executions.links import signed_resume_url
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.services_factory import engine_services
 from backend.executions.sql_store import SqlStepStore
@@ -88,7 +89,7 @@ async def run_inline(trigger: Trigger, target: Target, item: dict) -> Outcome:
                      input=[item])
     store = _SpillingStore(draft)
     info = ExecutionInfo(id=draft.id, mode=trigger.mode, workflow_id=trigger.workflow_id,
-                         workflow_name=trigger.workflow_name)
+                         workflow_name=trigger.workflow_name, resume_url=signed_resume_url(draft.id))
     task = asyncio.current_task()
     timer = asyncio.get_running_loop().call_later(INLINE_BUDGET_S, store.spill, task)
     started = time.monotonic()

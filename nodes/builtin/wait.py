@@ -16,7 +16,8 @@ class WaitParameters(NodeParameters):
     mode: Literal["duration", "until", "webhook"] = Field(
         "duration",
         description="duration: wait for an amount of time; until: wait for a date and time; "
-        "webhook: wait until the execution's resume URL is called",
+        "webhook: wait until the execution's resume URL is called (send it out beforehand with the "
+        "expression {{ $execution.resume_url }})",
     )
     amount: float = Field(1, ge=0, description="duration: how long to wait, in units")
     unit: Unit = Field("minutes", description="duration: the unit of amount")

@@ -72,3 +72,29 @@ def test_a_timed_wait_is_saved_with_its_resume_time(api, deploy):
     signature = resume_signature(execution.id)
     # a timed wait is resumed by the clock, not by a call
     assert api.post(f"/webhook-waiting/{execution.id}?signature={signature}", json={}).status_code == 409
+
+
+def test_the_workflow_gets_its_resume_url_as_execution_resume_url(api, deploy):
+    link = node("link", "Link", "set", 1, fields=[{"name": "resume", "value": "{{ $execution.resume_url }}"}])
+    deploy(flow(hook("ask"), link, WAIT_FOR_CALL, AFTER))
+    response = api.post("/webhook/ask", json={"order": 5})
+    assert response.status_code == 202 and response.json()["status"] == "waiting"
+    execution_id = response.json()["execution_id"]
+    step = api_step_output(execution_id, "Link")
+    assert step["resume"] == signed_resume_url(execution_id)
+    resumed = api.post("/" + step["resume"].split("/", 3)[3], json={"approved": False})
+    assert resumed.status_code == 202
+    [execution] = executions()
+    assert execution.status == "succeeded" and execution.output == [{"json": {"order": 5, "approved": False}}]
+
+
+def api_step_output(execution_id: str, node_name: str) -> dict:
+    from sqlalchemy import select
+
+    from backend.db.session import session_scope
+    from backend.executions.models import ExecutionStep
+
+    with session_scope() as session:
+        step = session.scalars(select(ExecutionStep).where(ExecutionStep.execution_id == execution_id,
+                                                          ExecutionStep.node_name == node_name)).one()
+        return step.output["main"][0]["json"]
