@@ -89,10 +89,12 @@ class WorkflowSettings(_Strict):
 
 
 class WorkflowDefinition(BaseModel):
-    # Top-level keys other than these (an id, tags, meta) belong to the service layer: ignored here.
+    # Top-level keys other than these (an id, tags, sticky notes) belong to the service layer: ignored here.
     model_config = ConfigDict(extra="ignore")
 
     name: str = ""
     nodes: list[NodeDefinition] = Field(default_factory=list)
     connections: list[Connection] = Field(default_factory=list)
     settings: WorkflowSettings = Field(default_factory=WorkflowSettings)
+    # Node name -> items its first output sends in editor runs instead of running it (pins.py).
+    pin_data: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)

@@ -21,6 +21,13 @@ Semantics (the docs and the tests hold the details):
 * Loops: see ``_run_loop``. The loop node's own ``execute`` is never called; each batch
   and the final "done" are steps of the loop node (run_index 0, 1, ...). A loop whose
   batch_size is invalid fails the run whatever its ``on_error``.
+* Pins (manual and test runs only, see ``pins.py``): a pinned node is not called; its step
+  sends the pinned items on its first output. It does so when items reach it, when it is a
+  start node, or when none of its parents is part of this run (see "destination" below).
+* Destination (``destination_node``, the editor's "Run this node"): only the node and what
+  it depends on runs: its ancestors, not walking past pinned nodes (their pins stand in for
+  everything before them). A loop counts as a whole: a node in its body needs the loop and
+  the loop needs its whole body.
 * Result: ``nodes`` has the latest step of every node that was reached (nodes never
   reached, e.g. after a failure or a wait, are absent); ``output`` is the first non-empty
   port of the last step, in run order, that sent any items.
@@ -39,6 +46,7 @@ from typing import Literal
 from backend.engine.context import RunEnvironment, StepContext
 from backend.engine.definition import WorkflowDefinition
 from backend.engine.graph import DONE_PORT, LOOP_PORT
+from backend.engine.pins import active_pins
 from backend.engine.plan import InvalidWorkflow, Plan, PlannedNode, compile_plan
 from backend.engine.services import EngineServices, ExecutionInfo
 from backend.engine.step import describe_failure, execute_step
@@ -83,17 +91,21 @@ async def run(
     services: EngineServices,
     resume_data: dict | None = None,
     start_node: str | None = None,
+    destination_node: str | None = None,
 ) -> RunResult:
     """Run (or resume) one execution of ``definition``; never raises for a node's failure."""
     try:
         plan = compile_plan(definition, services.registry)
         start_ids = _start_ids(plan, start_node)
+        pins = active_pins(plan.definition.pin_data, plan.by_name, execution.mode, start_ids)
+        needed = _needed(plan, destination_node, pins)
     except InvalidWorkflow as exc:
         error = {"node": None, "message": str(exc), "item_index": None,
                  "problems": [{"node": p.node, "message": p.message} for p in exc.problems]}
         await report_failure(exc.definition, execution, services, error)
         return RunResult("failed", error=error)
     runner = _Runner(plan, execution, services, store, resume_data, start_ids, input_items)
+    runner.pins, runner.needed = pins, needed
     return await runner.run()
 
 
@@ -115,6 +127,31 @@ def _start_ids(plan: Plan, start_node: str | None) -> frozenset[str]:
     if node.id in plan.in_loop_body:
         raise InvalidWorkflow([Problem(start_node, "a run cannot start inside a loop body")], plan.definition)
     return frozenset({node.id})
+
+
+def _needed(plan: Plan, destination: str | None, pins: dict[str, list[dict]]) -> frozenset[str] | None:
+    """The node ids a run up to ``destination`` needs (None: no destination, everything runs)."""
+    if destination is None:
+        return None
+    node = plan.by_name.get(destination)
+    if node is None:
+        raise InvalidWorkflow([Problem(None, f"destination node {destination!r} does not exist")], plan.definition)
+    loop_of = {unit: loop_id for loop_id, body in plan.bodies.items() for unit in body}
+    needed: set[str] = set()
+    pending = [node.id]
+    while pending:
+        current = pending.pop()
+        if current in needed:
+            continue
+        needed.add(current)
+        planned = plan.nodes[current]
+        if current in loop_of:
+            pending.append(loop_of[current])
+        if planned.is_loop:
+            pending += plan.bodies[current]
+        if current not in pins:
+            pending += [edge.source for edge in planned.incoming]
+    return frozenset(needed)
 
 
 async def report_failure(definition: WorkflowDefinition, execution: ExecutionInfo,
@@ -151,6 +188,9 @@ class _Runner:
         self.last_output: list[dict] = []
         self.executed = self.replayed = 0
         self.current: tuple[PlannedNode, int, dict] | None = None  # the node running right now
+        self.pins: dict[str, list[dict]] = {}  # node id -> pinned items (see pins.py)
+        self.needed: frozenset[str] | None = None  # a run up to a destination node: what it needs
+        self.pinned_ran: set[str] = set()
 
     async def run(self) -> RunResult:
         self.committed = await self.store.load_steps()
@@ -178,6 +218,8 @@ class _Runner:
 
     async def _run_units(self, units: list[str]) -> None:
         for unit in units:
+            if self.needed is not None and unit not in self.needed:
+                continue
             node = self.plan.nodes[unit]
             if node.is_loop:
                 await self._run_loop(node)
@@ -192,6 +234,8 @@ class _Runner:
             return self._record(node, committed, replayed=True)
         if committed is not None and committed.status == "waiting":
             return await self._commit(node, self._resumed(node, committed, inputs))
+        if node.id in self.pins and self._pin_applies(node, inputs):
+            return await self._commit(node, self._pinned(node, run_index, inputs))
         step = self._without_running(node, run_index, inputs, node.first_output)
         if step is None:
             self.current = (node, run_index, inputs)
@@ -267,6 +311,18 @@ class _Runner:
                 inputs[edge.input] = [*earlier, *items] if earlier else items
         return inputs
 
+    def _pin_applies(self, node: PlannedNode, inputs: dict) -> bool:
+        if any(inputs.values()) or node.id in self.start_ids:
+            return True
+        needed = self.needed
+        return needed is not None and not any(edge.source in needed for edge in node.incoming)
+
+    def _pinned(self, node: PlannedNode, run_index: int, inputs: dict) -> StepRecord:
+        self.pinned_ran.add(node.id)
+        now = self.services.clock()
+        return StepRecord(node.id, node.name, run_index, "succeeded", attempts=0, input=inputs,
+                          output={node.first_output: self.pins[node.id]}, started_at=now, finished_at=now)
+
     def _without_running(self, node: PlannedNode, run_index: int, inputs: dict, pass_to: str):
         """The step of a node that does not run: nothing arrived, or it is disabled."""
         if not node.settings.always_output and not any(inputs.values()):
@@ -337,7 +393,7 @@ class _Runner:
             if step is not None:
                 nodes[node.name] = {
                     "status": step.status, "items": self.env.node_items[node.name], "outputs": step.output,
-                    "error": step.error, "runs": self.run_counts[node.id],
+                    "error": step.error, "runs": self.run_counts[node.id], "pinned": node.id in self.pinned_ran,
                 }
         return RunResult(
             status=status, nodes=nodes, output=self.last_output, error=error,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from backend.engine.definition import Connection, NodeDefinition, WorkflowDefinition, WorkflowSettings
 from backend.engine.graph import LOOP_TYPE, Edge, GraphNode, Topology, analyse
 from backend.engine.params import format_loc, static_problems
+from backend.engine.pins import pin_problems
 from nodes.sdk import Node, NodeRegistry
 from nodes.sdk.registry import UnknownNodeType
 
@@ -56,6 +57,7 @@ def inspect_workflow(definition: dict | WorkflowDefinition, registry: NodeRegist
     ids = {node.id: node for node in nodes}
     problems += _connection_problems(inspection.definition.connections, ids, inspection.classes)
     problems += _trigger_problems(nodes, inspection.classes)
+    problems += _pin_problems(inspection.definition, inspection.classes)
     inspection.topology = _topology(inspection.definition, ids)
     problems += [Problem(name, message) for name, message in inspection.topology.problems]
     return inspection
@@ -69,12 +71,17 @@ def _parse(raw: Any) -> Inspection:
     nodes = _parse_list(raw, "nodes", NodeDefinition, problems)
     connections = _parse_list(raw, "connections", Connection, problems)
     settings = _parse_one(raw.get("settings", {}), WorkflowSettings, None, "settings", problems)
+    pin_data = raw.get("pin_data") or {}
+    if not isinstance(pin_data, dict):
+        problems.append(Problem(None, f"pin_data must be an object of node name -> list of items, "
+                                      f"got {type(pin_data).__name__}"))
+        pin_data = {}
     name = raw.get("name", "")
     if not isinstance(name, str):
         problems.append(Problem(None, f"name must be a string, got {type(name).__name__}"))
     definition = WorkflowDefinition.model_construct(
         name=name if isinstance(name, str) else "", nodes=nodes, connections=connections,
-        settings=settings or WorkflowSettings())
+        settings=settings or WorkflowSettings(), pin_data=pin_data)
     return Inspection(definition, problems=problems)
 
 
@@ -185,6 +192,12 @@ def _trigger_problems(nodes: list[NodeDefinition], classes: dict) -> list[Proble
         return []
     names = ", ".join(repr(name) for name in triggers)
     return [Problem(None, f"the workflow has {len(triggers)} trigger nodes ({names}); keep one")]
+
+
+def _pin_problems(definition: WorkflowDefinition, classes: dict) -> list[Problem]:
+    ports = {node.id: tuple(p for p in output_ports(node, classes[node.id]) if p != ERROR_PORT)
+             for node in definition.nodes if node.id in classes}
+    return [Problem(name, message) for name, message in pin_problems(definition.pin_data, definition.nodes, ports)]
 
 
 def _topology(definition: WorkflowDefinition, ids: dict) -> Topology:

@@ -54,7 +54,8 @@ async def _run_with_lease(execution_id: str, worker_id: str, claimed: service.Cl
     try:
         result = await run(definition, execution=info, input_items=claimed.input, store=store,
                            services=engine_services(claimed.team_id, execution_id, definition),
-                           resume_data={} if claimed.resumed else None)
+                           resume_data={} if claimed.resumed else None,
+                           destination_node=(definition.get("run_options") or {}).get("destination_node"))
     except asyncio.CancelledError:
         log.info("execution stopped: cancelled or lease lost", extra={"execution_id": execution_id})
         return

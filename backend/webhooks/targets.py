@@ -21,6 +21,7 @@ from backend.errors import NotFound
 from backend.webhooks.persist import dumps
 from backend.webhooks.service import webhook_nodes
 from backend.workflows.models import WorkflowVersion
+from backend.workflows.service import production_definition
 from nodes.builtin.webhook import WebhookParameters
 from nodes.sdk import default_registry
 
@@ -65,7 +66,7 @@ def version_target(version_id: str) -> Target:
         version = session.get(WorkflowVersion, version_id)
         if version is None:
             raise NotFound(f"workflow version {version_id} no longer exists; activate the workflow again")
-        definition = version.definition
+        definition = production_definition(version.definition)
     target = compile_target(definition, version_id)
     with _lock:
         _targets[version_id] = target

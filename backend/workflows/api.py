@@ -20,6 +20,7 @@ from backend.workflows import activation, runs, service, transfer
 from backend.workflows.diff import diff_definitions
 from backend.workflows.models import Workflow
 from backend.workflows.schemas import (
+    DraftDiffRequest,
     RunAccepted,
     RunRequest,
     VersionOut,
@@ -150,6 +151,14 @@ def diff_versions(workflow_id: str, db: Db, who: Viewer, from_version: Annotated
             **diff_definitions(old.definition, new.definition)}
 
 
+@router.post("/{workflow_id}/diff")
+def diff_draft(workflow_id: str, body: DraftDiffRequest, db: Db, who: Viewer) -> dict:
+    """What changed from a saved version to a definition being edited (unsaved changes included)."""
+    workflow = service.get_workflow(db, who.team_id, workflow_id)
+    old = service.get_version(db, workflow, body.from_version)
+    return {"from_version": old.number, "to_version": None, **diff_definitions(old.definition, body.definition)}
+
+
 @router.post("/{workflow_id}/activate", response_model=WorkflowOut)
 def activate_workflow(workflow_id: str, db: Db, who: Editor) -> WorkflowOut:
     workflow = service.get_workflow(db, who.team_id, workflow_id)
@@ -166,7 +175,8 @@ def deactivate_workflow(workflow_id: str, db: Db, who: Editor) -> WorkflowOut:
 def run_workflow(workflow_id: str, db: Db, who: Editor, body: RunRequest | None = None) -> RunAccepted:
     body = body or RunRequest()
     workflow = service.get_workflow(db, who.team_id, workflow_id)
-    execution = runs.start_manual_run(db, workflow, input_data=body.input, version_number=body.version)
+    execution = runs.start_manual_run(db, workflow, input_data=body.input, version_number=body.version,
+                                      destination_node=body.destination_node)
     accepted = RunAccepted(execution_id=execution.id, status=execution.status)
     commit_then_dispatch(db, execution.id)
     return accepted

@@ -102,6 +102,8 @@ class WorkflowFile(BaseModel):
     nodes: list[Any] = Field(default_factory=list)
     connections: list[Any] = Field(default_factory=list)
     settings: dict[str, Any] = Field(default_factory=dict)
+    pin_data: dict[str, Any] = Field(default_factory=dict)
+    sticky_notes: list[Any] = Field(default_factory=list)
     tags: list[Tag] = Field(default_factory=list)
     description: str = Field("", max_length=10_000)
 
@@ -112,6 +114,14 @@ class RunRequest(BaseModel):
     input: dict[str, Any] | list[dict[str, Any]] = Field(
         default_factory=list, description="One object or a list of objects: the trigger's items")
     version: int | None = Field(None, ge=1, le=MAX_INT, description="Run this version; default: the newest")
+    destination_node: str | None = Field(
+        None, min_length=1, max_length=200,
+        description="Run only up to this node (by name): it and the nodes it depends on (\"Run this node\")")
+
+
+class DraftDiffRequest(BaseModel):
+    from_version: int = Field(ge=1, le=MAX_INT, description="The saved version to compare with")
+    definition: dict[str, Any] = Field(description="The definition being edited (need not be saved)")
 
 
 class RunAccepted(BaseModel):

@@ -12,13 +12,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from backend.credentials.access import unusable_credentials
+from backend.engine.pins import as_items
 from backend.engine.validate import validate
 from backend.errors import Conflict, NotFound, UserError
 from backend.events.outbox import emit
 from backend.workflows.models import Workflow, WorkflowVersion
+from backend.workflows.sticky import sticky_note_problems
 from nodes.sdk import default_registry
 
-DEFINITION_KEYS = ("nodes", "connections", "settings")
+DEFINITION_KEYS = ("nodes", "connections", "settings", "pin_data", "sticky_notes")
 
 
 class InvalidDefinition(UserError):
@@ -55,18 +57,35 @@ def runnable_definition(session: Session, team_id: str, workflow_id: str) -> tup
     version = session.scalars(query.order_by(WorkflowVersion.number.desc()).limit(1)).first()
     if version is None:
         raise NotFound(f"workflow {workflow_id} has no saved version yet")
-    return version.id, version.definition
+    return version.id, production_definition(version.definition)
+
+
+def production_definition(definition: dict) -> dict:
+    """What production runs keep: without the editor's pins and notes (the engine ignores pins there)."""
+    if "pin_data" not in definition and "sticky_notes" not in definition:
+        return definition
+    return {k: v for k, v in definition.items() if k not in ("pin_data", "sticky_notes")}
 
 
 def checked_definition(definition: dict) -> dict:
-    """The definition reduced to {nodes, connections, settings}; InvalidDefinition lists every problem."""
-    problems = validate(definition, default_registry())
-    if problems:
-        details = [{"node": p.node, "message": p.message} for p in problems]
-        noun = "problem" if len(problems) == 1 else "problems"
-        raise InvalidDefinition(f"the workflow has {len(problems)} {noun}; see details", details)
-    return {"nodes": definition.get("nodes") or [], "connections": definition.get("connections") or [],
-            "settings": definition.get("settings") or {}}
+    """The definition reduced to DEFINITION_KEYS; InvalidDefinition lists every problem.
+
+    ``pin_data`` and ``sticky_notes`` are kept only when they hold something, so a definition
+    without them compares equal to one saved before they existed.
+    """
+    details = [{"node": p.node, "message": p.message} for p in validate(definition, default_registry())]
+    notes, note_problems = sticky_note_problems(definition.get("sticky_notes"))
+    details += [{"node": None, "message": message} for message in note_problems]
+    if details:
+        noun = "problem" if len(details) == 1 else "problems"
+        raise InvalidDefinition(f"the workflow has {len(details)} {noun}; see details", details)
+    clean = {"nodes": definition.get("nodes") or [], "connections": definition.get("connections") or [],
+             "settings": definition.get("settings") or {}}
+    if definition.get("pin_data"):
+        clean["pin_data"] = {name: as_items(values) for name, values in definition["pin_data"].items()}
+    if notes:
+        clean["sticky_notes"] = notes
+    return clean
 
 
 def check_credentials_usable(session: Session, team_id: str, user_id: str | None, definition: dict) -> None:
