@@ -12,6 +12,7 @@ from backend.auth import api_keys_api, oauth_api
 from backend.auth.ratelimit import RateLimitMiddleware
 from backend.credentials import api as credentials_api
 from backend.executions import api as executions_api
+from backend.expressions import api as expressions_api
 from backend.health import health, ready
 from backend.input_guard import refuse_unstorable_input
 from backend.node_registry import api as node_registry_api
@@ -21,6 +22,7 @@ from backend.users import api as users_api
 from backend.users import teams_api
 from backend.variables import api as variables_api
 from backend.webhooks import api as webhooks_api
+from backend.webhooks import test_events as webhook_test_events_api
 from backend.workflows import api as workflows_api
 
 # Service routers, mounted under /api/v1. One list: a new service adds its router here.
@@ -31,6 +33,7 @@ SERVICE_ROUTERS += [workflows_api.router, executions_api.router, node_registry_a
 SERVICE_ROUTERS += [credentials_api.router]
 SERVICE_ROUTERS += [audit_api.router, admin_api.router]
 SERVICE_ROUTERS += [notifications_api.router]
+SERVICE_ROUTERS += [expressions_api.router, webhook_test_events_api.router]
 
 
 async def _unknown_api_path(path: str) -> None:

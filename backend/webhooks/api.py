@@ -100,11 +100,24 @@ async def _answer(request: Request, trigger: Trigger, target: Target, params: di
         raise _unauthorized(node, refusal)
     if listener is not None and not listeners.take(listener):
         raise NotFound("this test URL was just used by another request; listen for a test event again")
-    item = await request_item(request, body, params, LocalBinaryStore(), secret_header=_secret_header(node))
-    if node.respond == "immediately":
-        execution_id = await asyncio.to_thread(queue_run, trigger, target, item)
-        return _json({"execution_id": execution_id}, 202, background=BackgroundTask(_dispatch, execution_id))
-    return _outcome_response(await run_inline(trigger, target, item), node)
+    try:
+        item = await request_item(request, body, params, LocalBinaryStore(), secret_header=_secret_header(node))
+        if node.respond == "immediately":
+            execution_id = await asyncio.to_thread(queue_run, trigger, target, item)
+            _started(listener, execution_id)
+            return _json({"execution_id": execution_id}, 202, background=BackgroundTask(_dispatch, execution_id))
+        outcome = await run_inline(trigger, target, item)
+    except BaseException as exc:
+        if listener is not None:  # the editor waiting for this event hears why nothing came of it
+            listeners.failed(listener, getattr(exc, "message", None) or "the test request could not be run")
+        raise
+    _started(listener, outcome.execution_id)
+    return _outcome_response(outcome, node)
+
+
+def _started(listener: listeners.TestListener | None, execution_id: str) -> None:
+    if listener is not None:
+        listeners.started(listener, execution_id)
 
 
 # Plain Starlette routes: FastAPI's per-request dependency solving costs more than the rest of

@@ -6,6 +6,11 @@ Webhook nodes' test URLs runs that definition (mode "test", active or not) and e
 listening. Listeners live in this process only: with several web processes the editor's
 process and the one the test request reaches can differ, so a scaled-out deployment must
 route /webhook-test to the API process (or this registry must move to Redis).
+
+The editor's long-poll (test_events.py) listens with a ``session`` and reads its
+``outcome``: "taken" when a request arrived, "received" with the execution id once the
+run was started, "cancelled" when the listening was stopped, "failed" when the request
+could not be turned into a run.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from backend.webhooks.service import webhook_nodes
 from backend.webhooks.targets import Target, compile_target
 
 DEFAULT_TTL_S = 120.0
+MAX_OUTCOMES = 1_000  # outcomes nobody collected (the editor went away) are dropped oldest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,15 +35,18 @@ class TestListener:
     path: str
     target: Target
     expires_at: float  # time.monotonic()
+    session: str = ""  # who listens: the editor's long-poll reads outcome(session)
 
 
-def listen_for_test(workflow_id: str, definition: dict, ttl_s: float = DEFAULT_TTL_S) -> list[str]:
+def listen_for_test(workflow_id: str, definition: dict, ttl_s: float = DEFAULT_TTL_S,
+                    session: str = "") -> list[str]:
     """Listen on the test URL of every Webhook node of ``definition``; returns "METHOD path" of each."""
     target = compile_target(definition)
     expires_at = time.monotonic() + ttl_s
-    listeners = [TestListener(workflow_id, node_id, params.method, normalise(params.path), target, expires_at)
-                 for node_id, params in webhook_nodes(definition)]
+    listeners = [TestListener(workflow_id, node_id, params.method, normalise(params.path), target, expires_at,
+                              session) for node_id, params in webhook_nodes(definition)]
     with _lock:
+        _end_sessions(workflow_id, "cancelled")  # a newer listener replaces the workflow's older one
         _drop(lambda listener: listener.workflow_id == workflow_id or listener.expires_at <= time.monotonic())
         _listeners.extend(listeners)
     return [f"{listener.method} {listener.path}" for listener in listeners]
@@ -45,12 +54,20 @@ def listen_for_test(workflow_id: str, definition: dict, ttl_s: float = DEFAULT_T
 
 def stop_listening(workflow_id: str) -> None:
     with _lock:
+        _end_sessions(workflow_id, "cancelled")
         _drop(lambda listener: listener.workflow_id == workflow_id)
+
+
+def stop_listening_session(workflow_id: str, session: str) -> None:
+    """Stop one session's listening (not a newer session of the same workflow)."""
+    with _lock:
+        _drop(lambda listener: listener.workflow_id == workflow_id and listener.session == session)
 
 
 def stop_listening_all() -> None:
     with _lock:
         _listeners.clear()
+        _outcomes.clear()
 
 
 def find_listener(method: str, path: str) -> tuple[TestListener, dict[str, str]] | None:
@@ -71,7 +88,51 @@ def take(listener: TestListener) -> bool:
         if not any(existing is listener for existing in _listeners):
             return False
         _drop(lambda other: other.workflow_id == listener.workflow_id)
+        _set_outcome(listener.session, {"status": "taken", "node_id": listener.node_id})
         return True
+
+
+def started(listener: TestListener, execution_id: str) -> None:
+    """The request that took ``listener`` started execution ``execution_id``."""
+    with _lock:
+        _set_outcome(listener.session, {"status": "received", "node_id": listener.node_id,
+                                        "execution_id": execution_id})
+
+
+def failed(listener: TestListener, message: str) -> None:
+    with _lock:
+        _set_outcome(listener.session, {"status": "failed", "node_id": listener.node_id, "message": message})
+
+
+def outcome(session: str) -> dict | None:
+    """What became of a session's listening; None while it still listens (or never did)."""
+    with _lock:
+        return _outcomes.get(session)
+
+
+def is_listening(session: str) -> bool:
+    now = time.monotonic()
+    with _lock:
+        return any(listener.session == session and listener.expires_at > now for listener in _listeners)
+
+
+def forget(session: str) -> None:
+    with _lock:
+        _outcomes.pop(session, None)
+
+
+def _end_sessions(workflow_id: str, status: str) -> None:
+    for listener in _listeners:
+        if listener.workflow_id == workflow_id and listener.session not in _outcomes:
+            _set_outcome(listener.session, {"status": status, "node_id": listener.node_id})
+
+
+def _set_outcome(session: str, value: dict) -> None:
+    if not session:
+        return
+    _outcomes[session] = value
+    while len(_outcomes) > MAX_OUTCOMES:
+        _outcomes.pop(next(iter(_outcomes)))
 
 
 def _drop(predicate) -> None:
@@ -79,4 +140,5 @@ def _drop(predicate) -> None:
 
 
 _listeners: list[TestListener] = []
+_outcomes: dict[str, dict] = {}  # session -> outcome, insertion-ordered
 _lock = threading.Lock()

@@ -156,7 +156,7 @@ def diff_draft(workflow_id: str, body: DraftDiffRequest, db: Db, who: Viewer) ->
     """What changed from a saved version to a definition being edited (unsaved changes included)."""
     workflow = service.get_workflow(db, who.team_id, workflow_id)
     old = service.get_version(db, workflow, body.from_version)
-    return {"from_version": old.number, "to_version": None, **diff_definitions(old.definition, body.definition)}
+    return {"from_version": old.number, "to_version": None, **diff_definitions(old.definition, body.definition.model_dump(by_alias=True))}
 
 
 @router.post("/{workflow_id}/activate", response_model=WorkflowOut)

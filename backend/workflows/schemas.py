@@ -119,9 +119,34 @@ class RunRequest(BaseModel):
         description="Run only up to this node (by name): it and the nodes it depends on (\"Run this node\")")
 
 
+class _DraftNode(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(max_length=100)
+
+
+class _DraftConnection(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    from_: str = Field(alias="from", max_length=100)
+    output: str = Field("main", max_length=100)
+    to: str = Field(max_length=100)
+    input: str = Field("main", max_length=100)
+
+
+class DraftDefinition(BaseModel):
+    """Only as strict as comparing needs: nodes with ids, connections between ids."""
+
+    model_config = ConfigDict(extra="allow")
+
+    nodes: list[_DraftNode] = Field(default_factory=list, max_length=5_000)
+    connections: list[_DraftConnection] = Field(default_factory=list, max_length=20_000)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
 class DraftDiffRequest(BaseModel):
     from_version: int = Field(ge=1, le=MAX_INT, description="The saved version to compare with")
-    definition: dict[str, Any] = Field(description="The definition being edited (need not be saved)")
+    definition: DraftDefinition = Field(description="The definition being edited (need not be saved)")
 
 
 class RunAccepted(BaseModel):

@@ -1,0 +1,83 @@
+"""POST /api/v1/expressions/preview: values and errors from the engine's sandbox, bounded input, roles."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.users.models import Role
+
+URL = "/api/v1/expressions/preview"
+
+
+def preview(api, user, expression: str, **body):
+    return api.post(URL, json={"expression": expression, **body}, headers=user.headers)
+
+
+def test_a_value_keeps_its_type_and_text_templates_render(api, api_user):
+    user = api_user("owner@example.com")
+    items = [{"json": {"n": 21, "name": "Ada"}}, {"n": 2, "name": "Bob"}]
+    single = preview(api, user, "{{ $json.n * 2 }}", items=items).json()
+    assert single == {"ok": True, "value": 42, "type": "int", "text": "42", "truncated": False, "error": None}
+    text = preview(api, user, "Hi {{ $json.name }}!", items=items, item_index=1).json()
+    assert (text["value"], text["type"]) == ("Hi Bob!", "str")
+    nodes = preview(api, user, '{{ $node["Fetch"].json.id }}', nodes={"Fetch": [{"id": 7}]}).json()
+    assert nodes["value"] == 7
+    assert preview(api, user, "plain text").json()["value"] == "plain text"
+
+
+def test_an_expression_error_is_an_answer_not_a_failure(api, api_user):
+    user = api_user("owner@example.com")
+    answer = preview(api, user, "{{ $json.missing.deeper }}", items=[{"a": 1}])
+    assert answer.status_code == 200
+    assert answer.json()["ok"] is False and answer.json()["error"]
+    unclosed = preview(api, user, "{{ $json.a ").json()
+    assert unclosed["ok"] is False and "never closed" in unclosed["error"]
+
+
+@pytest.mark.parametrize("attempt", [
+    "{{ ().__class__.__bases__[0].__subclasses__() }}",
+    "{{ __import__('os').system('id') }}",
+    "{{ open('/etc/passwd').read() }}",
+    "{{ $json.__class__ }}",
+    "{{ [x for x in range(10**9)] }}",
+    "{{ 'a' * 10**9 }}",
+])
+def test_the_sandbox_still_holds(api, api_user, attempt):
+    user = api_user("owner@example.com")
+    answer = preview(api, user, attempt, items=[{"a": 1}])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["ok"] is False, answer.json()
+
+
+def test_secret_variables_are_masked_and_plain_ones_shown(api, api_user):
+    user = api_user("owner@example.com")
+    for key, value, secret in (("region", "eu-west", False), ("token", "s3cr3t-value", True)):
+        created = api.post("/api/v1/variables", json={"key": key, "value": value, "is_secret": secret},
+                           headers=user.headers)
+        assert created.status_code == 201, created.text
+    answer = preview(api, user, "{{ $vars.region }} {{ $vars.token }}")
+    assert answer.json()["value"] == "eu-west ********"
+    assert "s3cr3t" not in answer.text
+
+
+def test_bad_input_is_refused_with_422(api, api_user):
+    user = api_user("owner@example.com")
+    too_big = [{"text": "x" * 1000}] * 99 + [{"text": "x" * 500_000}]
+    response = preview(api, user, "{{ 1 }}", items=too_big)
+    assert response.status_code == 422
+    assert "more than 512,000" in response.text
+    assert preview(api, user, "{{ 1 }}", items=[{}] * 101).status_code == 422
+    assert preview(api, user, "x" * 10_001).status_code == 422
+    assert preview(api, user, "{{ 1 }}", item_index=-1).status_code == 422
+    assert api.post(URL, json={}, headers=user.headers).status_code == 422
+
+
+def test_roles_and_teams(api, api_user):
+    owner = api_user("owner@example.com")
+    workflow = api.post("/api/v1/workflows", json={"name": "Named", "definition": {}}, headers=owner.headers).json()
+    viewer = api_user("viewer@example.com", team_id=owner.team_id, role=Role.VIEWER)
+    answer = preview(api, viewer, "{{ $workflow.name }}", workflow_id=workflow["id"])
+    assert answer.status_code == 200 and answer.json()["value"] == "Named"
+    stranger = api_user("stranger@example.com")
+    assert preview(api, stranger, "{{ 1 }}", workflow_id=workflow["id"]).status_code == 404
+    assert api.post(URL, json={"expression": "{{ 1 }}"}).status_code == 401
