@@ -9,6 +9,7 @@ import {
   Controls,
   Handle,
   MiniMap,
+  NodeResizer,
   Position,
   ReactFlow,
   ReactFlowProvider,
@@ -26,7 +27,8 @@ const DRAG_TYPE = "application/x-linkflow-node";
 const RunContext = createContext({});
 const IconContext = createContext(0);  // bumped when icons finish loading: one re-render for all nodes
 const ProblemContext = createContext({});
-const NODE_TYPES = { linkflow: memo(LinkFlowNode) };
+const StickyContext = createContext(null);  // (id, changes) => void: a sticky note was edited or resized
+const NODE_TYPES = { linkflow: memo(LinkFlowNode), sticky: memo(StickyNote) };
 const EMPTY = [];
 // From LARGE nodes the cards drop their shadows (paint time); from CULL, off-screen nodes are not
 // rendered at all (below it, culling costs more per pan frame than drawing every node once).
@@ -104,10 +106,11 @@ function LinkFlowNode({ id, data, selected }) {
     data.disabled ? "lf-disabled" : "",
     run ? `lf-run-${run.status}` : "",
     problems && problems.length ? "lf-invalid" : "",
+    data.diff ? `lf-diff lf-diff-${data.diff}` : "",
   ].join(" ");
   return (
     <div className={classes} style={{ minHeight: height }} data-testid="flow-node" data-node-name={data.label}
-         data-run-status={run ? run.status : ""}>
+         data-run-status={run ? run.status : ""} data-diff={data.diff || ""} title={data.diffNote || undefined}>
       <Ports ports={inputs} kind="in" nodeName={data.label} />
       <div className="lf-node-icon">
         <NodeIcon name={data.icon || "box"} />
@@ -120,8 +123,55 @@ function LinkFlowNode({ id, data, selected }) {
         <div className="lf-problem" data-testid="node-problem" title={problems.join("\n")}>!</div>
       ) : null}
       {data.notes ? <div className="lf-note-dot" title={data.notes} /> : null}
+      {data.pinned ? <div className="lf-pin-badge" data-testid="pin-badge" title="Output pinned: manual runs use it">📌</div> : null}
       <Ports ports={outputs} kind="out" nodeName={data.label} />
       <RunBadge run={run} />
+    </div>
+  );
+}
+
+// ---- sticky notes: markdown-ish text (headings, bullets, **bold**, `code`), double-click to edit ----
+function inline(text) {
+  return text.split(/(\*\*[^*]+\*\*|`[^`]+`)/g).map((part, i) => {
+    if (part.startsWith("**") && part.endsWith("**") && part.length > 4) return <strong key={i}>{part.slice(2, -2)}</strong>;
+    if (part.startsWith("`") && part.endsWith("`") && part.length > 2) return <code key={i}>{part.slice(1, -1)}</code>;
+    return part;
+  });
+}
+
+function Markdownish({ text }) {
+  return (text || "").split("\n").map((line, i) => {
+    const heading = /^(#{1,3})\s+(.*)$/.exec(line);
+    if (heading) return <div key={i} className={`lf-sticky-h${heading[1].length}`}>{inline(heading[2])}</div>;
+    const bullet = /^\s*[-*]\s+(.*)$/.exec(line);
+    if (bullet) return <div key={i} className="lf-sticky-li">• {inline(bullet[1])}</div>;
+    return line.trim() ? <div key={i}>{inline(line)}</div> : <div key={i} className="lf-sticky-gap" />;
+  });
+}
+
+function StickyNote({ id, data, selected }) {
+  const onChange = useContext(StickyContext);
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(data.text || "");
+  useEffect(() => { if (!editing) setDraft(data.text || ""); }, [data.text, editing]);
+  const finish = () => {
+    setEditing(false);
+    if (onChange && draft !== data.text) onChange(id, { text: draft });
+  };
+  const onResizeEnd = (_event, box) => {
+    if (onChange) onChange(id, { width: box.width, height: box.height, x: box.x, y: box.y });
+  };
+  return (
+    <div className={`lf-sticky lf-sticky-${data.color || "yellow"} ${selected ? "lf-selected" : ""}`}
+         data-testid="sticky-note" onDoubleClick={() => { if (onChange) setEditing(true); }}>
+      <NodeResizer isVisible={selected && !!onChange} minWidth={80} minHeight={60} onResizeEnd={onResizeEnd} />
+      {editing ? (
+        <textarea className="lf-sticky-edit nodrag nowheel" autoFocus value={draft} aria-label="Sticky note text"
+                  onChange={(e) => setDraft(e.target.value)} onBlur={finish}
+                  onKeyDown={(e) => { if (e.key === "Escape") { e.stopPropagation(); finish(); } }} />
+      ) : (
+        <div className="lf-sticky-text"><Markdownish text={data.text} /></div>
+      )}
     </div>
   );
 }
@@ -136,6 +186,7 @@ function Canvas(props) {
     graphNodes, graphEdges, runs, problems, revision, dirty,
     onNodesMoved, onConnectPorts, onDropNode, onDeleteItems, onSelectionChanged,
     onNodeOpen, onPaneClicked, onUndo, onRedo, onCopyNodes, onPasteNodes, onSave, readOnly,
+    onStickyChanged, onRun,
   } = props;
   const [nodes, setNodes, onNodesChange] = useNodesState([]);
   const [iconsLoaded, setIconsLoaded] = useState(0);
@@ -221,6 +272,12 @@ function Canvas(props) {
       }
       if (!(event.ctrlKey || event.metaKey)) return;
       const key = event.key.toLowerCase();
+      if (key === "enter" && onRun && !readOnly) {  // like Ctrl+S: leave the field first so its text reaches Python
+        event.preventDefault();
+        if (isTyping(event)) event.target.blur();
+        setTimeout(onRun, 0);
+        return;
+      }
       if (key === "s" && onSave) {  // typed text reaches Python on blur: leave the field first
         event.preventDefault();
         if (isTyping(event)) event.target.blur();
@@ -247,7 +304,7 @@ function Canvas(props) {
     };
     document.addEventListener("keydown", onKey);
     return () => document.removeEventListener("keydown", onKey);
-  }, [flow, onUndo, onRedo, onCopyNodes, onPasteNodes, onSave, onPaneClicked, pasteAt, setNodes]);
+  }, [flow, onUndo, onRedo, onCopyNodes, onPasteNodes, onSave, onRun, readOnly, onPaneClicked, pasteAt, setNodes]);
 
   const onDragOver = useCallback((event) => {
     event.preventDefault();
@@ -283,7 +340,9 @@ function Canvas(props) {
     if (onSelectionChanged) onSelectionChanged(ids);
   }, [onSelectionChanged]);
 
-  const onNodeClick = useCallback((_event, node) => { if (onNodeOpen) onNodeOpen(node.id); }, [onNodeOpen]);
+  const onNodeClick = useCallback((_event, node) => {
+    if (onNodeOpen && node.type !== "sticky" && !(node.data && node.data.diff === "removed")) onNodeOpen(node.id);
+  }, [onNodeOpen]);
   const onPaneClick = useCallback(() => { if (onPaneClicked) onPaneClicked(); }, [onPaneClicked]);
   const onMouseMove = useCallback((event) => { pointer.current = { x: event.clientX, y: event.clientY }; }, []);
   const isValidConnection = useCallback((c) => c.source !== c.target, []);
@@ -293,6 +352,7 @@ function Canvas(props) {
 
   return (
     <IconContext.Provider value={iconsLoaded}>
+    <StickyContext.Provider value={(!readOnly && onStickyChanged) || null}>
     <RunContext.Provider value={runMap}>
       <ProblemContext.Provider value={problemMap}>
         <div className={`lf-canvas ${large ? "lf-large" : ""}`} ref={wrapper} onMouseMove={onMouseMove} data-testid="canvas"
@@ -332,6 +392,7 @@ function Canvas(props) {
         </div>
       </ProblemContext.Provider>
     </RunContext.Provider>
+    </StickyContext.Provider>
     </IconContext.Provider>
   );
 }

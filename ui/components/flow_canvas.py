@@ -42,6 +42,8 @@ class FlowCanvas(rx.NoSSRComponent):
     on_copy_nodes: rx.EventHandler[_one]
     on_paste_nodes: rx.EventHandler[lambda text, x, y: [text, x, y]]
     on_save: rx.EventHandler[lambda: []]
+    on_sticky_changed: rx.EventHandler[lambda note_id, changes: [note_id, changes]]
+    on_run: rx.EventHandler[lambda: []]  # Ctrl+Enter
 
     def add_custom_code(self) -> list[str]:
         # Start fetching the canvas chunk as soon as the page module runs, instead of when the

@@ -2,7 +2,9 @@
 
 import reflex as rx
 
+from ui.state.auth import AuthState
 from ui.state.node_panel import NodePanelState
+from ui.state.pins import PinState
 from ui.state.run import RunState
 
 MONO = "var(--code-font-family)"
@@ -37,6 +39,23 @@ def _input(kind, value, checked, options, placeholder, label, on_change) -> rx.C
     )
 
 
+def _preview(spec) -> rx.Component:
+    """Under a value in expression mode: what it evaluates to for the last input, or why it fails."""
+    return rx.cond(
+        spec.value.contains("{{"),
+        rx.box(
+            rx.cond(spec.preview_error != "",
+                    rx.text("⚠ ", spec.preview_error, size="1", color=rx.color("red", 11)),
+                    rx.text(rx.text.span("= ", color=rx.color("gray", 9)), spec.preview, size="1",
+                            font_family=MONO, white_space="pre-wrap", word_break="break-all")),
+            rx.cond(NodePanelState.preview_hint != "",
+                    rx.text(NodePanelState.preview_hint, size="1", color=rx.color("gray", 9))),
+            padding="4px 8px", border_radius="6px", background=rx.color("gray", 3), width="100%",
+            max_height="120px", overflow="auto", data_testid="expression-preview",
+        ),
+    )
+
+
 def _collection(field) -> rx.Component:
     def row(cells, index) -> rx.Component:
         return rx.box(
@@ -47,6 +66,7 @@ def _collection(field) -> rx.Component:
                     _input(sub.kind, sub.value, sub.checked, sub.options, sub.placeholder,
                            f"{field.label} {index + 1} {sub.label}",
                            lambda v: NodePanelState.set_item(field.key, index, sub.key, v)),
+                    _preview(sub),
                     spacing="1", width="100%",
                 )),
                 spacing="2", width="100%",
@@ -73,6 +93,7 @@ def _field(field) -> rx.Component:
         rx.cond(field.kind == "collection", _collection(field),
                 _input(field.kind, field.value, field.checked, field.options, field.placeholder, field.label,
                        lambda v: NodePanelState.set_param(field.key, v))),
+        rx.cond(field.kind != "collection", _preview(field)),
         rx.cond(field.error != "", rx.text(field.error, size="1", color=rx.color("red", 11), role="alert")),
         spacing="1", width="100%", data_testid="param-field",
     )
@@ -99,8 +120,26 @@ def _webhook_urls() -> rx.Component:
                   _url_row("Test URL", NodePanelState.test_url),
                   rx.text("The production URL works while the workflow is active.", size="1",
                           color=rx.color("gray", 10)),
+                  rx.cond(AuthState.can_edit, _listen()),
                   spacing="2", padding="10px", border_radius="8px", background=rx.color("accent", 2),
                   border=f"1px solid {rx.color('accent', 5)}", width="100%"),
+    )
+
+
+def _listen() -> rx.Component:
+    return rx.cond(
+        RunState.listening,
+        rx.vstack(
+            rx.hstack(rx.spinner(size="1"), rx.text("Listening for a test event…", size="2", weight="medium"),
+                      align="center", data_testid="listening"),
+            rx.text("Send a request to the test URL above within two minutes; the workflow then runs with it.",
+                    size="1", color=rx.color("gray", 10)),
+            rx.button("Stop listening", size="1", variant="soft", color_scheme="gray",
+                      on_click=RunState.stop_listening),
+            spacing="1", width="100%",
+        ),
+        rx.button(rx.icon("radio", size=14), "Listen for test event", size="2", variant="soft",
+                  on_click=RunState.listen, width="100%"),
     )
 
 
@@ -190,8 +229,52 @@ def _json_block(title: str, text) -> rx.Component:
     )
 
 
+def _pin_editor() -> rx.Component:
+    return rx.vstack(
+        rx.text_area(value=PinState.pin_text, on_change=PinState.set_pin_text, rows="10", font_family=MONO,
+                     size="1", width="100%", spell_check=False, aria_label="Pinned data JSON"),
+        rx.cond(PinState.pin_error != "", rx.text(PinState.pin_error, size="1", color=rx.color("red", 11),
+                                                  role="alert")),
+        rx.hstack(rx.button("Save pinned data", size="1", on_click=PinState.save_pin_text),
+                  rx.button("Cancel", size="1", variant="soft", color_scheme="gray", on_click=PinState.cancel_editing),
+                  spacing="2"),
+        spacing="2", width="100%",
+    )
+
+
+def _pins() -> rx.Component:
+    pinned = rx.vstack(
+        rx.hstack(rx.badge(rx.icon("pin", size=12), "Output pinned", color_scheme="violet", data_testid="pinned"),
+                  rx.spacer(),
+                  rx.cond(AuthState.can_edit, rx.hstack(
+                      rx.button("Edit", size="1", variant="soft", on_click=PinState.start_editing),
+                      rx.button(rx.icon("pin-off", size=12), "Unpin", size="1", variant="soft", color_scheme="gray",
+                                on_click=PinState.unpin),
+                      spacing="2")),
+                  width="100%", align="center"),
+        rx.text("Manual runs use this data instead of running the node; production runs ignore it.", size="1",
+                color=rx.color("gray", 10)),
+        rx.cond(~PinState.editing,
+                rx.el.pre(PinState.pin_text, font_family=MONO, font_size="12px", background=rx.color("violet", 2),
+                          border=BORDER, border_radius="8px", padding="10px", width="100%", overflow="auto",
+                          max_height="240px", margin="0", data_testid="pinned-data")),
+        spacing="2", width="100%",
+    )
+    unpinned = rx.cond(AuthState.can_edit, rx.hstack(
+        rx.button(rx.icon("pin", size=12), "Pin output", size="1", variant="soft", on_click=PinState.pin_output,
+                  disabled=~PinState.has_output),
+        rx.button("Set pinned data", size="1", variant="ghost", on_click=PinState.start_editing),
+        spacing="2"))
+    return rx.cond(PinState.can_pin, rx.vstack(
+        rx.cond(PinState.pinned, pinned, unpinned),
+        rx.cond(PinState.editing, _pin_editor()),
+        spacing="2", width="100%", padding="10px", border_radius="8px", border=BORDER,
+    ))
+
+
 def _data() -> rx.Component:
     return rx.vstack(
+        _pins(),
         rx.cond(RunState.focus_error != "", _json_block("Error", RunState.focus_error)),
         _json_block("Output", RunState.focus_output),
         _json_block("Input", RunState.focus_input),
@@ -206,6 +289,10 @@ def _header() -> rx.Component:
         rx.vstack(rx.text(NodePanelState.name, weight="bold", size="3", data_testid="panel-node-name"),
                   rx.text(NodePanelState.title, size="1", color=rx.color("gray", 10)), spacing="0"),
         rx.spacer(),
+        rx.cond(AuthState.can_edit, rx.tooltip(
+            rx.button(rx.icon("play", size=12), "Run this node", size="1", variant="soft", color_scheme="green",
+                      on_click=RunState.run_node(NodePanelState.name), loading=RunState.running),
+            content="Run the workflow up to this node (pinned nodes are not run)")),
         rx.icon_button(rx.icon("x", size=16), variant="ghost", color_scheme="gray", aria_label="Close panel",
                        on_click=NodePanelState.close_panel),
         align="center", width="100%", spacing="3",

@@ -29,6 +29,8 @@ class SubField:
     options: list[str] = field(default_factory=list)
     required: bool = False
     placeholder: str = ""
+    preview: str = ""  # in expression mode: the value the expression gives for the last input
+    preview_error: str = ""
 
 
 @dataclass

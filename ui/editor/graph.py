@@ -23,9 +23,14 @@ def empty_definition() -> dict:
 
 
 def normalized(definition: dict | None) -> dict:
+    """A deep copy with every key the editor edits; pins and sticky notes only when there are some."""
     definition = copy.deepcopy(definition or {})
-    return {"nodes": list(definition.get("nodes", [])), "connections": list(definition.get("connections", [])),
-            "settings": dict(definition.get("settings", {}))}
+    clean = {"nodes": list(definition.get("nodes", [])), "connections": list(definition.get("connections", [])),
+             "settings": dict(definition.get("settings", {}))}
+    for key in ("pin_data", "sticky_notes"):
+        if definition.get(key):
+            clean[key] = definition[key]
+    return clean
 
 
 def node_by_id(definition: dict, node_id: str) -> dict | None:
@@ -81,7 +86,7 @@ def new_id() -> str:
 def move_nodes(definition: dict, moves: list[dict]) -> dict:
     definition = normalized(definition)
     where = {m["id"]: [round(float(m["x"])), round(float(m["y"]))] for m in moves if "id" in m}
-    for node in definition["nodes"]:
+    for node in [*definition["nodes"], *definition.get("sticky_notes", [])]:
         if node["id"] in where:
             node["position"] = where[node["id"]]
     return definition
@@ -104,10 +109,40 @@ def edge_id(connection: dict) -> str:
 def delete(definition: dict, node_ids: list[str], edge_ids: list[str]) -> dict:
     definition = normalized(definition)
     gone, edges = set(node_ids), set(edge_ids)
+    names = {n["name"] for n in definition["nodes"] if n["id"] in gone}
     definition["nodes"] = [n for n in definition["nodes"] if n["id"] not in gone]
+    _drop_pins(definition, names)
+    if definition.get("sticky_notes"):
+        definition["sticky_notes"] = [n for n in definition["sticky_notes"] if n["id"] not in gone]
+        if not definition["sticky_notes"]:
+            definition.pop("sticky_notes")
     definition["connections"] = [c for c in definition["connections"]
                                  if c["from"] not in gone and c["to"] not in gone and edge_id(c) not in edges]
     return definition
+
+
+def _drop_pins(definition: dict, names: set[str]) -> None:
+    pins = {name: items for name, items in (definition.get("pin_data") or {}).items() if name not in names}
+    if pins:
+        definition["pin_data"] = pins
+    else:
+        definition.pop("pin_data", None)
+
+
+def rename_pins(definition: dict, old: str, new: str) -> None:
+    """Pins are keyed by node name: a renamed node keeps its pins (changes `definition`)."""
+    pins = definition.get("pin_data") or {}
+    if old in pins and old != new:
+        definition["pin_data"] = {new if name == old else name: items for name, items in pins.items()}
+
+
+def pinned_names(definition: dict) -> set[str]:
+    return set(definition.get("pin_data") or {})
+
+
+def can_pin(node: dict, entry: dict | None) -> bool:
+    """Only nodes with exactly one output can be pinned, and never a loop (the engine refuses the rest)."""
+    return node.get("type") != "loop" and len([p for p in output_ports(node, entry) if p != ERROR_PORT]) == 1
 
 
 def output_ports(node: dict, entry: dict | None) -> list[str]:
@@ -138,7 +173,7 @@ def _dynamic_ports(parameters: dict) -> list[str]:
     return list(ports)
 
 
-def canvas_node(node: dict, entry: dict | None) -> dict:
+def canvas_node(node: dict, entry: dict | None, *, pinned: bool = False) -> dict:
     """One node as the React Flow canvas draws it; positions are the canvas's own during a drag."""
     x, y = (node.get("position") or [0, 0])[:2]
     return {
@@ -154,6 +189,7 @@ def canvas_node(node: dict, entry: dict | None) -> dict:
             "trigger": bool(entry and entry.get("trigger")),
             "disabled": bool(node.get("disabled")),
             "notes": node.get("notes", ""),
+            "pinned": pinned,
         },
     }
 

@@ -5,6 +5,7 @@ import reflex as rx
 from ui.components.flow_canvas import flow_canvas
 from ui.components.node_panel import node_panel
 from ui.state.auth import AuthState
+from ui.state.diff import DiffState
 from ui.state.editor import EditorState
 from ui.state.node_panel import NodePanelState
 from ui.state.run import RunState
@@ -27,6 +28,8 @@ def _versions_dialog() -> rx.Component:
             rx.vstack(rx.text(rx.cond(v["message"] != "", v["message"], "Saved"), size="2"),
                       rx.text(v["created_at"], size="1", color=rx.color("gray", 10)), spacing="0"),
             rx.spacer(),
+            rx.button("Compare", size="1", variant="ghost", on_click=DiffState.compare(v["number"]),
+                      aria_label=f"Compare with version {v['number']}"),
             rx.cond(v["number"] == EditorState.latest_version.to_string(),
                     rx.badge("current", color_scheme="green"),
                     rx.cond(AuthState.can_edit,
@@ -39,8 +42,8 @@ def _versions_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title("Version history"),
-            rx.dialog.description("Every save is a version. Restoring one saves it again as the newest.",
-                                  size="2"),
+            rx.dialog.description("Every save is a version. Restoring one saves it again as the newest; "
+                                  "Compare shows on the canvas what changed since it.", size="2"),
             rx.scroll_area(rx.vstack(rx.foreach(EditorState.versions, row), spacing="0", width="100%"),
                            max_height="420px", margin_top="12px"),
             rx.hstack(rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")), justify="end",
@@ -72,6 +75,59 @@ def _run_input_popover() -> rx.Component:
         ),
         open=RunState.input_open,
         on_open_change=RunState.set_input_open,
+    )
+
+
+SHORTCUTS = [("Delete / Backspace", "Delete the selection"), ("Ctrl+C / Ctrl+V", "Copy / paste nodes"),
+             ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"), ("Ctrl+A", "Select all"), ("Ctrl+S", "Save"),
+             ("Ctrl+Enter", "Run the workflow"), ("Shift+drag", "Select an area"), ("Esc", "Leave a field, close the panel"),
+             ("Double-click a note", "Edit a sticky note")]
+
+
+def _shortcuts_help() -> rx.Component:
+    return rx.popover.root(
+        rx.popover.trigger(rx.icon_button(rx.icon("keyboard", size=16), variant="ghost", color_scheme="gray",
+                                          aria_label="Keyboard shortcuts")),
+        rx.popover.content(
+            rx.vstack(
+                rx.text("Keyboard shortcuts", weight="bold", size="2"),
+                *(rx.hstack(rx.code(keys, size="1"), rx.spacer(), rx.text(what, size="1"), width="100%")
+                  for keys, what in SHORTCUTS),
+                rx.text("On a Mac, Cmd works wherever Ctrl is shown.", size="1", color=rx.color("gray", 10)),
+                spacing="2", width="320px", data_testid="shortcuts-help",
+            ),
+            align="end",
+        ),
+    )
+
+
+def _diff_legend() -> rx.Component:
+    def swatch(color: str, label, count) -> rx.Component:
+        return rx.hstack(rx.box(width="12px", height="12px", border_radius="3px", background=rx.color(color, 9)),
+                         rx.text(label, " (", count, ")", size="1"), align="center", spacing="1")
+
+    return rx.hstack(
+        rx.icon("git-compare", size=14),
+        rx.text("Changes since version ", DiffState.version, size="2", weight="medium"),
+        swatch("green", "added", DiffState.added),
+        swatch("amber", "changed", DiffState.changed),
+        swatch("red", "removed (ghosted)", DiffState.removed),
+        rx.text(DiffState.connections_changed, " connection change(s)", size="1", color=rx.color("gray", 10)),
+        rx.button("Exit diff view", size="1", variant="soft", on_click=DiffState.leave),
+        position="absolute", top="12px", left="50%", transform="translateX(-50%)", padding="6px 12px",
+        border_radius="999px", background=rx.color("gray", 1), border=BORDER, align="center", spacing="3",
+        box_shadow="0 1px 3px rgba(0,0,0,0.12)", z_index="5", data_testid="diff-legend",
+    )
+
+
+def _debug_banner() -> rx.Component:
+    return rx.callout.root(
+        rx.hstack(rx.callout.icon(rx.icon("bug", size=16)), rx.callout.text(EditorState.debug_note, size="2"),
+                  rx.icon_button(rx.icon("x", size=14), size="1", variant="ghost", on_click=EditorState.dismiss_debug,
+                                 aria_label="Dismiss debug note"),
+                  align="start", spacing="2"),
+        color_scheme="violet", position="absolute", bottom="64px", left="12px", max_width="620px", z_index="5",
+        data_testid="debug-banner", role="status",
     )
 
 
@@ -107,6 +163,8 @@ def _edit_tools() -> rx.Component:
         _tool("undo-2", "Undo (Ctrl+Z)", EditorState.undo, disabled=~EditorState.can_undo),
         _tool("redo-2", "Redo (Ctrl+Shift+Z)", EditorState.redo, disabled=~EditorState.can_redo),
         _tool("history", "Version history", EditorState.toggle_versions(True)),
+        _tool("sticky-note", "Add sticky note", EditorState.add_sticky),
+        _shortcuts_help(),
         rx.separator(orientation="vertical", size="1"),
         rx.el.label(
             rx.hstack(rx.switch(checked=EditorState.active, on_change=EditorState.set_active,
@@ -174,7 +232,7 @@ def _palette() -> rx.Component:
 def _canvas() -> rx.Component:
     return rx.box(
         flow_canvas(
-            graph_nodes=EditorState.canvas_nodes,
+            graph_nodes=rx.cond(DiffState.version != "", DiffState.canvas_nodes, EditorState.canvas_nodes),
             graph_edges=EditorState.canvas_edges,
             runs=RunState.runs,
             problems=EditorState.problems,
@@ -193,7 +251,11 @@ def _canvas() -> rx.Component:
             on_copy_nodes=EditorState.copy_nodes,
             on_paste_nodes=EditorState.paste_nodes,
             on_save=EditorState.save,
+            on_sticky_changed=EditorState.sticky_changed,
+            on_run=RunState.run,
         ),
+        rx.cond(DiffState.version != "", _diff_legend()),
+        rx.cond(EditorState.debug_note != "", _debug_banner()),
         rx.cond(EditorState.workflow_problems.length() > 0,
                 rx.callout(rx.foreach(EditorState.workflow_problems, lambda p: rx.text(p, size="2")),
                            icon="triangle-alert", color_scheme="amber", position="absolute", top="12px",

@@ -13,7 +13,7 @@ from typing import Any
 import reflex as rx
 
 from ui.api_client import ApiError, api_base_url
-from ui.editor import graph
+from ui.editor import graph, pins, stickies
 from ui.state.auth import api_failed, call_api
 
 HISTORY_LIMIT = 100
@@ -60,6 +60,8 @@ class EditorState(rx.State):
     webhooks: list[dict[str, str]] = []
     versions: list[dict[str, str]] = []
     versions_open: bool = False
+    debug_execution_id: str = ""  # ?debug=<execution id>: its outputs were pinned (an unsaved change)
+    debug_note: str = ""
 
     _definition: dict = {}
     _catalog: list[dict] = []
@@ -89,7 +91,40 @@ class EditorState(rx.State):
 
         (await self.get_state(NodePanelState)).close()
         (await self.get_state(RunState)).reset_run()
+        from ui.state.diff import DiffState
+
+        (await self.get_state(DiffState)).clear()
+        self.debug_execution_id = self.debug_note = ""
+        debug = self.router.url.query_parameters.get("debug", "")
+        return await self._debug(debug) if debug else None
+
+    async def _debug(self, execution_id: str):
+        """Debug in editor: pin the outputs of a past execution's nodes so a run reuses that data."""
+        try:
+            execution = await call_api(self, "GET", f"/executions/{execution_id}")
+        except ApiError as exc:
+            return api_failed(exc) if exc.unauthorized else rx.toast.error(f"Cannot debug that execution: {exc.message}")
+        if execution.get("workflow_id") != self.workflow_id:
+            return rx.toast.error(f"Execution {execution_id} is not a run of this workflow")
+        catalog = {e["type"]: e for e in self._catalog}
+        pinned, skipped = pins.pins_from_steps(self._definition, execution.get("steps") or [], catalog)
+        if pinned:
+            self.commit({**graph.normalized(self._definition), "pin_data": pinned})
+        self.debug_execution_id = execution_id
+        note = (f"The outputs of {len(pinned)} node{'s' if len(pinned) != 1 else ''} of execution {execution_id} "
+                "are pinned as test data: Run re-uses them. This is an unsaved change: save to keep the pins, "
+                "or undo to drop them.")
+        if skipped:
+            note += f" Not pinned (several outputs, or too large): {', '.join(skipped[:10])}."
+        self.debug_note = note if pinned else f"Execution {execution_id} has no node output that can be pinned."
+        from ui.state.run import RunState
+
+        (await self.get_state(RunState)).show_execution(execution)
         return None
+
+    @rx.event
+    def dismiss_debug(self):
+        self.debug_execution_id = self.debug_note = ""
 
     def _open(self, workflow: dict) -> None:
         self.workflow_id, self.name = workflow["id"], workflow["name"]
@@ -119,8 +154,13 @@ class EditorState(rx.State):
     def definition(self) -> dict:
         return self._definition
 
+    def _canvas_node(self, node: dict) -> dict:
+        return graph.canvas_node(node, self.catalog_entry(node["type"]),
+                                 pinned=node["name"] in graph.pinned_names(self._definition))
+
     def _rebuild(self) -> None:
-        self.canvas_nodes = [graph.canvas_node(n, self.catalog_entry(n["type"])) for n in self._definition["nodes"]]
+        self.canvas_nodes = [*(stickies.canvas_sticky(n) for n in self._definition.get("sticky_notes", [])),
+                             *(self._canvas_node(n) for n in self._definition["nodes"])]
         self.canvas_edges = graph.canvas_edges(self._definition)
         self._refresh_webhooks()
         self.can_undo, self.can_redo = bool(self._past), bool(self._future)
@@ -152,10 +192,12 @@ class EditorState(rx.State):
         node = graph.node_by_id(definition, node_id)
         if node is None:
             return None
-        before = graph.canvas_node(node, self.catalog_entry(node["type"]))
+        before = self._canvas_node(node)
+        old_name = node["name"]
         change(node)
-        after = graph.canvas_node(node, self.catalog_entry(node["type"]))
+        graph.rename_pins(definition, old_name, node["name"])
         self.commit(definition, coalesce=coalesce, redraw=False)
+        after = self._canvas_node(node)
         if after != before:
             self.canvas_nodes = [after if n["id"] == node_id else n for n in self.canvas_nodes]
         if after["data"]["trigger"]:
@@ -192,6 +234,22 @@ class EditorState(rx.State):
         await (await self.get_state(NodePanelState)).show(self, node_id)
         (await self.get_state(RunState)).focus(node_id)
 
+    def set_pin(self, name: str, items: list[dict] | None) -> None:
+        """Pin (or with None unpin) a node's output; the canvas shows the pin badge."""
+        self.commit(pins.with_pin(self._definition, name, items))
+
+    @rx.event
+    def add_sticky(self):
+        x, y = graph.next_free_position(self._definition)
+        definition, _ = stickies.add_sticky(self._definition, (x, y - 200))
+        self.commit(definition)
+
+    @rx.event
+    def sticky_changed(self, note_id: str, changes: dict):
+        definition = stickies.update_sticky(self._definition, note_id, changes)
+        if definition is not None:
+            self.commit(definition, coalesce=f"sticky:{note_id}:{'text' if 'text' in changes else 'box'}")
+
     @rx.event
     def nodes_moved(self, moves: list[dict]):
         definition = graph.move_nodes(self._definition, moves)
@@ -199,7 +257,8 @@ class EditorState(rx.State):
         # The canvas already shows the new positions; keeping ours in step means a later redraw
         # (or an undo, which redraws from the definition) never puts a node back where it was.
         moved = {m["id"] for m in moves}
-        positions = {n["id"]: n["position"] for n in definition["nodes"] if n["id"] in moved}
+        positions = {n["id"]: n["position"] for n in [*definition["nodes"], *definition.get("sticky_notes", [])]
+                     if n["id"] in moved}
         self.canvas_nodes = [{**n, "position": {"x": positions[n["id"]][0], "y": positions[n["id"]][1]}}
                              if n["id"] in positions else n for n in self.canvas_nodes]
 
@@ -221,6 +280,8 @@ class EditorState(rx.State):
 
     @rx.event
     async def node_open(self, node_id: str):
+        if stickies.is_sticky(self._definition, node_id):
+            return None
         return await self._open_node(node_id)
 
     @rx.event

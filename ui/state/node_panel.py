@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
 import reflex as rx
 
-from ui.editor import forms
+from ui.api_client import ApiError
+from ui.editor import forms, preview
 from ui.editor.forms import FormField
+from ui.state.auth import call_api
 from ui.state.editor import EditorState
+from ui.state.pins import PinState
+
+PREVIEW_DELAY_S = 0.35  # typing pauses this long before the preview is evaluated
 
 NO_CREDENTIAL = "__none__"
 SETTING_NUMBERS = {"retry.max_tries": int, "retry.wait_ms": int, "timeout_s": float}
@@ -38,29 +44,45 @@ class NodePanelState(rx.State):
     credential_slots: list[dict] = []  # [{slot, label, types, value, options: [{id, name}]}]
     production_url: str = ""
     test_url: str = ""
+    preview_hint: str = ""  # shown under expression previews when there is no data to evaluate against
 
     _drafts: dict[str, tuple[str, str]] = {}
+    _previews: dict[str, tuple[str, str, str]] = {}  # field id -> (text evaluated, value shown, error)
+    _preview_seq: int = 0
 
     # ---- called by EditorState ----------------------------------------------------------------
     async def show(self, editor: EditorState, node_id: str) -> None:
         if node_id != self.node_id:
-            self._drafts, self.name_error = {}, ""
+            self._drafts, self.name_error, self._previews = {}, "", {}
         self.node_id = node_id
         await self.sync(editor)
+        await self._preview_all(editor)
 
     def close(self) -> None:
         self.node_id, self._drafts = "", {}
 
+    async def after_run(self) -> None:
+        """A run finished: the pin buttons and the previews see its data."""
+        if self.node_id:
+            editor = await self.get_state(EditorState)
+            await self.sync(editor)
+            await self._preview_all(editor)
+
     async def sync(self, editor: EditorState) -> None:
         """Show the open node as the definition has it now (after undo, save, restore...)."""
         node = self._node(editor)
+        from ui.state.run import RunState
+
+        data = (await self.get_state(RunState)).data_of(self.node_id) if node else None
+        (await self.get_state(PinState)).refresh(editor, node, (data or {}).get("output"))
         if node is None:
             self.close()
             return
         entry = editor.catalog_entry(node["type"]) or {}
         self.node_type, self.title = node["type"], entry.get("display_name", node["type"])
         self.description, self.icon = entry.get("description", ""), entry.get("icon") or "box"
-        self.fields = forms.fields(entry.get("parameters_schema", {}), node.get("parameters", {}), self._drafts)
+        self.fields = self._with_previews(
+            forms.fields(entry.get("parameters_schema", {}), node.get("parameters", {}), self._drafts))
         self.name, self.notes, self.disabled = node["name"], node.get("notes", ""), bool(node.get("disabled"))
         settings = node.get("settings", {})
         retry = settings.get("retry", {})
@@ -88,6 +110,65 @@ class NodePanelState(rx.State):
         editor = await self.get_state(EditorState)
         node = self._node(editor) or {}
         return editor, (editor.catalog_entry(node.get("type", "")) or {}).get("parameters_schema", {})
+
+    # ---- expression previews ------------------------------------------------------------------
+    def _with_previews(self, fields: list[FormField]) -> list[FormField]:
+        """Fields with the previews already computed for exactly their current text."""
+        def shown(spec, fid: str):
+            cached = self._previews.get(fid)
+            if cached and cached[0] == spec.value and "{{" in spec.value:
+                return dataclasses.replace(spec, preview=cached[1], preview_error=cached[2])
+            return spec
+
+        return [dataclasses.replace(shown(f, f.key), rows=[[shown(sub, preview.field_id(f.key, i, sub.key))
+                                                             for sub in row] for i, row in enumerate(f.rows)])
+                for f in fields]
+
+    async def _evaluate_expression(self, editor: EditorState, text: str) -> tuple[str, str]:
+        from ui.state.run import RunState
+
+        run = await self.get_state(RunState)
+        items, nodes, found = preview.preview_input(editor.definition(), self.node_id, run.all_data())
+        self.preview_hint = "" if found else ("No input yet: run the workflow (or pin the node before this one) "
+                                              "to preview with real data.")
+        body = {"expression": text, "items": items, "nodes": nodes, "workflow_id": editor.workflow_id}
+        try:
+            answer = await call_api(self, "POST", "/expressions/preview", json=body)
+        except ApiError as exc:
+            return "", f"Preview unavailable: {exc.message}"
+        return (answer.get("text") or "", "") if answer["ok"] else ("", answer.get("error") or "error")
+
+    async def _preview_one(self, editor: EditorState, key: str, index: int, sub: str, text: str) -> None:
+        fid = preview.field_id(key, index, sub)
+        if "{{" not in text:
+            self._previews.pop(fid, None)
+        else:
+            value, error = await self._evaluate_expression(editor, text)
+            self._previews[fid] = (text, value, error)
+        self.fields = self._with_previews(self.fields)
+
+    async def _preview_all(self, editor: EditorState) -> None:
+        for key, index, sub, text in preview.expression_fields(self.fields):
+            await self._preview_one(editor, key, index, sub, text)
+
+    def _preview_later(self, key: str, index: int, sub: str, text: str):
+        self._preview_seq += 1
+        if "{{" not in text:
+            self._previews.pop(preview.field_id(key, index, sub), None)
+            self.fields = self._with_previews(self.fields)
+            return None
+        return NodePanelState.preview_field(key, index, sub, self._preview_seq)
+
+    @rx.event(background=True)
+    async def preview_field(self, key: str, index: int, sub: str, seq: int):
+        """Debounced: evaluate one field once typing paused, unless newer typing came since."""
+        await asyncio.sleep(PREVIEW_DELAY_S)
+        async with self:
+            if seq != self._preview_seq:
+                return
+            text = next((t for k, i, s, t in preview.expression_fields(self.fields) if (k, i, s) == (key, index, sub)),
+                        "")
+            await self._preview_one(await self.get_state(EditorState), key, index, sub, text)
 
     # ---- events from the form -----------------------------------------------------------------
     @rx.event
@@ -125,6 +206,7 @@ class NodePanelState(rx.State):
         else:
             self._update_field(key, value=str(raw), error="")
         self._refresh_hook(editor)
+        return None if isinstance(raw, bool) else self._preview_later(key, -1, "", str(raw))
 
     def _update_field(self, key: str, **changes) -> None:
         self.fields = [dataclasses.replace(f, **changes) if f.key == key else f for f in self.fields]
@@ -178,6 +260,7 @@ class NodePanelState(rx.State):
         self.fields = [dataclasses.replace(f, rows=[[dataclasses.replace(s, **shown) if i == index and s.key == sub
                                                      else s for s in row] for i, row in enumerate(f.rows)])
                        if f.key == key else f for f in self.fields]
+        return None if isinstance(raw, bool) else self._preview_later(key, index, sub, str(raw))
 
     @rx.event
     async def set_credential(self, slot: str, credential_id: str):

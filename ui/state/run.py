@@ -7,11 +7,12 @@ import json
 
 import reflex as rx
 
-from ui.api_client import ApiError
-from ui.state.auth import api_failed, call_api
+from ui.api_client import ApiClient, ApiError, Tokens
+from ui.state.auth import AuthState, api_failed, call_api
 from ui.state.editor import EditorState
 
 POLL_SECONDS = 0.4
+LISTEN_SECONDS = 120  # the API's longest wait for a test event
 FINISHED = {"succeeded", "failed", "cancelled", "waiting"}
 
 
@@ -44,6 +45,7 @@ class RunState(rx.State):
     focus_input: str = ""
     focus_output: str = ""
     focus_error: str = ""
+    listening: bool = False  # waiting for a request to the test webhook URL
 
     _data: dict[str, dict] = {}
 
@@ -77,8 +79,31 @@ class RunState(rx.State):
             raise ValueError("The test input must be a JSON object, or a list of objects (one per item)")
         return value
 
+    def data_of(self, node_id: str) -> dict | None:
+        """The last run's {input, output, error} of a node (None: it did not run)."""
+        return self._data.get(node_id)
+
+    def all_data(self) -> dict[str, dict]:
+        return self._data
+
+    def show_execution(self, execution: dict) -> None:
+        """Show a past execution's node results on the canvas (Debug in editor)."""
+        self.reset_run()
+        self.execution_id, self.status = execution["id"], execution["status"]
+        self.error = (execution.get("error") or {}).get("message", "") if isinstance(execution.get("error"), dict) \
+            else str(execution.get("error") or "")
+        self.runs, self._data = node_runs(execution.get("steps", []))
+
     @rx.event
     async def run(self):
+        return await self._start({})
+
+    @rx.event
+    async def run_node(self, node_name: str):
+        """Run this node: only it and what it depends on (pinned nodes stand in for their parents)."""
+        return await self._start({"destination_node": node_name})
+
+    async def _start(self, options: dict):
         try:
             run_input = self._input()
         except ValueError as exc:
@@ -90,7 +115,8 @@ class RunState(rx.State):
             if not saved:
                 return events
         try:
-            accepted = await call_api(self, "POST", f"/workflows/{editor.workflow_id}/run", json={"input": run_input})
+            accepted = await call_api(self, "POST", f"/workflows/{editor.workflow_id}/run",
+                                      json={"input": run_input, **options})
         except ApiError as exc:
             return editor.refused(exc, "Not started")
         self.reset_run()
@@ -116,12 +142,70 @@ class RunState(rx.State):
                 self.runs, self._data = node_runs(execution.get("steps", []))
                 from ui.state.node_panel import NodePanelState
 
-                self.focus((await self.get_state(NodePanelState)).node_id)
+                panel = await self.get_state(NodePanelState)
+                self.focus(panel.node_id)
                 if self.status in FINISHED:
                     self.running = False
+                    await panel.after_run()
                     yield _finished_toast(self.status, self.error)
                     return
             await asyncio.sleep(POLL_SECONDS)
+
+    # ---- Listen for test event ------------------------------------------------------------------
+    @rx.event(background=True)
+    async def listen(self):
+        """Wait (long-poll) for a request to the test webhook URL; then follow the run it started."""
+        async with self:
+            if self.listening:
+                return
+            editor = await self.get_state(EditorState)
+            if editor.dirty:
+                saved, events = await editor.save_definition()
+                if not saved:
+                    yield events
+                    return
+            auth = await self.get_state(AuthState)
+            client = ApiClient(Tokens(auth.access_token, auth.refresh_token, auth.team_id))
+            workflow_id, self.listening = editor.workflow_id, True
+        try:
+            # Outside the lock: the browser stays responsive (and can cancel) while we wait.
+            result = await client.post(f"/workflows/{workflow_id}/test-event", json={"timeout_s": LISTEN_SECONDS},
+                                       timeout=LISTEN_SECONDS + 15)
+        except ApiError as exc:
+            async with self:
+                self.listening = False
+            yield api_failed(exc)
+            return
+        async with self:
+            self.listening = False
+            if client.refreshed:
+                auth = await self.get_state(AuthState)
+                auth.access_token, auth.refresh_token = client.tokens.access, client.tokens.refresh
+            if result["status"] != "received":
+                yield _listen_toast(result)
+                return
+            self.reset_run()
+            self.running, self.execution_id, self.status = True, result["execution_id"], "running"
+        yield rx.toast.success("Test event received")
+        yield RunState.follow
+
+    @rx.event
+    async def stop_listening(self):
+        editor = await self.get_state(EditorState)
+        try:
+            await call_api(self, "DELETE", f"/workflows/{editor.workflow_id}/test-event")
+        except ApiError as exc:
+            return api_failed(exc)
+        self.listening = False
+        return None
+
+
+def _listen_toast(result: dict):
+    if result["status"] == "cancelled":
+        return rx.toast.info("Stopped listening for a test event")
+    if result["status"] == "timeout":
+        return rx.toast.warning("No test event arrived in two minutes; listen again to retry")
+    return rx.toast.error(f"The test event could not be run: {result.get('message') or 'unknown error'}")
 
 
 def _finished_toast(status: str, error: str):
