@@ -28,6 +28,14 @@ def _run_with_input(page, value: dict):
     expect(page.get_by_test_id("run-status")).to_have_text("Run succeeded", timeout=20_000)
 
 
+def _set_input(page, value: dict):
+    """Test input for later runs, without running now."""
+    page.get_by_role("button", name="Test input").click()
+    page.get_by_label("Test input JSON").fill(json.dumps(value))
+    page.keyboard.press("Escape")
+    expect(page.get_by_label("Test input JSON")).to_have_count(0)
+
+
 def _output(panel) -> list:
     panel.get_by_role("tab", name="Data").click()
     return json.loads(panel.get_by_test_id("node-output").inner_text())
@@ -70,6 +78,7 @@ def test_pin_output_and_a_rerun_uses_the_pinned_data(open_editor, account):
 def test_run_this_node_runs_only_what_it_needs(open_editor):
     editor = open_editor("Partial", CHAIN)
     page = editor.page
+    _set_input(page, {"n": 3})
     panel = editor.open("Double")
     panel.get_by_role("button", name="Run this node").click()
     expect(page.get_by_test_id("run-status")).to_have_text("Run succeeded", timeout=20_000)
@@ -77,6 +86,7 @@ def test_run_this_node_runs_only_what_it_needs(open_editor):
     expect(_status(editor, "Double")).to_have_attribute("data-run-status", "succeeded")
     expect(_status(editor, "Label")).to_have_attribute("data-run-status", "")
     expect(_status(editor, "Other")).to_have_attribute("data-run-status", "")
+    assert _output(editor.open("Double")) == [{"json": {"n": 3, "doubled": 6}}]
 
 
 def test_expression_preview_follows_typing(open_editor):
@@ -214,6 +224,7 @@ def test_shortcuts_help_and_ctrl_enter_runs(open_editor):
     for keys in ("Ctrl+Enter", "Ctrl+A", "Ctrl+S", "Ctrl+Z / Ctrl+Shift+Z", "Ctrl+C / Ctrl+V"):
         expect(help_).to_contain_text(keys)
     page.keyboard.press("Escape")
+    _set_input(page, {"n": 1})
     editor.canvas.click(position={"x": 700, "y": 600})
     page.keyboard.press("Control+Enter")
     expect(page.get_by_test_id("run-status")).to_have_text("Run succeeded", timeout=20_000)
