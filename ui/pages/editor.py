@@ -163,7 +163,7 @@ def _edit_tools() -> rx.Component:
         _tool("undo-2", "Undo (Ctrl+Z)", EditorState.undo, disabled=~EditorState.can_undo),
         _tool("redo-2", "Redo (Ctrl+Shift+Z)", EditorState.redo, disabled=~EditorState.can_redo),
         _tool("history", "Version history", EditorState.toggle_versions(True)),
-        rx.cond(AuthState.can_edit, _tool("sticky-note", "Add sticky note", EditorState.add_sticky)),
+        _tool("sticky-note", "Add sticky note", EditorState.add_sticky),
         _shortcuts_help(),
         rx.separator(orientation="vertical", size="1"),
         rx.el.label(
