@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from backend.auth import api_keys
 from backend.auth.models import ApiKey
-from backend.auth.tokens import decode_access_token
+from backend.auth.tokens import decode_access_token, sign_in_active
 from backend.db.deps import DbSession
 from backend.errors import Forbidden, NotFound, Unauthorized
 from backend.users.models import Membership, Role, User
@@ -64,6 +64,9 @@ def authenticate(
             raise Unauthorized("the API key is invalid, revoked or expired")
         return Authentication(_active_user(session, key.user_id), key)
     claims = decode_access_token(credential)
+    if "sid" in claims and not sign_in_active(session, claims["sid"]):
+        raise Unauthorized("this session was signed out (sign-out, password change or a reused refresh token); "
+                           "sign in again")
     return Authentication(_active_user(session, claims["sub"]))
 
 

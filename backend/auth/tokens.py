@@ -40,12 +40,16 @@ def sha256(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue_access_token(user_id: str) -> tuple[str, int]:
+def issue_access_token(user_id: str, session_id: str | None = None) -> tuple[str, int]:
+    """A short-lived JWT. ``session_id`` (the sign-in's refresh-token family) ties it to that sign-in:
+    once the sign-in is revoked (logout, password change, refresh-token reuse) the token stops working."""
     security = get_settings().security
     lifetime = security.access_token_minutes * 60
     now = utcnow()
     claims = {"sub": user_id, "iat": now, "exp": now + timedelta(seconds=lifetime),
               "jti": uuid.uuid4().hex, "type": ACCESS}
+    if session_id is not None:
+        claims["sid"] = session_id
     return jwt.encode(claims, security.secret_key, algorithm=ALGORITHM), lifetime
 
 
@@ -67,9 +71,10 @@ def decode_access_token(token: str) -> dict:
 def issue_pair(session: Session, user_id: str, family_id: str | None = None) -> TokenPair:
     raw = secrets.token_urlsafe(32)
     days = get_settings().security.refresh_token_days
-    session.add(RefreshToken(user_id=user_id, family_id=family_id or new_id(), token_hash=sha256(raw),
+    family_id = family_id or new_id()
+    session.add(RefreshToken(user_id=user_id, family_id=family_id, token_hash=sha256(raw),
                              expires_at=utcnow() + timedelta(days=days)))
-    access, lifetime = issue_access_token(user_id)
+    access, lifetime = issue_access_token(user_id, family_id)
     return TokenPair(access_token=access, refresh_token=raw, expires_in=lifetime)
 
 
@@ -92,6 +97,12 @@ def refresh(raw: str) -> TokenPair:
         raise Unauthorized("this refresh token was already used, so every session it started has been "
                            "signed out; sign in again")
     return pair
+
+
+def sign_in_active(session: Session, session_id: str) -> bool:
+    """Whether the sign-in (refresh-token family) an access token belongs to is still signed in."""
+    return session.scalar(select(RefreshToken.id).where(
+        RefreshToken.family_id == session_id, RefreshToken.revoked_at.is_(None)).limit(1)) is not None
 
 
 def _user_active(session: Session, user_id: str) -> bool:

@@ -124,3 +124,27 @@ def test_access_token_claims_are_the_documented_ones(signup, api):
     claims = jwt.decode(account.access_token, get_settings().security.secret_key, algorithms=["HS256"])
     assert claims["sub"] == account.user_id and claims["type"] == "access"
     assert claims["exp"] - claims["iat"] == 15 * 60 and len(claims["jti"]) == 32
+
+
+def test_access_tokens_of_a_signed_out_session_stop_working_and_other_sessions_keep_theirs(api, signup):
+    account = signup("ada@example.com")
+    other = login(api, "ada@example.com").json()
+    other_headers = {"Authorization": f"Bearer {other['access_token']}"}
+    rotated = refresh(api, account.refresh_token).json()
+    rotated_headers = {"Authorization": f"Bearer {rotated['access_token']}"}
+    # before sign-out: the first access token, the one from the rotation and the other sign-in all work
+    for headers in (account.headers, rotated_headers, other_headers):
+        assert api.get(f"{AUTH}/me", headers=headers).status_code == 200
+    assert api.post(f"{AUTH}/logout", json={"refresh_token": rotated["refresh_token"]}).status_code == 204
+    for headers in (account.headers, rotated_headers):
+        response = api.get(f"{AUTH}/me", headers=headers)
+        assert response.status_code == 401
+        assert "signed out" in response.json()["error"]["message"]
+    assert api.get(f"{AUTH}/me", headers=other_headers).status_code == 200
+
+
+def test_reusing_a_rotated_refresh_token_also_cuts_off_its_access_tokens(api, signup):
+    account = signup("ada@example.com")
+    fresh = refresh(api, account.refresh_token).json()
+    assert refresh(api, account.refresh_token).status_code == 401  # reuse: the family is revoked
+    assert api.get(f"{AUTH}/me", headers={"Authorization": f"Bearer {fresh['access_token']}"}).status_code == 401
