@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
+from starlette.routing import Match
 
 from backend import errors
 from backend.admin import api as admin_api
@@ -36,7 +37,14 @@ SERVICE_ROUTERS += [notifications_api.router]
 SERVICE_ROUTERS += [expressions_api.router, webhook_test_events_api.router]
 
 
-async def _unknown_api_path(path: str) -> None:
+async def _unknown_api_path(request: Request, path: str) -> None:
+    """No route took the request: 405 naming the allowed methods if the path exists, else 404."""
+    routes = [r for r in request.app.router.routes if getattr(r, "endpoint", None) is not _unknown_api_path]
+    allowed = [method for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+               if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)]
+    if allowed:
+        raise errors.MethodNotAllowed(f"{request.method} is not allowed on /api/v1/{path}; use "
+                                      f"{' or '.join(allowed)}", allowed)
     raise errors.NotFound(f"no API endpoint at /api/v1/{path}; see /api/v1/openapi.json")
 
 

@@ -48,6 +48,15 @@ class Unauthorized(UserError):
     headers = {"WWW-Authenticate": "Bearer"}  # RFC 7235: a 401 names the scheme to use
 
 
+class MethodNotAllowed(UserError):
+    status_code = 405
+    code = "method_not_allowed"
+
+    def __init__(self, message: str, allowed: list[str]) -> None:
+        super().__init__(message, {"allowed": allowed})
+        self.headers = {"Allow": ", ".join(allowed)}
+
+
 class TransientError(Exception):
     """Timeouts, 5xx, lost connections: worth retrying with backoff."""
 

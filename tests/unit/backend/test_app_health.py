@@ -52,3 +52,22 @@ def test_errors_have_one_json_shape(client):
 
 def test_openapi_is_published(client):
     assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "LinkFlow"
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("PUT", "/api/v1/executions", ["GET"]),
+    ("DELETE", "/api/v1/workflows", ["GET", "POST"]),
+    ("POST", "/api/v1/executions/some-id", ["GET", "DELETE"]),
+])
+def test_a_known_path_with_the_wrong_method_is_405_naming_the_allowed_ones(client, method, path, allowed):
+    response = client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == ", ".join(allowed)
+    error = response.json()["error"]
+    assert error["code"] == "method_not_allowed" and error["details"] == {"allowed": allowed}
+    assert f"{method} is not allowed" in error["message"]
+
+
+def test_an_unknown_path_stays_404_whatever_the_method(client):
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        assert client.request(method, "/api/v1/nothing/here").status_code == 404
