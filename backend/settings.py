@@ -36,6 +36,11 @@ class EventsSettings(BaseModel):
     topic_prefix: str = ""
 
 
+class ExecutionsSettings(BaseModel):
+    retention_days: int = Field(30, ge=0)  # finished executions older than this are deleted; 0 keeps them all
+    outbox_retention_hours: int = Field(24, ge=0)  # published outbox events kept this long; 0 keeps them all
+
+
 class CacheSettings(BaseModel):
     backend: Literal["memory", "redis"] = "memory"
 
@@ -107,6 +112,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
     events: EventsSettings = Field(default_factory=EventsSettings)
+    executions: ExecutionsSettings = Field(default_factory=ExecutionsSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)

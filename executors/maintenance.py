@@ -1,4 +1,4 @@
-"""Periodic duties: re-queue executions whose lease expired or whose wait is over."""
+"""Periodic duties: re-queue executions whose lease expired or whose wait is over; apply retention."""
 
 from __future__ import annotations
 
@@ -9,15 +9,25 @@ from collections.abc import Callable
 
 log = logging.getLogger("linkflow.maintenance")
 INTERVAL_S = 2.0
+PRUNE_EVERY_S = 600.0  # retention (old executions, published outbox events): first a minute after start
 
 
 async def maintenance_loop(stop: asyncio.Event, enqueue: Callable[[str], None], *,
                            resend_queued_at_start: bool) -> None:
     from backend.executions.reaper import due_executions
+    from backend.executions.retention import prune
 
     # An in-memory queue forgot everything on restart: re-send every queued execution once.
     first = resend_queued_at_start
+    loop = asyncio.get_running_loop()
+    next_prune = loop.time() + 60.0
     while not stop.is_set():
+        if loop.time() >= next_prune:
+            next_prune = loop.time() + PRUNE_EVERY_S
+            try:
+                await asyncio.to_thread(prune)
+            except Exception:
+                log.exception("retention pruning failed; retried at the next round")
         try:
             for execution_id in await asyncio.to_thread(due_executions, first):
                 enqueue(execution_id)
