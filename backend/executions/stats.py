@@ -147,7 +147,7 @@ def _failing_nodes(session: Session, scope: list) -> list[FailingNode]:
         select(Execution.workflow_id, Workflow.name, ExecutionStep.node_name, count)
         .join(ExecutionStep, and_(ExecutionStep.execution_id == Execution.id, ExecutionStep.status == "failed"))
         .outerjoin(Workflow, Workflow.id == Execution.workflow_id)
-        .where(*scope)
+        .where(*scope, Execution.status == ExecutionStatus.FAILED)  # a failed step fails its execution
         .group_by(Execution.workflow_id, Workflow.name, ExecutionStep.node_name)
         .order_by(count.desc(), ExecutionStep.node_name).limit(TOP)).all()
     return [FailingNode(workflow_id=wid, workflow_name=_name(wid, name), node_name=node, count=n)

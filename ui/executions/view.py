@@ -93,6 +93,18 @@ def node_runs(steps: list[dict]) -> dict[str, dict]:
     return shown
 
 
+def mark_running(runs: dict[str, dict], definition: dict) -> dict[str, dict]:
+    """While an execution runs, the nodes fed by a finished step that have no step yet are running
+    (the engine records a step once it is done)."""
+    fed = {c["to"] for c in definition.get("connections", [])
+           if runs.get(c["from"], {}).get("status") == "succeeded"}
+    marked = dict(runs)
+    for node in definition.get("nodes", []):
+        if node["id"] in fed and node["id"] not in runs and not node.get("disabled"):
+            marked[node["id"]] = {"status": "running", "items": 0, "ms": 0, "timing": "", "error": ""}
+    return marked
+
+
 def step_rows(steps: list[dict]) -> list[dict]:
     """The steps in the order they ran, for the list beside the canvas."""
     rows = []

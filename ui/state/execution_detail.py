@@ -105,6 +105,8 @@ class ExecutionDetailState(rx.State):
         self.error_node_id = next((n["id"] for n in definition["nodes"] if n["name"] == self.error_node), "")
         self._steps = execution.get("steps", [])
         self.runs, self.steps = view.node_runs(self._steps), view.step_rows(self._steps)
+        if self.status == "running":
+            self.runs = view.mark_running(self.runs, definition)
         self.workflow_name = view.workflow_label(execution)
         if not self.node_id:
             self.node_id = self.error_node_id or (self._steps[-1]["node_id"] if self._steps else "")

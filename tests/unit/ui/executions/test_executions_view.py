@@ -64,3 +64,11 @@ def test_bulk_outcomes_become_one_toast():
     assert kind == "warning"
     assert message == ("Deleted 1 execution; 1 skipped (execution x is running; cancel it before deleting it); "
                        "1 not found")
+
+
+def test_a_running_execution_shows_the_nodes_it_is_on():
+    definition = {"nodes": [{"id": "t"}, {"id": "a"}, {"id": "b", "disabled": True}, {"id": "c"}],
+                  "connections": [{"from": "t", "to": "a"}, {"from": "t", "to": "b"}, {"from": "a", "to": "c"}]}
+    runs = view.mark_running(view.node_runs(STEPS[:1]), definition)
+    assert runs["a"]["status"] == "running" and "b" not in runs and "c" not in runs
+    assert runs["t"]["status"] == "succeeded"
