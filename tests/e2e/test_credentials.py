@@ -176,7 +176,7 @@ def test_oauth2_connect_goes_to_the_provider_and_back(signed_in_page: Page, base
 
     page.get_by_role("button", name="Connect CRM", exact=True).click()
     expect(page).to_have_url(base_url + "/credentials")  # back from the provider, the query cleaned up
-    expect(page.get_by_text("Connected “CRM”")).to_be_visible()
+    expect(page.get_by_test_id("oauth-notice")).to_contain_text("Connected “CRM”")
     crm_row = page.get_by_test_id("credential-row").filter(has=page.get_by_text("CRM", exact=True))
     expect(crm_row).to_contain_text("Connected")
     expect(crm_row).not_to_contain_text("Not connected")
@@ -185,7 +185,11 @@ def test_oauth2_connect_goes_to_the_provider_and_back(signed_in_page: Page, base
     assert "access_token" in crm["fields_set"]
 
     page.get_by_role("button", name="Connect Declined CRM").click()
-    expect(page.get_by_text("Connecting failed: the provider did not grant access: access_denied")).to_be_visible()
+    expect(page.get_by_test_id("oauth-notice")).to_contain_text(
+        "Connecting failed: the provider did not grant access: access_denied (the user declined)")
+    # Testing the connected credential: its token is there (the provider's token is not shown).
+    page.get_by_role("button", name="Test CRM", exact=True).click()
+    expect(crm_row.get_by_test_id("test-result")).to_contain_text("connected; the access token is valid")
     assert TOKEN_SECRET not in page.content()
     declined = next(c for c in account.api.get("/credentials").json() if c["name"] == "Declined CRM")
     assert "access_token" not in declined["fields_set"]

@@ -285,6 +285,21 @@ def _table() -> rx.Component:
     )
 
 
+def _oauth_notice() -> rx.Component:
+    return rx.cond(S.oauth_notice != "", rx.callout.root(
+        rx.hstack(
+            rx.callout.icon(rx.cond(S.oauth_ok, rx.icon("circle-check"), rx.icon("circle-x"))),
+            rx.callout.text(S.oauth_notice),
+            rx.spacer(),
+            rx.icon_button(rx.icon("x", size=14), size="1", variant="ghost", color_scheme="gray",
+                           aria_label="Dismiss", on_click=S.dismiss_notice),
+            align="center", width="100%",
+        ),
+        color_scheme=rx.cond(S.oauth_ok, "green", "red"), size="1", width="100%", role="status",
+        data_testid="oauth-notice",
+    ))
+
+
 def _new_button(label: str = "New credential") -> rx.Component:
     return rx.cond(AuthState.can_edit, rx.button(rx.icon("plus", size=16), label, on_click=S.open_new))
 
@@ -311,10 +326,10 @@ def _content() -> rx.Component:
 def page() -> rx.Component:
     search = rx.input(rx.input.slot(rx.icon("search", size=16)), placeholder="Search credentials",
                       value=S.search, on_change=S.set_search, aria_label="Search credentials", width="320px")
-    return shell("Credentials", search, _content(), _form_dialog(), _sharing_dialog(), _usage_dialog(),
+    return shell("Credentials", _oauth_notice(), search, _content(), _form_dialog(), _sharing_dialog(), _usage_dialog(),
                  _delete_dialog(), actions=_new_button())
 
 
 def register(app: rx.App) -> None:
     app.add_page(page, route="/credentials", title="Credentials · LinkFlow",
-                 on_load=[AuthState.require_session, S.load])
+                 on_load=[AuthState.require_session, S.open_page])

@@ -83,6 +83,8 @@ class CredentialsState(rx.State):
     saving: bool = False
 
     testing_id: str = ""
+    oauth_notice: str = ""  # the outcome of the last OAuth2 connection, until dismissed
+    oauth_ok: bool = False
 
     share_id: str = ""
     share_name: str = ""
@@ -110,6 +112,9 @@ class CredentialsState(rx.State):
 
     @rx.event
     async def load(self):
+        return await self._refresh()
+
+    async def _refresh(self):
         try:
             if not self._catalog:
                 catalog = await call_api(self, "GET", "/credentials/types")
@@ -123,7 +128,13 @@ class CredentialsState(rx.State):
             return api_failed(exc)
         self.rows = [_row(item, self._catalog) for item in items]
         self.load_error, self.loaded = "", True
-        return self._oauth_outcome()
+        return None
+
+    @rx.event
+    async def open_page(self):
+        """on_load: the list, and the outcome of an OAuth2 connection the browser comes back from."""
+        failed = await self._refresh()
+        return failed or self._oauth_outcome()
 
     def _oauth_outcome(self):
         """After the OAuth2 redirect flow the browser lands on ?connected=<id> or ?oauth_error=<message>."""
@@ -133,9 +144,15 @@ class CredentialsState(rx.State):
             return None
         clean = rx.call_script(f"window.history.replaceState(null, '', {json.dumps(PAGE)})")
         if failed:
-            return [rx.toast.error(f"Connecting failed: {failed}", duration=10000), clean]
+            self.oauth_ok, self.oauth_notice = False, f"Connecting failed: {failed}"
+            return [rx.toast.error(self.oauth_notice), clean]
         name = next((r["name"] for r in self.rows if r["id"] == connected), "the credential")
+        self.oauth_ok, self.oauth_notice = True, f"Connected “{name}”: its workflows can use the account now."
         return [rx.toast.success(f"Connected “{name}”"), clean]
+
+    @rx.event
+    def dismiss_notice(self):
+        self.oauth_notice = ""
 
     @rx.event
     def set_search(self, value: str):
