@@ -105,13 +105,22 @@ def _member(base_url: str, owner: Account, role: str) -> Account:
     return member
 
 
+@pytest.fixture
+def page_errors(signed_in_page: Page) -> Iterator[list[str]]:
+    """Uncaught errors in the page (a hydration mismatch is one); a test asserts there were none."""
+    errors: list[str] = []
+    signed_in_page.on("pageerror", lambda error: errors.append(str(error)))
+    yield errors
+
+
 def _open_new_form(page: Page, type_label: str) -> None:
     page.get_by_role("button", name="New credential").click()
     page.get_by_role("button", name=f"Choose {type_label}").click()
 
 
 def test_create_from_the_form_test_it_and_never_see_the_value_again(signed_in_page: Page, base_url: str,
-                                                                    account: Account, partner_api: str):
+                                                                    account: Account, partner_api: str,
+                                                                    page_errors: list[str]):
     page = signed_in_page
     page.goto(base_url + "/credentials")
     expect(page.get_by_text("No credentials yet")).to_be_visible()
@@ -157,6 +166,7 @@ def test_create_from_the_form_test_it_and_never_see_the_value_again(signed_in_pa
     page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
     expect(page.get_by_text("No credentials yet")).to_be_visible()
     assert account.api.get("/credentials").json() == []
+    assert page_errors == []
 
 
 def test_oauth2_connect_goes_to_the_provider_and_back(signed_in_page: Page, base_url: str, account: Account,
@@ -248,7 +258,8 @@ def test_sharing_usage_and_a_viewer_who_cannot_edit(signed_in_page: Page, base_u
     assert viewer.api.post("/variables", json={"key": "NOPE", "value": "1"}).status_code == 403
 
 
-def test_variables_with_a_masked_secret(signed_in_page: Page, base_url: str, account: Account):
+def test_variables_with_a_masked_secret(signed_in_page: Page, base_url: str, account: Account,
+                                        page_errors: list[str]):
     page = signed_in_page
     page.goto(base_url + "/variables")
     expect(page.get_by_text("No variables yet")).to_be_visible()
@@ -286,3 +297,4 @@ def test_variables_with_a_masked_secret(signed_in_page: Page, base_url: str, acc
     page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
     expect(page.get_by_test_id("variable-row")).to_have_count(1)
     assert [v["key"] for v in account.api.get("/variables").json()["items"]] == ["PARTNER_KEY"]
+    assert page_errors == []

@@ -22,8 +22,8 @@ def _type_card(entry) -> rx.Component:
         rx.hstack(
             rx.center(_type_icon(entry["icon"], 18), width="36px", height="36px", border_radius="8px",
                       background=rx.color("accent", 3), color=rx.color("accent", 11), flex_shrink="0"),
-            rx.vstack(rx.text(entry["display_name"], weight="medium", size="2"),
-                      rx.text(entry["description"], size="1", color=MUTED, text_align="left"),
+            rx.vstack(rx.text(entry["display_name"], weight="medium", size="2", as_="div"),
+                      rx.text(entry["description"], size="1", color=MUTED, text_align="left", as_="div"),
                       spacing="0", align="start"),
             spacing="3", align="center", width="100%",
         ),
@@ -197,11 +197,11 @@ def _delete_dialog() -> rx.Component:
         rx.alert_dialog.content(
             rx.alert_dialog.title("Delete credential?"),
             rx.alert_dialog.description(
-                rx.text("“", S.delete_name, "” will be deleted. ",
-                        rx.cond(S.delete_usage > 0,
-                                rx.text.span(S.delete_usage, " workflow(s) use it and will fail until you pick "
-                                                             "another credential.", weight="medium"),
-                                "No workflow uses it."))),
+                "“", S.delete_name, "” will be deleted. ",
+                rx.cond(S.delete_usage > 0,
+                        rx.text.span(S.delete_usage, " workflow(s) use it and will fail until you pick "
+                                                     "another credential.", weight="medium"),
+                        "No workflow uses it.")),
             rx.hstack(
                 rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray",
                                                  on_click=S.cancel_delete)),

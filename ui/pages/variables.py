@@ -11,11 +11,13 @@ MONO = "var(--code-font-family)"
 
 
 def _hint() -> rx.Component:
-    return rx.callout(
-        rx.text("Use a variable in any node parameter as ", rx.code("{{ $vars.NAME }}"),
-                ", e.g. ", rx.code("{{ $vars.API_BASE }}/orders"),
-                ". Secret values are encrypted, never shown again, and only opened for a run."),
-        icon="info", size="1", width="100%",
+    # callout.text is a <p>: its parts go straight in (a <p> inside a <p> breaks hydration).
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("info")),
+        rx.callout.text("Use a variable in any node parameter as ", rx.code("{{ $vars.NAME }}"),
+                        ", e.g. ", rx.code("{{ $vars.API_BASE }}/orders"),
+                        ". Secret values are encrypted, never shown again, and only opened for a run."),
+        size="1", width="100%",
     )
 
 
@@ -58,8 +60,8 @@ def _delete_dialog() -> rx.Component:
     return rx.alert_dialog.root(
         rx.alert_dialog.content(
             rx.alert_dialog.title("Delete variable?"),
-            rx.alert_dialog.description(rx.text(S.delete_key, " will be deleted; expressions using $vars.",
-                                                S.delete_key, " get nothing from then on.")),
+            rx.alert_dialog.description(S.delete_key, " will be deleted; expressions using $vars.",
+                                        S.delete_key, " get nothing from then on."),
             rx.hstack(
                 rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray",
                                                  on_click=S.cancel_delete)),
