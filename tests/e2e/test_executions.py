@@ -23,7 +23,7 @@ BAD = {"nodes": [
     {"id": "x", "name": "Reject", "type": "stop_and_error", "position": [260, 0],
      "parameters": {"message": "order {{ $json.n }} is invalid"}}],
     "connections": [{"from": "t", "to": "x"}]}
-LIVE = 20_000  # ms: the list refreshes every few seconds, the charts every few refreshes
+LIVE = 30_000  # ms: the list refreshes every few seconds, the charts every few refreshes
 
 
 def create(api: httpx.Client, name: str, definition: dict) -> str:
@@ -107,8 +107,10 @@ def test_detail_shows_the_failed_node_its_data_and_retries_from_it(signed_in_pag
     expect(page.get_by_role("link", name="Debug in editor")).to_have_attribute(
         "href", f"/workflows/{workflow_id}?debug={execution_id}")
 
-    expect(page.get_by_test_id("browser-node")).to_have_text("Reject")  # the failed node is picked first
+    expect(page.get_by_test_id("browser-node")).to_have_text("Reject")  # the failed node is picked first,
     expect(page.get_by_test_id("node-error")).to_contain_text("order 7 is invalid")
+    expect(page.get_by_role("radio", name="Input")).to_be_checked()  # showing the items it failed on
+    expect(page.get_by_test_id("item-row").first).to_contain_text("Globex")
     page.get_by_test_id("step-row").filter(has_text="Start").click()
     expect(page.get_by_test_id("browser-node")).to_have_text("Start")
     expect(page.get_by_test_id("item-row")).to_have_count(1)
@@ -117,6 +119,8 @@ def test_detail_shows_the_failed_node_its_data_and_retries_from_it(signed_in_pag
     expect(page.get_by_test_id("items-json")).to_contain_text('"customer": "Globex"')
     canvas.locator('[data-node-name="Reject"]').click()  # picking on the canvas works too
     expect(page.get_by_test_id("browser-node")).to_have_text("Reject")
+    page.get_by_role("radio", name="Output").click()
+    expect(page.get_by_test_id("item-count")).to_contain_text("0 item(s)")
     page.get_by_role("radio", name="Input").click()
     page.get_by_role("tab", name="Table").click()
     expect(page.get_by_test_id("item-row").first).to_contain_text("7")

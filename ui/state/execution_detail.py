@@ -109,7 +109,7 @@ class ExecutionDetailState(rx.State):
             self.runs = view.mark_running(self.runs, definition)
         self.workflow_name = view.workflow_label(execution)
         if not self.node_id:
-            self.node_id = self.error_node_id or (self._steps[-1]["node_id"] if self._steps else "")
+            self._pick(self.error_node_id or (self._steps[-1]["node_id"] if self._steps else ""))
         self._browse()
         self.loaded = True
 
@@ -128,9 +128,16 @@ class ExecutionDetailState(rx.State):
         mine = [s for s in self._steps if s["node_id"] == self.node_id and s.get("error")]
         self.node_error = view.error_text(mine[-1]["error"]) if mine else ""
 
+    def _pick(self, node_id: str) -> None:
+        """A node that failed without output shows what it was given; others show what they gave."""
+        self.node_id, self.port = node_id, ""
+        gave = view.port_items(self._steps, node_id, "output")
+        failed = any(s["node_id"] == node_id and s["status"] == "failed" for s in self._steps)
+        self.direction = "input" if failed and not any(gave.values()) else "output"
+
     @rx.event
     def pick_node(self, node_id: str):
-        self.node_id, self.port = node_id, ""
+        self._pick(node_id)
         self._browse()
 
     @rx.event
