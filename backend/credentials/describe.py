@@ -12,7 +12,7 @@ from backend.credentials.crypto import UnreadableCredential, open_values
 from backend.credentials.models import Credential, CredentialShare
 from backend.credentials.schemas import CredentialInfo, UserRef
 from backend.credentials.usage import team_usage
-from backend.users.models import User
+from backend.users.models import Membership, User
 
 
 def describe(session: Session, rows: list[Credential], caller: Caller | None,
@@ -25,8 +25,11 @@ def describe(session: Session, rows: list[Credential], caller: Caller | None,
         return []
     ids = [row.id for row in rows]
     shares: dict[str, list[str]] = defaultdict(list)
+    # Only current members are listed (someone who left the team has no access while away).
     for credential_id, user_id in session.execute(
             select(CredentialShare.credential_id, CredentialShare.user_id)
+            .join(Membership, (Membership.user_id == CredentialShare.user_id)
+                  & (Membership.team_id == rows[0].team_id))
             .where(CredentialShare.credential_id.in_(ids)).order_by(CredentialShare.created_at)):
         shares[credential_id].append(user_id)
     user_ids = {row.created_by for row in rows if row.created_by} | {u for us in shares.values() for u in us}

@@ -187,3 +187,13 @@ def test_a_run_records_one_use_per_credential_not_one_per_item(api, people):
             if e.payload["action"] == "credential.use"]
     assert uses == ["exec-1", "exec-2"]
     assert _call(api, "GET", f"{URL}/{credential_id}", alice).json()["last_used_at"] is not None
+
+
+def test_a_member_who_leaves_the_team_is_no_longer_listed_as_shared_with(api, people):
+    alice, vera = people["alice"], people["vera"]
+    credential_id = _create(api, alice)
+    assert _share(api, alice, credential_id, user_ids=[vera.user_id]).status_code == 200
+    team_id = people["owner"].team_id
+    assert _call(api, "DELETE", f"/api/v1/teams/{team_id}/members/{vera.user_id}", people["owner"]).status_code == 204
+    assert _call(api, "GET", f"{URL}/{credential_id}", alice).json()["shared_with"] == []
+    assert _call(api, "GET", f"{URL}/{credential_id}", vera).status_code == 403  # not in the team any more
