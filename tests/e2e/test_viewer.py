@@ -62,6 +62,13 @@ def test_the_editor_is_read_only(viewer_page: Page, base_url: str, team):
     expect(page.get_by_role("switch", name="Active")).to_have_count(0)
     expect(page.get_by_role("region", name="Node palette")).to_have_count(0)
     expect(page.get_by_label("Workflow name")).to_have_attribute("readonly", "")
+    page.locator('.react-flow__node:has([data-node-name="Hook"])').click()  # open the node: look, not touch
+    panel = page.get_by_role("complementary", name="Node panel")
+    expect(panel.locator("input").first).to_be_disabled()
+    expect(panel.locator("input:enabled, textarea:enabled")).to_have_count(0)
+    panel.get_by_role("tab", name="Settings").click()
+    expect(panel.get_by_label("Node name")).to_be_disabled()
+    expect(panel.get_by_role("button", name="Close panel")).to_be_enabled()
 
 
 def test_settings_members_is_read_only(viewer_page: Page, base_url: str, account):

@@ -299,6 +299,12 @@ def _header() -> rx.Component:
     )
 
 
+def _read_only_for_viewers(form: rx.Component) -> rx.Component:
+    # A disabled fieldset disables every input, switch, select and button inside it.
+    return rx.el.fieldset(form, disabled=~AuthState.can_edit, border="none", padding="0", margin="0",
+                          min_width="0")
+
+
 def node_panel() -> rx.Component:
     return rx.vstack(
         _header(),
@@ -312,8 +318,8 @@ def node_panel() -> rx.Component:
                          rx.tabs.trigger("Settings", value="settings"),
                          rx.tabs.trigger("Data", value="data")),
             rx.scroll_area(
-                rx.box(rx.tabs.content(_parameters(), value="parameters"),
-                       rx.tabs.content(_settings(), value="settings"),
+                rx.box(rx.tabs.content(_read_only_for_viewers(_parameters()), value="parameters"),
+                       rx.tabs.content(_read_only_for_viewers(_settings()), value="settings"),
                        rx.tabs.content(_data(), value="data"), padding="14px 2px 24px", width="100%"),
                 type="hover", scrollbars="vertical", style={"height": "calc(100vh - 230px)"},
             ),
