@@ -88,5 +88,5 @@ async def test_embedded_mode_reports_its_in_process_worker():
         [row] = await wait_for(rows)
         assert row.role == "embedded" and row.pid == os.getpid()
         assert row.details["queues"] == ["executions"] and row.details["threads"] == get_settings().queue.worker_threads
-        assert row.details["consumers"] == ["audit"] and "processed" in row.details
+        assert row.details["consumers"] == ["audit", "notifications"] and "processed" in row.details
     assert rows() == []
