@@ -6,8 +6,18 @@ import re
 import uuid
 
 import httpx
+import pytest
 from conftest import new_account
 from playwright.sync_api import Page, expect
+
+
+@pytest.fixture(autouse=True)
+def no_page_errors(page: Page):
+    """Uncaught errors in the page (a hydration mismatch is one) fail the test."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield
+    assert errors == []
 
 
 def _open(page: Page, base_url: str, tab: str) -> None:
@@ -121,7 +131,7 @@ def test_invite_accept_change_role_and_remove_a_member(signed_in_page: Page, bas
     try:
         other = guest.new_page()
         other.goto(url.replace(url.split("/invite")[0], base_url))
-        other.get_by_role("link", name="Create an account").click()
+        other.get_by_role("button", name="Create an account").click()
         other.get_by_label("Name").fill("Guest User")
         other.get_by_label("Email").fill(email)
         other.get_by_label("Password").fill("a long enough password")

@@ -27,6 +27,8 @@ def team(base_url, account):
 @pytest.fixture
 def viewer_page(page: Page, base_url, team):
     team_id, _, viewer = team
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))  # a hydration mismatch is one
     page.goto(base_url + "/login")
     page.evaluate("""([access, refresh, team]) => {
         localStorage.setItem("lf_access", access);
@@ -35,7 +37,8 @@ def viewer_page(page: Page, base_url, team):
     }""", [viewer.tokens["access_token"], viewer.tokens["refresh_token"], team_id])
     page.goto(base_url + "/workflows")
     expect(page.get_by_test_id("workflow-row")).to_have_count(1)
-    return page
+    yield page
+    assert errors == []
 
 
 def test_the_workflows_list_has_no_edit_controls(viewer_page: Page):

@@ -28,8 +28,8 @@ def loading_or(loaded, error, retry, content: rx.Component) -> rx.Component:
     """The content once loaded; before that a spinner, or what went wrong with a way to try again."""
     return rx.cond(
         error != "",
-        rx.callout(rx.hstack(rx.text(error), rx.button("Try again", size="1", variant="soft", on_click=retry),
-                             align="center", spacing="3"),
-                   icon="circle-alert", color_scheme="red", role="alert", width="100%"),
+        rx.callout.root(rx.callout.icon(rx.icon("circle-alert")), rx.callout.text(error),
+                        rx.button("Try again", size="1", variant="soft", on_click=retry, width="fit-content"),
+                        color_scheme="red", role="alert", width="100%"),
         rx.cond(loaded, content, rx.center(rx.spinner(size="3"), padding="48px", width="100%")),
     )

@@ -77,10 +77,10 @@ def invite_page() -> rx.Component:
     signed_out = rx.vstack(
         rx.text("Sign in, or create an account, with the email address the invitation was sent to. "
                 "You come back here to accept it.", size="2"),
-        rx.link(rx.button("Sign in to accept", size="3", width="100%"), href="/login?next=" + InviteState.return_path,
-                width="100%"),
-        rx.link(rx.button("Create an account", size="3", variant="soft", width="100%"),
-                href="/signup?next=" + InviteState.return_path, width="100%"),
+        rx.button("Sign in to accept", size="3", width="100%",
+                  on_click=rx.redirect("/login?next=" + InviteState.return_path)),
+        rx.button("Create an account", size="3", variant="soft", width="100%",
+                  on_click=rx.redirect("/signup?next=" + InviteState.return_path)),
         spacing="3", width="100%",
     )
     signed_in = rx.vstack(

@@ -45,7 +45,7 @@ def _new_key_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title("Copy your new API key"),
-            rx.dialog.description(rx.text("“", ApiKeysState.new_key_name, "” is ready.")),
+            rx.dialog.description(rx.fragment("“", ApiKeysState.new_key_name, "” is ready.")),
             rx.callout("Copy it now: it will not be shown again. Only a hash is stored; if you lose it, "
                        "revoke it and create another.", icon="triangle-alert", color_scheme="amber", size="1",
                        margin_y="12px"),
@@ -68,7 +68,7 @@ def _revoke_dialog() -> rx.Component:
     return rx.alert_dialog.root(
         rx.alert_dialog.content(
             rx.alert_dialog.title("Revoke API key?"),
-            rx.alert_dialog.description(rx.text(
+            rx.alert_dialog.description(rx.fragment(
                 "Scripts using “", ApiKeysState.revoke_name, "” get 401 from now on. This cannot be undone.")),
             rx.hstack(
                 rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray",

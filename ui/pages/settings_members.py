@@ -107,7 +107,7 @@ def _invite_link_dialog() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title("Share the invitation link"),
             rx.dialog.description(
-                rx.text("No mail server is configured, so nobody mailed ", MembersState.invite_email,
+                rx.fragment("No mail server is configured, so nobody mailed ", MembersState.invite_email,
                         " the link. Send it yourself: it works once, for 7 days, for that address only.")),
             rx.callout("This link is shown only now.", icon="triangle-alert", color_scheme="amber", size="1",
                        margin_y="12px"),
@@ -130,7 +130,7 @@ def _remove_dialog() -> rx.Component:
     return rx.alert_dialog.root(
         rx.alert_dialog.content(
             rx.alert_dialog.title("Remove member?"),
-            rx.alert_dialog.description(rx.text(
+            rx.alert_dialog.description(rx.fragment(
                 MembersState.remove_name, " loses access to this team's workflows, credentials and "
                 "executions. Their API keys in this team are revoked.")),
             rx.hstack(
