@@ -35,7 +35,7 @@ def describe(session: Session, rows: list[Credential], caller: Caller | None,
     user_ids = {row.created_by for row in rows if row.created_by} | {u for us in shares.values() for u in us}
     users = {u.id: UserRef(id=u.id, name=u.name, email=u.email)
              for u in session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
-    usage = team_usage(session, rows[0].team_id)
+    usage = team_usage(session, rows[0].team_id, only=ids if len(ids) <= 20 else None)
     stored = stored or {}
     return [_info(row, stored.get(row.id), caller, users, [users[u] for u in shares[row.id] if u in users],
                   len(usage.get(row.id, []))) for row in rows]

@@ -70,7 +70,7 @@ def credential_usage(session: Session, team_id: str, credential_id: str, *,
                      caller: Caller | None = None) -> list[WorkflowUse]:
     """The team's workflows whose newest version uses the credential."""
     row = _row(session, team_id, credential_id, caller=caller)
-    return team_usage(session, team_id).get(row.id, [])
+    return team_usage(session, team_id, only=[row.id]).get(row.id, [])
 
 
 # ---- writing ---------------------------------------------------------------------------------------------
