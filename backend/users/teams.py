@@ -74,6 +74,8 @@ def list_members(session: Session, team_id: str) -> list[Member]:
 def change_role(session: Session, actor: Actor, user_id: str, role: Role) -> Member:
     ensure_at_least(actor.role, Role.ADMIN, actor.team_id)
     membership = _membership(session, actor.team_id, user_id)
+    if membership.role == role:  # nothing changes, so nothing goes into the audit trail
+        return next(m for m in list_members(session, actor.team_id) if m.user_id == user_id)
     if Role.OWNER in (membership.role, role):
         ensure_at_least(actor.role, Role.OWNER, actor.team_id)
     if membership.role == Role.OWNER and role != Role.OWNER:

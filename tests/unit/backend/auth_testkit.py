@@ -74,3 +74,10 @@ def audit_actions() -> list[str]:
         payloads = session.scalars(select(OutboxEvent.payload).where(OutboxEvent.topic == "audit.log")
                                    .order_by(OutboxEvent.id))
         return [p["action"] for p in payloads]
+
+
+def audit_events() -> list[dict]:
+    """The payloads of every `audit.log` outbox event, oldest first."""
+    with session_scope() as session:
+        return list(session.scalars(select(OutboxEvent.payload).where(OutboxEvent.topic == "audit.log")
+                                    .order_by(OutboxEvent.id)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from auth_testkit import audit_actions
+from auth_testkit import audit_actions, audit_events
 
 from backend.users.models import Role
 
@@ -124,3 +124,19 @@ def test_a_member_not_in_the_team_is_404(api, crew, signup):
     response = api.patch(f"{TEAMS}/{owner.team_id}/members/{outsider.user_id}", json={"role": "admin"},
                          headers=owner.headers)
     assert response.status_code == 404
+
+
+def test_every_member_change_is_in_the_audit_trail(api, signup, add_member):
+    owner, carol = signup("owner@example.com"), signup("carol@example.com")
+    add_member(owner, carol, Role.VIEWER)  # invitation.create, then member.join
+    url = f"{TEAMS}/{owner.team_id}/members/{carol.user_id}"
+    assert api.patch(url, json={"role": "editor"}, headers=owner.headers).status_code == 200
+    assert api.patch(url, json={"role": "editor"}, headers=owner.headers).status_code == 200  # no change
+    assert api.delete(url, headers=owner.headers).status_code == 204
+    trail = [e for e in audit_events() if e["action"].startswith(("invitation.", "member."))]
+    assert [e["action"] for e in trail] == ["invitation.create", "member.join", "member.role_change", "member.remove"]
+    assert all(e["team_id"] == owner.team_id for e in trail)
+    assert trail[0]["details"] == {"email": "carol@example.com", "role": "viewer"}
+    assert trail[1]["actor_id"] == carol.user_id and trail[1]["object_id"] == carol.user_id
+    assert trail[2]["actor_id"] == owner.user_id and trail[2]["details"] == {"from": "viewer", "to": "editor"}
+    assert trail[3]["actor_id"] == owner.user_id and trail[3]["details"]["role"] == "editor"
