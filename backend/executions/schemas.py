@@ -64,14 +64,14 @@ class HourStats(BaseModel):
     hour: datetime  # the start of the UTC hour
     counts: dict[str, int]  # every status, zero included
     total: int
-    p50_ms: int | None  # of the executions of this hour that finished
+    p50_ms: int | None  # of the executions of this hour that succeeded or failed
     p95_ms: int | None
 
 
 class DurationStats(BaseModel):
     p50_ms: int | None
     p95_ms: int | None
-    count: int  # finished executions the percentiles are taken over
+    count: int  # succeeded and failed executions the percentiles are taken over
 
 
 class FailingWorkflow(BaseModel):

@@ -29,6 +29,8 @@ DEFAULT_RANGE = timedelta(hours=24)
 TOP = 10
 PERCENTILES = (50, 95)
 HOUR = timedelta(hours=1)
+# Runs that went to their end; a cancelled run's duration says when someone stopped it, not how long it takes.
+COMPLETED = (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED)
 
 
 class InvalidRange(UserError):
@@ -87,13 +89,14 @@ def _duration_ms(dialect: str) -> ColumnElement[float]:
 
 
 def _percentiles(session: Session, dialect: str, scope: list, *, by_hour: bool) -> dict:
-    """{hour or None: {50: ms, 95: ms, "n": count}}; nearest-rank percentiles of finished runs."""
+    """{hour or None: {50: ms, 95: ms, "n": count}}; nearest-rank percentiles of completed runs."""
     duration = _duration_ms(dialect)
     partition = [_hour(dialect)] if by_hour else None
     ranked = (select((_hour(dialect) if by_hour else literal_column("NULL")).label("hour"), duration.label("ms"),
                      func.row_number().over(partition_by=partition, order_by=duration).label("rank"),
                      func.count().over(partition_by=partition).label("n"))
-              .where(*scope, Execution.started_at.is_not(None), Execution.finished_at.is_not(None))
+              .where(*scope, Execution.status.in_(COMPLETED), Execution.started_at.is_not(None),
+                     Execution.finished_at.is_not(None))
               .subquery())
     # ceil(p * n / 100) with integer arithmetic, the same on both databases
     picks = [func.max(case((ranked.c.rank == (ranked.c.n * p + 99) // 100, ranked.c.ms))).label(f"p{p}")

@@ -65,7 +65,7 @@ def test_list_updates_live_filters_searches_and_charts(signed_in_page: Page, bas
         timeout=LIVE)
     expect(page.get_by_test_id("failing-workflow")).to_contain_text("Invoice check", timeout=LIVE)
     expect(page.get_by_test_id("failing-node")).to_contain_text("Reject")
-    expect(page.get_by_test_id("duration-summary")).to_contain_text("over 2 finished runs")
+    expect(page.get_by_test_id("duration-summary")).to_contain_text("over 2 completed runs")
     expect(page.get_by_test_id("chart-duration").locator(".recharts-line")).to_have_count(2)
 
     choose(page, "Filter by status", "Failed")

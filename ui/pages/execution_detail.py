@@ -45,7 +45,7 @@ def _error() -> rx.Component:
                 D.error,
             ),
             rx.cond(D.error_node_id != "",
-                    rx.button("Show node data", size="1", variant="soft", color_scheme="red",
+                    rx.button("Show node data", size="1", variant="soft", color_scheme="red", width="fit-content",
                               on_click=D.pick_node(D.error_node_id))),
             color_scheme="red", role="alert", data_testid="execution-error", width="100%",
         ),

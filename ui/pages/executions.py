@@ -68,7 +68,7 @@ def _durations() -> rx.Component:
         rx.recharts.line(data_key="p95", name="p95 (ms)", stroke="var(--red-9)", dot={"r": 2}, connect_nulls=True,
                          is_animation_active=False),
         rx.recharts.x_axis(data_key="hour", min_tick_gap=24, font_size=11),
-        rx.recharts.y_axis(width=48, font_size=11),
+        rx.recharts.y_axis(width=64, font_size=11),
         rx.recharts.graphing_tooltip(),
         rx.recharts.legend(icon_size=10),
         data=ExecutionsState.chart, width="100%", height=220,
@@ -95,8 +95,8 @@ def _charts() -> rx.Component:
     s = ExecutionsState
     no_data = rx.center(rx.text("Nothing to chart in this range", size="2", color=rx.color("gray", 10)),
                         height="220px")
-    summary = rx.text(rx.cond(s.finished > 0, f"p50 {s.p50} · p95 {s.p95} over {s.finished} finished runs",
-                              "No finished runs in this range"), size="1", color=rx.color("gray", 11),
+    summary = rx.text(rx.cond(s.finished > 0, f"p50 {s.p50} · p95 {s.p95} over {s.finished} completed runs",
+                              "No completed runs in this range"), size="1", color=rx.color("gray", 11),
                       data_testid="duration-summary")
     return rx.cond(
         s.stats_loaded,

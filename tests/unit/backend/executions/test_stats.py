@@ -23,15 +23,17 @@ def test_hours_are_zero_filled_with_counts_and_percentiles(api, api_user):
     base = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=6)
     orders, billing = seed_day(owner.team_id, base)
     add_execution(owner.team_id, created_at=base - timedelta(minutes=1))  # just before the range
+    add_execution(owner.team_id, status="cancelled", created_at=base + timedelta(minutes=4),
+                  duration_ms=99_000)  # counted, but its duration says nothing about the workflow
     stranger = api_user("stranger@example.com")
     add_execution(stranger.team_id, status="failed", created_at=base + timedelta(minutes=5), failed_node="Fetch")
 
     body = stats(api, owner, since=base.isoformat(), until=(base + timedelta(hours=4)).isoformat())
     hours = body["hours"]
     assert [h["hour"][:13] for h in hours] == [(base + timedelta(hours=i)).isoformat()[:13] for i in range(4)]
-    assert [h["total"] for h in hours] == [4, 0, 3, 1]
+    assert [h["total"] for h in hours] == [5, 0, 3, 1]
     assert hours[0]["counts"] == {"queued": 0, "running": 0, "waiting": 0, "succeeded": 3, "failed": 1,
-                                  "cancelled": 0}
+                                  "cancelled": 1}
     assert hours[2]["counts"]["failed"] == 3 and hours[3]["counts"]["queued"] == 1
     assert (hours[0]["p50_ms"], hours[0]["p95_ms"]) == (200, 1000)
     assert (hours[2]["p50_ms"], hours[2]["p95_ms"]) == (500, 600)
