@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+import signal
+import socket
+import subprocess
+import sys
+import time
 from datetime import timedelta
 
 import dramatiq
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from backend.app import create_app
 from backend.audit.service import record_event
@@ -17,7 +23,7 @@ from backend.db import migrate
 from backend.db.base import utcnow
 from backend.db.session import session_scope
 from backend.executions import heartbeats
-from backend.executions.models import Execution
+from backend.executions.models import Execution, WorkerHeartbeat
 from backend.settings import get_settings
 from backend.users.models import Membership, Role
 from backend.users.service import create_user
@@ -126,3 +132,42 @@ def test_queue_depth_reads_dramatiq_keys_in_redis(pg_api, configure, postgres_ur
     assert pg_api.get("/api/v1/admin/health", headers=root).json() == {
         "status": "ok", "checks": {"database": "ok", "redis": "ok"}}
     broker.close()
+
+
+def _start(role: str, log_path) -> subprocess.Popen:
+    log = open(log_path, "ab")  # noqa: SIM115 - the child owns it
+    return subprocess.Popen([sys.executable, "-m", "backend.cli", role], stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _rows_of(pid: int) -> list[WorkerHeartbeat]:
+    with session_scope() as session:
+        return list(session.scalars(select(WorkerHeartbeat).where(WorkerHeartbeat.pid == pid)))
+
+
+def _wait(predicate, timeout_s: float, what: str):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def test_worker_and_scheduler_processes_beat_and_say_goodbye_on_sigterm(configure, postgres_url, redis_url, tmp_path):
+    configure(DATABASE_URL=postgres_url, REDIS_URL=redis_url, QUEUE_BACKEND="redis", QUEUE_WORKER_THREADS="2")
+    migrate.upgrade(postgres_url)
+    processes = {role: _start(role, tmp_path / f"{role}.log") for role in ("worker", "scheduler")}
+    try:
+        [worker] = _wait(lambda: _rows_of(processes["worker"].pid), 60, "the worker's heartbeat")
+        [scheduler] = _wait(lambda: _rows_of(processes["scheduler"].pid), 60, "the scheduler's heartbeat")
+        assert worker.id == f"{socket.gethostname()}:{processes['worker'].pid}:worker"
+        assert worker.details["queues"] == ["executions"] and worker.details["threads"] == 2
+        assert worker.details["queue_backend"] == "redis" and worker.details["processed"] == 0
+        assert scheduler.role == "scheduler" and scheduler.details["version"]
+    finally:
+        for process in processes.values():
+            process.send_signal(signal.SIGTERM)
+        for process in processes.values():
+            process.wait(timeout=30)
+    assert _rows_of(processes["worker"].pid) == [] and _rows_of(processes["scheduler"].pid) == []

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from backend.db import migrate
 from backend.db.base import utcnow
 from backend.db.session import session_scope
+from backend.events.consumers import registry
 from backend.executions import heartbeats
 from backend.executions.models import WorkerHeartbeat
 from backend.settings import get_settings
@@ -88,5 +89,18 @@ async def test_embedded_mode_reports_its_in_process_worker():
         [row] = await wait_for(rows)
         assert row.role == "embedded" and row.pid == os.getpid()
         assert row.details["queues"] == ["executions"] and row.details["threads"] == get_settings().queue.worker_threads
-        assert row.details["consumers"] == ["audit", "notifications"] and "processed" in row.details
+        assert row.details["consumers"] == sorted(registry()) and "audit" in row.details["consumers"]
+        assert "processed" in row.details
     assert rows() == []
+
+
+def test_every_finished_execution_counts_in_the_processed_figure():
+    import contextlib
+
+    from executors import actors
+    from executors.heartbeat import processed
+
+    before = processed.value
+    with contextlib.suppress(Exception):  # an unknown id: nothing to run, still one message handled
+        actors.run_execution.fn("no-such-execution")
+    assert processed.value == before + 1
