@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -13,6 +14,7 @@ from backend.admin.schemas import (
     AdminUserOut,
     AdminUserPage,
     AdminUserPatch,
+    DeadLettersOut,
     ErrorsOut,
     FailedExecutionOut,
     HealthOut,
@@ -24,6 +26,7 @@ from backend.admin.schemas import (
 )
 from backend.auth.deps import Authentication, authenticate
 from backend.db.deps import DbSession
+from backend.db.session import session_scope
 from backend.errors import Forbidden, UserError
 from backend.executions import heartbeats
 from backend.health import checks_for, run_checks
@@ -99,12 +102,19 @@ def workers(admin: Admin, session: DbSession) -> WorkersOut:
                       alive_within_seconds=int(heartbeats.ALIVE_WITHIN.total_seconds()))
 
 
+def _failures_and_outbox(limit: int) -> tuple[list, service.OutboxBacklog]:
+    with session_scope() as session:
+        return service.recent_failures(session, limit), service.outbox_backlog(session)
+
+
 @router.get("/errors", response_model=ErrorsOut)
-def errors(admin: Admin, session: DbSession, limit: Limit = 50) -> ErrorsOut:
-    """The latest failed executions of every team, and events stuck in the outbox."""
-    return ErrorsOut(executions=[FailedExecutionOut.model_validate(f)
-                                 for f in service.recent_failures(session, limit)],
-                     outbox=OutboxOut.model_validate(service.outbox_backlog(session)))
+async def errors(admin: Admin, limit: Limit = 50) -> ErrorsOut:
+    """The latest failed executions of every team, events stuck in the outbox, and the events
+    consumers gave up on (the dlq.events topic)."""
+    failures, outbox = await asyncio.to_thread(_failures_and_outbox, limit)
+    dead = await queues.dead_letters(get_settings())
+    return ErrorsOut(executions=[FailedExecutionOut.model_validate(f) for f in failures],
+                     outbox=OutboxOut.model_validate(outbox), dead_letters=DeadLettersOut.model_validate(dead))
 
 
 @router.get("/health", response_model=HealthOut)

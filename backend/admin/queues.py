@@ -3,6 +3,7 @@ with the Redis queue backend, what Dramatiq holds in Redis right now."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -64,3 +65,48 @@ def _redis_queue(client, name: str) -> RedisQueue:
     pipe.zcard(f"{key}.XQ")
     ready, delayed, msgs, delayed_msgs, dead = pipe.execute()
     return RedisQueue(name=name, ready=ready, delayed=delayed, in_redis=msgs + delayed_msgs, dead_lettered=dead)
+
+
+@dataclass(frozen=True)
+class DeadLetters:
+    backend: str  # memory | kafka
+    topic: str
+    messages: int  # kafka: records kept in the topic; memory: sent by this process since it started
+    by_service: dict[str, int]  # memory only: which consumer gave up on them
+    error: str | None = None  # Kafka could not be read
+
+
+async def dead_letters(settings: Settings) -> DeadLetters:
+    """How many events consumers gave up on (the `dlq.events` topic)."""
+    from backend.events.consumers import DEAD_LETTERED, DLQ_TOPIC
+
+    if settings.events.backend != "kafka":
+        return DeadLetters("memory", DLQ_TOPIC, sum(DEAD_LETTERED.values()), dict(DEAD_LETTERED))
+    topic = settings.events.topic_prefix + DLQ_TOPIC
+    try:
+        messages = await asyncio.wait_for(_kafka_topic_depth(settings.events.kafka_bootstrap, topic), 5)
+    except Exception as exc:  # Kafka is away: the rest of the page still answers
+        return DeadLetters("kafka", topic, 0, {}, f"{type(exc).__name__}: {exc}"[:300])
+    return DeadLetters("kafka", topic, messages, {})
+
+
+async def _kafka_topic_depth(bootstrap: str, topic: str) -> int:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=4000)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(topic, p["partition"]) for p in described.get("partitions") or ()]
+    if not partitions:
+        return 0  # no such topic: nothing was ever dead-lettered
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, request_timeout_ms=4000)
+    await consumer.start()
+    try:
+        first, end = await consumer.beginning_offsets(partitions), await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    return sum(end[tp] - first[tp] for tp in partitions)

@@ -109,9 +109,20 @@ class OutboxOut(BaseModel):
     last_errors: list[dict]
 
 
+class DeadLettersOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    backend: str  # memory | kafka
+    topic: str
+    messages: int  # kafka: records in the topic; memory: dead-lettered by this process since it started
+    by_service: dict[str, int]
+    error: str | None = None
+
+
 class ErrorsOut(BaseModel):
     executions: list[FailedExecutionOut]
     outbox: OutboxOut
+    dead_letters: DeadLettersOut
 
 
 class HealthOut(BaseModel):

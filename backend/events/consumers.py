@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
 from backend.errors import UserError
@@ -20,6 +21,9 @@ from backend.events.topics import TOPICS
 log = logging.getLogger("linkflow.events.consumers")
 DLQ_TOPIC = "dlq.events"
 RESTART_DELAY_S = 2.0
+# Events this process sent to the DLQ, by consumer: the admin console's count with the in-process bus
+# (where dlq.events has no reader); on Kafka the topic itself is counted.
+DEAD_LETTERED: Counter[str] = Counter()
 
 
 @dataclass(frozen=True)
@@ -114,3 +118,4 @@ async def _dead_letter(bus: EventBus, consumer: Consumer, event: Event, error: E
     payload = {"event": event._asdict(), "error": f"{type(error).__name__}: {error}",
                "service": consumer.service, "attempts": attempts}
     await bus.publish([Event(DLQ_TOPIC, event.key, payload)])
+    DEAD_LETTERED[consumer.service] += 1

@@ -37,6 +37,12 @@ def admin(base_url, app_data_dir) -> Account:
     client.close()
 
 
+FAILING = {"nodes": [{"id": "t", "name": "Start", "type": "manual_trigger", "position": [0, 0]},
+                     {"id": "s", "name": "Refuse", "type": "stop_and_error", "position": [200, 0],
+                      "parameters": {"message": "order {{ $json.id }} has no customer"}}],
+           "connections": [{"from": "t", "to": "s"}]}
+
+
 def sign_in(page: Page, base_url: str, account: Account, team_id: str | None = None) -> None:
     page.goto(base_url + "/login")
     page.evaluate("""([access, refresh, team]) => {
@@ -57,6 +63,14 @@ def test_an_admin_sees_users_teams_the_live_embedded_worker_and_health(page: Pag
     expect(users.filter(has_text=account.email)).to_contain_text("active")
     page.get_by_label("Search users").fill(account.email)
     expect(users).to_have_count(1)
+    users.first.get_by_role("button", name=f"Actions for {account.email}").click()
+    page.get_by_role("menuitem", name="Deactivate").click()
+    expect(users.first).to_contain_text("deactivated")
+    assert account.api.get("/auth/me").status_code == 401  # signed out at once
+    users.first.get_by_role("button", name=f"Actions for {account.email}").click()
+    page.get_by_role("menuitem", name="Reactivate").click()
+    expect(users.first).not_to_contain_text("deactivated")
+    assert account.api.get("/auth/me").status_code == 200
 
     page.get_by_role("tab", name="Teams").click()
     expect(page.get_by_test_id("admin-team-row").filter(has_text=admin.tokens["team"]["name"])).to_be_visible()
@@ -69,6 +83,19 @@ def test_an_admin_sees_users_teams_the_live_embedded_worker_and_health(page: Pag
     first_refresh = page.get_by_test_id("refreshed-at").inner_text()
     expect(page.get_by_test_id("refreshed-at")).not_to_have_text(first_refresh, timeout=15_000)
     expect(page.get_by_test_id("queue-queued")).to_be_visible()
+
+    workflow = account.api.post("/workflows", json={"name": "Doomed import", "definition": FAILING}).json()
+    run = account.api.post(f"/workflows/{workflow['id']}/run", json={"input": {"id": 42}}).json()
+    deadline = time.monotonic() + 20
+    while account.api.get(f"/executions/{run['execution_id']}").json()["status"] != "failed":
+        assert time.monotonic() < deadline, "the failing run did not fail"
+        time.sleep(0.3)
+    page.get_by_role("tab", name="Errors").click()
+    failure = page.get_by_test_id("failure-row").filter(has_text="Doomed import")
+    expect(failure).to_contain_text("Refuse")
+    expect(failure).to_contain_text("order 42 has no customer")
+    expect(failure).to_contain_text(account.tokens["team"]["name"])
+    expect(page.get_by_test_id("dead-letters")).to_have_text("0")
 
     page.get_by_role("tab", name="Health").click()
     expect(page.get_by_text("All systems ready")).to_be_visible()

@@ -160,7 +160,13 @@ def _errors() -> rx.Component:
                   rx.heading(AdminState.outbox["failing"], size="5"), spacing="1"),
         rx.vstack(rx.text("Oldest unpublished", size="1", color=GRAY),
                   rx.text(AdminState.outbox["oldest"], size="2"), spacing="1"),
+        rx.vstack(rx.text("Dead-lettered (", AdminState.dead_letters["topic"], ")", size="1", color=GRAY),
+                  rx.heading(AdminState.dead_letters["messages"], size="5", data_testid="dead-letters"),
+                  rx.text(AdminState.dead_letters["scope"], " ", AdminState.dead_letters["by_service"], size="1",
+                          color=GRAY), spacing="1"),
         spacing="6"), width="100%")
+    dlq_error = rx.cond(AdminState.dead_letters["error"] != "",
+                        rx.callout(AdminState.dead_letters["error"], icon="triangle-alert", color="red"))
     stuck = rx.cond(AdminState.outbox_failing, _table(["Event", "Topic", "Attempts", "Last error"], rx.foreach(
         AdminState.outbox_errors, lambda e: rx.table.row(*(rx.table.cell(e[k]) for k in
                                                             ("id", "topic", "attempts", "error")))), "outbox-errors"))
@@ -172,7 +178,7 @@ def _errors() -> rx.Component:
                 _table(["Finished", "Team", "Workflow", "Node", "Error", "Mode"],
                        rx.foreach(AdminState.failures, _failure_row), "failures"),
                 empty_state("circle-check", "No failed executions", "Failures of every team show up here.")),
-        rx.heading("Event delivery", size="4", as_="h2"), outbox, stuck,
+        rx.heading("Event delivery", size="4", as_="h2"), outbox, dlq_error, stuck,
         width="100%", spacing="3",
     ))
 

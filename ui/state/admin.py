@@ -80,6 +80,7 @@ class AdminState(rx.State):
     failures: list[dict] = []
     outbox: dict[str, str] = {}
     outbox_errors: list[dict[str, str]] = []
+    dead_letters: dict[str, str] = {}
     health_status: str = ""
     checks: list[dict[str, str]] = []
     loaded: dict[str, bool] = {}
@@ -150,6 +151,11 @@ class AdminState(rx.State):
         self.outbox = {"unpublished": str(outbox["unpublished"]), "failing": str(outbox["failing"]),
                        "oldest": _when(outbox.get("oldest_unpublished_at"))}
         self.outbox_errors = [{k: str(v) for k, v in e.items()} for e in outbox["last_errors"]]
+        dead = body["dead_letters"]
+        scope = "records in the topic" if dead["backend"] == "kafka" else "since this process started"
+        by = ", ".join(f"{service}: {n}" for service, n in sorted(dead["by_service"].items()))
+        self.dead_letters = {"messages": str(dead["messages"]), "topic": dead["topic"], "scope": scope,
+                             "by_service": by, "error": dead.get("error") or ""}
 
     async def _health(self):
         body = await call_api(self, "GET", "/admin/health")

@@ -149,6 +149,22 @@ def test_errors_list_failures_across_teams_and_the_stuck_outbox(api, api_user, r
     assert outbox["last_errors"][0]["error"] == "broker down"
 
 
+async def test_errors_count_the_events_consumers_gave_up_on(api, root):
+    import asyncio
+
+    from backend.audit.consumers import CONSUMER
+    from backend.events.bus import Event, InMemoryBus
+    from backend.events.consumers import RetryPolicy, deliver
+
+    before = api.get(f"{ADMIN}/errors", headers=root.headers).json()["dead_letters"]
+    assert before["backend"] == "memory" and before["topic"] == "dlq.events"
+    poison = Event("audit.log", "team-1", {"team_id": "team-1"})  # no action: the audit consumer refuses it
+    await deliver(InMemoryBus(), CONSUMER, poison, asyncio.Event(), RetryPolicy(attempts=1))
+    after = api.get(f"{ADMIN}/errors", headers=root.headers).json()["dead_letters"]
+    assert after["messages"] == before["messages"] + 1
+    assert after["by_service"]["audit"] == before["by_service"].get("audit", 0) + 1
+
+
 def test_health_runs_the_ready_checks(api, root):
     assert api.get(f"{ADMIN}/health", headers=root.headers).json() == {"status": "ok", "checks": {"database": "ok"}}
 
