@@ -71,7 +71,7 @@ def test_bad_filters_are_a_clear_4xx(api, team):
                         headers=team.headers)
     assert backwards.status_code == 400 and "must be before until" in backwards.json()["error"]["message"]
     nobody = api.get(AUDIT, params={"actor": "nobody@example.com"}, headers=team.headers)
-    assert nobody.status_code == 400 and "nobody@example.com" in nobody.json()["error"]["message"]
+    assert nobody.status_code == 200 and nobody.json()["total"] == 0  # whether the account exists stays hidden
     assert api.get(AUDIT, params={"limit": 501}, headers=team.headers).status_code == 422
     assert api.get(AUDIT, params={"since": "yesterday"}, headers=team.headers).status_code == 422
 
