@@ -70,7 +70,9 @@ def test_an_admin_sees_users_teams_the_live_embedded_worker_and_health(page: Pag
     users.first.get_by_role("button", name=f"Actions for {account.email}").click()
     page.get_by_role("menuitem", name="Reactivate").click()
     expect(users.first).not_to_contain_text("deactivated")
-    assert account.api.get("/auth/me").status_code == 200
+    login = httpx.post(f"{base_url}/api/v1/auth/login", json={"email": account.email, "password": account.password})
+    assert login.status_code == 200  # back in, with a new sign-in (the old sessions stay signed out)
+    account.api.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
 
     page.get_by_role("tab", name="Teams").click()
     expect(page.get_by_test_id("admin-team-row").filter(has_text=admin.tokens["team"]["name"])).to_be_visible()
