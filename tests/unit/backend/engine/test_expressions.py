@@ -287,7 +287,9 @@ def test_escape_attempts_are_refused(expr, fragment, tmp_path):
         sentinel.touch()
 
     source = expr.replace("SENTINEL", str(sentinel))
-    ctx = make_ctx(json={"f": spy, "tags": ["a"], "get": None})
+    # A generous clock: the step budget, not the wall-clock limit (tested on its own below), must stop
+    # the expensive ones even on a machine busy with other work.
+    ctx = make_ctx(json={"f": spy, "tags": ["a"], "get": None}, time_limit_s=60.0)
     with pytest.raises(ExpressionError) as info:
         render("{{ " + source + " }}", ctx)
     assert fragment in str(info.value), str(info.value)
