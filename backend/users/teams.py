@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from backend.auth import api_keys, audit
+from backend.credentials.models import Credential, CredentialShare
 from backend.errors import Conflict, NotFound
 from backend.users.models import Membership, Role, Team, User
 from backend.users.roles import ensure_at_least
@@ -98,6 +99,10 @@ def remove_member(session: Session, actor: Actor, user_id: str) -> None:
             ensure_at_least(actor.role, Role.OWNER, actor.team_id)
         _keep_an_owner(session, actor.team_id, "removed")
     revoked = api_keys.revoke_user_keys(session, actor.team_id, user_id)
+    # Private credentials of this team shared with them are not shared any more (nor on rejoining).
+    session.execute(delete(CredentialShare).where(
+        CredentialShare.user_id == user_id,
+        CredentialShare.credential_id.in_(select(Credential.id).where(Credential.team_id == actor.team_id))))
     session.delete(membership)
     audit.record(session, "member.leave" if leaving else "member.remove", actor_id=actor.user_id,
                  team_id=actor.team_id, object_type="user", object_id=user_id,

@@ -197,3 +197,18 @@ def test_a_member_who_leaves_the_team_is_no_longer_listed_as_shared_with(api, pe
     assert _call(api, "DELETE", f"/api/v1/teams/{team_id}/members/{vera.user_id}", people["owner"]).status_code == 204
     assert _call(api, "GET", f"{URL}/{credential_id}", alice).json()["shared_with"] == []
     assert _call(api, "GET", f"{URL}/{credential_id}", vera).status_code == 403  # not in the team any more
+
+
+def test_removing_a_member_drops_their_shares_so_rejoining_gives_nothing_back(api, people):
+    alice, vera, owner = people["alice"], people["vera"], people["owner"]
+    credential_id = _create(api, alice)
+    assert _share(api, alice, credential_id, user_ids=[vera.user_id]).status_code == 200
+    kept = _create(api, owner, name="Owner's key")
+    assert _share(api, owner, kept, user_ids=[people["bob"].user_id]).status_code == 200
+    team_id = owner.team_id
+    assert _call(api, "DELETE", f"/api/v1/teams/{team_id}/members/{vera.user_id}", owner).status_code == 204
+    from backend.credentials.models import CredentialShare
+
+    with session_scope() as session:
+        shares = {(s.credential_id, s.user_id) for s in session.scalars(select(CredentialShare))}
+    assert shares == {(kept, people["bob"].user_id)}  # only the removed member's shares in this team went
