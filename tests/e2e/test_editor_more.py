@@ -192,6 +192,17 @@ def test_sticky_note_survives_save_and_reload(open_editor, account):
     page.keyboard.press("Control+z")
     expect(page.get_by_test_id("sticky-note")).to_have_count(1)
 
+    # Moving a note is an edit like any other: saved, and undone by Ctrl+Z.
+    before = page.get_by_test_id("sticky-note").bounding_box()
+    page.mouse.move(before["x"] + 40, before["y"] + 30)
+    page.mouse.down()
+    page.mouse.move(before["x"] + 40, before["y"] + 230, steps=10)
+    page.mouse.up()
+    expect(page.get_by_test_id("unsaved")).to_be_visible()
+    assert page.get_by_test_id("sticky-note").bounding_box()["y"] > before["y"] + 150
+    editor.save()
+    assert editor.definition(account.api)["sticky_notes"][0]["position"] != notes[0]["position"]
+
 
 def test_debug_in_editor_pins_a_past_executions_data(open_editor, account, base_url):
     editor = open_editor("Debugged", CHAIN)
@@ -216,7 +227,7 @@ def test_debug_in_editor_pins_a_past_executions_data(open_editor, account, base_
     assert set(editor.definition(account.api)["pin_data"]) == {"Start", "Double", "Other"}
 
 
-def test_shortcuts_help_and_ctrl_enter_runs(open_editor):
+def test_shortcuts_help_and_ctrl_enter_runs(open_editor, account):
     editor = open_editor("Keys", CHAIN)
     page = editor.page
     page.get_by_role("button", name="Keyboard shortcuts").click()
@@ -230,6 +241,13 @@ def test_shortcuts_help_and_ctrl_enter_runs(open_editor):
     expect(page.get_by_test_id("run-status")).to_have_text("Run succeeded", timeout=20_000)
     page.keyboard.press("Control+a")
     expect(page.locator(".react-flow__node.selected")).to_have_count(4)
+
+    # Ctrl+S saves what was typed, even from inside the field.
+    panel = editor.open("Double")
+    panel.get_by_label("Fields 1 Name").fill("twice")
+    page.keyboard.press("Control+s")
+    expect(page.get_by_test_id("unsaved")).to_have_count(0)
+    assert editor.definition(account.api)["nodes"][1]["parameters"]["fields"][0]["name"] == "twice"
 
 
 def _post_when_listening(url: str, body: dict, within_s: float = 15) -> httpx.Response:

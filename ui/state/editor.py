@@ -96,31 +96,11 @@ class EditorState(rx.State):
         (await self.get_state(DiffState)).clear()
         self.debug_execution_id = self.debug_note = ""
         debug = self.router.url.query_parameters.get("debug", "")
-        return await self._debug(debug) if debug else None
+        if not debug:
+            return None
+        from ui.state.debug import pin_execution
 
-    async def _debug(self, execution_id: str):
-        """Debug in editor: pin the outputs of a past execution's nodes so a run reuses that data."""
-        try:
-            execution = await call_api(self, "GET", f"/executions/{execution_id}")
-        except ApiError as exc:
-            return api_failed(exc) if exc.unauthorized else rx.toast.error(f"Cannot debug that execution: {exc.message}")
-        if execution.get("workflow_id") != self.workflow_id:
-            return rx.toast.error(f"Execution {execution_id} is not a run of this workflow")
-        catalog = {e["type"]: e for e in self._catalog}
-        pinned, skipped = pins.pins_from_steps(self._definition, execution.get("steps") or [], catalog)
-        if pinned:
-            self.commit({**graph.normalized(self._definition), "pin_data": pinned})
-        self.debug_execution_id = execution_id
-        note = (f"The outputs of {len(pinned)} node{'s' if len(pinned) != 1 else ''} of execution {execution_id} "
-                "are pinned as test data: Run re-uses them. This is an unsaved change: save to keep the pins, "
-                "or undo to drop them.")
-        if skipped:
-            note += f" Not pinned (several outputs, or too large): {', '.join(skipped[:10])}."
-        self.debug_note = note if pinned else f"Execution {execution_id} has no node output that can be pinned."
-        from ui.state.run import RunState
-
-        (await self.get_state(RunState)).show_execution(execution)
-        return None
+        return await pin_execution(self, debug)
 
     @rx.event
     def dismiss_debug(self):
