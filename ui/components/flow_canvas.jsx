@@ -123,7 +123,7 @@ function LinkFlowNode({ id, data, selected }) {
         <div className="lf-problem" data-testid="node-problem" title={problems.join("\n")}>!</div>
       ) : null}
       {data.notes ? <div className="lf-note-dot" title={data.notes} /> : null}
-      {data.pinned ? <div className="lf-pin-badge" data-testid="pin-badge" title="Output pinned: manual runs use it">📌</div> : null}
+      {data.pinned ? <div className="lf-pin-badge" data-testid="pin-badge" title="Output pinned: manual runs use it">pinned</div> : null}
       <Ports ports={outputs} kind="out" nodeName={data.label} />
       <RunBadge run={run} />
     </div>
