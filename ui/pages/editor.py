@@ -116,7 +116,7 @@ def _diff_legend() -> rx.Component:
         rx.button("Exit diff view", size="1", variant="soft", on_click=DiffState.leave),
         position="absolute", top="12px", left="50%", transform="translateX(-50%)", padding="6px 12px",
         border_radius="999px", background=rx.color("gray", 1), border=BORDER, align="center", spacing="3",
-        box_shadow="0 1px 3px rgba(0,0,0,0.12)", z_index="5", data_testid="diff-legend",
+        box_shadow="0 1px 3px rgba(0,0,0,0.12)", z_index="5", data_testid="diff-legend", white_space="nowrap",
     )
 
 
