@@ -27,6 +27,15 @@ BAD = {"nodes": [
 LIVE = 30_000  # ms: the list refreshes every few seconds, the charts every few refreshes
 
 
+@pytest.fixture(autouse=True)
+def no_page_errors(page: Page):
+    """An uncaught error in the browser (a crash, a hydration mismatch) fails the test."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield
+    assert errors == []
+
+
 def create(api: httpx.Client, name: str, definition: dict) -> str:
     response = api.post("/workflows", json={"name": name, "definition": definition})
     assert response.status_code == 201, response.text
