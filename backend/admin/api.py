@@ -24,6 +24,9 @@ from backend.admin.schemas import (
     WorkerOut,
     WorkersOut,
 )
+from backend.audit import api as audit_api
+from backend.audit import service as audit_service
+from backend.audit.schemas import AuditPage
 from backend.auth.deps import Authentication, authenticate
 from backend.db.deps import DbSession
 from backend.db.session import session_scope
@@ -49,6 +52,8 @@ Admin = Annotated[User, Depends(instance_admin)]
 Search = Annotated[str, Query(max_length=200, description="part of an email, name or slug")]
 Limit = Annotated[int, Query(ge=1, le=service.MAX_PAGE)]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
+AuditLimit = Annotated[int, Query(ge=1, le=audit_service.MAX_PAGE)]
+AuditFilters = Annotated[audit_api.AuditQuery, Depends(audit_api.audit_query)]
 
 
 @router.get("/users", response_model=AdminUserPage)
@@ -115,6 +120,15 @@ async def errors(admin: Admin, limit: Limit = 50) -> ErrorsOut:
     dead = await queues.dead_letters(get_settings())
     return ErrorsOut(executions=[FailedExecutionOut.model_validate(f) for f in failures],
                      outbox=OutboxOut.model_validate(outbox), dead_letters=DeadLettersOut.model_validate(dead))
+
+
+@router.get("/audit", response_model=AuditPage)
+def audit(admin: Admin, session: DbSession, query: AuditFilters, limit: AuditLimit = 50,
+          offset: Offset = 0) -> AuditPage:
+    """The audit trail of the whole instance, newest first: every team's entries and the
+    instance-level ones (admin actions, sign-in attempts for unknown emails) with `team_id` null."""
+    rows, total = audit_service.list_audit(session, None, query.filters(session), limit=limit, offset=offset)
+    return AuditPage(items=audit_api.entries(session, rows), total=total, limit=limit, offset=offset)
 
 
 @router.get("/health", response_model=HealthOut)

@@ -109,6 +109,11 @@ def _csv(team_id: str, filters: service.AuditFilter) -> Iterator[str]:
         yield from service.export_csv(session, team_id, filters)
 
 
+def entries(session: Session, rows: list[AuditLog]) -> list[AuditEntryOut]:
+    """Rows as API entries, with the actors' email and name."""
+    return _entries(session, rows)
+
+
 def _entries(session: Session, rows: list[AuditLog]) -> list[AuditEntryOut]:
     ids = {row.actor_id for row in rows if row.actor_id}
     people = {u.id: u for u in session.execute(select(User.id, User.email, User.name).where(User.id.in_(ids)))}
@@ -117,4 +122,4 @@ def _entries(session: Session, rows: list[AuditLog]) -> list[AuditEntryOut]:
                           actor_email=people[row.actor_id].email if row.actor_id in people else None,
                           actor_name=people[row.actor_id].name if row.actor_id in people else None,
                           target_type=row.object_type, target_id=row.object_id, ip=row.ip,
-                          details=row.details or {}) for row in rows]
+                          details=row.details or {}, team_id=row.team_id) for row in rows]

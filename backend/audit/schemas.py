@@ -19,6 +19,7 @@ class AuditEntryOut(BaseModel):
     target_id: str | None
     ip: str | None
     details: dict
+    team_id: str | None = None  # None: an instance-level entry (admin actions, unknown sign-ins)
 
 
 class AuditPage(BaseModel):

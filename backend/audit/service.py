@@ -86,8 +86,9 @@ class AuditFilter:
     since: datetime | None = None
     until: datetime | None = None
 
-    def where(self, team_id: str) -> list:
-        conditions = [AuditLog.team_id == team_id]
+    def where(self, team_id: str | None) -> list:
+        """The conditions for one team's trail; team_id None: the whole instance (instance admins)."""
+        conditions = [AuditLog.team_id == team_id] if team_id is not None else []
         if self.action is not None and self.action.endswith(".*"):
             prefix = self.action[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             conditions.append(AuditLog.action.like(f"{prefix}%", escape="\\"))
@@ -103,7 +104,7 @@ class AuditFilter:
         return conditions
 
 
-def list_audit(session: Session, team_id: str, filters: AuditFilter = AuditFilter(), *,
+def list_audit(session: Session, team_id: str | None, filters: AuditFilter = AuditFilter(), *,
                limit: int = 50, offset: int = 0) -> tuple[list[AuditLog], int]:
     """The team's audit entries, newest first, and how many match in total."""
     if not 1 <= limit <= MAX_PAGE or offset < 0:

@@ -99,6 +99,12 @@ def test_an_admin_sees_users_teams_the_live_embedded_worker_and_health(page: Pag
     expect(failure).to_contain_text(account.tokens["team"]["name"])
     expect(page.get_by_test_id("dead-letters")).to_have_text("0")
 
+    page.get_by_role("tab", name="Audit").click()
+    page.get_by_label("Filter instance audit by action").fill("admin.*")
+    entries = page.get_by_test_id("admin-audit-row")
+    expect(entries.filter(has_text="admin.user_deactivate")).to_contain_text(account.tokens["user"]["id"])
+    expect(entries.filter(has_text="admin.user_reactivate")).to_contain_text(admin.email)
+
     page.get_by_role("tab", name="Health").click()
     expect(page.get_by_text("All systems ready")).to_be_visible()
     expect(page.get_by_test_id("health-row").filter(has_text="database")).to_contain_text("ok")

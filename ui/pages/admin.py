@@ -201,16 +201,43 @@ def _health() -> rx.Component:
     ))
 
 
+def _audit_row(e) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(e["when"], size="2", color=GRAY, white_space="nowrap")),
+        rx.table.cell(rx.code(e["action"], variant="ghost")), rx.table.cell(rx.text(e["actor"], size="2")),
+        rx.table.cell(rx.text(e["target"], size="2", color=GRAY)),
+        rx.table.cell(rx.text(e["team"], size="1", color=GRAY)), rx.table.cell(rx.text(e["ip"], size="1", color=GRAY)),
+        align="center", data_testid="admin-audit-row",
+    )
+
+
+def _audit() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(rx.input(placeholder="Action, e.g. admin.* or auth.login_failed", value=AdminState.audit_action,
+                           on_change=AdminState.set_audit_action, debounce_timeout=400,
+                           aria_label="Filter instance audit by action", width="360px"),
+                  rx.spacer(),
+                  rx.text("Latest of ", AdminState.audit_total, " entries, every team and the instance itself",
+                          size="2", color=GRAY), width="100%", align="center"),
+        _loading("audit", rx.cond(AdminState.audit_rows.length() > 0,
+                                  _table(["Time (UTC)", "Action", "Actor", "Target", "Team", "IP"],
+                                         rx.foreach(AdminState.audit_rows, _audit_row), "admin-audit"),
+                                  empty_state("scroll-text", "No entries match", "Try another action filter."))),
+        width="100%", spacing="3",
+    )
+
+
 def _console() -> rx.Component:
     return rx.tabs.root(
         rx.tabs.list(rx.tabs.trigger("Users", value="users"), rx.tabs.trigger("Teams", value="teams"),
                      rx.tabs.trigger("Workers & queue", value="workers"), rx.tabs.trigger("Errors", value="errors"),
-                     rx.tabs.trigger("Health", value="health")),
+                     rx.tabs.trigger("Health", value="health"), rx.tabs.trigger("Audit", value="audit")),
         rx.tabs.content(_users(), value="users", padding_top="16px"),
         rx.tabs.content(_teams(), value="teams", padding_top="16px"),
         rx.tabs.content(_workers(), value="workers", padding_top="16px"),
         rx.tabs.content(_errors(), value="errors", padding_top="16px"),
         rx.tabs.content(_health(), value="health", padding_top="16px"),
+        rx.tabs.content(_audit(), value="audit", padding_top="16px"),
         value=AdminState.tab, on_change=AdminState.set_tab, width="100%",
     )
 

@@ -14,7 +14,8 @@ from ui.state.auth import api_failed, call_api
 REFRESH_SECONDS = 5
 REFRESH_FOR_SECONDS = 30 * 60  # a forgotten tab stops polling after half an hour
 ROUTE = "/admin"
-TABS = ("users", "teams", "workers", "errors", "health")
+TABS = ("users", "teams", "workers", "errors", "health", "audit")
+AUDIT_PAGE = 100
 
 
 def _when(value: str | None) -> str:
@@ -61,6 +62,13 @@ def _failure(e: dict) -> dict:
             "mode": e["mode"], "when": _when(e.get("finished_at"))}
 
 
+def _entry(e: dict) -> dict:
+    return {"id": str(e["id"]), "when": _when(e["created_at"]), "action": e["action"],
+            "actor": e.get("actor_email") or e.get("actor_id") or e.get("actor_type") or "system",
+            "target": " ".join(x for x in (e.get("target_type"), e.get("target_id")) if x) or "—",
+            "team": e.get("team_id") or "instance", "ip": e.get("ip") or ""}
+
+
 class AdminState(rx.State):
     tab: str = "users"
     forbidden: bool = False
@@ -82,6 +90,9 @@ class AdminState(rx.State):
     outbox_errors: list[dict[str, str]] = []
     dead_letters: dict[str, str] = {}
     health_status: str = ""
+    audit_rows: list[dict[str, str]] = []
+    audit_total: int = 0
+    audit_action: str = ""
     checks: list[dict[str, str]] = []
     loaded: dict[str, bool] = {}
     live: bool = False
@@ -110,7 +121,7 @@ class AdminState(rx.State):
 
     async def _load(self, tab: str):
         loader = {"users": self._users, "teams": self._teams, "workers": self._workers_and_queue,
-                  "errors": self._errors, "health": self._health}[tab]
+                  "errors": self._errors, "health": self._health, "audit": self._audit}[tab]
         try:
             await loader()
         except ApiError as exc:
@@ -156,6 +167,16 @@ class AdminState(rx.State):
         by = ", ".join(f"{service}: {n}" for service, n in sorted(dead["by_service"].items()))
         self.dead_letters = {"messages": str(dead["messages"]), "topic": dead["topic"], "scope": scope,
                              "by_service": by, "error": dead.get("error") or ""}
+
+    async def _audit(self):
+        params = {"limit": AUDIT_PAGE, **({"action": self.audit_action.strip()} if self.audit_action.strip() else {})}
+        page = await call_api(self, "GET", "/admin/audit", params=params)
+        self.audit_rows, self.audit_total = [_entry(e) for e in page["items"]], page["total"]
+
+    @rx.event
+    async def set_audit_action(self, value: str):
+        self.audit_action = value
+        return await self._load("audit")
 
     async def _health(self):
         body = await call_api(self, "GET", "/admin/health")

@@ -17,7 +17,7 @@ from backend.users.service import create_user
 from backend.workflows.models import Workflow
 
 ADMIN = "/api/v1/admin"
-PATHS = ("users", "teams", "queue", "workers", "errors", "health")
+PATHS = ("users", "teams", "queue", "workers", "errors", "health", "audit")
 
 
 @pytest.fixture
@@ -167,6 +167,24 @@ async def test_errors_count_the_events_consumers_gave_up_on(api, root):
 
 def test_health_runs_the_ready_checks(api, root):
     assert api.get(f"{ADMIN}/health", headers=root.headers).json() == {"status": "ok", "checks": {"database": "ok"}}
+
+
+def test_the_instance_trail_has_every_team_and_the_team_less_entries(api, api_user, root):
+    from backend.audit.service import record_event
+
+    team = api_user("grace@example.com").team_id
+    with session_scope() as session:
+        record_event(session, {"event_id": 1, "action": "workflow.create", "team_id": team, "object_id": "wf-1"})
+        record_event(session, {"event_id": 2, "action": "admin.user_deactivate", "actor_id": root.user_id,
+                               "object_type": "user", "object_id": "u-9"})
+        record_event(session, {"event_id": 3, "action": "auth.login_failed", "details": {"email": "x@example.com"}})
+    body = api.get(f"{ADMIN}/audit", headers=root.headers).json()
+    assert body["total"] == 3
+    assert {(i["action"], i["team_id"]) for i in body["items"]} == {
+        ("workflow.create", team), ("admin.user_deactivate", None), ("auth.login_failed", None)}
+    mine = api.get(f"{ADMIN}/audit", params={"actor": "root@example.com"}, headers=root.headers).json()
+    assert [(i["action"], i["actor_email"]) for i in mine["items"]] == [("admin.user_deactivate", "root@example.com")]
+    assert api.get(f"{ADMIN}/audit", params={"action": "auth.*"}, headers=root.headers).json()["total"] == 1
 
 
 def test_admin_actions_are_audited(api, api_user, root):
