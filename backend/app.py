@@ -18,6 +18,7 @@ from backend.health import health, ready
 from backend.input_guard import refuse_unstorable_input
 from backend.node_registry import api as node_registry_api
 from backend.notifications import api as notifications_api
+from backend.notifications import inbox_api as notifications_inbox_api
 from backend.observability import MetricsMiddleware, metrics_endpoint
 from backend.users import api as users_api
 from backend.users import teams_api
@@ -33,7 +34,7 @@ SERVICE_ROUTERS += [workflows_api.router, executions_api.router, node_registry_a
                     variables_api.router]
 SERVICE_ROUTERS += [credentials_api.router]
 SERVICE_ROUTERS += [audit_api.router, admin_api.router]
-SERVICE_ROUTERS += [notifications_api.router]
+SERVICE_ROUTERS += [notifications_api.router, notifications_inbox_api.router]
 SERVICE_ROUTERS += [expressions_api.router, webhook_test_events_api.router]
 
 

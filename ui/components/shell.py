@@ -3,6 +3,7 @@
 import reflex as rx
 
 from ui.state.auth import AuthState
+from ui.state.notifications import NotificationsState
 
 NAV = [
     ("Workflows", "/workflows", "workflow"),
@@ -76,9 +77,64 @@ def account_menu() -> rx.Component:
     )
 
 
+def _notification(item) -> rx.Component:
+    return rx.box(
+        rx.hstack(
+            rx.cond(item["unread"], rx.box(width="8px", height="8px", border_radius="50%", flex_shrink="0",
+                                           background=rx.color("accent", 9), margin_top="6px"),
+                    rx.box(width="8px", flex_shrink="0")),
+            rx.vstack(rx.text(item["subject"], size="2", weight=rx.cond(item["unread"], "medium", "regular")),
+                      rx.text(rx.cond(item["node"] != "", "at node " + item["node"].to(str) + " · ", ""),
+                              item["when"], size="1", color=rx.color("gray", 10)),
+                      spacing="0", align="start"),
+            align="start", spacing="2",
+        ),
+        on_click=NotificationsState.open_item(item["id"], item["href"]),
+        role="button", cursor="pointer", padding="8px", border_radius="6px", width="100%",
+        _hover={"background": rx.color("gray", 3)},
+    )
+
+
+def notification_bell() -> rx.Component:
+    """Unread count on a bell; the popover lists the newest notifications (a failed run of your workflow)."""
+    return rx.popover.root(
+        rx.popover.trigger(
+            rx.button(
+                rx.icon("bell", size=18),
+                rx.cond(NotificationsState.unread > 0,
+                        rx.badge(NotificationsState.unread, color_scheme="red", variant="solid", radius="full",
+                                 size="1", position="absolute", top="-4px", right="-6px")),
+                variant="ghost", color_scheme="gray", position="relative", aria_label="Notifications",
+                on_mount=NotificationsState.load,
+            ),
+        ),
+        rx.popover.content(
+            rx.vstack(
+                rx.hstack(rx.text("Notifications", weight="bold", size="3"), rx.spacer(),
+                          rx.cond(NotificationsState.unread > 0,
+                                  rx.button("Mark all read", size="1", variant="ghost",
+                                            on_click=NotificationsState.mark_all_read)),
+                          width="100%", align="center"),
+                rx.cond(
+                    NotificationsState.items.length() > 0,
+                    rx.vstack(rx.foreach(NotificationsState.items, _notification), spacing="1", width="100%",
+                              max_height="360px", overflow_y="auto"),
+                    rx.text(rx.cond(NotificationsState.loaded,
+                                    "Nothing yet. You are told here when a workflow you created fails.",
+                                    "Loading…"),
+                            size="2", color=rx.color("gray", 10)),
+                ),
+                spacing="2", width="320px",
+            ),
+            side="right", align="start",
+        ),
+        on_open_change=NotificationsState.on_open,
+    )
+
+
 def sidebar() -> rx.Component:
     return rx.vstack(
-        rx.box(brand(), padding="12px"),
+        rx.hstack(brand(), rx.spacer(), notification_bell(), padding="12px", width="100%", align="center"),
         rx.el.nav(
             rx.vstack(*(_nav_item(*item) for item in NAV), rx.cond(AuthState.is_admin, _nav_item(*ADMIN_NAV)),
                       spacing="1", width="100%"),

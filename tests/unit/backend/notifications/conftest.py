@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from email import message_from_bytes, policy
@@ -44,3 +45,18 @@ def smtp(configure) -> Inbox:
 @pytest.fixture
 def signup(api):
     return lambda email, **kw: auth_testkit.signup(api, email, **kw)
+
+
+@pytest.fixture
+async def bus():
+    """An in-memory bus with the notifications consumer running on it."""
+    from backend.events.bus import InMemoryBus
+    from backend.events.consumers import RetryPolicy, run_consumer
+    from backend.notifications.consumers import CONSUMER
+
+    bus, stop = InMemoryBus(), asyncio.Event()
+    task = asyncio.create_task(run_consumer(bus, CONSUMER, stop, RetryPolicy(attempts=2, first_delay_s=0)))
+    await asyncio.sleep(0)
+    yield bus
+    stop.set()
+    await task

@@ -3,15 +3,11 @@ SMTP when email_on_failure is on; redelivered events change nothing."""
 
 from __future__ import annotations
 
-import asyncio
-
-import pytest
 from auth_testkit import link_token
 from sqlalchemy import select
 
 from backend.db.session import session_scope
-from backend.events.bus import InMemoryBus
-from backend.events.consumers import RetryPolicy, registry, run_consumer
+from backend.events.consumers import registry
 from backend.events.models import OutboxEvent
 from backend.events.relay import relay_once
 from backend.notifications.consumers import CONSUMER
@@ -24,16 +20,6 @@ FAILING = {"nodes": [
     {"id": "stop", "name": "Check stock", "type": "stop_and_error", "position": [200, 0],
      "parameters": {"message": "order 42 has no customer"}},
 ], "connections": [{"from": "hook", "to": "stop"}]}
-
-
-@pytest.fixture
-async def bus():
-    bus, stop = InMemoryBus(), asyncio.Event()
-    task = asyncio.create_task(run_consumer(bus, CONSUMER, stop, RetryPolicy(attempts=2, first_delay_s=0)))
-    await asyncio.sleep(0)
-    yield bus
-    stop.set()
-    await task
 
 
 def deploy_failing_workflow(api, owner) -> str:
