@@ -267,3 +267,39 @@ def _finished(api: httpx.Client, execution_id: str, within_s: float = 20) -> dic
         if execution["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
             return execution
         time.sleep(0.2)
+
+
+def test_unsaved_changes_are_guarded_when_leaving(open_editor, account, base_url):
+    editor = open_editor("Guarded", CHAIN)
+    page = editor.page
+    page.get_by_role("button", name="Add sticky note").click()
+    expect(page.get_by_test_id("unsaved")).to_be_visible()
+    page.get_by_role("button", name="Back to workflows").click()
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_contain_text("Leave without saving?")
+    dialog.get_by_role("button", name="Stay").click()
+    expect(dialog).to_have_count(0)
+    expect(page.get_by_test_id("unsaved")).to_be_visible()
+
+    page.get_by_role("button", name="Back to workflows").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Leave without saving").click()
+    page.wait_for_url(f"{base_url}/workflows")
+    assert "sticky_notes" not in editor.definition(account.api)
+
+    page.goto(f"{base_url}/workflows/{editor.workflow_id}")
+    expect(editor.canvas).to_have_attribute("data-ready", "true")
+    page.get_by_role("button", name="Add sticky note").click()
+    page.get_by_role("button", name="Back to workflows").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Save and leave").click()
+    page.wait_for_url(f"{base_url}/workflows")
+    assert len(editor.definition(account.api)["sticky_notes"]) == 1
+
+    # Closing the tab (or reloading) with unsaved changes: the browser's own prompt.
+    page.goto(f"{base_url}/workflows/{editor.workflow_id}")
+    expect(editor.canvas).to_have_attribute("data-ready", "true")
+    page.get_by_role("button", name="Add sticky note").click()
+    expect(page.get_by_test_id("unsaved")).to_be_visible()
+    with page.expect_event("dialog") as prompt:
+        page.close(run_before_unload=True)
+    assert prompt.value.type == "beforeunload"
+    prompt.value.accept()

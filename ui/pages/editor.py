@@ -120,6 +120,24 @@ def _diff_legend() -> rx.Component:
     )
 
 
+def _leave_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Leave without saving?"),
+            rx.alert_dialog.description("This workflow has unsaved changes; they are lost if you leave now.", size="2"),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Stay", variant="soft", color_scheme="gray")),
+                rx.button("Leave without saving", variant="soft", color_scheme="red", on_click=EditorState.leave_unsaved),
+                rx.button("Save and leave", on_click=EditorState.save_and_leave),
+                justify="end", spacing="3", margin_top="16px",
+            ),
+            max_width="440px",
+        ),
+        open=EditorState.leave_open,
+        on_open_change=EditorState.set_leave_open,
+    )
+
+
 def _debug_banner() -> rx.Component:
     return rx.callout.root(
         rx.hstack(rx.callout.icon(rx.icon("bug", size=16)), rx.callout.text(EditorState.debug_note, size="2"),
@@ -133,7 +151,7 @@ def _debug_banner() -> rx.Component:
 
 def _toolbar() -> rx.Component:
     return rx.hstack(
-        _tool("arrow-left", "Back to workflows", rx.redirect("/workflows")),
+        _tool("arrow-left", "Back to workflows", EditorState.back_to_list),
         rx.input(value=EditorState.name, on_change=EditorState.rename_to, variant="soft", size="2",
                  aria_label="Workflow name", width="260px", font_weight="600", read_only=~AuthState.can_edit),
         rx.badge("v", EditorState.latest_version, variant="outline", color_scheme="gray"),
@@ -294,7 +312,7 @@ def _body() -> rx.Component:
 
 
 def page() -> rx.Component:
-    return rx.vstack(_toolbar(), _body(), _versions_dialog(), spacing="0", width="100vw", height="100vh",
+    return rx.vstack(_toolbar(), _body(), _versions_dialog(), _leave_dialog(), spacing="0", width="100vw", height="100vh",
                      overflow="hidden")
 
 

@@ -60,6 +60,7 @@ class EditorState(rx.State):
     webhooks: list[dict[str, str]] = []
     versions: list[dict[str, str]] = []
     versions_open: bool = False
+    leave_open: bool = False  # "leave without saving?" (the browser's own prompt covers reloads and tabs)
     debug_execution_id: str = ""  # ?debug=<execution id>: its outputs were pinned (an unsaved change)
     debug_note: str = ""
 
@@ -101,6 +102,28 @@ class EditorState(rx.State):
         from ui.state.debug import pin_execution
 
         return await pin_execution(self, debug)
+
+    @rx.event
+    def back_to_list(self):
+        if self.dirty:
+            self.leave_open = True
+            return None
+        return rx.redirect("/workflows")
+
+    @rx.event
+    def set_leave_open(self, value: bool):
+        self.leave_open = value
+
+    @rx.event
+    def leave_unsaved(self):
+        self.leave_open, self.dirty = False, False
+        return rx.redirect("/workflows")
+
+    @rx.event
+    async def save_and_leave(self):
+        saved, events = await self.save_definition()
+        self.leave_open = False
+        return [*events, rx.redirect("/workflows")] if saved else events
 
     @rx.event
     def dismiss_debug(self):
