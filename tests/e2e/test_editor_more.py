@@ -246,6 +246,7 @@ def test_shortcuts_help_and_ctrl_enter_runs(open_editor, account):
     panel = editor.open("Double")
     panel.get_by_label("Fields 1 Name").fill("twice")
     page.keyboard.press("Control+s")
+    expect(page.get_by_text("Saved as version")).to_be_visible()
     expect(page.get_by_test_id("unsaved")).to_have_count(0)
     assert editor.definition(account.api)["nodes"][1]["parameters"]["fields"][0]["name"] == "twice"
 
