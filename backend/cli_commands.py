@@ -84,8 +84,13 @@ def serve_command(args: argparse.Namespace) -> int:
         print("linkflow: warning: the in-process queue has no worker in `serve`; runs stay queued. "
               "Use `linkflow up`, or LINKFLOW_QUEUE_BACKEND=redis with `linkflow worker`.", file=sys.stderr)
     _prepare_database()
-    uvicorn.run("backend.app:create_app", factory=True, host=args.host or settings.http.host,
-                port=args.port or settings.http.port, log_config=None, access_log=False)
+    from backend.app import create_app
+    from backend.observability import freeze_startup_heap
+
+    app = create_app()
+    freeze_startup_heap()
+    uvicorn.run(app, host=args.host or settings.http.host, port=args.port or settings.http.port, log_config=None,
+                access_log=False)
     return 0
 
 

@@ -10,6 +10,7 @@ import signal
 import dramatiq
 
 from backend import logging as lf_logging
+from backend.observability import freeze_startup_heap
 from backend.settings import get_settings
 from executors import actors
 from executors.heartbeat import heartbeat_loop, worker_details
@@ -24,6 +25,7 @@ def main(args: argparse.Namespace | None = None) -> int:
     lf_logging.configure(settings.log_level, settings.log_format)
     worker = dramatiq.Worker(actors.get_broker(), worker_threads=settings.queue.worker_threads)
     worker.start()
+    freeze_startup_heap()
     log.info("worker started", extra={"worker_id": actors.WORKER_ID, "queue": settings.queue.backend})
     try:
         asyncio.run(_until_signalled())

@@ -10,7 +10,9 @@ async def embedded_services():
     if "embedded" not in roles.split(","):
         yield
         return
+    from backend.observability import freeze_startup_heap
     from executors.embedded import run_embedded
 
     async with run_embedded():
+        freeze_startup_heap()  # the UI's pages are compiled and the roles started by now
         yield

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -38,7 +39,13 @@ def test_a_failed_webhook_run_rings_the_bell_and_opens_the_execution(signed_in_p
     assert failed.status_code == 500
     execution_id = failed.json()["error"]["details"]["execution_id"]
 
-    page.reload()  # the bell counts unread notifications when the page loads
+    # The notification is written by the notifications consumer once the outbox relay has passed the
+    # failure on: wait for it, then reload (the bell counts unread notifications when the page loads).
+    deadline = time.monotonic() + 30
+    while account.api.get("/notifications").json()["unread"] == 0:
+        assert time.monotonic() < deadline, "no notification 30 s after the failed run"
+        time.sleep(0.25)
+    page.reload()
     expect(bell).to_contain_text("1", timeout=20_000)
     bell.click()
     item = page.get_by_role("button", name="Workflow \"Bell orders\" failed")
