@@ -47,6 +47,7 @@ def get_engine() -> Engine:
 
 
 _SQLITE_WRITER = threading.Lock()
+_writer: tuple[Engine, Connection] | None = None  # the hot path's one SQLite connection, used under the lock
 
 
 @contextmanager
@@ -55,15 +56,28 @@ def write_transaction() -> Iterator[Connection]:
 
     SQLite has one writer at a time, and a connection that finds the database locked sleeps in
     millisecond steps before it retries. Writers of this process therefore take turns through a
-    lock instead, which keeps worker threads from sleeping (and thrashing the GIL) on each other.
+    lock instead, which keeps worker threads from sleeping (and thrashing the GIL) on each other,
+    and they share one connection: its page cache stays valid from one write to the next, where
+    each pooled connection would find the database changed by the others and read it again.
     """
+    global _writer
     engine = get_engine()
     if engine.dialect.name != "sqlite":
         with engine.begin() as conn:
             yield conn
         return
-    with _SQLITE_WRITER, engine.begin() as conn:
-        yield conn
+    with _SQLITE_WRITER:
+        if _writer is None or _writer[0] is not engine:
+            _writer = (engine, engine.connect())
+        conn = _writer[1]
+        try:
+            with conn.begin():
+                yield conn
+        except BaseException:
+            # Rolled back; start from a fresh connection in case this one is broken.
+            _writer = None
+            conn.close()
+            raise
 
 
 @functools.cache
