@@ -9,6 +9,10 @@ import logging
 import dramatiq
 
 from backend.events.consumers import registry
+
+# Imported before the worker threads start (each imports it on its first message): two threads
+# importing the engine package at once can see it half-made (ImportError of a name it defines).
+from backend.executions import worker_runtime as _worker_runtime  # noqa: F401
 from backend.settings import get_settings
 from executors import actors
 from executors.heartbeat import heartbeat_loop, worker_details

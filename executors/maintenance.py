@@ -7,6 +7,11 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+# Imported here, at startup, not inside the loop: the loop starts while the worker threads import
+# the engine, and two threads importing the same circular package at once can see it half-made.
+from backend.executions.reaper import due_executions
+from backend.executions.retention import prune
+
 log = logging.getLogger("linkflow.maintenance")
 INTERVAL_S = 2.0
 PRUNE_EVERY_S = 600.0  # retention (old executions, published outbox events): first a minute after start
@@ -14,9 +19,6 @@ PRUNE_EVERY_S = 600.0  # retention (old executions, published outbox events): fi
 
 async def maintenance_loop(stop: asyncio.Event, enqueue: Callable[[str], None], *,
                            resend_queued_at_start: bool) -> None:
-    from backend.executions.reaper import due_executions
-    from backend.executions.retention import prune
-
     # An in-memory queue forgot everything on restart: re-send every queued execution once.
     first = resend_queued_at_start
     loop = asyncio.get_running_loop()

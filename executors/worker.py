@@ -10,6 +10,10 @@ import signal
 import dramatiq
 
 from backend import logging as lf_logging
+
+# Imported before the worker threads start (each imports it on its first message): two threads
+# importing the engine package at once can see it half-made (ImportError of a name it defines).
+from backend.executions import worker_runtime as _worker_runtime  # noqa: F401
 from backend.observability import freeze_startup_heap
 from backend.settings import get_settings
 from executors import actors
