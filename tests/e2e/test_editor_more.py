@@ -304,3 +304,20 @@ def test_unsaved_changes_are_guarded_when_leaving(open_editor, account, base_url
         page.close(run_before_unload=True)
     assert prompt.value.type == "beforeunload"
     prompt.value.accept()
+
+
+def test_a_failed_run_shows_its_error_in_the_status_pill(open_editor):
+    failing = {"nodes": [{"id": "start", "name": "Start", "type": "manual_trigger", "position": [0, 0]},
+                         {"id": "stop", "name": "Check", "type": "stop_and_error", "position": [300, 0],
+                          "parameters": {"message": "order {{ $json.n }} has no customer"}}],
+               "connections": [{"from": "start", "to": "stop"}]}
+    editor = open_editor("Failing", failing)
+    page = editor.page
+    page.get_by_role("button", name="Test input").click()
+    page.get_by_label("Test input JSON").fill(json.dumps({"n": 7}))
+    page.get_by_role("button", name="Run with this input").click()
+    pill = page.get_by_test_id("run-status").locator("..")
+    expect(page.get_by_test_id("run-status")).to_have_text("Run failed", timeout=20_000)
+    error = pill.get_by_text("order 7 has no customer")
+    expect(error).to_be_visible()
+    assert error.bounding_box()["width"] > 100  # not squeezed to nothing
