@@ -72,3 +72,11 @@ def test_team_switcher_shows_the_other_teams_workflows(signed_in_page: Page, acc
     page.get_by_role("option", name="Ops").click()
     expect(page.get_by_role("link", name="Ops runbook")).to_be_visible()
     expect(page.get_by_role("link", name="Personal")).to_have_count(0)
+
+
+def test_a_signed_in_visitor_on_the_login_page_goes_where_next_says(signed_in_page: Page, base_url: str):
+    page = signed_in_page
+    page.goto(base_url + "/login?next=/executions")
+    expect(page).to_have_url(base_url + "/executions")
+    page.goto(base_url + "/login?next=//elsewhere.example.com/")  # only paths on this site
+    expect(page).to_have_url(base_url + "/workflows")

@@ -105,7 +105,7 @@ class AuthState(rx.State):
         """on_load of /login and /signup: a signed-in visitor goes straight to the app."""
         self.form_error = ""
         if self.signed_in and self.user_email:
-            return rx.redirect("/workflows")
+            return rx.redirect(self._next_page())
         return None
 
     @rx.event
@@ -140,8 +140,13 @@ class AuthState(rx.State):
             return
         finally:
             self.busy = False
+        yield rx.redirect(self._next_page())
+
+    def _next_page(self) -> str:
+        """Where ?next= asks to go after signing in: a path on this site only, else the workflows."""
         target = self.router.url.query_parameters.get("next", "")
-        yield rx.redirect(target if target.startswith("/") and not target.startswith("//") else "/workflows")
+        return target if target.startswith("/") and not target.startswith("//") and "\\" not in target \
+            else "/workflows"
 
     @rx.event
     async def logout(self):
