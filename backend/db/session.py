@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,9 +38,42 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        if checkpointer:
+            # The background checkpointer below does the regular work; this is only the backstop.
+            cur.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         cur.close()
 
+    checkpointer = "///" in url and path not in ("", ":memory:") and "mode=memory" not in path
+    if checkpointer:
+        _start_checkpointer(engine, path)
     return engine
+
+
+BACKSTOP_PAGES = 20_000  # ~80 MB of WAL before a committing connection checkpoints by itself
+CHECKPOINT_EVERY_S = 1.0
+
+
+def _start_checkpointer(engine: Engine, path: str) -> None:
+    """Checkpoint the WAL from a daemon thread, off the request path.
+
+    SQLite's default makes the commit that takes the WAL past 1,000 pages copy them into the
+    database file (with an fsync) before it returns: a request or a step that pays for everyone's
+    writes. A PASSIVE checkpoint never blocks writers or readers, and runs in C without the GIL.
+    The thread ends when the engine is disposed or garbage-collected.
+    """
+    ref, stop = weakref.ref(engine), threading.Event()
+    event.listen(engine, "engine_disposed", lambda _engine: stop.set())
+
+    def run() -> None:
+        conn = sqlite3.connect(path, timeout=1, check_same_thread=False)
+        try:
+            while not stop.wait(CHECKPOINT_EVERY_S) and ref() is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+
+    threading.Thread(target=run, name=f"linkflow-sqlite-checkpoint:{path}", daemon=True).start()
 
 
 @functools.cache
