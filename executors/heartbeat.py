@@ -79,11 +79,12 @@ def _remove(heartbeat_id: str) -> None:
 
 
 def worker_details(threads: int, queue_backend: str, **extra) -> Callable[[], dict]:
-    """What a process running execution threads reports: its queues, threads and processed count."""
+    """What a process running execution threads reports: its queues, threads and processed count.
+    An ``extra`` value that is callable is called at each beat (e.g. the code sandbox's status)."""
     from backend.admin.queues import EXECUTION_QUEUES
 
     def details() -> dict:
         return {"queues": list(EXECUTION_QUEUES), "threads": threads, "queue_backend": queue_backend,
-                "processed": processed.value, **extra}
+                "processed": processed.value, **{k: v() if callable(v) else v for k, v in extra.items()}}
 
     return details
