@@ -19,10 +19,7 @@ import builtins
 import json
 import os
 import resource
-import selectors
-import socket
 import sys
-import threading
 import traceback
 
 USER_FILE = "<code>"
@@ -48,6 +45,9 @@ def start_egress_relay(unix_path: str) -> str:
     One thread serves every connection (started before the limits: RLIMIT_NPROC=0 allows no
     new threads later). Each direction is closed on its own, so half-closed requests work.
     """
+    import socket  # here, not at the top: most runs have no network and start faster without them
+    import threading
+
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
@@ -55,7 +55,9 @@ def start_egress_relay(unix_path: str) -> str:
     return f"http://127.0.0.1:{listener.getsockname()[1]}"
 
 
-def _relay_forever(listener: socket.socket, unix_path: str) -> None:
+def _relay_forever(listener, unix_path: str) -> None:
+    import selectors
+
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ, None)
     open_sides = {}  # socket -> number of directions still open on its pair
@@ -68,6 +70,9 @@ def _relay_forever(listener: socket.socket, unix_path: str) -> None:
 
 
 def _accept(listener, unix_path, selector, open_sides) -> None:
+    import selectors
+    import socket
+
     try:
         client, _ = listener.accept()
     except OSError:  # out of file descriptors (RLIMIT_NOFILE): the client's connect fails, we go on
@@ -85,6 +90,8 @@ def _accept(listener, unix_path, selector, open_sides) -> None:
 
 
 def _forward(source, target, selector, open_sides) -> None:
+    import socket
+
     try:
         data = source.recv(65536)
         if data:
