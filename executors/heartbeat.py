@@ -52,8 +52,9 @@ async def heartbeat_loop(stop: asyncio.Event, role: str, details: Callable[[], d
     try:
         while not stop.is_set():
             try:
-                await asyncio.to_thread(_beat, heartbeat_id, role, started_at,
-                                        {**details(), "version": linkflow_version()}, count % PRUNE_EVERY == 0)
+                # details() may wait (the code sandbox's status can be an HTTP call): off the event loop
+                await asyncio.to_thread(lambda prune=count % PRUNE_EVERY == 0: _beat(
+                    heartbeat_id, role, started_at, {**details(), "version": linkflow_version()}, prune))
             except Exception:  # the database is away for a moment: keep beating
                 log.exception("heartbeat failed", extra={"heartbeat_id": heartbeat_id})
             count += 1

@@ -16,6 +16,7 @@ it holds a job could try to take.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from collections.abc import Mapping
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from backend.sandbox import PlatformSandbox, build_sandbox, check_at_startup
@@ -31,6 +32,7 @@ from backend.settings import CodeRunnerSettings
 from nodes.sdk import NodeUserError
 
 log = logging.getLogger("linkflow.code_runner")
+PR_SET_DUMPABLE = 4
 QUEUE_WAIT_S = 30.0  # a job waits this long for a free slot, then gets 503 (the worker retries)
 LIMITS = {"time_limit_s": (1, 300), "memory_mb": (64, 4096)}  # as the Code node's parameters allow
 SECRET_VARIABLES = ("LINKFLOW_DATABASE_URL", "LINKFLOW_REDIS_URL", "LINKFLOW_SECURITY_",
@@ -80,8 +82,13 @@ def create_runner_app(sandbox: PlatformSandbox, settings: CodeRunnerSettings) ->
         finally:
             slots.release()
         head = json.dumps({"returncode": result.returncode, "timed_out": result.timed_out,
-                           "output_truncated": result.output_truncated, "logs": result.logs})
-        return Response(head.encode() + b"\n" + result.stdout, media_type="application/octet-stream")
+                           "output_truncated": result.output_truncated, "logs": result.logs}).encode() + b"\n"
+
+        async def parts():  # the reply (up to 64 MB) goes out as it is, not copied behind the head
+            yield head
+            yield result.stdout
+
+        return StreamingResponse(parts(), media_type="application/octet-stream")
 
     async def health(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -110,16 +117,25 @@ async def _bounded_body(request: Request, limit: int) -> bytes | None:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         return None
-    body = bytearray()
+    chunks, size = [], 0
     async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
             return None
-    return bytes(body)
+    return b"".join(chunks)
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def make_undumpable() -> None:
+    """Jobs run as this process's uid in ``container`` mode: without this they could read its memory
+    (what earlier jobs left in it) through /proc/<pid>/mem or ptrace, and its environment."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
 
 
 def serve(host: str | None, port: int | None) -> int:
@@ -130,6 +146,7 @@ def serve(host: str | None, port: int | None) -> int:
     settings = CodeRunnerSettings()
     lf_logging.configure(settings.log_level, settings.log_format)
     check_environment(settings, os.environ)
+    make_undumpable()
     sandbox = build_sandbox(settings.code, settings.http, in_code_runner=True)
     check_at_startup(sandbox)
     app = create_runner_app(sandbox, settings)

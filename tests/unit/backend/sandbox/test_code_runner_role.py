@@ -132,3 +132,13 @@ def test_the_role_never_loads_the_database_layer():
              " 'backend.auth', 'psycopg'))))")
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_the_role_makes_itself_undumpable_so_jobs_cannot_read_its_memory():
+    # Non-dumpable: /proc/<pid>/mem, environ and ptrace are closed to processes of the same uid
+    # (the container mode's jobs), the kernel's own protection for setuid programs.
+    check = ("import ctypes\nfrom backend.sandbox.server import make_undumpable\n"
+             "libc = ctypes.CDLL(None)\nbefore = libc.prctl(3, 0, 0, 0, 0)\nmake_undumpable()\n"
+             "print(before, libc.prctl(3, 0, 0, 0, 0))")  # PR_GET_DUMPABLE
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.stdout.split() == ["1", "0"], done.stderr
