@@ -34,8 +34,9 @@ def apply_limits(cpu_seconds: int, memory_mb: int, file_bytes: int = 0) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))  # 0: no file writes (pipes are not files)
     resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))
-    # No new processes. Linux does not apply this to root (CAP_SYS_RESOURCE / CAP_SYS_ADMIN);
-    # the parent kills the whole process group when the run ends, so strays die anyway.
+    # No new processes or threads. Linux does not apply this to root (CAP_SYS_RESOURCE /
+    # CAP_SYS_ADMIN), which the bwrap sandbox never is (uid 65534); in unsafe_process mode the
+    # parent kills the whole process group when the run ends, so strays die anyway.
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
 
 

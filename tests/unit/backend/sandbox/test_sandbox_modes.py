@@ -149,3 +149,22 @@ def test_ready_of_a_process_that_runs_no_code_only_names_the_mode(configure):
         body = client.get("/ready").json()
     assert "code_sandbox" not in body["checks"]  # an API pod does not depend on the code runner
     assert body["code_sandbox"]["mode"] == "remote" and body["code_sandbox"]["ok"] is None
+
+
+async def test_refused_user_namespaces_are_explained(monkeypatch, configure):
+    """What bubblewrap says where unprivileged user namespaces are off (a fake bwrap says it here)."""
+    bin_dir = Path(tempfile.mkdtemp(prefix="linkflow-fake-bwrap-", dir="/var/tmp"))  # uid 65534 must exec it
+    try:
+        bin_dir.chmod(0o755)
+        os.symlink(shutil.which("setpriv"), bin_dir / "setpriv")
+        fake = bin_dir / "bwrap"
+        fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace, likely because the "
+                        "kernel does not allow non-privileged user namespaces.' >&2\nexit 1\n")
+        fake.chmod(0o755)
+        monkeypatch.setenv("PATH", str(bin_dir))
+        configure(CODE_SANDBOX="bwrap")
+        out = await run_code_node(PROBE)
+    finally:
+        shutil.rmtree(bin_dir)
+    assert out["error"].startswith("the Code node cannot run: bubblewrap could not create its namespaces")
+    assert "kernel.unprivileged_userns_clone=1" in out["error"] and "code-runner role" in out["error"]
