@@ -21,7 +21,7 @@ export BUN_RUNTIME_TRANSPILER_CACHE_PATH := $(CURDIR)/.tools/bun-transpiler
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: help install run-local test test-unit test-integration test-e2e infra-up infra-down infra-status \
-        db-migrate lint fmt build clean system-deps
+        db-migrate lint fmt build clean system-deps sandbox-deps
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -41,11 +41,24 @@ $(BUN):
 
 install: $(STAMP) $(BUN) ## create the venv, install Python deps and bun (idempotent)
 
-system-deps: ## install Debian packages the tests need (Chromium); PostgreSQL/Redis come with infra-up
+system-deps: sandbox-deps ## install Debian packages the tests need (Chromium, bubblewrap); PostgreSQL/Redis come with infra-up
 	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 	  apt-get install -y -q chromium; }
+	@command -v bwrap >/dev/null || { echo "make: bubblewrap is required for the tests (apt-get install bubblewrap)" >&2; exit 1; }
 
-run-local: install ## install what is needed and run LinkFlow embedded (SQLite, in-process queue)
+# The Code node's sandbox: bubblewrap, and a python3 the sandbox user can read (Debian's). As root
+# apt-get directly, else through sudo if there is one; if neither works, say so and go on: a Code
+# node then fails with a message naming what to install, it never runs unsandboxed.
+SANDBOX_PACKAGES = $$(command -v bwrap >/dev/null || echo bubblewrap) \
+                   $$(test -x /usr/bin/python3 -o -x /usr/local/bin/python3 || echo python3)
+sandbox-deps: ## install bubblewrap (the Code node's sandbox) from Debian if it is missing
+	@packages="$(SANDBOX_PACKAGES)"; packages=$$(echo $$packages); [ -z "$$packages" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; \
+	else echo "make: cannot install $$packages (not root, no sudo); Code nodes will not run until it is" >&2; exit 0; fi; \
+	{ $$sudo apt-get update -q && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$packages; } || \
+	echo "make: installing $$packages failed; Code nodes will not run until it is installed" >&2
+
+run-local: install sandbox-deps ## install what is needed and run LinkFlow embedded (SQLite, in-process queue)
 	$(BIN)/linkflow up
 
 build: install ## build the UI bundle (Reflex prod export)

@@ -29,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, help="port to listen on (default LINKFLOW_HTTP_PORT)")
 
     serve = sub.add_parser("serve", help="serve HTTP for one role")
-    serve.add_argument("--role", required=True, choices=["api", "webhook", "ui"])
+    serve.add_argument("--role", required=True, choices=["api", "webhook", "ui", "code-runner"],
+                       help="code-runner: runs Code node jobs for workers (LINKFLOW_CODE_SANDBOX=remote); "
+                            "reads only LINKFLOW_MODE, LINKFLOW_CODE_* and LINKFLOW_HTTP_*")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
 
@@ -82,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = COMMANDS.get(args.command) or _role(args.command)
     try:
-        _configure_logging(args.command)
+        if not _is_code_runner(args):  # the code-runner role reads only its own, secret-free settings
+            _configure_logging(args.command)
         return handler(args) or 0
     except KeyboardInterrupt:
         return 130
@@ -90,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({"error": str(exc)}) if args.command == "run" else f"linkflow: {exc}",
               file=sys.stderr)
         return 2
+
+
+def _is_code_runner(args: argparse.Namespace) -> bool:
+    return args.command == "serve" and args.role == "code-runner"
 
 
 def _configure_logging(command: str) -> None:

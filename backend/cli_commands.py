@@ -75,6 +75,10 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    if args.role == "code-runner":  # before get_settings(): this role holds none of the platform's secrets
+        from backend.sandbox.server import serve
+
+        return serve(args.host, args.port)
     if args.role == "ui":
         return _run_reflex(args, roles="ui")
     import uvicorn

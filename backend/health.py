@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import Awaitable, Callable
 
@@ -46,12 +47,42 @@ def _tcp_check(bootstrap: str) -> Check:
     return check_kafka
 
 
+class CodeSandboxFailing(Exception):
+    pass
+
+
+def runs_code_here() -> bool:
+    """Whether this web process executes workflows (and so Code nodes): the embedded roles."""
+    return "embedded" in os.environ.get("LINKFLOW_ROLES", "").split(",")
+
+
+async def check_code_sandbox() -> None:
+    from backend.sandbox import code_sandbox
+
+    status = await asyncio.to_thread(code_sandbox().status)  # probed once, then cached
+    if not status.ok:
+        raise CodeSandboxFailing(f"{status.mode}: {status.detail}")
+
+
+async def code_sandbox_info(settings: Settings) -> dict:
+    """The Code node sandbox of this process: its mode, whether it works, and what isolates the code."""
+    if not runs_code_here():
+        return {"mode": settings.code.sandbox, "ok": None,
+                "detail": "this process does not run Code nodes; each worker reports its own sandbox in "
+                          "its heartbeat (admin console, Workers)"}
+    from backend.sandbox import code_sandbox
+
+    return (await asyncio.to_thread(code_sandbox().status)).as_dict()
+
+
 def checks_for(settings: Settings) -> dict[str, Check]:
     checks: dict[str, Check] = {"database": check_database}
     if settings.redis_url:
         checks["redis"] = _redis_check(settings.redis_url)
     if settings.events.backend == "kafka":
         checks["kafka"] = _tcp_check(settings.events.kafka_bootstrap)
+    if runs_code_here():
+        checks["code_sandbox"] = check_code_sandbox
     return checks
 
 
@@ -72,9 +103,11 @@ async def health(_: Request) -> JSONResponse:
 
 
 async def ready(_: Request) -> JSONResponse:
-    results = await run_checks(checks_for(get_settings()))
+    settings = get_settings()
+    results = await run_checks(checks_for(settings))
     failing = [name for name, result in results.items() if result != "ok"]
-    body = {"status": "ok" if not failing else "unavailable", "checks": results}
+    body = {"status": "ok" if not failing else "unavailable", "checks": results,
+            "code_sandbox": await code_sandbox_info(settings)}
     if failing:
         body["failing"] = failing
     return JSONResponse(body, status_code=503 if failing else 200)

@@ -95,6 +95,21 @@ class HttpSettings(BaseModel):
     webhook_body_limit_bytes: int = 16 * 1024 * 1024
 
 
+CodeSandboxMode = Literal["bwrap", "remote", "unsafe_process", "container"]
+
+
+class CodeSettings(BaseModel):
+    """Where the Code node runs user Python (see backend/sandbox/ and the README's security section)."""
+
+    sandbox: CodeSandboxMode = "bwrap"  # remote: the code-runner role; container: only inside that role
+    python: str = ""  # interpreter inside the sandbox; empty: a system python3 the sandbox user can read
+    tmp_mb: int = Field(16, ge=1, le=1024)  # the run's private, size-limited /tmp
+    allow_network: bool = False  # then only through a proxy that applies LINKFLOW_HTTP_ALLOW_*
+    runner_url: str = ""  # LINKFLOW_CODE_SANDBOX=remote: the code-runner role, e.g. http://code-runner:8000
+    runner_concurrency: int = Field(2, ge=1, le=256)  # code-runner role: runs at once; more wait
+    runner_max_body_bytes: int = Field(64 * 1024 * 1024, ge=1024)  # code-runner role: larger requests get 413
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LINKFLOW_",
@@ -120,12 +135,14 @@ class Settings(BaseSettings):
     mail: MailSettings = Field(default_factory=MailSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    code: CodeSettings = Field(default_factory=CodeSettings)
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         needs_redis = self.queue.backend == "redis" or self.cache.backend == "redis"
         if needs_redis and not self.redis_url:
             raise ValueError("LINKFLOW_REDIS_URL is required when the queue or cache backend is 'redis'")
+        _check_code_settings(self.code)
         if self.mode == "production":
             self._refuse_development_secrets()
         return self
@@ -150,6 +167,36 @@ class Settings(BaseSettings):
     @property
     def public_url(self) -> str:
         return self.http.public_url.rstrip("/") or f"http://{self.http.host}:{self.http.port}"
+
+
+def _check_code_settings(code: CodeSettings) -> None:
+    if code.sandbox == "remote" and not code.runner_url:
+        raise ValueError("LINKFLOW_CODE_RUNNER_URL is required when LINKFLOW_CODE_SANDBOX=remote "
+                         "(the URL of `linkflow serve --role code-runner`, e.g. http://code-runner:8000)")
+
+
+class CodeRunnerSettings(BaseSettings):
+    """The code-runner role's own settings: the same variables, but none of the groups that hold
+    secrets (database, vault, tokens), so it can start in production without them."""
+
+    model_config = Settings.model_config
+
+    mode: Literal["local", "production"] = "local"
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    http: HttpSettings = Field(default_factory=HttpSettings)  # host, port, and the egress address policy
+    code: CodeSettings = Field(default_factory=CodeSettings)
+
+    @model_validator(mode="after")
+    def _check_mode(self) -> CodeRunnerSettings:
+        if self.code.sandbox == "remote":
+            raise ValueError("the code-runner role runs code itself: set LINKFLOW_CODE_SANDBOX=bwrap, or "
+                             "container inside a locked-down pod (see the README's security section)")
+        if self.code.sandbox == "container" and self.code.runner_concurrency > 1:
+            raise ValueError("LINKFLOW_CODE_SANDBOX=container runs every job as the pod's one user, so "
+                             "concurrent jobs could see each other: set LINKFLOW_CODE_RUNNER_CONCURRENCY=1 "
+                             "and scale with replicas")
+        return self
 
 
 @functools.cache

@@ -13,6 +13,7 @@ from backend.events.consumers import registry
 # Imported before the worker threads start (each imports it on its first message): two threads
 # importing the engine package at once can see it half-made (ImportError of a name it defines).
 from backend.executions import worker_runtime as _worker_runtime  # noqa: F401
+from backend.sandbox import check_at_startup, code_sandbox
 from backend.settings import get_settings
 from executors import actors
 from executors.heartbeat import heartbeat_loop, worker_details
@@ -26,6 +27,7 @@ log = logging.getLogger("linkflow.embedded")
 @contextlib.asynccontextmanager
 async def run_embedded():
     settings = get_settings()
+    await asyncio.to_thread(check_at_startup)  # probe the Code node sandbox once, say what is wrong
     worker = dramatiq.Worker(actors.get_broker(), worker_threads=settings.queue.worker_threads)
     worker.start()
     stop = asyncio.Event()
@@ -33,7 +35,8 @@ async def run_embedded():
     scheduler = asyncio.create_task(scheduler_loop(stop))
     events = await start_event_pipeline()
     beat = asyncio.create_task(heartbeat_loop(stop, "embedded", worker_details(
-        settings.queue.worker_threads, settings.queue.backend, scheduler=True, consumers=sorted(registry()))))
+        settings.queue.worker_threads, settings.queue.backend, scheduler=True, consumers=sorted(registry()),
+        code_sandbox=lambda: code_sandbox().status().summary())))
     log.info("embedded services started", extra={"worker_threads": settings.queue.worker_threads})
     try:
         yield

@@ -52,8 +52,9 @@ async def heartbeat_loop(stop: asyncio.Event, role: str, details: Callable[[], d
     try:
         while not stop.is_set():
             try:
-                await asyncio.to_thread(_beat, heartbeat_id, role, started_at,
-                                        {**details(), "version": linkflow_version()}, count % PRUNE_EVERY == 0)
+                # details() may wait (the code sandbox's status can be an HTTP call): off the event loop
+                await asyncio.to_thread(lambda prune=count % PRUNE_EVERY == 0: _beat(
+                    heartbeat_id, role, started_at, {**details(), "version": linkflow_version()}, prune))
             except Exception:  # the database is away for a moment: keep beating
                 log.exception("heartbeat failed", extra={"heartbeat_id": heartbeat_id})
             count += 1
@@ -79,11 +80,12 @@ def _remove(heartbeat_id: str) -> None:
 
 
 def worker_details(threads: int, queue_backend: str, **extra) -> Callable[[], dict]:
-    """What a process running execution threads reports: its queues, threads and processed count."""
+    """What a process running execution threads reports: its queues, threads and processed count.
+    An ``extra`` value that is callable is called at each beat (e.g. the code sandbox's status)."""
     from backend.admin.queues import EXECUTION_QUEUES
 
     def details() -> dict:
         return {"queues": list(EXECUTION_QUEUES), "threads": threads, "queue_backend": queue_backend,
-                "processed": processed.value, **extra}
+                "processed": processed.value, **{k: v() if callable(v) else v for k, v in extra.items()}}
 
     return details

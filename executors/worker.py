@@ -15,6 +15,7 @@ from backend import logging as lf_logging
 # importing the engine package at once can see it half-made (ImportError of a name it defines).
 from backend.executions import worker_runtime as _worker_runtime  # noqa: F401
 from backend.observability import freeze_startup_heap
+from backend.sandbox import check_at_startup, code_sandbox
 from backend.settings import get_settings
 from executors import actors
 from executors.heartbeat import heartbeat_loop, worker_details
@@ -27,6 +28,7 @@ log = logging.getLogger("linkflow.worker")
 def main(args: argparse.Namespace | None = None) -> int:
     settings = get_settings()
     lf_logging.configure(settings.log_level, settings.log_format)
+    check_at_startup()  # probe the Code node sandbox once, say what is wrong
     worker = dramatiq.Worker(actors.get_broker(), worker_threads=settings.queue.worker_threads)
     worker.start()
     freeze_startup_heap()
@@ -47,7 +49,8 @@ async def _until_signalled() -> None:
     relay = asyncio.create_task(run_worker_relay(stop))
     settings = get_settings()
     beat = asyncio.create_task(heartbeat_loop(
-        stop, "worker", worker_details(settings.queue.worker_threads, settings.queue.backend)))
+        stop, "worker", worker_details(settings.queue.worker_threads, settings.queue.backend,
+                                       code_sandbox=lambda: code_sandbox().status().summary())))
     await maintenance_loop(stop, actors.enqueue, resend_queued_at_start=in_memory)
     await relay
     await beat

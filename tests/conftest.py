@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from backend.db import session as db_session
+from backend.sandbox import code_sandbox
 from backend.settings import get_settings
 
 
 def reset_caches() -> None:
     get_settings.cache_clear()
+    code_sandbox.cache_clear()
     if db_session.get_engine.cache_info().currsize:
         db_session.get_engine().dispose()
     db_session.get_engine.cache_clear()

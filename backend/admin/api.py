@@ -32,7 +32,7 @@ from backend.db.deps import DbSession
 from backend.db.session import session_scope
 from backend.errors import Forbidden, UserError
 from backend.executions import heartbeats
-from backend.health import checks_for, run_checks
+from backend.health import checks_for, code_sandbox_info, run_checks
 from backend.settings import get_settings
 from backend.users.models import User
 
@@ -133,6 +133,9 @@ def audit(admin: Admin, session: DbSession, query: AuditFilters, limit: AuditLim
 
 @router.get("/health", response_model=HealthOut)
 async def health(admin: Admin) -> HealthOut:
-    """The checks of /ready: the database, and Redis and Kafka when configured."""
-    results = await run_checks(checks_for(get_settings()))
-    return HealthOut(status="ok" if all(r == "ok" for r in results.values()) else "unavailable", checks=results)
+    """The checks of /ready: the database, Redis and Kafka when configured, the code sandbox where this
+    process runs Code nodes; and which code sandbox mode is configured."""
+    settings = get_settings()
+    results = await run_checks(checks_for(settings))
+    return HealthOut(status="ok" if all(r == "ok" for r in results.values()) else "unavailable", checks=results,
+                     code_sandbox=await code_sandbox_info(settings))

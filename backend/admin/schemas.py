@@ -125,6 +125,13 @@ class ErrorsOut(BaseModel):
     dead_letters: DeadLettersOut
 
 
+class CodeSandboxOut(BaseModel):
+    mode: str  # bwrap | remote | unsafe_process | container
+    ok: bool | None  # None: this process does not run Code nodes
+    detail: str
+
+
 class HealthOut(BaseModel):
     status: str  # ok | unavailable
     checks: dict[str, str]  # name → "ok" or "error: ..."
+    code_sandbox: CodeSandboxOut

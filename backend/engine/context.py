@@ -11,7 +11,7 @@ from backend.engine.expressions import ExpressionContext, ExpressionError, resol
 from backend.engine.params import describe_errors
 from backend.engine.plan import Plan, PlannedNode
 from backend.engine.services import EngineServices, ExecutionInfo
-from nodes.sdk import NodeUserError, ResponseSpec
+from nodes.sdk import CodeRun, NodeUserError, ResponseSpec
 
 
 class ParameterError(NodeUserError):
@@ -110,3 +110,6 @@ class StepContext:
 
     def now(self) -> datetime:
         return self._env.services.clock().astimezone(self._env.plan.timezone)
+
+    async def run_code(self, request: bytes, *, time_limit_s: int, memory_mb: int) -> CodeRun:
+        return await self._env.services.code_sandbox.run(request, time_limit_s=time_limit_s, memory_mb=memory_mb)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from nodes.sdk import NodeRegistry, NodeUserError, default_registry
+from nodes.sdk import CodeSandbox, NodeRegistry, NodeUserError, default_registry
 
 CredentialsResolver = Callable[[str, str], Awaitable[dict]]  # (credential_id, node_name) -> values
 SubworkflowRunner = Callable[[str, list[dict], str], Awaitable[list[dict]]]  # (workflow_id, items, parent_id)
@@ -69,6 +69,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _configured_code_sandbox() -> CodeSandbox:
+    from backend.sandbox import code_sandbox  # the process-wide one, chosen by LINKFLOW_CODE_SANDBOX
+
+    return code_sandbox()
+
+
 def _default_settings() -> dict:
     return {"http_allow_private": False, "http_allow_list": []}
 
@@ -85,3 +91,4 @@ class EngineServices:
     clock: Callable[[], datetime] = utc_now  # must return an aware datetime
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # retry waits go through here
     max_loop_iterations: int = 10_000  # batches one loop node may emit in one activation
+    code_sandbox: CodeSandbox = field(default_factory=_configured_code_sandbox)  # where Code nodes run

@@ -1,27 +1,16 @@
-"""The Code node: runs the user's Python on the items, in a separate, limited process."""
+"""The Code node: runs the user's Python on the items, in the platform's code sandbox."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import os
 import signal
-import sys
-import tempfile
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError
 
-from nodes.sdk import Node, NodeParameters, NodeUserError
+from nodes.sdk import CodeRun, Node, NodeParameters, NodeUserError
+from nodes.sdk.sandbox import MAX_RESULT_BYTES
 
-RUNNER = Path(__file__).with_name("code_runner.py")
-SCRUBBED_ENV = {"PATH": "/usr/bin:/bin"}
-STARTUP_GRACE_S = 1.0  # interpreter start-up on top of the user's time limit
-MAX_LOG_BYTES = 16 * 1024
-MAX_RESULT_BYTES = 64 * 1024 * 1024
 _EXAMPLE = "# `items` is the list of input items: [{'json': {...}}, ...]\nreturn [{'json': {**item['json'], 'seen': True}} for item in items]\n"
 
 
@@ -41,32 +30,30 @@ class CodeParameters(NodeParameters):
 
 
 class Code(Node):
-    """Runs ``code_runner.py`` with ``python -I -S -B`` as a child process.
+    """Runs ``code_runner.py`` on the items through ``ctx.run_code``, the platform's code sandbox.
 
     Its parameters are read as written (``ctx.raw_parameters()``): expressions are not
     evaluated, so ``{{`` in Python (f-strings, nested dicts) is left alone; the code reads
     the items itself.
 
-    Isolation: only the items' JSON is sent (never credentials, settings or the database);
-    the environment is just PATH; the working directory is a fresh temporary directory;
-    the runner caps CPU time, address space, open files (32), file size (0: no writes) and
-    processes (RLIMIT_NPROC, which Linux ignores for root) before it reads any input; a
-    wall-clock timer kills the whole process group. This is not a filesystem sandbox: the
-    code can read what the worker's user can read. Run workers as an unprivileged user, or
-    in a container, for that.
+    Only the items' JSON is sent (never credentials, settings or the database). The
+    runner caps CPU time, address space, open files, file size and processes before it
+    reads any input, and a wall-clock timer ends the run. Where and how isolated the
+    process runs (bubblewrap namespaces with seccomp, a separate code-runner service, or
+    an administrator's opt-out) is the platform's choice: see backend/sandbox/.
     """
 
     type = "code"
     display_name = "Code"
     group = "data"
     icon = "code"
-    description = "Runs your Python on the items, in a separate process with time and memory limits."
+    description = "Runs your Python on the items, in a sandbox with time and memory limits."
     Parameters = CodeParameters
 
     async def execute(self, ctx, items):
         params = _parameters(ctx)
         request = json.dumps({"code": params.code, "mode": params.mode, "items": items}, default=str).encode()
-        run = await _run_runner(request, params)
+        run = await ctx.run_code(request, time_limit_s=params.time_limit_s, memory_mb=params.memory_mb)
         return _result_items(_reply(run, params), params.mode)
 
 
@@ -79,74 +66,7 @@ def _parameters(ctx) -> CodeParameters:
         raise NodeUserError(f"invalid Code parameters: {problems}") from None
 
 
-@dataclass
-class _Run:
-    returncode: int | None
-    stdout: bytes
-    logs: str
-    timed_out: bool
-
-
-async def _run_runner(request: bytes, params: CodeParameters) -> _Run:
-    with tempfile.TemporaryDirectory(prefix="linkflow-code-") as workdir:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-I", "-S", "-B", str(RUNNER), str(params.time_limit_s), str(params.memory_mb),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            cwd=workdir, env=SCRUBBED_ENV, start_new_session=True,
-        )
-        try:
-            return await _collect(process, request, params.time_limit_s + STARTUP_GRACE_S)
-        finally:
-            _kill_group(process.pid)  # also ends anything the code started
-            await process.wait()
-
-
-async def _collect(process: asyncio.subprocess.Process, request: bytes, timeout: float) -> _Run:
-    async def talk() -> tuple[bytes, bytes]:
-        out_task = asyncio.create_task(_read(process.stdout, MAX_RESULT_BYTES))
-        err_task = asyncio.create_task(_read(process.stderr, MAX_LOG_BYTES))
-        try:
-            await _send(process, request)
-            out = await out_task  # only the runner holds the result pipe: end of file means it has exited
-            _kill_group(process.pid)  # what it started may still hold the log pipe open
-            err = await err_task
-            await process.wait()
-            return out, err
-        finally:
-            out_task.cancel()
-            err_task.cancel()
-
-    try:
-        out, err = await asyncio.wait_for(talk(), timeout)
-    except TimeoutError:
-        _kill_group(process.pid)
-        return _Run(None, b"", "", timed_out=True)
-    return _Run(process.returncode, out, err.decode(errors="replace"), timed_out=False)
-
-
-async def _send(process: asyncio.subprocess.Process, request: bytes) -> None:
-    try:
-        process.stdin.write(request)
-        await process.stdin.drain()
-        process.stdin.close()
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the runner died early (e.g. input too big for its memory); its exit code tells why
-
-
-async def _read(stream: asyncio.StreamReader, limit: int) -> bytes:
-    """Read to the end but keep at most ``limit`` bytes, so a chatty program cannot fill our memory."""
-    kept = bytearray()
-    while chunk := await stream.read(65536):
-        kept += chunk[: max(0, limit - len(kept))]
-    return bytes(kept)
-
-
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
-        os.killpg(pid, signal.SIGKILL)
-
-
-def _reply(run: _Run, params: CodeParameters) -> dict:
+def _reply(run: CodeRun, params: CodeParameters) -> dict:
     cpu_killed = run.returncode in (-signal.SIGXCPU, -signal.SIGKILL)
     if run.timed_out or cpu_killed:
         raise NodeUserError(f"code exceeded its time limit of {params.time_limit_s}s", details={"logs": run.logs})
@@ -159,8 +79,8 @@ def _reply(run: _Run, params: CodeParameters) -> dict:
     return reply
 
 
-def _crashed(run: _Run, params: CodeParameters) -> NodeUserError:
-    if len(run.stdout) >= MAX_RESULT_BYTES:
+def _crashed(run: CodeRun, params: CodeParameters) -> NodeUserError:
+    if run.output_truncated:
         return NodeUserError(f"the code returned more than {MAX_RESULT_BYTES // 2**20} MB of items; return less")
     if "MemoryError" in run.logs or run.returncode == -signal.SIGSEGV:
         return _memory_error(run.logs, params)

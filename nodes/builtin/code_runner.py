@@ -1,8 +1,13 @@
 """Runs the Code node's Python in a child process. Standard library only, run as a script.
 
-Started as ``python -I -S -B code_runner.py <cpu_seconds> <memory_mb>`` with a scrubbed
-environment and a fresh temporary working directory. It lowers its own resource limits
-before reading anything, so every byte of user input and user code runs under them.
+Started as ``python -I -S -B code_runner.py <cpu_seconds> <memory_mb> [<file_bytes> [<egress_socket>]]``
+(or with ``-c <this file's text>``) by the platform's code sandbox (backend/sandbox/), with
+an empty environment and a fresh temporary working directory. It lowers its own resource
+limits before reading anything, so every byte of user input and user code runs under them.
+``file_bytes`` (default 0: no writes at all) caps each file the code writes; the sandbox
+gives it a private size-limited /tmp. With ``egress_socket`` (only when an administrator
+allows network) it listens on 127.0.0.1 and relays each connection to that unix socket,
+the platform's address-checking proxy, and sets HTTP_PROXY/HTTPS_PROXY for the code.
 
 Protocol: one JSON object on stdin ``{"code", "mode", "items"}``; one JSON object on
 the original stdout: ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": {...}}``.
@@ -22,16 +27,87 @@ OPEN_FILES = 32  # enough for the interpreter and a few files; not for a server
 FUNCTION = "__linkflow_code__"
 
 
-def apply_limits(cpu_seconds: int, memory_mb: int) -> None:
+def apply_limits(cpu_seconds: int, memory_mb: int, file_bytes: int = 0) -> None:
     memory = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))  # SIGXCPU, then SIGKILL
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # no file writes (pipes are not files)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))  # 0: no file writes (pipes are not files)
     resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))
-    # No new processes. Linux does not apply this to root (CAP_SYS_RESOURCE / CAP_SYS_ADMIN);
-    # the parent kills the whole process group when the run ends, so strays die anyway.
+    # No new processes or threads. Linux does not apply this to root (CAP_SYS_RESOURCE /
+    # CAP_SYS_ADMIN), which the bwrap sandbox never is (uid 65534); in unsafe_process mode the
+    # parent kills the whole process group when the run ends, so strays die anyway.
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+
+
+def start_egress_relay(unix_path: str) -> str:
+    """Listen on 127.0.0.1 and relay every connection to ``unix_path``; returns the proxy URL.
+
+    One thread serves every connection (started before the limits: RLIMIT_NPROC=0 allows no
+    new threads later). Each direction is closed on its own, so half-closed requests work.
+    """
+    import socket  # here, not at the top: most runs have no network and start faster without them
+    import threading
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    threading.Thread(target=_relay_forever, args=(listener, unix_path), daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def _relay_forever(listener, unix_path: str) -> None:
+    import selectors
+
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ, None)
+    open_sides = {}  # socket -> number of directions still open on its pair
+    while True:
+        for key, _ in selector.select():
+            if key.data is None:
+                _accept(listener, unix_path, selector, open_sides)
+            else:
+                _forward(key.fileobj, key.data, selector, open_sides)
+
+
+def _accept(listener, unix_path, selector, open_sides) -> None:
+    import selectors
+    import socket
+
+    try:
+        client, _ = listener.accept()
+    except OSError:  # out of file descriptors (RLIMIT_NOFILE): the client's connect fails, we go on
+        return
+    upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        upstream.connect(unix_path)
+    except OSError:
+        client.close()
+        upstream.close()
+        return
+    selector.register(client, selectors.EVENT_READ, upstream)
+    selector.register(upstream, selectors.EVENT_READ, client)
+    open_sides[client] = open_sides[upstream] = 2
+
+
+def _forward(source, target, selector, open_sides) -> None:
+    import socket
+
+    try:
+        data = source.recv(65536)
+        if data:
+            target.sendall(data)
+            return
+        target.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    selector.unregister(source)  # this direction is done
+    open_sides[source] -= 1
+    open_sides[target] -= 1
+    if open_sides[source] == 0:  # both directions are done
+        for sock in (source, target):
+            del open_sides[sock]
+            sock.close()
 
 
 class UserCodeError(Exception):
@@ -105,10 +181,15 @@ def reply_for(request: dict) -> str:
 
 def main() -> None:
     cpu_seconds, memory_mb = int(sys.argv[1]), int(sys.argv[2])
+    file_bytes = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # print() and C-level writes to fd 1 land in the logs, not in the protocol
     sys.stdout = sys.stderr
-    apply_limits(cpu_seconds, memory_mb)
+    if len(sys.argv) > 4:
+        proxy = start_egress_relay(sys.argv[4])
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+            os.environ[name] = proxy
+    apply_limits(cpu_seconds, memory_mb, file_bytes)
     request = json.load(sys.stdin)
     reply = reply_for(request)
     protocol.write(reply)

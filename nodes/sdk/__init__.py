@@ -28,8 +28,11 @@ from nodes.sdk.context import NodeContext, ResponseSpec, WaitRequested
 from nodes.sdk.errors import NodeError, NodeTransientError, NodeUserError
 from nodes.sdk.node import Item, Node, NodeParameters, Output, TriggerSpec
 from nodes.sdk.registry import NodeRegistry, default_registry
+from nodes.sdk.sandbox import CodeRun, CodeSandbox
 
 __all__ = [
+    "CodeRun",
+    "CodeSandbox",
     "Item",
     "Node",
     "NodeContext",

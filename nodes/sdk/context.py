@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from nodes.sdk.sandbox import CodeRun
+
 
 @dataclass
 class ResponseSpec:
@@ -62,3 +64,6 @@ class NodeContext(Protocol):
 
     def now(self) -> datetime:
         """The current time in the workflow's timezone."""
+
+    async def run_code(self, request: bytes, *, time_limit_s: int, memory_mb: int) -> CodeRun:
+        """Run untrusted code in the platform's code sandbox (see ``nodes.sdk.sandbox``)."""

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 from nodes.sdk.context import ResponseSpec
 from nodes.sdk.errors import NodeUserError
 from nodes.sdk.node import Item, Node
+from nodes.sdk.sandbox import CodeRun, CodeSandbox
 
 FIXED_NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 DEFAULT_SETTINGS = {"http_allow_private": False, "http_allow_list": []}
@@ -39,6 +40,8 @@ class FakeContext:
 
     ``responses`` (ctx.respond calls), ``workflow_calls`` ((workflow_id, items) per
     ctx.run_workflow), ``binaries`` (id -> bytes stored with put_binary) can be inspected.
+    ``code_sandbox`` is what ``ctx.run_code`` runs in (none by default: nodes/sdk cannot
+    import the platform's sandboxes; tests pass one from ``backend.sandbox``).
     """
 
     def __init__(
@@ -54,6 +57,7 @@ class FakeContext:
         now: datetime = FIXED_NOW,
         node_name: str = "Node",
         mode: str = "manual",
+        code_sandbox: CodeSandbox | None = None,
     ) -> None:
         self.node_class = node
         self._params = {} if params is None else params
@@ -70,6 +74,7 @@ class FakeContext:
         self.responses: list[ResponseSpec] = []
         self.workflow_calls: list[tuple[str, list[Item]]] = []
         self.binaries: dict[str, bytes] = {}
+        self._code_sandbox = code_sandbox
 
     def raw_parameters(self) -> dict:
         return self._raw(0)
@@ -121,6 +126,12 @@ class FakeContext:
 
     def now(self) -> datetime:
         return self._now
+
+    async def run_code(self, request: bytes, *, time_limit_s: int, memory_mb: int) -> CodeRun:
+        if self._code_sandbox is None:
+            raise NodeUserError("this FakeContext has no code sandbox; pass code_sandbox=... (the platform's "
+                                "sandboxes live in backend.sandbox)")
+        return await self._code_sandbox.run(request, time_limit_s=time_limit_s, memory_mb=memory_mb)
 
 
 async def run_context(node: type[Node], ctx: FakeContext, items: list[Item] | None = None) -> dict[str, list[Item]]:

@@ -109,6 +109,11 @@ def test_an_admin_sees_users_teams_the_live_embedded_worker_and_health(page: Pag
     expect(page.get_by_text("All systems ready")).to_be_visible()
     expect(page.get_by_test_id("health-row").filter(has_text="database")).to_contain_text("ok")
     expect(page.get_by_test_id("health-row").filter(has_text="failing")).to_have_count(0)
+    expect(page.get_by_test_id("health-row").filter(has_text="code_sandbox")).to_contain_text("ok")
+    sandbox = page.get_by_test_id("code-sandbox")  # the Code node sandbox: which mode, and that it works
+    expect(sandbox).to_contain_text("bwrap")
+    expect(sandbox).to_contain_text("working")
+    expect(sandbox).to_contain_text("seccomp")
 
 
 def test_a_non_admin_gets_403_and_sees_no_admin_console(signed_in_page: Page, base_url: str, account):

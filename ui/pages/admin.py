@@ -197,8 +197,23 @@ def _health() -> rx.Component:
                   rx.button(rx.icon("refresh-cw", size=14), "Check again", size="2", variant="soft",
                             on_click=AdminState.refresh), width="100%", align="center"),
         _table(["Dependency", "Status", "Result"], rx.foreach(AdminState.checks, row), "health"),
-        width="100%", spacing="3",
+        _code_sandbox(), width="100%", spacing="3",
     ))
+
+
+def _code_sandbox() -> rx.Component:
+    sandbox = AdminState.code_sandbox
+    badge = rx.match(sandbox["state"], ("working", rx.badge("working", color_scheme="green")),
+                     ("failing", rx.badge("failing", color_scheme="red")),
+                     rx.badge("runs in the workers", color_scheme="gray"))
+    unsafe = rx.cond(sandbox["mode"] == "unsafe_process",
+                     rx.callout("Code nodes run without a sandbox: every workflow editor can read this server's "
+                                "secrets. Only for a single-user machine.", icon="shield-alert", color="red",
+                                width="100%"))
+    return rx.card(rx.vstack(
+        rx.hstack(rx.text("Code sandbox", weight="medium"), rx.code(sandbox["mode"]), badge, align="center"),
+        rx.text(sandbox["detail"], size="2", color=GRAY), unsafe, spacing="2", width="100%"),
+        width="100%", data_testid="code-sandbox")
 
 
 def _audit_row(e) -> rx.Component:

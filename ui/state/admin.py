@@ -94,6 +94,7 @@ class AdminState(rx.State):
     audit_total: int = 0
     audit_action: str = ""
     checks: list[dict[str, str]] = []
+    code_sandbox: dict[str, str] = {}  # mode, state (working | failing | elsewhere), detail
     loaded: dict[str, bool] = {}
     live: bool = False
     refreshed_at: str = ""
@@ -183,6 +184,9 @@ class AdminState(rx.State):
         self.health_status = body["status"]
         self.checks = [{"name": name, "result": result, "ok": "yes" if result == "ok" else "no"}
                        for name, result in body["checks"].items()]
+        sandbox = body["code_sandbox"]
+        state = {True: "working", False: "failing", None: "elsewhere"}[sandbox["ok"]]
+        self.code_sandbox = {"mode": sandbox["mode"], "state": state, "detail": sandbox["detail"]}
 
     @rx.event
     async def refresh(self):

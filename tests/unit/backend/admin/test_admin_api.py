@@ -166,7 +166,9 @@ async def test_errors_count_the_events_consumers_gave_up_on(api, root):
 
 
 def test_health_runs_the_ready_checks(api, root):
-    assert api.get(f"{ADMIN}/health", headers=root.headers).json() == {"status": "ok", "checks": {"database": "ok"}}
+    body = api.get(f"{ADMIN}/health", headers=root.headers).json()
+    assert body["status"] == "ok" and body["checks"] == {"database": "ok"}
+    assert body["code_sandbox"]["mode"] == "bwrap"  # configured; the test app runs no Code nodes itself
 
 
 def test_the_instance_trail_has_every_team_and_the_team_less_entries(api, api_user, root):

@@ -1,0 +1,59 @@
+"""deploy/kubernetes/code-runner: the pod that runs user code holds nothing and reaches nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from backend.sandbox.server import secrets_in
+from backend.settings import CodeRunnerSettings
+
+FOLDER = Path(__file__).resolve().parents[3] / "deploy" / "kubernetes" / "code-runner"
+LABELS = {"app.kubernetes.io/name": "linkflow", "app.kubernetes.io/component": "code-runner"}
+
+
+def resources() -> dict[tuple[str, str], dict]:
+    found = {}
+    for path in FOLDER.glob("*.yaml"):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") != "Kustomization":
+                found[doc["kind"], doc["metadata"]["name"]] = doc
+    return found
+
+
+@pytest.fixture
+def pod() -> dict:
+    return resources()["Deployment", "linkflow-code-runner"]["spec"]["template"]["spec"]
+
+
+def test_the_pod_has_no_token_no_root_no_capabilities_and_a_read_only_root(pod):
+    assert pod["automountServiceAccountToken"] is False and pod["enableServiceLinks"] is False
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] != 0
+    [container] = pod["containers"]
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True and security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"]["drop"] == ["ALL"]
+    assert container["args"][:3] == ["serve", "--role", "code-runner"]
+
+
+def test_its_environment_holds_no_secret_and_is_a_valid_runner_configuration(pod, monkeypatch):
+    env = {item["name"]: item["value"] for item in pod["containers"][0]["env"]}
+    assert secrets_in(env) == [] and not any("valueFrom" in item for item in pod["containers"][0]["env"])
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = CodeRunnerSettings()  # container mode with one slot: accepted by the role
+    assert (settings.mode, settings.code.sandbox, settings.code.runner_concurrency) == ("production", "container", 1)
+
+
+def test_no_egress_and_ingress_only_from_workers():
+    found = resources()
+    deny = found["NetworkPolicy", "linkflow-code-runner-deny-egress"]["spec"]
+    assert deny["podSelector"]["matchLabels"] == LABELS and deny["policyTypes"] == ["Egress"] and deny["egress"] == []
+    ingress = found["NetworkPolicy", "linkflow-code-runner-from-workers"]["spec"]
+    assert ingress["podSelector"]["matchLabels"] == LABELS and ingress["policyTypes"] == ["Ingress"]
+    [rule] = ingress["ingress"]
+    assert rule["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "linkflow",
+                                                             "app.kubernetes.io/component": "worker"}}}]
+    assert found["Service", "linkflow-code-runner"]["spec"]["selector"] == LABELS
