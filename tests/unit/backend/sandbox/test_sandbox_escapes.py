@@ -81,17 +81,23 @@ async def test_the_data_folder_database_and_checkout_are_invisible(secret):
 
 async def test_nothing_outside_the_private_tmp_can_be_written_or_truncated(bait_file):
     path, marker = bait_file
-    code = """
+    # Were the sandbox to fail open, this must not damage the machine: it runs only in a fresh PID
+    # namespace, and it opens the host's own /bin/sh for writing without truncating or writing it.
+    code = ONLY_IN_A_SANDBOX + """
         import os
         results = {}
-        for target in [items[0]['json']['bait'], '/usr/lib/evil', '/evil', '/dev/shm/evil', '/proc/sys/kernel/evil',
-                       '/bin/sh']:
+        for target in [items[0]['json']['bait'], '/usr/lib/evil', '/evil', '/dev/shm/evil', '/proc/sys/kernel/evil']:
             try:
                 with open(target, 'w') as f:
                     f.write('pwned')
                 results[target] = 'written'
             except OSError as exc:
                 results[target] = type(exc).__name__
+        try:
+            os.close(os.open('/bin/sh', os.O_WRONLY))
+            results['/bin/sh'] = 'written'
+        except OSError as exc:
+            results['/bin/sh'] = type(exc).__name__
         try:
             os.truncate(items[0]['json']['bait'], 0)
             results['truncate'] = 'truncated'
