@@ -75,7 +75,7 @@ def login_second_factor(session: Session, throttle: SigninThrottle, *, mfa_token
     """The code step: a TOTP or recovery code for the account the mfa token was issued to."""
     user = session.get(User, tokens.decode_mfa_token(mfa_token))
     if user is None or not user.is_active or not two_factor.is_enabled(session, user.id):
-        raise Unauthorized("this two-factor sign-in is no longer valid; sign in with your password again")
+        raise tokens.MfaTokenInvalid("this two-factor sign-in is no longer valid; sign in with your password again")
     method = two_factor.check(session, Attempt(throttle, user.email, user.id, "auth.login_failed", ip=ip),
                               user, code)
     throttle.succeeded(user.email)

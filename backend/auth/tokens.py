@@ -32,6 +32,10 @@ MFA_LIFETIME = timedelta(minutes=5)
 METHODS = ("password", "password+totp", "password+recovery_code", "oauth")
 
 
+class MfaTokenInvalid(Unauthorized):
+    code = "mfa_token_invalid"
+
+
 @dataclass(frozen=True)
 class TokenPair:
     access_token: str
@@ -76,7 +80,7 @@ def decode_mfa_token(token: str) -> str:
     except jwt.InvalidTokenError:
         claims = {}
     if claims.get("type") != MFA:
-        raise Unauthorized("this two-factor sign-in expired or is not valid; sign in with your password again")
+        raise MfaTokenInvalid("this two-factor sign-in expired or is not valid; sign in with your password again")
     return claims["sub"]
 
 

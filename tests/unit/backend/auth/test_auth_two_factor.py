@@ -118,6 +118,7 @@ def test_an_expired_mfa_token_is_refused(api, signup, otp_clock, monkeypatch):
     monkeypatch.setattr(totp, "clock", lambda: otp_clock[0] + 30)
     response = second_step(api, stale, two.next_code())
     assert response.status_code == 401 and "expired" in response.json()["error"]["message"]
+    assert response.json()["error"]["code"] == "mfa_token_invalid"
     assert "access_token" not in response.text
 
 
