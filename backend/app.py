@@ -9,8 +9,9 @@ from backend import errors
 from backend.admin import api as admin_api
 from backend.audit import api as audit_api
 from backend.auth import api as auth_api
-from backend.auth import api_keys_api, oauth_api
+from backend.auth import api_keys_api, oauth_api, two_factor_api
 from backend.auth.ratelimit import RateLimitMiddleware
+from backend.auth.throttle import SigninThrottle
 from backend.credentials import api as credentials_api
 from backend.executions import api as executions_api
 from backend.expressions import api as expressions_api
@@ -20,6 +21,7 @@ from backend.node_registry import api as node_registry_api
 from backend.notifications import api as notifications_api
 from backend.notifications import inbox_api as notifications_inbox_api
 from backend.observability import MetricsMiddleware, metrics_endpoint
+from backend.settings import get_settings
 from backend.users import api as users_api
 from backend.users import teams_api
 from backend.variables import api as variables_api
@@ -30,6 +32,7 @@ from backend.workflows import api as workflows_api
 # Service routers, mounted under /api/v1. One list: a new service adds its router here.
 SERVICE_ROUTERS: list[APIRouter] = []
 SERVICE_ROUTERS += [auth_api.router, oauth_api.router, users_api.router, teams_api.router, api_keys_api.router]
+SERVICE_ROUTERS += [two_factor_api.router]
 SERVICE_ROUTERS += [workflows_api.router, executions_api.router, node_registry_api.router,
                     variables_api.router]
 SERVICE_ROUTERS += [credentials_api.router]
@@ -58,6 +61,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
+    app.state.signin_throttle = SigninThrottle.from_settings(get_settings())
     # API routes (not bare Starlette ones) so the metrics middleware sees the route template.
     app.add_api_route("/health", health, methods=["GET"], include_in_schema=False)
     app.add_api_route("/ready", ready, methods=["GET"], include_in_schema=False)

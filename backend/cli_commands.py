@@ -52,19 +52,22 @@ def user_command(args: argparse.Namespace) -> int:
 
 
 def credentials_command(args: argparse.Namespace) -> int:
+    from backend.auth.two_factor import reseal_secrets as reseal_two_factor
     from backend.credentials.crypto import current_vault, rotate
     from backend.db.session import session_scope
     from backend.errors import UserError
     from backend.variables.service import reseal_secrets
 
     try:
-        with session_scope() as session:  # one transaction: credentials and secret variables together
+        with session_scope() as session:  # one transaction: credentials, secret variables, 2FA secrets
             count = rotate(session)
             variables = reseal_secrets(session)
+            two_factor = reseal_two_factor(session)
     except UserError as exc:  # a row sealed with a key that is no longer listed: nothing was changed
         print(f"linkflow: {exc.message}; nothing was changed", file=sys.stderr)
         return 2
-    print(json.dumps({"rotated": count, "secret_variables": variables, "key_id": current_vault().current_kid}))
+    print(json.dumps({"rotated": count, "secret_variables": variables, "two_factor_secrets": two_factor,
+                      "key_id": current_vault().current_kid}))
     return 0
 
 

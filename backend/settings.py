@@ -80,6 +80,12 @@ class SecuritySettings(BaseModel):
     refresh_token_days: int = 30
     rate_limit_anonymous_per_minute: int = 100  # per client IP, on /api/v1 only
     rate_limit_authenticated_per_minute: int = 1000  # per API key or user
+    # Per account (normalised email), from any IP: this many failed password/code checks lock it for
+    # signin_lock_seconds, each further failure doubles the lock up to the max; a quiet window forgets them.
+    signin_failures_before_lock: int = Field(5, ge=1)
+    signin_failure_window_seconds: int = Field(900, ge=1)
+    signin_lock_seconds: int = Field(60, ge=1)
+    signin_lock_max_seconds: int = Field(900, ge=1)
     oauth_provider_name: str = ""  # shown on the login button, e.g. "Google"
     oauth_client_id: str = ""  # empty: OAuth2/OIDC login is off
     oauth_client_secret: str = ""

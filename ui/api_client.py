@@ -23,7 +23,7 @@ import httpx
 from backend.settings import get_settings
 
 API_PREFIX = "/api/v1"
-SESSION_PATHS = ("/auth/login", "/auth/signup", "/auth/refresh", "/auth/logout")  # never retried with a refresh
+SESSION_PATHS = ("/auth/login", "/auth/login/mfa", "/auth/signup", "/auth/refresh", "/auth/logout")  # never retried with a refresh
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from backend.admin import queues, service
 from backend.admin.schemas import (
@@ -75,6 +75,14 @@ def update_user(user_id: str, body: AdminUserPatch, admin: Admin, session: DbSes
     if body.is_admin is not None:
         user = service.set_admin(session, admin.id, user_id, body.is_admin)
     return AdminUserOut.model_validate(user)
+
+
+@router.delete("/users/{user_id}/2fa", status_code=204)
+def reset_two_factor(user_id: str, admin: Admin, session: DbSession) -> Response:
+    """Turn a user's two-factor sign-in off (they lost their device and recovery codes); they sign in
+    with the password alone and may enrol again. Audited as admin.user_2fa_reset."""
+    service.reset_two_factor(session, admin.id, user_id)
+    return Response(status_code=204)
 
 
 @router.get("/teams", response_model=AdminTeamPage)

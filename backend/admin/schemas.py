@@ -18,6 +18,7 @@ class AdminUserOut(BaseModel):
     created_at: datetime
     last_login_at: datetime | None
     teams: int | None = None  # how many teams the user is in (in lists)
+    two_factor_enabled: bool | None = None  # in lists
 
 
 class AdminUserPage(BaseModel):

@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from backend.auth import audit, tokens
+from backend.auth import audit, tokens, two_factor
+from backend.auth.models import TwoFactorSecret
 from backend.errors import Conflict, NotFound, UserError
 from backend.events.models import OutboxEvent
 from backend.executions.models import Execution, ExecutionStatus
@@ -42,6 +43,7 @@ class UserRow:
     created_at: datetime
     last_login_at: datetime | None
     teams: int
+    two_factor_enabled: bool
 
 
 def list_users(session: Session, search: str = "", *, limit: int = 50, offset: int = 0) -> tuple[list[UserRow], int]:
@@ -52,10 +54,14 @@ def list_users(session: Session, search: str = "", *, limit: int = 50, offset: i
     total = session.scalar(select(func.count()).select_from(User).where(*where)) or 0
     teams = (select(func.count()).select_from(Membership).where(Membership.user_id == User.id)
              .correlate(User).scalar_subquery())
-    rows = session.execute(select(User, teams.label("teams")).where(*where)
+    two_factor = (select(TwoFactorSecret.user_id).where(TwoFactorSecret.user_id == User.id,
+                                                        TwoFactorSecret.confirmed_at.is_not(None))
+                  .correlate(User).exists())
+    rows = session.execute(select(User, teams.label("teams"), two_factor.label("two_factor")).where(*where)
                            .order_by(User.created_at, User.id).limit(limit).offset(offset))
     return [UserRow(id=u.id, email=u.email, name=u.name, is_admin=u.is_admin, is_active=u.is_active,
-                    created_at=u.created_at, last_login_at=u.last_login_at, teams=n) for u, n in rows], total
+                    created_at=u.created_at, last_login_at=u.last_login_at, teams=n,
+                    two_factor_enabled=bool(f)) for u, n, f in rows], total
 
 
 def _user(session: Session, user_id: str) -> User:
@@ -103,6 +109,11 @@ def set_admin(session: Session, actor_id: str, user_id: str, is_admin: bool) -> 
     audit.record(session, "admin.grant_admin" if is_admin else "admin.revoke_admin", actor_id=actor_id,
                  team_id=None, object_type="user", object_id=user.id, details={"email": user.email})
     return user
+
+
+def reset_two_factor(session: Session, actor_id: str, user_id: str) -> None:
+    """Turn a user's two-factor sign-in off (a lost phone without recovery codes); audited."""
+    two_factor.admin_reset(session, actor_id, _user(session, user_id))
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from sqlalchemy.exc import IntegrityError
 
-from backend.auth import service, tokens
-from backend.auth.deps import current_user
+from backend.auth import service, tokens, two_factor
+from backend.auth.deps import Authentication, Throttle, authenticate, two_factor_satisfied
 from backend.auth.schemas import (
     Accepted,
     LoginIn,
     MeOut,
+    MfaChallengeOut,
+    MfaLoginIn,
     PasswordResetConfirmIn,
     PasswordResetRequestIn,
     RefreshIn,
@@ -23,7 +25,6 @@ from backend.auth.schemas import (
 )
 from backend.auth.tokens import TokenPair
 from backend.db.deps import DbSession
-from backend.db.session import session_scope
 from backend.errors import Conflict
 from backend.notifications.mail import send_in_background
 from backend.users import service as users
@@ -56,15 +57,23 @@ def _client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-@router.post("/login", response_model=SessionOut)
-def login(body: LoginIn, session: DbSession, request: Request) -> SessionOut:
-    ip = _client_ip(request)
-    try:
-        user, pair = service.login(session, email=body.email, password=body.password, ip=ip)
-    except service.LoginFailed as failure:
-        with session_scope() as own:  # the request's transaction is rolled back with the 401
-            service.record_failed_login(own, failure, email=body.email, ip=ip)
-        raise
+@router.post("/login", response_model=SessionOut | MfaChallengeOut)
+def login(body: LoginIn, session: DbSession, request: Request, throttle: Throttle) -> SessionOut | MfaChallengeOut:
+    """Sign in with a password. With two-factor sign-in on, the answer is `{"mfa_required": true,
+    "mfa_token"}` instead of tokens: send the token and a code to POST /auth/login/mfa. Failed attempts
+    for one account, from any address, lock it for a while (429 with Retry-After)."""
+    result = service.login(session, throttle, email=body.email, password=body.password, ip=_client_ip(request))
+    if isinstance(result, service.MfaChallenge):
+        return MfaChallengeOut(mfa_token=result.mfa_token, expires_in=result.expires_in)
+    return _session_out(*result)
+
+
+@router.post("/login/mfa", response_model=SessionOut)
+def login_mfa(body: MfaLoginIn, session: DbSession, request: Request, throttle: Throttle) -> SessionOut:
+    """The second step of a sign-in with two-factor sign-in on: the `mfa_token` of POST /auth/login
+    (valid 5 minutes) and the current 6-digit code, or one of the recovery codes (each works once)."""
+    user, pair = service.login_second_factor(session, throttle, mfa_token=body.mfa_token, code=body.code,
+                                             ip=_client_ip(request))
     return _session_out(user, pair)
 
 
@@ -83,10 +92,15 @@ def logout(body: RefreshIn, session: DbSession, request: Request) -> Response:
 
 
 @router.get("/me", response_model=MeOut)
-def me(user: Annotated[User, Depends(current_user)], session: DbSession) -> MeOut:
-    memberships = [MembershipOut(team=TeamOut.model_validate(team), role=role)
-                   for team, role in users.memberships(session, user.id)]
-    return MeOut(user=UserOut.model_validate(user), memberships=memberships)
+def me(auth: Annotated[Authentication, Depends(authenticate)], session: DbSession) -> MeOut:
+    """You, your teams and your role in each; `blocked_by_2fa` marks a team you cannot act in until
+    you turn on two-factor sign-in (the team requires it)."""
+    satisfied = two_factor_satisfied(session, auth)
+    memberships = [MembershipOut(team=TeamOut.model_validate(team), role=role,
+                                 blocked_by_2fa=team.require_2fa and not satisfied)
+                   for team, role in users.memberships(session, auth.user.id)]
+    return MeOut(user=UserOut.model_validate(auth.user), memberships=memberships,
+                 two_factor_enabled=two_factor.is_enabled(session, auth.user.id))
 
 
 @router.post("/password-reset/request", status_code=202, response_model=Accepted)

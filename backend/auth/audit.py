@@ -28,3 +28,14 @@ def record_for_user_teams(session: Session, action: str, user_id: str, *, actor_
     for team_id in teams:
         record(session, action, actor_id=actor_id, team_id=team_id, object_type="user", object_id=user_id,
                details=details, ip=ip)
+
+
+def record_for_account(session: Session, action: str, user_id: str | None, *, email: str,
+                       actor_id: str | None = None, details: dict | None = None, ip: str | None = None) -> None:
+    """An event about the account an email names: in its teams' trails when it exists, else one
+    team-less entry (instance admins see those) keeping the email as typed, normalised."""
+    if user_id is None:
+        record(session, action, actor_id=None, team_id=None, object_type="user", object_id="",
+               details={**(details or {}), "email": email.strip().lower()[:320]}, ip=ip)
+        return
+    record_for_user_teams(session, action, user_id, actor_id=actor_id, details=details, ip=ip)

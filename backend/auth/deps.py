@@ -7,7 +7,9 @@ Credentials: `Authorization: Bearer <access token>`, `Authorization: Bearer lf_<
 `X-API-Key: lf_<key>`. Missing, invalid or expired ones answer 401 with
 `WWW-Authenticate: Bearer`. The team is the `X-Team-Id` header (403 unless the caller is a
 member, whether or not the team exists), else the caller's oldest membership. An API key
-is bound to its team and acts with its creator's current role there.
+is bound to its team and acts with its creator's current role there. A team with
+`require_2fa` answers 403 `two_factor_required` to a signed-in member whose account has no
+two-factor sign-in (API keys and OAuth sign-ins pass); their account endpoints keep working.
 """
 
 from __future__ import annotations
@@ -17,17 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Security
+from fastapi import Depends, Header, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.auth import api_keys
+from backend.auth import api_keys, two_factor
 from backend.auth.models import ApiKey
+from backend.auth.throttle import SigninThrottle
 from backend.auth.tokens import decode_access_token, sign_in_active
 from backend.db.deps import DbSession
 from backend.errors import Forbidden, NotFound, Unauthorized
-from backend.users.models import Membership, Role, User
+from backend.users.models import Membership, Role, Team, User
 from backend.users.roles import ensure_at_least
 
 _bearer = HTTPBearer(auto_error=False, description="a JWT access token, or an API key `lf_...`")
@@ -47,6 +50,15 @@ class Principal:
 class Authentication:
     user: User
     api_key: ApiKey | None = None
+    method: str = "password"  # how the sign-in was proven (tokens.METHODS); API keys: "password"
+
+
+def signin_throttle(request: Request) -> SigninThrottle:
+    """The per-account sign-in throttle of this app (backend.auth.throttle)."""
+    return request.app.state.signin_throttle
+
+
+Throttle = Annotated[SigninThrottle, Depends(signin_throttle)]
 
 
 def authenticate(
@@ -67,7 +79,7 @@ def authenticate(
     if "sid" in claims and not sign_in_active(session, claims["sid"]):
         raise Unauthorized("this session was signed out (sign-out, password change or a reused refresh token); "
                            "sign in again")
-    return Authentication(_active_user(session, claims["sub"]))
+    return Authentication(_active_user(session, claims["sub"]), method=str(claims.get("method", "password")))
 
 
 def _active_user(session: Session, user_id: str) -> User:
@@ -82,18 +94,33 @@ def current_user(auth: Annotated[Authentication, Depends(authenticate)]) -> User
     return auth.user
 
 
+class TwoFactorRequired(Forbidden):
+    code = "two_factor_required"
+
+
+def two_factor_satisfied(session: Session, auth: Authentication) -> bool:
+    """Whether a team that requires two-factor sign-in lets this caller in: the account has it on, or
+    the caller is an API key, or the sign-in went through the OAuth provider (which owns the second factor)."""
+    return auth.api_key is not None or auth.method == "oauth" or two_factor.is_enabled(session, auth.user.id)
+
+
 def principal_in(session: Session, auth: Authentication, team_id: str | None) -> Principal | None:
-    """The caller acting in `team_id` (None: their oldest membership), or None if they may not."""
+    """The caller acting in `team_id` (None: their oldest membership), or None if they may not.
+    TwoFactorRequired (403) when the team requires two-factor sign-in and the caller lacks it."""
     if auth.api_key is not None:
         if team_id is not None and team_id != auth.api_key.team_id:
             return None
         team_id = auth.api_key.team_id
-    query = select(Membership.team_id, Membership.role).where(Membership.user_id == auth.user.id)
+    query = (select(Membership.team_id, Membership.role, Team.require_2fa)
+             .join(Team, Team.id == Membership.team_id).where(Membership.user_id == auth.user.id))
     if team_id is not None:
         query = query.where(Membership.team_id == team_id)
     row = session.execute(query.order_by(Membership.created_at, Membership.id).limit(1)).first()
     if row is None:
         return None
+    if row.require_2fa and not two_factor_satisfied(session, auth):
+        raise TwoFactorRequired(f"team {row.team_id} requires two-factor sign-in; enable it in Settings → "
+                                "Security (POST /api/v1/auth/2fa/setup), then try again")
     return Principal(user_id=auth.user.id, team_id=row.team_id, role=Role(row.role),
                      api_key_id=auth.api_key.id if auth.api_key else None, is_admin=auth.user.is_admin)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +21,17 @@ class SignupIn(BaseModel):
 class LoginIn(BaseModel):
     email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
+
+
+class MfaChallengeOut(BaseModel):
+    mfa_required: Literal[True] = True
+    mfa_token: str  # for POST /auth/login/mfa only; not an access token
+    expires_in: int  # seconds
+
+
+class MfaLoginIn(BaseModel):
+    mfa_token: str = Field(min_length=1, max_length=2000)
+    code: str = Field(min_length=1, max_length=64, description="the 6-digit code, or a recovery code")
 
 
 class TokensOut(BaseModel):
@@ -44,6 +56,7 @@ class RefreshIn(BaseModel):
 class MeOut(BaseModel):
     user: UserOut
     memberships: list[MembershipOut]
+    two_factor_enabled: bool = False
 
 
 class PasswordResetRequestIn(BaseModel):
@@ -82,3 +95,30 @@ class ApiKeyOut(BaseModel):
 
 class ApiKeyCreated(ApiKeyOut):
     key: str  # shown once; only its hash is stored
+
+
+class TwoFactorStatusOut(BaseModel):
+    enabled: bool
+    pending: bool  # enrolment started with /setup, not confirmed with /enable yet
+    enabled_at: datetime | None
+    recovery_codes_left: int
+
+
+class TwoFactorSetupOut(BaseModel):
+    secret: str  # base32; shown while enrolment is pending, never after it is confirmed
+    otpauth_uri: str
+    qr_code: str  # the otpauth URI as an SVG QR code, a data: URI for <img src>
+
+
+class TwoFactorCodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=64, description="the 6-digit code, or a recovery code")
+
+
+class TwoFactorDisableIn(TwoFactorCodeIn):
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RecoveryCodesOut(BaseModel):
+    recovery_codes: list[str]  # shown once; only hashes are stored

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import functools
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from backend.auth import audit, tokens
+from backend.auth import audit, tokens, two_factor
+from backend.auth.attempts import Attempt, Rejected, guarded
 from backend.auth.models import PasswordResetToken
 from backend.auth.passwords import hash_password, verify_password
+from backend.auth.throttle import SigninThrottle
 from backend.auth.tokens import TokenPair, sha256
 from backend.db.base import utcnow
 from backend.errors import Unauthorized, UserError
@@ -36,39 +39,49 @@ def signup(session: Session, *, email: str, password: str, name: str = "") -> tu
     return user, team, _sign_in(session, user)
 
 
-class LoginFailed(Unauthorized):
-    """A refused sign-in; `user_id` names the account it was for, if one exists (for the audit trail)."""
+@dataclass(frozen=True)
+class MfaChallenge:
+    """The password was right and the account has two-factor sign-in: ask for a code with this token."""
 
-    def __init__(self, user_id: str | None, reason: str) -> None:
-        super().__init__(BAD_CREDENTIALS)
-        self.user_id, self.reason = user_id, reason
+    mfa_token: str
+    expires_in: int
 
 
-def login(session: Session, *, email: str, password: str, ip: str | None = None) -> tuple[User, TokenPair]:
+def login(session: Session, throttle: SigninThrottle, *, email: str, password: str,
+          ip: str | None = None) -> tuple[User, TokenPair] | MfaChallenge:
+    """The password step. Refusals are audited and counted per account (attempts.guarded); an account
+    with two-factor sign-in gets an MfaChallenge instead of tokens, and its throttle count stays until
+    the code step succeeds, so knowing the password does not buy more guesses at the code."""
     user = users.find_by_email(session, email)
-    if user is None or not user.password_hash:
-        verify_password(_dummy_hash(), password)  # same work whether or not the account exists
-        raise LoginFailed(user.id if user else None, "no_password" if user else "unknown_email")
-    if not verify_password(user.password_hash, password):
-        raise LoginFailed(user.id, "wrong_password")
-    if not user.is_active:
-        raise LoginFailed(user.id, "disabled")
+    with guarded(Attempt(throttle, email, user.id if user else None, "auth.login_failed", ip=ip)):
+        if user is None or not user.password_hash:
+            verify_password(_dummy_hash(), password)  # same work whether or not the account exists
+            raise Rejected(BAD_CREDENTIALS, "no_password" if user else "unknown_email")
+        if not verify_password(user.password_hash, password):
+            raise Rejected(BAD_CREDENTIALS, "wrong_password")
+        if not user.is_active:
+            raise Rejected(BAD_CREDENTIALS, "disabled", counted=False)
+    if two_factor.is_enabled(session, user.id):
+        token, lifetime = tokens.issue_mfa_token(user.id)
+        return MfaChallenge(mfa_token=token, expires_in=lifetime)
+    throttle.succeeded(email)
     audit.record_for_user_teams(session, "auth.login", user.id, actor_id=user.id,
                                 details={"method": "password"}, ip=ip)
     return user, _sign_in(session, user)
 
 
-def record_failed_login(session: Session, failure: LoginFailed, *, email: str, ip: str | None) -> None:
-    """Audit a refused sign-in in its own transaction (the request's is rolled back). Only attempts on
-    an existing account reach a team's trail; the email is kept as typed only when no account has it."""
-    details = {"method": "password", "reason": failure.reason}
-    if failure.user_id is None:
-        details["email"] = email.strip().lower()[:320]
-        audit.record(session, "auth.login_failed", actor_id=None, team_id=None, object_type="user",
-                     object_id="", details=details, ip=ip)
-        return
-    audit.record_for_user_teams(session, "auth.login_failed", failure.user_id, actor_id=None,
-                                details=details, ip=ip)
+def login_second_factor(session: Session, throttle: SigninThrottle, *, mfa_token: str, code: str,
+                        ip: str | None = None) -> tuple[User, TokenPair]:
+    """The code step: a TOTP or recovery code for the account the mfa token was issued to."""
+    user = session.get(User, tokens.decode_mfa_token(mfa_token))
+    if user is None or not user.is_active or not two_factor.is_enabled(session, user.id):
+        raise tokens.MfaTokenInvalid("this two-factor sign-in is no longer valid; sign in with your password again")
+    method = two_factor.check(session, Attempt(throttle, user.email, user.id, "auth.login_failed", ip=ip),
+                              user, code)
+    throttle.succeeded(user.email)
+    audit.record_for_user_teams(session, "auth.login", user.id, actor_id=user.id,
+                                details={"method": "password", "second_factor": method}, ip=ip)
+    return user, _sign_in(session, user, f"password+{method}")
 
 
 def logout(session: Session, refresh_token: str, *, ip: str | None = None) -> None:
@@ -87,14 +100,15 @@ def oauth_login(session: Session, *, email: str, name: str, provider: str) -> tu
                      object_id=user.id, details={"method": "oauth", "provider": provider})
     if not user.is_active:
         raise Unauthorized("this account is disabled")
+    # No code is asked for: the identity provider is in charge of the second factor (as n8n does for SSO).
     audit.record_for_user_teams(session, "auth.login", user.id, actor_id=user.id,
                                 details={"method": "oauth", "provider": provider})
-    return user, _sign_in(session, user)
+    return user, _sign_in(session, user, "oauth")
 
 
-def _sign_in(session: Session, user: User) -> TokenPair:
+def _sign_in(session: Session, user: User, method: str = "password") -> TokenPair:
     user.last_login_at = utcnow()
-    return tokens.issue_pair(session, user.id)
+    return tokens.issue_pair(session, user.id, method=method)
 
 
 def request_password_reset(session: Session, email: str) -> Mail | None:

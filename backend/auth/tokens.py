@@ -26,6 +26,14 @@ from backend.users.models import User
 
 ALGORITHM = "HS256"
 ACCESS = "access"
+MFA = "mfa"
+MFA_LIFETIME = timedelta(minutes=5)
+# How a sign-in was proven. OAuth sign-ins leave the second factor to the identity provider.
+METHODS = ("password", "password+totp", "password+recovery_code", "oauth")
+
+
+class MfaTokenInvalid(Unauthorized):
+    code = "mfa_token_invalid"
 
 
 @dataclass(frozen=True)
@@ -40,17 +48,40 @@ def sha256(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue_access_token(user_id: str, session_id: str | None = None) -> tuple[str, int]:
+def issue_access_token(user_id: str, session_id: str | None = None,
+                       method: str = "password") -> tuple[str, int]:
     """A short-lived JWT. ``session_id`` (the sign-in's refresh-token family) ties it to that sign-in:
-    once the sign-in is revoked (logout, password change, refresh-token reuse) the token stops working."""
+    once the sign-in is revoked (logout, password change, refresh-token reuse) the token stops working.
+    ``method`` says how the sign-in was proven (one of METHODS)."""
     security = get_settings().security
     lifetime = security.access_token_minutes * 60
     now = utcnow()
     claims = {"sub": user_id, "iat": now, "exp": now + timedelta(seconds=lifetime),
-              "jti": uuid.uuid4().hex, "type": ACCESS}
+              "jti": uuid.uuid4().hex, "type": ACCESS, "method": method}
     if session_id is not None:
         claims["sid"] = session_id
     return jwt.encode(claims, security.secret_key, algorithm=ALGORITHM), lifetime
+
+
+def issue_mfa_token(user_id: str) -> tuple[str, int]:
+    """The proof that the password step of a sign-in passed, good for MFA_LIFETIME and only for
+    POST /auth/login/mfa: it is not an access token (its type is ``mfa``)."""
+    now = utcnow()
+    claims = {"sub": user_id, "iat": now, "exp": now + MFA_LIFETIME, "jti": uuid.uuid4().hex, "type": MFA}
+    lifetime = int(MFA_LIFETIME.total_seconds())
+    return jwt.encode(claims, get_settings().security.secret_key, algorithm=ALGORITHM), lifetime
+
+
+def decode_mfa_token(token: str) -> str:
+    """The user id a valid mfa token was issued to; Unauthorized if it is forged, expired or another kind."""
+    try:
+        claims = jwt.decode(token, get_settings().security.secret_key, algorithms=[ALGORITHM],
+                            options={"require": ["sub", "exp", "iat", "jti"]})
+    except jwt.InvalidTokenError:
+        claims = {}
+    if claims.get("type") != MFA:
+        raise MfaTokenInvalid("this two-factor sign-in expired or is not valid; sign in with your password again")
+    return claims["sub"]
 
 
 def decode_access_token(token: str) -> dict:
@@ -68,13 +99,14 @@ def decode_access_token(token: str) -> dict:
     return claims
 
 
-def issue_pair(session: Session, user_id: str, family_id: str | None = None) -> TokenPair:
+def issue_pair(session: Session, user_id: str, family_id: str | None = None,
+               method: str = "password") -> TokenPair:
     raw = secrets.token_urlsafe(32)
     days = get_settings().security.refresh_token_days
     family_id = family_id or new_id()
     session.add(RefreshToken(user_id=user_id, family_id=family_id, token_hash=sha256(raw),
-                             expires_at=utcnow() + timedelta(days=days)))
-    access, lifetime = issue_access_token(user_id, family_id)
+                             expires_at=utcnow() + timedelta(days=days), auth_method=method))
+    access, lifetime = issue_access_token(user_id, family_id, method)
     return TokenPair(access_token=access, refresh_token=raw, expires_in=lifetime)
 
 
@@ -92,7 +124,7 @@ def refresh(raw: str) -> TokenPair:
         if reused:
             revoke_family(session, token.family_id)
         else:
-            pair = issue_pair(session, token.user_id, token.family_id)
+            pair = issue_pair(session, token.user_id, token.family_id, token.auth_method)
     if reused:
         raise Unauthorized("this refresh token was already used, so every session it started has been "
                            "signed out; sign in again")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, IdMixin, TimestampMixin, utcnow
@@ -32,6 +32,8 @@ class Team(IdMixin, TimestampMixin, Base):
 
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(100), unique=True)
+    # Members without two-factor sign-in are confined to enrolling it (backend.auth.deps).
+    require_2fa: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Membership(IdMixin, Base):

@@ -48,11 +48,21 @@ class TeamOut(BaseModel):
     name: str
     slug: str
     created_at: datetime
+    require_2fa: bool = False  # members without two-factor sign-in are confined to enrolling it
+
+
+class TeamSecurityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    require_2fa: bool
 
 
 class MembershipOut(BaseModel):
     team: TeamOut
     role: Role
+    # In /auth/me: the team requires two-factor sign-in and this session does not have it, so every
+    # call in the team answers 403 until the account enrols.
+    blocked_by_2fa: bool = False
 
 
 class MemberOut(BaseModel):

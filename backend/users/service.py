@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.auth import audit, tokens
+from backend.auth.attempts import Attempt, Rejected, guarded
 from backend.auth.passwords import MIN_LENGTH, hash_password, verify_password
 from backend.errors import Conflict, Forbidden, NotFound, UserError
 from backend.users.models import Membership, Role, Team, User
@@ -69,13 +70,17 @@ def update_profile(session: Session, user: User, *, name: str | None = None) -> 
     return user
 
 
-def change_password(session: Session, user: User, *, current: str, new: str) -> None:
-    """Change a password the user knows; every refresh token (other sessions) is revoked."""
+def change_password(session: Session, user: User, *, current: str, new: str, attempt: Attempt) -> None:
+    """Change a password the user knows; every refresh token (other sessions) is revoked. The current
+    password is checked under the per-account throttle (`attempt`), like a sign-in."""
     if not user.password_hash:
         raise Forbidden("this account signs in with an identity provider and has no password to change; "
                         "use \"Forgot password\" to set one")
-    if not verify_password(user.password_hash, current):
-        raise Forbidden("the current password is wrong; nothing was changed")
+    with guarded(attempt):
+        if not verify_password(user.password_hash, current):
+            raise Rejected("the current password is wrong; nothing was changed", "wrong_password",
+                           status_code=403)
+    attempt.throttle.succeeded(user.email)
     if current == new:
         raise UserError("the new password is the same as the current one; choose a different one")
     set_password(session, user, new)

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from backend.auth import api_keys, audit
+from backend.auth import api_keys, audit, two_factor
 from backend.credentials.models import Credential, CredentialShare
 from backend.errors import Conflict, NotFound
 from backend.users.models import Membership, Role, Team, User
@@ -59,6 +59,22 @@ def rename_team(session: Session, actor: Actor, name: str) -> Team:
     audit.record(session, "team.update", actor_id=actor.user_id, team_id=team.id, object_type="team",
                  object_id=team.id, details={"name": {"from": team.name, "to": name.strip()}})
     team.name = name.strip()
+    return team
+
+
+def set_require_2fa(session: Session, actor: Actor, required: bool) -> Team:
+    """Require two-factor sign-in of every member (admins and owners). Only an actor who has it on may
+    turn it on, so nobody locks themselves out of their own team."""
+    ensure_at_least(actor.role, Role.ADMIN, actor.team_id)
+    team = get_team(session, actor.team_id)
+    if team.require_2fa == required:
+        return team
+    if required and not two_factor.is_enabled(session, actor.user_id):
+        raise Conflict("turn on two-factor sign-in for your own account first (Settings → Security); "
+                       "the team would otherwise lock you out too")
+    audit.record(session, "team.update", actor_id=actor.user_id, team_id=team.id, object_type="team",
+                 object_id=team.id, details={"require_2fa": {"from": team.require_2fa, "to": required}})
+    team.require_2fa = required
     return team
 
 

@@ -25,6 +25,7 @@ from backend.users.schemas import (
     MembershipOut,
     TeamIn,
     TeamOut,
+    TeamSecurityIn,
 )
 from backend.users.teams import Actor
 
@@ -70,6 +71,13 @@ def get_team(principal: Member, session: DbSession) -> TeamOut:
 def rename_team(body: TeamIn, principal: Member, session: DbSession) -> TeamOut:
     """Rename the team (owners)."""
     return TeamOut.model_validate(teams.rename_team(session, _actor(principal), body.name))
+
+
+@router.put("/{team_id}/security", response_model=TeamOut)
+def set_team_security(body: TeamSecurityIn, principal: Member, session: DbSession) -> TeamOut:
+    """`{"require_2fa": true}` (admins and owners, who must have two-factor sign-in on themselves):
+    members without it can sign in but every call in this team answers 403 until they enable it."""
+    return TeamOut.model_validate(teams.set_require_2fa(session, _actor(principal), body.require_2fa))
 
 
 @router.get("/{team_id}/members", response_model=list[MemberOut])

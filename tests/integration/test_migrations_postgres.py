@@ -32,3 +32,25 @@ def test_json_columns_are_jsonb_on_postgres(postgres_url):
         assert type(columns["definition"]["type"]).__name__ == "JSONB"
     finally:
         engine.dispose()
+
+
+def test_the_two_factor_migration_keeps_existing_rows_on_postgres(postgres_url):
+    migrate.upgrade(postgres_url, "0006_sharing_heartbeats")
+    engine = make_engine(postgres_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO teams (id, name, slug, created_at, updated_at) "
+                                 "VALUES ('t1', 'Ops', 'ops', now(), now())")
+        migrate.upgrade(postgres_url)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT require_2fa FROM teams").scalar() is False
+        assert {"two_factor_secrets", "recovery_codes"} <= set(inspect(engine).get_table_names())
+        migrate.downgrade(postgres_url, "0006_sharing_heartbeats")
+        inspector = inspect(engine)
+        assert not {"two_factor_secrets", "recovery_codes"} & set(inspector.get_table_names())
+        assert "require_2fa" not in {c["name"] for c in inspector.get_columns("teams")}
+        assert "auth_method" not in {c["name"] for c in inspector.get_columns("refresh_tokens")}
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT name FROM teams").scalar() == "Ops"
+    finally:
+        engine.dispose()

@@ -42,8 +42,8 @@ def _card(title: str, subtitle: str, form: rx.Component, footer: rx.Component) -
     )
 
 
-def login_page() -> rx.Component:
-    form = rx.form(
+def _password_form() -> rx.Component:
+    return rx.form(
         rx.vstack(
             _field("Email", "email", "email", "you@example.com", auto_complete="username", auto_focus=True),
             _field("Password", "password", "password", auto_complete="current-password"),
@@ -52,8 +52,45 @@ def login_page() -> rx.Component:
         ),
         on_submit=AuthState.login, reset_on_submit=False, width="100%",
     )
+
+
+def _code_form() -> rx.Component:
+    """The second step when two-factor sign-in is on: a 6-digit code, or a recovery code."""
+    code = rx.cond(
+        AuthState.mfa_recovery,
+        _field("Recovery code", "code", placeholder="xxxx-xxxx-xxxx-xxxx", auto_complete="off", auto_focus=True,
+               key="recovery"),
+        _field("Authentication code", "code", placeholder="123456", auto_complete="one-time-code",
+               input_mode="numeric", max_length=6, auto_focus=True, key="totp"),
+    )
+    return rx.form(
+        rx.vstack(
+            rx.text(rx.cond(AuthState.mfa_recovery,
+                            "Enter one of the recovery codes you saved when you turned on two-factor sign-in. "
+                            "Each works once.",
+                            "Open your authenticator app and enter the 6-digit code for LinkFlow."), size="2"),
+            code,
+            rx.button("Verify", type="submit", size="3", width="100%", loading=AuthState.busy),
+            rx.hstack(
+                rx.button(rx.cond(AuthState.mfa_recovery, "Use the authenticator app", "Use a recovery code"),
+                          on_click=AuthState.toggle_recovery, type="button", variant="ghost", size="2"),
+                rx.button("Back", on_click=AuthState.cancel_mfa, type="button", variant="ghost", size="2",
+                          color_scheme="gray"),
+                justify="between", width="100%",
+            ),
+            spacing="4", width="100%",
+        ),
+        on_submit=AuthState.login_code, reset_on_submit=True, width="100%",
+    )
+
+
+def login_page() -> rx.Component:
     footer = rx.text("New to LinkFlow? ", rx.link("Create an account", href="/signup"), size="2")
-    return _card("Sign in", "Welcome back. Sign in to your workspace.", form, footer)
+    return rx.cond(
+        AuthState.mfa_token != "",
+        _card("Two-factor sign-in", "One more step to prove it is you.", _code_form(), footer),
+        _card("Sign in", "Welcome back. Sign in to your workspace.", _password_form(), footer),
+    )
 
 
 def signup_page() -> rx.Component:

@@ -1,4 +1,4 @@
-"""/settings: Profile, Members, API keys and Notifications, one tab each."""
+"""/settings: Profile, Security, Members, API keys and Notifications, one tab each."""
 
 import reflex as rx
 
@@ -6,9 +6,11 @@ from ui.components.sections import field, form_error, loading_or, section
 from ui.components.shell import shell
 from ui.pages.settings_keys import api_keys_tab
 from ui.pages.settings_members import members_tab
+from ui.pages.settings_security import security_tab
 from ui.state.auth import AuthState
 from ui.state.members import MembersState
-from ui.state.settings import ApiKeysState, NotificationsState, ProfileState
+from ui.state.security import SecurityState
+from ui.state.settings import ApiKeysState, NotificationsState, ProfileState, SettingsTabState
 
 
 def _profile_tab() -> rx.Component:
@@ -63,23 +65,34 @@ def _notifications_tab() -> rx.Component:
                    loading_or(NotificationsState.loaded, NotificationsState.error, NotificationsState.load, toggle))
 
 
+def _two_factor_required() -> rx.Component:
+    return rx.cond(AuthState.blocked_by_2fa, rx.callout.root(
+        rx.callout.icon(rx.icon("shield-alert")),
+        rx.callout.text(AuthState.team_name, " requires two-factor sign-in. Turn it on in the Security tab to use "
+                        "the team; until then its workflows, credentials and members are closed to you."),
+        color_scheme="amber", role="status", width="100%", data_testid="two-factor-required"))
+
+
 def page() -> rx.Component:
     tabs = rx.tabs.root(
         rx.tabs.list(
             rx.tabs.trigger("Profile", value="profile"),
+            rx.tabs.trigger("Security", value="security"),
             rx.tabs.trigger("Members", value="members"),
             rx.tabs.trigger("API keys", value="api-keys"),
             rx.tabs.trigger("Notifications", value="notifications"),
         ),
         rx.tabs.content(_profile_tab(), value="profile", padding_top="16px"),
+        rx.tabs.content(security_tab(), value="security", padding_top="16px"),
         rx.tabs.content(members_tab(), value="members", padding_top="16px"),
         rx.tabs.content(api_keys_tab(), value="api-keys", padding_top="16px"),
         rx.tabs.content(_notifications_tab(), value="notifications", padding_top="16px"),
-        default_value="profile", width="100%",
+        value=SettingsTabState.tab, on_change=SettingsTabState.set_tab, width="100%",
     )
-    return shell("Settings", tabs)
+    return shell("Settings", rx.vstack(_two_factor_required(), tabs, spacing="4", width="100%"))
 
 
 def register(app: rx.App) -> None:
-    on_load = [AuthState.require_session, NotificationsState.load, ApiKeysState.load, MembersState.load]
+    on_load = [SettingsTabState.open_page, AuthState.require_session, SecurityState.load, NotificationsState.load,
+               ApiKeysState.load, MembersState.load]
     app.add_page(page, route="/settings", title="Settings · LinkFlow", on_load=on_load)

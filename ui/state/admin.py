@@ -39,7 +39,8 @@ def _ago(value: str | None) -> str:
 
 def _user(u: dict) -> dict:
     return {"id": u["id"], "email": u["email"], "name": u["name"], "is_admin": u["is_admin"],
-            "is_active": u["is_active"], "teams": str(u.get("teams") or 0), "created": _when(u["created_at"]),
+            "is_active": u["is_active"], "two_factor": bool(u.get("two_factor_enabled")),
+            "teams": str(u.get("teams") or 0), "created": _when(u["created_at"]),
             "last_login": _when(u.get("last_login_at"))}
 
 
@@ -219,6 +220,15 @@ class AdminState(rx.State):
     async def set_user_admin(self, user_id: str, email: str, is_admin: bool):
         done = f"{email} is now an instance admin" if is_admin else f"{email} is no longer an instance admin"
         return await self._patch_user(user_id, {"is_admin": is_admin}, done)
+
+    @rx.event
+    async def reset_two_factor(self, user_id: str, email: str):
+        try:
+            await call_api(self, "DELETE", f"/admin/users/{user_id}/2fa")
+        except ApiError as exc:
+            return [api_failed(exc), AdminState.refresh]
+        await self._load("users")
+        return rx.toast.success(f"Two-factor sign-in of {email} was reset; they sign in with the password alone")
 
     @rx.event(background=True)
     async def start_refresh(self):

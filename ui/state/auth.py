@@ -11,6 +11,9 @@ import reflex as rx
 from ui.api_client import ApiClient, ApiError, Tokens
 
 PUBLIC_ROUTES = ("/login", "/signup")
+SECURITY_PAGE = "/settings?tab=security"
+# Pages a member confined by a team's two-factor requirement may stay on (they are not about the team).
+TWO_FACTOR_EXEMPT = ("/settings", "/admin")
 
 
 class AuthState(rx.State):
@@ -23,9 +26,13 @@ class AuthState(rx.State):
     user_email: str = ""
     user_id: str = ""
     is_admin: bool = False  # instance admin: sees the Admin console
-    teams: list[dict[str, str]] = []  # [{id, name, role}] from /auth/me
+    teams: list[dict[str, str]] = []  # [{id, name, role, require_2fa, blocked}] from /auth/me ("yes" or "")
+    two_factor_enabled: bool = False
     form_error: str = ""
     busy: bool = False
+    # The second step of a sign-in with two-factor on: the API's mfa_token, kept on the server only.
+    mfa_token: str = ""
+    mfa_recovery: bool = False  # asking for a recovery code instead of the 6-digit code
 
     @rx.var
     def signed_in(self) -> bool:
@@ -52,6 +59,21 @@ class AuthState(rx.State):
     @rx.var
     def is_team_admin(self) -> bool:
         return self.role in ("owner", "admin")
+
+    def _current_team(self) -> dict[str, str]:
+        for team in self.teams:
+            if team["id"] == self.team_id:
+                return team
+        return self.teams[0] if self.teams else {}
+
+    @rx.var
+    def blocked_by_2fa(self) -> bool:
+        """The current team requires two-factor sign-in and this account has not turned it on."""
+        return self._current_team().get("blocked") == "yes"
+
+    @rx.var
+    def team_requires_2fa(self) -> bool:
+        return self._current_team().get("require_2fa") == "yes"
 
     @rx.var
     def team_name(self) -> str:
@@ -89,13 +111,18 @@ class AuthState(rx.State):
             await self._load_me()
         except ApiError as exc:
             return self._login_redirect() if exc.unauthorized else rx.toast.error(exc.message)
+        if self.blocked_by_2fa and not self.router.url.path.startswith(TWO_FACTOR_EXEMPT):
+            return rx.redirect(SECURITY_PAGE)  # the team answers 403 to everything else until they enrol
         return None
 
     async def _load_me(self) -> None:
         me = await self.request("GET", "/auth/me")
         self.user_name, self.user_email = me["user"]["name"], me["user"]["email"]
         self.user_id, self.is_admin = me["user"]["id"], bool(me["user"]["is_admin"])
-        self.teams = [{"id": m["team"]["id"], "name": m["team"]["name"], "role": m["role"]}
+        self.two_factor_enabled = bool(me.get("two_factor_enabled"))
+        self.teams = [{"id": m["team"]["id"], "name": m["team"]["name"], "role": m["role"],
+                       "require_2fa": "yes" if m["team"].get("require_2fa") else "",
+                       "blocked": "yes" if m.get("blocked_by_2fa") else ""}
                       for m in me["memberships"]]
         if self.teams and self.team_id not in {t["id"] for t in self.teams}:
             self.team_id = self.teams[0]["id"]
@@ -103,7 +130,7 @@ class AuthState(rx.State):
     @rx.event
     def open_public_page(self):
         """on_load of /login and /signup: a signed-in visitor goes straight to the app."""
-        self.form_error = ""
+        self.form_error, self.mfa_token, self.mfa_recovery = "", "", False
         if self.signed_in and self.user_email:
             return rx.redirect(self._next_page())
         return None
@@ -127,20 +154,45 @@ class AuthState(rx.State):
         async for event in self._start_session("/auth/signup", body):
             yield event
 
+    @rx.event
+    async def login_code(self, form: dict):
+        """The second step: the 6-digit code (or a recovery code) for the mfa_token of the first."""
+        code = "".join(str(form.get("code", "")).split())
+        if not code:
+            self.form_error = "Enter a recovery code." if self.mfa_recovery else \
+                "Enter the 6-digit code from your authenticator app."
+            return
+        async for event in self._start_session("/auth/login/mfa", {"mfa_token": self.mfa_token, "code": code}):
+            yield event
+
+    @rx.event
+    def toggle_recovery(self):
+        self.mfa_recovery, self.form_error = not self.mfa_recovery, ""
+
+    @rx.event
+    def cancel_mfa(self):
+        self.mfa_token, self.mfa_recovery, self.form_error = "", False, ""
+
     async def _start_session(self, path: str, body: dict):
         self.form_error, self.busy = "", True
         yield
         try:
             session = await ApiClient().post(path, json=body)
+            if session.get("mfa_required"):
+                self.mfa_token, self.mfa_recovery = session["mfa_token"], False
+                return
+            self.mfa_token = ""
             self.access_token, self.refresh_token = session["access_token"], session["refresh_token"]
             self.team_id = session.get("team", {}).get("id", "")
             await self._load_me()
         except ApiError as exc:
             self.form_error = _form_message(exc)
+            if exc.code == "mfa_token_invalid":
+                self.mfa_token = ""  # the first step expired: back to the password
             return
         finally:
             self.busy = False
-        yield rx.redirect(self._next_page())
+        yield rx.redirect(SECURITY_PAGE if self.blocked_by_2fa else self._next_page())
 
     def _next_page(self) -> str:
         """Where ?next= asks to go after signing in: a path on this site only, else the workflows."""
@@ -155,7 +207,7 @@ class AuthState(rx.State):
                 await ApiClient().post("/auth/logout", json={"refresh_token": self.refresh_token})
         self.access_token = self.refresh_token = self.team_id = ""
         self.user_name = self.user_email = ""
-        self.teams = []
+        self.teams, self.two_factor_enabled = [], False
         return rx.redirect("/login")
 
     @rx.event

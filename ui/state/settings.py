@@ -14,6 +14,7 @@ from ui.api_client import ApiError
 from ui.state.auth import AuthState, api_failed, call_api
 
 ROLES = ("viewer", "editor", "admin", "owner")
+TABS = ("profile", "security", "members", "api-keys", "notifications")
 
 
 def when(value: str | None, never: str = "—") -> str:
@@ -34,6 +35,23 @@ async def current_team_id(state: rx.State) -> str:
     if auth.team_id:
         return auth.team_id
     return auth.teams[0]["id"] if auth.teams else ""
+
+
+class SettingsTabState(rx.State):
+    """Which tab of /settings is open; `/settings?tab=security` opens that one."""
+
+    tab: str = "profile"
+
+    @rx.event
+    def open_page(self):
+        # Only when asked: a tab clicked before this on_load event arrived must stay open.
+        wanted = self.router.url.query_parameters.get("tab")
+        if wanted in TABS:
+            self.tab = wanted
+
+    @rx.event
+    def set_tab(self, tab: str):
+        self.tab = tab if tab in TABS else "profile"
 
 
 class ProfileState(rx.State):

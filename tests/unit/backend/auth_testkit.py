@@ -81,3 +81,30 @@ def audit_events() -> list[dict]:
     with session_scope() as session:
         return list(session.scalars(select(OutboxEvent.payload).where(OutboxEvent.topic == "audit.log")
                                     .order_by(OutboxEvent.id)))
+
+
+@dataclass
+class TwoFactor:
+    secret: str
+    recovery_codes: list[str]
+    last_step: int  # the newest time step a code was used for: only later codes work
+
+    def next_code(self) -> str:
+        """A code the server accepts now: the current step's, or the next one if that was used."""
+        from backend.auth import totp
+
+        self.last_step = max(totp.current_step(), self.last_step + 1)
+        return totp.code_for(self.secret, self.last_step)
+
+
+def enable_two_factor(api, account: Account) -> TwoFactor:
+    """Enrol `account` through the API, like the Settings → Security tab does."""
+    from backend.auth import totp
+
+    setup = api.post("/api/v1/auth/2fa/setup", headers=account.headers)
+    assert setup.status_code == 200, setup.text
+    secret, step = setup.json()["secret"], totp.current_step()
+    enabled = api.post("/api/v1/auth/2fa/enable", json={"code": totp.code_for(secret, step)},
+                       headers=account.headers)
+    assert enabled.status_code == 200, enabled.text
+    return TwoFactor(secret, enabled.json()["recovery_codes"], step)

@@ -13,13 +13,17 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import httpx
 import pytest
 import uvicorn
+from auth_testkit import Account, enable_two_factor
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from fastapi.testclient import TestClient
 
 from backend.app import create_app
+from backend.auth.models import TwoFactorSecret
 from backend.db import migrate
+from backend.db.session import session_scope
 from backend.settings import get_settings
+from backend.users.models import Team
 
 CLIENT_ID, CLIENT_SECRET = "linkflow", "provider-side-secret"
 
@@ -163,3 +167,23 @@ def test_a_provider_error_is_reported(oauth_api):
 def test_without_a_configured_provider_the_endpoints_are_404(api):
     response = api.get("/api/v1/auth/oauth/login", follow_redirects=False)
     assert response.status_code == 404 and "LINKFLOW_SECURITY_OAUTH_CLIENT_ID" in response.json()["error"]["message"]
+
+
+
+def test_oauth_sign_in_skips_the_code_and_satisfies_a_team_requirement(oauth_api):
+    created = oauth_api.post("/api/v1/auth/signup", json={"email": "ada@idp.example", "password": "long password"})
+    body = created.json()
+    ada = Account("ada@idp.example", "long password", body["user"]["id"], body["team"]["id"], body["access_token"],
+                  body["refresh_token"])
+    enable_two_factor(oauth_api, ada)
+    password_step = oauth_api.post("/api/v1/auth/login", json={"email": ada.email, "password": ada.password})
+    assert password_step.json()["mfa_required"] is True
+    tokens = sign_in(oauth_api)  # no code asked: the identity provider owns the second factor
+    assert tokens["access_token"] and tokens["refresh_token"]
+
+    with session_scope() as session:  # the team requires it, and the account has none (never enrolled)
+        session.get(Team, ada.team_id).require_2fa = True
+        session.delete(session.get(TwoFactorSecret, ada.user_id))
+    oauth_session = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert oauth_api.get("/api/v1/workflows", headers=oauth_session).status_code == 200
+    assert oauth_api.get("/api/v1/workflows", headers=ada.headers).json()["error"]["code"] == "two_factor_required"
