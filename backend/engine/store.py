@@ -40,12 +40,19 @@ class StepRecord:
         return (self.node_id, self.run_index)
 
 
+class StepNotStored(Exception):  # noqa: N818 - a refusal, not a failure of the store
+    """The store refused this step's data, while the store itself works (a database that is down
+    raises its own error instead): the runner records the step as failed with this reason."""
+
+
 class StepStore(Protocol):
     async def load_steps(self) -> dict[tuple[str, int], StepRecord]:
         """Every committed step of this execution, by (node_id, run_index)."""
 
     async def save_step(self, step: StepRecord) -> None:
-        """Commit a step; a step with the same (node_id, run_index) replaces the earlier one."""
+        """Commit a step; a step with the same (node_id, run_index) replaces the earlier one.
+
+        Raises ``StepNotStored`` if the step's data cannot be stored."""
 
 
 class InMemoryStepStore:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlalchemy import Connection, Insert, bindparam, select
+from sqlalchemy import Connection, Insert, Text, bindparam, cast, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 
-from backend.db.base import JsonNullBind, new_id
+from backend.db.base import new_id
+from backend.db.failures import refusal, unavailable
 from backend.db.session import get_engine, write_transaction
-from backend.engine.store import StepRecord
+from backend.engine.store import StepNotStored, StepRecord
 from backend.executions.models import ExecutionStep
 from backend.settings import get_settings
 
@@ -33,7 +35,12 @@ class SqlStepStore:
         return self._load()
 
     async def save_step(self, step: StepRecord) -> None:
-        self._save(step)
+        try:
+            self._save(step)
+        except Exception as exc:
+            if unavailable(exc):
+                raise  # the next attempt (another worker, through the reaper) stores it
+            raise StepNotStored(refusal(exc)) from exc
 
     def _load(self) -> dict[tuple[str, int], StepRecord]:
         with get_engine().connect() as conn:
@@ -42,6 +49,7 @@ class SqlStepStore:
     def _save(self, step: StepRecord) -> None:
         output, output_ref = self._maybe_offload(step, "output", step.output)
         step_input, input_ref = self._maybe_offload(step, "input", step.input)
+        error = None if step.error is None else encode(step.error)
         params = {
             "id": new_id(),
             "execution_id": self.execution_id,
@@ -54,21 +62,26 @@ class SqlStepStore:
             "input_ref": input_ref,
             "output": output,
             "output_ref": output_ref,
-            "error": step.error,
+            "error": error,
             "started_at": step.started_at,
             "finished_at": step.finished_at,
         }
         with write_transaction() as conn:
             conn.execute(_upsert(self._dialect), params)
 
-    def _maybe_offload(self, step: StepRecord, kind: str, data: dict) -> tuple[dict | None, str | None]:
-        encoded = json.dumps(data, default=str)
+    def _maybe_offload(self, step: StepRecord, kind: str, data: dict) -> tuple[str | None, str | None]:
+        encoded = encode(data)  # once, for the size and for the row (bound as text, not encoded again)
         if len(encoded) <= self._inline_limit:
-            return data, None
+            return encoded, None
         self._offload_dir.mkdir(parents=True, exist_ok=True)
         path = self._offload_dir / f"{step.node_id}.{step.run_index}.{kind}.json"
         path.write_text(encoded)
         return None, str(path)
+
+
+def encode(value: object) -> str:
+    """Strict JSON text: NaN, Infinity and non-JSON objects raise instead of being written."""
+    return json.dumps(value, allow_nan=False, ensure_ascii=False)
 
 
 def load_steps(conn: Connection, execution_id: str) -> dict[tuple[str, int], StepRecord]:
@@ -122,19 +135,22 @@ _UPDATED = (
 _JSON_COLUMNS = ("input", "output", "error")
 
 
+def _json_text(name: str, dialect: str):
+    text = bindparam(name, type_=Text)
+    return cast(text, JSONB) if dialect == "postgresql" else text
+
+
 def _upsert(dialect: str) -> Insert:
     """One upsert per step (a resumed waiting step replaces its row), built once per dialect.
 
-    Core, not the ORM, on this hot path; only the parameters change per call. JSON parameters bind
-    None as SQL NULL, like the ORM does.
+    Core, not the ORM, on this hot path; only the parameters change per call. JSON columns are
+    bound as text encoded once by ``_save`` (a CAST to JSONB on PostgreSQL); None is SQL NULL.
     """
     statement = _UPSERTS.get(dialect)
     if statement is None:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        values = {
-            c.name: bindparam(c.name, type_=JsonNullBind if c.name in _JSON_COLUMNS else c.type)
-            for c in _STEPS.columns
-        }
+        values = {c.name: _json_text(c.name, dialect) if c.name in _JSON_COLUMNS else bindparam(c.name, type_=c.type)
+                  for c in _STEPS.columns}
         statement = insert(_STEPS).values(**values)
         statement = _UPSERTS[dialect] = statement.on_conflict_do_update(
             index_elements=["execution_id", "node_id", "run_index"],
