@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Insert, Text, bindparam, cast, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 
+from backend import json_limits
 from backend.db.base import new_id
 from backend.db.failures import refusal, unavailable
 from backend.db.session import get_engine, write_transaction
@@ -111,9 +112,13 @@ def offload_dir(execution_id: str) -> Path:
 
 
 def resolve_payload(inline: dict | None, ref: str | None) -> dict:
+    """Step data, from the row or from its file; ValueError if the file holds no data we would write."""
     if ref:
-        return json.loads(Path(ref).read_text())
+        return json_limits.loads(Path(ref).read_text(), limit=STEP_DATA_DEPTH, what=f"the step data in {ref}")
     return inline or {}
+
+
+STEP_DATA_DEPTH = json_limits.MAX_ITEM_DEPTH + 3  # {port: [{"json": ...}]}
 
 
 _STEPS = ExecutionStep.__table__
