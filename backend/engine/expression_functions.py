@@ -45,6 +45,30 @@ class ExpressionError(Exception):
 # -- value helpers ------------------------------------------------------------------------------
 
 
+class Moment(datetime):
+    """The datetimes expressions make ($now, date_parse, ...): a datetime whose repr is its ISO text.
+
+    Python's repr, ``datetime.datetime(2026, 1, 2, ..., tzinfo=zoneinfo.ZoneInfo(key='Europe/Berlin'))``,
+    would reach users inside ``str([$now])`` or a node's message; arithmetic, ``replace`` and
+    ``astimezone`` keep the subclass. Python's messages call it ``datetime``, as users do.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"datetime('{self.isoformat()}')"
+
+
+Moment.__name__ = Moment.__qualname__ = "datetime"
+
+
+def as_moment(value: datetime) -> Moment:
+    if isinstance(value, Moment):
+        return value
+    return Moment(value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond,
+                  value.tzinfo, fold=value.fold)
+
+
 class NodeOutput:
     """What ``$node["Name"]`` returns: ``.json`` (first item) and ``.items`` (all items' json)."""
 
@@ -259,7 +283,7 @@ def current_time(now: datetime | None, tz_name: str) -> datetime:
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    return now.astimezone(zone(tz_name))
+    return as_moment(now).astimezone(zone(tz_name))
 
 
 # -- operators -----------------------------------------------------------------------------------
@@ -518,7 +542,7 @@ def fn_date_add(ev: Any, args: list, **units: Any) -> datetime:
             )
         _need("date_add", amount, _NUMBER, f"a number for {unit}=")
     try:
-        return moment + timedelta(**units)
+        return as_moment(moment) + timedelta(**units)
     except OverflowError:
         raise ExpressionError(f"date_add(): the result is out of range ({units})") from None
 
@@ -542,7 +566,7 @@ def fn_date_parse(ev: Any, args: list) -> datetime:
     if len(text) > MAX_DATE_TEXT:
         raise ExpressionError(f"date_parse(): the text is too long ({short(text)})")
     try:
-        moment = datetime.fromisoformat(text.strip())
+        moment = Moment.fromisoformat(text.strip())
     except ValueError:
         raise ExpressionError(f"date_parse(): {text!r} is not an ISO-8601 date") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=ev.tz)
