@@ -3,6 +3,7 @@ from sqlalchemy import inspect
 from backend.db import migrate
 from backend.db.models import metadata
 from backend.db.session import make_engine
+from tests.unit.backend.db.migration_checks import check_lost_attempts_migration
 
 
 def test_upgrade_downgrade_upgrade_on_postgres(postgres_url):
@@ -32,3 +33,7 @@ def test_json_columns_are_jsonb_on_postgres(postgres_url):
         assert type(columns["definition"]["type"]).__name__ == "JSONB"
     finally:
         engine.dispose()
+
+
+def test_lost_attempts_columns_upgrade_and_downgrade_with_rows_on_postgres(postgres_url):
+    check_lost_attempts_migration(postgres_url)

@@ -3,6 +3,7 @@ from sqlalchemy import inspect
 from backend.db import migrate
 from backend.db.models import metadata
 from backend.db.session import make_engine
+from tests.unit.backend.db.migration_checks import check_lost_attempts_migration
 
 
 def test_upgrade_downgrade_upgrade_on_sqlite(tmp_path):
@@ -31,3 +32,7 @@ def test_drift_check_notices_a_schema_that_differs_from_the_models(tmp_path):
         conn.exec_driver_sql("DROP INDEX ix_workflows_team_id")
     engine.dispose()
     assert any("ix_workflows_team_id" in repr(diff) for diff in migrate.drift(url))
+
+
+def test_lost_attempts_columns_upgrade_and_downgrade_with_rows_on_sqlite(tmp_path):
+    check_lost_attempts_migration(f"sqlite:///{tmp_path / 'l.db'}")
