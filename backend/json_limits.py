@@ -21,18 +21,19 @@ import json
 import math
 import re
 from datetime import date, datetime, time
+from json.encoder import c_make_encoder, encode_basestring
 from typing import Any
 
 MAX_JSON_DEPTH = 200
 MAX_ITEM_DEPTH = 240
 
 _BRACKETS = frozenset(b"[]{}")
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in _BRACKETS)
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in _BRACKETS and b != ord('"'))
 _STEP = [0] * 256
 _STEP[ord("[")] = _STEP[ord("{")] = 1
 _STEP[ord("]")] = _STEP[ord("}")] = -1
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_INNERMOST = re.compile(rb"\[\]|\{\}")
+_ONE_KIND = bytes.maketrans(b"{}", b"[]")
 
 
 class TooDeep(ValueError):
@@ -50,19 +51,38 @@ def depth_over(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> int | None:
     document with at most ``limit`` brackets stops at the first. Invalid JSON gives some
     number or None; the parser that runs next reports it.
     """
-    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
-    if data.count(b"[") + data.count(b"{") <= limit:
+    if text.count("[" if isinstance(text, str) else b"[") + text.count("{" if isinstance(text, str) else b"{") <= limit:
         return None
-    # Escaped backslashes, then escaped quotes, so every remaining quote opens or closes a string.
-    unquoted = b"".join(data.replace(b"\\\\", b"").replace(b'\\"', b"").split(b'"')[::2])
-    brackets = unquoted.translate(None, _NOT_BRACKETS)
-    for _ in range(limit):  # each pass removes the innermost level, and only that
-        shorter = _INNERMOST.sub(b"", brackets)
+    # What is left between quotes now is inside strings: "" (a string without brackets, or the join of
+    # two strings with nothing between them) goes first, the rest is dropped by the split.
+    structure = _structure(text).replace(b'""', b"")
+    brackets = b"".join(structure.split(b'"')[::2]).translate(_ONE_KIND)  # matched pairs either way: [ and ]
+    for _ in range(limit):  # each pass removes the innermost level, and only that: replace never re-scans
+        shorter = brackets.replace(b"[]", b"")
         if not shorter or len(shorter) == len(brackets):
             return None
         brackets = shorter
     depth = max(itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0)
     return depth + limit if depth > 0 else None
+
+
+_SLICE = 1 << 20
+
+
+def _structure(text: str | bytes) -> bytes:
+    """The quotes and brackets of ``text`` that are not escaped, a slice at a time (big documents
+    never exist in more than one full copy). A slice never ends inside an escape sequence."""
+    pieces, start = [], 0
+    while start < len(text):
+        end = min(start + _SLICE, len(text))
+        while end < len(text) and text[end - 1:end] in ("\\", b"\\"):
+            end += 1
+        chunk = text[start:end]
+        data = chunk.encode("utf-8", "surrogatepass") if isinstance(chunk, str) else bytes(chunk)
+        # Escaped backslashes, then escaped quotes: every quote left opens or closes a string.
+        pieces.append(data.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE))
+        start = end
+    return b"".join(pieces)
 
 
 def check_depth(text: str | bytes, limit: int = MAX_JSON_DEPTH, what: str = "the JSON") -> None:
@@ -211,18 +231,59 @@ def _is_plain(text: str) -> bool:
     return "\\u0000" not in text and (text.isascii() or _SURROGATE.search(text) is None)
 
 
-def items_problem(items: list, max_depth: int = MAX_ITEM_DEPTH) -> str | None:
-    """Why a list of output items cannot be stored (naming the item and the field), or None.
+def _not_serializable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
-    The fast path is one strict ``json.dumps`` in C and a bracket count; only a list that
-    fails it is walked to find the culprit.
+
+# json.dumps builds an encoder for every call (a few microseconds); this hot path builds one, once.
+_ENCODER = json.JSONEncoder(allow_nan=False, ensure_ascii=False, check_circular=False)
+_C_ENCODER = c_make_encoder and c_make_encoder(None, _not_serializable, encode_basestring, None, ": ", ", ",
+                                               False, False, False)
+
+
+def strict_text(value: Any) -> str:
+    """``json.dumps(value, allow_nan=False, ensure_ascii=False)``: TypeError or ValueError for non-JSON."""
+    if _C_ENCODER is None:
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODER(value, 0))
+
+
+class NotJson(ValueError):
+    """Output items that cannot be stored; the message names the item and the field at fault."""
+
+
+def encode_items(items: list, max_depth: int = MAX_ITEM_DEPTH) -> str:
+    """The JSON text of a list of output items, or ``NotJson`` naming the first value at fault.
+
+    The check is the encoding: one strict ``json.dumps`` in C and a bracket count, and the text
+    is there for a store to reuse. Only a list that fails it is walked to find the culprit.
     """
     try:
-        text = json.dumps(items, allow_nan=False, ensure_ascii=False, check_circular=False)
-    except (TypeError, ValueError, RecursionError):
-        text = None
-    if text is not None and _is_plain(text) and depth_over(text, max_depth + 2) is None:
-        return None
+        text = strict_text(items)
+    except (TypeError, ValueError, RecursionError) as exc:
+        text, failure = None, f"{type(exc).__name__}: {exc}"
+    if text is not None and _is_plain(text) and _shallow(text, len(items), max_depth):
+        return text
+    problem = items_problem(items, max_depth)
+    if problem is not None:
+        raise NotJson(problem)
+    if text is None:  # json.dumps refused something the walk did not find: say what it said
+        raise NotJson(f"the items are not JSON ({failure})")
+    return text  # the quick look flagged text that only looks like a NUL escape
+
+
+def _shallow(text: str, count: int, max_depth: int) -> bool:
+    """True if the JSON text of ``count`` items nests no deeper than an item's json may.
+
+    Cheap bound first: the list, each item and each item's json are 2n + 1 containers; every other
+    one adds at most a level, so few brackets beyond those mean shallow items, however many.
+    """
+    extra = text.count("[") + text.count("{") - (2 * count + 1)
+    return 3 + extra <= max_depth + 2 or depth_over(text, max_depth + 2) is None
+
+
+def items_problem(items: list, max_depth: int = MAX_ITEM_DEPTH) -> str | None:
+    """Why a list of output items cannot be stored (naming the item and the field), or None."""
     for index, item in enumerate(items):
         data = item.get("json") if isinstance(item, dict) else item
         found = value_problem(data, max_depth)

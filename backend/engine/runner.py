@@ -354,6 +354,7 @@ class _Runner:
             await self.store.save_step(step)  # committed before any successor starts
         except StepNotStored as refused:
             step = await self._not_stored(step, refused)
+        step.encoded_output = None  # only the store needed it; the run keeps the items themselves
         self._record(node, step)
         if step.status == "waiting":
             raise _Suspended(step)

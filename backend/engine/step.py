@@ -14,7 +14,7 @@ from backend.engine.plan import PlannedNode
 from backend.engine.retry import retry_delay_s
 from backend.engine.store import StepRecord
 from backend.engine.validate import ERROR_PORT
-from backend.json_limits import MAX_ITEM_DEPTH, items_problem
+from backend.json_limits import MAX_ITEM_DEPTH, NotJson, encode_items
 from nodes.sdk import NodeError, NodeTransientError, WaitRequested
 
 log = logging.getLogger("linkflow.engine")
@@ -38,7 +38,7 @@ async def execute_step(env: RunEnvironment, node: PlannedNode, run_index: int, i
     while True:
         step.attempts += 1
         try:
-            step.output = _checked_output(node, await _call(node, context, items), inputs)
+            step.output, step.encoded_output = _checked_output(node, await _call(node, context, items), inputs)
             break
         except WaitRequested as wait:
             step.status = "waiting"
@@ -111,7 +111,8 @@ def _apply_on_error(node: PlannedNode, step: StepRecord, items: list[dict], erro
                           for item in (items or [{"json": {}}])]}
 
 
-def _checked_output(node: PlannedNode, returned, inputs: dict) -> dict[str, list[dict]]:
+def _checked_output(node: PlannedNode, returned, inputs: dict) -> tuple[dict[str, list[dict]], dict[str, str]]:
+    """The output per port, and the JSON text of each port whose items the check encoded."""
     if isinstance(returned, list):
         output = {node.first_output: returned}
     elif isinstance(returned, dict):
@@ -123,16 +124,20 @@ def _checked_output(node: PlannedNode, returned, inputs: dict) -> dict[str, list
     else:
         raise NodeOutputError(f"execute returned {type(returned).__name__}; return a list of items "
                               "or a dict of lists per output port")
-    received = {id(items) for items in inputs.values()}
     for port, items in output.items():
         if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("json"), dict)
                                                   for i in items):
             raise NodeOutputError(f"output {port!r} must be a list of items like {{'json': {{...}}}}")
-        # A list passed on as it arrived was checked where it was made (nodes must not change items).
-        problem = None if id(items) in received else items_problem(items)
-        if problem is not None:
-            where = f" (output {port!r})" if len(node.output_ports) > 1 else ""
-            raise NodeOutputError(f"{problem}{where}")
     if node.settings.always_output and not any(output.values()):
         output = {node.first_output: [{"json": {}}]}
-    return output
+    received = {id(items) for items in inputs.values()}
+    texts = {}
+    for port, items in output.items():
+        if id(items) in received:  # passed on as it arrived: checked where it was made (nodes must not change items)
+            continue
+        try:
+            texts[port] = encode_items(items)
+        except NotJson as exc:
+            where = f" (output {port!r})" if len(node.output_ports) > 1 else ""
+            raise NodeOutputError(f"{exc}{where}") from None
+    return output, texts

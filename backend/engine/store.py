@@ -34,6 +34,9 @@ class StepRecord:
     started_at: datetime | None = None  # aware UTC
     finished_at: datetime | None = None  # aware UTC
     wait: dict | None = None  # a waiting step: {"resume_at": datetime | None, "on_webhook": bool}
+    # The JSON text of output ports, made when the engine checked them: a store may use it instead of
+    # encoding the same items again. The runner drops it once the step is saved.
+    encoded_output: dict[str, str] | None = None
 
     @property
     def key(self) -> tuple[str, int]:

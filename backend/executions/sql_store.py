@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from sqlalchemy import Connection, Insert, Text, bindparam, cast, select
@@ -48,8 +47,8 @@ class SqlStepStore:
             return load_steps(conn, self.execution_id)
 
     def _save(self, step: StepRecord) -> None:
-        output, output_ref = self._maybe_offload(step, "output", step.output)
-        step_input, input_ref = self._maybe_offload(step, "input", step.input)
+        output, output_ref = self._maybe_offload(step, "output", _output_text(step))
+        step_input, input_ref = self._maybe_offload(step, "input", encode(step.input))
         error = None if step.error is None else encode(step.error)
         params = {
             "id": new_id(),
@@ -70,8 +69,8 @@ class SqlStepStore:
         with write_transaction() as conn:
             conn.execute(_upsert(self._dialect), params)
 
-    def _maybe_offload(self, step: StepRecord, kind: str, data: dict) -> tuple[str | None, str | None]:
-        encoded = encode(data)  # once, for the size and for the row (bound as text, not encoded again)
+    def _maybe_offload(self, step: StepRecord, kind: str, encoded: str) -> tuple[str | None, str | None]:
+        """The text for the row, or None and the file it went to (encoded once, bound as text)."""
         if len(encoded) <= self._inline_limit:
             return encoded, None
         self._offload_dir.mkdir(parents=True, exist_ok=True)
@@ -82,7 +81,15 @@ class SqlStepStore:
 
 def encode(value: object) -> str:
     """Strict JSON text: NaN, Infinity and non-JSON objects raise instead of being written."""
-    return json.dumps(value, allow_nan=False, ensure_ascii=False)
+    return json_limits.strict_text(value)
+
+
+def _output_text(step: StepRecord) -> str:
+    """``encode(step.output)``, put together from the text the engine made when it checked the items."""
+    texts = step.encoded_output
+    if not texts or any(port not in texts for port in step.output):
+        return encode(step.output)
+    return "{" + ", ".join(f"{encode(port)}: {texts[port]}" for port in step.output) + "}"
 
 
 def load_steps(conn: Connection, execution_id: str) -> dict[tuple[str, int], StepRecord]:

@@ -33,6 +33,9 @@ def test_brackets_inside_strings_do_not_count():
     text = json.dumps([{"text": "[[[{{{" * 100, "quote": 'a \\" [[[ "', "slash": "\\\\[[["}] * 50)
     assert depth_over(text, 3) is None
     assert depth_over(json.dumps({"a": {"b": {"c": {"d": "[[[["}}}}), 3) == 4
+    adjacent = json.dumps([["x[", "]", {"k": "}{", "": ""}, "[" * 50]] * 20)  # depth 3: list, list, object
+    assert (depth_over(adjacent, 3), depth_over(adjacent, 2)) == (None, 3)
+    assert depth_over(json.dumps([[["x[", "]]]", [{"k": '"[['}]]]]), 3) == 5
 
 
 def test_many_shallow_items_are_not_deep():
@@ -57,3 +60,28 @@ def test_value_problem_names_the_path():
         "lines[1].sku", "is NaN (not a number), which is not JSON; check for it, e.g. x if x == x else None")
     assert value_problem({"odd key": {"x": {1, 2}}})[0] == '["odd key"].x'
     assert value_problem({"plain": [1, "two", None, True, 3.5, {"k": []}]}) is None
+
+
+def _true_depth(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_true_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_true_depth, value), default=0)
+    return 0
+
+
+TRICKY = ['a\\', '\\"[', '"]}{"', "\\\\[", "é[😀", "", "]]]", '\\\\"', "\\u0000 [ {"]
+
+
+@pytest.mark.parametrize("slice_size", [1, 2, 3, 7, 1 << 20])
+def test_big_documents_are_measured_a_slice_at_a_time_with_the_same_result(monkeypatch, slice_size):
+    import backend.json_limits as json_limits
+
+    monkeypatch.setattr(json_limits, "_SLICE", slice_size)
+    documents = [[TRICKY, {"k": TRICKY, "n": [[["x"]]]}], {s: [s, {s: [[s]]}] for s in TRICKY},
+                 [[[[[[[[s]]]]]]] for s in TRICKY], json.loads(arrays(30))]
+    for document in documents:
+        for text in (json.dumps(document), json.dumps(document, ensure_ascii=False)):
+            for limit in range(0, 12):
+                expected = _true_depth(document)
+                assert depth_over(text, limit) == (expected if expected > limit else None), (text, limit)
