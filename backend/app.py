@@ -16,7 +16,7 @@ from backend.credentials import api as credentials_api
 from backend.executions import api as executions_api
 from backend.expressions import api as expressions_api
 from backend.health import health, ready
-from backend.input_guard import refuse_unstorable_input
+from backend.input_guard import JsonDepthGuard, refuse_unstorable_input
 from backend.node_registry import api as node_registry_api
 from backend.notifications import api as notifications_api
 from backend.notifications import inbox_api as notifications_inbox_api
@@ -75,6 +75,7 @@ def create_app() -> FastAPI:
     # Unknown API paths answer JSON here instead of falling through to the UI's HTML 404.
     app.add_api_route("/api/v1/{path:path}", _unknown_api_path, include_in_schema=False,
                       methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    app.add_middleware(JsonDepthGuard)  # /api/v1 only; inside the rate limit, so refused bodies are counted
     app.add_middleware(RateLimitMiddleware)  # /api/v1 only; inside metrics so 429s are counted
     app.add_middleware(MetricsMiddleware)
     return app

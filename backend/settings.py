@@ -39,6 +39,8 @@ class EventsSettings(BaseModel):
 class ExecutionsSettings(BaseModel):
     retention_days: int = Field(30, ge=0)  # finished executions older than this are deleted; 0 keeps them all
     outbox_retention_hours: int = Field(24, ge=0)  # published outbox events kept this long; 0 keeps them all
+    # Attempts in a row whose worker stopped or crashed before recording an outcome; then it fails.
+    max_attempts: int = Field(5, ge=1)
 
 
 class CacheSettings(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import sqlite3
 import threading
 import weakref
@@ -18,17 +19,25 @@ from backend.db import models as _all_tables  # noqa: F401 - every FK target mus
 from backend.settings import get_settings
 
 
+def _json_text(value: object) -> str:
+    """JSON columns are written strictly: NaN and Infinity raise here on every database (PostgreSQL's
+    JSONB would refuse them anyway; SQLite would store text no JSON parser but Python's reads)."""
+    return json.dumps(value, allow_nan=False)
+
+
 def make_engine(url: str, echo: bool = False, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, echo)
-    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                         json_serializer=_json_text)
 
 
 def _sqlite_engine(url: str, echo: bool) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30},
+                           json_serializer=_json_text)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record) -> None:

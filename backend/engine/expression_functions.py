@@ -22,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from backend import json_limits
+
 MAX_SIZE = 1_000_000  # characters of a string, elements of a list/tuple/dict
 MAX_INT_BITS = 10_000
 MAX_EXPONENT = 1_000
@@ -41,6 +43,30 @@ class ExpressionError(Exception):
 
 
 # -- value helpers ------------------------------------------------------------------------------
+
+
+class Moment(datetime):
+    """The datetimes expressions make ($now, date_parse, ...): a datetime whose repr is its ISO text.
+
+    Python's repr, ``datetime.datetime(2026, 1, 2, ..., tzinfo=zoneinfo.ZoneInfo(key='Europe/Berlin'))``,
+    would reach users inside ``str([$now])`` or a node's message; arithmetic, ``replace`` and
+    ``astimezone`` keep the subclass. Python's messages call it ``datetime``, as users do.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"datetime('{self.isoformat()}')"
+
+
+Moment.__name__ = Moment.__qualname__ = "datetime"
+
+
+def as_moment(value: datetime) -> Moment:
+    if isinstance(value, Moment):
+        return value
+    return Moment(value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond,
+                  value.tzinfo, fold=value.fold)
 
 
 class NodeOutput:
@@ -70,6 +96,9 @@ class NodeAccessor:
 
     def __init__(self, nodes: dict) -> None:
         self._nodes = nodes
+
+    def __repr__(self) -> str:
+        return f'<$node: the outputs of {len(self._nodes)} nodes; use $node["Name"].json or .items>'
 
     def get(self, name: Any) -> NodeOutput:
         if not isinstance(name, str):
@@ -104,10 +133,41 @@ def short(value: Any, limit: int = 60) -> str:
     elif isinstance(value, dict) and len(value) > limit:
         value = dict(itertools.islice(value.items(), limit))
     try:
-        text = repr(value)
+        text = display(value)
     except (ValueError, RecursionError):  # an int too long to print, a value nested too deeply
         return f"<{type_name(value)}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_PLAIN_SCALARS = (str, int, float, bool, type(None))
+
+
+def display(value: Any) -> str:
+    """Python's literal form of ``value`` (what ``str()`` of a list shows), datetimes as ISO text.
+
+    Never a repr with a class path or a memory address: the objects an expression can hold are
+    plain JSON values, tuples, datetimes and the two ``$node`` helpers, whose reprs are written here.
+    """
+    if isinstance(value, _PLAIN_SCALARS):
+        return repr(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return repr(plain_value(value)) if isinstance(value, (list, tuple, dict)) else repr(value)
+
+
+def plain_value(value: Any) -> Any:
+    """``value`` with every datetime inside replaced by its ISO text (the same object if there is none)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        pairs = [(plain_value(k), plain_value(v)) for k, v in value.items()]
+        changed = any(a is not k or b is not v for (a, b), (k, v) in zip(pairs, value.items(), strict=True))
+        return dict(pairs) if changed else value
+    if isinstance(value, (list, tuple)):
+        items = [plain_value(item) for item in value]
+        changed = any(a is not b for a, b in zip(items, value, strict=True))
+        return type(value)(items) if changed else value
+    return value
 
 
 def check_length(length: int, sample: Any = "", what: str = "result") -> None:
@@ -223,7 +283,7 @@ def current_time(now: datetime | None, tz_name: str) -> datetime:
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    return now.astimezone(zone(tz_name))
+    return as_moment(now).astimezone(zone(tz_name))
 
 
 # -- operators -----------------------------------------------------------------------------------
@@ -272,12 +332,21 @@ def _check_power(base: Any, exponent: Any) -> None:
         raise ExpressionError(f"{short(base)} ** {exponent} would be too large (over {MAX_INT_BITS:,} bits)")
 
 
+def _operand(number: Any) -> str:
+    return f"({short(number)})" if number < 0 else short(number)
+
+
 def binary_op(op_type: type, left: Any, right: Any) -> Any:
     """``left <op> right`` for numbers; ``+`` and ``*`` also for strings, lists and tuples."""
     if isinstance(left, _NUMBER) and isinstance(right, _NUMBER):
         if op_type is ast.Pow:
             _check_power(left, right)
-        return check_int(_ARITHMETIC[op_type](left, right))
+        result = _ARITHMETIC[op_type](left, right)
+        if isinstance(result, complex):
+            raise ExpressionError(
+                f"{_operand(left)} ** {short(right)} has no real result: a negative number to a fractional power "
+                "is a complex number, which JSON cannot hold; use abs() first, or check the sign")
+        return check_int(result)
     if op_type is ast.Add and type(left) is type(right) and isinstance(left, _SEQUENCE):
         check_length(len(left) + len(right), left)
         return left + right
@@ -367,7 +436,9 @@ def _one(name: str, func: Any, types: tuple = (object,), what: str = "", sized: 
 
 def fn_str(ev: Any, args: list) -> str:
     _arity("str", args, 1)
-    text = str(args[0])
+    value = args[0]
+    text = value if isinstance(value, str) else str(value) if isinstance(value, _PLAIN_SCALARS + (datetime,)) \
+        else display(value)
     ev.charge(len(text))
     return text
 
@@ -450,9 +521,9 @@ def fn_parse_json(ev: Any, args: list) -> Any:
     text = _need("parse_json", args[0], (str,), "a string")
     ev.charge(len(text))
     try:
-        return _json.loads(text)
-    except RecursionError:
-        raise ExpressionError("parse_json(): the JSON is nested too deeply") from None
+        return json_limits.loads(text, what="parse_json(): the JSON")
+    except json_limits.TooDeep as exc:
+        raise ExpressionError(str(exc)) from None
     except ValueError as exc:
         raise ExpressionError(f"parse_json(): invalid JSON {short(text, 40)}: {exc}") from None
 
@@ -471,7 +542,7 @@ def fn_date_add(ev: Any, args: list, **units: Any) -> datetime:
             )
         _need("date_add", amount, _NUMBER, f"a number for {unit}=")
     try:
-        return moment + timedelta(**units)
+        return as_moment(moment) + timedelta(**units)
     except OverflowError:
         raise ExpressionError(f"date_add(): the result is out of range ({units})") from None
 
@@ -495,7 +566,7 @@ def fn_date_parse(ev: Any, args: list) -> datetime:
     if len(text) > MAX_DATE_TEXT:
         raise ExpressionError(f"date_parse(): the text is too long ({short(text)})")
     try:
-        moment = datetime.fromisoformat(text.strip())
+        moment = Moment.fromisoformat(text.strip())
     except ValueError:
         raise ExpressionError(f"date_parse(): {text!r} is not an ISO-8601 date") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=ev.tz)

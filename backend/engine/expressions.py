@@ -24,6 +24,7 @@ import ast
 import builtins
 import functools
 import json
+import math
 import re
 import time
 import unicodedata
@@ -39,7 +40,6 @@ from backend.engine.expression_functions import (
     METHOD_NAMES,
     ExpressionError,
     NodeAccessor,
-    NodeOutput,
     binary_op,
     call_method,
     check_length,
@@ -96,6 +96,14 @@ _SOURCE_TOKEN = re.compile(
     re.DOTALL,
 )
 _TEMPLATE_TOKEN = re.compile(rf"{_STRING}|\}}\}}|[{{}}]", re.DOTALL)
+
+
+_PYTHON_TYPE_PATH = re.compile(r"\b(?:datetime|zoneinfo)\.(\w+)")
+
+
+def _python_message(exc: Exception) -> str:
+    """An error Python raised inside an operation, worded without module paths of its types."""
+    return _PYTHON_TYPE_PATH.sub(r"\1", str(exc)) or type(exc).__name__
 
 
 def _line_col(text: str, offset: int) -> tuple[int, int]:
@@ -192,7 +200,6 @@ _NO_CHECK = (
     ast.BoolOp,
     ast.Compare,
     ast.IfExp,
-    ast.Subscript,
     ast.List,
     ast.Tuple,
     ast.Add,
@@ -241,6 +248,8 @@ _DESCRIPTIONS = {
     "MatMult": "operator @",
 }
 _CONSTANT_TYPES = (str, int, float, bool, type(None))
+_NODE = DOLLAR + "node"
+_NODE_USE = '$node["Name"] must be followed by .json or .items, e.g. $node["Fetch"].json.id'
 _MEMBERSHIP = (ast.In, ast.NotIn)
 
 
@@ -281,6 +290,10 @@ class _Validator:
             if name[len(DOLLAR) :] not in _VARIABLES:
                 known = ", ".join("$" + v for v in sorted(_VARIABLES))
                 raise ExpressionError(f"unknown variable ${name[len(DOLLAR) :]} (available: {known})")
+            if name == _NODE and not (isinstance(parent, ast.Subscript) and parent.value is node):
+                if isinstance(parent, ast.Attribute) and parent.value is node:
+                    raise ExpressionError(f'use $node["{parent.attr}"].json to read the output of a node')
+                raise ExpressionError(_NODE_USE)
         elif name.startswith("_"):
             raise ExpressionError(f"names starting with '_' are not allowed: {name!r}")
         elif name in FUNCTIONS:
@@ -317,6 +330,14 @@ class _Validator:
         if any(key is None for key in node.keys):
             raise ExpressionError("** unpacking is not allowed in expressions")
 
+    def check_subscript(self, node: ast.Subscript, parent: ast.AST | None) -> None:
+        """``$node[...]`` is only a way to ``.json`` or ``.items``: its helper objects never become values."""
+        value = node.value
+        if isinstance(value, ast.Name) and value.id == _NODE and not (
+            isinstance(parent, ast.Attribute) and parent.value is node and parent.attr in ("json", "items")
+        ):
+            raise ExpressionError(_NODE_USE)
+
     def check_slice(self, node: ast.Slice, parent: ast.AST | None) -> None:
         if not (isinstance(parent, ast.Subscript) and parent.slice is node):
             raise ExpressionError("a slice is only allowed directly inside [...]")
@@ -330,6 +351,7 @@ _CHECKS = {  # the node types allowed besides _NO_CHECK, each with its check
     ast.keyword: _Validator.check_keyword,
     ast.Dict: _Validator.check_dict,
     ast.Slice: _Validator.check_slice,
+    ast.Subscript: _Validator.check_subscript,
 }
 
 
@@ -383,9 +405,11 @@ class _Evaluator:
         except RecursionError:
             raise ExpressionError("a value is nested too deeply") from None
         except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
-            raise ExpressionError(str(exc) or type(exc).__name__) from exc
-        if isinstance(result, (NodeOutput, NodeAccessor)):
-            raise ExpressionError('$node["Name"] must be followed by .json or .items')
+            raise ExpressionError(_python_message(exc)) from None
+        if isinstance(result, float) and not math.isfinite(result):
+            shown = "NaN (not a number)" if math.isnan(result) else f"{'-' if result < 0 else ''}Infinity"
+            raise ExpressionError(f"the result is {shown}, which JSON cannot hold; check the division or the "
+                                  "number it came from (they may be used in between, not as the result)")
         return result
 
     def eval(self, node: ast.AST) -> Any:

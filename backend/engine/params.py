@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from backend.engine.expression_functions import short
 from backend.engine.expressions import has_expression
 
 # Errors that are about which keys exist, not about a value: an expression cannot fix them.
@@ -69,5 +70,4 @@ def _has_key(container: Any, part: Any) -> bool:
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return short(value, limit)  # datetimes as ISO text: no reprs with class paths in messages

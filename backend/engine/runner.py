@@ -50,7 +50,7 @@ from backend.engine.pins import active_pins
 from backend.engine.plan import InvalidWorkflow, Plan, PlannedNode, compile_plan
 from backend.engine.services import EngineServices, ExecutionInfo
 from backend.engine.step import describe_failure, execute_step
-from backend.engine.store import REUSABLE_STATUSES, InMemoryStepStore, StepRecord, StepStore
+from backend.engine.store import REUSABLE_STATUSES, InMemoryStepStore, StepNotStored, StepRecord, StepStore
 from backend.engine.validate import Problem
 from nodes.sdk import NodeError, NodeUserError, ResponseSpec
 
@@ -350,13 +350,35 @@ class _Runner:
         await self._commit(node, step)
 
     async def _commit(self, node: PlannedNode, step: StepRecord) -> None:
-        await self.store.save_step(step)  # committed before any successor starts
+        try:
+            await self.store.save_step(step)  # committed before any successor starts
+        except StepNotStored as refused:
+            step = await self._not_stored(step, refused)
+        step.encoded_output = None  # only the store needed it; the run keeps the items themselves
         self._record(node, step)
         if step.status == "waiting":
             raise _Suspended(step)
         if step.status == "failed":
             raise _Failed({"node": node.name, "message": step.error["message"],
                            "item_index": step.error.get("item_index")})
+
+    async def _not_stored(self, step: StepRecord, refused: StepNotStored) -> StepRecord:
+        """The step as failed, without the data that could not be stored (its input too, if need be).
+
+        Failing here ends the execution like any node failure; leaving it to the caller would leave
+        it running, and a worker after the next would try to store the same step again, forever.
+        """
+        message = f"the step's data could not be stored: {refused}"
+        failed = StepRecord(step.node_id, step.node_name, step.run_index, "failed", attempts=step.attempts,
+                            input=step.input, started_at=step.started_at, finished_at=self.services.clock(),
+                            error={"message": message, "type": "StepNotStored", "item_index": None,
+                                   "retryable": False})
+        try:
+            await self.store.save_step(failed)
+        except StepNotStored:
+            failed.input = {}
+            await self.store.save_step(failed)
+        return failed
 
     def _record(self, node: PlannedNode, step: StepRecord, *, replayed: bool = False) -> None:
         output = step.output

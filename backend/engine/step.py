@@ -14,6 +14,7 @@ from backend.engine.plan import PlannedNode
 from backend.engine.retry import retry_delay_s
 from backend.engine.store import StepRecord
 from backend.engine.validate import ERROR_PORT
+from backend.json_limits import MAX_ITEM_DEPTH, NotJson, encode_items
 from nodes.sdk import NodeError, NodeTransientError, WaitRequested
 
 log = logging.getLogger("linkflow.engine")
@@ -22,7 +23,7 @@ _NOT_RETRYABLE = (ExpressionError, ValidationError)
 
 
 class NodeOutputError(NodeError):
-    """``execute`` returned something that is not items per output port: a bug in the node."""
+    """``execute`` returned something that is not items of plain JSON per output port."""
 
     retryable = False
 
@@ -37,7 +38,7 @@ async def execute_step(env: RunEnvironment, node: PlannedNode, run_index: int, i
     while True:
         step.attempts += 1
         try:
-            step.output = _checked_output(node, await _call(node, context, items))
+            step.output, step.encoded_output = _checked_output(node, await _call(node, context, items), inputs)
             break
         except WaitRequested as wait:
             step.status = "waiting"
@@ -75,11 +76,25 @@ def describe_failure(node: PlannedNode, exc: BaseException) -> dict:
         message, item_index, retryable = exc.message, exc.item_index, exc.retryable
     elif isinstance(exc, _NOT_RETRYABLE):
         message, item_index, retryable = f"{exc}", None, False
+    elif isinstance(exc, RecursionError):  # e.g. parsing a deeply nested answer: the same every time
+        message, item_index, retryable = _TOO_DEEP, None, False
     else:
         log.warning("node %r raised an unexpected error", node.name, exc_info=exc)
         message, item_index, retryable = f"{type(exc).__name__}: {exc}", None, True
-    return {"message": message or type(exc).__name__, "type": type(exc).__name__,
+    return {"message": storable_text(message or type(exc).__name__), "type": type(exc).__name__,
             "item_index": item_index, "retryable": retryable}
+
+
+_TOO_DEEP = ("a value is nested too deeply to process (it went past Python's recursion limit); "
+             f"JSON data may nest at most {MAX_ITEM_DEPTH} levels")
+
+
+def storable_text(text: str) -> str:
+    """``text`` with NUL characters and lone surrogates escaped: an error message quoting the
+    data that caused it must not be refused by the database in its turn."""
+    if "\x00" in text or not text.isascii():
+        text = text.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _apply_on_error(node: PlannedNode, step: StepRecord, items: list[dict], error: dict) -> None:
@@ -96,7 +111,8 @@ def _apply_on_error(node: PlannedNode, step: StepRecord, items: list[dict], erro
                           for item in (items or [{"json": {}}])]}
 
 
-def _checked_output(node: PlannedNode, returned) -> dict[str, list[dict]]:
+def _checked_output(node: PlannedNode, returned, inputs: dict) -> tuple[dict[str, list[dict]], dict[str, str]]:
+    """The output per port, and the JSON text of each port whose items the check encoded."""
     if isinstance(returned, list):
         output = {node.first_output: returned}
     elif isinstance(returned, dict):
@@ -114,4 +130,14 @@ def _checked_output(node: PlannedNode, returned) -> dict[str, list[dict]]:
             raise NodeOutputError(f"output {port!r} must be a list of items like {{'json': {{...}}}}")
     if node.settings.always_output and not any(output.values()):
         output = {node.first_output: [{"json": {}}]}
-    return output
+    received = {id(items) for items in inputs.values()}
+    texts = {}
+    for port, items in output.items():
+        if id(items) in received:  # passed on as it arrived: checked where it was made (nodes must not change items)
+            continue
+        try:
+            texts[port] = encode_items(items)
+        except NotJson as exc:
+            where = f" (output {port!r})" if len(node.output_ports) > 1 else ""
+            raise NodeOutputError(f"{exc}{where}") from None
+    return output, texts

@@ -34,10 +34,18 @@ class StepRecord:
     started_at: datetime | None = None  # aware UTC
     finished_at: datetime | None = None  # aware UTC
     wait: dict | None = None  # a waiting step: {"resume_at": datetime | None, "on_webhook": bool}
+    # The JSON text of output ports, made when the engine checked them: a store may use it instead of
+    # encoding the same items again. The runner drops it once the step is saved.
+    encoded_output: dict[str, str] | None = None
 
     @property
     def key(self) -> tuple[str, int]:
         return (self.node_id, self.run_index)
+
+
+class StepNotStored(Exception):  # noqa: N818 - a refusal, not a failure of the store
+    """The store refused this step's data, while the store itself works (a database that is down
+    raises its own error instead): the runner records the step as failed with this reason."""
 
 
 class StepStore(Protocol):
@@ -45,7 +53,9 @@ class StepStore(Protocol):
         """Every committed step of this execution, by (node_id, run_index)."""
 
     async def save_step(self, step: StepRecord) -> None:
-        """Commit a step; a step with the same (node_id, run_index) replaces the earlier one."""
+        """Commit a step; a step with the same (node_id, run_index) replaces the earlier one.
+
+        Raises ``StepNotStored`` if the step's data cannot be stored."""
 
 
 class InMemoryStepStore:

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
+from backend import json_limits
 from backend.settings import EventsSettings, get_settings
 
 log = logging.getLogger("linkflow.events")
@@ -240,8 +241,8 @@ class KafkaBus:
 
     def _event(self, record) -> Event:
         key = record.key.decode("utf-8", "replace") if record.key is not None else ""
-        try:
-            payload = json.loads(record.value)
+        try:  # a record nested too deeply (or with NaN) is not ours either: refused before it is parsed
+            payload = json_limits.loads(record.value, what="the event")
         except (TypeError, ValueError):
             payload = None
         if not isinstance(payload, dict):  # not ours: let the handler fail on it and dead-letter it

@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from backend import json_limits
 from backend.engine.runner import RunResult, run
 from backend.engine.services import EngineServices, ExecutionInfo
 from backend.engine.store import InMemoryStepStore
@@ -76,10 +77,12 @@ def _services(base_dir: Path) -> EngineServices:
 
 def _load_json(path: Path, what: str) -> dict:
     try:
-        data = json.loads(path.read_text())
+        data = json_limits.loads(path.read_text(), what=f"{what} {path}")
     except FileNotFoundError:
         raise ValueError(f"{what} {path} does not exist") from None
-    except json.JSONDecodeError as exc:
+    except json_limits.TooDeep:
+        raise
+    except ValueError as exc:
         raise ValueError(f"{what} {path} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{what} {path} must hold a JSON object with 'nodes' and 'connections'")
@@ -90,8 +93,10 @@ def _input_items(raw: str | None) -> list[dict]:
     if raw is None:
         return []
     try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
+        value = json_limits.loads(raw, what="--input")
+    except json_limits.TooDeep:
+        raise
+    except ValueError as exc:
         raise ValueError(f"--input is not valid JSON: {exc}") from None
     values = value if isinstance(value, list) else [value]
     if not all(isinstance(v, dict) for v in values):

@@ -15,6 +15,8 @@ from backend.executions.state import check_transition
 # A queued execution older than this has probably lost its message (in-memory broker restart).
 LOST_MESSAGE_AFTER = timedelta(seconds=30)
 BATCH = 500
+LEASE_EXPIRED = ("its worker stopped renewing the lease (the process was killed, ran out of memory, or lost "
+                 "the database)")
 
 
 def due_executions(include_all_queued: bool = False) -> list[str]:
@@ -39,9 +41,16 @@ def due_executions(include_all_queued: bool = False) -> list[str]:
         for row in rows:
             if row.status != S.QUEUED:
                 check_transition(row.id, row.status, S.QUEUED)
-        if rows:
+        lost = [r.id for r in rows if r.status == S.RUNNING]
+        if lost:  # its attempt is lost: counted, so an execution that kills its workers ends (worker_runtime)
+            session.execute(
+                update(Execution).where(Execution.id.in_(lost), Execution.status == S.RUNNING)
+                .values(status=S.QUEUED, lease_owner=None, lease_expires_at=now + LOST_MESSAGE_AFTER,
+                        lost_attempts=Execution.lost_attempts + 1, last_attempt_error=LEASE_EXPIRED))
+        others = [r for r in rows if r.status != S.RUNNING]
+        if others:
             session.execute(
                 update(Execution)
-                .where(Execution.id.in_([r.id for r in rows]), Execution.status.in_([r.status for r in rows]))
+                .where(Execution.id.in_([r.id for r in others]), Execution.status.in_([r.status for r in others]))
                 .values(status=S.QUEUED, lease_owner=None, lease_expires_at=now + LOST_MESSAGE_AFTER))
     return [r.id for r in rows]

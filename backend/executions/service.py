@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import BindParameter, Connection, bindparam, func, or_, update
+from sqlalchemy import BindParameter, Connection, bindparam, case, func, or_, update
 from sqlalchemy.orm import Session
 
 from backend.db.base import JsonNullBind, JsonType, utcnow
@@ -49,15 +49,19 @@ _CLAIM = (
             lease_expires_at=_param("p_expires", Execution.lease_expires_at), attempts=Execution.attempts + 1,
             started_at=func.coalesce(Execution.started_at, _param("p_now", Execution.started_at)))
     .returning(Execution.definition, Execution.input, Execution.mode, Execution.workflow_id, Execution.team_id,
-               Execution.resume_at)
+               Execution.resume_at, Execution.lost_attempts, Execution.last_attempt_error)
 )
+_STATUS = _param("p_status", Execution.status)
 _FINISH = (
     update(Execution)
     .where(Execution.id == _param("p_id", Execution.id), Execution.lease_owner == _param("p_owner", Execution.lease_owner),
            Execution.status == S.RUNNING)
-    .values(status=_param("p_status", Execution.status), output=_param("p_output", Execution.output),
+    .values(status=_STATUS, output=_param("p_output", Execution.output),
             error=_param("p_error", Execution.error), lease_owner=None, lease_expires_at=None,
             resume_at=_param("p_resume_at", Execution.resume_at),
+            # A wait is an outcome: the attempts after it are counted afresh (finished ones keep the count).
+            lost_attempts=case((_STATUS == S.WAITING, 0), else_=Execution.lost_attempts),
+            last_attempt_error=case((_STATUS == S.WAITING, None), else_=Execution.last_attempt_error),
             finished_at=func.coalesce(_param("p_finished_at", Execution.finished_at), Execution.finished_at))
     .returning(Execution.team_id, Execution.workflow_id, Execution.mode)
 )
@@ -73,6 +77,8 @@ class Claimed:
     workflow_id: str | None
     team_id: str
     resumed: bool
+    lost_attempts: int = 0  # attempts in a row before this one that ended without an outcome
+    last_attempt_error: str | None = None
 
 
 def claim(db: Session | Connection, execution_id: str, worker_id: str) -> Claimed | None:
@@ -86,7 +92,8 @@ def claim(db: Session | Connection, execution_id: str, worker_id: str) -> Claime
     if row is None:
         return None
     return Claimed(definition=row.definition or {}, input=row.input or [], mode=row.mode,
-                   workflow_id=row.workflow_id, team_id=row.team_id, resumed=row.resume_at is not None)
+                   workflow_id=row.workflow_id, team_id=row.team_id, resumed=row.resume_at is not None,
+                   lost_attempts=row.lost_attempts, last_attempt_error=row.last_attempt_error)
 
 
 def finish(db: Session | Connection, execution_id: str, worker_id: str, *, status: S,
@@ -105,6 +112,32 @@ def finish(db: Session | Connection, execution_id: str, worker_id: str, *, statu
         "type": f"execution.{status}", "execution_id": execution_id, "workflow_id": row.workflow_id,
         "team_id": row.team_id, "mode": row.mode, "status": status, "error": error})
     return True
+
+
+def release_lost(db: Session | Connection, execution_id: str, worker_id: str, *, error: str,
+                 retry_in: timedelta) -> bool:
+    """Hand an execution back after its attempt broke off on an unexpected error: queued again
+    (the reaper sends it once ``retry_in`` has passed), counted as a lost attempt, the error kept."""
+    check_transition(execution_id, S.RUNNING, S.QUEUED)
+    released = db.execute(
+        update(Execution)
+        .where(Execution.id == execution_id, Execution.lease_owner == worker_id, Execution.status == S.RUNNING)
+        .values(status=S.QUEUED, lease_owner=None, lease_expires_at=utcnow() + retry_in,
+                lost_attempts=Execution.lost_attempts + 1, last_attempt_error=error[:MAX_ATTEMPT_ERROR]))
+    return bool(released.rowcount)
+
+
+MAX_ATTEMPT_ERROR = 2000  # characters of the last lost attempt's error kept on the row
+
+
+def give_up(db: Session | Connection, execution_id: str, worker_id: str, claimed: Claimed) -> dict:
+    """Fail an execution whose attempts keep breaking off (the caller holds its lease); returns the error."""
+    last = claimed.last_attempt_error or "none was reported"
+    error = {"node": None, "item_index": None,
+             "message": f"gave up after {claimed.lost_attempts} attempts: the worker running it stopped or crashed "
+                        f"each time; last error: {last}"}
+    finish(db, execution_id, worker_id, status=S.FAILED, error=error)
+    return error
 
 
 def cancel(session: Session, execution: Execution) -> None:

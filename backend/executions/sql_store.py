@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from sqlalchemy import Connection, Insert, bindparam, select
+from sqlalchemy import Connection, Insert, Text, bindparam, cast, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 
-from backend.db.base import JsonNullBind, new_id
+from backend import json_limits
+from backend.db.base import new_id
+from backend.db.failures import refusal, unavailable
 from backend.db.session import get_engine, write_transaction
-from backend.engine.store import StepRecord
+from backend.engine.store import StepNotStored, StepRecord
 from backend.executions.models import ExecutionStep
 from backend.settings import get_settings
 
@@ -33,15 +35,21 @@ class SqlStepStore:
         return self._load()
 
     async def save_step(self, step: StepRecord) -> None:
-        self._save(step)
+        try:
+            self._save(step)
+        except Exception as exc:
+            if unavailable(exc):
+                raise  # the next attempt (another worker, through the reaper) stores it
+            raise StepNotStored(refusal(exc)) from exc
 
     def _load(self) -> dict[tuple[str, int], StepRecord]:
         with get_engine().connect() as conn:
             return load_steps(conn, self.execution_id)
 
     def _save(self, step: StepRecord) -> None:
-        output, output_ref = self._maybe_offload(step, "output", step.output)
-        step_input, input_ref = self._maybe_offload(step, "input", step.input)
+        output, output_ref = self._maybe_offload(step, "output", _output_text(step))
+        step_input, input_ref = self._maybe_offload(step, "input", encode(step.input))
+        error = None if step.error is None else encode(step.error)
         params = {
             "id": new_id(),
             "execution_id": self.execution_id,
@@ -54,21 +62,34 @@ class SqlStepStore:
             "input_ref": input_ref,
             "output": output,
             "output_ref": output_ref,
-            "error": step.error,
+            "error": error,
             "started_at": step.started_at,
             "finished_at": step.finished_at,
         }
         with write_transaction() as conn:
             conn.execute(_upsert(self._dialect), params)
 
-    def _maybe_offload(self, step: StepRecord, kind: str, data: dict) -> tuple[dict | None, str | None]:
-        encoded = json.dumps(data, default=str)
+    def _maybe_offload(self, step: StepRecord, kind: str, encoded: str) -> tuple[str | None, str | None]:
+        """The text for the row, or None and the file it went to (encoded once, bound as text)."""
         if len(encoded) <= self._inline_limit:
-            return data, None
+            return encoded, None
         self._offload_dir.mkdir(parents=True, exist_ok=True)
         path = self._offload_dir / f"{step.node_id}.{step.run_index}.{kind}.json"
         path.write_text(encoded)
         return None, str(path)
+
+
+def encode(value: object) -> str:
+    """Strict JSON text: NaN, Infinity and non-JSON objects raise instead of being written."""
+    return json_limits.strict_text(value)
+
+
+def _output_text(step: StepRecord) -> str:
+    """``encode(step.output)``, put together from the text the engine made when it checked the items."""
+    texts = step.encoded_output
+    if not texts or any(port not in texts for port in step.output):
+        return encode(step.output)
+    return "{" + ", ".join(f"{encode(port)}: {texts[port]}" for port in step.output) + "}"
 
 
 def load_steps(conn: Connection, execution_id: str) -> dict[tuple[str, int], StepRecord]:
@@ -98,9 +119,13 @@ def offload_dir(execution_id: str) -> Path:
 
 
 def resolve_payload(inline: dict | None, ref: str | None) -> dict:
+    """Step data, from the row or from its file; ValueError if the file holds no data we would write."""
     if ref:
-        return json.loads(Path(ref).read_text())
+        return json_limits.loads(Path(ref).read_text(), limit=STEP_DATA_DEPTH, what=f"the step data in {ref}")
     return inline or {}
+
+
+STEP_DATA_DEPTH = json_limits.MAX_ITEM_DEPTH + 3  # {port: [{"json": ...}]}
 
 
 _STEPS = ExecutionStep.__table__
@@ -122,19 +147,22 @@ _UPDATED = (
 _JSON_COLUMNS = ("input", "output", "error")
 
 
+def _json_text(name: str, dialect: str):
+    text = bindparam(name, type_=Text)
+    return cast(text, JSONB) if dialect == "postgresql" else text
+
+
 def _upsert(dialect: str) -> Insert:
     """One upsert per step (a resumed waiting step replaces its row), built once per dialect.
 
-    Core, not the ORM, on this hot path; only the parameters change per call. JSON parameters bind
-    None as SQL NULL, like the ORM does.
+    Core, not the ORM, on this hot path; only the parameters change per call. JSON columns are
+    bound as text encoded once by ``_save`` (a CAST to JSONB on PostgreSQL); None is SQL NULL.
     """
     statement = _UPSERTS.get(dialect)
     if statement is None:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        values = {
-            c.name: bindparam(c.name, type_=JsonNullBind if c.name in _JSON_COLUMNS else c.type)
-            for c in _STEPS.columns
-        }
+        values = {c.name: _json_text(c.name, dialect) if c.name in _JSON_COLUMNS else bindparam(c.name, type_=c.type)
+                  for c in _STEPS.columns}
         statement = insert(_STEPS).values(**values)
         statement = _UPSERTS[dialect] = statement.on_conflict_do_update(
             index_elements=["execution_id", "node_id", "run_index"],

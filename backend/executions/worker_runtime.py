@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from datetime import timedelta
 
+from backend.db.failures import refusal, unavailable
 from backend.db.session import get_engine, write_transaction
-from backend.engine.runner import RunResult, run
+from backend.engine.definition import WorkflowDefinition
+from backend.engine.runner import RunResult, report_failure, run
 from backend.engine.services import ExecutionInfo
+from backend.engine.step import storable_text
 from backend.engine.store import NullStepStore
 from backend.executions import service
 from backend.executions.leases import keeper
@@ -16,6 +20,7 @@ from backend.executions.links import signed_resume_url
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.services_factory import engine_services
 from backend.executions.sql_store import SqlStepStore, load_steps
+from backend.settings import get_settings
 
 log = logging.getLogger("linkflow.executions")
 _local = threading.local()
@@ -37,14 +42,60 @@ def execute(execution_id: str, worker_id: str) -> None:
 
 
 async def _execute(execution_id: str, worker_id: str) -> None:
+    steps = unreadable = gave_up = None
     with write_transaction() as conn:  # a bare connection: this path runs for every execution
         claimed = service.claim(conn, execution_id, worker_id)
-        # Steps already recorded (an earlier attempt, or copied by retry-from-failed), read in the same
-        # transaction; skipped when the execution saves no data.
-        steps = None if claimed is None or _save_data(claimed) == "none" else load_steps(conn, execution_id)
-    if claimed is None:
-        return  # finished, cancelled, or another worker holds the lease
-    await _run_with_lease(execution_id, worker_id, claimed, steps)
+        if claimed is None:
+            return  # finished, cancelled, or another worker holds the lease
+        if claimed.lost_attempts >= get_settings().executions.max_attempts:
+            gave_up = service.give_up(conn, execution_id, worker_id, claimed)
+        elif _save_data(claimed) != "none":
+            # Steps already recorded (an earlier attempt, or copied by retry-from-failed), read in the same
+            # transaction; skipped when the execution saves no data.
+            try:
+                steps = load_steps(conn, execution_id)
+            except Exception as exc:  # keep the claim: this attempt is lost and counted, like a crash
+                if unavailable(exc):
+                    raise
+                unreadable = exc
+    if gave_up is not None:
+        log.error("execution failed: too many lost attempts", extra={"execution_id": execution_id})
+        return await _report_give_up(execution_id, claimed, gave_up)
+    try:
+        if unreadable is not None:
+            raise unreadable
+        await _run_with_lease(execution_id, worker_id, claimed, steps)
+    except Exception as exc:
+        _release_lost(execution_id, worker_id, claimed, exc)
+
+
+def _release_lost(execution_id: str, worker_id: str, claimed: service.Claimed, exc: Exception) -> None:
+    """An unexpected error broke this attempt off: back to the queue after a pause, counted as lost.
+
+    A bug or a value that cannot be stored would break every attempt the same way; the count makes
+    the attempt after the limit fail the execution (above) instead of retrying it forever.
+    """
+    log.error("execution attempt broke off", exc_info=exc, extra={"execution_id": execution_id})
+    retry_in = timedelta(seconds=min(2 ** (claimed.lost_attempts + 1), 60))
+    error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    try:
+        with write_transaction() as conn:
+            service.release_lost(conn, execution_id, worker_id, error=storable_text(error), retry_in=retry_in)
+    except Exception:  # the database is gone too: the lease expires and the reaper counts the attempt
+        log.exception("could not hand the execution back", extra={"execution_id": execution_id})
+        raise exc from None
+
+
+async def _report_give_up(execution_id: str, claimed: service.Claimed, error: dict) -> None:
+    """The error workflow hears of it, as of any failed execution."""
+    try:
+        definition = WorkflowDefinition.model_validate(claimed.definition)
+    except ValueError:
+        return  # an invalid definition names no error workflow that could run
+    info = ExecutionInfo(id=execution_id, mode=claimed.mode, workflow_id=claimed.workflow_id,
+                         workflow_name=definition.name)
+    services = engine_services(claimed.team_id, execution_id, {})
+    await report_failure(definition, info, services, error)
 
 
 _shared: asyncio.AbstractEventLoop | None = None
@@ -96,8 +147,16 @@ async def _run_with_lease(execution_id: str, worker_id: str, claimed: service.Cl
 
 def _record(execution_id: str, worker_id: str, result: RunResult) -> None:
     status = {"succeeded": S.SUCCEEDED, "failed": S.FAILED, "waiting": S.WAITING}[result.status]
-    with write_transaction() as conn:
-        recorded = service.finish(conn, execution_id, worker_id, status=status, output=result.output,
-                                  error=result.error, resume_at=result.resume_at)
+    try:
+        with write_transaction() as conn:
+            recorded = service.finish(conn, execution_id, worker_id, status=status, output=result.output,
+                                      error=result.error, resume_at=result.resume_at)
+    except Exception as exc:
+        if unavailable(exc):
+            raise
+        # The database refused the outcome (the same would happen on every attempt): fail the run with why.
+        error = {"node": None, "item_index": None, "message": f"the outcome could not be stored: {refusal(exc)}"}
+        with write_transaction() as conn:
+            recorded = service.finish(conn, execution_id, worker_id, status=S.FAILED, error=error)
     log.info("execution finished" if recorded else "execution outcome dropped (lease lost)",
              extra={"execution_id": execution_id, "status": result.status})

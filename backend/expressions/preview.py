@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
 
-from backend.engine.expression_functions import ExpressionError, type_name
+from backend.engine.expression_functions import ExpressionError, plain_value, type_name
 from backend.engine.expressions import ExpressionContext, render
 from backend.engine.pins import as_items
+from backend.json_limits import value_problem
 
 PREVIEW_TIME_LIMIT_S = 0.5
 MAX_SHOWN_CHARS = 10_000
@@ -34,11 +34,13 @@ def preview(template: str, *, items: list[dict], item_index: int, nodes: dict[st
         value = render(template, context)
     except ExpressionError as exc:
         return {"ok": False, "error": str(exc)}
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    plain = plain_value(value)  # datetimes as ISO text, as the nodes store them
+    problem = value_problem(plain)
+    if problem is not None:  # what the node using this value would fail with
+        path, what = problem
+        return {"ok": False, "error": f"`{path}` in the result {what}" if path else f"the result {what}"}
+    text = plain if isinstance(plain, str) else json.dumps(plain, ensure_ascii=False)
     truncated = len(text) > MAX_SHOWN_CHARS
-    return {"ok": True, "value": _jsonable(value) if not truncated else None, "type": type_name(value),
+    shown = None if truncated else plain if isinstance(plain, str) else json.loads(text)
+    return {"ok": True, "value": shown, "type": type_name(value),
             "text": text[:MAX_SHOWN_CHARS] + ("…" if truncated else ""), "truncated": truncated}
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))

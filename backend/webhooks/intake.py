@@ -12,7 +12,9 @@
 Header names are lower case. The header that carried the webhook's secret (header or
 basic auth) is replaced by ``"[redacted]"`` so secrets never reach execution history.
 The body is read with a size limit: a Content-Length over it is refused before reading,
-and a streamed body is counted as it arrives.
+and a streamed body is counted as it arrives. A JSON body nested deeper than
+``MAX_JSON_DEPTH`` levels, or a query string or form with more than ``MAX_FIELDS`` fields,
+is refused with 422 before it is parsed further.
 """
 
 from __future__ import annotations
@@ -29,14 +31,21 @@ from starlette.requests import Request
 from backend.engine.services import BinaryStore
 from backend.errors import UserError
 from backend.input_guard import check_document
+from backend.json_limits import MAX_JSON_DEPTH, TooDeep, check_depth
 
 REDACTED = "[redacted]"
 MAX_FILES = 100
+MAX_FIELDS = 10_000  # query parameters, and fields of a form body
 
 
 class PayloadTooLarge(UserError):
     status_code = 413
     code = "payload_too_large"
+
+
+class Unprocessable(UserError):
+    status_code = 422
+    code = "validation_error"
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -59,7 +68,7 @@ async def request_item(request: Request, body: bytes, params: dict[str, str], bi
         headers[secret_header.lower()] = REDACTED
     content_type = headers.get("content-type", "")
     parsed, files = await _parse_body(request, body, content_type.split(";")[0].strip().lower(), binary)
-    data = {"body": parsed, "headers": headers, "query": _multi_dict(request.query_params.multi_items()),
+    data = {"body": parsed, "headers": headers, "query": _fields(request.query_params.multi_items(), "query string"),
             "params": params, "method": request.method}
     return {"json": data, "binary": files} if files else {"json": data}
 
@@ -68,7 +77,7 @@ async def _parse_body(request: Request, body: bytes, media_type: str, binary: Bi
     if media_type == "application/json" or media_type.endswith("+json"):
         return _json(body), {}
     if media_type == "application/x-www-form-urlencoded":
-        return _multi_dict(parse_qsl(_text(body) or "", keep_blank_values=True)), {}
+        return _form(body), {}
     if media_type == "multipart/form-data":
         return await _multipart(request, body, binary)
     if not body:
@@ -83,6 +92,10 @@ async def _parse_body(request: Request, body: bytes, media_type: str, binary: Bi
 def _json(body: bytes) -> object:
     if not body.strip():
         return {}
+    try:
+        check_depth(body, MAX_JSON_DEPTH, "the JSON body")
+    except TooDeep as exc:
+        raise Unprocessable(str(exc)) from None
     try:
         document = json.loads(body)
     except ValueError as exc:
@@ -109,7 +122,7 @@ async def _multipart(request: Request, body: bytes, binary: BinaryStore) -> tupl
                                                              file_name=value.filename or "")
         else:
             fields.append((name, value))
-    return _multi_dict(fields), files
+    return _fields(fields, "form body"), files
 
 
 async def _once(body: bytes) -> AsyncIterator[bytes]:
@@ -123,14 +136,29 @@ def _free_key(taken: dict, name: str) -> str:
     return key
 
 
-def _multi_dict(pairs) -> dict:
+def _form(body: bytes) -> dict:
+    try:  # parse_qsl stops at the limit instead of building millions of pairs first
+        pairs = parse_qsl(_text(body) or "", keep_blank_values=True, max_num_fields=MAX_FIELDS + 1)
+    except ValueError:
+        raise Unprocessable(f"the form body has more than {MAX_FIELDS:,} fields; at most {MAX_FIELDS:,} are "
+                            "accepted") from None
+    return _fields(pairs, "form body")
+
+
+def _fields(pairs: list[tuple[str, str]], what: str) -> dict:
+    """``{name: value}``; a repeated name gives a list of its values, in order."""
+    if len(pairs) > MAX_FIELDS:
+        raise Unprocessable(f"the {what} has {len(pairs):,} fields; at most {MAX_FIELDS:,} are accepted")
     result: dict = {}
+    repeated: set[str] = set()
     for key, value in pairs:
-        if key in result:
-            earlier = result[key]
-            result[key] = [*earlier, value] if isinstance(earlier, list) else [earlier, value]
-        else:
+        if key not in result:
             result[key] = value
+        elif key in repeated:
+            result[key].append(value)  # in place: a name repeated n times costs n steps, not n squared
+        else:
+            result[key] = [result[key], value]
+            repeated.add(key)
     return result
 
 

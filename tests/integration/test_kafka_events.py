@@ -172,6 +172,25 @@ async def test_a_poison_event_lands_in_the_dead_letter_topic_and_the_group_moves
     assert body["event"]["payload"]["event_id"] == first_id
 
 
+async def test_a_record_nested_5000_levels_deep_is_dead_lettered_not_a_consumer_crash(kafka_events,
+                                                                                      kafka_bootstrap, bus,
+                                                                                      audit_consumer):
+    """A RecursionError on such a record used to end the consumer, and again after every restart."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(kafka_events + "audit.log", b"[" * 5_000 + b"]" * 5_000, key=b"team-1")
+    finally:
+        await producer.stop()
+    emit_committed("audit.log", "team-1", {"action": "workflow.create", "team_id": "team-1"})
+    assert await relay_once(bus) == 1
+    assert await eventually(audit_actions) == ["workflow.create"]  # the group went on past it
+    [dead] = await read_topic(kafka_bootstrap, kafka_events + "dlq.events", 1)
+    assert json.loads(dead.value)["event"]["payload"]["undecodable"].startswith("[[[[")
+
+
 async def test_two_relays_on_postgresql_share_the_outbox_without_reordering_a_key(kafka_events):
     for key in ("exec-a", "exec-b", "exec-a", "exec-c"):
         emit_committed("execution.events", key, {"key": key})

@@ -3,6 +3,7 @@ from sqlalchemy import inspect
 from backend.db import migrate
 from backend.db.models import metadata
 from backend.db.session import make_engine
+from tests.unit.backend.db.migration_checks import check_lost_attempts_migration
 
 
 def test_upgrade_downgrade_upgrade_on_postgres(postgres_url):
@@ -34,6 +35,7 @@ def test_json_columns_are_jsonb_on_postgres(postgres_url):
         engine.dispose()
 
 
+<<<<<<< HEAD
 def test_the_two_factor_migration_keeps_existing_rows_on_postgres(postgres_url):
     migrate.upgrade(postgres_url, "0006_sharing_heartbeats")
     engine = make_engine(postgres_url)
@@ -54,3 +56,7 @@ def test_the_two_factor_migration_keeps_existing_rows_on_postgres(postgres_url):
             assert conn.exec_driver_sql("SELECT name FROM teams").scalar() == "Ops"
     finally:
         engine.dispose()
+=======
+def test_lost_attempts_columns_upgrade_and_downgrade_with_rows_on_postgres(postgres_url):
+    check_lost_attempts_migration(postgres_url)
+>>>>>>> hardening

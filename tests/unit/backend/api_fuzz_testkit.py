@@ -164,6 +164,15 @@ REGRESSIONS = [
     ("POST", "/workflows/{workflow_id}/run", None, '{"input": {"x": NaN}}', 422),
     ("POST", "/workflows/{workflow_id}/run", None, '{"input": [{"x": -Infinity}]}', 422),
     ("POST", "/workflows/{workflow_id}/run", None, '{"input": {"x": 1e400}}', 422),
+    # JSON nested a few hundred levels: parsed, then a RecursionError or pydantic's depth limit (500)
+    ("POST", "/workflows", None, '{"name": "deep", "definition": {"nodes": [], "connections": [], '
+     '"pin_data": {"A": [{"json": {"v": ' + "[" * 300 + "]" * 300 + "}}]}}}", 422),
+    ("POST", "/workflows/{workflow_id}/diff", None,
+     '{"from_version": 1, "definition": {"settings": {"v": ' + "[" * 300 + "]" * 300 + "}}}", 422),
+    ("POST", "/expressions/preview", None,
+     '{"expression": "{{ $json }}", "items": [{"json": {"v": ' + "[" * 300 + "]" * 300 + "}}]}", 422),
+    ("POST", "/expressions/preview", None, json.dumps({"expression": '{{ parse_json("[" * 900 + "]" * 900) }}'}),
+     200),
     # names derived from long input overflowed String(200) columns on PostgreSQL
     ("POST", "/auth/signup", None, json.dumps({"email": "named@example.com", "password": "long enough",
                                                "name": "n" * 200}), 201),

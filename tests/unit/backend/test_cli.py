@@ -43,3 +43,14 @@ def test_invalid_settings_are_reported_without_a_traceback(monkeypatch, capsys):
     monkeypatch.setenv("LINKFLOW_MODE", "production")
     assert main(["db", "current"]) == 2
     assert "refusing to start in production mode" in capsys.readouterr().err
+
+
+def test_run_refuses_input_nested_too_deeply_with_exit_2(tmp_path, capsys):
+    from backend.executions.local_run import run_file
+
+    workflow = tmp_path / "wf.json"
+    workflow.write_text(json.dumps({"name": "w", "connections": [], "nodes": [
+        {"id": "t", "name": "Start", "type": "manual_trigger", "position": [0, 0]}]}))
+    assert run_file(str(workflow), "[" * 5_000 + "]" * 5_000) == 2
+    error = json.loads(capsys.readouterr().err)["error"]
+    assert error == "--input is nested 5,000 levels deep; at most 200 levels are accepted"

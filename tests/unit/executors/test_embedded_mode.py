@@ -8,6 +8,7 @@ from backend.db import migrate
 from backend.db.session import session_scope
 from backend.executions import dispatch, service
 from backend.executions.models import Execution
+from backend.executions.reaper import due_executions
 from backend.settings import get_settings
 from backend.users.service import create_user
 from backend.workflows.models import Workflow
@@ -98,3 +99,29 @@ async def test_a_failed_run_starts_the_error_workflow_with_the_failure():
         handled = await wait_status(follow_up.id, {"succeeded", "failed"})
     assert handled.mode == "error" and handled.status == "succeeded", handled.error
     assert handled.output[0]["json"]["seen"] == "it broke"
+
+
+async def test_a_poison_expression_fails_the_execution_once_instead_of_looping():
+    """`(-1) ** 0.5` is a complex number: refused where it is made, so the run fails like any other."""
+    team_id = setup_team()
+    definition = chain(node("t", "Start", "manual_trigger", 0),
+                       node("s", "Price", "set", 1, fields=[{"name": "price", "value": "{{ (-1) ** 0.5 }}"}]))
+    async with run_embedded():
+        failed = await wait_status(queue(team_id, definition, [{"json": {}}]), {"succeeded", "failed"})
+        assert due_executions(include_all_queued=True) == []  # nothing for the reaper to send again
+    assert failed.status == "failed" and failed.attempts == 1 and failed.lost_attempts == 0
+    assert failed.error["node"] == "Price"
+    assert "(-1) ** 0.5 has no real result: a negative number to a fractional power is a complex number, " \
+           "which JSON cannot hold" in failed.error["message"]
+
+
+async def test_a_code_node_returning_nan_fails_naming_the_item_and_field_even_unsaved():
+    team_id = setup_team()
+    code = "return [{'json': {'ok': 1}}, {'json': {'ratio': float('nan')}}]"
+    definition = chain(node("t", "Start", "manual_trigger", 0),
+                       node("c", "Ratio", "code", 1, code=code, mode="once_for_all"), save_data="none")
+    async with run_embedded():
+        failed = await wait_status(queue(team_id, definition, [{"json": {}}]), {"succeeded", "failed"}, 60)
+    assert failed.status == "failed" and failed.attempts == 1
+    assert failed.error == {"node": "Ratio", "item_index": None, "message": (
+        "`ratio` in item 1 is NaN (not a number), which is not JSON; check for it, e.g. x if x == x else None")}

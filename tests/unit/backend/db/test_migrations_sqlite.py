@@ -3,6 +3,7 @@ from sqlalchemy import inspect
 from backend.db import migrate
 from backend.db.models import metadata
 from backend.db.session import make_engine
+from tests.unit.backend.db.migration_checks import check_lost_attempts_migration
 
 
 def test_upgrade_downgrade_upgrade_on_sqlite(tmp_path):
@@ -54,3 +55,6 @@ def test_the_two_factor_migration_keeps_existing_rows_on_sqlite(tmp_path):
             assert conn.exec_driver_sql("SELECT name FROM teams").scalar() == "Ops"
     finally:
         engine.dispose()
+
+def test_lost_attempts_columns_upgrade_and_downgrade_with_rows_on_sqlite(tmp_path):
+    check_lost_attempts_migration(f"sqlite:///{tmp_path / 'l.db'}")

@@ -10,6 +10,7 @@ import pytest
 def clean_counters():
     engine_testkit.CALLS.clear()
     engine_testkit.SEEN.clear()
+    engine_testkit.EMITTED.clear()
     yield
 
 

@@ -24,6 +24,7 @@ from nodes.sdk import (
 )
 
 CALLS: Counter[str] = Counter()  # node name -> times execute ran
+EMITTED: dict[str, Any] = {}  # node name -> the Python value an Emit or Mutate node puts under json.value
 SEEN: dict[str, list] = {}  # node name -> what execute received, per run
 START = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
@@ -200,7 +201,30 @@ class Services(_Counted):
                           "now": ctx.now().isoformat(), "settings": ctx.settings}}]
 
 
-NODE_CLASSES = [Start, Pass, Empty, Tag, Number, Branch, Join, Loop, Flaky, Sleepy, Pause, Services]
+class Emit(_Counted):
+    """Outputs one item per input with json.value = EMITTED[its name], whatever Python value that is."""
+
+    type = "emit"
+    display_name = "Emit"
+    outputs = ("main", "other")
+
+    async def work(self, ctx, items):
+        return {"main": [{"json": {"n": index, "value": EMITTED[ctx.node_name]}} for index, _ in enumerate(items)]}
+
+
+class Mutate(_Counted):
+    """Breaks the rule that nodes never change their input: sets json.value in place, returns the list."""
+
+    type = "mutate"
+    display_name = "Mutate"
+
+    async def work(self, ctx, items):
+        for item in items:
+            item["json"]["value"] = EMITTED[ctx.node_name]
+        return items
+
+
+NODE_CLASSES = [Start, Pass, Empty, Tag, Number, Branch, Join, Loop, Flaky, Sleepy, Pause, Services, Emit, Mutate]
 
 
 def make_registry() -> NodeRegistry:

@@ -270,7 +270,7 @@ ESCAPES = [
     ("round(1, -10**9)", "round() digits"),
     ("range(10**9)", "range() is too long"),
     ("int('9' * 5000)", "limit"),
-    ("parse_json('[' * 100000 + ']' * 100000)", "nested too deeply"),
+    ("parse_json('[' * 100000 + ']' * 100000)", "the JSON is nested 100,000 levels deep; at most 200 levels"),
     (DEEP_PARENS, "nested too deeply"),
     (DEEP_UNARY, "nested too deeply"),
     (DEEP_NESTED_UNARY, "nested too deeply"),

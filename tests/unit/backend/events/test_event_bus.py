@@ -70,3 +70,15 @@ def test_the_factory_follows_the_settings():
     assert isinstance(create_bus(EventsSettings()), InMemoryBus)
     kafka = create_bus(EventsSettings(backend="kafka", kafka_bootstrap="127.0.0.1:1", topic_prefix="x."))
     assert isinstance(kafka, KafkaBus)
+
+
+@pytest.mark.parametrize("value", [b"[" * 5_000 + b"]" * 5_000, b'{"a": NaN}', b"not json", b"[1, 2]"])
+def test_a_kafka_record_that_is_not_one_of_our_events_is_handed_on_as_undecodable(value):
+    """A record nested thousands of levels deep must not crash the consumer (a RecursionError, again
+    on every restart): like any record that is not ours, its handler fails and it is dead-lettered."""
+    from types import SimpleNamespace
+
+    record = SimpleNamespace(topic="lf.audit.log", key=b"team-1", value=value, offset=7)
+    event = KafkaBus("127.0.0.1:9", prefix="lf.")._event(record)
+    assert (event.topic, event.key) == ("audit.log", "team-1")
+    assert event.payload == {"undecodable": value.decode()}

@@ -81,3 +81,49 @@ def test_roles_and_teams(api, api_user):
     stranger = api_user("stranger@example.com")
     assert preview(api, stranger, "{{ 1 }}", workflow_id=workflow["id"]).status_code == 404
     assert api.post(URL, json={"expression": "{{ 1 }}"}).status_code == 401
+
+
+DEEP_PARENS = "(" * 4_990 + "1" + ")" * 4_990
+DEEP_LIST = "[" * 100 + "]" * 100
+ATTACKS = [  # (expression, what the answer's error says); never a 500, never a crash
+    ('{{ parse_json("[" * 900 + "]" * 900) }}',
+     "parse_json(): the JSON is nested 900 levels deep; at most 200 levels are accepted"),
+    ("{{ parse_json('{\"a\": NaN}') }}", "NaN is not valid JSON"),
+    ("{{ " + DEEP_PARENS + " }}", "nested too deeply (more than 50 levels)"),
+    ("{{ " + DEEP_LIST + " }}", "nested too deeply (more than 50 levels)"),
+    ("{{ 'a' * 10**9 }}", "1,000,000,000 characters"),
+    ("{{ range(10**9) }}", "range() is too long"),
+    ("{{ range(10**18, 10**19) }}", "range() is too long"),
+    ("{{ (-1) ** 0.5 }}", "(-1) ** 0.5 has no real result"),
+    ("{{ float('nan') }}", "the result is NaN (not a number), which JSON cannot hold"),
+    ("{{ 1e308 * 10 }}", "the result is Infinity, which JSON cannot hold"),
+    ("{{ [1, float('-inf')] }}", "`[1]` in the result is -Infinity, which is not JSON"),
+    ("{{ min(3, float('inf')) }}", None),  # infinity in between is fine
+]
+
+
+@pytest.mark.parametrize(("expression", "error"), ATTACKS, ids=[a[0][:40] for a in ATTACKS])
+def test_expression_attacks_are_answered_not_500(api, api_user, expression, error):
+    user = api_user("owner@example.com")
+    answer = preview(api, user, expression)
+    assert answer.status_code == 200, answer.text
+    if error is None:
+        assert answer.json()["ok"] is True and answer.json()["value"] == 3
+    else:
+        assert answer.json()["ok"] is False and error in answer.json()["error"], answer.json()
+
+
+def test_an_expression_longer_than_the_limit_is_a_422(api, api_user):
+    user = api_user("owner@example.com")
+    answer = preview(api, user, "{{ " + "(" * 10_000 + "1" + ")" * 10_000 + " }}")
+    assert answer.status_code == 422 and "10000 characters" in answer.text
+
+
+def test_a_result_nested_deeper_than_items_may_be_is_an_answer(api, api_user):
+    user = api_user("owner@example.com")
+    deep = "[" * 195 + "]" * 195
+    expression = "{{ " + "[" * 48 + "$json.v" + "]" * 48 + " }}"
+    answer = preview(api, user, expression, items=[{"json": {"v": __import__("json").loads(deep)}}])
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"ok": False, "value": None, "type": None, "text": None, "truncated": False,
+                             "error": "the result is nested more than 240 levels deep; make it flatter"}
