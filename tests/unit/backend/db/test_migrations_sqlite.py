@@ -58,3 +58,38 @@ def test_the_two_factor_migration_keeps_existing_rows_on_sqlite(tmp_path):
 
 def test_lost_attempts_columns_upgrade_and_downgrade_with_rows_on_sqlite(tmp_path):
     check_lost_attempts_migration(f"sqlite:///{tmp_path / 'l.db'}")
+
+
+def test_upgrading_an_install_keeps_every_row_that_hangs_off_a_rebuilt_table(tmp_path):
+    """SQLite rebuilds a table to alter it; with foreign keys on, dropping the old `teams` deleted
+    every execution, workflow and credential of the team through ON DELETE CASCADE."""
+    url = f"sqlite:///{tmp_path / 'keep.db'}"
+    migrate.upgrade(url, "0006_sharing_heartbeats")
+    engine = make_engine(url)
+    now = "'2026-01-01 00:00:00'"
+    rows = {
+        "teams": f"(id, name, slug, created_at, updated_at) VALUES ('t1', 'T', 't', {now}, {now})",
+        "users": f"(id, email, name, is_admin, is_active, created_at, updated_at) "
+                 f"VALUES ('u1', 'a@example.com', 'A', 0, 1, {now}, {now})",
+        "workflows": f"(id, team_id, name, description, tags, active, latest_version, created_at, updated_at) "
+                     f"VALUES ('w1', 't1', 'W', '', '[]', 0, 1, {now}, {now})",
+        "executions": f"(id, team_id, workflow_id, status, mode, attempts, created_at) "
+                      f"VALUES ('e1', 't1', 'w1', 'succeeded', 'manual', 1, {now})",
+        "execution_steps": f"(id, execution_id, node_id, node_name, run_index, status, attempts, started_at) "
+                           f"VALUES ('s1', 'e1', 'n', 'N', 0, 'succeeded', 1, {now})",
+        "webhooks": f"(id, team_id, workflow_id, node_id, method, path, created_at) "
+                    f"VALUES ('h1', 't1', 'w1', 'n', 'GET', 'p', {now})",
+        "credentials": f"(id, team_id, name, type, key_id, ciphertext, created_at, updated_at) "
+                       f"VALUES ('c1', 't1', 'C', 'bearer_token', 'k', x'00', {now}, {now})",
+    }
+    try:
+        with engine.begin() as conn:
+            for table, values in rows.items():
+                conn.exec_driver_sql(f"INSERT INTO {table} {values}")
+        migrate.upgrade(url)
+        with engine.connect() as conn:
+            counts = {table: conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() for table in rows}
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # back on for this connection
+        assert counts == dict.fromkeys(rows, 1)
+    finally:
+        engine.dispose()
