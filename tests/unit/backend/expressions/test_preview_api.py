@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from backend.users.models import Role
@@ -81,3 +83,23 @@ def test_roles_and_teams(api, api_user):
     stranger = api_user("stranger@example.com")
     assert preview(api, stranger, "{{ 1 }}", workflow_id=workflow["id"]).status_code == 404
     assert api.post(URL, json={"expression": "{{ 1 }}"}).status_code == 401
+
+
+def test_previews_run_off_the_request_loop_and_a_full_house_answers_503(api, api_user, monkeypatch):
+    from backend.expressions import api as preview_api
+    from backend.isolation import Lanes
+
+    user = api_user("owner@example.com")
+    lanes = Lanes(threads=1, concurrency=1, wait_s=0.05)
+    monkeypatch.setattr(preview_api, "inline_lanes", lambda: lanes)
+    threads = []
+    evaluate = preview_api.preview
+    monkeypatch.setattr(preview_api, "preview", lambda *a, **k: threads.append(
+        threading.current_thread().name) or evaluate(*a, **k))
+    assert preview(api, user, "{{ 6 * 7 }}").json()["value"] == 42
+    assert threads == ["linkflow-inline-0"]
+
+    lanes.gate.held = lanes.gate.limit  # every turn taken, as by long previews or webhook runs
+    busy = preview(api, user, "{{ 6 * 7 }}")
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "2"
+    assert busy.json()["error"]["code"] == "overloaded"
