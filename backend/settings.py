@@ -101,6 +101,11 @@ class HttpSettings(BaseModel):
     allow_private: bool = False
     allow_list: str = ""  # comma-separated hosts/CIDRs reachable despite allow_private=false
     webhook_body_limit_bytes: int = 16 * 1024 * 1024
+    # Inline webhook runs and expression previews run on these threads, off the request loop
+    # (backend/isolation.py); this many at once, the others wait up to inline_wait_s, then 503.
+    inline_threads: int = Field(2, ge=1, le=64)
+    inline_concurrency: int = Field(64, ge=1)
+    inline_wait_s: float = Field(10.0, ge=0)
 
 
 CodeSandboxMode = Literal["bwrap", "remote", "unsafe_process", "container"]

@@ -14,7 +14,7 @@ from backend.engine.runner import RunResult, run
 from backend.engine.services import EngineServices, ExecutionInfo
 from backend.engine.store import InMemoryStepStore
 from backend.engine.validate import validate
-from backend.settings import get_settings
+from backend.outbound import node_settings
 from nodes.sdk import NodeUserError, default_registry
 
 MAX_INLINE_WAIT_S = 300  # a Wait node longer than this makes `run` stop with status "waiting"
@@ -52,11 +52,7 @@ async def _run_to_end(definition: dict, items: list, base_dir: Path) -> tuple[Ru
 
 
 def _services(base_dir: Path) -> EngineServices:
-    settings = get_settings()
-    services = EngineServices(settings={
-        "http_allow_private": settings.http.allow_private,
-        "http_allow_list": [h.strip() for h in settings.http.allow_list.split(",") if h.strip()],
-    })
+    services = EngineServices(settings=node_settings())
 
     async def run_file_subworkflow(workflow_id: str, items: list[dict], parent_id: str) -> list[dict]:
         # Without a database, a sub-workflow id names a JSON file next to the workflow file.

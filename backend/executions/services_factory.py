@@ -8,20 +8,15 @@ import json
 from backend.credentials.runtime import credentials_resolver
 from backend.db.session import session_scope
 from backend.engine.services import EngineServices
-from backend.settings import get_settings
+from backend.outbound import node_settings
 from backend.variables.service import team_values
 from backend.webhooks.storage import LocalBinaryStore
 
 
 def engine_services(team_id: str, execution_id: str, definition: dict | None = None) -> EngineServices:
-    settings = get_settings()
-    policy = {
-        "http_allow_private": settings.http.allow_private,
-        "http_allow_list": [h.strip() for h in settings.http.allow_list.split(",") if h.strip()],
-    }
     # Only an expression can read $vars, so a definition without the word skips the query.
     wants_vars = definition is None or "$vars" in json.dumps(definition)
-    services = EngineServices(variables=_team_variables(team_id) if wants_vars else {}, settings=policy)
+    services = EngineServices(variables=_team_variables(team_id) if wants_vars else {}, settings=node_settings())
     services.run_subworkflow = _subworkflow_runner(team_id, services)
     services.run_error_workflow = _error_workflow_starter(team_id)
     services.credentials = credentials_resolver(team_id, execution_id)

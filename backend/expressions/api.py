@@ -1,4 +1,9 @@
-"""POST /api/v1/expressions/preview: the editor's live preview of a field in expression mode."""
+"""POST /api/v1/expressions/preview: the editor's live preview of a field in expression mode.
+
+The evaluation (up to ``PREVIEW_TIME_LIMIT_S`` of CPU) and the reads it needs run on an
+inline lane (``backend/isolation.py``), so previews neither hold the request loop nor
+fill the thread pool the other endpoints share; when the lanes are full the answer is 503.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from backend.auth.deps import Principal, require_role
-from backend.db.deps import db_session
+from backend.db.session import session_scope
 from backend.expressions.preview import preview
+from backend.isolation import inline_lanes
 from backend.users.models import Role
 from backend.variables.models import Variable
 from backend.variables.schemas import MASK
@@ -22,7 +27,6 @@ router = APIRouter(prefix="/expressions", tags=["expressions"])
 
 MAX_PREVIEW_INPUT_BYTES = 512_000  # items + node outputs, serialised
 
-Db = Annotated[Session, Depends(db_session)]
 Viewer = Annotated[Principal, Depends(require_role(Role.VIEWER))]
 
 
@@ -55,15 +59,20 @@ class PreviewOut(BaseModel):
     error: str | None = None
 
 
-@router.post("/preview", response_model=PreviewOut)
-def preview_expression(body: PreviewRequest, db: Db, who: Viewer) -> PreviewOut:
+@router.post("/preview", response_model=PreviewOut, responses={503: {"description": "Too busy; see Retry-After"}})
+async def preview_expression(body: PreviewRequest, who: Viewer) -> PreviewOut:
     """Evaluate with the engine's restricted interpreter; an expression's error is an answer, not a 4xx."""
+    return PreviewOut(**await inline_lanes().call(_evaluate, body, who.team_id))
+
+
+def _evaluate(body: PreviewRequest, team_id: str) -> dict:
     workflow, timezone = {"id": None, "name": ""}, "UTC"
-    if body.workflow_id:
-        found = get_workflow(db, who.team_id, body.workflow_id)
-        workflow = {"id": found.id, "name": found.name}
-        timezone = (latest_version(db, found).definition.get("settings") or {}).get("timezone") or "UTC"
-    variables = {v.key: MASK if v.is_secret else v.value
-                 for v in db.scalars(select(Variable).where(Variable.team_id == who.team_id))}
-    return PreviewOut(**preview(body.expression, items=body.items, item_index=body.item_index,
-                                nodes=body.nodes, variables=variables, workflow=workflow, timezone=timezone))
+    with session_scope() as db:
+        if body.workflow_id:
+            found = get_workflow(db, team_id, body.workflow_id)
+            workflow = {"id": found.id, "name": found.name}
+            timezone = (latest_version(db, found).definition.get("settings") or {}).get("timezone") or "UTC"
+        variables = {v.key: MASK if v.is_secret else v.value
+                     for v in db.scalars(select(Variable).where(Variable.team_id == team_id))}
+    return preview(body.expression, items=body.items, item_index=body.item_index, nodes=body.nodes,
+                   variables=variables, workflow=workflow, timezone=timezone)

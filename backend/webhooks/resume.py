@@ -3,7 +3,7 @@
 The URL is signed (HMAC-SHA256 of the execution id with the instance secret), so only
 someone the workflow handed the URL to can resume it. The request item's json becomes
 the resume data: the Wait node passes its items on with it under ``resume``. The rest of
-the execution runs in this process, durably: the row is leased to it like to a worker
+the execution runs in this process, on an inline lane (``backend/isolation.py``), durably: the row is leased to it like to a worker
 and each step is committed, so a crash hands it to a worker through the reaper.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import math
 
 from sqlalchemy import select, update
 
@@ -26,6 +27,7 @@ from backend.executions.links import resume_signature, signed_resume_url
 from backend.executions.models import Execution
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.sql_store import SqlStepStore
+from backend.isolation import inline_lanes
 from backend.webhooks.runs import WEB_WORKER_ID, finish_leased, run_services
 
 log = logging.getLogger("linkflow.webhooks")
@@ -62,7 +64,14 @@ def claim_waiting(execution_id: str) -> service.Claimed:
 
 
 async def continue_run(execution_id: str, claimed: service.Claimed, resume_data: dict) -> None:
-    """Run the rest of a claimed execution to its end (or its next wait)."""
+    """Run the rest of a claimed execution to its end (or its next wait), on an inline lane.
+
+    Nobody waits for this answer (the caller got 202), so it waits for a turn as long as it takes.
+    """
+    await inline_lanes().run(lambda: _continue(execution_id, claimed, resume_data), wait_s=math.inf)
+
+
+async def _continue(execution_id: str, claimed: service.Claimed, resume_data: dict) -> None:
     info = ExecutionInfo(id=execution_id, mode=claimed.mode, workflow_id=claimed.workflow_id,
                          workflow_name=claimed.definition.get("name", ""), resume_url=signed_resume_url(execution_id))
     keeper.hold(execution_id, WEB_WORKER_ID, asyncio.current_task())

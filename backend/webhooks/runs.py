@@ -1,10 +1,12 @@
 """Starting a webhook's workflow: queued (respond immediately) or inline (answer with its result).
 
 Inline runs (respond ``last_node`` / ``respond_node``) do not go through the queue. The
-engine runs in the request's own event loop with its steps in memory, and the finished
-execution (row, every step, the outbox event) is written in ONE transaction, shared with
-other requests finishing at the same moment (group_commit.py, persist.py). Going through the queue costs
-several transactions and a thread hop per run; this costs one insert batch.
+engine runs on one of the inline lanes (``backend/isolation.py``: a few threads with their
+own event loops, so a workflow that computes for seconds cannot stop the request loop) with
+its steps in memory; back on the request loop, the finished execution (row, every step, the
+outbox event) is written in ONE transaction, shared with other requests finishing at the
+same moment (group_commit.py, persist.py). Going through the queue costs several
+transactions and a dispatch per run; this costs one thread hop and one insert batch.
 
 The trade-off: while an inline run is in memory, a crash of this process loses it. That
 loses nothing anyone was told about: the caller has no answer yet and will see a broken
@@ -39,6 +41,7 @@ from backend.executions.links import signed_resume_url
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.services_factory import engine_services
 from backend.executions.sql_store import SqlStepStore
+from backend.isolation import inline_lanes
 from backend.webhooks.group_commit import save_finished
 from backend.webhooks.persist import FinishedRun, RunDraft, ordered_id, write_running
 from backend.webhooks.storage import LocalBinaryStore
@@ -84,10 +87,25 @@ def queue_run(trigger: Trigger, target: Target, item: dict) -> str:
 
 
 async def run_inline(trigger: Trigger, target: Target, item: dict) -> Outcome:
+    """Run on a lane of ``backend/isolation.py``; back on the request loop, save in a group commit."""
     draft = RunDraft(id=ordered_id(), team_id=trigger.team_id, workflow_id=trigger.workflow_id,
                      version_id=target.version_id, definition_json=target.definition_json, mode=trigger.mode,
                      input=[item])
     store = _SpillingStore(draft)
+    outcome = await inline_lanes().run(lambda: _run_in_lane(trigger, target, item, store))
+    if store.durable is not None or outcome.result is None:
+        return outcome
+    if not _keeps(target, trigger, outcome.result.status):
+        if outcome.result.status == "failed":
+            log.warning("webhook run failed (save_data=%s: not saved)", target.save_data,
+                        extra={"execution_id": draft.id, "workflow_id": trigger.workflow_id})
+        return outcome
+    await save_finished(FinishedRun(draft, outcome.result, list(store.steps.values())))
+    return outcome
+
+
+async def _run_in_lane(trigger: Trigger, target: Target, item: dict, store: _SpillingStore) -> Outcome:
+    draft = store.draft
     info = ExecutionInfo(id=draft.id, mode=trigger.mode, workflow_id=trigger.workflow_id,
                          workflow_name=trigger.workflow_name, resume_url=signed_resume_url(draft.id))
     task = asyncio.current_task()
@@ -108,13 +126,6 @@ async def run_inline(trigger: Trigger, target: Target, item: dict) -> Outcome:
     if store.durable is not None:
         keeper.release(draft.id)
         await asyncio.to_thread(finish_leased, draft.id, result)
-        return Outcome(draft.id, result, timed_out)
-    if not _keeps(target, trigger, result.status):
-        if result.status == "failed":
-            log.warning("webhook run failed (save_data=%s: not saved)", target.save_data,
-                        extra={"execution_id": draft.id, "workflow_id": trigger.workflow_id})
-        return Outcome(draft.id, result, timed_out)
-    await save_finished(FinishedRun(draft, result, list(store.steps.values())))
     return Outcome(draft.id, result, timed_out)
 
 

@@ -12,8 +12,8 @@ import httpx
 from pydantic import Field, field_validator, model_validator
 
 from nodes.builtin._http_auth import Injection, injection_from
-from nodes.builtin._http_guard import AddressPolicy, pinned, vetted_addresses
 from nodes.sdk import Node, NodeError, NodeParameters, NodeTransientError, NodeUserError
+from nodes.sdk.net import AddressPolicy, AsyncGuardedTransport
 
 CONCURRENCY = 8
 MAX_REDIRECTS = 5
@@ -72,8 +72,9 @@ class HttpRequest(Node):
     Addresses: private, loopback, link-local, multicast, reserved and unspecified
     addresses are refused unless ``ctx.settings["http_allow_private"]`` is true or the
     host or address matches ``ctx.settings["http_allow_list"]``; redirects are followed
-    by hand and checked the same way (see ``_http_guard``). Proxy variables of the
-    environment are ignored, since a proxy would defeat the address check.
+    by hand, and every hop is checked and connected to the checked address (see
+    ``nodes/sdk/net.py``). Proxy variables of the environment are ignored, since a proxy
+    would defeat the address check.
 
     Credentials: with authentication='credential', ``ctx.credentials("auth")`` is applied
     as described in ``_http_auth`` (headers/query injection, or a typed credential).
@@ -89,8 +90,10 @@ class HttpRequest(Node):
 
     async def execute(self, ctx, items):
         cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))  # no cookies carried between items
-        async with httpx.AsyncClient(trust_env=False, follow_redirects=False, cookies=cookies) as client:
-            caller = _Caller(ctx, client, AddressPolicy.from_settings(ctx.settings))
+        transport = AsyncGuardedTransport(AddressPolicy.from_settings(ctx.settings))
+        async with httpx.AsyncClient(transport=transport, trust_env=False, follow_redirects=False,
+                                     cookies=cookies) as client:
+            caller = _Caller(ctx, client)
             jobs = [lambda index=index: caller.item(index) for index in range(len(items))]
             return await _gather_bounded(jobs, CONCURRENCY)
 
@@ -112,8 +115,8 @@ async def _gather_bounded(jobs: list[Callable[[], Awaitable[Any]]], limit: int) 
 
 
 class _Caller:
-    def __init__(self, ctx, client: httpx.AsyncClient, policy: AddressPolicy) -> None:
-        self.ctx, self.client, self.policy = ctx, client, policy
+    def __init__(self, ctx, client: httpx.AsyncClient) -> None:
+        self.ctx, self.client = ctx, client
         self._injection: Injection | None = None
         self._injection_lock = asyncio.Lock()  # items run concurrently; fetch the credential once
 
@@ -163,18 +166,8 @@ class _Caller:
     async def _hop(self, method: str, url: httpx.URL, headers: dict, content: dict, timeout: float) -> httpx.Response:
         if url.scheme not in ("http", "https"):
             raise NodeUserError(f"refused to follow a redirect to {url.scheme}: only http and https are allowed")
-        addresses = await vetted_addresses(url, self.policy)
-        for attempt, address in enumerate(addresses, start=1):
-            target, host_header, extensions = pinned(url, address)
-            request = self.client.build_request(
-                method, target, headers={**headers, **host_header}, timeout=timeout, extensions=extensions, **content
-            )
-            try:
-                return await self.client.send(request, stream=True)
-            except httpx.ConnectError:
-                if attempt == len(addresses):
-                    raise
-        raise AssertionError("unreachable: vetted_addresses never returns an empty list")  # pragma: no cover
+        request = self.client.build_request(method, url, headers=headers, timeout=timeout, **content)
+        return await self.client.send(request, stream=True)  # the transport checks and pins the address
 
     async def _output(self, params: HttpRequestParameters, response: httpx.Response, body: bytes) -> dict:
         meta = {"status": response.status_code, "headers": dict(response.headers.items())}

@@ -3,6 +3,11 @@
 The platform keeps the tokens in the credential's own encrypted values (``access_token``,
 ``refresh_token``, ``expires_at``) and renews them in ``refresh`` before each use, from
 ``REFRESH_SKEW_S`` seconds before they expire.
+
+Every token endpoint call (code exchange, client credentials, refresh at run time) goes
+through the address policy's guarded transport: an internal token URL is refused before
+anything connects. The authorize URL is only handed to the user's browser; LinkFlow
+never requests it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from backend.credentials.types.base import (
     secret,
 )
 from backend.errors import TransientError
+from backend.outbound import address_policy
+from nodes.sdk import NodeTransientError, NodeUserError
+from nodes.sdk.net import GuardedTransport
 
 with warnings.catch_warnings():
     # authlib 1.9 prefers the httpx2 fork and warns on import; the plain httpx it falls back to works.
@@ -142,7 +150,8 @@ def _client(values: OAuth2Fields, redirect_uri: str | None = None) -> OAuth2Clie
     return OAuth2Client(
         client_id=values.client_id, client_secret=secret_value, scope=values.scope or None,
         token_endpoint_auth_method=values.client_authentication if secret_value else "none",
-        redirect_uri=redirect_uri, code_challenge_method="S256", timeout=TOKEN_TIMEOUT_S, trust_env=False)
+        redirect_uri=redirect_uri, code_challenge_method="S256", timeout=TOKEN_TIMEOUT_S, trust_env=False,
+        transport=GuardedTransport(address_policy()))
 
 
 def _token_call(values: OAuth2Fields, call: Callable[[OAuth2Client], dict], redirect_uri: str | None = None) -> dict:
@@ -151,6 +160,12 @@ def _token_call(values: OAuth2Fields, call: Callable[[OAuth2Client], dict], redi
     try:
         with _client(values, redirect_uri) as client:
             token = dict(call(client))
+    except NodeUserError as exc:  # refused by the address policy, or an unknown host
+        raise CredentialProblem(f"the token endpoint cannot be used: {exc.message}") from None
+    except NodeTransientError as exc:
+        raise TransientError(f"the token endpoint cannot be reached now: {exc.message}") from None
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol):
+        raise CredentialProblem(f"the token endpoint {where} is not a valid http(s) URL") from None
     except OAuthError as exc:
         detail = f"{exc.error}" + (f" ({exc.description})" if exc.description else "")
         raise CredentialProblem(f"the token endpoint {where} refused: {detail}; check the client settings "

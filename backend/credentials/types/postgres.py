@@ -1,4 +1,8 @@
-"""A PostgreSQL login; tested with a connection and ``SELECT 1``."""
+"""A PostgreSQL login; tested with a connection and ``SELECT 1``.
+
+The test connects to the addresses the address policy checked (libpq's ``hostaddr``),
+never to the name again; ``host`` still names the server for TLS (``verify-full``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Literal
 import psycopg
 from pydantic import Field, SecretStr
 
+from backend.credentials.types._http import server_addresses
 from backend.credentials.types.base import CredentialFields, CredentialType, TestResult, secret
 
 
@@ -34,13 +39,23 @@ class Postgres(CredentialType):
                 "sslmode": values.sslmode}
 
     async def test(self, values: PostgresFields) -> TestResult:
-        return await asyncio.to_thread(_check, self.inject(values), self.test_timeout_s)
+        addresses = await server_addresses(values.host, values.port)
+        if isinstance(addresses, TestResult):
+            return addresses
+        return await asyncio.to_thread(_check, self.inject(values), addresses, self.test_timeout_s)
 
 
-def _check(params: dict, timeout_s: float) -> TestResult:
+def _pinned_params(params: dict, addresses: list[str]) -> dict:
+    """``psycopg.connect`` arguments that reach only ``addresses`` (libpq tries them in turn)."""
+    count = len(addresses)
+    return {**params, "host": ",".join([params["host"]] * count), "hostaddr": ",".join(addresses),
+            "port": ",".join([str(params["port"])] * count)}
+
+
+def _check(params: dict, addresses: list[str], timeout_s: float) -> TestResult:
     where = f"{params['host']}:{params['port']}/{params['dbname']}"
     try:
-        with psycopg.connect(**params, connect_timeout=max(1, int(timeout_s))) as conn:
+        with psycopg.connect(**_pinned_params(params, addresses), connect_timeout=max(1, int(timeout_s))) as conn:
             conn.execute("SELECT 1").fetchone()
             version = conn.info.server_version
     except psycopg.Error as exc:

@@ -1,15 +1,23 @@
-"""A Redis server login; tested with ``PING``."""
+"""A Redis server login; tested with ``PING``.
+
+The test connects to the addresses the address policy checked, never to the name again
+(a connection class that is handed them); with TLS the name is still what the server's
+certificate is checked against.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import redis
 from pydantic import Field, SecretStr
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from backend.credentials.types._http import server_addresses
 from backend.credentials.types.base import CredentialFields, CredentialType, TestResult, secret
+from nodes.sdk.net import open_connection
 
 
 class RedisFields(CredentialFields):
@@ -35,13 +43,15 @@ class Redis(CredentialType):
                 "password": values.password.get_secret_value() if values.password else None, "ssl": values.tls}
 
     async def test(self, values: RedisFields) -> TestResult:
-        return await asyncio.to_thread(_check, self.inject(values), self.test_timeout_s)
+        addresses = await server_addresses(values.host, values.port)
+        if isinstance(addresses, TestResult):
+            return addresses
+        return await asyncio.to_thread(_check, self.inject(values), addresses, self.test_timeout_s)
 
 
-def _check(params: dict, timeout_s: float) -> TestResult:
+def _check(params: dict, addresses: list[str], timeout_s: float) -> TestResult:
     where = f"{params['host']}:{params['port']}/{params['db']}"
-    client = redis.Redis(**params, socket_connect_timeout=timeout_s, socket_timeout=timeout_s,
-                         retry=Retry(NoBackoff(), 0))  # one try: a test answers now, not after backoffs
+    client = _client(params, addresses, timeout_s)
     try:
         client.ping()
     except redis.AuthenticationError:
@@ -53,3 +63,38 @@ def _check(params: dict, timeout_s: float) -> TestResult:
     finally:
         client.close()
     return TestResult(True, f"{where} answered PING")
+
+
+def _client(params: dict, addresses: list[str], timeout_s: float) -> redis.Redis:
+    options = {k: v for k, v in params.items() if k != "ssl"}
+    pool = redis.ConnectionPool(
+        connection_class=_CheckedSSLConnection if params["ssl"] else _CheckedConnection, addresses=addresses,
+        socket_connect_timeout=timeout_s, socket_timeout=timeout_s,
+        retry=Retry(NoBackoff(), 0), **options)  # one try: a test answers now, not after backoffs
+    return redis.Redis(connection_pool=pool)
+
+
+class _CheckedConnection(redis.Connection):
+    def __init__(self, *, addresses: list[str], **kwargs) -> None:
+        self.addresses = addresses
+        super().__init__(**kwargs)
+
+    def _connect(self) -> socket.socket:
+        sock = open_connection(self.addresses, self.port, self.socket_connect_timeout)
+        sock.settimeout(self.socket_timeout)
+        return sock
+
+
+class _CheckedSSLConnection(redis.SSLConnection):
+    def __init__(self, *, addresses: list[str], **kwargs) -> None:
+        self.addresses = addresses
+        super().__init__(**kwargs)
+
+    def _connect(self) -> socket.socket:
+        sock = open_connection(self.addresses, self.port, self.socket_connect_timeout)
+        sock.settimeout(self.socket_timeout)
+        try:
+            return self._wrap_socket_with_ssl(sock)  # checks the certificate against self.host, the name
+        except (OSError, redis.RedisError):
+            sock.close()
+            raise

@@ -1,15 +1,22 @@
-"""An SMTP server login; tested with connect + EHLO (+ STARTTLS) + optional LOGIN."""
+"""An SMTP server login; tested with connect + EHLO (+ STARTTLS) + optional LOGIN.
+
+The test connects to the addresses the address policy checked, never to the name again;
+the name is still what STARTTLS and TLS check the server's certificate against.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import smtplib
+import socket
 import ssl
 from typing import Literal
 
 from pydantic import Field, SecretStr
 
+from backend.credentials.types._http import server_addresses
 from backend.credentials.types.base import CredentialFields, CredentialType, TestResult, secret
+from nodes.sdk.net import open_connection
 
 
 class SmtpFields(CredentialFields):
@@ -33,13 +40,16 @@ class Smtp(CredentialType):
                 "username": values.username, "password": password}
 
     async def test(self, values: SmtpFields) -> TestResult:
-        return await asyncio.to_thread(_check, values, self.test_timeout_s)
+        addresses = await server_addresses(values.host, values.port)
+        if isinstance(addresses, TestResult):
+            return addresses
+        return await asyncio.to_thread(_check, values, addresses, self.test_timeout_s)
 
 
-def _check(values: SmtpFields, timeout_s: float) -> TestResult:
+def _check(values: SmtpFields, addresses: list[str], timeout_s: float) -> TestResult:
     where = f"{values.host}:{values.port}"
     try:
-        with _connect(values, timeout_s) as smtp:
+        with _connect(values, addresses, timeout_s) as smtp:
             smtp.ehlo()
             if values.security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
@@ -56,7 +66,28 @@ def _check(values: SmtpFields, timeout_s: float) -> TestResult:
         return TestResult(False, f"could not talk to {where}: {type(exc).__name__}: {exc}")
 
 
-def _connect(values: SmtpFields, timeout_s: float) -> smtplib.SMTP:
+def _connect(values: SmtpFields, addresses: list[str], timeout_s: float) -> smtplib.SMTP:
     if values.security == "tls":
-        return smtplib.SMTP_SSL(values.host, values.port, timeout=timeout_s, context=ssl.create_default_context())
-    return smtplib.SMTP(values.host, values.port, timeout=timeout_s)
+        smtp = _CheckedSMTPSSL(addresses, timeout=timeout_s, context=ssl.create_default_context())
+    else:
+        smtp = _CheckedSMTP(addresses, timeout=timeout_s)
+    smtp.connect(values.host, values.port)  # the name, kept for STARTTLS; the socket goes to an address
+    return smtp
+
+
+class _CheckedSMTP(smtplib.SMTP):
+    def __init__(self, addresses: list[str], **kwargs) -> None:
+        self.addresses = addresses
+        super().__init__(**kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return open_connection(self.addresses, port, timeout)
+
+
+class _CheckedSMTPSSL(smtplib.SMTP_SSL):
+    def __init__(self, addresses: list[str], **kwargs) -> None:
+        self.addresses = addresses
+        super().__init__(**kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return self.context.wrap_socket(open_connection(self.addresses, port, timeout), server_hostname=host)

@@ -3,6 +3,7 @@
 import asyncio
 import ipaddress
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from nodes.builtin._http_guard import AddressPolicy, pinned
 from nodes.builtin.http_request import HttpRequest
 from nodes.sdk import NodeTransientError, NodeUserError
+from nodes.sdk.net import AddressPolicy, pinned
 from nodes.sdk.testing import FakeContext, run_context, run_node
 
 ALLOW = {"http_allow_private": True}
@@ -111,8 +112,19 @@ async def test_loopback_is_refused_by_default_with_a_message_naming_the_settings
     assert info.value.retryable is False
 
 
+async def test_the_refusal_reads_the_same_for_an_open_and_a_closed_port(base):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    with pytest.raises(NodeUserError) as at_open:
+        await call({"url": f"{base}/echo"}, settings={})
+    with pytest.raises(NodeUserError) as at_closed:
+        await call({"url": f"http://127.0.0.1:{closed}/echo"}, settings={})
+    assert at_open.value.message == at_closed.value.message
+
+
 async def test_localhost_name_is_refused_too(server):
-    with pytest.raises(NodeUserError, match=r"localhost \(127\.0\.0\.1\): it is a loopback address"):
+    with pytest.raises(NodeUserError, match=r"localhost: it resolves to (127\.0\.0\.1|::1), a loopback address"):
         await call({"url": f"http://localhost:{server.server_address[1]}/echo"}, settings={})
 
 
@@ -156,10 +168,12 @@ def test_address_classes(address, kind):
 
 
 def test_connections_are_pinned_to_the_checked_address_keeping_host_and_sni():
-    target, headers, extensions = pinned(httpx.URL("https://API.example.com:8443/v1?x=1"), "93.184.216.34")
-    assert str(target) == "https://93.184.216.34:8443/v1?x=1"
-    assert headers == {"Host": "api.example.com:8443"} and extensions == {"sni_hostname": "api.example.com"}
-    assert pinned(httpx.URL("http://10.0.0.1/"), "10.0.0.1") == (httpx.URL("http://10.0.0.1/"), {}, {})
+    request = httpx.Request("GET", "https://API.example.com:8443/v1?x=1")
+    target = pinned(request, "93.184.216.34")
+    assert str(target.url) == "https://93.184.216.34:8443/v1?x=1"
+    assert target.headers["host"] == "api.example.com:8443" and target.extensions["sni_hostname"] == "api.example.com"
+    literal = httpx.Request("GET", "http://10.0.0.1/")
+    assert pinned(literal, "10.0.0.1") is literal
 
 
 async def test_unknown_host_is_a_user_error():

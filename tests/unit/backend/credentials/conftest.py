@@ -24,15 +24,26 @@ def team_id() -> str:
         return team.id
 
 
+@pytest.fixture
+def allow_loopback(monkeypatch):
+    """Lets credential tests reach this machine's test servers: LINKFLOW_HTTP_ALLOW_LIST=127.0.0.1.
+
+    Without it the address policy refuses them, as it refuses every internal address
+    (test_credential_address_policy.py shows that).
+    """
+    monkeypatch.setenv("LINKFLOW_HTTP_ALLOW_LIST", "127.0.0.1")
+    get_settings.cache_clear()
+
+
 Route = Callable[[Seen], Answer]
 
 
 @pytest.fixture
 def http_server():
-    """http_server(route) serves route(request) -> Answer on 127.0.0.1 and records every request."""
+    """http_server(route) serves route(request) -> Answer on 127.0.0.1 (or ``host``) and records every request."""
     servers: list[ThreadingHTTPServer] = []
 
-    def start(route: Route) -> LocalServer:
+    def start(route: Route, host: str = "127.0.0.1") -> LocalServer:
         seen: list[Seen] = []
 
         class Handler(BaseHTTPRequestHandler):
@@ -56,10 +67,10 @@ def http_server():
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = ThreadingHTTPServer((host, 0), Handler)
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         servers.append(server)
-        return LocalServer(f"http://127.0.0.1:{server.server_address[1]}", seen)
+        return LocalServer(f"http://{host}:{server.server_address[1]}", seen)
 
     yield start
     for server in servers:

@@ -17,6 +17,10 @@ from backend.credentials.types import CredentialFields, CredentialType, TestResu
 from backend.errors import UserError
 from nodes.builtin._http_auth import injection_from
 
+# The real test() calls below reach servers on 127.0.0.1, which the address policy refuses
+# unless allowed; test_credential_address_policy.py covers the refusals.
+pytestmark = pytest.mark.usefixtures("allow_loopback")
+
 # ---- declarations ------------------------------------------------------------------------------------------
 
 

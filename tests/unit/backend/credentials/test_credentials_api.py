@@ -160,7 +160,7 @@ def test_writes_and_uses_are_audited_without_values(call, team):
     assert SECRET not in repr(events)
 
 
-def test_the_test_endpoint_calls_out_and_scrubs_what_the_server_echoes(call, team, http_server):
+def test_the_test_endpoint_calls_out_and_scrubs_what_the_server_echoes(call, team, http_server, allow_loopback):
     def echoing_slack(request):
         # Imitates Slack's auth.test; this imitation echoes the token back, as a hostile server could.
         return Answer(200, {"ok": False, "error": f"bad token {request.headers['Authorization']}"})

@@ -25,6 +25,7 @@ from backend.credentials.models import Credential
 from backend.db.session import session_scope
 from backend.errors import UserError
 
+pytestmark = pytest.mark.usefixtures("allow_loopback")  # the authorization server is on 127.0.0.1
 CLIENT_ID, CLIENT_SECRET = "linkflow-client", "client-secret-4242"
 REDIRECT_URI = "http://127.0.0.1:3000/api/v1/credentials/oauth/callback"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from backend.users.models import Role
@@ -127,3 +129,22 @@ def test_a_result_nested_deeper_than_items_may_be_is_an_answer(api, api_user):
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"ok": False, "value": None, "type": None, "text": None, "truncated": False,
                              "error": "the result is nested more than 240 levels deep; make it flatter"}
+
+def test_previews_run_off_the_request_loop_and_a_full_house_answers_503(api, api_user, monkeypatch):
+    from backend.expressions import api as preview_api
+    from backend.isolation import Lanes
+
+    user = api_user("owner@example.com")
+    lanes = Lanes(threads=1, concurrency=1, wait_s=0.05)
+    monkeypatch.setattr(preview_api, "inline_lanes", lambda: lanes)
+    threads = []
+    evaluate = preview_api.preview
+    monkeypatch.setattr(preview_api, "preview", lambda *a, **k: threads.append(
+        threading.current_thread().name) or evaluate(*a, **k))
+    assert preview(api, user, "{{ 6 * 7 }}").json()["value"] == 42
+    assert threads == ["linkflow-inline-0"]
+
+    lanes.gate.held = lanes.gate.limit  # every turn taken, as by long previews or webhook runs
+    busy = preview(api, user, "{{ 6 * 7 }}")
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "2"
+    assert busy.json()["error"]["code"] == "overloaded"

@@ -1,0 +1,145 @@
+"""backend/isolation.py: work runs on lane threads, the caller's loop stays free, turns are bounded."""
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from backend import isolation
+from backend.isolation import Gate, Lanes, Overloaded
+
+
+async def _loop_lag_while(work) -> tuple[object, float]:
+    """(work's result, the longest the calling loop was kept from running a 10 ms ticker meanwhile)."""
+    lags: list[float] = []
+    stop = asyncio.Event()
+
+    async def ticker():
+        while not stop.is_set():
+            started = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lags.append(time.perf_counter() - started - 0.01)
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        return await work, max(lags, default=0.0)
+    finally:
+        stop.set()
+        await ticking
+
+
+def _compute(seconds: float) -> str:
+    """Pure-Python CPU work for ``seconds``, holding the GIL in the interpreter's slices."""
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        sum(range(1000))
+    return threading.current_thread().name
+
+
+async def test_work_runs_on_a_lane_thread_and_the_callers_loop_keeps_running():
+    lanes = Lanes(threads=2, concurrency=4, wait_s=1)
+    thread_name, lag = await _loop_lag_while(lanes.call(_compute, 0.5))
+    assert thread_name == "linkflow-inline-0"
+    assert lag < 0.1  # on the loop itself the ticker would have waited the whole 0.5 s
+
+
+async def test_results_and_errors_come_back_to_the_caller():
+    lanes = Lanes(threads=1, concurrency=2, wait_s=1)
+
+    async def fails():
+        raise ValueError("from the lane")
+
+    assert await lanes.call(lambda a, b: a + b, 2, 3) == 5
+    with pytest.raises(ValueError, match="from the lane"):
+        await lanes.run(fails)
+
+
+async def test_beyond_the_limit_work_waits_its_turn_then_is_refused_503():
+    lanes = Lanes(threads=1, concurrency=1, wait_s=0.1)
+    first = asyncio.create_task(lanes.call(time.sleep, 0.4))
+    await asyncio.sleep(0.05)
+    with pytest.raises(Overloaded) as refused:
+        await lanes.call(lambda: "too late")
+    assert refused.value.status_code == 503 and refused.value.headers == {"Retry-After": "2"}
+    assert await lanes.run(_value("patient"), wait_s=2) == "patient"  # waits for the first to finish
+    await first
+    assert lanes.gate.held == 0
+
+
+async def test_a_lane_busy_computing_is_passed_over():
+    lanes = Lanes(threads=2, concurrency=8, wait_s=1)
+    long = asyncio.create_task(lanes.call(_compute, 0.6))
+    queued = asyncio.create_task(lanes.call(_compute, 0.01))  # waits behind it on lane 0
+    await asyncio.sleep(0.1)
+    started = time.perf_counter()
+    assert await lanes.call(threading.current_thread) is not None
+    assert time.perf_counter() - started < 0.3  # lane 1 took it while lane 0 was computing
+    assert await long == "linkflow-inline-0" and await queued == "linkflow-inline-0"
+
+
+async def test_cancelling_the_caller_cancels_the_work_on_its_lane():
+    lanes = Lanes(threads=1, concurrency=1, wait_s=1)
+    stopped = threading.Event()
+
+    async def endless():
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            stopped.set()
+            raise
+
+    caller = asyncio.create_task(lanes.run(endless))
+    await asyncio.sleep(0.05)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert await asyncio.to_thread(stopped.wait, 2)
+    assert lanes.gate.held == 0
+
+
+async def test_the_gate_serves_waiters_in_order_and_a_cancelled_waiter_gives_its_turn_on():
+    gate = Gate(1)
+    assert await gate.acquire(0)
+    order: list[str] = []
+
+    async def wait(name: str) -> None:
+        if await gate.acquire(5):
+            order.append(name)
+            gate.release()
+
+    first, quitter, last = (asyncio.create_task(wait(n)) for n in ("first", "quitter", "last"))
+    await asyncio.sleep(0.01)
+    quitter.cancel()
+    gate.release()
+    await asyncio.gather(first, last)
+    assert order == ["first", "last"] and gate.held == 0
+
+
+def test_the_process_lanes_follow_the_settings(configure, monkeypatch):
+    configure(HTTP_INLINE_THREADS="3", HTTP_INLINE_CONCURRENCY="7", HTTP_INLINE_WAIT_S="1.5")
+    isolation.inline_lanes.cache_clear()
+    lanes = isolation.inline_lanes()
+    isolation.inline_lanes.cache_clear()
+    assert (len(lanes._lanes), lanes.gate.limit, lanes.wait_s) == (3, 7, 1.5)
+
+
+def _value(value):
+    async def make():
+        return value
+
+    return make
+
+
+async def test_work_cancelled_before_it_began_does_not_leave_its_lane_looking_busy():
+    lanes = Lanes(threads=2, concurrency=4, wait_s=1)
+    for _ in range(3):
+        caller = asyncio.create_task(lanes.call(lambda: None))
+        await asyncio.sleep(0)  # handed over, cancelled before the lane's loop got to it
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+    await asyncio.sleep(0.1)
+    lane = lanes._lanes[0]
+    assert lane.submitted == lane.started and not lane.stuck(time.monotonic())
+    assert await lanes.call(lambda: threading.current_thread().name) == "linkflow-inline-0"
