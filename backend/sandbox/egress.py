@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from nodes.builtin._http_guard import AddressPolicy, vetted_addresses
+from nodes.sdk.net import AddressPolicy, checked_addresses_async
 from nodes.sdk import NodeError
 
 EGRESS_SOCKET = "/run/linkflow/egress.sock"  # where the socket appears inside the sandbox
@@ -74,7 +74,7 @@ class EgressProxy:
         except ValueError as exc:
             return await _answer(writer, 400, str(exc))
         try:
-            addresses = await vetted_addresses(httpx.URL(scheme="http", host=host, port=port), self.policy)
+            addresses = await checked_addresses_async(host, port, self.policy)
         except NodeError as exc:  # refused by the policy (user error) or DNS trouble (transient)
             return await _answer(writer, 403 if not exc.retryable else 502, exc.message)
         upstream = await _connect(addresses, port)
