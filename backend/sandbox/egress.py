@@ -21,8 +21,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from nodes.sdk.net import AddressPolicy, checked_addresses_async
 from nodes.sdk import NodeError
+from nodes.sdk.net import AddressPolicy, checked_addresses_async
 
 EGRESS_SOCKET = "/run/linkflow/egress.sock"  # where the socket appears inside the sandbox
 HEAD_LIMIT = 64 * 1024

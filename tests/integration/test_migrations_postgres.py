@@ -35,7 +35,6 @@ def test_json_columns_are_jsonb_on_postgres(postgres_url):
         engine.dispose()
 
 
-<<<<<<< HEAD
 def test_the_two_factor_migration_keeps_existing_rows_on_postgres(postgres_url):
     migrate.upgrade(postgres_url, "0006_sharing_heartbeats")
     engine = make_engine(postgres_url)
@@ -56,7 +55,7 @@ def test_the_two_factor_migration_keeps_existing_rows_on_postgres(postgres_url):
             assert conn.exec_driver_sql("SELECT name FROM teams").scalar() == "Ops"
     finally:
         engine.dispose()
-=======
+
+
 def test_lost_attempts_columns_upgrade_and_downgrade_with_rows_on_postgres(postgres_url):
     check_lost_attempts_migration(postgres_url)
->>>>>>> hardening
