@@ -132,7 +132,7 @@ def test_queue_depth_reads_dramatiq_keys_in_redis(pg_api, configure, postgres_ur
     health = pg_api.get("/api/v1/admin/health", headers=root).json()
     assert health["status"] == "ok"
     assert {name: health["checks"][name] for name in ("database", "redis")} == {"database": "ok", "redis": "ok"}
-    assert health["checks"]["code_sandbox"]["mode"] == "bwrap"  # an API process names the mode, workers report theirs
+    assert health["code_sandbox"]["mode"] == "bwrap"  # an API process names the mode; workers report theirs
     broker.close()
 
 
