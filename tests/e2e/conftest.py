@@ -19,6 +19,9 @@ CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 
 
+PARTNER_HOST = "127.0.0.2"  # where tests run fake third-party services the app may call
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -47,7 +50,9 @@ def app_server(app_data_dir):
     port = _free_port()
     data = app_data_dir
     env = {**os.environ, "LINKFLOW_DATA_DIR": str(data), "LINKFLOW_HTTP_PORT": str(port),
-           "REFLEX_API_URL": f"http://127.0.0.1:{port}"}
+           "REFLEX_API_URL": f"http://127.0.0.1:{port}",
+           # the tests' stand-ins for partner services listen here; the rest of loopback stays refused
+           "LINKFLOW_HTTP_ALLOW_LIST": PARTNER_HOST}
     log = open(data / "server.log", "w")  # noqa: SIM115 - kept open for the server's lifetime
     proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "up"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

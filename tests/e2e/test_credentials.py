@@ -1,6 +1,7 @@
 """The credentials and variables consoles, driven in Chromium against the real app.
 
-Two small HTTP servers run on 127.0.0.1 inside the test: a partner API that accepts one API
+Two small HTTP servers run on 127.0.0.2 inside the test (the only loopback address the app may
+reach: conftest's LINKFLOW_HTTP_ALLOW_LIST): a partner API that accepts one API
 key (for "Test connection"), and a fake OAuth2 provider standing in for a third-party SaaS
 (it auto-approves, or denies for client id "deny-me", and issues tokens).
 """
@@ -15,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
-from conftest import Account, new_account
+from conftest import PARTNER_HOST, Account, new_account
 from playwright.sync_api import Page, expect
 
 SECRET = "pk-live-" + uuid.uuid4().hex
@@ -62,9 +63,9 @@ class FakeOAuthProvider(_Handler):
 
 
 def _serve(handler) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer((PARTNER_HOST, 0), handler)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    yield f"http://{PARTNER_HOST}:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
 
