@@ -16,6 +16,7 @@ from backend.engine.pins import as_items
 from backend.engine.validate import validate
 from backend.errors import Conflict, NotFound, UserError
 from backend.events.outbox import emit
+from backend.webhooks.service import with_random_paths
 from backend.workflows.models import Workflow, WorkflowVersion
 from backend.workflows.sticky import sticky_note_problems
 from nodes.sdk import default_registry
@@ -71,8 +72,10 @@ def checked_definition(definition: dict) -> dict:
     """The definition reduced to DEFINITION_KEYS; InvalidDefinition lists every problem.
 
     ``pin_data`` and ``sticky_notes`` are kept only when they hold something, so a definition
-    without them compares equal to one saved before they existed.
+    without them compares equal to one saved before they existed. A Webhook node without a
+    path gets a random one.
     """
+    definition = with_random_paths(definition)
     details = [{"node": p.node, "message": p.message} for p in validate(definition, default_registry())]
     notes, note_problems = sticky_note_problems(definition.get("sticky_notes"))
     details += [{"node": None, "message": message} for message in note_problems]

@@ -18,7 +18,8 @@ _PATH = re.compile(r"^[A-Za-z0-9._~:-]+(/[A-Za-z0-9._~:-]+)*$")
 
 class WebhookParameters(NodeParameters):
     path: str = Field(
-        description="URL path after /webhook/, e.g. 'orders/new' (a leading slash is optional)",
+        description="URL path after /webhook/, e.g. 'orders/new' (a leading slash is optional; left empty, "
+        "saving the workflow picks a random one). ':name' segments are path parameters, not the first one",
         json_schema_extra={"examples": ["orders/new"]},
     )
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = Field(
