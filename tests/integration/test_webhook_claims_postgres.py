@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select
 
 from backend.db import migrate
+from backend.db.base import utcnow
 from backend.db.session import get_engine, session_scope
 from backend.errors import Conflict
 from backend.settings import get_settings
@@ -99,3 +101,26 @@ def test_concurrent_activations_of_paths_that_do_not_overlap_both_succeed(databa
     a = saved_workflow("a@example.com", "orders/:id")
     b = saved_workflow("b@example.com", "invoices/:id")
     assert activate_at_once([a, b]) == {a: "active", b: "active"}
+
+
+def test_migration_0007_deactivates_registrations_that_took_another_teams_requests(postgres_url, configure):
+    configure(DATABASE_URL=postgres_url)
+    migrate.upgrade(postgres_url, "0006_sharing_heartbeats")
+    with session_scope() as session:
+        _, a = create_user(session, email="a@example.com", password="a long enough password")
+        _, b = create_user(session, email="b@example.com", password="a long enough password")
+        ids = {}
+        for name, team, path, age_s in (("victim", a, "orders/:id", 100), ("intruder", b, "orders/42", 50),
+                                        ("bystander", b, "invoices/:id", 40)):
+            workflow = Workflow(team_id=team.id, name=name, active=True, active_version_id="v" * 32)
+            session.add(workflow)
+            session.flush()
+            session.add(Webhook(team_id=team.id, workflow_id=workflow.id, node_id="hook", method="GET", path=path,
+                                created_at=utcnow() - timedelta(seconds=age_s)))
+            ids[name] = workflow.id
+    migrate.upgrade(postgres_url)
+    with session_scope() as session:
+        active = set(session.scalars(select(Workflow.id).where(Workflow.active.is_(True))))
+        registered = set(session.scalars(select(Webhook.workflow_id)))
+    assert active == registered == {ids["victim"], ids["bystander"]}
+    migrate.downgrade(postgres_url, "0006_sharing_heartbeats")
