@@ -8,9 +8,11 @@ listening.
 A listener belongs to its workflow: listening is refused (409, claims.py) on a path that
 overlaps another workflow's live listener, and test_events.py refuses one that overlaps
 another workflow's production registration first. A test URL therefore matches the
-listeners of one workflow at most, and of those an exact path before a pattern. Listeners live in this process only: with several web processes the editor's
-process and the one the test request reaches can differ, so a scaled-out deployment must
-route /webhook-test to the API process (or this registry must move to Redis).
+listeners of one workflow at most, and of those an exact path before a pattern.
+
+Listeners live in this process only: with several web processes the editor's process and
+the one the test request reaches can differ, so a scaled-out deployment must route
+/webhook-test to the API process (or this registry must move to Redis).
 
 The editor's long-poll (test_events.py) listens with a ``session`` and reads its
 ``outcome``: "taken" when a request arrived, "received" with the execution id once the
