@@ -27,6 +27,7 @@ from backend.users import teams_api
 from backend.variables import api as variables_api
 from backend.webhooks import api as webhooks_api
 from backend.webhooks import test_events as webhook_test_events_api
+from backend.webhooks.origin import WebhookOrigin
 from backend.workflows import api as workflows_api
 
 # Service routers, mounted under /api/v1. One list: a new service adds its router here.
@@ -78,4 +79,6 @@ def create_app() -> FastAPI:
     app.add_middleware(JsonDepthGuard)  # /api/v1 only; inside the rate limit, so refused bodies are counted
     app.add_middleware(RateLimitMiddleware)  # /api/v1 only; inside metrics so 429s are counted
     app.add_middleware(MetricsMiddleware)
+    # Outermost: which host answers webhooks, and the security headers of every webhook answer.
+    app.add_middleware(WebhookOrigin)
     return app

@@ -98,6 +98,7 @@ class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 3000
     public_url: str = ""  # empty: http://<host>:<port>
+    webhook_url: str = ""  # empty: the public URL; another host splits webhooks from the UI (webhooks/origin.py)
     allow_private: bool = False
     allow_list: str = ""  # comma-separated hosts/CIDRs reachable despite allow_private=false
     webhook_body_limit_bytes: int = 16 * 1024 * 1024
@@ -180,6 +181,11 @@ class Settings(BaseSettings):
     @property
     def public_url(self) -> str:
         return self.http.public_url.rstrip("/") or f"http://{self.http.host}:{self.http.port}"
+
+    @property
+    def webhook_url(self) -> str:
+        """Where webhook callers reach /webhook, /webhook-test and /webhook-waiting."""
+        return self.http.webhook_url.rstrip("/") or self.public_url
 
 
 def _check_code_settings(code: CodeSettings) -> None:

@@ -32,6 +32,11 @@ def api_base_url() -> str:
     return (os.environ.get("REFLEX_API_URL") or get_settings().public_url).rstrip("/")
 
 
+def webhook_base_url() -> str:
+    """Where webhook callers go: LINKFLOW_HTTP_WEBHOOK_URL when set, else where this process serves."""
+    return get_settings().http.webhook_url.rstrip("/") or api_base_url()
+
+
 @dataclass
 class Tokens:
     access: str = ""

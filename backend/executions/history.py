@@ -14,6 +14,7 @@ from backend.executions.models import Execution, ExecutionStep
 from backend.executions.schemas import ExecutionOut, ExecutionSummary, StepOut
 from backend.executions.sql_store import resolve_payload
 from backend.workflows.models import Workflow
+from backend.workflows.secrets import masked
 
 log = logging.getLogger("linkflow.executions")
 
@@ -92,7 +93,7 @@ def execution_detail(session: Session, execution: Execution) -> ExecutionOut:
         fields["workflow_name"] = session.scalar(select(Workflow.name).where(Workflow.id == execution.workflow_id))
     return ExecutionOut(
         **fields, version_id=execution.version_id, parent_execution_id=execution.parent_execution_id,
-        definition=execution.definition, input=execution.input, output=execution.output,
+        definition=masked(execution.definition), input=execution.input, output=execution.output,
         error_detail=execution.error, resume_at=execution.resume_at, attempts=execution.attempts,
         steps=[_step(step) for step in steps])
 

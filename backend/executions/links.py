@@ -15,4 +15,4 @@ def resume_signature(execution_id: str) -> str:
 
 def signed_resume_url(execution_id: str) -> str:
     """The public URL that resumes this execution's `wait` node (mode webhook): `$execution.resume_url`."""
-    return f"{get_settings().public_url}/webhook-waiting/{execution_id}?signature={resume_signature(execution_id)}"
+    return f"{get_settings().webhook_url}/webhook-waiting/{execution_id}?signature={resume_signature(execution_id)}"

@@ -14,6 +14,7 @@ from backend.executions.models import Execution
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.state import FINISHED, check_transition, sources_of, transition
 from backend.settings import get_settings
+from backend.workflows.secrets import masked
 
 
 def lease() -> timedelta:
@@ -24,9 +25,12 @@ def create_execution(session: Session, *, team_id: str, definition: dict, mode: 
                      input_items: list | None = None, workflow_id: str | None = None,
                      version_id: str | None = None, retry_of_id: str | None = None,
                      parent_execution_id: str | None = None) -> Execution:
-    """A queued execution; dispatch its id after the transaction commits."""
+    """A queued execution; dispatch its id after the transaction commits.
+
+    The definition snapshot is kept without secret parameters (workflows/secrets.py).
+    """
     execution = Execution(team_id=team_id, workflow_id=workflow_id, version_id=version_id,
-                          definition=definition, mode=mode, input=input_items or [],
+                          definition=masked(definition), mode=mode, input=input_items or [],
                           retry_of_id=retry_of_id, parent_execution_id=parent_execution_id)
     session.add(execution)
     session.flush()

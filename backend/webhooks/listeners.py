@@ -3,9 +3,16 @@
 The editor calls ``listen_for_test(workflow_id, definition)`` with the latest saved
 definition when someone presses "Listen for test event"; the next request to one of its
 Webhook nodes' test URLs runs that definition (mode "test", active or not) and ends the
-listening. Listeners live in this process only: with several web processes the editor's
-process and the one the test request reaches can differ, so a scaled-out deployment must
-route /webhook-test to the API process (or this registry must move to Redis).
+listening.
+
+A listener belongs to its workflow: listening is refused (409, claims.py) on a path that
+overlaps another workflow's live listener, and test_events.py refuses one that overlaps
+another workflow's production registration first. A test URL therefore matches the
+listeners of one workflow at most, and of those an exact path before a pattern.
+
+Listeners live in this process only: with several web processes the editor's process and
+the one the test request reaches can differ, so a scaled-out deployment must route
+/webhook-test to the API process (or this registry must move to Redis).
 
 The editor's long-poll (test_events.py) listens with a ``session`` and reads its
 ``outcome``: "taken" when a request arrived, "received" with the execution id once the
@@ -19,7 +26,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from backend.webhooks.paths import Pattern, normalise
+from backend.webhooks.claims import Holder, taken
+from backend.webhooks.paths import Pattern, normalise, overlaps
 from backend.webhooks.service import webhook_nodes
 from backend.webhooks.targets import Target, compile_target
 
@@ -36,16 +44,24 @@ class TestListener:
     target: Target
     expires_at: float  # time.monotonic()
     session: str = ""  # who listens: the editor's long-poll reads outcome(session)
+    team_id: str = ""
+    workflow_name: str = ""
 
 
 def listen_for_test(workflow_id: str, definition: dict, ttl_s: float = DEFAULT_TTL_S,
-                    session: str = "") -> list[str]:
-    """Listen on the test URL of every Webhook node of ``definition``; returns "METHOD path" of each."""
+                    session: str = "", *, team_id: str = "") -> list[str]:
+    """Listen on the test URL of every Webhook node of ``definition``; returns "METHOD path" of each.
+
+    Raises ``Conflict`` when a path overlaps another workflow's live listener.
+    """
     target = compile_target(definition)
     expires_at = time.monotonic() + ttl_s
+    name = str(definition.get("name", ""))
     listeners = [TestListener(workflow_id, node_id, params.method, normalise(params.path), target, expires_at,
-                              session) for node_id, params in webhook_nodes(definition)]
+                              session, team_id, name) for node_id, params in webhook_nodes(definition)]
     with _lock:
+        for listener in listeners:
+            _refuse_overlap(listener)
         _end_sessions(workflow_id, "cancelled")  # a newer listener replaces the workflow's older one
         _drop(lambda listener: listener.workflow_id == workflow_id or listener.expires_at <= time.monotonic())
         _listeners.extend(listeners)
@@ -71,15 +87,19 @@ def stop_listening_all() -> None:
 
 
 def find_listener(method: str, path: str) -> tuple[TestListener, dict[str, str]] | None:
+    """The listener a test request reaches: of one workflow only (see above), an exact path first."""
     segments, now = normalise(path).split("/"), time.monotonic()
+    found = None
     with _lock:
-        for listener in reversed(_listeners):  # the newest listener wins
+        for listener in _listeners:
             if listener.method != method or listener.expires_at <= now:
                 continue
             params = Pattern.of(listener.path).match(segments)
-            if params is not None:
+            if params == {}:
                 return listener, params
-    return None
+            if params is not None and found is None:
+                found = listener, params
+    return found
 
 
 def take(listener: TestListener) -> bool:
@@ -119,6 +139,15 @@ def is_listening(session: str) -> bool:
 def forget(session: str) -> None:
     with _lock:
         _outcomes.pop(session, None)
+
+
+def _refuse_overlap(new: TestListener) -> None:
+    now = time.monotonic()
+    for other in _listeners:
+        if (other.workflow_id != new.workflow_id and other.expires_at > now and other.method == new.method
+                and overlaps(other.path, new.path)):
+            holder = Holder(other.path, other.team_id, other.workflow_id, other.workflow_name)
+            raise taken(new.method, new.path, "/webhook-test", holder, new.team_id)
 
 
 def _end_sessions(workflow_id: str, status: str) -> None:

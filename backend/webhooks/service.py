@@ -1,8 +1,9 @@
 """The production webhook registry: the only writer of the ``webhooks`` table.
 
 Activation registers every Webhook trigger of the version it activates; deactivation
-unregisters them. A (method, path) belongs to one workflow: registering one that another
-workflow holds fails with a ``Conflict`` naming that workflow.
+unregisters them. A request path belongs to one workflow: registering a path that overlaps
+one another workflow holds fails with a ``Conflict`` (claims.py: what overlaps, what the
+409 may say, and how registrations take turns so that two at once cannot both pass).
 
 ``match(method, path)`` answers every webhook request, so it is cached in the process:
 
@@ -14,15 +15,16 @@ workflow holds fails with a ``Conflict`` naming that workflow.
   the whole cached lookup; two seconds of lag after (de)activation is the trade-off.
 
 Parametrised paths (``users/:id``) are matched in the process against the list of all
-parametrised registrations of the method, refreshed on the same TTL. Clashes between
-parametrised paths of two workflows are checked here, not by a database constraint, so
-two activations racing for the same shape in the same instant could both succeed.
+parametrised registrations of the method, refreshed on the same TTL. An exact path is
+tried before the patterns: only registrations made before overlaps were refused (and only
+within one team, see migration 0007) can still hold both.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -32,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.session import get_engine, session_scope
 from backend.errors import Conflict, UserError
+from backend.webhooks import claims
 from backend.webhooks.models import Webhook
 from backend.webhooks.paths import Pattern, is_pattern, normalise, shape
 from backend.workflows.models import Workflow
@@ -64,21 +67,49 @@ def webhook_nodes(definition: dict) -> list[tuple[str, WebhookParameters]]:
     return found
 
 
+def with_random_paths(definition: dict) -> dict:
+    """``definition`` with a random path (a uuid4 in hex) for every Webhook node that has none.
+
+    Saving a workflow calls this, so a node added through the API without a path gets one
+    nobody can guess, as the editor gives a new node.
+    """
+    nodes = definition.get("nodes")
+    if not isinstance(nodes, list) or not any(_lacks_path(node) for node in nodes):
+        return definition
+    return {**definition, "nodes": [
+        {**node, "parameters": {**(node.get("parameters") or {}), "path": uuid.uuid4().hex}}
+        if _lacks_path(node) else node for node in nodes]}
+
+
+def _lacks_path(node: object) -> bool:
+    if not isinstance(node, dict) or node.get("type") != "webhook":
+        return False
+    parameters = node.get("parameters") or {}
+    return isinstance(parameters, dict) and not str(parameters.get("path") or "").strip(" /")
+
+
 def register_workflow_webhooks(session: Session, workflow: Workflow, definition: dict) -> list[Webhook]:
     """Replace ``workflow``'s registrations with the Webhook triggers of ``definition``."""
     wanted = [(node_id, params.method, normalise(params.path)) for node_id, params in webhook_nodes(definition)]
     _refuse_duplicates_within(wanted)
-    for _, method, path in wanted:
-        _refuse_taken(session, workflow.id, method, path)
+    held = {(row.method, row.path) for row in registered_webhooks(session, workflow.id)}
+    claims.lock_registry(session)
+    # Written before the check: on SQLite this write takes the database's write lock, so the
+    # check below sees every registration that committed before it and none can slip in after.
     session.execute(delete(Webhook).where(Webhook.workflow_id == workflow.id))
+    for _, method, path in wanted:
+        holder = claims.production_holder(session, workflow.id, method, path)
+        if holder is not None:
+            raise claims.taken(method, path, "/webhook", holder, workflow.team_id)
+        claims.refuse_leading_parameter(method, path, "/webhook", held)
     rows = [Webhook(team_id=workflow.team_id, workflow_id=workflow.id, node_id=node_id, method=method, path=path)
             for node_id, method, path in wanted]
     session.add_all(rows)
     try:
         session.flush()
-    except IntegrityError:  # another workflow took one since we looked; the caller's transaction is void
-        raise Conflict(f"a webhook path of workflow {workflow.id} was registered by another workflow "
-                       "at the same moment; activate it again to see which") from None
+    except IntegrityError:  # cannot happen under the lock; the caller's transaction is void all the same
+        raise Conflict("a webhook path of this workflow was registered by another workflow at the same "
+                       "moment; activate it again") from None
     _invalidate_on_commit(session)
     return rows
 
@@ -109,21 +140,6 @@ def _refuse_duplicates_within(wanted: Iterable[tuple[str, str, str]]) -> None:
         if earlier != node_id:
             raise UserError(f"nodes {earlier!r} and {node_id!r} both listen on {method} /webhook/{path}; "
                             "give each Webhook node its own path or method")
-
-
-def _refuse_taken(session: Session, workflow_id: str, method: str, path: str) -> None:
-    query = (select(Webhook.path, Workflow.id, Workflow.name)
-             .join(Workflow, Workflow.id == Webhook.workflow_id)
-             .where(Webhook.method == method, Webhook.workflow_id != workflow_id))
-    if is_pattern(path):
-        candidates = session.execute(query.where(Webhook.path.contains(":"))).all()
-        taken = next((row for row in candidates if shape(row.path) == shape(path)), None)
-    else:
-        taken = session.execute(query.where(Webhook.path == path)).first()
-    if taken is not None:
-        raise Conflict(f"{method} /webhook/{path} is already used by workflow '{taken.name}' ({taken.id}); "
-                       "change the path or method, or deactivate that workflow first",
-                       {"workflow_id": taken.id, "workflow_name": taken.name, "method": method, "path": path})
 
 
 def _invalidate_on_commit(session: Session) -> None:

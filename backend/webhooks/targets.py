@@ -21,6 +21,7 @@ from backend.errors import NotFound
 from backend.webhooks.persist import dumps
 from backend.webhooks.service import webhook_nodes
 from backend.workflows.models import WorkflowVersion
+from backend.workflows.secrets import masked
 from backend.workflows.service import production_definition
 from nodes.builtin.webhook import WebhookParameters
 from nodes.sdk import default_registry
@@ -42,6 +43,8 @@ class Target:
 
 
 def compile_target(definition: dict, version_id: str | None = None) -> Target:
+    triggers = dict(webhook_nodes(definition))  # with their secrets: requests are checked against them
+    definition = masked(definition)  # what runs and what execution rows keep: never a secret
     settings = definition.get("settings") or {}
     timeout_s = float(settings.get("timeout_s") or DEFAULT_TIMEOUT_S)
     timed = {**definition, "settings": {**settings, "timeout_s": timeout_s}}
@@ -51,7 +54,7 @@ def compile_target(definition: dict, version_id: str | None = None) -> Target:
         runnable = timed  # run() reports the problems as a failed execution
     return Target(
         version_id=version_id, definition=definition, definition_json=dumps(definition), runnable=runnable,
-        triggers=dict(webhook_nodes(definition)), save_data=settings.get("save_data", "all"),
+        triggers=triggers, save_data=settings.get("save_data", "all"),
         timeout_s=timeout_s, vars_probe=definition if "$vars" in json.dumps(definition) else {},
     )
 

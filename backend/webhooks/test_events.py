@@ -1,7 +1,8 @@
 """The editor's "Listen for test event": /api/v1/workflows/{id}/test-event.
 
 ``POST`` listens on the test URLs of the workflow's Webhook nodes (latest saved version)
-and holds the request open (a long-poll, at most ``MAX_LISTEN_S``) until a request to one
+(409 when one overlaps a path another workflow holds, in production or listening; see
+claims.py) and holds the request open (a long-poll, at most ``MAX_LISTEN_S``) until a request to one
 of them has started a run, the listening is cancelled (``DELETE``, or a newer listen), the
 time is up, or the editor hangs up. The answer names the execution the event started; the
 editor follows it like any run. Listeners live in this process (see listeners.py).
@@ -23,7 +24,8 @@ from backend.auth.deps import Principal, require_role
 from backend.db.deps import db_session
 from backend.errors import UserError
 from backend.users.models import Role
-from backend.webhooks import listeners
+from backend.webhooks import claims, listeners
+from backend.webhooks.paths import normalise
 from backend.webhooks.service import webhook_nodes
 from backend.workflows.service import get_workflow, latest_version
 
@@ -60,11 +62,15 @@ async def listen_for_test_event(workflow_id: str, request: Request, db: Db, who:
     body = body or ListenRequest()
     workflow = get_workflow(db, who.team_id, workflow_id)
     definition = {"name": workflow.name, **latest_version(db, workflow).definition}
-    if not webhook_nodes(definition):
+    hooks = webhook_nodes(definition)
+    if not hooks:
         raise NoWebhookNode(f"workflow {workflow_id} has no Webhook node to listen on; add one and save first")
+    claims.refuse_test_paths(db, workflow.id, workflow.team_id,
+                             [(params.method, normalise(params.path)) for _, params in hooks])
     db.commit()  # give the connection back: this request may stay open for two minutes
     session = uuid.uuid4().hex
-    paths = listeners.listen_for_test(workflow.id, definition, ttl_s=body.timeout_s, session=session)
+    paths = listeners.listen_for_test(workflow.id, definition, ttl_s=body.timeout_s, session=session,
+                                      team_id=workflow.team_id)
     try:
         result = await _wait(request, session, workflow.id, body.timeout_s)
     finally:

@@ -16,6 +16,7 @@ from backend.db.deps import db_session
 from backend.errors import Conflict
 from backend.executions.dispatch import commit_then_dispatch
 from backend.users.models import Role
+from backend.users.roles import at_least
 from backend.workflows import activation, runs, service, transfer
 from backend.workflows.diff import diff_definitions
 from backend.workflows.models import Workflow
@@ -33,6 +34,7 @@ from backend.workflows.schemas import (
     WorkflowSummary,
     WorkflowUpdate,
 )
+from backend.workflows.secrets import masked
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
 
@@ -52,12 +54,17 @@ def _conflicts(what: str) -> Iterator[None]:
         raise Conflict(f"{what} collided with a concurrent change; reload and try again") from None
 
 
-def _out(session: Session, workflow: Workflow) -> WorkflowOut:
+def _shown(who: Principal, definition: dict) -> dict:
+    """Secret parameters as saved for editors and above (who may change them), masked for viewers."""
+    return definition if at_least(who.role, Role.EDITOR) else masked(definition)
+
+
+def _out(session: Session, workflow: Workflow, who: Principal) -> WorkflowOut:
     return WorkflowOut(
         **WorkflowSummary.model_validate(workflow).model_dump(), created_by=workflow.created_by,
         active_version=service.active_version_number(session, workflow),
         versions=service.version_numbers(session, workflow),
-        definition=service.latest_version(session, workflow).definition)
+        definition=_shown(who, service.latest_version(session, workflow).definition))
 
 
 @router.get("", response_model=WorkflowPage)
@@ -74,17 +81,17 @@ def create_workflow(body: WorkflowCreate, db: Db, who: Editor) -> WorkflowOut:
     workflow = service.create_workflow(db, team_id=who.team_id, user_id=who.user_id, name=body.name,
                                        definition=body.definition, description=body.description,
                                        tags=body.tags, message=body.message)
-    return _out(db, workflow)
+    return _out(db, workflow, who)
 
 
 @router.post("/import", response_model=WorkflowOut, status_code=201)
 def import_workflow(body: WorkflowFile, db: Db, who: Editor) -> WorkflowOut:
-    return _out(db, transfer.import_file(db, body, team_id=who.team_id, user_id=who.user_id))
+    return _out(db, transfer.import_file(db, body, team_id=who.team_id, user_id=who.user_id), who)
 
 
 @router.get("/{workflow_id}", response_model=WorkflowOut)
 def get_workflow(workflow_id: str, db: Db, who: Viewer) -> WorkflowOut:
-    return _out(db, service.get_workflow(db, who.team_id, workflow_id))
+    return _out(db, service.get_workflow(db, who.team_id, workflow_id), who)
 
 
 @router.patch("/{workflow_id}", response_model=WorkflowOut)
@@ -95,7 +102,7 @@ def update_workflow(workflow_id: str, body: WorkflowUpdate, db: Db, who: Editor)
     with _conflicts(f"saving workflow {workflow_id}"):
         service.update_workflow(db, workflow, user_id=who.user_id, changes=changes,
                                 base_version=body.base_version, message=body.message)
-    return _out(db, workflow)
+    return _out(db, workflow, who)
 
 
 @router.delete("/{workflow_id}", status_code=204)
@@ -107,7 +114,7 @@ def delete_workflow(workflow_id: str, db: Db, who: Editor) -> Response:
 @router.post("/{workflow_id}/duplicate", response_model=WorkflowOut, status_code=201)
 def duplicate_workflow(workflow_id: str, db: Db, who: Editor) -> WorkflowOut:
     workflow = service.get_workflow(db, who.team_id, workflow_id)
-    return _out(db, service.duplicate_workflow(db, workflow, user_id=who.user_id))
+    return _out(db, service.duplicate_workflow(db, workflow, user_id=who.user_id), who)
 
 
 @router.get("/{workflow_id}/export")
@@ -115,7 +122,8 @@ def export_workflow(workflow_id: str, db: Db, who: Viewer, response: Response) -
     workflow = service.get_workflow(db, who.team_id, workflow_id)
     filename = "".join(c if c.isalnum() or c in "-_" else "_" for c in workflow.name)[:80] or "workflow"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}.json"'
-    return transfer.export_file(db, workflow)
+    exported = transfer.export_file(db, workflow)
+    return {**exported, "nodes": _shown(who, {"nodes": exported["nodes"]})["nodes"]}
 
 
 @router.get("/{workflow_id}/versions", response_model=VersionPage)
@@ -129,7 +137,8 @@ def list_versions(workflow_id: str, db: Db, who: Viewer, limit: Limit = 20, offs
 @router.get("/{workflow_id}/versions/{number}", response_model=VersionOut)
 def get_version(workflow_id: str, number: VersionNumber, db: Db, who: Viewer) -> VersionOut:
     workflow = service.get_workflow(db, who.team_id, workflow_id)
-    return VersionOut.model_validate(service.get_version(db, workflow, number))
+    version = VersionOut.model_validate(service.get_version(db, workflow, number))
+    return version.model_copy(update={"definition": _shown(who, version.definition)})
 
 
 @router.post("/{workflow_id}/versions/{number}/restore", response_model=WorkflowOut)
@@ -137,7 +146,7 @@ def restore_version(workflow_id: str, number: VersionNumber, db: Db, who: Editor
     workflow = service.get_workflow(db, who.team_id, workflow_id)
     with _conflicts(f"restoring workflow {workflow_id}"):
         service.restore_version(db, workflow, number, user_id=who.user_id)
-    return _out(db, workflow)
+    return _out(db, workflow, who)
 
 
 @router.get("/{workflow_id}/diff")
@@ -148,7 +157,7 @@ def diff_versions(workflow_id: str, db: Db, who: Viewer, from_version: Annotated
     old = service.get_version(db, workflow, from_version)
     new = service.get_version(db, workflow, to_version or workflow.latest_version)
     return {"from_version": old.number, "to_version": new.number,
-            **diff_definitions(old.definition, new.definition)}
+            **diff_definitions(_shown(who, old.definition), _shown(who, new.definition))}
 
 
 @router.post("/{workflow_id}/diff")
@@ -156,19 +165,20 @@ def diff_draft(workflow_id: str, body: DraftDiffRequest, db: Db, who: Viewer) ->
     """What changed from a saved version to a definition being edited (unsaved changes included)."""
     workflow = service.get_workflow(db, who.team_id, workflow_id)
     old = service.get_version(db, workflow, body.from_version)
-    return {"from_version": old.number, "to_version": None, **diff_definitions(old.definition, body.definition.model_dump(by_alias=True))}
+    return {"from_version": old.number, "to_version": None,
+            **diff_definitions(_shown(who, old.definition), body.definition.model_dump(by_alias=True))}
 
 
 @router.post("/{workflow_id}/activate", response_model=WorkflowOut)
 def activate_workflow(workflow_id: str, db: Db, who: Editor) -> WorkflowOut:
     workflow = service.get_workflow(db, who.team_id, workflow_id)
-    return _out(db, activation.activate(db, workflow, user_id=who.user_id))
+    return _out(db, activation.activate(db, workflow, user_id=who.user_id), who)
 
 
 @router.post("/{workflow_id}/deactivate", response_model=WorkflowOut)
 def deactivate_workflow(workflow_id: str, db: Db, who: Editor) -> WorkflowOut:
     workflow = service.get_workflow(db, who.team_id, workflow_id)
-    return _out(db, activation.deactivate(db, workflow, user_id=who.user_id))
+    return _out(db, activation.deactivate(db, workflow, user_id=who.user_id), who)
 
 
 @router.post("/{workflow_id}/run", response_model=RunAccepted, status_code=202)

@@ -16,6 +16,8 @@ from backend.engine.pins import as_items
 from backend.engine.validate import validate
 from backend.errors import Conflict, NotFound, UserError
 from backend.events.outbox import emit
+from backend.webhooks.service import with_random_paths
+from backend.workflows import secrets
 from backend.workflows.models import Workflow, WorkflowVersion
 from backend.workflows.sticky import sticky_note_problems
 from nodes.sdk import default_registry
@@ -71,8 +73,10 @@ def checked_definition(definition: dict) -> dict:
     """The definition reduced to DEFINITION_KEYS; InvalidDefinition lists every problem.
 
     ``pin_data`` and ``sticky_notes`` are kept only when they hold something, so a definition
-    without them compares equal to one saved before they existed.
+    without them compares equal to one saved before they existed. A Webhook node without a
+    path gets a random one.
     """
+    definition = with_random_paths(definition)
     details = [{"node": p.node, "message": p.message} for p in validate(definition, default_registry())]
     notes, note_problems = sticky_note_problems(definition.get("sticky_notes"))
     details += [{"node": None, "message": message} for message in note_problems]
@@ -97,10 +101,19 @@ def check_credentials_usable(session: Session, team_id: str, user_id: str | None
         raise InvalidDefinition(f"{len(problems)} {noun} you may not use: {summary}", problems)
 
 
+def _kept_secrets(definition: dict, saved: dict | None) -> dict:
+    """Masked secrets (``********``) saved back keep the saved value (secrets.py)."""
+    definition, problems = secrets.keep_saved(definition, saved)
+    if problems:
+        raise InvalidDefinition(f"{len(problems)} secret(s) are masked with nothing saved to keep; see details",
+                                problems)
+    return definition
+
+
 def create_workflow(session: Session, *, team_id: str, user_id: str | None, name: str, definition: dict,
                     description: str = "", tags: list[str] | None = None, message: str = "") -> Workflow:
     """A new workflow with version 1."""
-    clean = checked_definition(definition)
+    clean = _kept_secrets(checked_definition(definition), None)
     check_credentials_usable(session, team_id, user_id, clean)
     workflow = Workflow(team_id=team_id, name=name, description=description, tags=tags or [],
                         created_by=user_id)
@@ -122,8 +135,9 @@ def update_workflow(session: Session, workflow: Workflow, *, user_id: str | None
             setattr(workflow, field, changes[field])
     version = None
     if changes.get("definition") is not None:
-        clean = checked_definition(changes["definition"])
-        if clean != latest_version(session, workflow).definition:
+        saved = latest_version(session, workflow).definition
+        clean = _kept_secrets(checked_definition(changes["definition"]), saved)
+        if clean != saved:
             check_credentials_usable(session, workflow.team_id, user_id, clean)
             version = save_version(session, workflow, clean, user_id=user_id, message=message)
     details = {"fields": sorted(k for k, v in changes.items() if v is not None),

@@ -14,11 +14,13 @@ from pydantic import Field, field_validator, model_validator
 from nodes.sdk import Node, NodeParameters, TriggerSpec
 
 _PATH = re.compile(r"^[A-Za-z0-9._~:-]+(/[A-Za-z0-9._~:-]+)*$")
+_SECRET = {"writeOnly": True}  # viewers and execution records see it masked
 
 
 class WebhookParameters(NodeParameters):
     path: str = Field(
-        description="URL path after /webhook/, e.g. 'orders/new' (a leading slash is optional)",
+        description="URL path after /webhook/, e.g. 'orders/new' (a leading slash is optional; left empty, "
+        "saving the workflow picks a random one). ':name' segments are path parameters, not the first one",
         json_schema_extra={"examples": ["orders/new"]},
     )
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = Field(
@@ -33,10 +35,12 @@ class WebhookParameters(NodeParameters):
         "none", description="How callers prove who they are"
     )
     header_name: str = Field("X-API-Key", description="auth=header: the header that carries the secret")
-    header_value: str = Field("", description="auth=header: the value the header must have")
+    header_value: str = Field("", description="auth=header: the value the header must have",
+                              json_schema_extra=_SECRET)
     username: str = Field("", description="auth=basic: the user name")
-    password: str = Field("", description="auth=basic: the password")
-    hmac_secret: str = Field("", description="auth=hmac: the shared secret the caller signs with")
+    password: str = Field("", description="auth=basic: the password", json_schema_extra=_SECRET)
+    hmac_secret: str = Field("", description="auth=hmac: the shared secret the caller signs with",
+                             json_schema_extra=_SECRET)
     hmac_header: str = Field(
         "X-Signature",
         description="auth=hmac: header with hex HMAC-SHA256 of '<timestamp>.<raw body>' "

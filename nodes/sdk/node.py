@@ -22,9 +22,21 @@ _ALLOWED_ATTRS = {
 
 
 class NodeParameters(BaseModel):
-    """Base of every node's parameter model; unknown parameters are an error."""
+    """Base of every node's parameter model; unknown parameters are an error.
+
+    A parameter that holds a secret is declared write-only; viewers of the workflow and
+    execution records then see it masked, while the node still gets its value::
+
+        password: str = Field("", description="...", json_schema_extra={"writeOnly": True})
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def secret_names(cls) -> tuple[str, ...]:
+        """The parameters declared write-only (``json_schema_extra={"writeOnly": True}``), in order."""
+        return tuple(name for name, info in cls.model_fields.items()
+                     if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("writeOnly"))
 
 
 @dataclass(frozen=True)

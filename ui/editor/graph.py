@@ -52,7 +52,7 @@ def default_parameters(entry: dict) -> dict:
     params: dict[str, Any] = {}
     properties = entry.get("parameters_schema", {}).get("properties", {})
     if entry.get("trigger") == "webhook" and "path" in properties:
-        params["path"] = uuid.uuid4().hex[:12]
+        params["path"] = uuid.uuid4().hex  # unguessable: nobody can take it first or call it by chance
     return params
 
 

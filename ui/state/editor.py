@@ -12,7 +12,7 @@ from typing import Any
 
 import reflex as rx
 
-from ui.api_client import ApiError, api_base_url
+from ui.api_client import ApiError, webhook_base_url
 from ui.editor import graph, pins, stickies
 from ui.state.auth import api_failed, call_api
 
@@ -169,7 +169,7 @@ class EditorState(rx.State):
         self.can_undo, self.can_redo = bool(self._past), bool(self._future)
 
     def _refresh_webhooks(self) -> None:
-        base = api_base_url()
+        base = webhook_base_url()
         self.webhooks = [{**{k: str(v) for k, v in hook.items()}, "production_url": f"{base}/webhook/{hook['path']}",
                           "test_url": f"{base}/webhook-test/{hook['path']}"}
                          for hook in graph.webhook_paths(self._definition, {e["type"]: e for e in self._catalog})]

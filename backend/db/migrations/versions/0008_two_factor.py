@@ -1,7 +1,7 @@
 """two-factor sign-in: two_factor_secrets, recovery_codes, teams.require_2fa, refresh_tokens.auth_method
 
 Revision ID: 0008_two_factor
-Revises: 0006_sharing_heartbeats
+Revises: 0007_webhook_overlaps
 Create Date: 2026-12-02 09:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import backend.db.base
 
 revision: str = "0008_two_factor"
-down_revision: str | None = "0006_sharing_heartbeats"
+down_revision: str | None = "0007_webhook_overlaps"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

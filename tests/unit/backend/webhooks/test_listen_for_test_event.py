@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
-from webhook_testkit import flow, hook, node
+from webhook_testkit import Listening, flow, hook, node
 
 from backend.users.models import Role
 from backend.webhooks import listeners
@@ -18,31 +17,6 @@ def create(api, user, definition: dict) -> str:
     response = api.post(URL, json={"name": "Listen", "definition": definition}, headers=user.headers)
     assert response.status_code == 201, response.text
     return response.json()["id"]
-
-
-class Listening(threading.Thread):
-    """POST .../test-event in the background, as the editor's long-poll does."""
-
-    def __init__(self, api, user, workflow_id: str, **body) -> None:
-        super().__init__(daemon=True)
-        self.api, self.user, self.workflow_id, self.body = api, user, workflow_id, body
-        self.response = None
-
-    def run(self) -> None:
-        self.response = self.api.post(f"{URL}/{self.workflow_id}/test-event", json=self.body,
-                                      headers=self.user.headers)
-
-    def wait_armed(self, path: str = "orders") -> None:
-        deadline = time.monotonic() + 10
-        while listeners.find_listener("POST", path) is None:
-            assert time.monotonic() < deadline, "the listener was never armed"
-            time.sleep(0.02)
-
-    def result(self) -> dict:
-        self.join(timeout=30)
-        assert self.response is not None, "the long-poll never answered"
-        assert self.response.status_code == 200, self.response.text
-        return self.response.json()
 
 
 def test_the_event_starts_a_test_run_and_the_long_poll_names_it(api, api_user):

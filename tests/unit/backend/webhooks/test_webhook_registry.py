@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 from webhook_testkit import flow, hook, node
 
 from backend.db.session import session_scope
 from backend.errors import Conflict, UserError
+from backend.webhooks.models import Webhook
 from backend.webhooks.service import (
+    invalidate_cache,
     match,
     register_workflow_webhooks,
     registered_webhooks,
@@ -55,11 +58,23 @@ def test_path_parameters_are_matched_and_clash_by_shape(api, deploy):
     assert workflow_id in refused.value.message
 
 
-def test_a_static_path_wins_over_a_parametrised_one(api, deploy):
+def test_an_exact_path_and_a_pattern_of_two_workflows_of_one_team_are_refused(api, deploy):
+    pattern_id = deploy(flow(hook("users/:id", method="GET")), name="Any user")
+    with pytest.raises(Conflict) as refused:
+        deploy(flow(hook("users/me", method="GET")), name="Me")
+    assert refused.value.message == (
+        f"GET /webhook/users/me overlaps GET /webhook/users/:id of workflow 'Any user' ({pattern_id}) in this "
+        "team; change the path or method, or deactivate that workflow first")
+
+
+def test_a_static_path_still_wins_over_a_pattern_registered_before_overlaps_were_refused(api, deploy, team):
     deploy(flow(hook("users/:id", method="GET")), name="Any user")
-    deploy(flow(hook("users/me", method="GET"),
-                node("set", "Set", "set", 1, fields=[{"name": "who", "value": "me"}], keep_only_set=True)),
-           name="Me")
+    me_id = deploy(flow(hook("users/me", method="POST"),
+                        node("set", "Set", "set", 1, fields=[{"name": "who", "value": "me"}], keep_only_set=True)),
+                   name="Me")
+    with session_scope() as session:  # as an older LinkFlow registered it
+        session.execute(update(Webhook).where(Webhook.workflow_id == me_id).values(method="GET"))
+    invalidate_cache()
     assert api.get("/webhook/users/me").json() == {"who": "me"}
     assert api.get("/webhook/users/5").json()["params"] == {"id": "5"}
 

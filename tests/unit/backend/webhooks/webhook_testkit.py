@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from backend.db.session import session_scope
 from backend.executions.models import Execution
+from backend.webhooks import listeners
 
 
 @dataclass
@@ -76,3 +77,29 @@ class SlowServer:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+
+
+class Listening(threading.Thread):
+    """POST /api/v1/workflows/{id}/test-event in the background, as the editor's long-poll does."""
+
+    def __init__(self, api, user, workflow_id: str, **body) -> None:
+        super().__init__(daemon=True)
+        self.api, self.user, self.workflow_id, self.body = api, user, workflow_id, body
+        self.response = None
+
+    def run(self) -> None:
+        self.response = self.api.post(f"/api/v1/workflows/{self.workflow_id}/test-event", json=self.body,
+                                      headers=self.user.headers)
+
+    def wait_armed(self, path: str = "orders", method: str = "POST") -> None:
+        deadline = time.monotonic() + 10
+        while listeners.find_listener(method, path) is None:
+            assert self.response is None, f"listening was refused: {self.response.text}"
+            assert time.monotonic() < deadline, "the listener was never armed"
+            time.sleep(0.02)
+
+    def result(self) -> dict:
+        self.join(timeout=30)
+        assert self.response is not None, "the long-poll never answered"
+        assert self.response.status_code == 200, self.response.text
+        return self.response.json()

@@ -19,7 +19,7 @@ def test_added_nodes_get_unique_names_and_a_webhook_gets_a_path(entries):
     definition, hook = graph.add_node(definition, entries["webhook"], (0, 0))
     assert [first["name"], second["name"]] == ["Set", "Set 2"]
     assert first["position"] == [10, 21] and first["id"] != second["id"]
-    assert len(hook["parameters"]["path"]) == 12
+    assert len(hook["parameters"]["path"]) == 32
 
 
 def test_edits_return_a_new_definition_and_leave_the_old_one_alone(entries):
