@@ -22,6 +22,7 @@ within one team, see migration 0007) can still hold both.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -42,6 +43,7 @@ from nodes.builtin.webhook import WebhookParameters
 
 ROUTE_TTL_S = 2.0
 MAX_CACHED_LOOKUPS = 10_000  # a scanner probing random paths must not grow the cache forever
+RANDOM_PATH = re.compile(r"[0-9a-f]{32}|[0-9a-f]{12}")  # what the editor gives a new node (12: before 2026-12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,23 @@ def with_random_paths(definition: dict) -> dict:
     return {**definition, "nodes": [
         {**node, "parameters": {**(node.get("parameters") or {}), "path": uuid.uuid4().hex}}
         if _lacks_path(node) else node for node in nodes]}
+
+
+def with_fresh_random_paths(definition: dict) -> dict:
+    """``definition`` with a new random path for every Webhook node whose path was random.
+
+    A duplicated workflow answers at URLs of its own, as the original keeps its own; a path
+    a person chose stays, and activating both copies says which workflow holds it.
+    """
+    return {**definition, "nodes": [
+        {**node, "parameters": {**node["parameters"], "path": uuid.uuid4().hex}} if _has_random_path(node) else node
+        for node in definition.get("nodes") or []]}
+
+
+def _has_random_path(node: object) -> bool:
+    if not isinstance(node, dict) or node.get("type") != "webhook" or not isinstance(node.get("parameters"), dict):
+        return False
+    return RANDOM_PATH.fullmatch(str(node["parameters"].get("path") or "").strip("/")) is not None
 
 
 def _lacks_path(node: object) -> bool:

@@ -16,7 +16,7 @@ from backend.engine.pins import as_items
 from backend.engine.validate import validate
 from backend.errors import Conflict, NotFound, UserError
 from backend.events.outbox import emit
-from backend.webhooks.service import with_random_paths
+from backend.webhooks.service import with_fresh_random_paths, with_random_paths
 from backend.workflows import secrets
 from backend.workflows.models import Workflow, WorkflowVersion
 from backend.workflows.sticky import sticky_note_problems
@@ -160,7 +160,7 @@ def delete_workflow(session: Session, workflow: Workflow, *, user_id: str | None
 def duplicate_workflow(session: Session, workflow: Workflow, *, user_id: str | None) -> Workflow:
     source = latest_version(session, workflow)
     return create_workflow(session, team_id=workflow.team_id, user_id=user_id, name=f"{workflow.name} (copy)"[:200],
-                           definition=source.definition, description=workflow.description,
+                           definition=with_fresh_random_paths(source.definition), description=workflow.description,
                            tags=list(workflow.tags), message=f"duplicated from {workflow.id} v{source.number}")
 
 

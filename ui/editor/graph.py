@@ -236,11 +236,25 @@ def paste(definition: dict, nodes: list[dict], connections: list[dict],
         taken.add(node["name"])
         x, y = (original.get("position") or [0, 0])[:2]
         node["position"] = [round(x + dx), round(y + dy)]
+        if _needs_own_path(node, definition):
+            node["parameters"]["path"] = uuid.uuid4().hex  # a copy answers at its own URL, never the original's
         definition["nodes"].append(node)
     for conn in connections:
         if conn["from"] in new_ids and conn["to"] in new_ids:
             definition["connections"].append({**conn, "from": new_ids[conn["from"]], "to": new_ids[conn["to"]]})
     return definition, list(new_ids.values())
+
+
+def _needs_own_path(node: dict, definition: dict) -> bool:
+    """A pasted Webhook node keeps a path a person chose, unless this workflow already listens there;
+    a generated (random) path is generated anew."""
+    params = node.get("parameters")
+    if node["type"] != "webhook" or not isinstance(params, dict):
+        return False
+    path = str(params.get("path") or "").strip("/")
+    used = {str((n.get("parameters") or {}).get("path") or "").strip("/")
+            for n in definition["nodes"] if n.get("type") == "webhook"}
+    return path in used or re.fullmatch(r"[0-9a-f]{32}|[0-9a-f]{12}", path) is not None
 
 
 def webhook_paths(definition: dict, catalog: dict[str, dict]) -> list[dict]:

@@ -257,3 +257,17 @@ def test_a_viewer_reads_but_may_not_change_or_run(api, api_user, held_queue):
     editor = api_user("editor@example.com", team_id=owner.team_id, role=Role.EDITOR).headers
     assert api.patch(url, json={"name": "by editor"}, headers=editor).status_code == 200
     assert api.get(URL, headers={}).status_code == 401
+
+
+def test_a_duplicate_answers_at_a_new_generated_webhook_path_and_keeps_a_chosen_one(api, api_user):
+    owner = api_user("owner@example.com")
+
+    def duplicated_path(path: str) -> str:
+        hook = {"id": "h", "name": "Hook", "type": "webhook", "position": [0, 0], "parameters": {"path": path}}
+        original = create(api, owner, definition={"nodes": [hook], "connections": []})
+        copy = api.post(f"{URL}/{original['id']}/duplicate", headers=owner.headers).json()
+        return copy["definition"]["nodes"][0]["parameters"]["path"]
+
+    generated = duplicated_path("0123456789abcdef0123456789abcdef")
+    assert generated != "0123456789abcdef0123456789abcdef" and len(generated) == 32
+    assert duplicated_path("orders/:id") == "orders/:id"

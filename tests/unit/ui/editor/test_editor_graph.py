@@ -89,3 +89,17 @@ def test_webhook_paths_list_enabled_webhook_triggers(entries):
         {"id": "s", "name": "Set", "type": "set"}], "connections": []}
     assert graph.webhook_paths(definition, entries) == [
         {"id": "h", "name": "Hook", "method": "PUT", "path": "orders/new"}]
+
+
+def test_a_pasted_webhook_answers_at_its_own_url_unless_its_path_was_chosen_elsewhere(entries):
+    definition, hook = graph.add_node(graph.empty_definition(), entries["webhook"], (0, 0))
+    generated = hook["parameters"]["path"]
+    nodes, _ = graph.parse_clipboard(graph.clipboard_text(definition, [hook["id"]]))
+    pasted, [copy_id] = graph.paste(definition, nodes, [], None)
+    assert graph.node_by_id(pasted, copy_id)["parameters"]["path"] not in ("", generated)
+
+    chosen = {**nodes[0], "parameters": {**nodes[0]["parameters"], "path": "orders/:id"}}
+    into_another, [moved] = graph.paste(graph.empty_definition(), [chosen], [], None)
+    assert graph.node_by_id(into_another, moved)["parameters"]["path"] == "orders/:id"  # a person chose it
+    twice, [second] = graph.paste(into_another, [chosen], [], None)
+    assert graph.node_by_id(twice, second)["parameters"]["path"] != "orders/:id"  # this workflow listens there
