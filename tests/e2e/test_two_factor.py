@@ -147,7 +147,7 @@ def test_a_team_admin_turns_the_requirement_on_after_enrolling(signed_in_page: P
     page.goto(base_url + "/settings?tab=security")
     requirement = page.get_by_role("switch", name="Require two-factor sign-in")
     requirement.click()
-    expect(page.get_by_text("your own account first")).to_be_visible()
+    expect(page.get_by_text("Turn on two-factor sign-in for your own account first")).to_be_visible()
     expect(requirement).not_to_be_checked()
     enrol_in_the_browser(page)
     requirement.click()
