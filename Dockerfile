@@ -3,10 +3,8 @@
 # Build: make docker-build (IMAGE=registry/linkflow/linkflow TAG=x). The UI bundle is built here, so a
 # ui pod only rebuilds it against its own REFLEX_API_URL at start (seconds, packages already installed).
 
-ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
-
 # ---- build: Python dependencies, bun (from npm), the Reflex UI bundle -------------------------------
-FROM ${PYTHON_IMAGE} AS build
+FROM python:3.11.14-slim-bookworm AS build
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     REFLEX_USE_SYSTEM_BUN=1 REFLEX_DIR=/app/.reflex-home REFLEX_TELEMETRY_ENABLED=false \
@@ -34,7 +32,7 @@ RUN pip install --no-cache-dir --no-deps -e . \
  && rm -rf /tmp/bun-cache /tmp/bun-transpiler .reflex-home/*.log tests bench
 
 # ---- runtime ---------------------------------------------------------------------------------------
-FROM ${PYTHON_IMAGE}
+FROM python:3.11.14-slim-bookworm
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # bubblewrap: the Code node sandbox (LINKFLOW_CODE_SANDBOX=bwrap); postgresql-client and redis-tools:
 # the backup CronJob (deploy/backup/backup.py runs pg_dump / redis-cli --rdb)
