@@ -74,3 +74,33 @@ def out_dir(tmp_path_factory) -> Path:
 def write_json(path: Path, value) -> Path:
     path.write_text(json.dumps(value))
     return path
+
+
+@pytest.fixture(scope="session")
+def infra() -> dict[str, str]:
+    """The loopback services of deploy/local/infra.sh (`eval "$(bash deploy/local/infra.sh env)"`)."""
+    import os
+
+    names = ("LINKFLOW_TEST_POSTGRES_URL", "LINKFLOW_TEST_REDIS_URL", "LINKFLOW_TEST_KAFKA_BOOTSTRAP")
+    missing = [n for n in names if not os.environ.get(n)]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} not set: run `make deploy-check` (it starts PostgreSQL, Redis and "
+                    "Kafka with deploy/local/infra.sh and exports them)")
+    return {n: os.environ[n] for n in names}
+
+
+@pytest.fixture
+def fresh_database(infra):
+    """A database of its own on the loopback PostgreSQL: (SQLAlchemy URL, libpq URL); dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    admin = infra["LINKFLOW_TEST_POSTGRES_URL"].replace("+psycopg", "")
+    name = f"linkflow_deploy_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin.rsplit("/", 1)[0]
+    yield f"{base.replace('postgresql://', 'postgresql+psycopg://')}/{name}", f"{base}/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
