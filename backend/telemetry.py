@@ -28,9 +28,9 @@ async def observed_run(execution: ExecutionInfo, run: Awaitable[RunResult]) -> R
         if tracer is None:
             result = await run
         else:
-            with tracer.start_as_current_span(f"execution {execution.workflow_name or execution.id}", attributes={
+            with tracer.start_as_current_span("execution", attributes={
                     "linkflow.execution_id": execution.id, "linkflow.workflow_id": execution.workflow_id or "",
-                    "linkflow.mode": execution.mode}) as span:
+                    "linkflow.workflow_name": execution.workflow_name, "linkflow.mode": execution.mode}) as span:
                 result = await run
                 span.set_attribute("linkflow.execution.status", result.status)
                 if result.status == "failed":

@@ -22,6 +22,8 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from backend.observability import route_template
+
 log = logging.getLogger("linkflow.tracing")
 TRACEPARENT = "traceparent"
 UNTRACED_PATHS = frozenset({"/health", "/ready", "/metrics"})
@@ -128,10 +130,9 @@ class TracingMiddleware:
             try:
                 await self.app(scope, receive, send_wrapper)
             finally:
-                route = getattr(scope.get("route"), "path", None)
-                if route:
-                    span.update_name(f"{scope['method']} {route}")
+                route = route_template(scope)
+                span.update_name(f"{scope['method']} {route}")
                 span.set_attributes({"http.request.method": scope["method"], "url.path": scope["path"],
-                                     "http.route": route or "", "http.response.status_code": status})
+                                     "http.route": route, "http.response.status_code": status})
                 if status >= 500:
                     span.set_status(Status(StatusCode.ERROR))
