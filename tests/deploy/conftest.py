@@ -57,7 +57,7 @@ def plain_manifests() -> dict[str, list[dict]]:
     """The manifests applied with kubectl as they are (not rendered): istio, kafka, argocd, tracing, logging."""
     found = {}
     for folder in ("istio", "kafka", "argocd", "tracing", "logging"):
-        for path in sorted((DEPLOY / folder).glob("*.yaml")):
+        for path in sorted((DEPLOY / folder).rglob("*.yaml")):
             found[str(path.relative_to(ROOT))] = documents(path.read_text())
     return found
 

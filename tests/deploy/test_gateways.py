@@ -69,7 +69,7 @@ def test_istio_routes_the_guides_paths_to_linkflows_roles_with_a_95_5_canary():
 
 
 def test_argocd_syncs_automatically_with_self_heal():
-    docs = {d["kind"]: d for path in ("application.yaml", "applicationset.yaml")
+    docs = {d["kind"]: d for path in ("project.yaml", "application.yaml", "environments/applicationset.yaml")
             for d in documents((DEPLOY / "argocd" / path).read_text())}
     assert docs["Application"]["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
     template = docs["ApplicationSet"]["spec"]["template"]["spec"]
