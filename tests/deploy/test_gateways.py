@@ -48,9 +48,13 @@ def test_istio_prometheus_operator_and_argocd_objects_match_their_crd_schemas(ou
 
 def test_the_crd_validators_really_refuse_a_wrong_object(out_dir):
     wrong = {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "x"},
-             "spec": {"hosts": "not-a-list", "http": [{"route": [{"destination": {"host": "y"}, "weight": "five"}]}]}}
+             "spec": {"hosts": "not-a-list", "http": [{"route": [{"destination": {"host": "y"}, "wieght": 5}]}]}}
     code, [result] = validate_crds(out_dir, [wrong])
     assert code == 1 and "hosts" in result["errors"][0]
+    assert "unknown field spec.http[0].route[0].wieght" in result["errors"]  # the typo, found by crd_fields.mjs
+    typo = {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": "x"},
+            "spec": {"selector": {}, "endpoints": [{"port": "http", "intervall": "30s"}]}}
+    assert validate_crds(out_dir, [typo])[1][0]["errors"] == ["unknown field spec.endpoints[0].intervall"]
 
 
 def test_istio_routes_the_guides_paths_to_linkflows_roles_with_a_95_5_canary():
