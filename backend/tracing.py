@@ -61,12 +61,6 @@ def configure(role: str) -> bool:
     return True
 
 
-def shutdown() -> None:
-    """Flush what is buffered (a stopping worker's last spans)."""
-    if _provider is not None:
-        _provider.force_flush(5000)
-
-
 def current_ids() -> tuple[str, str] | None:
     """(trace id, span id) in hex of the current span, for log lines; None when there is none."""
     context = trace.get_current_span().get_span_context()

@@ -19,25 +19,23 @@ class DramatiqTracing(dramatiq.Middleware):
         self._open: dict[str, tuple] = {}  # message id -> (span, context token), per worker thread's message
 
     def before_enqueue(self, broker, message, delay) -> None:
-        if tracing.tracer() is None:
+        tracer = tracing.tracer()
+        if tracer is None:
             return
-        with tracing.tracer().start_as_current_span(f"send {message.queue_name}", kind=SpanKind.PRODUCER,
-                                           attributes={"messaging.system": "dramatiq",
-                                                       "messaging.destination.name": message.queue_name,
-                                                       "messaging.message.id": message.message_id}):
-            carrier: dict[str, str] = {}
+        carrier: dict[str, str] = {}
+        with tracer.start_as_current_span(f"send {message.queue_name}", kind=SpanKind.PRODUCER,
+                                          attributes=_attributes(message)):
             propagate.inject(carrier)
         message.options["trace_context"] = carrier
 
     def before_process_message(self, broker, message) -> None:
-        if tracing.tracer() is None:
+        tracer = tracing.tracer()
+        if tracer is None:
             return
         parent = propagate.extract(message.options.get("trace_context") or {})
-        span = tracing.tracer().start_span(f"process {message.queue_name}", context=parent, kind=SpanKind.CONSUMER,
-                                  attributes={"messaging.system": "dramatiq",
-                                              "messaging.destination.name": message.queue_name,
-                                              "messaging.message.id": message.message_id,
-                                              "linkflow.execution_id": str((message.args or [""])[0])})
+        span = tracer.start_span(f"process {message.queue_name}", context=parent, kind=SpanKind.CONSUMER,
+                                 attributes={**_attributes(message),
+                                             "linkflow.execution_id": str((message.args or [""])[0])})
         token = otel_context.attach(trace.set_span_in_context(span))
         self._open[message.message_id] = (span, token)  # not in options: they are sent again on a retry
 
@@ -52,6 +50,11 @@ class DramatiqTracing(dramatiq.Middleware):
         span.end()
 
     after_skip_message = after_process_message
+
+
+def _attributes(message) -> dict[str, str]:
+    return {"messaging.system": "dramatiq", "messaging.destination.name": message.queue_name,
+            "messaging.message.id": message.message_id}
 
 
 def dramatiq_middleware() -> list[dramatiq.Middleware]:
