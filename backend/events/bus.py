@@ -239,7 +239,7 @@ class KafkaBus:
                     for record in records:
                         await handler(self._event(record))
                     await consumer.commit({partition: records[-1].offset + 1})
-                    _report_lag(consumer, group, partition, records[-1].offset + 1)
+                await _report_lag(consumer, group)
         finally:
             await consumer.stop()
 
@@ -271,10 +271,14 @@ def _headers_out(payload: dict) -> tuple[dict, list[tuple[str, bytes]] | None]:
     return payload, [(TRACEPARENT, payload.pop(TRACEPARENT).encode("ascii"))]
 
 
-def _report_lag(consumer, group: str, partition, consumed_up_to: int) -> None:
-    highwater = consumer.highwater(partition)
-    if highwater is not None:
-        metrics.consumer_lag(group, partition.topic, partition.partition, highwater - consumed_up_to)
+async def _report_lag(consumer, group: str) -> None:
+    """Records behind the partition's end, for every partition this consumer holds (after each fetch, so
+    a group that falls behind shows it even while nothing it can handle arrives)."""
+    for partition in consumer.assignment():
+        highwater = consumer.highwater(partition)  # known once a fetch response for the partition came
+        if highwater is not None:
+            lag = highwater - await consumer.position(partition)
+            metrics.consumer_lag(group, partition.topic, partition.partition, lag)
 
 
 def _encode(payload: dict) -> bytes:

@@ -60,7 +60,6 @@ WORKFLOW = {"name": "Smoke", "definition": {"nodes": [
 
 def test_every_role_passes_its_readiness_probe_and_a_webhook_runs_on_the_worker(cluster):
     ready = cluster.wait_ready(timeout_s=180)
-    print("seconds to ready:", ready)
     assert set(ready) == {f"linkflow-{r}" for r in ("api", "webhook", "ui", "worker", "code-runner", "scheduler",
                                                      "consume-audit", "consume-notifications")}
     api = httpx.Client(base_url=cluster.roles["linkflow-api"].url(), headers={"host": PUBLIC_HOST}, timeout=30)
@@ -87,6 +86,11 @@ def test_every_role_passes_its_readiness_probe_and_a_webhook_runs_on_the_worker(
     # the worker's ops listener serves the metrics the dashboards read
     metrics = httpx.get(cluster.roles["linkflow-worker"].probe_url("readinessProbe").replace("/ready", "/metrics"))
     assert 'linkflow_steps_total{node_type="code",status="succeeded"} 1.0' in metrics.text
+    # the audit consumer reports its lag per partition, and has caught up
+    audit = cluster.roles["linkflow-consume-audit"].probe_url("readinessProbe").replace("/ready", "/metrics")
+    lags = [line for line in httpx.get(audit).text.splitlines()
+            if line.startswith('linkflow_kafka_consumer_lag{group="audit"')]
+    assert lags and all(line.endswith(" 0.0") for line in lags), lags
 
 
 def finished(api: httpx.Client, execution_id: str) -> dict | None:
