@@ -123,3 +123,15 @@ def test_with_tracing_on_a_log_line_and_an_event_carry_the_current_trace(traced)
     line = json.loads(stream.getvalue())
     assert line["trace_id"] == format(span.get_span_context().trace_id, "032x")
     assert parent.split("-")[1] == line["trace_id"]
+
+
+def test_request_metrics_are_labelled_by_the_full_route_template():
+    from fastapi.testclient import TestClient
+
+    migrate.upgrade(get_settings().database_url)
+    with TestClient(create_app()) as client:
+        client.post("/webhook/no-such-hook", json={})
+        client.get("/api/v1/workflows/abc123")
+        text = client.get("/metrics").text
+    assert 'route="/webhook/{path:path}",status="404"' in text  # not "other": the dashboards read this
+    assert 'route="/api/v1/workflows/{workflow_id}",status="401"' in text  # the router's prefix kept, no ids
