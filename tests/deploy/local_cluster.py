@@ -46,6 +46,8 @@ class Role:
     ports: dict[str, int] = field(default_factory=dict)  # container port name -> local port
     process: subprocess.Popen | None = None
     log: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    restarts: int = 0
 
     def probe_url(self, probe: str) -> str:
         get = self.container[probe]["httpGet"]
@@ -145,15 +147,21 @@ class LocalCluster:
 
     def start(self) -> None:
         for role in self.roles.values():
-            env = self.env_of(role.name, role.container, role.pod, role.ports)
+            role.env = self._process_env(self.env_of(role.name, role.container, role.pod, role.ports))
             role.log = self.workdir / f"{role.name}.log"
-            with open(role.log, "wb") as log:
-                role.process = subprocess.Popen(self._command(role.container), env=self._process_env(env),
-                                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                                start_new_session=True)
+            self._spawn(role)
 
-    def wait_ready(self, timeout_s: float = 180) -> dict[str, float]:
-        """Every role passes its own readinessProbe; returns seconds to ready by role."""
+    def _spawn(self, role: Role) -> None:
+        with open(role.log, "ab") as log:
+            role.process = subprocess.Popen(self._command(role.container), env=role.env, cwd=ROOT, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_ready(self, timeout_s: float = 180, max_restarts: int = 2) -> dict[str, float]:
+        """Every role passes its own readinessProbe; returns seconds to ready by role.
+
+        A container that exits is started again, as the kubelet does for a Deployment's pod
+        (restartPolicy Always), at most ``max_restarts`` times: the UI role's start-up build can time out on
+        a starved machine, and a pod would simply be restarted. ``role.restarts`` says how often it was."""
         started, ready = time.monotonic(), {}
         budget = {r.name: timeout_s + r.container.get("startupProbe", {}).get("failureThreshold", 0) * 5
                   for r in self.roles.values()}
@@ -162,7 +170,12 @@ class LocalCluster:
                 if role.name in ready:
                     continue
                 if role.process.poll() is not None:
-                    raise AssertionError(f"{role.name} exited with {role.process.returncode}:\n{self.tail(role)}")
+                    if role.restarts >= max_restarts:
+                        raise AssertionError(f"{role.name} exited with {role.process.returncode} after "
+                                             f"{role.restarts} restarts:\n{self.tail(role)}")
+                    role.restarts += 1
+                    self._spawn(role)
+                    continue
                 try:
                     if httpx.get(role.probe_url("readinessProbe"), timeout=3).status_code == 200:
                         ready[role.name] = round(time.monotonic() - started, 1)

@@ -60,6 +60,8 @@ WORKFLOW = {"name": "Smoke", "definition": {"nodes": [
 
 def test_every_role_passes_its_readiness_probe_and_a_webhook_runs_on_the_worker(cluster):
     ready = cluster.wait_ready(timeout_s=180)
+    # only the UI's start-up build may need a second try on a starved machine; any other restart is a bug
+    assert {name for name, role in cluster.roles.items() if role.restarts} <= {"linkflow-ui"}
     assert set(ready) == {f"linkflow-{r}" for r in ("api", "webhook", "ui", "worker", "code-runner", "scheduler",
                                                      "consume-audit", "consume-notifications")}
     api = httpx.Client(base_url=cluster.roles["linkflow-api"].url(), headers={"host": PUBLIC_HOST}, timeout=30)
