@@ -106,6 +106,10 @@ def _start_observability(args: argparse.Namespace) -> None:
 
     if args.command == "serve":
         tracing.configure(args.role)
+        if args.role == "api":  # one role reports the backlog from the database, not every pod
+            from backend.metrics import register_database_collector
+
+            register_database_collector()
     elif args.command in ops_server.ROLES:
         tracing.configure(args.command if args.command != "consume" else f"consume-{args.service}")
         ops_server.start(args.command)

@@ -95,10 +95,6 @@ def serve_command(args: argparse.Namespace) -> int:
     from backend.observability import freeze_startup_heap
 
     app = create_app()
-    if args.role == "api":  # one role reports the backlog from the database, not every pod
-        from backend.metrics import register_database_collector
-
-        register_database_collector()
     freeze_startup_heap()
     uvicorn.run(app, host=args.host or settings.http.host, port=args.port or settings.http.port, log_config=None,
                 access_log=False)
