@@ -19,9 +19,12 @@ export REFLEX_CHECK_LATEST_VERSION := false
 export BUN_INSTALL_CACHE_DIR := $(CURDIR)/.tools/bun-cache
 export BUN_RUNTIME_TRANSPILER_CACHE_PATH := $(CURDIR)/.tools/bun-transpiler
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/$(BIN):$(PATH)
+comma := ,
 
 .PHONY: help install run-local test test-unit test-integration test-e2e infra-up infra-down infra-status \
-        db-migrate lint fmt build clean system-deps sandbox-deps
+        db-migrate lint fmt build clean system-deps sandbox-deps deploy-tools deploy-tools-start deploy-check \
+        kustomize-base docker-build docker-push k8s-deploy k8s-delete helm-install helm-upgrade helm-rollback \
+        helm-uninstall logs compose-up compose-down backup restore
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -82,12 +85,13 @@ fmt: install ## format and auto-fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: install system-deps ## everything: lint, unit, integration (real services) and browser tests
+test: deploy-tools-start install system-deps ## everything: lint, unit, integration, browser tests, deploy-check
 	bash $(INFRA) up $(INFRA_SERVICES)
 	$(MAKE) lint
 	$(MAKE) test-unit
 	$(MAKE) test-integration
 	$(MAKE) test-e2e
+	$(MAKE) deploy-check
 
 test-unit: install ## fast tests, no services
 	$(BIN)/pytest -q tests/unit tests/workflows
@@ -97,6 +101,70 @@ test-integration: install ## tests against real PostgreSQL/Redis/Kafka (bash dep
 
 test-e2e: install system-deps ## Playwright in Debian Chromium against a running app
 	$(BIN)/pytest -q tests/e2e --screenshot only-on-failure --output test-results
+
+# ---- deployment (deploy/; the README's "Operations" section maps the ops guide's commands here) -------
+DEPLOY_TOOLS := deploy/check/tools.sh
+HELM := $(firstword $(wildcard $(CURDIR)/.tools/go/bin/helm) helm)
+ENV ?= dev
+NAMESPACE ?= $(if $(filter prod,$(ENV)),linkflow,linkflow-$(ENV))
+RELEASE ?= linkflow
+IMAGE ?= linkflow/linkflow
+TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+REVISION ?=
+ROLE ?=
+BACKUP_TO ?= ./backups
+
+deploy-tools: ## build helm, promtool, kubeconform (Go) and install checkov, schemas, CRD validators into .tools/
+	bash $(DEPLOY_TOOLS) build
+deploy-tools-start: ## the same in the background (make test starts it first and waits in deploy-check)
+	bash $(DEPLOY_TOOLS) start
+
+deploy-check: install ## prove the manifests offline: lint, schemas, security scan, alerts, smoke, backup, tracing
+	bash $(DEPLOY_TOOLS) wait
+	@if [ -z "$$LINKFLOW_TEST_POSTGRES_URL" ]; then bash $(INFRA) up kafka; fi
+	if [ -z "$$LINKFLOW_TEST_POSTGRES_URL" ]; then eval "$$(bash $(INFRA) env)"; fi; \
+	  export LINKFLOW_TEST_REDIS_URL="$${LINKFLOW_TEST_REDIS_URL%/*}/6"; \
+	  $(BIN)/pytest -q tests/deploy
+
+kustomize-base: ## re-render deploy/kustomize/base/linkflow.yaml from the Helm chart
+	$(BIN)/python deploy/check/render.py base
+
+docker-build: ## build the one image of every role: IMAGE=registry/linkflow/linkflow TAG=0.1.0
+	docker build -t $(IMAGE):$(TAG) .
+docker-push: ## push it
+	docker push $(IMAGE):$(TAG)
+
+k8s-deploy: ## kubectl apply -k the overlay of ENV=dev|staging|prod (migrations run as a Job first)
+	kubectl -n $(NAMESPACE) delete job linkflow-migrations-1 --ignore-not-found
+	kubectl apply -k deploy/kustomize/overlays/$(ENV)
+	kubectl -n $(NAMESPACE) wait --for=condition=complete job/linkflow-migrations-1 --timeout=600s
+k8s-delete: ## kubectl delete -k the overlay of ENV
+	kubectl delete -k deploy/kustomize/overlays/$(ENV)
+
+helm-install: ## helm install the chart with values-$(ENV).yaml into NAMESPACE
+	$(HELM) install $(RELEASE) deploy/helm/linkflow --namespace $(NAMESPACE) --create-namespace \
+	  -f deploy/helm/linkflow/values.yaml -f deploy/helm/linkflow/values-$(ENV).yaml
+helm-upgrade: ## helm upgrade (TAG= sets the image tag)
+	$(HELM) upgrade $(RELEASE) deploy/helm/linkflow --namespace $(NAMESPACE) \
+	  -f deploy/helm/linkflow/values.yaml -f deploy/helm/linkflow/values-$(ENV).yaml --set image.tag=$(TAG)
+helm-rollback: ## helm rollback to REVISION (empty: the previous one)
+	$(HELM) rollback $(RELEASE) $(REVISION) --namespace $(NAMESPACE)
+helm-uninstall: ## helm uninstall
+	$(HELM) uninstall $(RELEASE) --namespace $(NAMESPACE)
+
+logs: ## follow the logs of every role (ROLE=worker for one), JSON lines
+	kubectl logs -n $(NAMESPACE) -l app.kubernetes.io/name=linkflow$(if $(ROLE),$(comma)app.kubernetes.io/component=$(ROLE)) \
+	  -f --prefix --max-log-requests 50 --tail 100
+
+compose-up: ## the single-host path: every role plus PostgreSQL, Redis, Kafka, Elasticsearch, S3 (docker compose)
+	docker compose -p linkflow -f deploy/compose/compose.yaml --env-file deploy/compose/.env up -d --build
+compose-down: ## stop it (volumes kept)
+	docker compose -p linkflow -f deploy/compose/compose.yaml --env-file deploy/compose/.env down
+
+backup: ## pg_dump of LINKFLOW_DATABASE_URL into BACKUP_TO (a folder or s3://bucket/prefix)
+	$(BIN)/python deploy/backup/backup.py postgres --to $(BACKUP_TO)
+restore: ## restore the newest dump under BACKUP_TO into LINKFLOW_DATABASE_URL (scale the roles to 0 first)
+	$(BIN)/python deploy/backup/backup.py restore-postgres --from latest --store $(BACKUP_TO)
 
 clean: ## remove build output, caches and local data (keeps .infra; see infra-down)
 	rm -rf .web .states .reflex-home data .pytest_cache .ruff_cache build *.egg-info

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.routing import Match
 
-from backend import errors
+from backend import errors, metrics, tracing
 from backend.admin import api as admin_api
 from backend.audit import api as audit_api
 from backend.auth import api as auth_api
@@ -15,7 +17,7 @@ from backend.auth.throttle import SigninThrottle
 from backend.credentials import api as credentials_api
 from backend.executions import api as executions_api
 from backend.expressions import api as expressions_api
-from backend.health import health, ready
+from backend.health import health, ready, runs_code_here
 from backend.input_guard import JsonDepthGuard, refuse_unstorable_input
 from backend.node_registry import api as node_registry_api
 from backend.notifications import api as notifications_api
@@ -79,6 +81,15 @@ def create_app() -> FastAPI:
     app.add_middleware(JsonDepthGuard)  # /api/v1 only; inside the rate limit, so refused bodies are counted
     app.add_middleware(RateLimitMiddleware)  # /api/v1 only; inside metrics so 429s are counted
     app.add_middleware(MetricsMiddleware)
+    if tracing.configure(_tracing_role()):  # off by default: then not even the middleware is installed
+        app.add_middleware(tracing.TracingMiddleware)
     # Outermost: which host answers webhooks, and the security headers of every webhook answer.
     app.add_middleware(WebhookOrigin)
+    metrics.register_pool_collector()
+    if runs_code_here():  # embedded: the one process, so it reports the backlog (scaled out: the api role)
+        metrics.register_database_collector()
     return app
+
+
+def _tracing_role() -> str:
+    return os.environ.get("LINKFLOW_ROLES", "").split(",")[0] or "api"

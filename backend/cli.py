@@ -86,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not _is_code_runner(args):  # the code-runner role reads only its own, secret-free settings
             _configure_logging(args.command)
+            _start_observability(args)
         return handler(args) or 0
     except KeyboardInterrupt:
         return 130
@@ -97,6 +98,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _is_code_runner(args: argparse.Namespace) -> bool:
     return args.command == "serve" and args.role == "code-runner"
+
+
+def _start_observability(args: argparse.Namespace) -> None:
+    """Tracing (if enabled) for every long-running role; the ops listener for the roles without HTTP."""
+    from backend import ops_server, tracing
+
+    if args.command == "serve":
+        tracing.configure(args.role)
+        if args.role == "api":  # one role reports the backlog from the database, not every pod
+            from backend.metrics import register_database_collector
+
+            register_database_collector()
+    elif args.command in ops_server.ROLES:
+        tracing.configure(args.command if args.command != "consume" else f"consume-{args.service}")
+        ops_server.start(args.command)
 
 
 def _configure_logging(command: str) -> None:

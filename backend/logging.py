@@ -7,6 +7,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from backend import tracing
+
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
@@ -19,6 +21,8 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
+        if tracing.tracer() is not None and (ids := tracing.current_ids()) is not None:
+            entry["trace_id"], entry["span_id"] = ids  # Loki/Grafana link a log line to its trace by these
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)

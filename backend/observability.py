@@ -41,15 +41,44 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = _route_template(scope)
+            route = route_template(scope)
             REQUESTS.labels(scope["method"], route, str(status)).inc()
             LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
 
 
-def _route_template(scope: Scope) -> str:
-    # The matched route's template keeps label cardinality bounded (no ids in labels).
+def route_template(scope: Scope) -> str:
+    """The matched route's template, prefix included (``/api/v1/workflows/{workflow_id}``,
+    ``/webhook/{path:path}``): bounded label cardinality, no ids in labels."""
+    endpoint, app = scope.get("endpoint"), scope.get("app")
+    if endpoint is not None and app is not None:
+        template = _templates(app).get(endpoint)
+        if template is not None:
+            return template
     route = scope.get("route")
     return getattr(route, "path", None) or "other"  # UI pages, static files, Reflex internals
+
+
+def _templates(app) -> dict:
+    """endpoint -> full path template of every route, read once per app. FastAPI keeps an included
+    router's prefix on a wrapper, so the route a request matched knows only its own part of the path."""
+    state = getattr(app, "state", None)
+    templates = getattr(state, "route_templates", None) if state is not None else None
+    if templates is None:
+        templates = {}
+        _collect(getattr(getattr(app, "router", None), "routes", ()), "", templates)
+        if state is not None:
+            state.route_templates = templates
+    return templates
+
+
+def _collect(routes, prefix: str, into: dict) -> None:
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            context = getattr(route, "include_context", None)
+            _collect(inner.routes, prefix + getattr(context, "prefix", ""), into)
+        elif getattr(route, "endpoint", None) is not None and getattr(route, "path", None):
+            into.setdefault(route.endpoint, prefix + route.path)
 
 
 async def metrics_endpoint(_: Request) -> Response:

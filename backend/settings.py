@@ -109,6 +109,22 @@ class HttpSettings(BaseModel):
     inline_wait_s: float = Field(10.0, ge=0)
 
 
+class MetricsSettings(BaseModel):
+    """The ops listener of the roles without HTTP (worker, scheduler, consume): /health, /ready, /metrics."""
+
+    port: int = Field(0, ge=0, le=65535)  # 0: no listener (the Helm chart sets 9464)
+    host: str = "127.0.0.1"
+
+
+class TracingSettings(BaseModel):
+    """OpenTelemetry traces over OTLP/HTTP; off unless enabled (backend/tracing.py)."""
+
+    enabled: bool = False
+    otlp_endpoint: str = "http://127.0.0.1:4318"  # the collector's OTLP/HTTP base URL (/v1/traces is added)
+    service_name: str = "linkflow"  # each process adds its role: linkflow-api, linkflow-worker, ...
+    sample_ratio: float = Field(1.0, ge=0.0, le=1.0)  # of new traces; a trace started upstream follows its parent
+
+
 CodeSandboxMode = Literal["bwrap", "remote", "unsafe_process", "container"]
 
 
@@ -150,6 +166,8 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     code: CodeSettings = Field(default_factory=CodeSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:

@@ -12,13 +12,19 @@ _broker: dramatiq.Broker | None = None
 
 
 def make_broker(settings: Settings) -> dramatiq.Broker:
+    from executors.tracing import dramatiq_middleware
+
     if settings.queue.backend == "redis":
         from dramatiq.brokers.redis import RedisBroker
 
-        return RedisBroker(url=settings.redis_url, namespace=QUEUE_NAMESPACE)
-    # In-process: messages live in memory only, so the database stays the source of truth
-    # (queued executions are re-dispatched at start-up and by the reaper).
-    return StubBroker()
+        broker = RedisBroker(url=settings.redis_url, namespace=QUEUE_NAMESPACE)
+    else:
+        # In-process: messages live in memory only, so the database stays the source of truth
+        # (queued executions are re-dispatched at start-up and by the reaper).
+        broker = StubBroker()
+    for middleware in dramatiq_middleware():  # none unless LINKFLOW_TRACING_ENABLED
+        broker.add_middleware(middleware)
+    return broker
 
 
 def get_broker() -> dramatiq.Broker:

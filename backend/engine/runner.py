@@ -52,6 +52,7 @@ from backend.engine.services import EngineServices, ExecutionInfo
 from backend.engine.step import describe_failure, execute_step
 from backend.engine.store import REUSABLE_STATUSES, InMemoryStepStore, StepNotStored, StepRecord, StepStore
 from backend.engine.validate import Problem
+from backend.telemetry import observed_run, observed_step
 from nodes.sdk import NodeError, NodeUserError, ResponseSpec
 
 log = logging.getLogger("linkflow.engine")
@@ -106,7 +107,7 @@ async def run(
         return RunResult("failed", error=error)
     runner = _Runner(plan, execution, services, store, resume_data, start_ids, input_items)
     runner.pins, runner.needed = pins, needed
-    return await runner.run()
+    return await observed_run(execution, runner.run())
 
 
 def run_sync(definition: dict | WorkflowDefinition, *, input_items: list[dict] | None = None,
@@ -239,7 +240,7 @@ class _Runner:
         step = self._without_running(node, run_index, inputs, node.first_output)
         if step is None:
             self.current = (node, run_index, inputs)
-            step = await execute_step(self.env, node, run_index, inputs)
+            step = await observed_step(node, execute_step(self.env, node, run_index, inputs))
             self.current = None
         await self._commit(node, step)
 

@@ -19,8 +19,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from backend import json_limits
+from backend import json_limits, metrics
 from backend.settings import EventsSettings, get_settings
+from backend.tracing import TRACEPARENT
 
 log = logging.getLogger("linkflow.events")
 
@@ -197,7 +198,9 @@ class KafkaBus:
         sent: list[asyncio.Future] = []
         for event in events:  # send() one by one keeps the batch's order in each partition
             try:
-                sent.append(await producer.send(self._prefix + event.topic, event.payload, key=event.key))
+                payload, headers = _headers_out(event.payload)
+                sent.append(await producer.send(self._prefix + event.topic, payload, key=event.key,
+                                                headers=headers))
             except Exception as exc:  # e.g. a payload larger than the broker accepts
                 sent.append(_failed(exc))
         results = await asyncio.gather(*sent, return_exceptions=True)
@@ -236,6 +239,7 @@ class KafkaBus:
                     for record in records:
                         await handler(self._event(record))
                     await consumer.commit({partition: records[-1].offset + 1})
+                await _report_lag(consumer, group)
         finally:
             await consumer.stop()
 
@@ -248,12 +252,33 @@ class KafkaBus:
         if not isinstance(payload, dict):  # not ours: let the handler fail on it and dead-letter it
             log.warning("undecodable event", extra={"topic": record.topic, "offset": record.offset})
             payload = {"undecodable": (record.value or b"").decode("utf-8", "replace")}
+        for name, value in getattr(record, "headers", None) or ():
+            if name == TRACEPARENT and value:
+                payload[TRACEPARENT] = value.decode("ascii", "replace")
         return Event(record.topic.removeprefix(self._prefix), key, payload)
 
     async def close(self) -> None:
         if self._producer is not None:
             producer, self._producer = self._producer, None
             await producer.stop()
+
+
+def _headers_out(payload: dict) -> tuple[dict, list[tuple[str, bytes]] | None]:
+    """The trace context leaves the payload for a record header (backend/tracing.py)."""
+    if TRACEPARENT not in payload:
+        return payload, None
+    payload = dict(payload)
+    return payload, [(TRACEPARENT, payload.pop(TRACEPARENT).encode("ascii"))]
+
+
+async def _report_lag(consumer, group: str) -> None:
+    """Records behind the partition's end, for every partition this consumer holds (after each fetch, so
+    a group that falls behind shows it even while nothing it can handle arrives)."""
+    for partition in consumer.assignment():
+        highwater = consumer.highwater(partition)  # known once a fetch response for the partition came
+        if highwater is not None:
+            lag = highwater - await consumer.position(partition)
+            metrics.consumer_lag(group, partition.topic, partition.partition, lag)
 
 
 def _encode(payload: dict) -> bytes:

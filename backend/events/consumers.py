@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from backend.errors import UserError
 from backend.events.bus import Event, EventBus, Handler
 from backend.events.topics import TOPICS
+from backend.tracing import consumer_span
 
 log = logging.getLogger("linkflow.events.consumers")
 DLQ_TOPIC = "dlq.events"
@@ -93,7 +94,8 @@ async def deliver(bus: EventBus, consumer: Consumer, event: Event, stop: asyncio
     """Hand one event to the consumer, retrying with backoff; dead-letter it if it keeps failing."""
     for attempt in range(1, retry.attempts + 1):
         try:
-            await consumer.handle(event)
+            with consumer_span(consumer.service, event.topic, event.payload):
+                await consumer.handle(event)
             return
         except UserError as exc:  # the event itself is wrong: retrying cannot help
             error = exc

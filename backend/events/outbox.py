@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from backend.events.models import OutboxEvent
 from backend.events.topics import TOPICS
+from backend.tracing import TRACEPARENT, traceparent
 
 _INSERT = insert(OutboxEvent)
 
@@ -16,4 +17,7 @@ def emit(session: Session | Connection, topic: str, key: str, payload: dict) -> 
         raise ValueError(f"unknown event topic {topic!r}; topics are listed in backend/events/topics.py")
     # A Core insert: works on a Session or a bare Connection, in the caller's transaction. The statement
     # is built once; per call only the parameters change (no statement construction or cache key).
+    parent = traceparent()  # None unless tracing is on: the consumers' spans join the trace of the change
+    if parent is not None:
+        payload = {**payload, TRACEPARENT: parent}
     session.execute(_INSERT, {"topic": topic, "key": key, "payload": payload})

@@ -1,4 +1,5 @@
-"""deploy/kubernetes/code-runner: the pod that runs user code holds nothing and reaches nothing."""
+"""The code-runner role as deployed (the chart, rendered into the Kustomize base): the pod that runs user
+code holds nothing and reaches nothing."""
 
 from __future__ import annotations
 
@@ -10,17 +11,14 @@ import yaml
 from backend.sandbox.server import secrets_in
 from backend.settings import CodeRunnerSettings
 
-FOLDER = Path(__file__).resolve().parents[3] / "deploy" / "kubernetes" / "code-runner"
-LABELS = {"app.kubernetes.io/name": "linkflow", "app.kubernetes.io/component": "code-runner"}
+RENDERED = Path(__file__).resolve().parents[3] / "deploy" / "kustomize" / "base" / "linkflow.yaml"
+SELECTOR = {"app.kubernetes.io/name": "linkflow", "app.kubernetes.io/instance": "linkflow",
+            "app.kubernetes.io/component": "code-runner"}
 
 
 def resources() -> dict[tuple[str, str], dict]:
-    found = {}
-    for path in FOLDER.glob("*.yaml"):
-        for doc in yaml.safe_load_all(path.read_text()):
-            if doc and doc.get("kind") != "Kustomization":
-                found[doc["kind"], doc["metadata"]["name"]] = doc
-    return found
+    return {(doc["kind"], doc["metadata"]["name"]): doc
+            for doc in yaml.safe_load_all(RENDERED.read_text()) if doc}
 
 
 @pytest.fixture
@@ -35,7 +33,9 @@ def test_the_pod_has_no_token_no_root_no_capabilities_and_a_read_only_root(pod):
     security = container["securityContext"]
     assert security["readOnlyRootFilesystem"] is True and security["allowPrivilegeEscalation"] is False
     assert security["capabilities"]["drop"] == ["ALL"]
-    assert container["args"][:3] == ["serve", "--role", "code-runner"]
+    assert container["command"] == ["linkflow"] and container["args"][:3] == ["serve", "--role", "code-runner"]
+    assert "envFrom" not in container  # not even the shared ConfigMap: it names the database's peers
+    assert {v["name"]: v["emptyDir"].get("medium") for v in pod["volumes"]} == {"tmp": "Memory"}
 
 
 def test_its_environment_holds_no_secret_and_is_a_valid_runner_configuration(pod, monkeypatch):
@@ -49,11 +49,15 @@ def test_its_environment_holds_no_secret_and_is_a_valid_runner_configuration(pod
 
 def test_no_egress_and_ingress_only_from_workers():
     found = resources()
-    deny = found["NetworkPolicy", "linkflow-code-runner-deny-egress"]["spec"]
-    assert deny["podSelector"]["matchLabels"] == LABELS and deny["policyTypes"] == ["Egress"] and deny["egress"] == []
-    ingress = found["NetworkPolicy", "linkflow-code-runner-from-workers"]["spec"]
-    assert ingress["podSelector"]["matchLabels"] == LABELS and ingress["policyTypes"] == ["Ingress"]
-    [rule] = ingress["ingress"]
-    assert rule["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "linkflow",
-                                                             "app.kubernetes.io/component": "worker"}}}]
-    assert found["Service", "linkflow-code-runner"]["spec"]["selector"] == LABELS
+    policy = found["NetworkPolicy", "linkflow-code-runner"]["spec"]
+    assert policy["podSelector"]["matchLabels"] == SELECTOR
+    assert policy["policyTypes"] == ["Ingress", "Egress"] and policy["egress"] == []
+    [rule] = policy["ingress"]
+    assert rule["from"] == [{"podSelector": {"matchLabels": {**SELECTOR, "app.kubernetes.io/component": "worker"}}}]
+    assert found["Service", "linkflow-code-runner"]["spec"]["selector"] == SELECTOR
+
+
+def test_the_workers_send_code_to_it():
+    config = resources()["ConfigMap", "linkflow-config"]["data"]
+    assert config["LINKFLOW_CODE_SANDBOX"] == "remote"
+    assert config["LINKFLOW_CODE_RUNNER_URL"] == "http://linkflow-code-runner:8000"
