@@ -9,8 +9,9 @@ STAMP := $(VENV)/.installed
 BUN_VERSION := 1.4.4
 BUN := .tools/bin/bun
 INFRA := deploy/local/infra.sh
-# what `make test` starts (postgres and redis always come along; plain `make infra-up` starts only those)
-INFRA_SERVICES ?= kafka
+# what `make test` starts (postgres and redis always come along; plain `make infra-up` starts only those);
+# stripe is stripe-mock, built once into .tools/go and started beside the others
+INFRA_SERVICES ?= kafka stripe
 
 export REFLEX_USE_SYSTEM_BUN := 1
 export REFLEX_DIR := $(CURDIR)/.reflex-home
@@ -92,11 +93,11 @@ test: install system-deps ## everything: lint, unit, integration (real services)
 test-unit: install ## fast tests, no services
 	$(BIN)/pytest -q tests/unit tests/workflows
 
-test-integration: install ## tests against real PostgreSQL/Redis/Kafka (bash deploy/local/infra.sh up kafka first)
+test-integration: install ## tests against real PostgreSQL/Redis/Kafka/stripe-mock (bash deploy/local/infra.sh up kafka stripe first)
 	eval "$$(bash $(INFRA) env)" && $(BIN)/pytest -q tests/integration
 
-test-e2e: install system-deps ## Playwright in Debian Chromium against a running app
-	$(BIN)/pytest -q tests/e2e --screenshot only-on-failure --output test-results
+test-e2e: install system-deps ## Playwright in Debian Chromium against a running app (billing: stripe-mock up)
+	eval "$$(bash $(INFRA) env stripe)" && $(BIN)/pytest -q tests/e2e --screenshot only-on-failure --output test-results
 
 clean: ## remove build output, caches and local data (keeps .infra; see infra-down)
 	rm -rf .web .states .reflex-home data .pytest_cache .ruff_cache build *.egg-info
