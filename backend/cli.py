@@ -109,8 +109,9 @@ def _configure_logging(command: str) -> None:
     from backend.settings import get_settings
 
     settings = get_settings()
-    # `run` prints its result as JSON on stdout, so its logs go to stderr.
-    lf_logging.configure(settings.log_level, settings.log_format, sys.stderr if command == "run" else None)
+    # `run` and `billing` print their results as JSON on stdout, so their logs go to stderr.
+    lf_logging.configure(settings.log_level, settings.log_format,
+                         sys.stderr if command in ("run", "billing") else None)
 
 
 if __name__ == "__main__":
