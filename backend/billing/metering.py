@@ -57,8 +57,9 @@ def record(session: Session, execution_id: str, team_id: str, mode: str, occurre
     insert = _insert(session)
     created = session.execute(insert(UsageRecord).values(
         execution_id=execution_id, team_id=team_id, period=plan.period.key, seq=0, mode=mode, overage=False,
-        occurred_at=occurred_at, counted_at=utcnow()).on_conflict_do_nothing(index_elements=["execution_id"]))
-    if created.rowcount != 1:
+        occurred_at=occurred_at, counted_at=utcnow()).on_conflict_do_nothing(index_elements=["execution_id"])
+        .returning(UsageRecord.execution_id)).first()
+    if created is None:  # counted before (RETURNING: psycopg gives no row count for ON CONFLICT here)
         return None
     seq = session.execute(
         insert(Usage).values(id=new_id(), team_id=team_id, period=plan.period.key, metric=EXECUTIONS, quantity=1)

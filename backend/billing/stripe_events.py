@@ -94,10 +94,11 @@ def handle(payload: bytes, signature: str | None) -> Outcome:
 
 def _first_time(session: Session, event_id: str, kind: str, created: int) -> bool:
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
-    result = session.execute(insert(BillingEvent).values(
+    # RETURNING, not rowcount: psycopg reports no row count for an ORM-level INSERT ... ON CONFLICT.
+    inserted = session.execute(insert(BillingEvent).values(
         id=event_id[:255], type=kind[:100], created=created, outcome="pending", received_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["id"]))
-    return result.rowcount == 1
+    ).on_conflict_do_nothing(index_elements=["id"]).returning(BillingEvent.id)).first()
+    return inserted is not None
 
 
 def _apply(session: Session, event: dict, created: int) -> Outcome:
