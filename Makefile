@@ -100,5 +100,5 @@ test-e2e: install system-deps ## Playwright in Debian Chromium against a running
 	eval "$$(bash $(INFRA) env stripe)" && $(BIN)/pytest -q tests/e2e --screenshot only-on-failure --output test-results
 
 clean: ## remove build output, caches and local data (keeps .infra; see infra-down)
-	rm -rf .web .states .reflex-home data .pytest_cache .ruff_cache build *.egg-info
+	rm -rf .web .web-e2e-billing .states .reflex-home data .pytest_cache .ruff_cache build *.egg-info
 	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

@@ -31,6 +31,7 @@ class StripeProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
         self.seen: list[Seen] = []
+        self.answers: list[tuple[str, str, dict | None]] = []
         self.arrived = threading.Event()  # a held request is waiting
         self._hold: str | None = None
         self._released = threading.Event()
@@ -54,6 +55,7 @@ class StripeProxy:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
                 answer = httpx.request(self.command, proxy.upstream + self.path, content=body, headers=headers,
                                        timeout=30)
+                proxy._answered(self.command, self.path, answer)
                 passed = {k: v for k, v in answer.headers.items()
                           if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")}
                 self._answer(answer.status_code, passed, answer.content)
@@ -84,6 +86,20 @@ class StripeProxy:
         form = dict(parse_qsl(body.decode(), keep_blank_values=True)) if body else {}
         with self._lock:
             self.seen.append(Seen(method, path.split("?")[0], key, form))
+
+    def _answered(self, method: str, path: str, answer: httpx.Response) -> None:
+        try:
+            body = answer.json()
+        except ValueError:
+            body = None
+        with self._lock:
+            self.answers.append((method, path.split("?")[0], body))
+
+    def answer(self, path_prefix: str, method: str = "POST") -> dict | None:
+        """What stripe-mock answered to the last such request (e.g. the Checkout Session and its url)."""
+        with self._lock:
+            found = [body for m, path, body in self.answers if m == method and path.startswith(path_prefix)]
+        return found[-1] if found else None
 
     def _failure(self, path: str) -> int | None:
         with self._lock:
