@@ -3,7 +3,8 @@
 
 * send overage to Stripe (reporting.py), every ``LINKFLOW_BILLING_REPORT_INTERVAL_SECONDS``;
 * move teams whose payment grace period is over to Free (the Stripe subscription is cancelled first);
-* delete finished executions past the team's plan's history (``history_days``), every 10 minutes.
+* delete finished executions past the team's plan's history (``history_days``), and metering records and
+  handled Stripe event ids older than ``RECORDS_KEPT`` (the counters stay), every 10 minutes.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import logging
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backend.billing import stripe_api
 from backend.billing.gate import execution_gate
-from backend.billing.models import FREE_PLAN, Plan, Subscription
+from backend.billing.models import FREE_PLAN, BillingEvent, Plan, Subscription, UsageRecord
 from backend.billing.notices import downgraded_notice, record_for_owners
 from backend.billing.plans import enabled
 from backend.billing.reporting import report_overage
@@ -33,7 +34,10 @@ from backend.users.models import Team
 
 log = logging.getLogger("linkflow.billing.duties")
 HISTORY_EVERY_S = 600.0
-_next = {"report": 0.0, "history": 60.0}
+FIRST_HISTORY_AFTER_S = 60.0
+RECORDS_KEPT = timedelta(days=400)  # a year of periods and a reconciliation's worth more
+BATCH = 5000
+_next: dict[str, float] = {}
 
 
 async def tick() -> None:
@@ -41,6 +45,8 @@ async def tick() -> None:
     if not enabled():
         return
     now = time.monotonic()
+    _next.setdefault("report", now)
+    _next.setdefault("history", now + FIRST_HISTORY_AFTER_S)
     due = [name for name, at in _next.items() if now >= at]
     if not due:
         return
@@ -59,6 +65,7 @@ def run(history: bool = True) -> None:
     expire_payment_grace()
     if history:
         prune_history()
+        prune_records()
 
 
 def expire_payment_grace(now: datetime | None = None) -> list[str]:
@@ -110,3 +117,19 @@ def _retention_by_team(session: Session) -> list[tuple[str, int]]:
     rows = session.execute(select(Team.id, Subscription.plan_id).outerjoin(Subscription, Subscription.team_id == Team.id))
     return [(team_id, plan_of[plan_id or FREE_PLAN]) for team_id, plan_id in rows
             if plan_of.get(plan_id or FREE_PLAN)]
+
+
+def prune_records(now: datetime | None = None) -> int:
+    """Metering records and handled Stripe event ids past ``RECORDS_KEPT``; the period counters stay."""
+    before, total = (now or utcnow()) - RECORDS_KEPT, 0
+    for model, column, key in ((UsageRecord, UsageRecord.counted_at, UsageRecord.execution_id),
+                               (BillingEvent, BillingEvent.received_at, BillingEvent.id)):
+        while True:
+            with session_scope() as session:
+                ids = list(session.scalars(select(key).where(column < before).limit(BATCH)))
+                if ids:
+                    session.execute(delete(model).where(key.in_(ids)).execution_options(synchronize_session=False))
+            total += len(ids)
+            if len(ids) < BATCH:
+                break
+    return total

@@ -34,7 +34,7 @@ def release_execution(team_id: str, mode: str) -> None:
         gate.release(team_id, mode)
 
 
-async def unsaved_run(team_id: str, execution_id: str, workflow_id: str | None, mode: str, status: str) -> None:
-    """A webhook run that saved no row still counts: one outbox event for the metering consumer."""
+def unsaved_run(team_id: str, execution_id: str, workflow_id: str | None, mode: str, status: str) -> None:
+    """A webhook run that saved no row still counts: it goes into the loop iteration's one outbox event."""
     if enabled():
-        await record_unsaved_run(team_id, execution_id, workflow_id, mode, status)
+        record_unsaved_run(team_id, execution_id, workflow_id, mode, status)

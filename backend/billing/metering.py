@@ -36,16 +36,22 @@ class Metered:
 
 
 def meter_event(payload: dict) -> Metered | None:
-    """Count the execution an ``execution.events`` payload is about; None if it was counted already
-    (or is not counted: a sub-workflow or error-workflow run, or a team that no longer exists)."""
-    execution_id, team_id, mode = payload.get("execution_id"), payload.get("team_id"), payload.get("mode") or ""
-    if not isinstance(execution_id, str) or not isinstance(team_id, str) or mode in UNCOUNTED_MODES:
-        return None
+    """Count the execution an ``execution.events`` payload is about (every one an ``execution.unsaved``
+    event lists); the last newly counted, or None if all were counted already (or are not counted: a
+    sub-workflow or error-workflow run, or a team that no longer exists)."""
+    runs = payload.get("executions") if isinstance(payload.get("executions"), list) else [payload]
     occurred_at = _moment(payload.get("occurred_at"))
+    metered, mails = None, []
     with session_scope() as session:
-        metered = record(session, execution_id, team_id, str(mode)[:16], occurred_at)
-        mails = record_for_owners(session, usage_notices(metered.plan, metered.seq - 1, metered.seq)) \
-            if metered is not None else []
+        for run in runs:
+            execution_id, team_id = run.get("execution_id"), run.get("team_id")
+            mode = str(run.get("mode") or "")[:16]
+            if not isinstance(execution_id, str) or not isinstance(team_id, str) or mode in UNCOUNTED_MODES:
+                continue
+            counted = record(session, execution_id, team_id, mode, occurred_at)
+            if counted is not None:
+                metered = counted
+                mails += record_for_owners(session, usage_notices(counted.plan, counted.seq - 1, counted.seq))
     once.deliver(mails)
     return metered
 

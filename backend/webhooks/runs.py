@@ -100,7 +100,7 @@ async def run_inline(trigger: Trigger, target: Target, item: dict) -> Outcome:
         if outcome.result.status == "failed":
             log.warning("webhook run failed (save_data=%s: not saved)", target.save_data,
                         extra={"execution_id": draft.id, "workflow_id": trigger.workflow_id})
-        await billing.unsaved_run(draft.team_id, draft.id, draft.workflow_id, draft.mode, outcome.result.status)
+        billing.unsaved_run(draft.team_id, draft.id, draft.workflow_id, draft.mode, outcome.result.status)
         return outcome
     await save_finished(FinishedRun(draft, outcome.result, list(store.steps.values())))
     return outcome

@@ -85,9 +85,9 @@ def test_the_reporter_killed_after_stripe_got_a_meter_event_bills_it_once(config
     reporter = linkflow("billing", "report", env=environment(**settings))
     try:
         assert stripe_proxy.arrived.wait(60), "the reporter never called Stripe"
+    finally:
         reporter.send_signal(signal.SIGKILL)  # Stripe has the first report's event; nothing was marked sent
         reporter.wait(timeout=30)
-    finally:
         stripe_proxy.release()  # the held request goes on to Stripe after the caller died
     with session_scope() as session:
         reports = list(session.scalars(select(MeterReport)))
@@ -183,9 +183,9 @@ async def test_the_metering_consumer_killed_mid_batch_loses_nothing_and_counts_n
             await asyncio.sleep(0.2)
         assert waiting_on_a_lock(dsn), "the consumer never reached the blocked team's event"
         counted_at_kill = records(busy)
-        consumer.send_signal(signal.SIGKILL)
-        consumer.wait(timeout=30)
     finally:
+        consumer.send_signal(signal.SIGKILL)  # also when the test failed: never leave it running
+        consumer.wait(timeout=30)
         lock.rollback()
         lock.close()
     group = settings["EVENTS_TOPIC_PREFIX"] + "billing"
