@@ -124,3 +124,30 @@ def test_owners_are_told_at_80_and_100_percent_once_each_per_period(api, owner, 
     assert "8 of the 10 executions" in sent[0]["body"] and "/settings/billing" in sent[0]["body"]
     inbox = api.get("/api/v1/notifications", headers=owner.headers).json()
     assert {i["payload"]["href"] for i in inbox["items"]} == {"/settings/billing"}
+
+
+async def test_unsaved_runs_the_database_refused_are_written_with_the_next_ones(owner, monkeypatch):
+    from backend.billing import unsaved
+
+    real, calls = unsaved._write, []
+
+    def flaky(pending: list[dict]) -> None:
+        calls.append(len(pending))
+        if len(calls) == 1:
+            raise OSError("database away")
+        real(pending)
+
+    monkeypatch.setattr(unsaved, "_write", flaky)
+    monkeypatch.setattr(unsaved, "RETRY_S", 0.05)
+    for n in range(3):
+        unsaved.record_unsaved_run(owner.team_id, f"unsaved{n}", None, "webhook", "succeeded")
+    await asyncio.sleep(unsaved.FLUSH_AFTER_S + 0.05)
+    unsaved.record_unsaved_run(owner.team_id, "unsaved3", None, "webhook", "succeeded")
+    for _ in range(50):
+        if len(calls) >= 2:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.05)
+    assert calls == [3, 4], "the refused three went again with the fourth"
+    await relay_to_billing()
+    assert counted(owner.team_id) == 4
