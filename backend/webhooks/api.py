@@ -99,9 +99,10 @@ async def _answer(request: Request, trigger: Trigger, target: Target, params: di
     refusal = node.refusal(request.headers, body, time.time())
     if refusal is not None:
         raise _unauthorized(node, refusal)
-    if listener is not None and not listeners.take(listener):
-        raise NotFound("this test URL was just used by another request; listen for a test event again")
     billing.admit_execution(trigger.team_id, trigger.mode)  # 402 past the plan's executions (+ grace)
+    if listener is not None and not listeners.take(listener):
+        billing.release_execution(trigger.team_id, trigger.mode)
+        raise NotFound("this test URL was just used by another request; listen for a test event again")
     try:
         item = await request_item(request, body, params, LocalBinaryStore(), secret_header=_secret_header(node))
         if node.respond == "immediately":

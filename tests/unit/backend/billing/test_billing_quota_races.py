@@ -91,3 +91,22 @@ def test_the_gate_learns_executions_other_processes_ran_once_they_are_metered(co
         meter_event({"execution_id": f"elsewhere{n}", "team_id": owner.team_id, "mode": "webhook"})
     assert api.post(f"{WORKFLOWS}/{workflow_id}/run", json={}, headers=owner.headers).status_code == 402
     assert execution_gate()._teams[owner.team_id].count == 3, "its own run is not counted twice"
+
+
+def test_a_test_url_past_the_quota_is_a_402_and_the_editor_keeps_listening(configure, api, owner, create_workflow):
+    from backend.webhooks.listeners import listen_for_test
+
+    configure(BILLING_WEBHOOK_GRACE_PERCENT="100")  # production grace does not apply to test runs
+    set_plan(executions_limit=1)
+    definition = webhook_flow("try-me", respond="last_node")
+    workflow_id = create_workflow(owner, definition)
+    listen_for_test(workflow_id, definition)
+    assert api.post("/webhook-test/try-me", json={}).status_code == 200
+    listen_for_test(workflow_id, definition)
+    refused = api.post("/webhook-test/try-me", json={})
+    assert refused.status_code == 402 and refused.json()["error"]["details"]["limit"] == "executions"
+    set_plan(executions_limit=2)
+    from backend.billing.gate import execution_gate
+
+    execution_gate().forget(owner.team_id)
+    assert api.post("/webhook-test/try-me", json={}).status_code == 200, "the listener was not used up"
