@@ -72,7 +72,8 @@ def create_app() -> FastAPI:
     # Public webhook URLs (/webhook, /webhook-test, /webhook-waiting): at the root, no login. Before
     # the service routers: routes are tried in order, and webhooks are the hot path.
     app.include_router(webhooks_api.router)
-    app.include_router(billing_api.stripe_router)  # Stripe's signed events: public, like /webhook
+    # Stripe's signed events: public, like /webhook, and outside /api/v1's per-IP rate limit
+    app.include_router(billing_api.stripe_router, responses=errors.ERROR_RESPONSES)
     for router in SERVICE_ROUTERS:
         app.include_router(router, prefix="/api/v1", dependencies=[Depends(refuse_unstorable_input)],
                            responses=errors.ERROR_RESPONSES)
