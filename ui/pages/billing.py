@@ -24,8 +24,10 @@ def _current() -> rx.Component:
     status = rx.badge(BillingState.status, color_scheme=rx.cond(BillingState.status == "past_due", "red", "green"))
     return section("Current plan", "What the team is on, and the billing period usage counts in.", rx.hstack(
         rx.vstack(rx.heading(BillingState.plan_name, size="6", data_testid="current-plan"),
-                  rx.hstack(status, rx.text("Billed ", BillingState.interval, "ly · period ", BillingState.period,
-                                            size="2", color=GRAY), spacing="2", align="center"),
+                  rx.hstack(status, rx.text(rx.cond(BillingState.status == "free", "Counted per calendar month",
+                                                    "Billed " + BillingState.interval + "ly"),
+                                            " · period ", BillingState.period, size="2", color=GRAY),
+                            spacing="2", align="center"),
                   rx.cond(BillingState.cancel_at_period_end,
                           rx.text("Cancelled: ends with this period, then Free.", size="2", color=rx.color("amber", 11))),
                   spacing="2"),
