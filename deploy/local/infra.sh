@@ -826,7 +826,7 @@ stripe_build() {
     GOFLAGS=-modcacherw "$go" install "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION" \
     >"$STRIPE_DIR/build.log" 2>&1 </dev/null; then
     show_log_tail "$STRIPE_DIR/build.log"
-    die "stripe: go install github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION failed (log: $STRIPE_DIR/build.log)"
+    die "stripe: go install github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION failed with $("$go" version) (it needs Go 1.22 or newer on PATH or in /usr/local/go; log: $STRIPE_DIR/build.log)"
   fi
   echo "$STRIPE_MOCK_VERSION" >"$GO_DIR/.stripe-mock-version"
   say "stripe: stripe-mock built in $(elapsed "$t0")"
