@@ -71,16 +71,20 @@ def plan_for_prices(session: Session, price_ids: tuple[str, ...], hint: str | No
 
 def apply_checkout(sub: Subscription, *, plan_id: str, interval: str, subscription_id: str, paid: bool,
                    at: datetime) -> None:
-    """A completed Checkout: the team is on ``plan_id`` from now on (until a subscription event says more)."""
+    """A completed Checkout: once paid, the team is on ``plan_id`` (until a subscription event says more);
+    unpaid (a payment method that settles later), it waits for the subscription to turn active."""
     new_subscription = sub.stripe_subscription_id != subscription_id
-    sub.plan_id, sub.billing_interval, sub.stripe_subscription_id = plan_id, interval, subscription_id
-    sub.status = "active" if paid else "incomplete"
+    if not paid:
+        if sub.status not in GOOD | UNPAID:  # a paying team keeps its subscription meanwhile
+            sub.stripe_subscription_id, sub.status = subscription_id, "incomplete"
+        return
+    sub.stripe_subscription_id = subscription_id
+    sub.plan_id, sub.billing_interval, sub.status = plan_id, interval, "active"
     if new_subscription or sub.current_period_start is None:
         sub.current_period_start = at
         sub.current_period_end = add_months(at, MONTHS.get(interval, 1))
         sub.cancel_at_period_end = False
-    if paid:
-        clear_payment_failure(sub)
+    clear_payment_failure(sub)
 
 
 def apply_subscription(session: Session, sub: Subscription, state: StripeSubscription, *, deleted: bool) -> str:
@@ -91,7 +95,7 @@ def apply_subscription(session: Session, sub: Subscription, state: StripeSubscri
     sub.cancel_at_period_end = state.cancel_at_period_end
     if state.period_start and state.period_end:
         sub.current_period_start, sub.current_period_end = state.period_start, state.period_end
-    if plan_id and not deleted and state.status not in ENDED:
+    if plan_id and state.status in GOOD | UNPAID:  # an incomplete subscription grants nothing yet
         sub.plan_id = plan_id
     sub.billing_interval = interval or state.interval or sub.billing_interval
     if deleted or state.status in ENDED:

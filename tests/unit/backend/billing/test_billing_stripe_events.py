@@ -165,3 +165,21 @@ def test_a_deleted_subscription_moves_the_team_to_free_and_deactivates_workflows
     assert summary(api, owner)["plan"]["id"] == "free"
     inbox = api.get("/api/v1/notifications", headers=owner.headers).json()["items"]
     assert any("moved to the Free plan" in i["subject"] for i in inbox)
+
+
+def test_an_unpaid_checkout_grants_nothing_until_the_subscription_is_active(api, owner):
+    set_plan("pro", stripe_price_monthly=PRO_MONTHLY)
+    link_customer(owner.team_id, "cus_owner")
+    now = int(time.time())
+    unpaid = event("checkout.session.completed", checkout_completed(owner.team_id, "cus_owner", paid=False),
+                   created=now)
+    assert deliver(api, unpaid).json()["outcome"] == "applied"
+    assert (summary(api, owner)["plan"]["id"], summary(api, owner)["status"]) == ("free", "incomplete")
+    incomplete = event("customer.subscription.updated", subscription("cus_owner", PRO_MONTHLY, "incomplete"),
+                       created=now + 1)
+    deliver(api, incomplete)
+    assert summary(api, owner)["plan"]["id"] == "free"
+    settled = event("customer.subscription.updated", subscription("cus_owner", PRO_MONTHLY, "active"),
+                    created=now + 2)
+    deliver(api, settled)
+    assert (summary(api, owner)["plan"]["id"], summary(api, owner)["status"]) == ("pro", "active")
