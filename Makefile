@@ -9,8 +9,9 @@ STAMP := $(VENV)/.installed
 BUN_VERSION := 1.4.4
 BUN := .tools/bin/bun
 INFRA := deploy/local/infra.sh
-# what `make test` starts (postgres and redis always come along; plain `make infra-up` starts only those)
-INFRA_SERVICES ?= kafka
+# what `make test` starts (postgres and redis always come along; plain `make infra-up` starts only those);
+# stripe is stripe-mock, built once into .tools/go and started beside the others
+INFRA_SERVICES ?= kafka stripe
 
 export REFLEX_USE_SYSTEM_BUN := 1
 export REFLEX_DIR := $(CURDIR)/.reflex-home
@@ -96,11 +97,11 @@ test: deploy-tools-start install system-deps ## everything: lint, unit, integrat
 test-unit: install ## fast tests, no services
 	$(BIN)/pytest -q tests/unit tests/workflows
 
-test-integration: install ## tests against real PostgreSQL/Redis/Kafka (bash deploy/local/infra.sh up kafka first)
+test-integration: install ## tests against real PostgreSQL/Redis/Kafka/stripe-mock (bash deploy/local/infra.sh up kafka stripe first)
 	eval "$$(bash $(INFRA) env)" && $(BIN)/pytest -q tests/integration
 
-test-e2e: install system-deps ## Playwright in Debian Chromium against a running app
-	$(BIN)/pytest -q tests/e2e --screenshot only-on-failure --output test-results
+test-e2e: install system-deps ## Playwright in Debian Chromium against a running app (billing: stripe-mock up)
+	eval "$$(bash $(INFRA) env stripe)" && $(BIN)/pytest -q tests/e2e --screenshot only-on-failure --output test-results
 
 # ---- deployment (deploy/; the README's "Operations" section maps the ops guide's commands here) -------
 DEPLOY_TOOLS := deploy/check/tools.sh
@@ -167,5 +168,5 @@ restore: ## restore the newest dump under BACKUP_TO into LINKFLOW_DATABASE_URL (
 	$(BIN)/python deploy/backup/backup.py restore-postgres --from latest --store $(BACKUP_TO)
 
 clean: ## remove build output, caches and local data (keeps .infra; see infra-down)
-	rm -rf .web .states .reflex-home data .pytest_cache .ruff_cache build *.egg-info
+	rm -rf .web .web-e2e-billing .states .reflex-home data .pytest_cache .ruff_cache build *.egg-info
 	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

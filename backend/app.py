@@ -14,6 +14,7 @@ from backend.auth import api as auth_api
 from backend.auth import api_keys_api, oauth_api, two_factor_api
 from backend.auth.ratelimit import RateLimitMiddleware
 from backend.auth.throttle import SigninThrottle
+from backend.billing import api as billing_api
 from backend.credentials import api as credentials_api
 from backend.executions import api as executions_api
 from backend.expressions import api as expressions_api
@@ -42,6 +43,7 @@ SERVICE_ROUTERS += [credentials_api.router]
 SERVICE_ROUTERS += [audit_api.router, admin_api.router]
 SERVICE_ROUTERS += [notifications_api.router, notifications_inbox_api.router]
 SERVICE_ROUTERS += [expressions_api.router, webhook_test_events_api.router]
+SERVICE_ROUTERS += [billing_api.router, billing_api.admin_router]
 
 
 async def _unknown_api_path(request: Request, path: str) -> None:
@@ -72,6 +74,8 @@ def create_app() -> FastAPI:
     # Public webhook URLs (/webhook, /webhook-test, /webhook-waiting): at the root, no login. Before
     # the service routers: routes are tried in order, and webhooks are the hot path.
     app.include_router(webhooks_api.router)
+    # Stripe's signed events: public, like /webhook, and outside /api/v1's per-IP rate limit
+    app.include_router(billing_api.stripe_router, responses=errors.ERROR_RESPONSES)
     for router in SERVICE_ROUTERS:
         app.include_router(router, prefix="/api/v1", dependencies=[Depends(refuse_unstorable_input)],
                            responses=errors.ERROR_RESPONSES)

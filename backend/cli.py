@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
+from backend.billing import cli as billing_cli
 from backend.cli_commands import (
     credentials_command,
     db_command,
@@ -38,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run a Dramatiq worker that executes workflows")
     sub.add_parser("scheduler", help="fire due schedules (leader-elected)")
     consume = sub.add_parser("consume", help="run the event consumer of one service")
-    consume.add_argument("--service", required=True, help="audit, analytics, notifications or search")
+    consume.add_argument("--service", required=True, help="audit, notifications or billing (analytics and search: "
+                                                          "not yet)")
 
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "downgrade", "current"])
@@ -56,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     credentials.add_argument("action", choices=["rotate-key"],
                              help="rotate-key: re-encrypt every credential under the first key of "
                                   "LINKFLOW_SECURITY_VAULT_KEYS")
+
+    billing_cli.add_parser(sub)
 
     run = sub.add_parser("run", help="execute one workflow file in embedded mode and print the result")
     run.add_argument("file", help="workflow JSON file")
@@ -77,6 +81,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "user": user_command,
     "run": run_command,
     "credentials": credentials_command,
+    "billing": billing_cli.billing_command,
 }
 
 
@@ -120,8 +125,9 @@ def _configure_logging(command: str) -> None:
     from backend.settings import get_settings
 
     settings = get_settings()
-    # `run` prints its result as JSON on stdout, so its logs go to stderr.
-    lf_logging.configure(settings.log_level, settings.log_format, sys.stderr if command == "run" else None)
+    # `run` and `billing` print their results as JSON on stdout, so their logs go to stderr.
+    lf_logging.configure(settings.log_level, settings.log_format,
+                         sys.stderr if command in ("run", "billing") else None)
 
 
 if __name__ == "__main__":

@@ -61,9 +61,18 @@ class StorageSettings(BaseModel):
 
 
 class BillingSettings(BaseModel):
+    """Plans, quotas and Stripe (backend/billing/). ``free``: no limits, no Stripe, nothing in the UI nags."""
+
     backend: Literal["free", "stripe"] = "free"
     stripe_api_key: str = ""
-    stripe_webhook_secret: str = ""
+    stripe_webhook_secret: str = ""  # the endpoint's signing secret (whsec_...)
+    stripe_api_base: str = ""  # empty: Stripe itself; tests point it at stripe-mock
+    stripe_meter_event: str = "linkflow_executions"  # event_name of the billing meter for overage
+    webhook_grace_percent: int = Field(10, ge=0, le=1000)  # production webhooks run this far past the quota
+    payment_grace_days: int = Field(7, ge=0)  # after a failed payment, then the team is moved to Free
+    cache_seconds: float = Field(5.0, ge=0, le=300)  # how long a process trusts its copy of a team's plan and usage
+    report_interval_seconds: float = Field(60.0, ge=1)  # overage is sent to Stripe this often
+    webhook_tolerance_seconds: int = Field(300, ge=1)  # older Stripe signatures are refused (replays)
 
 
 class MailSettings(BaseModel):
@@ -175,6 +184,7 @@ class Settings(BaseSettings):
         if needs_redis and not self.redis_url:
             raise ValueError("LINKFLOW_REDIS_URL is required when the queue or cache backend is 'redis'")
         _check_code_settings(self.code)
+        _check_billing_settings(self.billing)
         if self.mode == "production":
             self._refuse_development_secrets()
         return self
@@ -210,6 +220,13 @@ def _check_code_settings(code: CodeSettings) -> None:
     if code.sandbox == "remote" and not code.runner_url:
         raise ValueError("LINKFLOW_CODE_RUNNER_URL is required when LINKFLOW_CODE_SANDBOX=remote "
                          "(the URL of `linkflow serve --role code-runner`, e.g. http://code-runner:8000)")
+
+
+def _check_billing_settings(billing: BillingSettings) -> None:
+    if billing.backend == "stripe" and not (billing.stripe_api_key and billing.stripe_webhook_secret):
+        raise ValueError("LINKFLOW_BILLING_BACKEND=stripe needs LINKFLOW_BILLING_STRIPE_API_KEY (sk_...) and "
+                         "LINKFLOW_BILLING_STRIPE_WEBHOOK_SECRET (whsec_..., from the webhook endpoint in Stripe's "
+                         "dashboard); see the README's Billing section")
 
 
 class CodeRunnerSettings(BaseSettings):

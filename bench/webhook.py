@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/webhook.py                      # embedded + PostgreSQL, save_data all + none
     .venv/bin/python bench/webhook.py --db embedded --save all --duration 5
+    .venv/bin/python bench/webhook.py --db embedded --billing both --rounds 2   # metering A/B, same run
 
 For each (database, save_data) pair it starts `linkflow serve --role webhook` (uvicorn, one
 process) on a fresh database (embedded: SQLite in a temp LINKFLOW_DATA_DIR; postgres: a new
@@ -19,6 +20,12 @@ answer is {"double": n*2, "greeting": "hello <name>"}:
 On a 2-core machine client and server share the CPU: the client process takes a good part
 of one core, so the server's real capacity is higher than the load numbers show.
 Everything runs on 127.0.0.1; every loop is bounded by time and count.
+
+``--billing both`` is the A/B of billing on the webhook path: the same server alternately with
+``LINKFLOW_BILLING_BACKEND=free`` (no quota, nothing metered) and ``stripe`` (the in-process quota
+check on every request, and an ``execution.unsaved`` event per run that saves no row), round after
+round. The team's plan allows 10^9 executions, so every request takes the full check. Stripe itself is
+never called on this path; the settings point its API at a closed port.
 """
 
 from __future__ import annotations
@@ -62,7 +69,8 @@ def workflow(save_data: str) -> dict:
 # ---------------------------------------------------------------- setup (child process)
 
 def setup(save_data: str) -> None:
-    """Runs with the server's environment: migrate, create a team and the active workflow."""
+    """Runs with the server's environment: migrate, create a team and the active workflow (and with
+    billing on, a plan that lets every request through the whole quota check)."""
     from backend.db import migrate
     from backend.db.session import session_scope
     from backend.settings import get_settings
@@ -72,6 +80,9 @@ def setup(save_data: str) -> None:
 
     migrate.upgrade(get_settings().database_url)
     with session_scope() as session:
+        from backend.billing.plans import update_plan
+
+        update_plan(session, "free", {"executions_limit": 10**9, "active_workflows_limit": None})
         user, team = create_user(session, email="bench@example.com", password="benchmark password")
         flow = create_workflow(session, team_id=team.id, user_id=user.id, name="bench", definition=workflow(save_data))
         activation.activate(session, flow, user_id=user.id)  # registers the webhook
@@ -212,8 +223,12 @@ class Database:
                 conn.execute(f'CREATE DATABASE "{self.name}"')
             self.url = base.rsplit("/", 1)[0] + f"/{self.name}"
 
-    def env(self) -> dict:
-        env = {**os.environ, "LINKFLOW_DATA_DIR": self.data_dir, "LINKFLOW_LOG_LEVEL": "WARNING"}
+    def env(self, billing: str = "free") -> dict:
+        env = {**os.environ, "LINKFLOW_DATA_DIR": self.data_dir, "LINKFLOW_LOG_LEVEL": "WARNING",
+               "LINKFLOW_BILLING_BACKEND": billing}
+        if billing == "stripe":
+            env.update({"LINKFLOW_BILLING_STRIPE_API_KEY": "sk_test_bench", "LINKFLOW_BILLING_STRIPE_API_BASE":
+                        "http://127.0.0.1:9", "LINKFLOW_BILLING_STRIPE_WEBHOOK_SECRET": "whsec_bench"})
         env.pop("LINKFLOW_DATABASE_URL", None)
         if self.url:
             env["LINKFLOW_DATABASE_URL"] = self.url
@@ -228,11 +243,12 @@ class Database:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def measure(kind: str, save_data: str, connections: int, duration_s: float, sequential: int) -> dict:
+def measure(kind: str, save_data: str, connections: int, duration_s: float, sequential: int,
+            billing: str = "free") -> dict:
     database = Database(kind)
     server = None
     try:
-        env = database.env()
+        env = database.env(billing)
         run_child(["--setup", save_data], env, 120)
         port = free_port()
         server = subprocess.Popen([LINKFLOW, "serve", "--role", "webhook", "--host", "127.0.0.1", "--port", str(port)],
@@ -248,7 +264,8 @@ def measure(kind: str, save_data: str, connections: int, duration_s: float, sequ
                                     "--count", str(sequential)], env, 300))
         rss = rss_mb(server.pid)
         saved = int(run_child(["--count-saved"], env, 60))
-        return {"db": kind, "save_data": save_data, "load": load, "sequential": seq, "rss_mb": rss, "saved": saved}
+        return {"db": kind, "save_data": save_data, "billing": billing, "load": load, "sequential": seq,
+                "rss_mb": rss, "saved": saved}
     finally:
         if server is not None:
             server.terminate()
@@ -261,7 +278,7 @@ def measure(kind: str, save_data: str, connections: int, duration_s: float, sequ
 
 def report(row: dict) -> str:
     load, seq = row["load"], row["sequential"]
-    return (f"| {row['db']} | {row['save_data']} | {load['requests'] / load['seconds']:,.0f} | "
+    return (f"| {row['db']} | {row['save_data']} | {row['billing']} | {load['requests'] / load['seconds']:,.0f} | "
             f"{load['p50_ms']:.1f} / {load['p95_ms']:.1f} / {load['p99_ms']:.1f} | "
             f"{seq['p50_ms']:.2f} / {seq['p95_ms']:.2f} / {seq['p99_ms']:.2f} | {load['server_cpu_us']:.0f} | "
             f"{row['rss_mb']:.0f} | "
@@ -275,6 +292,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--sequential", type=int, default=500)
+    parser.add_argument("--billing", choices=["free", "stripe", "both"], default="free",
+                        help="both: the A/B of billing on the webhook path, alternating, --rounds times")
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--setup", metavar="SAVE_DATA", help=argparse.SUPPRESS)
     parser.add_argument("--client", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=MAX_REQUESTS, help=argparse.SUPPRESS)
@@ -290,11 +310,15 @@ def main() -> None:
     saves = ["all", "none"] if args.save == "both" else [args.save]
     print(f"# {args.connections} connections x {args.duration:g} s, then {args.sequential} sequential; "
           f"{os.cpu_count()} CPUs, client in its own process")
-    print("| database | save_data | req/s | load p50 / p95 / p99 ms | sequential p50 / p95 / p99 ms "
+    billings = ["free", "stripe"] if args.billing == "both" else [args.billing]
+    print("| database | save_data | billing | req/s | load p50 / p95 / p99 ms | sequential p50 / p95 / p99 ms "
           "| server CPU µs/req | server RSS MB | errors | executions saved |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for kind, save_data in itertools.product(dbs, saves):
-        print(report(measure(kind, save_data, args.connections, args.duration, args.sequential)), flush=True)
+        for _ in range(max(1, min(args.rounds, 20))):
+            for billing in billings:
+                row = measure(kind, save_data, args.connections, args.duration, args.sequential, billing)
+                print(report(row), flush=True)
 
 
 if __name__ == "__main__":

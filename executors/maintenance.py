@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 # Imported here, at startup, not inside the loop: the loop starts while the worker threads import
 # the engine, and two threads importing the same circular package at once can see it half-made.
+from backend.billing import duties as billing_duties
 from backend.executions.reaper import due_executions
 from backend.executions.retention import prune
 
@@ -30,6 +31,7 @@ async def maintenance_loop(stop: asyncio.Event, enqueue: Callable[[str], None], 
                 await asyncio.to_thread(prune)
             except Exception:
                 log.exception("retention pruning failed; retried at the next round")
+        await billing_duties.tick()  # overage to Stripe, unpaid teams to Free, per-plan history
         try:
             for execution_id in await asyncio.to_thread(due_executions, first):
                 enqueue(execution_id)

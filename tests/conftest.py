@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from backend.billing import gate as billing_gate
+from backend.billing import stripe_api
 from backend.db import session as db_session
 from backend.sandbox import code_sandbox
 from backend.settings import get_settings
@@ -12,6 +14,8 @@ from backend.settings import get_settings
 def reset_caches() -> None:
     get_settings.cache_clear()
     code_sandbox.cache_clear()
+    billing_gate.execution_gate.cache_clear()
+    stripe_api.client.cache_clear()
     if db_session.get_engine.cache_info().currsize:
         db_session.get_engine().dispose()
     db_session.get_engine.cache_clear()

@@ -4,12 +4,23 @@ import reflex as rx
 
 from backend.app import create_app
 from ui.lifespan import embedded_services
-from ui.pages import admin, audit, auth, credentials, editor, executions, settings, variables, workflows
+from ui.pages import (
+    admin,
+    audit,
+    auth,
+    billing,
+    credentials,
+    editor,
+    executions,
+    settings,
+    variables,
+    workflows,
+)
 
 app = rx.App(
     api_transformer=create_app(),
 )
 app.register_lifespan_task(embedded_services)
 
-for page in (auth, workflows, editor, executions, credentials, variables, audit, settings, admin):
+for page in (auth, workflows, editor, executions, credentials, variables, audit, settings, billing, admin):
     page.register(app)

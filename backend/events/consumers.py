@@ -59,9 +59,10 @@ class ConsumerStopping(Exception):
 def registry() -> dict[str, Consumer]:
     """Every service that consumes events, by name (`linkflow consume --service NAME`)."""
     from backend.audit.consumers import CONSUMER as audit
+    from backend.billing.consumers import billing_consumers
     from backend.notifications.consumers import CONSUMER as notifications
 
-    return {consumer.service: consumer for consumer in (audit, notifications)}
+    return {consumer.service: consumer for consumer in (audit, notifications, *billing_consumers())}
 
 
 def get_consumer(service: str) -> Consumer:

@@ -12,6 +12,7 @@ from collections import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.billing.limits import QuotaExceeded
 from backend.errors import Conflict
 from backend.executions import control
 from backend.executions.models import Execution
@@ -47,7 +48,7 @@ def bulk_retry(session: Session, team_id: str, ids: list[str], *, from_failed_st
             continue
         try:
             retry = control.retry_execution(session, original, from_failed_step=from_failed_step)
-        except Conflict as refused:
+        except (Conflict, QuotaExceeded) as refused:  # skipped; the others go ahead
             results.append(BulkOutcome(id=execution_id, outcome="skipped", reason=refused.message))
             continue
         results.append(BulkOutcome(id=execution_id, outcome="retried", execution_id=retry.id))

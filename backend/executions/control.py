@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.billing import hooks as billing
 from backend.engine.store import REUSABLE_STATUSES
 from backend.errors import Conflict
 from backend.executions import service
@@ -43,6 +44,7 @@ def retry_execution(session: Session, original: Execution, *, from_failed_step: 
         raise Conflict(f"execution {original.id} succeeded: no failed step to retry from; retry it whole")
     if original.definition is None:
         raise Conflict(f"execution {original.id} kept no workflow definition, so it cannot be run again")
+    billing.admit_execution(original.team_id, "retry")  # 402 past the plan's executions
     retry = service.create_execution(
         session, team_id=original.team_id, definition=original.definition, mode="retry",
         input_items=original.input, workflow_id=original.workflow_id, version_id=original.version_id,

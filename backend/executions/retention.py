@@ -45,14 +45,20 @@ def prune(now: datetime | None = None) -> Pruned:
     return Pruned(executions, outbox)
 
 
-def _prune_executions(before: datetime) -> int:
+def prune_team(team_id: str, before: datetime) -> int:
+    """One team's finished executions older than ``before`` (a plan that keeps less history)."""
+    return _prune_executions(before, team_id)
+
+
+def _prune_executions(before: datetime, team_id: str | None = None) -> int:
     total = 0
     for _ in range(MAX_BATCHES):
         with session_scope() as session:
-            ids = list(session.scalars(
-                select(Execution.id)
-                .where(Execution.status.in_([str(s) for s in FINISHED]), Execution.finished_at < before)
-                .limit(BATCH)))
+            query = (select(Execution.id)
+                     .where(Execution.status.in_([str(s) for s in FINISHED]), Execution.finished_at < before))
+            if team_id is not None:
+                query = query.where(Execution.team_id == team_id)
+            ids = list(session.scalars(query.limit(BATCH)))
             if ids:  # steps go with them (ON DELETE CASCADE)
                 session.execute(delete(Execution).where(Execution.id.in_(ids))
                                 .execution_options(synchronize_session=False))

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from backend.billing import hooks as billing
 from backend.errors import UserError
 from backend.events.outbox import emit
 from backend.executions.dispatch import commit_then_dispatch
@@ -96,7 +97,8 @@ def _fire(session: Session, schedule: Schedule, workflow: Workflow, now: datetim
     if not _advance(session, schedule, plan):
         log.warning("schedule advanced by another scheduler; not firing", extra={"schedule_id": schedule.id})
         return []
-    return [_start(session, schedule, definition, version_id, at) for at in plan.run]
+    return [_start(session, schedule, definition, version_id, at) for at in plan.run
+            if billing.admits_execution(schedule.team_id, MODE)]  # past the quota (+ grace): skipped, logged
 
 
 def _definition(session: Session, workflow: Workflow) -> tuple[str, dict]:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from backend.auth import audit
 from backend.auth.tokens import sha256
+from backend.billing import hooks as billing
 from backend.db.base import utcnow
 from backend.errors import Conflict, Forbidden, NotFound, UserError
 from backend.notifications.mail import Mail
@@ -32,6 +33,7 @@ def invite(session: Session, actor: Actor, *, email: str, role: Role) -> tuple[I
     invitee = find_by_email(session, email)
     if invitee is not None and is_member(session, actor.team_id, invitee.id):
         raise Conflict(f"{email} is already a member of this team")
+    billing.check_invitation(session, actor.team_id, email)  # 402 past the plan's members
     session.execute(delete(Invitation).where(Invitation.team_id == actor.team_id, Invitation.email == email,
                                              Invitation.accepted_at.is_(None)))
     raw = secrets.token_urlsafe(32)
@@ -78,6 +80,7 @@ def accept(session: Session, user: User, raw: str) -> tuple[Team, Role]:
         raise Forbidden("this invitation was sent to another email address; sign in with that address")
     if is_member(session, invitation.team_id, user.id):
         raise Conflict("you are already a member of this team")
+    billing.check_join(session, invitation.team_id)  # 402 when a downgrade left no room
     if not _mark_accepted(session, invitation):
         raise UserError("this invitation link was just used; ask the team for a new one")
     session.add(Membership(team_id=invitation.team_id, user_id=user.id, role=invitation.role))

@@ -31,6 +31,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
+from backend.billing import hooks as billing
 from backend.db.session import session_scope
 from backend.errors import NotFound, UserError, error_body
 from backend.executions import dispatch
@@ -98,7 +99,9 @@ async def _answer(request: Request, trigger: Trigger, target: Target, params: di
     refusal = node.refusal(request.headers, body, time.time())
     if refusal is not None:
         raise _unauthorized(node, refusal)
+    billing.admit_execution(trigger.team_id, trigger.mode)  # 402 past the plan's executions (+ grace)
     if listener is not None and not listeners.take(listener):
+        billing.release_execution(trigger.team_id, trigger.mode)
         raise NotFound("this test URL was just used by another request; listen for a test event again")
     try:
         item = await request_item(request, body, params, LocalBinaryStore(), secret_header=_secret_header(node))
@@ -108,6 +111,7 @@ async def _answer(request: Request, trigger: Trigger, target: Target, params: di
             return _json({"execution_id": execution_id}, 202, background=BackgroundTask(_dispatch, execution_id))
         outcome = await run_inline(trigger, target, item)
     except BaseException as exc:
+        billing.release_execution(trigger.team_id, trigger.mode)
         if listener is not None:  # the editor waiting for this event hears why nothing came of it
             listeners.failed(listener, getattr(exc, "message", None) or "the test request could not be run")
         raise

@@ -30,6 +30,7 @@ import socket
 import time
 from dataclasses import dataclass
 
+from backend.billing import hooks as billing
 from backend.db.base import utcnow
 from backend.db.session import session_scope
 from backend.engine.runner import RunResult, run
@@ -99,6 +100,7 @@ async def run_inline(trigger: Trigger, target: Target, item: dict) -> Outcome:
         if outcome.result.status == "failed":
             log.warning("webhook run failed (save_data=%s: not saved)", target.save_data,
                         extra={"execution_id": draft.id, "workflow_id": trigger.workflow_id})
+        billing.unsaved_run(draft.team_id, draft.id, draft.workflow_id, draft.mode, outcome.result.status)
         return outcome
     await save_finished(FinishedRun(draft, outcome.result, list(store.steps.values())))
     return outcome

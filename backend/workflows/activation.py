@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from backend.billing import hooks as billing
 from backend.events.outbox import emit
 from backend.schedules.service import remove_workflow_schedules, sync_workflow_schedules
 from backend.webhooks.service import register_workflow_webhooks, unregister_workflow_webhooks
@@ -28,6 +29,7 @@ def activate(session: Session, workflow: Workflow, *, user_id: str | None) -> Wo
     workflow.active, workflow.active_version_id = True, version.id
     register_workflow_webhooks(session, workflow, version.definition)  # Conflict names the other workflow
     sync_workflow_schedules(session, workflow, version.definition)
+    billing.check_active_workflows(session, workflow.team_id)  # 402 past the plan's active workflows
     emit(session, "workflow.events", workflow.id, {
         "type": "workflow.activated", "workflow_id": workflow.id, "team_id": workflow.team_id,
         "version_id": version.id, "version": version.number})

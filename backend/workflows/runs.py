@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from backend.billing import hooks as billing
 from backend.errors import UserError
 from backend.executions.models import Execution
 from backend.executions.service import create_execution
@@ -35,6 +36,7 @@ def start_manual_run(session: Session, workflow: Workflow, *, input_data: dict |
             raise UnknownNode(f"node {destination_node!r} does not exist in version {version.number} of workflow "
                             f"{workflow.id}; save the workflow first, or pick one of: {', '.join(names[:20])}")
         definition[RUN_OPTIONS] = {"destination_node": destination_node}
+    billing.admit_execution(workflow.team_id, "manual")  # 402 past the plan's executions
     return create_execution(session, team_id=workflow.team_id, definition=definition, mode="manual",
                             input_items=input_items(input_data), workflow_id=workflow.id,
                             version_id=version.id)

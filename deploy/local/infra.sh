@@ -6,9 +6,10 @@
 #   deploy/local/infra.sh status [SERVICE...]           one line per service; exit 0 iff all requested run
 #   deploy/local/infra.sh env    [SERVICE...]           print `export ...` lines for tests
 #
-# SERVICE is one of: postgres, redis, kafka.  For `up` and `status`, postgres and
-# redis are always included unless one of them is named explicitly, so
-# `up kafka` starts postgres + redis + kafka while `up redis` starts only redis.
+# SERVICE is one of: postgres, redis, kafka, stripe.  For `up` and `status`, postgres
+# and redis are always included unless one of them is named explicitly, or stripe is
+# the only service named: `up kafka` starts postgres + redis + kafka, `up redis` only
+# redis, `up stripe` only stripe-mock (next to servers that already run elsewhere).
 # `down` with no names stops everything; `down --purge` also deletes the data.
 #
 # Everything listens on 127.0.0.1 only and keeps its data under <repo>/.infra/
@@ -19,6 +20,8 @@
 #   postgres  55432  LINKFLOW_INFRA_PG_PORT
 #   redis     56379  LINKFLOW_INFRA_REDIS_PORT
 #   kafka     59092  LINKFLOW_INFRA_KAFKA_PORT  (KRaft controller: 59093, LINKFLOW_INFRA_KAFKA_CONTROLLER_PORT)
+#   stripe    12111  LINKFLOW_INFRA_STRIPE_PORT (stripe-mock, Stripe's API mock; its HTTPS: 12112,
+#                    LINKFLOW_INFRA_STRIPE_HTTPS_PORT). Built once with `go install` into <repo>/.tools/go.
 # Other knobs:
 #   LINKFLOW_INFRA_KAFKA_VERSION  Kafka version(s) to try, space separated (default "4.1.0 4.4.0")
 #   LINKFLOW_INFRA_MVN_TIMEOUT    seconds allowed per Maven download attempt (default 300)
@@ -39,8 +42,10 @@ KAFKA_PORT=${LINKFLOW_INFRA_KAFKA_PORT:-59092}
 KAFKA_CONTROLLER_PORT=${LINKFLOW_INFRA_KAFKA_CONTROLLER_PORT:-59093}
 KAFKA_VERSIONS=${LINKFLOW_INFRA_KAFKA_VERSION:-4.1.0 4.4.0}
 MVN_TIMEOUT=${LINKFLOW_INFRA_MVN_TIMEOUT:-300}
+STRIPE_PORT=${LINKFLOW_INFRA_STRIPE_PORT:-12111}
+STRIPE_HTTPS_PORT=${LINKFLOW_INFRA_STRIPE_HTTPS_PORT:-12112}
 
-for _v in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT MVN_TIMEOUT; do
+for _v in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT MVN_TIMEOUT STRIPE_PORT STRIPE_HTTPS_PORT; do
   [[ ${!_v} =~ ^[0-9]+$ ]] || {
     printf '[infra] ERROR: %s must be a number, got "%s"\n' "$_v" "${!_v}" >&2
     exit 1
@@ -64,7 +69,7 @@ die() {
   exit 1
 }
 
-usage() { sed -n '2,27p' "$SCRIPT_PATH" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,30p' "$SCRIPT_PATH" | sed 's/^# \{0,1\}//'; }
 
 now_ms() { date +%s%3N; }
 elapsed() { # elapsed START_MS -> "1.234s"
@@ -153,6 +158,9 @@ ensure_packages() {
   if want kafka; then
     command -v java >/dev/null 2>&1 || pkgs+=(default-jre-headless)
     command -v mvn >/dev/null 2>&1 || pkgs+=(maven)
+  fi
+  if want stripe && [[ ! -x $STRIPE_BIN ]] && ! go_cmd >/dev/null; then
+    pkgs+=(golang-go)
   fi
   if ((${#pkgs[@]})); then
     apt_install "${pkgs[@]}"
@@ -780,6 +788,132 @@ kafka_status() {
   return 1
 }
 
+# ----------------------------------------------------------------- stripe --
+#
+# stripe-mock (Stripe's own API mock, a Go program): answers every Stripe API call with
+# fixtures, keeps no state. Built once with `go install` from the Go module proxy into
+# <repo>/.tools/go (GOPATH, module and build caches there too, outside git) and reused.
+
+STRIPE_MOCK_VERSION=v0.203.0
+GO_DIR="$REPO_ROOT/.tools/go"
+STRIPE_BIN="$GO_DIR/bin/stripe-mock"
+STRIPE_DIR="$INFRA_DIR/stripe"
+STRIPE_PIDFILE="$STRIPE_DIR/stripe-mock.pid"
+STRIPE_LOG="$STRIPE_DIR/stripe-mock.log"
+STRIPE_WAIT=30
+
+go_cmd() {
+  local g
+  for g in "$(command -v go 2>/dev/null || true)" /usr/local/go/bin/go /usr/lib/go/bin/go; do
+    [[ -n $g && -x $g ]] && {
+      echo "$g"
+      return 0
+    }
+  done
+  return 1
+}
+
+stripe_build() {
+  if [[ -x $STRIPE_BIN && $(cat "$GO_DIR/.stripe-mock-version" 2>/dev/null) == "$STRIPE_MOCK_VERSION" ]]; then
+    return 0
+  fi
+  local go t0
+  go=$(go_cmd) || die "stripe: Go is needed to build stripe-mock (apt-get install golang-go)"
+  t0=$(now_ms)
+  say "stripe: building github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION into $GO_DIR/bin (once)"
+  mkdir -p "$GO_DIR" "$STRIPE_DIR"
+  if ! env GOPATH="$GO_DIR" GOBIN="$GO_DIR/bin" GOCACHE="$GO_DIR/cache" GOMODCACHE="$GO_DIR/mod" \
+    GOFLAGS=-modcacherw "$go" install "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION" \
+    >"$STRIPE_DIR/build.log" 2>&1 </dev/null; then
+    show_log_tail "$STRIPE_DIR/build.log"
+    die "stripe: go install github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION failed with $("$go" version) (it needs Go 1.22 or newer on PATH or in /usr/local/go; log: $STRIPE_DIR/build.log)"
+  fi
+  echo "$STRIPE_MOCK_VERSION" >"$GO_DIR/.stripe-mock-version"
+  say "stripe: stripe-mock built in $(elapsed "$t0")"
+}
+
+stripe_pid() {
+  local pid
+  [[ -r $STRIPE_PIDFILE ]] || return 1
+  pid=$(head -n1 "$STRIPE_PIDFILE" 2>/dev/null || true)
+  pid_alive "$pid" || return 1
+  [[ $(pid_cmdline "$pid") == *stripe-mock* ]] || return 1
+  echo "$pid"
+}
+
+stripe_up() {
+  local t0 pid
+  t0=$(now_ms)
+  if pid=$(stripe_pid); then
+    say "stripe: already running (pid $pid, 127.0.0.1:$STRIPE_PORT)"
+    return 0
+  fi
+  mkdir -p "$STRIPE_DIR"
+  rm -f "$STRIPE_PIDFILE"
+  stripe_build
+  local p
+  for p in "$STRIPE_PORT" "$STRIPE_HTTPS_PORT"; do
+    if port_open "$p"; then
+      die "stripe: port 127.0.0.1:$p is already in use by another process (set LINKFLOW_INFRA_STRIPE_PORT / LINKFLOW_INFRA_STRIPE_HTTPS_PORT)"
+    fi
+  done
+  echo "### $(date -Is) starting stripe-mock $STRIPE_MOCK_VERSION" >>"$STRIPE_LOG"
+  # Both listeners on loopback: without -https-addr stripe-mock also serves HTTPS on every interface.
+  (
+    cd "$STRIPE_DIR"
+    setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$STRIPE_PIDFILE" \
+      "$STRIPE_BIN" -http-addr "127.0.0.1:$STRIPE_PORT" -https-addr "127.0.0.1:$STRIPE_HTTPS_PORT" \
+      </dev/null >>"$STRIPE_LOG" 2>&1 9>&- &
+  )
+  local i ok=0
+  for ((i = 0; i < STRIPE_WAIT * 5; i++)); do
+    pid=$(head -n1 "$STRIPE_PIDFILE" 2>/dev/null || true)
+    if ((i > 5)) && ! pid_alive "$pid"; then
+      show_log_tail "$STRIPE_LOG"
+      die "stripe: stripe-mock exited during startup (log: $STRIPE_LOG)"
+    fi
+    if grep -q "Listening for HTTP at address: 127.0.0.1:$STRIPE_PORT" "$STRIPE_LOG" 2>/dev/null &&
+      port_open "$STRIPE_PORT"; then
+      ok=1
+      break
+    fi
+    sleep 0.2
+  done
+  if [[ $ok -ne 1 ]]; then
+    show_log_tail "$STRIPE_LOG"
+    pid_alive "$pid" && stop_pid stripe "$pid" 10
+    die "stripe: 127.0.0.1:$STRIPE_PORT not accepting connections after ${STRIPE_WAIT}s (log: $STRIPE_LOG)"
+  fi
+  say "stripe: started (pid $pid, stripe-mock $STRIPE_MOCK_VERSION, http://127.0.0.1:$STRIPE_PORT) in $(elapsed "$t0")"
+}
+
+stripe_down() {
+  local pid
+  if ! pid=$(stripe_pid); then
+    rm -f "$STRIPE_PIDFILE"
+    say "stripe: not running"
+    return 0
+  fi
+  stop_pid stripe "$pid" 10
+  rm -f "$STRIPE_PIDFILE"
+  say "stripe: stopped (was pid $pid)"
+}
+
+stripe_purge() {
+  rm -rf -- "$STRIPE_DIR"
+  say "stripe: data purged (the stripe-mock build in $GO_DIR stays)"
+}
+
+stripe_status() {
+  local pid
+  if pid=$(stripe_pid); then
+    printf '%-9s running  pid=%-8s port=%s\n' stripe "$pid" "$STRIPE_PORT"
+    return 0
+  fi
+  printf '%-9s stopped  pid=%-8s port=%s\n' stripe - "$STRIPE_PORT"
+  return 1
+}
+
 # ------------------------------------------------------------------- main --
 
 SERVICES=()
@@ -804,25 +938,27 @@ main() {
       postgres | postgresql | pg) named+=(postgres) ;;
       redis) named+=(redis) ;;
       kafka) named+=(kafka) ;;
+      stripe | stripe-mock) named+=(stripe) ;;
       --purge) purge=1 ;;
       -h | --help)
         usage
         exit 0
         ;;
-      *) die "unknown argument '$a' (services: postgres redis kafka)" ;;
+      *) die "unknown argument '$a' (services: postgres redis kafka stripe)" ;;
     esac
   done
   [[ $purge -eq 1 && $cmd != down ]] && die "--purge only goes with 'down'"
 
   local has_core=0
   for a in "${named[@]}"; do [[ $a == postgres || $a == redis ]] && has_core=1; done
+  [[ ${named[*]} == stripe ]] && has_core=1 # stripe alone needs neither
   case $cmd in
     up | status)
       # postgres + redis are the base set unless one of them is named
       if [[ $has_core -eq 0 ]]; then SERVICES=(postgres redis); fi
       ;;
     down | env)
-      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=(postgres redis kafka); fi
+      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=(postgres redis kafka stripe); fi
       ;;
     -h | --help | help)
       usage
@@ -842,17 +978,28 @@ main() {
       local t0
       t0=$(now_ms)
       ensure_packages
+      # stripe-mock (a Go build the first time) comes up beside the others, not after them
+      local stripe_job=""
+      if want stripe; then
+        stripe_up &
+        stripe_job=$!
+      fi
       want postgres && pg_up
       want redis && redis_up
       want kafka && kafka_up
+      if [[ -n $stripe_job ]]; then
+        wait "$stripe_job" || die "stripe: failed to start (see above)"
+      fi
       say "up: ${SERVICES[*]} ready in $(elapsed "$t0"); test settings: eval \"\$($0 env)\""
       ;;
     down)
       lock_infra
+      want stripe && stripe_down
       want kafka && kafka_down
       want redis && redis_down
       want postgres && pg_down
       if [[ $purge -eq 1 ]]; then
+        want stripe && stripe_purge
         want kafka && kafka_purge
         want redis && redis_purge
         want postgres && pg_purge
@@ -871,12 +1018,18 @@ main() {
       elif [[ ${#named[@]} -eq 0 ]]; then
         kafka_status || true # informational only: kafka is optional
       fi
+      if want stripe; then
+        stripe_status || rc=1
+      elif [[ ${#named[@]} -eq 0 ]]; then
+        stripe_status || true # informational only
+      fi
       exit "$rc"
       ;;
     env)
       want postgres && echo "export LINKFLOW_TEST_POSTGRES_URL=postgresql+psycopg://linkflow:linkflow@127.0.0.1:$PG_PORT/linkflow_test"
       want redis && echo "export LINKFLOW_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
       want kafka && echo "export LINKFLOW_TEST_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT"
+      want stripe && echo "export LINKFLOW_TEST_STRIPE_URL=http://127.0.0.1:$STRIPE_PORT"
       ;;
   esac
   return 0

@@ -196,3 +196,53 @@ def open_editor(signed_in_page, base_url, account):
         return editor
 
     return _open
+
+
+# ------------------------------------------------------------------ billing on (LINKFLOW_BILLING_BACKEND=stripe)
+
+BILLING_SECRET = "whsec_e2e_tests_only"
+
+
+@dataclass
+class BillingApp:
+    url: str
+    data_dir: Path
+    env: dict
+    stripe: object  # tests/integration/stripe_proxy.StripeProxy in front of stripe-mock
+
+
+@pytest.fixture(scope="session")
+def billing_app(tmp_path_factory):
+    """A second `linkflow up` with billing on, its Stripe API going to stripe-mock through a recording proxy.
+
+    It builds its UI in a web directory of its own (REFLEX_WEB_WORKDIR), so it can run beside the first
+    app: the backend URL is baked into each bundle."""
+    stripe_url = os.environ.get("LINKFLOW_TEST_STRIPE_URL")
+    if not stripe_url:
+        message = "LINKFLOW_TEST_STRIPE_URL is not set: run `bash deploy/local/infra.sh up stripe` (make test does)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from tests.integration.stripe_proxy import StripeProxy
+
+    proxy = StripeProxy(stripe_url)
+    port, data = _free_port(), tmp_path_factory.mktemp("e2e-billing-data")
+    env = {**os.environ, "LINKFLOW_DATA_DIR": str(data), "LINKFLOW_HTTP_PORT": str(port),
+           "REFLEX_API_URL": f"http://127.0.0.1:{port}", "REFLEX_WEB_WORKDIR": str(ROOT / ".web-e2e-billing"),
+           "LINKFLOW_BILLING_BACKEND": "stripe", "LINKFLOW_BILLING_STRIPE_API_KEY": "sk_test_e2e",
+           "LINKFLOW_BILLING_STRIPE_WEBHOOK_SECRET": BILLING_SECRET, "LINKFLOW_BILLING_STRIPE_API_BASE": proxy.url}
+    log = open(data / "server.log", "w")  # noqa: SIM115 - kept open for the server's lifetime
+    proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "up"], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(url, proc, data / "server.log")
+        yield BillingApp(url, data, env, proxy)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+        proxy.close()

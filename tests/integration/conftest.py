@@ -85,3 +85,32 @@ def kafka_bootstrap():
     except OSError as exc:
         pytest.fail(f"Kafka at {bootstrap} is not reachable ({exc}); {hint}")
     return bootstrap
+
+
+@pytest.fixture(scope="session")
+def stripe_mock_url():
+    """stripe-mock, Stripe's own API mock, of `bash deploy/local/infra.sh up stripe` (`make test` starts it).
+    The only stand-in for Stripe the tests use."""
+    url = os.environ.get("LINKFLOW_TEST_STRIPE_URL")
+    hint = "run `bash deploy/local/infra.sh up stripe` and `eval \"$(bash deploy/local/infra.sh env)\"`"
+    if not url:
+        message = f"LINKFLOW_TEST_STRIPE_URL is not set: {hint}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    host, _, port = url.removeprefix("http://").rstrip("/").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+    except (OSError, ValueError) as exc:
+        pytest.fail(f"stripe-mock at {url} is not reachable ({exc}); {hint}")
+    return url
+
+
+@pytest.fixture
+def stripe_proxy(stripe_mock_url):
+    """A recording proxy in front of stripe-mock (tests/integration/stripe_proxy.py)."""
+    from stripe_proxy import StripeProxy
+
+    proxy = StripeProxy(stripe_mock_url)
+    yield proxy
+    proxy.close()

@@ -3,7 +3,7 @@ from sqlalchemy import inspect
 from backend.db import migrate
 from backend.db.models import metadata
 from backend.db.session import make_engine
-from tests.unit.backend.db.migration_checks import check_lost_attempts_migration
+from tests.unit.backend.db.migration_checks import check_billing_migration, check_lost_attempts_migration
 
 
 def test_upgrade_downgrade_upgrade_on_postgres(postgres_url):
@@ -59,3 +59,7 @@ def test_the_two_factor_migration_keeps_existing_rows_on_postgres(postgres_url):
 
 def test_lost_attempts_columns_upgrade_and_downgrade_with_rows_on_postgres(postgres_url):
     check_lost_attempts_migration(postgres_url)
+
+
+def test_the_billing_migration_evolves_plans_and_usage_with_rows_on_postgres(postgres_url):
+    check_billing_migration(postgres_url)

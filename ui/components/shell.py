@@ -3,6 +3,7 @@
 import reflex as rx
 
 from ui.state.auth import AuthState
+from ui.state.billing import BillingState
 from ui.state.notifications import NotificationsState
 
 NAV = [
@@ -14,6 +15,7 @@ NAV = [
     ("Settings", "/settings", "settings"),
 ]
 ADMIN_NAV = ("Admin", "/admin", "shield")  # instance admins only
+BILLING_NAV = ("Billing", "/settings/billing", "credit-card")  # owners and admins, while billing is on
 
 
 def _nav_item(label: str, href: str, icon: str) -> rx.Component:
@@ -136,7 +138,9 @@ def sidebar() -> rx.Component:
     return rx.vstack(
         rx.hstack(brand(), rx.spacer(), notification_bell(), padding="12px", width="100%", align="center"),
         rx.el.nav(
-            rx.vstack(*(_nav_item(*item) for item in NAV), rx.cond(AuthState.is_admin, _nav_item(*ADMIN_NAV)),
+            rx.vstack(*(_nav_item(*item) for item in NAV),
+                      rx.cond(BillingState.enabled & AuthState.is_team_admin, _nav_item(*BILLING_NAV)),
+                      rx.cond(AuthState.is_admin, _nav_item(*ADMIN_NAV)),
                       spacing="1", width="100%"),
             aria_label="Main",
             width="100%",

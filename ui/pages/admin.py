@@ -3,6 +3,7 @@
 import reflex as rx
 
 from ui.components.shell import empty_state, shell
+from ui.pages.admin_billing import billing_tab
 from ui.state.admin import AdminState
 from ui.state.auth import AuthState
 
@@ -250,13 +251,15 @@ def _console() -> rx.Component:
     return rx.tabs.root(
         rx.tabs.list(rx.tabs.trigger("Users", value="users"), rx.tabs.trigger("Teams", value="teams"),
                      rx.tabs.trigger("Workers & queue", value="workers"), rx.tabs.trigger("Errors", value="errors"),
-                     rx.tabs.trigger("Health", value="health"), rx.tabs.trigger("Audit", value="audit")),
+                     rx.tabs.trigger("Health", value="health"), rx.tabs.trigger("Audit", value="audit"),
+                     rx.tabs.trigger("Billing", value="billing")),
         rx.tabs.content(_users(), value="users", padding_top="16px"),
         rx.tabs.content(_teams(), value="teams", padding_top="16px"),
         rx.tabs.content(_workers(), value="workers", padding_top="16px"),
         rx.tabs.content(_errors(), value="errors", padding_top="16px"),
         rx.tabs.content(_health(), value="health", padding_top="16px"),
         rx.tabs.content(_audit(), value="audit", padding_top="16px"),
+        rx.tabs.content(billing_tab(_loading), value="billing", padding_top="16px"),
         value=AdminState.tab, on_change=AdminState.set_tab, width="100%",
     )
 

@@ -14,7 +14,7 @@ from ui.state.auth import api_failed, call_api
 REFRESH_SECONDS = 5
 REFRESH_FOR_SECONDS = 30 * 60  # a forgotten tab stops polling after half an hour
 ROUTE = "/admin"
-TABS = ("users", "teams", "workers", "errors", "health", "audit")
+TABS = ("users", "teams", "workers", "errors", "health", "audit", "billing")
 AUDIT_PAGE = 100
 
 
@@ -123,7 +123,8 @@ class AdminState(rx.State):
 
     async def _load(self, tab: str):
         loader = {"users": self._users, "teams": self._teams, "workers": self._workers_and_queue,
-                  "errors": self._errors, "health": self._health, "audit": self._audit}[tab]
+                  "errors": self._errors, "health": self._health, "audit": self._audit,
+                  "billing": self._billing}[tab]
         try:
             await loader()
         except ApiError as exc:
@@ -169,6 +170,11 @@ class AdminState(rx.State):
         by = ", ".join(f"{service}: {n}" for service, n in sorted(dead["by_service"].items()))
         self.dead_letters = {"messages": str(dead["messages"]), "topic": dead["topic"], "scope": scope,
                              "by_service": by, "error": dead.get("error") or ""}
+
+    async def _billing(self):
+        from ui.state.admin_billing import AdminBillingState
+
+        await (await self.get_state(AdminBillingState)).fetch()
 
     async def _audit(self):
         params = {"limit": AUDIT_PAGE, **({"action": self.audit_action.strip()} if self.audit_action.strip() else {})}

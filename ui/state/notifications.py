@@ -23,7 +23,7 @@ def _row(item: dict) -> dict:
     return {"id": item["id"], "subject": item.get("subject", ""), "when": _when(item.get("created_at", "")),
             "unread": item.get("read_at") is None,
             "node": payload.get("node") or "",
-            "href": f"/executions/{execution_id}" if execution_id else ""}
+            "href": payload.get("href") or (f"/executions/{execution_id}" if execution_id else "")}
 
 
 class NotificationsState(rx.State):

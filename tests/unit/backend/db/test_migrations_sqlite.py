@@ -3,7 +3,7 @@ from sqlalchemy import inspect
 from backend.db import migrate
 from backend.db.models import metadata
 from backend.db.session import make_engine
-from tests.unit.backend.db.migration_checks import check_lost_attempts_migration
+from tests.unit.backend.db.migration_checks import check_billing_migration, check_lost_attempts_migration
 
 
 def test_upgrade_downgrade_upgrade_on_sqlite(tmp_path):
@@ -93,3 +93,7 @@ def test_upgrading_an_install_keeps_every_row_that_hangs_off_a_rebuilt_table(tmp
         assert counts == dict.fromkeys(rows, 1)
     finally:
         engine.dispose()
+
+
+def test_the_billing_migration_evolves_plans_and_usage_with_rows_on_sqlite(tmp_path):
+    check_billing_migration(f"sqlite:///{tmp_path / 'b.db'}")
