@@ -142,15 +142,24 @@ async def _run_with_lease(execution_id: str, worker_id: str, claimed: service.Cl
         return
     finally:
         keeper.release(execution_id)
-    _record(execution_id, worker_id, result)
+    recorded = record_outcome(execution_id, worker_id, result, store)
+    log.info("execution finished" if recorded else "execution outcome dropped (lease lost)",
+             extra={"execution_id": execution_id, "status": result.status})
 
 
-def _record(execution_id: str, worker_id: str, result: RunResult) -> None:
+def record_outcome(execution_id: str, worker_id: str, result: RunResult,
+                   store: SqlStepStore | NullStepStore | None = None) -> bool:
+    """Record how the run ended, if ``worker_id`` still holds the lease; False when it does not.
+
+    A run that parked writes its waiting step in the same transaction (``SqlStepStore.parked``).
+    """
     status = {"succeeded": S.SUCCEEDED, "failed": S.FAILED, "waiting": S.WAITING}[result.status]
     try:
         with write_transaction() as conn:
             recorded = service.finish(conn, execution_id, worker_id, status=status, output=result.output,
                                       error=result.error, resume_at=result.resume_at)
+            if recorded and isinstance(store, SqlStepStore):
+                store.write_parked(conn)
     except Exception as exc:
         if unavailable(exc):
             raise
@@ -158,5 +167,4 @@ def _record(execution_id: str, worker_id: str, result: RunResult) -> None:
         error = {"node": None, "item_index": None, "message": f"the outcome could not be stored: {refusal(exc)}"}
         with write_transaction() as conn:
             recorded = service.finish(conn, execution_id, worker_id, status=S.FAILED, error=error)
-    log.info("execution finished" if recorded else "execution outcome dropped (lease lost)",
-             extra={"execution_id": execution_id, "status": result.status})
+    return recorded

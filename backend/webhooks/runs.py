@@ -38,9 +38,9 @@ from backend.engine.store import StepRecord
 from backend.executions import service
 from backend.executions.leases import keeper
 from backend.executions.links import signed_resume_url
-from backend.executions.models import ExecutionStatus as S
 from backend.executions.services_factory import engine_services
 from backend.executions.sql_store import SqlStepStore
+from backend.executions.worker_runtime import record_outcome
 from backend.isolation import inline_lanes
 from backend.webhooks.group_commit import save_finished
 from backend.webhooks.persist import FinishedRun, RunDraft, ordered_id, write_running
@@ -125,7 +125,7 @@ async def _run_in_lane(trigger: Trigger, target: Target, item: dict, store: _Spi
     timed_out = result.status == "failed" and time.monotonic() - started >= target.timeout_s
     if store.durable is not None:
         keeper.release(draft.id)
-        await asyncio.to_thread(finish_leased, draft.id, result)
+        await asyncio.to_thread(finish_leased, draft.id, result, store.durable)
     return Outcome(draft.id, result, timed_out)
 
 
@@ -135,12 +135,8 @@ def _keeps(target: Target, trigger: Trigger, status: str) -> bool:
     return target.save_data == "all" or (target.save_data == "errors" and status == "failed")
 
 
-def finish_leased(execution_id: str, result: RunResult) -> None:
-    status = {"succeeded": S.SUCCEEDED, "failed": S.FAILED, "waiting": S.WAITING}[result.status]
-    with session_scope() as session:
-        recorded = service.finish(session, execution_id, WEB_WORKER_ID, status=status, output=result.output,
-                                  error=result.error, resume_at=result.resume_at)
-    if not recorded:
+def finish_leased(execution_id: str, result: RunResult, store: SqlStepStore) -> None:
+    if not record_outcome(execution_id, WEB_WORKER_ID, result, store):
         log.warning("webhook run outcome dropped: the lease was lost", extra={"execution_id": execution_id})
 
 
