@@ -1,0 +1,97 @@
+"""SIGKILL real worker processes (PostgreSQL + Redis) at the moments issue #18 found unsafe, and check
+what the outside world saw: a recording HTTP endpoint stands in for the partner API a node calls."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from crash_testkit import Endpoint, start, stop, wait_for
+from sqlalchemy import select
+
+from backend.db import migrate
+from backend.db.session import session_scope
+from backend.executions import dispatch, service
+from backend.executions.models import Execution, ExecutionStep
+from backend.users.service import create_user
+
+
+def wait_then_call(wait: dict, url: str) -> dict:
+    return {
+        "name": "wait then call",
+        "nodes": [
+            {"id": "t", "name": "Start", "type": "manual_trigger", "version": 1, "position": [0, 0]},
+            {"id": "w", "name": "Wait", "type": "wait", "version": 1, "position": [1, 0], "parameters": wait},
+            {"id": "h", "name": "Call", "type": "http_request", "version": 1, "position": [2, 0],
+             "parameters": {"url": f"{url}/effect"}},
+        ],
+        "connections": [{"from": "t", "to": "w"}, {"from": "w", "to": "h"}],
+    }
+
+
+@pytest.fixture
+def endpoint():
+    recording = Endpoint()
+    yield recording
+    recording.close()
+
+
+@pytest.fixture
+def team_id(configure, postgres_url, redis_url) -> str:
+    configure(DATABASE_URL=postgres_url, REDIS_URL=redis_url, QUEUE_BACKEND="redis", QUEUE_LEASE_SECONDS="3",
+              HTTP_ALLOW_PRIVATE="true", QUEUE_WORKER_THREADS="2")
+    migrate.upgrade(postgres_url)
+    with session_scope() as session:
+        return create_user(session, email="crash@example.com", password="long enough")[1].id
+
+
+def queued(team_id: str, definition: dict) -> str:
+    with session_scope() as session:
+        execution_id = service.create_execution(session, team_id=team_id, definition=definition,
+                                                input_items=[{"json": {"n": 1}}]).id
+    dispatch.dispatch(execution_id)
+    return execution_id
+
+
+def execution(execution_id: str) -> Execution:
+    with session_scope() as session:
+        return session.get(Execution, execution_id)
+
+
+def steps(execution_id: str) -> dict[str, ExecutionStep]:
+    with session_scope() as session:
+        rows = session.scalars(select(ExecutionStep).where(ExecutionStep.execution_id == execution_id))
+        return {row.node_name: row for row in rows}
+
+
+@pytest.mark.parametrize("wait", [{"mode": "duration", "amount": 600, "unit": "seconds"}, {"mode": "webhook"}],
+                         ids=["600s", "webhook"])
+def test_a_worker_killed_before_its_wait_was_recorded_does_not_end_the_wait_early(team_id, endpoint, wait,
+                                                                                   tmp_path):
+    execution_id = queued(team_id, wait_then_call(wait, endpoint.url))
+    crashing = start(["worker"], tmp_path / "crashing.log", moment="before-waiting-recorded")
+    try:
+        wait_for(lambda: crashing.poll() is not None, 60, "the worker to die in the window")
+    finally:
+        stop(crashing)
+    killed_at = time.time()
+    assert crashing.returncode == -9, (tmp_path / "crashing.log").read_text()[-2000:]
+    assert execution(execution_id).status == "running"  # what the dead worker left
+
+    survivor = start(["worker"], tmp_path / "survivor.log")
+    try:
+        recovered = wait_for(lambda: execution(execution_id).status in ("waiting", "succeeded", "failed")
+                             and execution(execution_id), 3 + 15, "the recovered execution to park or end")
+        time.sleep(3)  # room for an early end to show at the endpoint
+    finally:
+        stop(survivor)
+    assert endpoint.calls == [], "the node after the Wait ran early"
+    parked = execution(execution_id)
+    assert (recovered.status, parked.status) == ("waiting", "waiting")
+    assert set(steps(execution_id)) == {"Start", "Wait"} and steps(execution_id)["Wait"].status == "waiting"
+    if wait["mode"] == "webhook":
+        assert parked.resume_at is None  # only its resume URL takes it up
+    else:
+        remaining = parked.resume_at.timestamp() - killed_at
+        assert remaining > timedelta(seconds=590).total_seconds(), remaining
