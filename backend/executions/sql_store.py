@@ -54,6 +54,9 @@ class SqlStepStore:
                 raise  # the next attempt (another worker, through the reaper) stores it
             raise StepNotStored(refusal(exc)) from exc
 
+    async def before_effects(self) -> None:
+        return None  # every step is committed: the execution has its row already
+
     def write_parked(self, conn: Connection) -> None:
         """Write the waiting step, in the caller's transaction that records the execution as waiting."""
         if self.parked is not None:

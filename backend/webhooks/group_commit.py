@@ -1,4 +1,4 @@
-"""Group commit: webhook runs that finish at the same moment share one transaction.
+"""Group commit: webhook runs that finish (or start acting) at the same moment share one transaction.
 
 The first run to finish starts a flush; those that finish while it writes wait for the
 next one. A run alone is written at once, so this adds no latency when idle; under load
@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Callable
 
-from backend.webhooks.persist import FinishedRun, write_runs
+from backend.webhooks.persist import FinishedRun, RunDraft, write_recorded, write_runs
 
 MAX_BATCH = 200
 
 
 class _GroupCommit:
-    def __init__(self) -> None:
-        self._pending: list[tuple[FinishedRun, asyncio.Future]] = []
+    def __init__(self, write: Callable[[list], None]) -> None:
+        self._write = write
+        self._pending: list[tuple[object, asyncio.Future]] = []
 
-    async def save(self, run: FinishedRun) -> None:
+    async def save(self, run: object) -> None:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._pending.append((run, future))
@@ -39,18 +41,17 @@ class _GroupCommit:
         for start in range(0, len(pending), MAX_BATCH):
             batch = pending[start:start + MAX_BATCH]
             try:
-                write_runs([run for run, _ in batch])
+                self._write([run for run, _ in batch])
             except Exception:
                 self._one_by_one(batch)
             else:
                 for _, future in batch:
                     _settle(future)
 
-    @staticmethod
-    def _one_by_one(batch: list[tuple[FinishedRun, asyncio.Future]]) -> None:
+    def _one_by_one(self, batch: list[tuple[object, asyncio.Future]]) -> None:
         for run, future in batch:
             try:
-                write_runs([run])
+                self._write([run])
             except Exception as exc:  # the caller's request fails with it (an unexpected error: logged there)
                 _settle(future, exc)
             else:
@@ -66,14 +67,24 @@ def _settle(future: asyncio.Future, error: Exception | None = None) -> None:
         future.set_exception(error)
 
 
-_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
+_finishers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
+_recorders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
 
 
 async def save_finished(run: FinishedRun) -> None:
     """Persist ``run``; returns once its transaction has committed."""
     loop = asyncio.get_running_loop()
-    writer = _writers.get(loop)
+    writer = _finishers.get(loop)
     if writer is None:
-        writer = _writers[loop] = _GroupCommit()
+        writer = _finishers[loop] = _GroupCommit(lambda runs: write_runs(runs))
     await writer.save(run)
+
+
+async def save_recorded(draft: RunDraft) -> None:
+    """Commit the running row of a run about to act outside LinkFlow; returns once it is committed."""
+    loop = asyncio.get_running_loop()
+    writer = _recorders.get(loop)
+    if writer is None:
+        writer = _recorders[loop] = _GroupCommit(lambda drafts: write_recorded(drafts))
+    await writer.save(draft)
 

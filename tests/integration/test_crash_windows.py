@@ -95,3 +95,91 @@ def test_a_worker_killed_before_its_wait_was_recorded_does_not_end_the_wait_earl
     else:
         remaining = parked.resume_at.timestamp() - killed_at
         assert remaining > timedelta(seconds=590).total_seconds(), remaining
+
+
+def call_partner(url: str) -> dict:
+    return {
+        "name": "call a partner",
+        "nodes": [
+            {"id": "hook", "name": "Webhook", "type": "webhook", "version": 1, "position": [0, 0],
+             "parameters": {"path": "orders", "method": "POST", "respond": "last_node"}},
+            {"id": "a", "name": "Prepare", "type": "set", "version": 1, "position": [1, 0],
+             "parameters": {"fields": [{"name": "order", "value": "{{ $json.body.n }}"}]}},
+            {"id": "h", "name": "Call", "type": "http_request", "version": 1, "position": [2, 0],
+             "parameters": {"url": f"{url}/effect", "query": {"order": "{{ $json.order }}"}}},
+        ],
+        "connections": [{"from": "hook", "to": "a"}, {"from": "a", "to": "h"}],
+    }
+
+
+def test_a_web_process_killed_after_an_inline_run_acted_leaves_a_row_that_is_recovered(configure, tmp_path):
+    """Finding 2: respond last_node runs live in memory; one that called out must have a row first."""
+    import concurrent.futures
+    import os
+    import signal
+    import socket
+
+    from backend.settings import get_settings
+    from backend.workflows import activation
+    from backend.workflows.service import create_workflow
+
+    configure(QUEUE_LEASE_SECONDS="3", HTTP_ALLOW_PRIVATE="true")
+    migrate.upgrade(get_settings().database_url)
+    partner = Endpoint(delay_s=0.3)
+    with session_scope() as session:
+        user, team = create_user(session, email="inline@example.com", password="long enough")
+        flow = create_workflow(session, team_id=team.id, user_id=user.id, name="partner",
+                               definition=call_partner(partner.url))
+        activation.activate(session, flow, user_id=user.id)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = start(["serve", "--role", "webhook", "--port", str(port)], tmp_path / "web.log")
+    orders = range(1, 5)
+    partner.on_call = lambda path: len(partner.calls) == len(orders) and os.killpg(server.pid, signal.SIGKILL)
+    try:
+        wait_for(lambda: _healthy(port), 60, "the webhook role to serve")
+        with concurrent.futures.ThreadPoolExecutor(len(orders)) as pool:
+            answers = list(pool.map(lambda n: _post(port, n), orders))
+        server.wait(10)
+    finally:
+        stop(server, signal.SIGKILL)
+    assert answers == [None] * len(orders)  # every caller saw the connection break: no answer was given
+    called = sorted(path for path in partner.paths())
+    assert called == [f"/effect?order={n}" for n in orders]
+    with session_scope() as session:
+        left = session.scalars(select(Execution)).all()
+        assert sorted((e.status, e.input[0]["json"]["body"]["n"]) for e in left) == [("running", n) for n in orders]
+
+    worker = start(["worker"], tmp_path / "worker.log")
+    try:
+        wait_for(lambda: all(e.status == "succeeded" for e in _all()) and _all(), 3 + 30, "the recovery")
+    finally:
+        stop(worker)
+    partner.close()
+    assert sorted(partner.paths()) == sorted(called * 2)  # each effect ran again once: at least once, on record
+    for execution_row in _all():
+        assert set(steps(execution_row.id)) == {"Webhook", "Prepare", "Call"}
+
+
+def _healthy(port: int) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _post(port: int, n: int):
+    import httpx
+
+    try:
+        return httpx.post(f"http://127.0.0.1:{port}/webhook/orders", json={"n": n}, timeout=30).status_code
+    except httpx.HTTPError:
+        return None
+
+
+def _all() -> list[Execution]:
+    with session_scope() as session:
+        return list(session.scalars(select(Execution)))
