@@ -18,10 +18,10 @@ WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 @dramatiq.actor(queue_name=EXECUTION_QUEUE, max_retries=3, min_backoff=1000, time_limit=24 * 3600 * 1000)
 def run_execution(execution_id: str) -> None:
-    from backend.executions.worker_runtime import execute
+    from backend.executions.worker_runtime import submit
 
     try:
-        execute(execution_id, WORKER_ID)
+        submit(execution_id, WORKER_ID)  # returns once it is under way (the database is the truth from there)
     finally:
         processed.add()
 

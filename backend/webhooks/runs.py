@@ -40,6 +40,7 @@ from backend.executions.leases import keeper
 from backend.executions.links import signed_resume_url
 from backend.executions.services_factory import engine_services
 from backend.executions.sql_store import SqlStepStore
+from backend.executions.timers import schedule_wake_up
 from backend.executions.worker_runtime import record_outcome
 from backend.isolation import inline_lanes
 from backend.webhooks.group_commit import save_finished
@@ -102,7 +103,9 @@ async def run_inline(trigger: Trigger, target: Target, item: dict) -> Outcome:
             await save_finished(FinishedRun(draft, outcome.result, store.done(), recorded=True, keep_steps=keeps))
         elif keeps:
             await save_finished(FinishedRun(draft, outcome.result, store.done()))
-        elif outcome.result.status == "failed":
+        if outcome.result.status == "waiting":
+            schedule_wake_up(draft.id, outcome.result.resume_at)
+        elif not keeps and not store.recorded and outcome.result.status == "failed":
             log.warning("webhook run failed (save_data=%s: not saved)", target.save_data,
                         extra={"execution_id": draft.id, "workflow_id": trigger.workflow_id})
         return outcome
