@@ -3,6 +3,8 @@ what the outside world saw: a recording HTTP endpoint stands in for the partner 
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from datetime import timedelta
 
@@ -115,8 +117,6 @@ def call_partner(url: str) -> dict:
 def test_a_web_process_killed_after_an_inline_run_acted_leaves_a_row_that_is_recovered(configure, tmp_path):
     """Finding 2: respond last_node runs live in memory; one that called out must have a row first."""
     import concurrent.futures
-    import os
-    import signal
     import socket
 
     from backend.settings import get_settings
@@ -183,3 +183,49 @@ def _post(port: int, n: int):
 def _all() -> list[Execution]:
     with session_scope() as session:
         return list(session.scalars(select(Execution)))
+
+
+def test_messages_a_killed_worker_had_taken_are_run_by_another_within_a_lease_and_5_s(team_id, tmp_path):
+    """Finding 3: with Redis, what a SIGKILLed worker held (one running, the rest prefetched) was picked
+    up 70-80 s later; now within the lease (3 s here) + 5 s."""
+    import redis
+
+    from backend.admin.queues import EXECUTION_QUEUE, QUEUE_NAMESPACE
+    from backend.settings import get_settings
+
+    partner = Endpoint(delay_s=4.0)  # the doomed worker is still on its first call when it is killed
+    calls = {"name": "call", "nodes": [
+        {"id": "t", "name": "Start", "type": "manual_trigger", "version": 1, "position": [0, 0]},
+        {"id": "h", "name": "Call", "type": "http_request", "version": 1, "position": [1, 0],
+         "parameters": {"url": f"{partner.url}/effect"}}], "connections": [{"from": "t", "to": "h"}]}
+    env = {**os.environ, "LINKFLOW_QUEUE_WORKER_THREADS": "1", "LINKFLOW_QUEUE_CONCURRENCY": "1"}
+    doomed = start(["worker"], tmp_path / "doomed.log", env=env)
+    survivor = None
+    try:
+        ids = [queued(team_id, calls) for _ in range(3)]
+        queue = redis.Redis.from_url(get_settings().redis_url)
+        wait_for(lambda: partner.calls and queue.llen(f"{QUEUE_NAMESPACE}:{EXECUTION_QUEUE}") == 0, 60,
+                 "the doomed worker to take every message (one running, the others prefetched)")
+        survivor = start(["worker"], tmp_path / "survivor.log")
+        wait_for(lambda: _worker_seen(survivor.pid), 60, "the second worker to be up")
+        os.killpg(doomed.pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        doomed.wait(10)
+        wait_for(lambda: all(execution(i).status == "succeeded" for i in ids), 60,
+                 "the second worker to run what the killed one held")
+        took = time.monotonic() - killed_at
+    finally:
+        stop(doomed, signal.SIGKILL)
+        if survivor is not None:
+            stop(survivor)
+        partner.close()
+    assert len(partner.calls) >= 4  # the killed worker's call, then each of the three again
+    assert took <= 3 + 5 + 4.5, took  # lease + 5 s, plus the partner's 4 s answer
+    assert all(steps(i)["Call"].status == "succeeded" for i in ids)
+
+
+def _worker_seen(pid: int) -> bool:
+    from backend.executions.models import WorkerHeartbeat
+
+    with session_scope() as session:
+        return session.scalar(select(WorkerHeartbeat.id).where(WorkerHeartbeat.pid == pid)) is not None
