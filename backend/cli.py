@@ -13,11 +13,10 @@ from backend.cli_commands import (
     db_command,
     run_command,
     serve_command,
-    up_command,
     user_command,
 )
 
-ROLE_GROUP = "linkflow.roles"  # worker, scheduler, consume: long-running roles outside backend/
+ROLE_GROUP = "linkflow.roles"  # up, ui, worker, scheduler, consume: long-running roles outside backend/
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,9 +69,14 @@ def _role(name: str) -> Callable[[argparse.Namespace], int]:
     raise SystemExit(f"linkflow: the '{name}' role is not installed (entry point group {ROLE_GROUP})")
 
 
+def _serve(args: argparse.Namespace) -> int:
+    if args.role == "ui":
+        return _role("ui")(args)
+    return serve_command(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "up": up_command,
-    "serve": serve_command,
+    "serve": _serve,
     "db": db_command,
     "user": user_command,
     "run": run_command,
