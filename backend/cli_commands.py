@@ -72,8 +72,6 @@ def serve_command(args: argparse.Namespace) -> int:
         from backend.sandbox.server import serve
 
         return serve(args.host, args.port)
-    import uvicorn
-
     settings = get_settings()
     if settings.queue.backend == "memory":
         print("linkflow: warning: the in-process queue has no worker in `serve`; runs stay queued. "
@@ -81,12 +79,12 @@ def serve_command(args: argparse.Namespace) -> int:
     _prepare_database()
     from backend.app import create_app
     from backend.observability import freeze_startup_heap
+    from backend.processes import bounded_server
 
-    app = create_app()
+    server = bounded_server(create_app(), host=args.host or settings.http.host, port=args.port or settings.http.port)
     freeze_startup_heap()
-    uvicorn.run(app, host=args.host or settings.http.host, port=args.port or settings.http.port, log_config=None,
-                access_log=False)
-    return 0
+    server.run()
+    return 0 if server.started else 1
 
 
 def _prepare_database() -> None:

@@ -8,6 +8,7 @@ of its own process group, so its own children can be stopped with it.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import logging
@@ -31,12 +32,15 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec: noth
 
 
 def start_child(args: list[str], **popen) -> subprocess.Popen:
-    """``subprocess.Popen`` for a child that gets SIGTERM when this process dies, however it dies.
+    """``subprocess.Popen`` for a child that dies, with everything it started, when this process dies.
 
-    Start it from a thread that lives as long as the child should (the signal follows the thread
-    that forked it): the main thread, here.
+    The child runs under a small guard (``python -m backend.processes``) that gets SIGTERM when this
+    process dies, however it dies, and then kills the child's whole process group (a build's bun and
+    node processes too). Start it from a thread that lives as long as the child should (the signal
+    follows the thread that forked it): the main thread, here.
     """
-    return subprocess.Popen(args, preexec_fn=_die_with_parent, **popen)  # noqa: PLW1509 - see _die_with_parent
+    guard = [sys.executable, "-m", "backend.processes"]
+    return subprocess.Popen([*guard, *args], preexec_fn=_die_with_parent, **popen)  # noqa: PLW1509
 
 
 def stop_child(child: subprocess.Popen, timeout_s: float = 10.0) -> int:
@@ -68,3 +72,41 @@ def exit_within(seconds: float, on_timeout: Callable[[], None] | None = None) ->
     timer = threading.Timer(seconds, cut)
     timer.daemon = True
     timer.start()
+
+
+STOP_LIMIT_S = 20.0  # a server or worker told to stop has ended within this, whatever still ran
+GRACEFUL_S = 5  # open HTTP connections get this long to finish once a stop begins
+
+
+def bounded_server(app, **options):
+    """A uvicorn server whose stop (SIGTERM, Ctrl-C) ends the process within STOP_LIMIT_S."""
+    import uvicorn
+
+    class BoundedServer(uvicorn.Server):
+        def handle_exit(self, sig, frame) -> None:
+            if not self.should_exit:
+                exit_within(STOP_LIMIT_S)
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(app, log_config=None, access_log=False, timeout_graceful_shutdown=GRACEFUL_S, **options)
+    return BoundedServer(config)
+
+
+def _guard(args: list[str]) -> int:
+    """Run ``args`` in a process group of its own; on SIGTERM or SIGINT kill that group and exit."""
+    child = subprocess.Popen(args, start_new_session=True)
+
+    def end(signum, frame) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, end)
+    signal.signal(signal.SIGINT, end)
+    if os.getppid() == 1:  # the parent died before the death signal was armed
+        end(signal.SIGTERM, None)
+    return child.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(_guard(sys.argv[1:]))

@@ -15,6 +15,7 @@ from backend import logging as lf_logging
 # importing the engine package at once can see it half-made (ImportError of a name it defines).
 from backend.executions import worker_runtime as _worker_runtime  # noqa: F401
 from backend.observability import freeze_startup_heap
+from backend.processes import STOP_LIMIT_S, exit_within
 from backend.sandbox import check_at_startup, code_sandbox
 from backend.settings import get_settings
 from executors import actors
@@ -47,8 +48,13 @@ def main(args: argparse.Namespace | None = None) -> int:
 async def _until_signalled() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    def stopping() -> None:
+        if not stop.is_set():
+            exit_within(STOP_LIMIT_S)  # draining executions and stopping threads must not hang the stop
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stopping)
     in_memory = get_settings().queue.backend == "memory"
     relay = asyncio.create_task(run_worker_relay(stop))
     settings = get_settings()

@@ -12,7 +12,7 @@ outlived a killed launcher and kept the port. Now:
   no other process; "running" is printed once its own ``/health`` answers with its own instance;
 * API, webhook and health requests go straight to the HTTP app, past Reflex's routing and
   middleware (``fast_path``); everything else (pages, the event websocket) goes to Reflex;
-* a stop is bounded: SIGTERM or Ctrl-C ends it within ``STOP_LIMIT_S``.
+* a stop is bounded: SIGTERM or Ctrl-C ends it within ``backend.processes.STOP_LIMIT_S``.
 """
 
 from __future__ import annotations
@@ -31,15 +31,13 @@ from pathlib import Path
 import httpx
 
 from backend.health import INSTANCE, INSTANCE_HEADER
-from backend.processes import exit_within, start_child
+from backend.processes import bounded_server, start_child
 from backend.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent  # holds rxconfig.py
 WEB = ROOT / ".web"
 STAMP = WEB / "linkflow-build.json"
 BUNDLE_INDEX = WEB / "build" / "client" / "index.html"
-STOP_LIMIT_S = 20.0
-GRACEFUL_S = 5  # open connections get this long to finish once a stop begins
 FAST_PREFIXES = ("/webhook/", "/webhook-test/", "/webhook-waiting/", "/api/v1/")
 FAST_PATHS = frozenset({"/health", "/ready", "/metrics", "/api/v1"})
 BUNDLE_INPUTS = ("ui", "assets", "reflex.lock")
@@ -187,31 +185,13 @@ def make_app():
 
 
 def serve(sock: socket.socket, url: str, settings) -> int:
-    import uvicorn
-
     from backend.observability import freeze_startup_heap
 
-    app = make_app()
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=GRACEFUL_S)
-    server = _bounded_server(config)
+    server = bounded_server(make_app(), lifespan="on")
     threading.Thread(target=_announce, args=(url, server, settings), name="linkflow-announce", daemon=True).start()
     freeze_startup_heap()
     server.run(sockets=[sock])
     return 0 if server.started else 1
-
-
-def _bounded_server(config):
-    """uvicorn's server, with a stop that ends the process within STOP_LIMIT_S whatever hangs."""
-    import uvicorn
-
-    class BoundedServer(uvicorn.Server):
-        def handle_exit(self, sig, frame) -> None:
-            if not self.should_exit:
-                exit_within(STOP_LIMIT_S)
-            super().handle_exit(sig, frame)
-
-    return BoundedServer(config)
 
 
 def _announce(url: str, server, settings) -> None:
