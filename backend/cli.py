@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="execute one workflow file in embedded mode and print the result")
     run.add_argument("file", help="workflow JSON file")
-    run.add_argument("--input", default=None, help='input items as JSON, e.g. \'{"n": 2}\' or a list')
+    run.add_argument("--input", default=None,
+                     help='input items as JSON, e.g. \'{"n": 2}\' or a list; @FILE reads it from a file, '
+                          '- from standard input')
     return parser
 
 
