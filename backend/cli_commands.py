@@ -78,11 +78,13 @@ def serve_command(args: argparse.Namespace) -> int:
               "Use `linkflow up`, or LINKFLOW_QUEUE_BACKEND=redis with `linkflow worker`.", file=sys.stderr)
     _prepare_database()
     from backend.app import create_app
+    from backend.memory import keep_trimmed
     from backend.observability import freeze_startup_heap
     from backend.processes import bounded_server
 
     server = bounded_server(create_app(), host=args.host or settings.http.host, port=args.port or settings.http.port)
     freeze_startup_heap()
+    keep_trimmed()
     server.run()
     return 0 if server.started else 1
 

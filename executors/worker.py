@@ -14,6 +14,7 @@ from backend import logging as lf_logging
 # Imported before the worker threads start (each imports it on its first message): two threads
 # importing the engine package at once can see it half-made (ImportError of a name it defines).
 from backend.executions import worker_runtime as _worker_runtime  # noqa: F401
+from backend.memory import keep_trimmed
 from backend.observability import freeze_startup_heap
 from backend.processes import STOP_LIMIT_S, exit_within
 from backend.sandbox import check_at_startup, code_sandbox
@@ -34,6 +35,7 @@ def main(args: argparse.Namespace | None = None) -> int:
     worker = dramatiq.Worker(actors.get_broker(), worker_threads=settings.queue.worker_threads)
     worker.start()
     freeze_startup_heap()
+    keep_trimmed()
     log.info("worker started", extra={"worker_id": actors.WORKER_ID, "queue": settings.queue.backend})
     try:
         asyncio.run(_until_signalled())

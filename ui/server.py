@@ -31,6 +31,7 @@ from pathlib import Path
 import httpx
 
 from backend.health import INSTANCE, INSTANCE_HEADER
+from backend.memory import keep_trimmed
 from backend.processes import bounded_server, start_child
 from backend.settings import get_settings
 
@@ -190,6 +191,7 @@ def serve(sock: socket.socket, url: str, settings) -> int:
     server = bounded_server(make_app(), lifespan="on")
     threading.Thread(target=_announce, args=(url, server, settings), name="linkflow-announce", daemon=True).start()
     freeze_startup_heap()
+    keep_trimmed()
     server.run(sockets=[sock])
     return 0 if server.started else 1
 
