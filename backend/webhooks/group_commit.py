@@ -18,7 +18,7 @@ import asyncio
 import weakref
 from collections.abc import Callable
 
-from backend.webhooks.persist import FinishedRun, RunDraft, write_recorded, write_runs
+from backend.webhooks.persist import FinishedRun, RunDraft, write_queued, write_recorded, write_runs
 
 MAX_BATCH = 200
 
@@ -69,6 +69,7 @@ def _settle(future: asyncio.Future, error: Exception | None = None) -> None:
 
 _finishers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
 _recorders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
+_queuers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
 
 
 async def save_finished(run: FinishedRun) -> None:
@@ -88,3 +89,12 @@ async def save_recorded(draft: RunDraft) -> None:
         writer = _recorders[loop] = _GroupCommit(lambda drafts: write_recorded(drafts))
     await writer.save(draft)
 
+
+
+async def save_queued(draft: RunDraft) -> None:
+    """Commit a queued execution (a webhook that answers at once); returns once it is committed."""
+    loop = asyncio.get_running_loop()
+    writer = _queuers.get(loop)
+    if writer is None:
+        writer = _queuers[loop] = _GroupCommit(lambda drafts: write_queued(drafts))
+    await writer.save(draft)

@@ -224,6 +224,20 @@ def write_recorded(drafts: list[RunDraft]) -> None:
         conn.execute(_statements(engine.dialect.name).execution, rows)
 
 
+def write_queued(drafts: list[RunDraft]) -> None:
+    """Queued executions of webhooks that answer at once, with their ``execution.queued`` events: one batch.
+
+    What ``service.create_execution`` writes for one, without the ORM unit of work, and the
+    definition serialised once per workflow version (already without secrets: targets.py).
+    """
+    rows = [draft.row(S.QUEUED, attempts=0, started_at=None) for draft in drafts]
+    engine = get_engine()
+    statements = _statements(engine.dialect.name)
+    with engine.begin() as conn:
+        conn.execute(statements.execution, rows)
+        conn.execute(statements.event, [draft.event(S.QUEUED, None) for draft in drafts])
+
+
 def write_steps(execution_id: str, steps: list[StepRecord]) -> None:
     """Steps done so far of a recorded run that now commits each step as it goes (past the inline budget)."""
     if steps:

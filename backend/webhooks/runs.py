@@ -32,10 +32,8 @@ import logging
 import time
 from dataclasses import dataclass
 
-from backend.db.session import session_scope
 from backend.engine.runner import RunResult, run
 from backend.engine.services import EngineServices, ExecutionInfo
-from backend.executions import service
 from backend.executions.leases import keeper
 from backend.executions.links import signed_resume_url
 from backend.executions.services_factory import engine_services
@@ -43,7 +41,7 @@ from backend.executions.sql_store import SqlStepStore
 from backend.executions.timers import schedule_wake_up
 from backend.executions.worker_runtime import record_outcome
 from backend.isolation import inline_lanes
-from backend.webhooks.group_commit import save_finished
+from backend.webhooks.group_commit import save_finished, save_queued
 from backend.webhooks.inline_store import InlineStore
 from backend.webhooks.persist import WEB_WORKER_ID, FinishedRun, RunDraft, ordered_id
 from backend.webhooks.storage import LocalBinaryStore
@@ -79,13 +77,14 @@ def run_services(team_id: str, execution_id: str, probe: dict) -> EngineServices
     return services
 
 
-def queue_run(trigger: Trigger, target: Target, item: dict) -> str:
-    """A queued execution, committed; the caller dispatches its id after answering."""
-    with session_scope() as session:
-        execution = service.create_execution(
-            session, team_id=trigger.team_id, definition=target.definition, mode=trigger.mode,
-            input_items=[item], workflow_id=trigger.workflow_id, version_id=target.version_id)
-        return execution.id
+async def queue_run(trigger: Trigger, target: Target, item: dict) -> str:
+    """A queued execution, committed (group-committed with the others of this moment); the caller
+    hands its id to the queue after answering (``sender.send_soon``)."""
+    draft = RunDraft(id=ordered_id(), team_id=trigger.team_id, workflow_id=trigger.workflow_id,
+                     version_id=target.version_id, definition_json=target.definition_json, mode=trigger.mode,
+                     input=[item])
+    await save_queued(draft)
+    return draft.id
 
 
 async def run_inline(trigger: Trigger, target: Target, item: dict) -> Outcome:

@@ -84,3 +84,43 @@ def test_a_recorded_run_is_finished_under_its_lease_and_a_lost_lease_wins(team):
     by_id = {e.id: e for e in executions()}
     assert (by_id[kept.draft.id].status, by_id[kept.draft.id].output) == ("succeeded", [{"json": {"ok": True}}])
     assert by_id[lost.draft.id].status == "cancelled" and by_id[lost.draft.id].output is None
+
+
+def test_webhooks_answering_at_once_are_queued_in_one_transaction_and_sent_in_one_batch(team, monkeypatch):
+    from backend.events.models import OutboxEvent
+    from backend.executions import dispatch
+    from backend.webhooks import sender
+
+    batches, sends = [], []
+    write = group_commit.write_queued
+    monkeypatch.setattr(group_commit, "write_queued", lambda drafts: (batches.append(len(drafts)), write(drafts)))
+    monkeypatch.setattr(dispatch, "dispatch_many", lambda ids: sends.append(list(ids)))
+    drafts = [finished(team.team_id).draft for _ in range(3)]
+
+    async def arrive_together():
+        await asyncio.gather(*(group_commit.save_queued(draft) for draft in drafts))
+        await asyncio.gather(*(sender.send_soon(draft.id) for draft in drafts))
+
+    asyncio.run(arrive_together())
+    assert batches == [3] and sends == [[draft.id for draft in drafts]]
+    assert sorted((e.status, e.attempts, e.started_at) for e in executions()) == [("queued", 0, None)] * 3
+    with session_scope() as session:
+        assert sorted(event.payload["type"] for event in session.query(OutboxEvent)) == ["execution.queued"] * 3
+
+
+def test_a_batch_that_cannot_be_sent_stays_queued_for_the_reaper(team, monkeypatch):
+    from backend.executions import dispatch
+    from backend.webhooks import sender
+
+    def broken(ids):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(dispatch, "dispatch_many", broken)
+    draft = finished(team.team_id).draft
+
+    async def arrive():
+        await group_commit.save_queued(draft)
+        await sender.send_soon(draft.id)  # does not raise: the answer was given, the row is the truth
+
+    asyncio.run(arrive())
+    assert [e.status for e in executions()] == ["queued"]
