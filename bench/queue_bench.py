@@ -12,6 +12,8 @@ and a Redis database of its own (LINKFLOW_BENCH_REDIS_URL, default db 9 of the t
 before and after), it starts `linkflow serve --role api` and that many `linkflow worker` processes
 (LINKFLOW_QUEUE_BACKEND=redis), activates `webhook (respond immediately) -> set -> set`, then:
 
+(``--workers 0``: the intake alone, nothing runs the executions.)
+
 1. accepted: 16 connections POST for ``--duration`` s; every answer must be 202 with an execution id
    -> accepted webhooks/s (and the API process's CPU per request);
 2. end to end: once that backlog is done, ``--count`` webhooks at 16 at a time -> executions/s from
@@ -182,6 +184,10 @@ def measure(workers: int, duration_s: float, count: int, root: Path, redis_url: 
         load = json.loads(child(["--client", str(port), "--duration", str(duration_s), "--count", "1000000"],
                                 env, root, duration_s + 120))
         api_cpu_us = (cpu_seconds(api.pid) - cpu_before) / max(load["accepted"], 1) * 1e6
+        if workers == 0:  # the intake alone: nothing runs the executions
+            return {"workers": 0, "accepted_per_s": load["accepted"] / load["seconds"], "refused": load["refused"],
+                    "api_cpu_us": api_cpu_us, "executions_per_s": 0, "p50": None, "p95": None, "wrong": 0,
+                    "failed": 0, "left": 0}
         backlog = wait_done(env, root, 0, 0)
         total = sum(backlog["by_status"].values())
         wait_done(env, root, total, 600)

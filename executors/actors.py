@@ -36,26 +36,36 @@ def enqueue_many(execution_ids: list[str]) -> None:
     """Send several ids at once: on Redis in one pipelined round trip instead of one per message.
 
     What ``RedisBroker.enqueue`` does per message (a unique Redis message id, the enqueue hooks of the
-    broker's middleware, its dispatch script), with the scripts' calls queued on one pipeline.
+    broker's middleware, its dispatch script), with the script's calls queued on one pipeline by its
+    hash (a Script object on a pipeline would ask Redis whether it knows the script on every send).
     """
     from dramatiq.brokers.redis import RedisBroker
+    from redis.exceptions import NoScriptError
 
     broker = get_broker()
     if not isinstance(broker, RedisBroker) or len(execution_ids) < 2:
         for execution_id in execution_ids:
             enqueue(execution_id)
         return
-    pipe = broker.client.pipeline(transaction=False)
-    dispatch = broker.scripts["dispatch"]
-    sent = []
-    for execution_id in execution_ids:
-        message = run_execution.message(execution_id).copy(options={"redis_message_id": str(uuid.uuid4())})
+    script = broker.scripts["dispatch"]
+    messages = [run_execution.message(execution_id).copy(options={"redis_message_id": str(uuid.uuid4())})
+                for execution_id in execution_ids]
+    for message in messages:
         broker.emit_before("enqueue", message, None)
-        dispatch(keys=[broker.namespace], client=pipe, args=[
-            "enqueue", current_millis(), message.queue_name, broker.broker_id, broker.heartbeat_timeout,
-            broker.dead_message_ttl, 0, broker._max_unpack_size(),  # noqa: SLF001 - as enqueue() passes it
-            message.options["redis_message_id"], message.encode()])
-        sent.append(message)
-    pipe.execute()
-    for message in sent:
+    try:
+        _send(broker, script.sha, messages)
+    except NoScriptError:  # Redis restarted (or was flushed of scripts): load it, once, and send again
+        broker.client.script_load(script.script)
+        _send(broker, script.sha, messages)
+    for message in messages:
         broker.emit_after("enqueue", message, None)
+
+
+def _send(broker, sha: str, messages: list) -> None:
+    pipe = broker.client.pipeline(transaction=False)
+    for message in messages:
+        pipe.evalsha(sha, 1, broker.namespace, "enqueue", current_millis(), message.queue_name, broker.broker_id,
+                     broker.heartbeat_timeout, broker.dead_message_ttl, 0,
+                     broker._max_unpack_size(),  # noqa: SLF001 - as RedisBroker.enqueue passes it
+                     message.options["redis_message_id"], message.encode())
+    pipe.execute()

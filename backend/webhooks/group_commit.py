@@ -67,6 +67,54 @@ def _settle(future: asyncio.Future, error: Exception | None = None) -> None:
         future.set_exception(error)
 
 
+class _Pipelined(_GroupCommit):
+    """A group commit whose write runs on a thread while the loop goes on gathering the next batch.
+
+    For the intake of webhooks that answer at once: nothing runs on the loop meanwhile but taking
+    requests, and on PostgreSQL a commit waits for its WAL flush; with the write on the loop, no
+    request was read while a batch committed (bench/queue.py). One batch is written at a time.
+    """
+
+    def __init__(self, write: Callable[[list], None]) -> None:
+        super().__init__(write)
+        self._busy = False
+
+    async def save(self, run: object) -> None:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._pending.append((run, future))
+        if not self._busy:
+            self._busy = True
+            loop.create_task(self._drain())
+        await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                pending, self._pending = self._pending, []
+                outcomes = await asyncio.to_thread(self._write_all, pending)
+                for (_, future), error in zip(pending, outcomes, strict=True):
+                    _settle(future, error)
+        finally:
+            self._busy = False
+
+    def _write_all(self, pending: list[tuple[object, asyncio.Future]]) -> list[Exception | None]:
+        outcomes: list[Exception | None] = []
+        for start in range(0, len(pending), MAX_BATCH):
+            batch = [run for run, _ in pending[start:start + MAX_BATCH]]
+            try:
+                self._write(batch)
+                outcomes += [None] * len(batch)
+            except Exception:
+                for run in batch:
+                    try:
+                        self._write([run])
+                        outcomes.append(None)
+                    except Exception as exc:  # noqa: BLE001 - handed to its request
+                        outcomes.append(exc)
+        return outcomes
+
+
 _finishers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
 _recorders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
 _queuers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
@@ -96,5 +144,5 @@ async def save_queued(draft: RunDraft) -> None:
     loop = asyncio.get_running_loop()
     writer = _queuers.get(loop)
     if writer is None:
-        writer = _queuers[loop] = _GroupCommit(lambda drafts: write_queued(drafts))
+        writer = _queuers[loop] = _Pipelined(lambda drafts: write_queued(drafts))
     await writer.save(draft)

@@ -1,8 +1,9 @@
-"""Queued webhook executions go to the queue in batches: one round trip for every id committed in the
-same event-loop iteration (``dispatch_many``: a pipelined Redis send), after their answers went out.
+"""Queued webhook executions go to the queue in batches: one round trip (``dispatch_many``: a pipelined
+Redis send) for the ids that came in while the previous batch was being sent, after their answers.
 
-Like the group commit, the send blocks the loop for its round trip; a send that fails leaves the
-executions queued, and the reaper sends them again once a lease has passed.
+The send runs on a thread, so the loop goes on taking requests meanwhile; one batch is in flight at
+a time. A send that fails leaves the executions queued, and the reaper sends them again once a
+lease has passed.
 """
 
 from __future__ import annotations
@@ -20,28 +21,37 @@ MAX_BATCH = 500
 class _Sender:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._pending: list[str] = []
-        self._sent: asyncio.Future | None = None
+        self._pending: list[tuple[str, asyncio.Future]] = []
+        self._busy = False
 
     def add(self, execution_id: str) -> asyncio.Future:
         """The future of the batch ``execution_id`` goes out with."""
-        self._pending.append(execution_id)
-        if len(self._pending) == 1:
-            self._sent = self._loop.create_future()
-            self._loop.call_soon(self._flush)
-        return self._sent
+        future = self._loop.create_future()
+        self._pending.append((execution_id, future))
+        if not self._busy:
+            self._busy = True
+            self._loop.create_task(self._drain())
+        return future
 
-    def _flush(self) -> None:
-        pending, self._pending = self._pending, []
-        sent, self._sent = self._sent, None
-        for start in range(0, len(pending), MAX_BATCH):
-            batch = pending[start:start + MAX_BATCH]
-            try:
-                dispatch.dispatch_many(batch)
-            except Exception:  # they stay queued: the reaper sends them again
-                log.exception("dispatch failed; the reaper will send them again", extra={"executions": len(batch)})
-        if sent is not None and not sent.done():
-            sent.set_result(None)
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                pending, self._pending = self._pending, []
+                await asyncio.to_thread(_send, [execution_id for execution_id, _ in pending])
+                for _, future in pending:
+                    if not future.done():
+                        future.set_result(None)
+        finally:
+            self._busy = False
+
+
+def _send(execution_ids: list[str]) -> None:
+    for start in range(0, len(execution_ids), MAX_BATCH):
+        batch = execution_ids[start:start + MAX_BATCH]
+        try:
+            dispatch.dispatch_many(batch)
+        except Exception:  # they stay queued: the reaper sends them again
+            log.exception("dispatch failed; the reaper will send them again", extra={"executions": len(batch)})
 
 
 _senders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Sender] = weakref.WeakKeyDictionary()
