@@ -55,7 +55,10 @@ def ordered_id() -> str:
     return f"{(time.time_ns() // 1_000_000) << 80 | _bits(80):032x}"
 
 
-_bits = random.Random(int.from_bytes(os.urandom(32), "big")).getrandbits
+_rng = random.Random(os.urandom(32))
+_bits = _rng.getrandbits
+# A forked child (uvicorn or Dramatiq worker processes) would otherwise draw the same ids as its parent.
+os.register_at_fork(after_in_child=lambda: _rng.seed(os.urandom(32)))
 
 
 def dumps(value: object) -> str:
