@@ -14,11 +14,10 @@ from backend.cli_commands import (
     db_command,
     run_command,
     serve_command,
-    up_command,
     user_command,
 )
 
-ROLE_GROUP = "linkflow.roles"  # worker, scheduler, consume: long-running roles outside backend/
+ROLE_GROUP = "linkflow.roles"  # up, ui, worker, scheduler, consume: long-running roles outside backend/
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="execute one workflow file in embedded mode and print the result")
     run.add_argument("file", help="workflow JSON file")
-    run.add_argument("--input", default=None, help='input items as JSON, e.g. \'{"n": 2}\' or a list')
+    run.add_argument("--input", default=None,
+                     help='input items as JSON, e.g. \'{"n": 2}\' or a list; @FILE reads it from a file, '
+                          '- from standard input')
     return parser
 
 
@@ -74,9 +75,14 @@ def _role(name: str) -> Callable[[argparse.Namespace], int]:
     raise SystemExit(f"linkflow: the '{name}' role is not installed (entry point group {ROLE_GROUP})")
 
 
+def _serve(args: argparse.Namespace) -> int:
+    if args.role == "ui":
+        return _role("ui")(args)
+    return serve_command(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "up": up_command,
-    "serve": serve_command,
+    "serve": _serve,
     "db": db_command,
     "user": user_command,
     "run": run_command,

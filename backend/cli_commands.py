@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import signal
-import subprocess
 import sys
-import time
-from pathlib import Path
-
-import httpx
 
 from backend.settings import get_settings
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent  # holds rxconfig.py
 
 
 def db_command(args: argparse.Namespace) -> int:
@@ -82,27 +72,21 @@ def serve_command(args: argparse.Namespace) -> int:
         from backend.sandbox.server import serve
 
         return serve(args.host, args.port)
-    if args.role == "ui":
-        return _run_reflex(args, roles="ui")
-    import uvicorn
-
     settings = get_settings()
     if settings.queue.backend == "memory":
         print("linkflow: warning: the in-process queue has no worker in `serve`; runs stay queued. "
               "Use `linkflow up`, or LINKFLOW_QUEUE_BACKEND=redis with `linkflow worker`.", file=sys.stderr)
     _prepare_database()
     from backend.app import create_app
+    from backend.memory import keep_trimmed
     from backend.observability import freeze_startup_heap
+    from backend.processes import bounded_server
 
-    app = create_app()
+    server = bounded_server(create_app(), host=args.host or settings.http.host, port=args.port or settings.http.port)
     freeze_startup_heap()
-    uvicorn.run(app, host=args.host or settings.http.host, port=args.port or settings.http.port, log_config=None,
-                access_log=False)
-    return 0
-
-
-def up_command(args: argparse.Namespace) -> int:
-    return _run_reflex(args, roles="embedded")
+    keep_trimmed()
+    server.run()
+    return 0 if server.started else 1
 
 
 def _prepare_database() -> None:
@@ -111,49 +95,3 @@ def _prepare_database() -> None:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.database_url)
-
-
-def _reflex_env(host: str, port: int, roles: str) -> dict[str, str]:
-    env = dict(os.environ)
-    tools_bin = PROJECT_ROOT / ".tools" / "bin"
-    env["PATH"] = f"{tools_bin}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("REFLEX_USE_SYSTEM_BUN", "1")
-    env.setdefault("REFLEX_DIR", str(PROJECT_ROOT / ".reflex-home"))
-    env.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
-    env.setdefault("REFLEX_CHECK_LATEST_VERSION", "false")
-    env.setdefault("BUN_INSTALL_CACHE_DIR", str(PROJECT_ROOT / ".tools" / "bun-cache"))
-    env.setdefault("BUN_RUNTIME_TRANSPILER_CACHE_PATH", str(PROJECT_ROOT / ".tools" / "bun-transpiler"))
-    env.setdefault("REFLEX_API_URL", f"http://{host}:{port}")
-    env["LINKFLOW_ROLES"] = roles
-    if "NPM_CONFIG_REGISTRY" not in env and shutil.which("npm"):
-        env["NPM_CONFIG_REGISTRY"] = subprocess.run(
-            ["npm", "config", "get", "registry"], capture_output=True, text=True).stdout.strip()
-    return env
-
-
-def _run_reflex(args: argparse.Namespace, roles: str) -> int:
-    settings = get_settings()
-    host, port = args.host or settings.http.host, args.port or settings.http.port
-    _prepare_database()
-    cmd = [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port",
-           "--backend-host", host, "--backend-port", str(port), "--loglevel", "warning"]
-    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=_reflex_env(host, port, roles))
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: proc.terminate())
-    url = f"http://{host}:{port}"
-    if _wait_healthy(url, proc):
-        print(f"\n  LinkFlow is running at {url}  ({settings.mode} mode, data in {settings.data_dir}/)\n",
-              flush=True)
-    return proc.wait()
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 300) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    return False

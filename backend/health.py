@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import socket
 from collections.abc import Awaitable, Callable
 
@@ -98,8 +99,14 @@ async def run_checks(checks: dict[str, Check]) -> dict[str, str]:
     return dict(zip(checks, results, strict=True))
 
 
+# A random name for this process, sent with every /health answer: `linkflow up` checks that the server
+# answering on its port is itself, not a leftover of an earlier start (issue #18).
+INSTANCE = secrets.token_hex(8)
+INSTANCE_HEADER = "X-LinkFlow-Instance"
+
+
 async def health(_: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
+    return JSONResponse({"status": "ok"}, headers={INSTANCE_HEADER: INSTANCE})
 
 
 async def ready(_: Request) -> JSONResponse:

@@ -27,6 +27,8 @@ class DatabaseSettings(BaseModel):
 class QueueSettings(BaseModel):
     backend: Literal["memory", "redis"] = "memory"
     worker_threads: int = 4
+    # executions in flight per process (they interleave at their awaits: HTTP calls, code, sub-workflows)
+    concurrency: int = Field(32, ge=1)
     lease_seconds: float = 30.0  # a crashed worker's execution is picked up again after this
 
 

@@ -18,6 +18,7 @@ from nodes.sdk import Node, NodeParameters, NodeRegistry, TriggerSpec
 class Start(Node):
     type = "bench_start"
     display_name = "Start"
+    side_effects = False
     inputs = ()
     trigger = TriggerSpec(kind="manual")
 
@@ -28,6 +29,7 @@ class Start(Node):
 class Step(Node):
     type = "bench_step"
     display_name = "Step"
+    side_effects = False
 
     class Parameters(NodeParameters):
         value: object = None

@@ -3,6 +3,15 @@
     .venv/bin/python bench/webhook.py                      # embedded + PostgreSQL, save_data all + none
     .venv/bin/python bench/webhook.py --db embedded --save all --duration 5
     .venv/bin/python bench/webhook.py --db embedded --billing both --rounds 2   # metering A/B, same run
+    .venv/bin/python bench/webhook.py --server up          # the embedded product (`linkflow up`) instead
+    .venv/bin/python bench/webhook.py --workflow http      # webhook -> set -> HTTP Request (a node with effects)
+    .venv/bin/python bench/webhook.py --root /tmp/base     # the code of another checkout (same venv): A/B
+
+``--server up`` runs `linkflow up` (UI, API, webhooks, worker threads, reaper; its UI bundle built
+once for a fixed backend URL, before the measurement), ``webhook`` the webhook role. ``--workflow
+http`` adds an HTTP Request node calling a local partner (a uvicorn process answering {"ok": true}),
+so every run must be recorded before it acts. Server CPU and RSS are summed over the server's
+process tree.
 
 For each (database, save_data) pair it starts `linkflow serve --role webhook` (uvicorn, one
 process) on a fresh database (embedded: SQLite in a temp LINKFLOW_DATA_DIR; postgres: a new
@@ -36,6 +45,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -46,29 +56,34 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LINKFLOW = str(Path(sys.executable).parent / "linkflow")
 PATH = "/webhook/bench"
 MAX_REQUESTS = 2_000_000  # a hard stop for the load loop, whatever the duration
 
 
-def workflow(save_data: str) -> dict:
-    return {
-        "nodes": [
-            {"id": "hook", "name": "Webhook", "type": "webhook", "version": 1, "position": [0, 0],
-             "parameters": {"path": "bench", "method": "POST", "respond": "last_node"}},
-            {"id": "set", "name": "Set", "type": "set", "version": 1, "position": [1, 0],
-             "parameters": {"keep_only_set": True, "fields": [
-                 {"name": "double", "value": "{{ $json.body.n * 2 }}"},
-                 {"name": "greeting", "value": '{{ "hello " + $json.body.name }}'}]}},
-        ],
-        "connections": [{"from": "hook", "to": "set"}],
-        "settings": {"save_data": save_data},
-    }
+def workflow(save_data: str, partner_url: str = "") -> dict:
+    nodes = [
+        {"id": "hook", "name": "Webhook", "type": "webhook", "version": 1, "position": [0, 0],
+         "parameters": {"path": "bench", "method": "POST", "respond": "last_node"}},
+        {"id": "set", "name": "Set", "type": "set", "version": 1, "position": [1, 0],
+         "parameters": {"keep_only_set": True, "fields": [
+             {"name": "double", "value": "{{ $json.body.n * 2 }}"},
+             {"name": "greeting", "value": '{{ "hello " + $json.body.name }}'}]}},
+    ]
+    connections = [{"from": "hook", "to": "set"}]
+    if partner_url:  # the answer is still the Set node's item: the call's output goes nowhere
+        nodes.append({"id": "call", "name": "Call", "type": "http_request", "version": 1, "position": [2, 0],
+                      "parameters": {"url": partner_url}})
+        nodes.append({"id": "again", "name": "Answer", "type": "set", "version": 1, "position": [3, 0],
+                      "parameters": {"keep_only_set": True, "fields": [
+                          {"name": "double", "value": "{{ $node[\"Set\"].json.double }}"},
+                          {"name": "greeting", "value": "{{ $node[\"Set\"].json.greeting }}"}]}})
+        connections += [{"from": "set", "to": "call"}, {"from": "call", "to": "again"}]
+    return {"nodes": nodes, "connections": connections, "settings": {"save_data": save_data}}
 
 
 # ---------------------------------------------------------------- setup (child process)
 
-def setup(save_data: str) -> None:
+def setup(save_data: str, partner_url: str = "") -> None:
     """Runs with the server's environment: migrate, create a team and the active workflow (and with
     billing on, a plan that lets every request through the whole quota check)."""
     from backend.db import migrate
@@ -84,7 +99,8 @@ def setup(save_data: str) -> None:
 
         update_plan(session, "free", {"executions_limit": 10**9, "active_workflows_limit": None})
         user, team = create_user(session, email="bench@example.com", password="benchmark password")
-        flow = create_workflow(session, team_id=team.id, user_id=user.id, name="bench", definition=workflow(save_data))
+        flow = create_workflow(session, team_id=team.id, user_id=user.id, name="bench",
+                               definition=workflow(save_data, partner_url))
         activation.activate(session, flow, user_id=user.id)  # registers the webhook
 
 
@@ -166,15 +182,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_child(args: list[str], env: dict, timeout_s: float) -> str:
+def run_child(args: list[str], env: dict, timeout_s: float, cwd: Path = ROOT) -> str:
     done = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True,
-                          timeout=timeout_s, cwd=ROOT)
+                          timeout=timeout_s, cwd=cwd)
     if done.returncode != 0:
         raise RuntimeError(f"{args[0]} failed:\n{done.stderr[-3000:]}")
     return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
 
 
-def wait_healthy(port: int, server: subprocess.Popen, timeout_s: float = 60) -> None:
+def wait_healthy(port: int, server: subprocess.Popen, timeout_s: float = 400) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout_s
@@ -189,17 +205,45 @@ def wait_healthy(port: int, server: subprocess.Popen, timeout_s: float = 60) -> 
     raise RuntimeError("the server did not become healthy")
 
 
+def tree(pid: int) -> list[int]:
+    """The process and every descendant (a server that runs children is measured whole)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, pending = [pid], [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time so far of a process tree (all threads; finished children are not counted)."""
+    total = 0
+    for member in tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    total = 0
+    for member in tree(pid):
+        try:
+            lines = Path(f"/proc/{member}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in lines if line.startswith("VmRSS:")), 0)
+    return total / 1024
 
 
 class Database:
@@ -243,16 +287,47 @@ class Database:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def measure(kind: str, save_data: str, connections: int, duration_s: float, sequential: int,
-            billing: str = "free") -> dict:
+def start_partner() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "--partner", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    wait_healthy(port, proc, 30)
+    return proc, f"http://127.0.0.1:{port}/call"
+
+
+async def partner_app(scope, receive, send) -> None:
+    """The partner API of ``--workflow http``: answers every request at once (and /health)."""
+    if scope["type"] != "http":
+        return
+    body = b'{"ok":true}'
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def server_command(server: str, port: int) -> list[str]:
+    if server == "up":
+        return [sys.executable, "-m", "backend.cli", "up", "--host", "127.0.0.1", "--port", str(port)]
+    return [sys.executable, "-m", "backend.cli", "serve", "--role", "webhook", "--host", "127.0.0.1",
+            "--port", str(port)]
+
+
+def measure(kind: str, save_data: str, connections: int, duration_s: float, sequential: int, *,
+            billing: str = "free", server_kind: str = "webhook", flow: str = "set", root: Path = ROOT) -> dict:
     database = Database(kind)
-    server = None
+    server = partner = None
     try:
         env = database.env(billing)
-        run_child(["--setup", save_data], env, 120)
+        env["PYTHONPATH"] = str(root)
+        env["REFLEX_API_URL"] = "http://127.0.0.1:3999"  # `up`: the bundle is built once for this URL
+        env["LINKFLOW_HTTP_ALLOW_PRIVATE"] = "true"  # the partner of --workflow http is on loopback
+        partner_url = ""
+        if flow == "http":
+            partner, partner_url = start_partner()
+        run_child(["--setup", save_data, "--partner-url", partner_url], env, 120, cwd=root)
         port = free_port()
-        server = subprocess.Popen([LINKFLOW, "serve", "--role", "webhook", "--host", "127.0.0.1", "--port", str(port)],
-                                  env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        server = subprocess.Popen(server_command(server_kind, port), env=env, cwd=root, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, start_new_session=True)
         wait_healthy(port, server)
         run_child(["--client", str(port), "--connections", "4", "--duration", "3", "--count", "1000"], env, 60)
         cpu_before = cpu_seconds(server.pid)
@@ -263,22 +338,24 @@ def measure(kind: str, save_data: str, connections: int, duration_s: float, sequ
         seq = json.loads(run_child(["--client", str(port), "--connections", "1", "--duration", "120",
                                     "--count", str(sequential)], env, 300))
         rss = rss_mb(server.pid)
-        saved = int(run_child(["--count-saved"], env, 60))
+        saved = int(run_child(["--count-saved"], env, 60, cwd=root))
         return {"db": kind, "save_data": save_data, "billing": billing, "load": load, "sequential": seq,
-                "rss_mb": rss, "saved": saved}
+                "rss_mb": rss, "saved": saved, "server": server_kind, "workflow": flow}
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        for proc in (server, partner):
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM) if proc is server else proc.terminate()
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL) if proc is server else proc.kill()
         database.drop()
 
 
 def report(row: dict) -> str:
     load, seq = row["load"], row["sequential"]
-    return (f"| {row['db']} | {row['save_data']} | {row['billing']} | {load['requests'] / load['seconds']:,.0f} | "
+    return (f"| {row['server']} | {row['workflow']} | {row['db']} | {row['save_data']} | {row['billing']} | "
+            f"{load['requests'] / load['seconds']:,.0f} | "
             f"{load['p50_ms']:.1f} / {load['p95_ms']:.1f} / {load['p99_ms']:.1f} | "
             f"{seq['p50_ms']:.2f} / {seq['p95_ms']:.2f} / {seq['p99_ms']:.2f} | {load['server_cpu_us']:.0f} | "
             f"{row['rss_mb']:.0f} | "
@@ -295,13 +372,22 @@ def main() -> None:
     parser.add_argument("--billing", choices=["free", "stripe", "both"], default="free",
                         help="both: the A/B of billing on the webhook path, alternating, --rounds times")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--server", choices=["webhook", "up"], default="webhook")
+    parser.add_argument("--workflow", choices=["set", "http"], default="set")
+    parser.add_argument("--root", type=Path, default=ROOT, help="run the code of this checkout (A/B)")
     parser.add_argument("--setup", metavar="SAVE_DATA", help=argparse.SUPPRESS)
+    parser.add_argument("--partner-url", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--partner", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--client", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=MAX_REQUESTS, help=argparse.SUPPRESS)
     parser.add_argument("--count-saved", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.setup:
-        return setup(args.setup)
+        return setup(args.setup, args.partner_url)
+    if args.partner:
+        import uvicorn
+
+        return uvicorn.run(partner_app, host="127.0.0.1", port=args.partner, log_level="warning")
     if args.client:
         return client(args.client, args.connections, min(args.duration, 600), min(args.count, MAX_REQUESTS))
     if args.count_saved:
@@ -310,14 +396,16 @@ def main() -> None:
     saves = ["all", "none"] if args.save == "both" else [args.save]
     print(f"# {args.connections} connections x {args.duration:g} s, then {args.sequential} sequential; "
           f"{os.cpu_count()} CPUs, client in its own process")
+    print(f"# code: {args.root}; load average {os.getloadavg()[0]:.1f}")
     billings = ["free", "stripe"] if args.billing == "both" else [args.billing]
-    print("| database | save_data | billing | req/s | load p50 / p95 / p99 ms | sequential p50 / p95 / p99 ms "
-          "| server CPU µs/req | server RSS MB | errors | executions saved |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| server | workflow | database | save_data | billing | req/s | load p50 / p95 / p99 ms "
+          "| sequential p50 / p95 / p99 ms | server CPU µs/req | server RSS MB | errors | executions saved |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for kind, save_data in itertools.product(dbs, saves):
         for _ in range(max(1, min(args.rounds, 20))):
             for billing in billings:
-                row = measure(kind, save_data, args.connections, args.duration, args.sequential, billing)
+                row = measure(kind, save_data, args.connections, args.duration, args.sequential, billing=billing,
+                              server_kind=args.server, flow=args.workflow, root=args.root)
                 print(report(row), flush=True)
 
 

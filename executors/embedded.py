@@ -22,6 +22,7 @@ from executors.relay import start_event_pipeline
 from executors.scheduler import scheduler_loop
 
 log = logging.getLogger("linkflow.embedded")
+DRAIN_S = 5.0  # how long stopping waits for executions in flight
 
 
 @contextlib.asynccontextmanager
@@ -47,3 +48,4 @@ async def run_embedded():
         await beat
         await events.stop()
         worker.stop(timeout=5000)
+        await asyncio.to_thread(_worker_runtime.drain, DRAIN_S)  # the rest resume after their leases

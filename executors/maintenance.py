@@ -6,15 +6,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 # Imported here, at startup, not inside the loop: the loop starts while the worker threads import
 # the engine, and two threads importing the same circular package at once can see it half-made.
 from backend.billing import duties as billing_duties
-from backend.executions.reaper import due_executions
+from backend.executions.reaper import BATCH, due_executions, upcoming_waits
 from backend.executions.retention import prune
+from backend.executions.timers import schedule_wake_up
 
 log = logging.getLogger("linkflow.maintenance")
 INTERVAL_S = 2.0
+LOOK_AHEAD = timedelta(seconds=3 * INTERVAL_S)  # waits due before the tick after next get a wake-up now
 PRUNE_EVERY_S = 600.0  # retention (old executions, published outbox events): first a minute after start
 
 
@@ -33,10 +36,17 @@ async def maintenance_loop(stop: asyncio.Event, enqueue: Callable[[str], None], 
                 log.exception("retention pruning failed; retried at the next round")
         await billing_duties.tick()  # overage to Stripe, unpaid teams to Free, per-plan history
         try:
-            for execution_id in await asyncio.to_thread(due_executions, first):
+            due = await asyncio.to_thread(due_executions, first)
+            for execution_id in due:
                 enqueue(execution_id)
-            first = False
+            more = len(due) == BATCH  # a backlog (after a restart): the next batch without a pause
+            first = first and more
+            for execution_id, resume_at in await asyncio.to_thread(upcoming_waits, LOOK_AHEAD):
+                schedule_wake_up(execution_id, resume_at)
         except Exception:  # keep the loop alive; the next tick retries
             log.exception("maintenance tick failed")
+            more = False
+        if more:
+            continue
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), INTERVAL_S)

@@ -21,6 +21,8 @@ Semantics (the docs and the tests hold the details):
 * Loops: see ``_run_loop``. The loop node's own ``execute`` is never called; each batch
   and the final "done" are steps of the loop node (run_index 0, 1, ...). A loop whose
   batch_size is invalid fails the run whatever its ``on_error``.
+* Side effects: before a node whose type declares ``side_effects`` runs, the store is told
+  (``before_effects``), so an execution kept in memory is recorded durably first.
 * Pins (manual and test runs only, see ``pins.py``): a pinned node is not called; its step
   sends the pinned items on its first output. It does so when items reach it, when it is a
   start node, or when none of its parents is part of this run (see "destination" below).
@@ -239,6 +241,8 @@ class _Runner:
             return await self._commit(node, self._pinned(node, run_index, inputs))
         step = self._without_running(node, run_index, inputs, node.first_output)
         if step is None:
+            if node.cls.side_effects:
+                await self.store.before_effects()
             self.current = (node, run_index, inputs)
             step = await observed_step(node, execute_step(self.env, node, run_index, inputs))
             self.current = None

@@ -57,6 +57,13 @@ class StepStore(Protocol):
 
         Raises ``StepNotStored`` if the step's data cannot be stored."""
 
+    async def before_effects(self) -> None:
+        """Called before a node with ``side_effects`` runs (each time; it is cheap when done).
+
+        A store that keeps an execution in memory records it durably here, so nothing acts
+        outside LinkFlow for an execution that a crash would leave without a trace; raising
+        stops the run before the node runs. Stores that commit every step have nothing to do."""
+
 
 class InMemoryStepStore:
     """Keeps steps in a dict: tests, ``linkflow run`` scripts, and resuming within a process."""
@@ -72,6 +79,9 @@ class InMemoryStepStore:
         self.steps[step.key] = step
         self.saves += 1
 
+    async def before_effects(self) -> None:
+        return None
+
 
 class NullStepStore:
     """Saves nothing: for ``save_data: none`` and benchmarks. Such a run cannot resume."""
@@ -80,4 +90,7 @@ class NullStepStore:
         return {}
 
     async def save_step(self, step: StepRecord) -> None:
+        return None
+
+    async def before_effects(self) -> None:
         return None

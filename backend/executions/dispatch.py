@@ -14,11 +14,14 @@ log = logging.getLogger("linkflow.executions")
 
 Dispatcher = Callable[[str], None]
 _dispatcher: Dispatcher | None = None
+_batch_dispatcher: Callable[[list[str]], None] | None = None
 
 
 def register(dispatcher: Dispatcher) -> None:
-    global _dispatcher
+    """Send through ``dispatcher`` from now on (tests: a fake queue); batches go through it one by one."""
+    global _dispatcher, _batch_dispatcher
     _dispatcher = dispatcher
+    _batch_dispatcher = _one_by_one
 
 
 def dispatch(execution_id: str) -> None:
@@ -29,6 +32,20 @@ def dispatch(execution_id: str) -> None:
             raise RuntimeError("no execution queue is installed (entry point linkflow.dispatch:default)")
         _dispatcher = found[0].load()
     _dispatcher(execution_id)
+
+
+def dispatch_many(execution_ids: list[str]) -> None:
+    """Several ids at once (entry point ``linkflow.dispatch:many``: one round trip to Redis for all)."""
+    global _batch_dispatcher
+    if _batch_dispatcher is None:
+        found = [ep for ep in entry_points(group="linkflow.dispatch") if ep.name == "many"]
+        _batch_dispatcher = found[0].load() if found else _one_by_one
+    _batch_dispatcher(execution_ids)
+
+
+def _one_by_one(execution_ids: list[str]) -> None:
+    for execution_id in execution_ids:
+        dispatch(execution_id)
 
 
 def commit_then_dispatch(session, *execution_ids: str) -> None:

@@ -86,8 +86,11 @@ def _load_json(path: Path, what: str) -> dict:
 
 
 def _input_items(raw: str | None) -> list[dict]:
+    """``--input``: JSON text, ``@path`` for a file holding it, or ``-`` to read it from standard input
+    (an input of a few hundred kB does not fit in a command line)."""
     if raw is None:
         return []
+    raw = _input_text(raw)
     try:
         value = json_limits.loads(raw, what="--input")
     except json_limits.TooDeep:
@@ -98,6 +101,20 @@ def _input_items(raw: str | None) -> list[dict]:
     if not all(isinstance(v, dict) for v in values):
         raise ValueError("--input must be a JSON object or a list of objects")
     return [v if set(v) <= {"json", "binary"} and "json" in v else {"json": v} for v in values]
+
+
+def _input_text(raw: str) -> str:
+    if raw == "-":
+        return sys.stdin.read()
+    if raw.startswith("@"):
+        path = Path(raw[1:])
+        try:
+            return path.read_text()
+        except FileNotFoundError:
+            raise ValueError(f"--input {raw}: the file {path} does not exist") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"--input {raw}: the file {path} cannot be read as text ({exc})") from None
+    return raw
 
 
 def _report(result: RunResult, execution_id: str) -> dict:

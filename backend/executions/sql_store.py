@@ -1,4 +1,12 @@
-"""The engine's StepStore on the execution_steps table: one commit per finished node."""
+"""The engine's StepStore on the execution_steps table: one commit per finished node.
+
+A *waiting* step is the exception: it is not committed on its own but held (``parked``) and
+written by ``write_parked`` in the transaction that marks the execution waiting (see
+``record_outcome``). Committed apart, a worker that died between the two commits left a
+waiting step under a running execution; the reaper handed it on, and the next attempt took
+the committed waiting step for a resumed one and ended the wait early. Now either both are
+committed or neither is, and a run that never parked runs its Wait node again.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +33,7 @@ class SqlStepStore:
         self._inline_limit = settings.storage.inline_limit_bytes
         self._offload_dir = offload_dir(execution_id)
         self._dialect = get_engine().dialect.name
+        self.parked: dict | None = None  # the waiting step's row, written with the execution's outcome
 
     # Blocking calls on purpose: each execution runs on its own worker thread's event loop,
     # where nothing else waits, and a thread hop per step would cost more than the write.
@@ -36,21 +45,38 @@ class SqlStepStore:
 
     async def save_step(self, step: StepRecord) -> None:
         try:
-            self._save(step)
+            if step.status == "waiting":
+                self.parked = self._params(step)  # encoded now: data that cannot be stored fails the node
+            else:
+                self._save(step)
         except Exception as exc:
             if unavailable(exc):
                 raise  # the next attempt (another worker, through the reaper) stores it
             raise StepNotStored(refusal(exc)) from exc
+
+    async def before_effects(self) -> None:
+        return None  # every step is committed: the execution has its row already
+
+    def write_parked(self, conn: Connection) -> None:
+        """Write the waiting step, in the caller's transaction that records the execution as waiting."""
+        if self.parked is not None:
+            conn.execute(_upsert(self._dialect), self.parked)
+            self.parked = None
 
     def _load(self) -> dict[tuple[str, int], StepRecord]:
         with get_engine().connect() as conn:
             return load_steps(conn, self.execution_id)
 
     def _save(self, step: StepRecord) -> None:
+        params = self._params(step)
+        with write_transaction() as conn:
+            conn.execute(_upsert(self._dialect), params)
+
+    def _params(self, step: StepRecord) -> dict:
         output, output_ref = self._maybe_offload(step, "output", _output_text(step))
         step_input, input_ref = self._maybe_offload(step, "input", encode(step.input))
         error = None if step.error is None else encode(step.error)
-        params = {
+        return {
             "id": new_id(),
             "execution_id": self.execution_id,
             "node_id": step.node_id,
@@ -66,8 +92,6 @@ class SqlStepStore:
             "started_at": step.started_at,
             "finished_at": step.finished_at,
         }
-        with write_transaction() as conn:
-            conn.execute(_upsert(self._dialect), params)
 
     def _maybe_offload(self, step: StepRecord, kind: str, encoded: str) -> tuple[str | None, str | None]:
         """The text for the row, or None and the file it went to (encoded once, bound as text)."""

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import itertools
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from backend.db.failures import refusal, unavailable
@@ -20,6 +23,7 @@ from backend.executions.links import signed_resume_url
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.services_factory import engine_services
 from backend.executions.sql_store import SqlStepStore, load_steps
+from backend.executions.timers import schedule_wake_up
 from backend.settings import get_settings
 
 log = logging.getLogger("linkflow.executions")
@@ -27,18 +31,92 @@ _local = threading.local()
 
 
 def execute(execution_id: str, worker_id: str) -> None:
-    """Run the execution to its end (or its wait) if it can be claimed; called on a worker thread.
+    """Run the execution to its end (or its wait) if it can be claimed; returns when it has.
 
-    On PostgreSQL each worker thread runs its execution on its own event loop: database round trips
-    of several executions overlap. On SQLite, where writes take turns anyway, every worker thread
-    hands its execution to one shared event loop and waits: the executions interleave at their
-    awaits (HTTP calls, code processes) on one thread, instead of worker threads contending for the
-    GIL and the write lock, which cost a third more CPU per execution with 4 threads (bench/engine.py).
+    For callers that need the outcome (a sub-workflow's parent, tests); the queue's actor uses ``submit``.
+    On PostgreSQL it runs on this thread's own event loop; on SQLite on the process's shared loop
+    (see ``submit``).
     """
     if get_engine().dialect.name == "sqlite":
-        asyncio.run_coroutine_threadsafe(_execute(execution_id, worker_id), _shared_loop()).result()
+        asyncio.run_coroutine_threadsafe(_execute(execution_id, worker_id), _loops().pick()).result()
     else:
         _runner().run(_execute(execution_id, worker_id))
+
+
+def submit(execution_id: str, worker_id: str) -> None:
+    """Start the execution on one of the process's execution loops; return once it is under way.
+
+    A worker thread used to wait for each execution to end, so a process had as many executions
+    in flight as worker threads: four executions waiting on a slow partner API held the queue
+    (issue #18: a backlog drained at 20-30/s). Now up to ``LINKFLOW_QUEUE_CONCURRENCY``
+    executions interleave at their awaits, and a worker thread waits only for a free slot. The
+    message is acknowledged when the execution has started; the database stays the truth (a
+    process that dies with executions in flight leaves their leases to expire, and the reaper
+    hands them on).
+
+    On SQLite every execution runs on one shared loop: writes take turns anyway, and worker threads
+    contending for the GIL and the write lock cost a third more CPU per execution (bench/engine.py).
+    On PostgreSQL there is one loop per worker thread, so database round trips of executions on
+    different loops overlap.
+    """
+    loops = _loops()
+    loops.slots.acquire()
+    future = asyncio.run_coroutine_threadsafe(_execute(execution_id, worker_id), loops.pick())
+    future.add_done_callback(lambda done: _settled(done, execution_id, loops))
+
+
+def _settled(done: concurrent.futures.Future, execution_id: str, loops: _Loops) -> None:
+    loops.slots.release()
+    if not done.cancelled() and done.exception() is not None:  # the reaper hands it on after its lease
+        log.error("execution attempt failed", exc_info=done.exception(), extra={"execution_id": execution_id})
+
+
+def drain(timeout_s: float) -> int:
+    """Wait up to ``timeout_s`` for the executions in flight to end; returns how many are still running."""
+    loops = _current_loops
+    if loops is None:
+        return 0
+    deadline = time.monotonic() + timeout_s
+    while loops.in_flight() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return loops.in_flight()
+
+
+class _Loops:
+    """Event loops on daemon threads, and the slots that bound the executions in flight across them."""
+
+    def __init__(self, count: int, concurrency: int) -> None:
+        self.concurrency = max(1, concurrency)
+        self.slots = threading.BoundedSemaphore(self.concurrency)
+        self._loops: list[asyncio.AbstractEventLoop] = []
+        for n in range(max(1, count)):
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name=f"linkflow-executions-{n}", daemon=True).start()
+            self._loops.append(loop)
+        self._next = itertools.cycle(self._loops)
+        self._lock = threading.Lock()
+
+    def pick(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            return next(self._next)
+
+    def in_flight(self) -> int:
+        return self.concurrency - self.slots._value  # noqa: SLF001 - a read for shutdown, not a decision
+
+
+_current_loops: _Loops | None = None
+_loops_lock = threading.Lock()
+
+
+def _loops() -> _Loops:
+    """The process's execution loops, made on first use (one on SQLite, one per worker thread otherwise)."""
+    global _current_loops
+    with _loops_lock:
+        if _current_loops is None:
+            queue = get_settings().queue
+            count = 1 if get_engine().dialect.name == "sqlite" else queue.worker_threads
+            _current_loops = _Loops(count, queue.concurrency)
+        return _current_loops
 
 
 async def _execute(execution_id: str, worker_id: str) -> None:
@@ -98,21 +176,6 @@ async def _report_give_up(execution_id: str, claimed: service.Claimed, error: di
     await report_failure(definition, info, services, error)
 
 
-_shared: asyncio.AbstractEventLoop | None = None
-_shared_lock = threading.Lock()
-
-
-def _shared_loop() -> asyncio.AbstractEventLoop:
-    """The process's one event loop for executions on SQLite, on a daemon thread started on first use."""
-    global _shared
-    with _shared_lock:
-        if _shared is None or _shared.is_closed():
-            loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="linkflow-executions", daemon=True).start()
-            _shared = loop
-        return _shared
-
-
 def _runner() -> asyncio.Runner:
     # One event loop per worker thread, reused: creating a loop per execution costs a millisecond.
     runner = getattr(_local, "runner", None)
@@ -142,15 +205,26 @@ async def _run_with_lease(execution_id: str, worker_id: str, claimed: service.Cl
         return
     finally:
         keeper.release(execution_id)
-    _record(execution_id, worker_id, result)
+    recorded = record_outcome(execution_id, worker_id, result, store)
+    log.info("execution finished" if recorded else "execution outcome dropped (lease lost)",
+             extra={"execution_id": execution_id, "status": result.status})
 
 
-def _record(execution_id: str, worker_id: str, result: RunResult) -> None:
+def record_outcome(execution_id: str, worker_id: str, result: RunResult,
+                   store: SqlStepStore | NullStepStore | None = None) -> bool:
+    """Record how the run ended, if ``worker_id`` still holds the lease; False when it does not.
+
+    A run that parked writes its waiting step in the same transaction (``SqlStepStore.parked``).
+    """
     status = {"succeeded": S.SUCCEEDED, "failed": S.FAILED, "waiting": S.WAITING}[result.status]
     try:
         with write_transaction() as conn:
             recorded = service.finish(conn, execution_id, worker_id, status=status, output=result.output,
                                       error=result.error, resume_at=result.resume_at)
+            if recorded and isinstance(store, SqlStepStore):
+                store.write_parked(conn)
+        if recorded and status == S.WAITING:
+            schedule_wake_up(execution_id, result.resume_at)
     except Exception as exc:
         if unavailable(exc):
             raise
@@ -158,5 +232,4 @@ def _record(execution_id: str, worker_id: str, result: RunResult) -> None:
         error = {"node": None, "item_index": None, "message": f"the outcome could not be stored: {refusal(exc)}"}
         with write_transaction() as conn:
             recorded = service.finish(conn, execution_id, worker_id, status=S.FAILED, error=error)
-    log.info("execution finished" if recorded else "execution outcome dropped (lease lost)",
-             extra={"execution_id": execution_id, "status": result.status})
+    return recorded

@@ -6,8 +6,9 @@
 
 What the caller gets, by the Webhook node's ``respond``:
 
-* ``immediately``: 202 ``{"execution_id"}``, after the queued execution is committed;
-  the id goes to the queue once the answer is on its way.
+* ``immediately``: 202 ``{"execution_id"}``, after the queued execution is committed (in one
+  transaction with the others arriving at the same moment); the id goes to the queue once the
+  answer is on its way, in one round trip with the others (sender.py).
 * ``last_node``: 200 with the first item's json of the last node that sent items.
 * ``respond_node``: what the Respond to Webhook node set (status, headers, body), even if
   a later node failed or waits; without one having run, as below. It is sent when the run
@@ -34,11 +35,11 @@ from starlette.responses import Response
 from backend.billing import hooks as billing
 from backend.db.session import session_scope
 from backend.errors import NotFound, UserError, error_body
-from backend.executions import dispatch
 from backend.settings import get_settings
 from backend.webhooks import listeners, resume
 from backend.webhooks.intake import read_body, request_item
 from backend.webhooks.runs import Outcome, Trigger, queue_run, run_inline
+from backend.webhooks.sender import send_soon
 from backend.webhooks.service import match
 from backend.webhooks.storage import LocalBinaryStore
 from backend.webhooks.targets import Target, version_target
@@ -106,9 +107,9 @@ async def _answer(request: Request, trigger: Trigger, target: Target, params: di
     try:
         item = await request_item(request, body, params, LocalBinaryStore(), secret_header=_secret_header(node))
         if node.respond == "immediately":
-            execution_id = await asyncio.to_thread(queue_run, trigger, target, item)
+            execution_id = await queue_run(trigger, target, item)
             _started(listener, execution_id)
-            return _json({"execution_id": execution_id}, 202, background=BackgroundTask(_dispatch, execution_id))
+            return _json({"execution_id": execution_id}, 202, background=BackgroundTask(send_soon, execution_id))
         outcome = await run_inline(trigger, target, item)
     except BaseException as exc:
         billing.release_execution(trigger.team_id, trigger.mode)
@@ -180,13 +181,6 @@ def _unauthorized(node: WebhookParameters, reason: str) -> WebhookUnauthorized:
 
 def _secret_header(node: WebhookParameters) -> str | None:
     return {"header": node.header_name, "basic": "authorization"}.get(node.auth)
-
-
-def _dispatch(execution_id: str) -> None:
-    try:
-        dispatch.dispatch(execution_id)
-    except Exception:  # it stays queued: the reaper sends it again
-        log.exception("dispatch failed; the reaper will send it again", extra={"execution_id": execution_id})
 
 
 def _workflow_owner(workflow_id: str) -> tuple[str, str]:

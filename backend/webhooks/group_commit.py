@@ -1,4 +1,4 @@
-"""Group commit: webhook runs that finish at the same moment share one transaction.
+"""Group commit: webhook runs that finish (or start acting) at the same moment share one transaction.
 
 The first run to finish starts a flush; those that finish while it writes wait for the
 next one. A run alone is written at once, so this adds no latency when idle; under load
@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Callable
 
-from backend.webhooks.persist import FinishedRun, write_runs
+from backend.webhooks.persist import FinishedRun, RunDraft, write_queued, write_recorded, write_runs
 
 MAX_BATCH = 200
 
 
 class _GroupCommit:
-    def __init__(self) -> None:
-        self._pending: list[tuple[FinishedRun, asyncio.Future]] = []
+    def __init__(self, write: Callable[[list], None]) -> None:
+        self._write = write
+        self._pending: list[tuple[object, asyncio.Future]] = []
 
-    async def save(self, run: FinishedRun) -> None:
+    async def save(self, run: object) -> None:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._pending.append((run, future))
@@ -39,18 +41,17 @@ class _GroupCommit:
         for start in range(0, len(pending), MAX_BATCH):
             batch = pending[start:start + MAX_BATCH]
             try:
-                write_runs([run for run, _ in batch])
+                self._write([run for run, _ in batch])
             except Exception:
                 self._one_by_one(batch)
             else:
                 for _, future in batch:
                     _settle(future)
 
-    @staticmethod
-    def _one_by_one(batch: list[tuple[FinishedRun, asyncio.Future]]) -> None:
+    def _one_by_one(self, batch: list[tuple[object, asyncio.Future]]) -> None:
         for run, future in batch:
             try:
-                write_runs([run])
+                self._write([run])
             except Exception as exc:  # the caller's request fails with it (an unexpected error: logged there)
                 _settle(future, exc)
             else:
@@ -66,14 +67,82 @@ def _settle(future: asyncio.Future, error: Exception | None = None) -> None:
         future.set_exception(error)
 
 
-_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
+class _Pipelined(_GroupCommit):
+    """A group commit whose write runs on a thread while the loop goes on gathering the next batch.
+
+    For the intake of webhooks that answer at once: nothing runs on the loop meanwhile but taking
+    requests, and on PostgreSQL a commit waits for its WAL flush; with the write on the loop, no
+    request was read while a batch committed (bench/queue.py). One batch is written at a time.
+    """
+
+    def __init__(self, write: Callable[[list], None]) -> None:
+        super().__init__(write)
+        self._busy = False
+
+    async def save(self, run: object) -> None:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._pending.append((run, future))
+        if not self._busy:
+            self._busy = True
+            loop.create_task(self._drain())
+        await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                pending, self._pending = self._pending, []
+                outcomes = await asyncio.to_thread(self._write_all, pending)
+                for (_, future), error in zip(pending, outcomes, strict=True):
+                    _settle(future, error)
+        finally:
+            self._busy = False
+
+    def _write_all(self, pending: list[tuple[object, asyncio.Future]]) -> list[Exception | None]:
+        outcomes: list[Exception | None] = []
+        for start in range(0, len(pending), MAX_BATCH):
+            batch = [run for run, _ in pending[start:start + MAX_BATCH]]
+            try:
+                self._write(batch)
+                outcomes += [None] * len(batch)
+            except Exception:
+                for run in batch:
+                    try:
+                        self._write([run])
+                        outcomes.append(None)
+                    except Exception as exc:  # noqa: BLE001 - handed to its request
+                        outcomes.append(exc)
+        return outcomes
+
+
+_finishers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
+_recorders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
+_queuers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
 
 
 async def save_finished(run: FinishedRun) -> None:
     """Persist ``run``; returns once its transaction has committed."""
     loop = asyncio.get_running_loop()
-    writer = _writers.get(loop)
+    writer = _finishers.get(loop)
     if writer is None:
-        writer = _writers[loop] = _GroupCommit()
+        writer = _finishers[loop] = _GroupCommit(lambda runs: write_runs(runs))
     await writer.save(run)
 
+
+async def save_recorded(draft: RunDraft) -> None:
+    """Commit the running row of a run about to act outside LinkFlow; returns once it is committed."""
+    loop = asyncio.get_running_loop()
+    writer = _recorders.get(loop)
+    if writer is None:
+        writer = _recorders[loop] = _GroupCommit(lambda drafts: write_recorded(drafts))
+    await writer.save(draft)
+
+
+
+async def save_queued(draft: RunDraft) -> None:
+    """Commit a queued execution (a webhook that answers at once); returns once it is committed."""
+    loop = asyncio.get_running_loop()
+    writer = _queuers.get(loop)
+    if writer is None:
+        writer = _queuers[loop] = _Pipelined(lambda drafts: write_queued(drafts))
+    await writer.save(draft)

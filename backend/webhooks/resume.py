@@ -74,14 +74,15 @@ async def continue_run(execution_id: str, claimed: service.Claimed, resume_data:
 async def _continue(execution_id: str, claimed: service.Claimed, resume_data: dict) -> None:
     info = ExecutionInfo(id=execution_id, mode=claimed.mode, workflow_id=claimed.workflow_id,
                          workflow_name=claimed.definition.get("name", ""), resume_url=signed_resume_url(execution_id))
+    store = SqlStepStore(execution_id)
     keeper.hold(execution_id, WEB_WORKER_ID, asyncio.current_task())
     try:
         result = await run(claimed.definition, execution=info, input_items=claimed.input,
-                           store=SqlStepStore(execution_id), resume_data=resume_data,
+                           store=store, resume_data=resume_data,
                            services=run_services(claimed.team_id, execution_id, claimed.definition))
     except asyncio.CancelledError:
         log.info("resumed execution stopped: cancelled or lease lost", extra={"execution_id": execution_id})
         return
     finally:
         keeper.release(execution_id)
-    await asyncio.to_thread(finish_leased, execution_id, result)
+    await asyncio.to_thread(finish_leased, execution_id, result, store)

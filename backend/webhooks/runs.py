@@ -8,49 +8,49 @@ outbox event) is written in ONE transaction, shared with other requests finishin
 same moment (group_commit.py, persist.py). Going through the queue costs several
 transactions and a dispatch per run; this costs one thread hop and one insert batch.
 
-The trade-off: while an inline run is in memory, a crash of this process loses it. That
-loses nothing anyone was told about: the caller has no answer yet and will see a broken
-connection, so it retries (webhook senders do). Nodes with side effects may then run
-twice, as they may after any crash (nodes run at least once).
+Nothing acts outside LinkFlow for a run that only lives in memory: before the first node whose
+type declares ``side_effects`` (HTTP Request, Code, Execute Workflow, Wait, integrations) runs,
+the execution row is committed (running, leased to this process and kept alive by the lease
+keeper; group-committed with other runs reaching that point together). Should this process
+die after that, the reaper hands the execution to a worker, which runs it again from the
+start: pure nodes again, and the node with effects at least once more, as after any crash
+(nodes run at least once). A run of pure nodes only stays in memory: a crash loses it before
+anything happened outside and before its caller had an answer (the caller sees a broken
+connection and may retry). Such a run with ``save_data: none`` writes nothing at all.
 
-Runs that stop being short become durable: after ``INLINE_BUDGET_S`` the execution row is
-written (running, leased to this process, kept alive by the lease keeper) with the steps
-done so far, and every later step is committed as a worker would; should this process
-die, the reaper hands the execution to a worker, which resumes from the last step (such a
-run is saved whatever ``save_data`` says, like a worker's). A run that parks in a Wait
-node is saved as waiting, and resumes like any other waiting one.
+Runs that stop being short commit every step: after ``INLINE_BUDGET_S`` the execution row
+(if not written yet) and the steps done so far are written, and every later step is
+committed as a worker would; a crash then resumes from the last step. Such a run is saved
+whatever ``save_data`` says, like a worker's. A run that parks in a Wait node is saved as
+waiting (its steps and status in one transaction), and resumes like any other waiting one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import time
 from dataclasses import dataclass
 
 from backend.billing import hooks as billing
-from backend.db.base import utcnow
-from backend.db.session import session_scope
 from backend.engine.runner import RunResult, run
 from backend.engine.services import EngineServices, ExecutionInfo
-from backend.engine.store import StepRecord
-from backend.executions import service
 from backend.executions.leases import keeper
 from backend.executions.links import signed_resume_url
-from backend.executions.models import ExecutionStatus as S
 from backend.executions.services_factory import engine_services
 from backend.executions.sql_store import SqlStepStore
+from backend.executions.timers import schedule_wake_up
+from backend.executions.worker_runtime import record_outcome
 from backend.isolation import inline_lanes
-from backend.webhooks.group_commit import save_finished
-from backend.webhooks.persist import FinishedRun, RunDraft, ordered_id, write_running
+from backend.webhooks.group_commit import save_finished, save_queued
+from backend.webhooks.inline_store import InlineStore
+from backend.webhooks.persist import WEB_WORKER_ID, FinishedRun, RunDraft, ordered_id
 from backend.webhooks.storage import LocalBinaryStore
 from backend.webhooks.targets import Target
 
 log = logging.getLogger("linkflow.webhooks")
 
-WEB_WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:web"
+__all__ = ["INLINE_BUDGET_S", "WEB_WORKER_ID", "Outcome", "Trigger", "finish_leased", "queue_run", "run_inline"]
 INLINE_BUDGET_S = 2.0
 
 
@@ -78,13 +78,14 @@ def run_services(team_id: str, execution_id: str, probe: dict) -> EngineServices
     return services
 
 
-def queue_run(trigger: Trigger, target: Target, item: dict) -> str:
-    """A queued execution, committed; the caller dispatches its id after answering."""
-    with session_scope() as session:
-        execution = service.create_execution(
-            session, team_id=trigger.team_id, definition=target.definition, mode=trigger.mode,
-            input_items=[item], workflow_id=trigger.workflow_id, version_id=target.version_id)
-        return execution.id
+async def queue_run(trigger: Trigger, target: Target, item: dict) -> str:
+    """A queued execution, committed (group-committed with the others of this moment); the caller
+    hands its id to the queue after answering (``sender.send_soon``)."""
+    draft = RunDraft(id=ordered_id(), team_id=trigger.team_id, workflow_id=trigger.workflow_id,
+                     version_id=target.version_id, definition_json=target.definition_json, mode=trigger.mode,
+                     input=[item])
+    await save_queued(draft)
+    return draft.id
 
 
 async def run_inline(trigger: Trigger, target: Target, item: dict) -> Outcome:
@@ -92,42 +93,50 @@ async def run_inline(trigger: Trigger, target: Target, item: dict) -> Outcome:
     draft = RunDraft(id=ordered_id(), team_id=trigger.team_id, workflow_id=trigger.workflow_id,
                      version_id=target.version_id, definition_json=target.definition_json, mode=trigger.mode,
                      input=[item])
-    store = _SpillingStore(draft)
-    outcome = await inline_lanes().run(lambda: _run_in_lane(trigger, target, item, store))
-    if store.durable is not None or outcome.result is None:
+    store = InlineStore(draft)
+    try:
+        outcome = await inline_lanes().run(lambda: _run_in_lane(trigger, target, item, store))
+        if store.durable is not None or outcome.result is None:
+            return outcome
+        keeps = _keeps(target, trigger, outcome.result.status)
+        if store.recorded:  # its row exists: finished under the lease, its steps only if they are kept
+            await save_finished(FinishedRun(draft, outcome.result, store.done(), recorded=True, keep_steps=keeps))
+        elif keeps:
+            await save_finished(FinishedRun(draft, outcome.result, store.done()))
+        if outcome.result.status == "waiting":
+            schedule_wake_up(draft.id, outcome.result.resume_at)
+        if not keeps and not store.recorded:  # no row, no event: billing still counts the run
+            if outcome.result.status == "failed":
+                log.warning("webhook run failed (save_data=%s: not saved)", target.save_data,
+                            extra={"execution_id": draft.id, "workflow_id": trigger.workflow_id})
+            billing.unsaved_run(draft.team_id, draft.id, draft.workflow_id, draft.mode, outcome.result.status)
         return outcome
-    if not _keeps(target, trigger, outcome.result.status):
-        if outcome.result.status == "failed":
-            log.warning("webhook run failed (save_data=%s: not saved)", target.save_data,
-                        extra={"execution_id": draft.id, "workflow_id": trigger.workflow_id})
-        billing.unsaved_run(draft.team_id, draft.id, draft.workflow_id, draft.mode, outcome.result.status)
-        return outcome
-    await save_finished(FinishedRun(draft, outcome.result, list(store.steps.values())))
-    return outcome
+    finally:
+        if store.recorded:
+            keeper.release(draft.id)
 
 
-async def _run_in_lane(trigger: Trigger, target: Target, item: dict, store: _SpillingStore) -> Outcome:
+async def _run_in_lane(trigger: Trigger, target: Target, item: dict, store: InlineStore) -> Outcome:
     draft = store.draft
     info = ExecutionInfo(id=draft.id, mode=trigger.mode, workflow_id=trigger.workflow_id,
                          workflow_name=trigger.workflow_name, resume_url=signed_resume_url(draft.id))
     task = asyncio.current_task()
-    timer = asyncio.get_running_loop().call_later(INLINE_BUDGET_S, store.spill, task)
+    store.task = task
+    timer = asyncio.get_running_loop().call_later(INLINE_BUDGET_S, store.spill)
     started = time.monotonic()
     try:
         result = await run(target.runnable, execution=info, input_items=[item], store=store,
                            services=run_services(trigger.team_id, draft.id, target.vars_probe))
     except asyncio.CancelledError:
-        if store.durable is None or task is None:
+        if not store.recorded or task is None:
             raise
         task.uncancel()  # the lease keeper stopped it: a user cancelled the execution
-        keeper.release(draft.id)
         return Outcome(draft.id, None)
     finally:
         timer.cancel()
     timed_out = result.status == "failed" and time.monotonic() - started >= target.timeout_s
     if store.durable is not None:
-        keeper.release(draft.id)
-        await asyncio.to_thread(finish_leased, draft.id, result)
+        await asyncio.to_thread(finish_leased, draft.id, result, store.durable)
     return Outcome(draft.id, result, timed_out)
 
 
@@ -137,39 +146,6 @@ def _keeps(target: Target, trigger: Trigger, status: str) -> bool:
     return target.save_data == "all" or (target.save_data == "errors" and status == "failed")
 
 
-def finish_leased(execution_id: str, result: RunResult) -> None:
-    status = {"succeeded": S.SUCCEEDED, "failed": S.FAILED, "waiting": S.WAITING}[result.status]
-    with session_scope() as session:
-        recorded = service.finish(session, execution_id, WEB_WORKER_ID, status=status, output=result.output,
-                                  error=result.error, resume_at=result.resume_at)
-    if not recorded:
+def finish_leased(execution_id: str, result: RunResult, store: SqlStepStore) -> None:
+    if not record_outcome(execution_id, WEB_WORKER_ID, result, store):
         log.warning("webhook run outcome dropped: the lease was lost", extra={"execution_id": execution_id})
-
-
-class _SpillingStore:
-    """Steps in memory; once ``spill`` ran, every step is also committed (SqlStepStore)."""
-
-    def __init__(self, draft: RunDraft) -> None:
-        self.draft = draft
-        self.steps: dict[tuple[str, int], StepRecord] = {}
-        self.durable: SqlStepStore | None = None
-
-    async def load_steps(self) -> dict[tuple[str, int], StepRecord]:
-        return {}  # always a new execution
-
-    async def save_step(self, step: StepRecord) -> None:
-        self.steps[step.key] = step
-        if self.durable is not None:
-            # A blocking commit in the event loop, as on a worker's loop; only runs past the budget get here.
-            await self.durable.save_step(step)
-
-    def spill(self, task: asyncio.Task | None) -> None:
-        lease_until = utcnow() + service.lease()
-        try:
-            write_running(self.draft, list(self.steps.values()), WEB_WORKER_ID, lease_until)
-        except Exception:  # the run goes on in memory and is saved at its end
-            log.exception("could not make a long webhook run durable", extra={"execution_id": self.draft.id})
-            return
-        if task is not None:
-            keeper.hold(self.draft.id, WEB_WORKER_ID, task)
-        self.durable = SqlStepStore(self.draft.id)

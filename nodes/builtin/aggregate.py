@@ -41,6 +41,7 @@ class Aggregate(Node):
     type = "aggregate"
     display_name = "Aggregate"
     group = "data"
+    side_effects = False
     icon = "layers"
     description = "Collects field values (or whole items) of all items into lists on one item."
     Parameters = AggregateParameters

@@ -46,6 +46,7 @@ class Code(Node):
     type = "code"
     display_name = "Code"
     group = "data"
+    side_effects = True
     icon = "code"
     description = "Runs your Python on the items, in a sandbox with time and memory limits."
     Parameters = CodeParameters

@@ -37,6 +37,7 @@ class Crypto(Node):
     type = "crypto"
     display_name = "Crypto"
     group = "data"
+    side_effects = False
     icon = "fingerprint"
     description = "Hashes values (MD5, SHA), signs them with HMAC, or generates UUIDs."
     Parameters = CryptoParameters

@@ -59,6 +59,7 @@ class DateTime(Node):
     type = "datetime"
     display_name = "Date & Time"
     group = "data"
+    side_effects = False
     icon = "calendar-clock"
     description = "Gets, formats, shifts, parses and compares dates."
     Parameters = DateTimeParameters

@@ -23,6 +23,7 @@ class ExecuteWorkflow(Node):
     type = "execute_workflow"
     display_name = "Execute Workflow"
     group = "flow"
+    side_effects = True
     icon = "workflow"
     description = "Runs another workflow with these items and continues with its output."
     Parameters = ExecuteWorkflowParameters

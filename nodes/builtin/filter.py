@@ -19,6 +19,7 @@ class Filter(Node):
     type = "filter"
     display_name = "Filter"
     group = "flow"
+    side_effects = False
     icon = "filter"
     description = "Keeps only the items that meet the conditions and drops the rest."
     Parameters = FilterParameters

@@ -83,6 +83,7 @@ class HttpRequest(Node):
     type = "http_request"
     display_name = "HTTP Request"
     group = "integration"
+    side_effects = True
     icon = "globe"
     description = "Calls an HTTP API and outputs its answer."
     credential_slots = {"auth": ("api_key_header", "http_basic", "bearer_token", "oauth2")}

@@ -19,6 +19,7 @@ class If(Node):
     type = "if"
     display_name = "If"
     group = "flow"
+    side_effects = False
     icon = "split"
     description = "Routes each item to 'true' or 'false' depending on conditions."
     outputs = ("true", "false")

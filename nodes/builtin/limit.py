@@ -18,6 +18,7 @@ class Limit(Node):
     type = "limit"
     display_name = "Limit"
     group = "data"
+    side_effects = False
     icon = "list-end"
     description = "Keeps only the first (or last) N items."
     Parameters = LimitParameters

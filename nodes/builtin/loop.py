@@ -24,6 +24,7 @@ class Loop(Node):
     type = "loop"
     display_name = "Loop Over Items"
     group = "flow"
+    side_effects = False
     icon = "repeat"
     description = "Runs the 'loop' branch once per batch of items, then continues on 'done'."
     outputs = ("loop", "done")

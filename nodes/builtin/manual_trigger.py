@@ -5,6 +5,7 @@ class ManualTrigger(Node):
     type = "manual_trigger"
     display_name = "Manual Trigger"
     group = "trigger"
+    side_effects = False
     icon = "mouse-pointer-click"
     description = "Starts the workflow when someone presses Run (or calls the run API)."
     inputs = ()

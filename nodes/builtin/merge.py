@@ -46,6 +46,7 @@ class Merge(Node):
     type = "merge"
     display_name = "Merge"
     group = "flow"
+    side_effects = False
     icon = "merge"
     description = "Combines the items of two branches: append, join by key or by position."
     inputs = ("input1", "input2")

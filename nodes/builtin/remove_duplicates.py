@@ -27,6 +27,7 @@ class RemoveDuplicates(Node):
     type = "remove_duplicates"
     display_name = "Remove Duplicates"
     group = "data"
+    side_effects = False
     icon = "copy-minus"
     description = "Drops items equal to an earlier item (in all fields or the chosen ones)."
     Parameters = RemoveDuplicatesParameters

@@ -42,6 +42,7 @@ class RespondToWebhook(Node):
     type = "respond_to_webhook"
     display_name = "Respond to Webhook"
     group = "integration"
+    side_effects = False
     icon = "reply"
     description = "Answers the HTTP call that started the workflow with a status, headers and body."
     Parameters = RespondToWebhookParameters

@@ -64,6 +64,7 @@ class Schedule(Node):
     type = "schedule"
     display_name = "Schedule"
     group = "trigger"
+    side_effects = False
     icon = "clock"
     description = "Starts the workflow on a cron schedule."
     inputs = ()

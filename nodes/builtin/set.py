@@ -31,6 +31,7 @@ class Set(Node):
     type = "set"
     display_name = "Set"
     group = "data"
+    side_effects = False
     icon = "pencil"
     description = "Adds or changes fields of every item (and can drop all others)."
     Parameters = SetParameters

@@ -31,6 +31,7 @@ class Sort(Node):
     type = "sort"
     display_name = "Sort"
     group = "data"
+    side_effects = False
     icon = "arrow-up-down"
     description = "Orders items by one or more fields."
     Parameters = SortParameters

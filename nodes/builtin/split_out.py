@@ -24,6 +24,7 @@ class SplitOut(Node):
     type = "split_out"
     display_name = "Split Out"
     group = "data"
+    side_effects = False
     icon = "ungroup"
     description = "Turns a list inside each item into one item per element."
     Parameters = SplitOutParameters

@@ -19,6 +19,7 @@ class StopAndError(Node):
     type = "stop_and_error"
     display_name = "Stop and Error"
     group = "flow"
+    side_effects = False
     icon = "octagon-x"
     description = "Fails the execution with your message (the error workflow, if any, then runs)."
     Parameters = StopAndErrorParameters

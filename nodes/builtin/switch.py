@@ -50,6 +50,7 @@ class Switch(Node):
     type = "switch"
     display_name = "Switch"
     group = "flow"
+    side_effects = False
     icon = "git-fork"
     description = "Routes each item to the output of the rule it matches."
     outputs = ()  # named by the rules: see output_ports

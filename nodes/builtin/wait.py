@@ -42,6 +42,7 @@ class Wait(Node):
     type = "wait"
     display_name = "Wait"
     group = "flow"
+    side_effects = True
     icon = "hourglass"
     description = "Pauses the execution for a time, until a date, or until a webhook call resumes it."
     Parameters = WaitParameters

@@ -117,6 +117,7 @@ class Webhook(Node):
     type = "webhook"
     display_name = "Webhook"
     group = "trigger"
+    side_effects = False
     icon = "webhook"
     description = "Starts the workflow when an HTTP request arrives at /webhook/<path>."
     inputs = ()

@@ -10,6 +10,7 @@ A node type is one class::
         version = 1
         display_name = "Greet"
         group = "data"
+        side_effects = False  # True if it calls a server, sends mail, runs code...
         description = "Adds a greeting to every item."
 
         class Parameters(NodeParameters):

@@ -17,7 +17,7 @@ _TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 _PORT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _ALLOWED_ATTRS = {
     "type", "version", "display_name", "group", "icon", "description", "inputs", "outputs",
-    "Parameters", "credential_slots", "trigger", "execute", "output_ports", "dynamic_outputs",
+    "Parameters", "credential_slots", "trigger", "execute", "output_ports", "dynamic_outputs", "side_effects",
 }
 
 
@@ -62,6 +62,11 @@ class Node:
     Parameters: ClassVar[type[NodeParameters]] = NodeParameters
     credential_slots: ClassVar[dict[str, tuple[str, ...]]] = {}  # slot -> accepted credential types
     trigger: ClassVar[TriggerSpec | None] = None
+    # Declared by every node type, no default: True if running it acts outside LinkFlow (calls a server,
+    # sends mail, runs user code, starts a sub-workflow, parks the execution); False if it only computes
+    # new items from the ones it is given. An execution is recorded durably before its first node with
+    # effects runs; runs of pure nodes only may stay in memory until they end (backend/webhooks/runs.py).
+    side_effects: ClassVar[bool]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -101,6 +106,7 @@ class Node:
             "parameters_schema": cls.Parameters.model_json_schema(),
             "credential_slots": {k: list(v) for k, v in cls.credential_slots.items()},
             "trigger": cls.trigger.kind if cls.trigger else None,
+            "side_effects": cls.side_effects,
         }
 
 
@@ -122,6 +128,10 @@ def _check_declaration(cls: type[Node]) -> None:
         fail("set `display_name` to the name shown in the editor")
     if cls.group not in GROUPS:
         fail(f"`group` is {cls.group!r}; use one of {GROUPS}")
+    if not isinstance(getattr(cls, "side_effects", None), bool):
+        fail("declare `side_effects = True` if running the node acts outside LinkFlow (calls a server, sends "
+             "mail, runs code, starts a sub-workflow), or `side_effects = False` if it only computes items "
+             "from the items it is given")
     _check_ports(cls, fail)
     if not (isinstance(cls.Parameters, type) and issubclass(cls.Parameters, NodeParameters)):
         fail("`Parameters` must subclass nodes.sdk.NodeParameters")

@@ -125,3 +125,25 @@ async def test_a_code_node_returning_nan_fails_naming_the_item_and_field_even_un
     assert failed.status == "failed" and failed.attempts == 1
     assert failed.error == {"node": "Ratio", "item_index": None, "message": (
         "`ratio` in item 1 is NaN (not a number), which is not JSON; check for it, e.g. x if x == x else None")}
+
+
+async def test_waits_end_on_time_not_at_the_next_poll():
+    """Issue #18 finding 3: each wait is woken by a timer within a second of its time (the poll every
+    2 s made some up to 2 s late), whether its wake-up was scheduled when it parked or by a look-ahead."""
+    from backend.executions.models import ExecutionStep
+
+    team_id = setup_team()
+    amounts = [1.0, 1.3, 1.7, 2.2, 2.9, 3.6]
+    async with run_embedded():
+        ids = [queue(team_id, chain(node("t", "Start", "manual_trigger", 0),
+                                    node("w", "Pause", "wait", 1, mode="duration", amount=amount, unit="seconds")))
+               for amount in amounts]
+        for execution_id in ids:
+            done = await wait_status(execution_id, {"succeeded", "failed"})
+            assert done.status == "succeeded", done.error
+    late = []
+    with session_scope() as session:
+        for execution_id, amount in zip(ids, amounts, strict=True):
+            step = session.query(ExecutionStep).filter_by(execution_id=execution_id, node_id="w").one()
+            late.append((step.finished_at - step.started_at).total_seconds() - amount)
+    assert all(0 <= seconds < 1.0 for seconds in late), late

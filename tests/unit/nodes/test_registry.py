@@ -34,9 +34,36 @@ def test_registry_refuses_a_second_class_with_the_same_type():
     class Impostor(Node):
         type = "noop"
         display_name = "Impostor"
+        side_effects = False
 
         async def execute(self, ctx, items):
             return items
 
     with pytest.raises(ValueError, match="declared twice"):
         NodeRegistry([NoOp, Impostor])
+
+
+def test_a_node_type_must_say_whether_it_has_side_effects():
+    from nodes.sdk import Node
+
+    with pytest.raises(TypeError, match=r"declare `side_effects = True` if running the node acts outside LinkFlow"):
+        class Undeclared(Node):
+            type = "undeclared"
+            display_name = "Undeclared"
+
+            async def execute(self, ctx, items):
+                return items
+
+    with pytest.raises(TypeError, match="side_effects"):
+        class NotABool(Node):
+            type = "not_a_bool"
+            display_name = "Not a bool"
+            side_effects = "yes"
+
+            async def execute(self, ctx, items):
+                return items
+
+
+def test_the_built_in_nodes_with_side_effects_are_those_that_act_outside_linkflow():
+    acting = {entry["type"] for entry in default_registry().catalog() if entry["side_effects"]}
+    assert acting == {"http_request", "code", "execute_workflow", "wait"}

@@ -10,6 +10,7 @@ from nodes.sdk.testing import FakeContext, run_node
 class Mutator(Node):
     type = "mutator"
     display_name = "Mutator"
+    side_effects = False
 
     async def execute(self, ctx, items):
         items[0]["json"]["changed"] = True

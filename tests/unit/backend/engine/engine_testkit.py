@@ -31,6 +31,7 @@ START = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 class _Counted(Node):
     abstract = True
+    side_effects = False
 
     async def execute(self, ctx, items):
         CALLS[ctx.node_name] += 1
@@ -175,6 +176,7 @@ class Pause(_Counted):
 
     type = "pause"
     display_name = "Pause"
+    side_effects = True
 
     class Parameters(NodeParameters):
         minutes: int | None = 5
@@ -190,6 +192,7 @@ class Services(_Counted):
 
     type = "services"
     display_name = "Services"
+    side_effects = True
     credential_slots = {"api": ("api_key",)}
 
     async def work(self, ctx, items):

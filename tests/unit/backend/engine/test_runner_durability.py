@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from engine_testkit import CALLS, START, chain, items, jsons, node, workflow
 
 from backend.engine import InMemoryStepStore, NullStepStore, StepRecord
@@ -112,3 +113,42 @@ async def test_the_null_store_keeps_nothing(harness):
     store = NullStepStore()
     result = await harness.run(workflow(node("S", "start"), node("A"), edges=["S -> A"]), store=store)
     assert result.status == "succeeded" and await store.load_steps() == {}
+
+
+class EffectsLog(InMemoryStepStore):
+    """Logs saves and the engine's notice before a node with side effects runs."""
+
+    def __init__(self, refuse: bool = False) -> None:
+        super().__init__()
+        self.log: list[str] = []
+        self.refuse = refuse
+
+    async def save_step(self, step):
+        self.log.append(f"save {step.node_name}")
+        await super().save_step(step)
+
+    async def before_effects(self):
+        self.log.append("before effects")
+        if self.refuse:
+            raise ConnectionError("the database is down")
+
+
+async def test_the_store_hears_before_a_node_with_side_effects_runs_and_not_for_pure_nodes(harness):
+    store = EffectsLog()
+    await harness.run(waiting_workflow(), items({"n": 1}), store=store)
+    assert store.log == ["save S", "save Before", "before effects", "save Wait"]  # pause declares side effects
+
+
+async def test_a_node_with_side_effects_that_does_not_run_needs_no_record(harness):
+    store = EffectsLog()
+    definition = workflow(node("S", "start"), node("Wait", "pause", disabled=True), node("After"),
+                          edges=chain("S", "Wait", "After"))
+    await harness.run(definition, items({"n": 1}), store=store)
+    assert "before effects" not in store.log
+
+
+async def test_a_store_that_cannot_record_the_execution_stops_the_run_before_the_node_acts(harness):
+    store = EffectsLog(refuse=True)
+    with pytest.raises(ConnectionError):
+        await harness.run(waiting_workflow(), items({"n": 1}), store=store)
+    assert CALLS["Wait"] == 0 and "After" not in CALLS

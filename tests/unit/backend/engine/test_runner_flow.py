@@ -158,6 +158,7 @@ async def test_a_node_returning_an_unknown_port_fails_clearly(harness):
     class Wrong(Node):
         type = "wrong"
         display_name = "Wrong"
+        side_effects = False
 
         async def execute(self, ctx, items):
             return {"elsewhere": items}

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from webhook_testkit import executions, flow, hook
 
+from backend.db.session import session_scope
 from backend.engine.runner import RunResult
+from backend.executions.models import Execution
 from backend.webhooks import group_commit
-from backend.webhooks.persist import FinishedRun, RunDraft, dumps, ordered_id
+from backend.webhooks.persist import WEB_WORKER_ID, FinishedRun, RunDraft, dumps, ordered_id
 
 
 def finished(team_id: str) -> FinishedRun:
@@ -49,3 +52,75 @@ def test_ordered_ids_sort_by_creation():
         ids.append(ordered_id())
         asyncio.run(asyncio.sleep(0.002))
     assert ids == sorted(ids) and all(len(i) == 32 and int(i, 16) for i in ids)
+
+
+def test_runs_reaching_their_first_side_effect_together_are_recorded_in_one_transaction(team, monkeypatch):
+    batches = []
+    write = group_commit.write_recorded
+    monkeypatch.setattr(group_commit, "write_recorded", lambda drafts: (batches.append(len(drafts)), write(drafts)))
+    drafts = [finished(team.team_id).draft for _ in range(4)]
+
+    async def record_together():
+        await asyncio.gather(*(group_commit.save_recorded(draft) for draft in drafts))
+
+    asyncio.run(record_together())
+    assert batches == [4]
+    assert [(e.status, e.lease_owner) for e in executions()] == [("running", WEB_WORKER_ID)] * 4
+
+
+def test_a_recorded_run_is_finished_under_its_lease_and_a_lost_lease_wins(team):
+    kept, lost = finished(team.team_id), finished(team.team_id)
+    for run in (kept, lost):
+        run.recorded = True
+        asyncio.run(group_commit.save_recorded(run.draft))
+    with session_scope() as session:  # a user cancelled the second one while it ran
+        session.execute(update(Execution).where(Execution.id == lost.draft.id)
+                        .values(status="cancelled", lease_owner=None))
+
+    async def finish_together():
+        await asyncio.gather(group_commit.save_finished(kept), group_commit.save_finished(lost))
+
+    asyncio.run(finish_together())
+    by_id = {e.id: e for e in executions()}
+    assert (by_id[kept.draft.id].status, by_id[kept.draft.id].output) == ("succeeded", [{"json": {"ok": True}}])
+    assert by_id[lost.draft.id].status == "cancelled" and by_id[lost.draft.id].output is None
+
+
+def test_webhooks_answering_at_once_are_queued_in_one_transaction_and_sent_in_one_batch(team, monkeypatch):
+    from backend.events.models import OutboxEvent
+    from backend.executions import dispatch
+    from backend.webhooks import sender
+
+    batches, sends = [], []
+    write = group_commit.write_queued
+    monkeypatch.setattr(group_commit, "write_queued", lambda drafts: (batches.append(len(drafts)), write(drafts)))
+    monkeypatch.setattr(dispatch, "dispatch_many", lambda ids: sends.append(list(ids)))
+    drafts = [finished(team.team_id).draft for _ in range(3)]
+
+    async def arrive_together():
+        await asyncio.gather(*(group_commit.save_queued(draft) for draft in drafts))
+        await asyncio.gather(*(sender.send_soon(draft.id) for draft in drafts))
+
+    asyncio.run(arrive_together())
+    assert batches == [3] and sends == [[draft.id for draft in drafts]]
+    assert sorted((e.status, e.attempts, e.started_at) for e in executions()) == [("queued", 0, None)] * 3
+    with session_scope() as session:
+        assert sorted(event.payload["type"] for event in session.query(OutboxEvent)) == ["execution.queued"] * 3
+
+
+def test_a_batch_that_cannot_be_sent_stays_queued_for_the_reaper(team, monkeypatch):
+    from backend.executions import dispatch
+    from backend.webhooks import sender
+
+    def broken(ids):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(dispatch, "dispatch_many", broken)
+    draft = finished(team.team_id).draft
+
+    async def arrive():
+        await group_commit.save_queued(draft)
+        await sender.send_soon(draft.id)  # does not raise: the answer was given, the row is the truth
+
+    asyncio.run(arrive())
+    assert [e.status for e in executions()] == ["queued"]

@@ -1,0 +1,271 @@
+"""Scaled out: webhook intake on the API role and executions on 1, 2 and 4 workers (PostgreSQL + Redis).
+
+Run it as bench/queue.py (this module is its body; see that file for why).
+
+    eval "$(bash deploy/local/infra.sh env)"
+    .venv/bin/python bench/queue.py                         # workers 1, 2, 4
+    .venv/bin/python bench/queue.py --workers 2 --duration 5 --count 1000
+    .venv/bin/python bench/queue.py --root /tmp/base       # the code of another checkout (same venv): A/B
+
+For each worker count, on a fresh PostgreSQL database (on the server of LINKFLOW_TEST_POSTGRES_URL)
+and a Redis database of its own (LINKFLOW_BENCH_REDIS_URL, default db 9 of the test Redis, flushed
+before and after), it starts `linkflow serve --role api` and that many `linkflow worker` processes
+(LINKFLOW_QUEUE_BACKEND=redis), activates `webhook (respond immediately) -> set -> set`, then:
+
+(``--workers 0``: the intake alone, nothing runs the executions.)
+
+1. accepted: 16 connections POST for ``--duration`` s; every answer must be 202 with an execution id
+   -> accepted webhooks/s (and the API process's CPU per request);
+2. end to end: once that backlog is done, ``--count`` webhooks at 16 at a time -> executions/s from
+   the first accepted to the last finished, and the p50 / p95 of finished_at - created_at.
+
+Every accepted execution must end succeeded with the right output. The client is a separate
+process (asyncio HTTP/1.1 keep-alive). Loopback only; every loop is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from webhook import ROOT, Database, cpu_seconds, free_port, wait_healthy  # noqa: E402
+
+PATH = "/webhook/queue-bench"
+CONNECTIONS = 16
+
+
+def workflow() -> dict:
+    return {
+        "nodes": [
+            {"id": "hook", "name": "Webhook", "type": "webhook", "version": 1, "position": [0, 0],
+             "parameters": {"path": "queue-bench", "method": "POST", "respond": "immediately"}},
+            {"id": "a", "name": "Double", "type": "set", "version": 1, "position": [1, 0],
+             "parameters": {"keep_only_set": True, "fields": [{"name": "double", "value": "{{ $json.body.n * 2 }}"}]}},
+            {"id": "b", "name": "Plus", "type": "set", "version": 1, "position": [2, 0],
+             "parameters": {"fields": [{"name": "plus", "value": "{{ $json.double + 1 }}"}]}},
+        ],
+        "connections": [{"from": "hook", "to": "a"}, {"from": "a", "to": "b"}],
+    }
+
+
+def setup() -> None:
+    from backend.db import migrate
+    from backend.db.session import session_scope
+    from backend.settings import get_settings
+    from backend.users.service import create_user
+    from backend.workflows import activation
+    from backend.workflows.service import create_workflow
+
+    migrate.upgrade(get_settings().database_url)
+    with session_scope() as session:
+        user, team = create_user(session, email="queue@example.com", password="benchmark password")
+        flow = create_workflow(session, team_id=team.id, user_id=user.id, name="queue", definition=workflow())
+        activation.activate(session, flow, user_id=user.id)
+
+
+def state() -> dict:
+    """Counts by status, and for finished ones: first created, last finished, latencies, wrong outputs."""
+    from sqlalchemy import func, select
+
+    from backend.db.session import session_scope
+    from backend.executions.models import Execution
+
+    with session_scope() as session:
+        by_status = dict(session.execute(select(Execution.status, func.count()).group_by(Execution.status)).all())
+        rows = session.execute(select(Execution.created_at, Execution.finished_at, Execution.input, Execution.output)
+                               .where(Execution.status == "succeeded")).all()
+    wrong = sum(1 for row in rows if row.output != [{"json": {"double": row.input[0]["json"]["body"]["n"] * 2,
+                                                              "plus": row.input[0]["json"]["body"]["n"] * 2 + 1}}])
+    return {"by_status": by_status, "wrong": wrong,
+            "first": min((r.created_at.timestamp() for r in rows), default=0),
+            "last": max((r.finished_at.timestamp() for r in rows), default=0),
+            "latencies": sorted((r.finished_at - r.created_at).total_seconds() for r in rows)}
+
+
+# ---------------------------------------------------------------- client (child process)
+
+async def _post(reader, writer, n: int) -> bool:
+    body = json.dumps({"n": n}).encode()
+    writer.write((f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+    header = await reader.readuntil(b"\r\n\r\n")
+    length = next(int(line.split(b":", 1)[1]) for line in header.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    payload = await reader.readexactly(length)
+    return header.startswith(b"HTTP/1.1 202") and len(json.loads(payload).get("execution_id", "")) == 32
+
+
+async def _drive(port: int, duration_s: float, count: int) -> dict:
+    numbers = iter(range(count))
+    accepted, refused = [0], [0]
+    stop_at = time.monotonic() + duration_s
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for n in numbers:
+                if time.monotonic() >= stop_at:
+                    break
+                if await _post(reader, writer, n):
+                    accepted[0] += 1
+                else:
+                    refused[0] += 1
+        finally:
+            writer.close()
+
+    started = time.monotonic()
+    await asyncio.gather(*(connection() for _ in range(CONNECTIONS)))
+    return {"accepted": accepted[0], "refused": refused[0], "seconds": time.monotonic() - started}
+
+
+def client(port: int, duration_s: float, count: int) -> None:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    print(json.dumps(asyncio.run(_drive(port, duration_s, count))))
+
+
+# ---------------------------------------------------------------- orchestration
+
+def child(args: list[str], env: dict, root: Path, timeout_s: float) -> str:
+    done = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True,
+                          timeout=timeout_s, cwd=root)
+    if done.returncode != 0:
+        raise RuntimeError(f"{args[0]} failed:\n{done.stderr[-3000:]}")
+    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+
+def wait_done(env: dict, root: Path, expected: int, timeout_s: float) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = json.loads(child(["--state"], env, root, 120))
+        finished = sum(result["by_status"].get(s, 0) for s in ("succeeded", "failed", "cancelled"))
+        if finished >= expected or time.monotonic() > deadline:
+            return result
+        time.sleep(1)
+
+
+def measure(workers: int, duration_s: float, count: int, root: Path, redis_url: str) -> dict:
+    import redis
+
+    database = Database("postgres")
+    procs: list[subprocess.Popen] = []
+    store = redis.Redis.from_url(redis_url)
+    store.flushdb()
+    try:
+        env = {**database.env(), "PYTHONPATH": str(root), "LINKFLOW_REDIS_URL": redis_url,
+               "LINKFLOW_QUEUE_BACKEND": "redis", "LINKFLOW_CACHE_BACKEND": "redis"}
+        child(["--setup"], env, root, 120)
+        port = free_port()
+        api = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--role", "api", "--host", "127.0.0.1",
+                                "--port", str(port)], env=env, cwd=root, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+        procs.append(api)
+        for _ in range(workers):
+            procs.append(subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=env, cwd=root,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                          start_new_session=True))
+        wait_healthy(port, api)
+        time.sleep(3)  # the workers' start-up
+        child(["--client", str(port), "--duration", "2", "--count", "300"], env, root, 60)  # warm-up
+        cpu_before = cpu_seconds(api.pid)
+        load = json.loads(child(["--client", str(port), "--duration", str(duration_s), "--count", "1000000"],
+                                env, root, duration_s + 120))
+        api_cpu_us = (cpu_seconds(api.pid) - cpu_before) / max(load["accepted"], 1) * 1e6
+        if workers == 0:  # the intake alone: nothing runs the executions
+            return {"workers": 0, "accepted_per_s": load["accepted"] / load["seconds"], "refused": load["refused"],
+                    "api_cpu_us": api_cpu_us, "executions_per_s": 0, "p50": None, "p95": None, "wrong": 0,
+                    "failed": 0, "left": 0}
+        backlog = wait_done(env, root, 0, 0)
+        total = sum(backlog["by_status"].values())
+        wait_done(env, root, total, 600)
+        before = json.loads(child(["--state"], env, root, 120))
+        e2e = json.loads(child(["--client", str(port), "--duration", "600", "--count", str(count)], env, root, 700))
+        final = wait_done(env, root, total + e2e["accepted"], 600)
+        runs = json.loads(child(["--state-since", str(before["last"])], env, root, 120))
+        return {"workers": workers, "accepted_per_s": load["accepted"] / load["seconds"],
+                "refused": load["refused"] + e2e["refused"], "api_cpu_us": api_cpu_us,
+                "executions_per_s": runs["count"] / runs["span"] if runs["span"] else 0,
+                "p50": runs["p50"], "p95": runs["p95"], "wrong": final["wrong"],
+                "failed": final["by_status"].get("failed", 0),
+                "left": sum(v for k, v in final["by_status"].items() if k not in ("succeeded", "failed"))}
+    finally:
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        store.flushdb()
+        database.drop()
+
+
+def state_since(after: float) -> dict:
+    """The executions of the end-to-end phase: created after ``after`` (the previous phase's last finish)."""
+    from sqlalchemy import select
+
+    from backend.db.session import session_scope
+    from backend.executions.models import Execution
+
+    with session_scope() as session:
+        rows = [r for r in session.execute(select(Execution.created_at, Execution.finished_at)
+                                           .where(Execution.status == "succeeded")).all()
+                if r.created_at.timestamp() > after]
+    if not rows:
+        return {"count": 0, "span": 0, "p50": None, "p95": None}
+    latencies = sorted((r.finished_at - r.created_at).total_seconds() for r in rows)
+    span = max(r.finished_at.timestamp() for r in rows) - min(r.created_at.timestamp() for r in rows)
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
+    return {"count": len(rows), "span": span, "p50": cuts[49], "p95": cuts[94]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, nargs="*", default=[1, 2, 4])
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--root", type=Path, default=ROOT)
+    parser.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--state", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--state-since", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--client", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.setup:
+        return setup()
+    if args.state:
+        result = state()
+        return print(json.dumps({**result, "latencies": []}))
+    if args.state_since is not None:
+        return print(json.dumps(state_since(args.state_since)))
+    if args.client:
+        return client(args.client, min(args.duration, 600), min(args.count, 1_000_000))
+    base = os.environ.get("LINKFLOW_TEST_REDIS_URL", "redis://127.0.0.1:56379/0")
+    redis_url = os.environ.get("LINKFLOW_BENCH_REDIS_URL", base.rsplit("/", 1)[0] + "/9")
+    print(f"# {CONNECTIONS} connections x {args.duration:g} s accepted, then {args.count} end to end; code {args.root}; "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    print("| workers | accepted webhooks/s | API CPU µs/request | executions/s (end to end) | e2e latency p50 / p95 s "
+          "| refused | failed / wrong / left |")
+    print("|---|---|---|---|---|---|---|")
+    for workers in args.workers:
+        r = measure(workers, args.duration, min(args.count, 100_000), args.root, redis_url)
+        p50 = f"{r['p50']:.2f} / {r['p95']:.2f}" if r["p50"] is not None else "—"
+        print(f"| {workers} | {r['accepted_per_s']:,.0f} | {r['api_cpu_us']:.0f} | {r['executions_per_s']:,.0f} | "
+              f"{p50} | {r['refused']} | {r['failed']} / {r['wrong']} / {r['left']} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

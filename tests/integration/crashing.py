@@ -1,0 +1,46 @@
+"""Fault injection for the crash tests: a `linkflow` command that SIGKILLs itself at one named moment.
+
+    python -m tests.integration.crashing MOMENT linkflow-args...
+
+Each moment wraps one function of the real code, so the process dies exactly where a crash would
+hurt, with nothing in the product's code waiting for tests; the rest of the process is the real one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def before_waiting_recorded() -> None:
+    """The run parked in a Wait node; the process dies before the execution is recorded as waiting."""
+    from backend.executions import service
+
+    finish = service.finish
+
+    def dying(db, execution_id, worker_id, *, status, **kwargs):
+        if status == "waiting":
+            _die()
+        return finish(db, execution_id, worker_id, status=status, **kwargs)
+
+    service.finish = dying
+
+
+MOMENTS = {"before-waiting-recorded": before_waiting_recorded}
+
+
+def main() -> int:
+    moment, *argv = sys.argv[1:]
+    MOMENTS[moment]()
+    from backend.cli import main as linkflow
+
+    return linkflow(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
