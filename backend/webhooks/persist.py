@@ -36,6 +36,7 @@ from backend.executions.models import Execution, ExecutionStep
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.sql_store import offload_dir
 from backend.settings import get_settings
+from backend.tracing import TRACEPARENT
 
 log = logging.getLogger("linkflow.webhooks")
 WEB_WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:web"  # the lease owner of runs this web process holds
@@ -104,11 +105,14 @@ class RunDraft:
     mode: str
     input: list
     created_at: datetime = field(default_factory=utcnow)
+    traceparent: str | None = None  # of the request (tracing on): its events join that trace
 
     def event(self, status: str, error: dict | None) -> dict:
-        return {"topic": "execution.events", "key": self.id, "payload": {
-            "type": f"execution.{status}", "execution_id": self.id, "workflow_id": self.workflow_id,
-            "team_id": self.team_id, "mode": self.mode, "status": status, "error": error}}
+        payload = {"type": f"execution.{status}", "execution_id": self.id, "workflow_id": self.workflow_id,
+                   "team_id": self.team_id, "mode": self.mode, "status": status, "error": error}
+        if self.traceparent:
+            payload[TRACEPARENT] = self.traceparent
+        return {"topic": "execution.events", "key": self.id, "payload": payload}
 
     def row(self, status: str, *, output: list | None = None, error: dict | None = None,
             encode: JsonOnce | None = None, **values) -> dict:

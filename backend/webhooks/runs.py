@@ -32,6 +32,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from backend import tracing
 from backend.billing import hooks as billing
 from backend.engine.runner import RunResult, run
 from backend.engine.services import EngineServices, ExecutionInfo
@@ -83,7 +84,7 @@ async def queue_run(trigger: Trigger, target: Target, item: dict) -> str:
     hands its id to the queue after answering (``sender.send_soon``)."""
     draft = RunDraft(id=ordered_id(), team_id=trigger.team_id, workflow_id=trigger.workflow_id,
                      version_id=target.version_id, definition_json=target.definition_json, mode=trigger.mode,
-                     input=[item])
+                     input=[item], traceparent=tracing.traceparent())
     await save_queued(draft)
     return draft.id
 
@@ -92,7 +93,7 @@ async def run_inline(trigger: Trigger, target: Target, item: dict) -> Outcome:
     """Run on a lane of ``backend/isolation.py``; back on the request loop, save in a group commit."""
     draft = RunDraft(id=ordered_id(), team_id=trigger.team_id, workflow_id=trigger.workflow_id,
                      version_id=target.version_id, definition_json=target.definition_json, mode=trigger.mode,
-                     input=[item])
+                     input=[item], traceparent=tracing.traceparent())
     store = InlineStore(draft)
     try:
         outcome = await inline_lanes().run(lambda: _run_in_lane(trigger, target, item, store))
