@@ -115,11 +115,12 @@ async def _multipart(request: Request, body: bytes, binary: BinaryStore) -> tupl
     files: dict[str, dict] = {}
     for name, value in form.multi_items():
         if isinstance(value, UploadFile):
-            data = await value.read()
-            await value.close()
             mime_type = value.content_type or "application/octet-stream"
-            files[_free_key(files, name)] = await binary.put(data, mime_type=mime_type,
-                                                             file_name=value.filename or "")
+            try:  # the spooled part goes to storage in chunks, not as one bytes object
+                files[_free_key(files, name)] = await binary.put(value.file, mime_type=mime_type,
+                                                                 file_name=value.filename or "")
+            finally:
+                await value.close()
         else:
             fields.append((name, value))
     return _fields(fields, "form body"), files
