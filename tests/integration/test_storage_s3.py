@@ -172,3 +172,25 @@ def test_a_webhook_upload_lands_in_s3_and_goes_with_its_execution(s3_bucket, pos
         assert api.delete(f"/api/v1/executions/{execution_id}", headers=headers).status_code == 204
         assert list(get_storage().list(prefix)) == []
     invalidate_cache()
+
+
+def test_linkflow_storage_migrate_moves_the_local_folder_into_the_bucket(s3_bucket, configure, capsys):
+    import json
+
+    from backend.cli import main
+    from backend.storage.local import LocalStorage
+
+    local = LocalStorage(get_settings().storage_path)
+    local.put(keys.binary_key("team-a", "a" * 32, "b" * 32), b"upload" * 1000)
+    local.put("binary/cc/" + "c" * 32, b"old")
+    configure(DATABASE_URL=f"sqlite:///{get_settings().data_dir / 'm.db'}", STORAGE_BACKEND="local",
+              STORAGE_S3_ENDPOINT_URL=get_settings().storage.s3_endpoint_url, STORAGE_S3_BUCKET=s3_bucket,
+              STORAGE_S3_ACCESS_KEY_ID="test", STORAGE_S3_SECRET_ACCESS_KEY="test")
+    get_settings().data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(get_settings().database_url)
+    assert main(["storage", "migrate", "--to", "s3"]) == 0
+    assert json.loads(capsys.readouterr().out)["objects"] == 2
+    body = raw_client().get_object(Bucket=s3_bucket, Key=keys.binary_key("team-a", "a" * 32, "b" * 32))["Body"]
+    assert body.read() == b"upload" * 1000
+    assert main(["storage", "migrate", "--to", "s3"]) == 0
+    assert json.loads(capsys.readouterr().out)["skipped"] == 2
