@@ -58,24 +58,30 @@ def discard_execution(team_id: str, execution_id: str, storage: ObjectStorage | 
 
 
 def sweep_orphans(now: datetime | None = None, storage: ObjectStorage | None = None) -> int:
-    """Delete objects older than a day whose execution has no row; how many went."""
+    """Delete objects older than a day whose execution has no row; how many went.
+
+    The listing is checked against the database in batches as it goes, so a large bucket is
+    never held in memory (a listing groups an execution's objects, so a batch sees most of them).
+    """
     storage, cutoff = storage or get_storage(), (now or utcnow()) - ORPHAN_AGE
-    candidates: dict[tuple[str, str], None] = {}
+    deleted, batch = 0, {}
     for info in storage.list("teams"):
         owner = keys.owner_of(info.key)
         if owner is not None and info.modified < cutoff:
-            candidates[owner] = None
-    deleted = 0
-    owners = list(candidates)
-    for start in range(0, len(owners), _SWEEP_BATCH):
-        batch = owners[start:start + _SWEEP_BATCH]
-        alive = _existing({execution_id for _, execution_id in batch})
-        for team_id, execution_id in batch:
-            if execution_id not in alive:
-                deleted += storage.delete_prefix(keys.execution_prefix(team_id, execution_id))
+            batch[owner] = None
+            if len(batch) >= _SWEEP_BATCH:
+                deleted += _delete_orphans(storage, list(batch))
+                batch = {}
+    deleted += _delete_orphans(storage, list(batch)) if batch else 0
     if deleted:
         log.info("storage sweeper removed orphaned objects", extra={"objects": deleted})
     return deleted
+
+
+def _delete_orphans(storage: ObjectStorage, owners: list[tuple[str, str]]) -> int:
+    alive = _existing({execution_id for _, execution_id in owners})
+    return sum(storage.delete_prefix(keys.execution_prefix(team_id, execution_id))
+               for team_id, execution_id in owners if execution_id not in alive)
 
 
 def _existing(execution_ids: set[str]) -> set[str]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
+import pytest
 from executions_testkit import add_execution
 
 from backend.db import migrate
 from backend.db.base import utcnow
 from backend.settings import get_settings
-from backend.storage import keys
+from backend.storage import keys, service
 from backend.storage.service import get_storage, sweep_orphans
 
 
@@ -20,7 +21,9 @@ def _age(key: str, days: float) -> None:
     os.utime(path, (then, then))
 
 
-def test_only_old_objects_of_executions_without_a_row_go(api_user):
+@pytest.mark.parametrize("batch", [500, 1])
+def test_only_old_objects_of_executions_without_a_row_go(api_user, monkeypatch, batch):
+    monkeypatch.setattr(service, "_SWEEP_BATCH", batch)  # checked against the rows as the listing goes
     team = api_user("owner@example.com").team_id
     live = add_execution(team, created_at=utcnow() - timedelta(days=3))
     gone, fresh_gone = "c" * 32, "d" * 32
