@@ -104,6 +104,32 @@ def _items_table() -> rx.Component:
     )
 
 
+def _files() -> rx.Component:
+    def row(file) -> rx.Component:
+        return rx.table.row(
+            rx.table.cell(rx.text(file["item"], size="1")),
+            rx.table.cell(rx.code(file["name"], size="1")),
+            rx.table.cell(rx.text(file["file_name"], size="1")),
+            rx.table.cell(rx.text(file["mime_type"], size="1")),
+            rx.table.cell(rx.text(file["size"], size="1")),
+            rx.table.cell(rx.button(rx.icon("download", size=12), "Download", size="1", variant="soft",
+                                    on_click=D.download(file["key"]))),
+            data_testid="file-row",
+        )
+
+    return rx.cond(
+        D.files.length() > 0,
+        rx.vstack(
+            rx.text("Files", weight="medium", size="2"),
+            rx.table.root(
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
+                                               ("Item", "Binary", "File", "Type", "Size", "")])),
+                rx.table.body(rx.foreach(D.files, row)), size="1", width="100%"),
+            spacing="1", width="100%", data_testid="item-files",
+        ),
+    )
+
+
 def _browser() -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -131,6 +157,7 @@ def _browser() -> rx.Component:
                                                            size="1", data_testid="node-error")),
                     rx.text(D.item_count, " item(s) on ", rx.cond(D.port != "", D.port, "no port"), size="1",
                             color=rx.color("gray", 10), data_testid="item-count"),
+                    _files(),
                     rx.tabs.root(
                         rx.tabs.list(rx.tabs.trigger("Table", value="table"), rx.tabs.trigger("JSON", value="json")),
                         rx.tabs.content(_items_table(), value="table", padding_top="8px"),

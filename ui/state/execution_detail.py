@@ -43,6 +43,7 @@ class ExecutionDetailState(rx.State):
     item_count: int = 0
     data_json: str = ""
     node_error: str = ""
+    files: list[dict[str, str]] = []  # binary data of the shown items (view.item_files)
     confirm_delete: bool = False
 
     _steps: list[dict] = []
@@ -125,6 +126,7 @@ class ExecutionDetailState(rx.State):
         self.item_count = len(items)
         self.columns, self.table = view.items_table(items)
         self.data_json = view.pretty(items) if self.port else ""
+        self.files = view.item_files(items)
         mine = [s for s in self._steps if s["node_id"] == self.node_id and s.get("error")]
         self.node_error = view.error_text(mine[-1]["error"]) if mine else ""
 
@@ -150,6 +152,19 @@ class ExecutionDetailState(rx.State):
     def set_port(self, value: str):
         self.port = value
         self._browse()
+
+    @rx.event
+    async def download(self, key: str):
+        """A short-lived signed link from the storage API, opened as a download."""
+        items = view.port_items(self._steps, self.node_id, self.direction).get(self.port, [])
+        ref = view.file_ref(items, key)
+        if ref is None:
+            return rx.toast.error("That file is no longer in the list; pick the node again")
+        try:
+            link = await call_api(self, "POST", "/storage/links", json=ref)
+        except ApiError as exc:
+            return api_failed(exc)
+        return rx.download(url=link["url"], filename=ref["file_name"] or None)
 
     # ---- actions -----------------------------------------------------------------------------
     @rx.event
