@@ -19,7 +19,7 @@ from backend.executions.models import ExecutionStatus as S
 from backend.executions.sql_store import offload_step, read_step_ref
 from backend.executions.state import FINISHED
 from backend.storage import keys
-from backend.storage.service import discard_execution, get_storage
+from backend.storage.service import copy_binaries, discard_execution, get_storage
 
 CANCELLABLE = frozenset({S.QUEUED, S.WAITING, S.RUNNING})
 
@@ -50,6 +50,7 @@ def retry_execution(session: Session, original: Execution, *, from_failed_step: 
         retry_of_id=original.id)
     if from_failed_step:
         _copy_reusable_steps(session, original.team_id, original.id, retry.id)
+    copy_binaries(original.team_id, original.id, retry.id)  # deleting the original cannot break the retry
     return retry
 
 

@@ -4,7 +4,8 @@ An item carries ``{"id", "execution_id", "mime_type", "file_name", "size"}``. It
 user-editable (Set, Code), so a reference is never trusted as a location: ``get`` rebuilds
 the key from the two ids under *this* team's prefix, and a reference copied from another
 team's execution names nothing here. A run may read binaries of other executions of its own
-team (a sub-workflow reads its parent's files; a retry reads the original's).
+team (a sub-workflow reads its parent's files; a retry reads the original's, or its own copy of
+them once the original is deleted).
 """
 
 from __future__ import annotations
@@ -34,7 +35,18 @@ class StorageBinaryStore:
         try:
             return await asyncio.to_thread(read_all, self.storage, key)
         except ObjectMissing:
+            own = self._own_copy(ref)
+            if own is None:
+                raise _missing(ref) from None
+        try:  # a retry's copy of its original's file (service.copy_binaries)
+            return await asyncio.to_thread(read_all, self.storage, own)
+        except ObjectMissing:
             raise _missing(ref) from None
+
+    def _own_copy(self, ref: dict) -> str | None:
+        if ref.get("execution_id") in (None, self.execution_id) or not keys.is_id(self.execution_id):
+            return None
+        return keys.binary_key(self.team_id, self.execution_id, ref["id"])
 
     def key_of(self, ref: object) -> str:
         """The key behind a reference, inside this team; NodeUserError for anything else."""

@@ -57,6 +57,23 @@ def discard_execution(team_id: str, execution_id: str, storage: ObjectStorage | 
     return storage.delete_prefix(keys.execution_prefix(team_id, execution_id))
 
 
+def copy_binaries(team_id: str, source_execution: str, target_execution: str,
+                  storage: ObjectStorage | None = None) -> int:
+    """Give a retry its own copy of the original's files, under the same binary ids (server-side in S3).
+
+    Items keep naming the original's execution; ``StorageBinaryStore.get`` falls back to the run's
+    own prefix, so a retry still reads its files after the original was deleted.
+    """
+    storage = storage or get_storage()
+    source = keys.execution_prefix(team_id, source_execution) + "/binary"
+    copied = 0
+    for info in storage.list(source):
+        binary_id = info.key.rsplit("/", 1)[1]
+        storage.copy(info.key, keys.binary_key(team_id, target_execution, binary_id))
+        copied += 1
+    return copied
+
+
 def sweep_orphans(now: datetime | None = None, storage: ObjectStorage | None = None) -> int:
     """Delete objects older than a day whose execution has no row; how many went.
 

@@ -43,3 +43,15 @@ async def test_a_reference_of_before_the_storage_service_reads_the_old_folder(st
     storage.put(f"binary/bb/{old_id}", b"old")
     store = StorageBinaryStore(storage, "team-a", EXECUTION)
     assert await store.get({"id": old_id, "mime_type": "text/plain"}) == b"old"
+
+
+async def test_a_run_falls_back_to_its_own_copy_only_inside_its_team(storage):
+    original, retry = "c" * 32, "d" * 32
+    ref = await StorageBinaryStore(storage, "team-a", original).put(b"invoice", mime_type="application/pdf")
+    storage.copy(keys.binary_key("team-a", original, ref["id"]), keys.binary_key("team-a", retry, ref["id"]))
+    storage.delete_prefix(keys.execution_prefix("team-a", original))
+    assert await StorageBinaryStore(storage, "team-a", retry).get(ref) == b"invoice"
+    with pytest.raises(NodeUserError, match="does not exist"):
+        await StorageBinaryStore(storage, "team-a", "e" * 32).get(ref)
+    with pytest.raises(NodeUserError, match="does not exist"):
+        await StorageBinaryStore(storage, "team-b", retry).get(ref)
