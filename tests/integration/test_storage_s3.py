@@ -194,3 +194,32 @@ def test_linkflow_storage_migrate_moves_the_local_folder_into_the_bucket(s3_buck
     assert body.read() == b"upload" * 1000
     assert main(["storage", "migrate", "--to", "s3"]) == 0
     assert json.loads(capsys.readouterr().out)["skipped"] == 2
+
+
+def test_download_links_serve_from_s3_and_only_the_teams_own_files(s3_bucket, postgres_url, configure):
+    from fastapi.testclient import TestClient
+
+    from backend.app import create_app
+
+    settings = get_settings().storage
+    configure(DATABASE_URL=postgres_url, STORAGE_BACKEND="s3", STORAGE_S3_ENDPOINT_URL=settings.s3_endpoint_url,
+              STORAGE_S3_BUCKET=s3_bucket, STORAGE_S3_ACCESS_KEY_ID="test", STORAGE_S3_SECRET_ACCESS_KEY="test")
+    migrate.upgrade(postgres_url)
+    with TestClient(create_app()) as api:
+        owners = []
+        for email in ("s3-a@example.com", "s3-b@example.com"):
+            body = api.post("/api/v1/auth/signup", json={"email": email, "password": "a long password!"}).json()
+            owners.append((body["team"]["id"], {"Authorization": f"Bearer {body['access_token']}"}))
+        (team_a, headers_a), (_, headers_b) = owners
+        execution = add_execution(team_a, created_at=utcnow() - timedelta(minutes=1))
+        data = os.urandom(3 * MB)
+        get_storage().put(keys.binary_key(team_a, execution, "f" * 32), io.BytesIO(data))
+        ref = {"id": "f" * 32, "execution_id": execution, "file_name": "big.bin"}
+        assert api.post("/api/v1/storage/links", json=ref, headers=headers_b).status_code == 404
+        link = api.post("/api/v1/storage/links", json=ref, headers=headers_a)
+        assert link.status_code == 200 and link.json()["size"] == 3 * MB
+        answer = api.get(link.json()["url"])
+        assert answer.status_code == 200 and answer.content == data
+        token = link.json()["url"].rsplit("/", 1)[1]
+        tampered = token[:-1] + ("1" if token.endswith("0") else "0")
+        assert api.get(f"/api/v1/storage/download/{tampered}").status_code == 403
