@@ -12,23 +12,27 @@ from pydantic import Field
 
 from nodes.builtin._fields import jsonable, new_item
 from nodes.builtin._files import MAX_ROWS, check_zip, decode, read_binary
+from nodes.builtin._html_tables import html_tables
 from nodes.sdk import Item, Node, NodeParameters, NodeUserError
 
-Format = Literal["csv", "json", "ndjson", "text", "xlsx", "pdf"]
+Format = Literal["csv", "json", "ndjson", "text", "xlsx", "pdf", "html_table"]
 _DELIMITERS = ",;\t|"
 
 
 class ExtractFromFileParameters(NodeParameters):
     operation: Format = Field("csv", description="What the file holds: csv, json, ndjson (one JSON value a line), "
-                                                 "text, xlsx (Excel) or pdf (its text)")
+                                                 "text, xlsx (Excel), pdf (its text) or html_table (a table of "
+                                                 "an HTML page)")
     binary_property: str = Field("data", min_length=1, description="The item's binary data to read, e.g. 'data'")
     destination_field: str = Field("data", min_length=1,
                                    description="text, pdf and JSON values that are not objects: the field they go to")
     delimiter: str = Field("", max_length=1, description="csv: the separator; empty: detect , ; tab or |")
-    header: bool = Field(True, description="csv, xlsx: the first row names the columns; off: column_1, column_2, ...")
-    encoding: str = Field("", description="csv, json, ndjson, text: e.g. utf-8, latin-1; empty: detect")
+    header: bool = Field(True, description="csv, xlsx, html_table: the first row names the columns; off: column_1, "
+                                           "column_2, ...")
+    encoding: str = Field("", description="csv, json, ndjson, text, html_table: e.g. utf-8, latin-1; empty: detect")
     sheet: str = Field("", description="xlsx: the sheet to read; empty: the first")
-    skip_empty_rows: bool = Field(True, description="csv, xlsx: leave out rows with no value in any column")
+    skip_empty_rows: bool = Field(True, description="csv, xlsx, html_table: leave out rows with no value in any column")
+    table_index: int = Field(0, ge=0, description="html_table: which table of the page, 0 for the first")
 
 
 class ExtractFromFile(Node):
@@ -44,7 +48,7 @@ class ExtractFromFile(Node):
     group = "data"
     side_effects = False
     icon = "file-input"
-    description = "Reads the rows of a CSV or Excel file, JSON, NDJSON, text or a PDF's text into items."
+    description = "Reads the rows of a CSV or Excel file or an HTML table, JSON, NDJSON, text or a PDF's text."
     Parameters = ExtractFromFileParameters
 
     async def execute(self, ctx, items):
@@ -174,4 +178,13 @@ def _pdf(data: bytes, params: ExtractFromFileParameters, index: int) -> list[dic
     return [{params.destination_field: "\n\n".join(pages), "pages": len(pages)}]
 
 
-_EXTRACT = {"csv": _csv, "json": _json, "ndjson": _ndjson, "text": _text, "xlsx": _xlsx, "pdf": _pdf}
+def _html_table(data: bytes, params: ExtractFromFileParameters, index: int) -> list[dict]:
+    tables = html_tables(decode(data, params.encoding, index))
+    if params.table_index >= len(tables):
+        raise NodeUserError(f"the page has {len(tables)} table(s); table_index {params.table_index} is not one "
+                            "of them (0 is the first)", item_index=index)
+    return _table(list(_limited(tables[params.table_index], index)), params, index)
+
+
+_EXTRACT = {"csv": _csv, "json": _json, "ndjson": _ndjson, "text": _text, "xlsx": _xlsx, "pdf": _pdf,
+            "html_table": _html_table}

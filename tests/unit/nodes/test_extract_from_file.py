@@ -139,3 +139,20 @@ async def test_too_many_rows_is_a_user_error(monkeypatch):
     monkeypatch.setattr(extract_from_file, "MAX_ROWS", 3)
     with pytest.raises(NodeUserError, match="more than 3"):
         await extract(b"a\n1\n2\n3\n4\n5\n")
+
+
+PAGE = b"""<html><body><table id="nav"><tr><td>menu</td></tr></table>
+<table><thead><tr><th>Name</th><th>Price &amp; tax</th></tr></thead>
+<tbody><tr><td>Tea <b>green</b></td><td> 3.50 </td></tr><tr><td>Cake<br>lemon</td><td>
+<table><tr><td>inner</td></tr></table>4</td></tr><tr><td></td><td></td></tr></tbody></table>
+<script>document.write("<table><tr><td>not run</td></tr></table>")</script></body></html>"""
+
+
+async def test_html_tables_by_index_with_entities_and_nested_tables():
+    rows, _ = await extract(PAGE, operation="html_table", table_index=2)
+    assert rows == [{"Name": "Tea green", "Price & tax": "3.50"}, {"Name": "Cake lemon", "Price & tax": "4"}]
+    assert (await extract(PAGE, operation="html_table"))[0] == []  # the menu: a header row and nothing else
+    assert (await extract(PAGE, operation="html_table", header=False))[0] == [{"column_1": "menu"}]
+    assert (await extract(PAGE, operation="html_table", table_index=1))[0] == []  # the inner table
+    with pytest.raises(NodeUserError, match="has 3 table"):
+        await extract(PAGE, operation="html_table", table_index=7)
