@@ -126,6 +126,9 @@ class HttpSettings(BaseModel):
     allow_private: bool = False
     allow_list: str = ""  # comma-separated hosts/CIDRs reachable despite allow_private=false
     webhook_body_limit_bytes: int = 16 * 1024 * 1024
+    # Uploads (multipart, and bodies that are not JSON, form or text) go to storage through a temporary
+    # file, never whole in memory, and may be this large (the larger of the two limits applies to them).
+    webhook_file_limit_bytes: int = 16 * 1024 * 1024
     # Inline webhook runs and expression previews run on these threads, off the request loop
     # (backend/isolation.py); this many at once, the others wait up to inline_wait_s, then 503.
     inline_threads: int = Field(2, ge=1, le=64)

@@ -40,7 +40,7 @@ from backend.settings import get_settings
 from backend.storage.binary import StorageBinaryStore
 from backend.storage.service import get_storage
 from backend.webhooks import listeners, resume
-from backend.webhooks.intake import read_body, request_item
+from backend.webhooks.intake import SpooledBody, read_body, read_webhook_body, request_item
 from backend.webhooks.persist import ordered_id
 from backend.webhooks.runs import Outcome, Trigger, queue_run, run_inline
 from backend.webhooks.sender import send_soon
@@ -100,8 +100,22 @@ async def _answer(request: Request, trigger: Trigger, target: Target, params: di
     if node is None:  # registered from another version than the one that is active
         raise NotFound(f"the active version of workflow {trigger.workflow_id} has no Webhook node "
                        f"{trigger.node_id!r}; activate the workflow again")
-    body = await read_body(request, get_settings().http.webhook_body_limit_bytes)
-    refusal = node.refusal(request.headers, body, time.time())
+    http = get_settings().http
+    body = await read_webhook_body(request, http.webhook_body_limit_bytes, http.webhook_file_limit_bytes)
+    try:
+        return await _accepted(request, trigger, target, params, node, body, listener)
+    finally:
+        if isinstance(body, SpooledBody):
+            body.close()
+
+
+async def _accepted(request: Request, trigger: Trigger, target: Target, params: dict[str, str],
+                    node: WebhookParameters, body: bytes | SpooledBody,
+                    listener: listeners.TestListener | None) -> Response:
+    if isinstance(body, SpooledBody):  # an upload in a file: read off the request loop
+        refusal = await asyncio.to_thread(node.refusal, request.headers, body.chunks(), time.time())
+    else:
+        refusal = node.refusal(request.headers, body, time.time())
     if refusal is not None:
         raise _unauthorized(node, refusal)
     billing.admit_execution(trigger.team_id, trigger.mode)  # 402 past the plan's executions (+ grace)
