@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
+_TEAM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 STEP_REF_SCHEME = "storage:"  # step rows' input_ref/output_ref: "storage:<key>"; older rows hold a file path
 
 
@@ -39,12 +40,13 @@ def step_key(team_id: str, execution_id: str, node_id: str, run_index: int, kind
 def owner_of(key: str) -> tuple[str, str] | None:
     """(team id, execution id) of a key in the layout above; None for anything else."""
     parts = key.split("/")
-    if len(parts) >= 5 and parts[0] == "teams" and parts[2] == "executions" and is_id(parts[3]):
+    if (len(parts) >= 5 and parts[0] == "teams" and _TEAM.match(parts[1]) and parts[2] == "executions"
+            and is_id(parts[3])):
         return parts[1], parts[3]
     return None
 
 
 def _checked(value: str, what: str) -> str:
-    if not isinstance(value, str) or not re.match(r"^[A-Za-z0-9_-]{1,64}$", value):
+    if not isinstance(value, str) or not _TEAM.match(value):
         raise ValueError(f"{what} id {value!r} cannot be part of a storage key")
     return value

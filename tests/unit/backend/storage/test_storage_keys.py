@@ -14,6 +14,7 @@ def test_everything_of_an_execution_is_under_its_team_and_execution():
     assert keys.step_key(TEAM, EXECUTION, "Fetch orders", 2, "output") == f"{prefix}/steps/Fetch_orders.2.output.json"
     assert keys.owner_of(keys.binary_key(TEAM, EXECUTION, BINARY)) == (TEAM, EXECUTION)
     assert keys.owner_of("binary/ab/" + BINARY) is None
+    assert keys.owner_of(f"teams/a.b/executions/{EXECUTION}/binary/{BINARY}") is None  # put there by hand
 
 
 @pytest.mark.parametrize("bad", ["..", "a/b", "", "x" * 65, "../other"])
