@@ -92,6 +92,10 @@ class S3Storage:
             for item in page.get("Contents", ()):
                 yield ObjectInfo(item["Key"][strip:], item["Size"], item["LastModified"])
 
+    def check(self) -> None:
+        """Raises unless the bucket exists and these credentials may use it (for /ready)."""
+        self.client.head_bucket(Bucket=self.options.bucket)
+
     def ensure_bucket(self) -> None:
         """Create the bucket if it is missing (local servers and tests; in AWS it is provisioned)."""
         try:

@@ -223,3 +223,17 @@ def test_download_links_serve_from_s3_and_only_the_teams_own_files(s3_bucket, po
         token = link.json()["url"].rsplit("/", 1)[1]
         tampered = token[:-1] + ("1" if token.endswith("0") else "0")
         assert api.get(f"/api/v1/storage/download/{tampered}").status_code == 403
+
+
+def test_ready_reports_the_bucket(s3_bucket, configure, s3_endpoint):
+    from fastapi.testclient import TestClient
+
+    from backend.app import create_app
+
+    with TestClient(create_app()) as api:
+        assert api.get("/ready").json()["checks"]["storage"] == "ok"
+    configure(STORAGE_BACKEND="s3", STORAGE_S3_ENDPOINT_URL=s3_endpoint, STORAGE_S3_BUCKET="no-such-bucket",
+              STORAGE_S3_ACCESS_KEY_ID="test", STORAGE_S3_SECRET_ACCESS_KEY="test")
+    with TestClient(create_app()) as api:
+        answer = api.get("/ready")
+    assert answer.status_code == 503 and answer.json()["failing"] == ["storage"]
