@@ -174,6 +174,8 @@ def _cell(value: Any) -> str:
 
 
 MAX_FILES_LISTED = 200
+# Shown in the browser as an <img> (never SVG: it is a document that can carry scripts).
+PREVIEW_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
 def item_files(items: list) -> list[dict[str, str]]:
@@ -187,9 +189,11 @@ def item_files(items: list) -> list[dict[str, str]]:
         binary = item.get("binary") if isinstance(item, dict) else None
         for name, ref in (binary.items() if isinstance(binary, dict) else ()):
             if isinstance(ref, dict) and ref.get("id") and ref.get("execution_id"):
+                mime_type = str(ref.get("mime_type") or "")
                 files.append({"key": f"{index}/{name}", "item": str(index + 1), "name": str(name),
-                              "file_name": str(ref.get("file_name") or ""),
-                              "mime_type": str(ref.get("mime_type") or ""), "size": file_size(ref.get("size"))})
+                              "file_name": str(ref.get("file_name") or ""), "mime_type": mime_type,
+                              "size": file_size(ref.get("size")),
+                              "preview": "image" if mime_type in PREVIEW_IMAGES else ""})
             if len(files) >= MAX_FILES_LISTED:
                 return files
     return files

@@ -79,7 +79,9 @@ def test_the_data_browser_lists_the_files_items_carry_and_finds_them_again():
            "size": 1_572_864}
     items = [{"json": {}}, {"json": {}, "binary": {"scan": ref, "old": {"id": "b" * 32, "size": 3}}}, "not an item"]
     assert view.item_files(items) == [{"key": "1/scan", "item": "2", "name": "scan", "file_name": "scan.pdf",
-                                       "mime_type": "application/pdf", "size": "1.5 MB"}]
+                                       "mime_type": "application/pdf", "size": "1.5 MB", "preview": ""}]
+    images = [{"binary": {m: {**ref, "mime_type": m}}} for m in ("image/png", "image/svg+xml", "image/webp")]
+    assert [f["preview"] for f in view.item_files(images)] == ["image", "", "image"]  # never an SVG document
     assert view.file_ref(items, "1/scan") == {"id": "a" * 32, "execution_id": "e" * 32, "file_name": "scan.pdf",
                                               "mime_type": "application/pdf"}
     for stale in ("5/scan", "1/nope", "x/scan", "2/scan", ""):
