@@ -16,6 +16,7 @@ from backend.cli_commands import (
     serve_command,
     user_command,
 )
+from backend.storage import cli as storage_cli
 
 ROLE_GROUP = "linkflow.roles"  # up, ui, worker, scheduler, consume: long-running roles outside backend/
 
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
                                   "LINKFLOW_SECURITY_VAULT_KEYS")
 
     billing_cli.add_parser(sub)
+    storage_cli.add_parser(sub)
 
     run = sub.add_parser("run", help="execute one workflow file in embedded mode and print the result")
     run.add_argument("file", help="workflow JSON file")
@@ -88,6 +90,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": run_command,
     "credentials": credentials_command,
     "billing": billing_cli.billing_command,
+    "storage": storage_cli.storage_command,
 }
 
 
