@@ -2,6 +2,7 @@
 
 from nodes.builtin.aggregate import Aggregate
 from nodes.builtin.code import Code
+from nodes.builtin.compare_datasets import CompareDatasets
 from nodes.builtin.compression import Compression
 from nodes.builtin.convert_to_file import ConvertToFile
 from nodes.builtin.crypto import Crypto
@@ -36,7 +37,7 @@ NODE_TYPES = [
     # data
     Set, Sort, Limit, Aggregate, SplitOut, RemoveDuplicates, DateTime, Crypto, Code,
     # files
-    ExtractFromFile, ConvertToFile, Compression,
+    ExtractFromFile, ConvertToFile, Compression, CompareDatasets,
     # integration
     HttpRequest, RespondToWebhook, ReadWriteFile,
 ]
