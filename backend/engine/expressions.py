@@ -56,6 +56,7 @@ from backend.engine.expression_functions import (
 __all__ = [
     "ExpressionContext",
     "ExpressionError",
+    "check",
     "evaluate",
     "has_expression",
     "render",
@@ -526,6 +527,11 @@ _VARIABLE_GETTERS = {
 
 
 # -- public API ----------------------------------------------------------------------------------
+
+
+def check(expr: str) -> None:
+    """Raise ``ExpressionError`` if ``expr`` (without braces) would be refused, without evaluating it."""
+    _compile(expr)
 
 
 def evaluate(expr: str, ctx: ExpressionContext) -> Any:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,8 +20,10 @@ from backend.users.roles import at_least
 from backend.workflows import activation, runs, service, transfer
 from backend.workflows.diff import diff_definitions
 from backend.workflows.models import Workflow
+from backend.workflows.n8n import service as n8n_service
 from backend.workflows.schemas import (
     DraftDiffRequest,
+    N8nImportOut,
     RunAccepted,
     RunRequest,
     VersionOut,
@@ -87,6 +89,15 @@ def create_workflow(body: WorkflowCreate, db: Db, who: Editor) -> WorkflowOut:
 @router.post("/import", response_model=WorkflowOut, status_code=201)
 def import_workflow(body: WorkflowFile, db: Db, who: Editor) -> WorkflowOut:
     return _out(db, transfer.import_file(db, body, team_id=who.team_id, user_id=who.user_id), who)
+
+
+@router.post("/import/n8n", response_model=N8nImportOut, status_code=201)
+def import_n8n_workflow(body: Annotated[dict[str, Any], Body(description="An n8n workflow export")], db: Db,
+                        who: Editor) -> N8nImportOut:
+    """Convert an n8n workflow and create it; ``report`` lists what could not be converted (those nodes are
+    disabled). A file that is not an n8n workflow, too large or deep, or reaching for the host: 422, nothing made."""
+    workflow, report = n8n_service.import_n8n(db, body, team_id=who.team_id, user_id=who.user_id)
+    return N8nImportOut(workflow=_out(db, workflow, who), report=report)
 
 
 @router.get("/{workflow_id}", response_model=WorkflowOut)

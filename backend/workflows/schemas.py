@@ -110,6 +110,19 @@ class WorkflowFile(BaseModel):
     _tags = field_validator("tags")(_unique_tags)
 
 
+class ImportProblem(BaseModel):
+    node: str | None = Field(description="The node's name (None: the workflow as a whole)")
+    parameter: str | None = Field(None, description="Which parameter, e.g. conditions[0].leftValue")
+    expression: str | None = Field(None, description="The n8n expression that was not converted")
+    reason: str
+    severity: str = Field("error", description="error: the node was disabled; warning: imported, check it")
+
+
+class N8nImportOut(BaseModel):
+    workflow: WorkflowOut
+    report: list[ImportProblem]
+
+
 class RunRequest(BaseModel):
     input: dict[str, Any] | list[dict[str, Any]] = Field(
         default_factory=list, description="One object or a list of objects: the trigger's items")
