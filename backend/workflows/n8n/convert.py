@@ -133,6 +133,8 @@ class _Workflow:
         converter = CONVERTERS.get(n8n_type)
         if converter is None:
             reason = f"node type {n8n_type!r} has no LinkFlow counterpart"
+            if n8n_type in ("n8n-nodes-base.code", "n8n-nodes-base.function", "n8n-nodes-base.functionItem"):
+                reason = f"{n8n_type}: JavaScript code is not converted (LinkFlow's Code node runs Python); rewrite it"
         else:
             try:
                 converted = converter(job, params, _version(node))

@@ -1,0 +1,234 @@
+"""n8n workflow files (tests/fixtures/n8n/, written in n8n's export format) converted, then run with `linkflow run`.
+
+Each expected output is what n8n gives for the same input (worked out from n8n's node documentation).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.cli import main
+from backend.db.session import session_scope
+from backend.users.models import Role
+from backend.workflows.models import Workflow
+
+FIXTURES = Path(__file__).parents[4] / "fixtures" / "n8n"
+URL = "/api/v1/workflows/import/n8n"
+
+CASES = {
+    "order_routing": (
+        [{"id": 1, "status": "paid", "total": 650, "customer": "ada"}, {"id": 2, "status": "open", "total": 50,
+                                                                        "customer": "bob"}],
+        {"Ship it": [{"id": 1, "status": "paid", "total": 650, "customer": "ada", "action": "ship",
+                      "label": "Order 1 for ADA", "priority": "high"}],
+         "Hold": [{"id": 2, "reason": "open order of 50"}]}),
+    "lead_scoring": (
+        [{"email": "a@acme.com", "employees": 500, "company": " Acme "},
+         {"email": "b@beta.io", "employees": 200, "company": "Beta"},
+         {"email": "c@small.com", "employees": 5, "company": "Small"},
+         {"email": "d@delta.com", "employees": 150, "company": "Delta "}],
+        {"Top 2": [{"email": "a@acme.com", "employees": 500, "company": "Acme", "score": 55, "domain": "acme.com"},
+                   {"email": "d@delta.com", "employees": 150, "company": "Delta", "score": 55,
+                    "domain": "delta.com"}]}),
+    "ticket_switch": (
+        [{"priority": "urgent", "subject": "Down"}, {"priority": "low", "subject": "A BUG in login"},
+         {"priority": "low", "subject": "Question"}],
+        {"Page on-call": [{"priority": "urgent", "subject": "Down", "queue": "pager"}],
+         "File bug": [{"priority": "low", "subject": "A BUG in login", "queue": "eng-14"}],
+         "Inbox": [{"priority": "low", "subject": "Question", "queue": "inbox"}]}),
+    "merge_customers": (
+        [{"customer_id": 1, "name": "Ada", "amount": 10}, {"customer_id": 2, "name": "Bob", "amount": 2.5}],
+        {"Aggregate": [{"names": ["Ada", "Bob"], "total": [12, 3]}]}),
+    "node_references": (
+        [{"net": 100, "tax": 19, "invoice": "INV-1"}, {"net": 10, "tax": 1, "invoice": "INV-2", "currency": "USD"},
+         {"net": 200, "tax": 0, "invoice": "INV-3"}],
+        {"One per size": [
+            {"line": "INV-1: 119 EUR", "double_first": 238, "count": 3, "tags": "a+b", "big": True},
+            {"line": "INV-2: 11 USD", "double_first": 238, "count": 3, "tags": "a+b", "big": False}]}),
+    "webhook_respond": (
+        [{"headers": {}, "query": {}, "body": {"email": " Ada@Example.com ", "name": "Ada Lovelace"}}],
+        {"Clean": [{"email": "ada@example.com", "first_name": "Ada"}]}),
+    "partly_unsupported": (
+        [{"amount": 5, "people": [{"name": "x"}]}],
+        {"Label": [{"amount": 5, "people": [{"name": "x"}], "deal": "5 EUR"}]}),
+}
+
+
+def _linkflow(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "backend.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_converted_workflow_runs_with_linkflow_run_and_gives_n8ns_output(name, tmp_path, capsys):
+    out = tmp_path / f"{name}.json"
+    assert main(["import", "n8n", str(FIXTURES / f"{name}.json"), "--output", str(out)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["output"] == str(out)
+    items, expected = CASES[name]
+    ran = _linkflow("run", str(out), "--input", json.dumps(items))
+    result = json.loads(ran.stdout)
+    assert result["status"] == "succeeded", ran.stdout + ran.stderr
+    for node, want in expected.items():
+        assert [item["json"] for item in result["nodes"][node]["items"]] == want, node
+
+
+def test_a_clean_conversion_keeps_positions_settings_pins_notes_and_tags(tmp_path):
+    from backend.workflows.n8n.service import convert_file
+
+    result = convert_file((FIXTURES / "webhook_respond.json").read_bytes())
+    workflow = result.workflow
+    assert [n["type"] for n in workflow["nodes"]] == ["webhook", "set", "respond_to_webhook"]
+    assert workflow["nodes"][0]["parameters"] == {"path": "new-lead", "method": "POST", "respond": "respond_node"}
+    assert workflow["nodes"][2]["parameters"]["status"] == 201
+    assert workflow["nodes"][1]["position"] == [220, 0]
+    assert workflow["settings"] == {"timeout_s": 120.0, "save_data": "all"}
+    assert workflow["pin_data"]["Webhook"][0]["json"]["body"]["name"] == "Ada Lovelace"
+    assert workflow["sticky_notes"][0]["text"].startswith("## Lead capture")
+    assert workflow["connections"] == [{"from": "w-hook", "output": "main", "to": "w-set", "input": "main"},
+                                       {"from": "w-set", "output": "main", "to": "w-resp", "input": "main"}]
+    assert result.report == []
+    routing = convert_file((FIXTURES / "order_routing.json").read_bytes()).workflow
+    assert routing["settings"] == {"timezone": "Europe/Berlin", "save_data": "errors"}
+    assert routing["tags"] == ["orders"]
+    assert {(c["output"], c["to"]) for c in routing["connections"] if c["from"].endswith("a02")} == {
+        ("true", "8b0c7f7e-1d2a-4a51-9c1e-0f3a5f0c1a03"), ("false", "8b0c7f7e-1d2a-4a51-9c1e-0f3a5f0c1a04")}
+
+
+def test_what_cannot_be_converted_is_reported_by_name_and_disabled():
+    from backend.workflows.n8n.service import convert_file
+
+    result = convert_file((FIXTURES / "partly_unsupported.json").read_bytes())
+    by_name = {n["name"]: n for n in result.workflow["nodes"]}
+    assert by_name["Mark seen"]["disabled"] and by_name["Mark seen"]["type"] == "noop"
+    assert "n8n-nodes-base.code" in by_name["Mark seen"]["notes"]
+    assert by_name["Enrich"]["disabled"] and by_name["Enrich"]["type"] == "set"
+    assert by_name["Post to Slack"]["disabled"] and not by_name["Label"].get("disabled")
+    errors = [(p["node"], p["parameter"]) for p in result.report if p["severity"] == "error"]
+    assert errors == [("Mark seen", None), ("Enrich", "assignments[1].value"), ("Post to Slack", None)]
+    assert any("arrow functions" in p["reason"] and "map(p => p.name)" in p["expression"] for p in result.report)
+
+
+def _n8n(nodes: list, connections: dict | None = None, **extra) -> dict:
+    return {"name": "x", "nodes": nodes, "connections": connections or {}, **extra}
+
+
+START = {"name": "Start", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1, "position": [0, 0],
+         "parameters": {}}
+
+
+def _deep(levels: int) -> dict:
+    value: dict = {}
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(("document", "message"), [
+    ("[1, 2]", "JSON object"),
+    ("{not json", "not valid JSON"),
+    (json.dumps({"nodes": {}, "connections": []}), "'nodes' must be a list"),
+    (json.dumps(_n8n([START, {**START}])), "two nodes are named"),
+    (json.dumps(_n8n([{"type": "x"}])), "needs a 'name'"),
+    (json.dumps(_n8n([START], pinData={"Start": [{"json": {"__proto__": {"admin": True}}}]})), "'__proto__'"),
+    (json.dumps(_n8n([{**START, "parameters": {"constructor": {"prototype": 1}}}])), "'constructor'"),
+    (json.dumps(_n8n([START], meta=_deep(100))), "nested 10"),
+    (json.dumps(_n8n([START] + [{**START, "name": f"N{i}"} for i in range(1000)])), "at most 1,000"),
+    (json.dumps(_n8n([START], blob="x" * 5_000_001)), "at most 5,000,000"),
+    ((FIXTURES / "escape_attempt.json").read_text(), "'constructor' reaches outside"),
+])
+def test_hostile_or_foreign_files_are_refused_and_nothing_is_created(document, message, tmp_path, capsys):
+    source, out = tmp_path / "in.json", tmp_path / "out.json"
+    source.write_text(document)
+    assert main(["import", "n8n", str(source), "--output", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_unknown_node_types_and_broken_links_import_with_a_report(tmp_path):
+    from backend.workflows.n8n.service import convert_file
+
+    doc = _n8n([START, {"name": "Mystery", "type": "acme.doesNotExist", "typeVersion": 9, "position": [1, 2],
+                        "parameters": {"x": 1}},
+                {"name": "Filter", "type": "n8n-nodes-base.filter", "typeVersion": 2, "position": [3, 4],
+                 "parameters": {"conditions": {"conditions": [{"leftValue": "={{ $json.a }}", "rightValue": "",
+                                                               "operator": {"type": "string",
+                                                                            "operation": "notRegex"}}]}}}],
+               {"Start": {"main": [[{"node": "Mystery", "index": 0}, {"node": "Ghost", "index": 0}]]},
+                "Mystery": {"main": [[{"node": "Filter", "index": 0}]]}})
+    result = convert_file(json.dumps(doc))
+    names = {(p["node"], p["severity"]) for p in result.report}
+    assert ("Mystery", "error") in names and ("Filter", "error") in names and ("Start", "warning") in names
+    assert all(n["disabled"] for n in result.workflow["nodes"][1:])
+    assert len(result.workflow["connections"]) == 2
+
+
+def test_api_import_creates_in_the_callers_team_and_binds_credentials_by_name(api, api_user):
+    from backend.credentials.service import create_credential
+
+    owner, other = api_user("owner@x.io"), api_user("other@x.io")
+    with session_scope() as session:
+        mine = create_credential(session, team_id=owner.team_id, name="Orders API", type="api_key_header",
+                                 values={"header_name": "X-Key", "api_key": "s3cret"}).id
+        create_credential(session, team_id=other.team_id, name="Other API", type="api_key_header",
+                          values={"header_name": "X-Key", "api_key": "other"})
+    http = {"name": "Fetch", "type": "n8n-nodes-base.httpRequest", "typeVersion": 4.2, "position": [200, 0],
+            "parameters": {"url": "https://api.example.com/orders", "authentication": "genericCredentialType",
+                           "genericAuthType": "httpHeaderAuth", "options": {}}}
+    doc = _n8n([START, {**http, "credentials": {"httpHeaderAuth": {"id": "3", "name": "Orders API"}}},
+                {**http, "name": "Fetch other", "credentials": {"httpHeaderAuth": {"id": "4", "name": "Other API"}}}],
+               {"Start": {"main": [[{"node": "Fetch", "index": 0}, {"node": "Fetch other", "index": 0}]]}})
+    answer = api.post(URL, json=doc, headers=owner.headers)
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    nodes = {n["name"]: n for n in body["workflow"]["definition"]["nodes"]}
+    assert nodes["Fetch"]["credentials"] == {"auth": mine}
+    assert nodes["Fetch other"].get("credentials", {}) == {}  # another team's credential is never bound
+    assert any(p["node"] == "Fetch other" and "no api_key_header credential named 'Other API'" in p["reason"]
+               for p in body["report"])
+    assert api.get(f"/api/v1/workflows/{body['workflow']['id']}", headers=other.headers).status_code == 404
+    viewer = api_user("viewer@x.io", team_id=owner.team_id, role=Role.VIEWER)
+    assert api.post(URL, json=doc, headers=viewer.headers).status_code == 403
+
+
+@pytest.mark.parametrize("doc", [
+    {"nodes": [START], "connections": {}, "pinData": {"Start": [{"json": {"__proto__": 1}}]}},
+    {"nodes": [START, {**START, "name": "Grab", "type": "n8n-nodes-base.set", "typeVersion": 3.4,
+                       "parameters": {"assignments": {"assignments": [
+                           {"name": "x", "value": "={{ process.env.HOME }}", "type": "string"}]}}}],
+     "connections": {}},
+    {"nodes": "not a list", "connections": {}},
+    {"name": "deep", "nodes": [START], "connections": {}, "meta": _deep(150)},
+])
+def test_api_refuses_hostile_files_with_422_and_creates_nothing(api, api_user, doc):
+    owner = api_user("owner@x.io")
+    answer = api.post(URL, json=doc, headers=owner.headers)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["message"]
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Workflow)) == 0
+
+
+def test_cli_creates_the_workflow_in_the_named_team(capsys):
+    from backend.db import migrate
+    from backend.settings import get_settings
+    from backend.users.service import create_user
+
+    migrate.upgrade(get_settings().database_url)
+    with session_scope() as session:
+        create_user(session, email="first@x.io", password="a long enough password")
+        _, team = create_user(session, email="second@x.io", password="a long enough password")
+        team_id = team.id
+    assert main(["import", "n8n", str(FIXTURES / "order_routing.json"), "--team", team_id]) == 0
+    created = json.loads(capsys.readouterr().out)
+    assert created["team_id"] == team_id and created["name"] == "Route paid orders"
+    with session_scope() as session:
+        row = session.get(Workflow, created["workflow_id"])
+        assert row.team_id == team_id and row.tags == ["orders"]
+    assert main(["import", "n8n", str(FIXTURES / "order_routing.json"), "--team", "no-such-team"]) == 2
+    assert "no team 'no-such-team'" in capsys.readouterr().err
