@@ -3,6 +3,7 @@
 import reflex as rx
 
 from ui.components.shell import empty_state, shell
+from ui.pages import n8n_import
 from ui.state.auth import AuthState
 from ui.state.workflows import WorkflowsState
 
@@ -168,7 +169,7 @@ def _content() -> rx.Component:
 
 
 def page() -> rx.Component:
-    actions = rx.cond(AuthState.can_edit, rx.hstack(_import_button(), _create_dialog(), spacing="2", align="center"))
+    actions = rx.cond(AuthState.can_edit, rx.hstack(_import_button(), n8n_import.dialog(), _create_dialog(), spacing="2", align="center"))
     return shell("Workflows", _filters(), _content(), _delete_dialog(), actions=actions)
 
 
