@@ -17,6 +17,7 @@ from nodes.builtin.loop import Loop
 from nodes.builtin.manual_trigger import ManualTrigger
 from nodes.builtin.merge import Merge
 from nodes.builtin.noop import NoOp
+from nodes.builtin.postgres import Postgres
 from nodes.builtin.read_write_file import ReadWriteFile
 from nodes.builtin.remove_duplicates import RemoveDuplicates
 from nodes.builtin.respond_to_webhook import RespondToWebhook
@@ -39,5 +40,5 @@ NODE_TYPES = [
     # files
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets,
     # integration
-    HttpRequest, RespondToWebhook, ReadWriteFile,
+    HttpRequest, RespondToWebhook, ReadWriteFile, Postgres,
 ]
