@@ -19,6 +19,7 @@ from nodes.builtin.merge import Merge
 from nodes.builtin.noop import NoOp
 from nodes.builtin.postgres import Postgres
 from nodes.builtin.read_write_file import ReadWriteFile
+from nodes.builtin.redis_node import Redis
 from nodes.builtin.remove_duplicates import RemoveDuplicates
 from nodes.builtin.respond_to_webhook import RespondToWebhook
 from nodes.builtin.schedule import Schedule
@@ -40,5 +41,5 @@ NODE_TYPES = [
     # files
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets,
     # integration
-    HttpRequest, RespondToWebhook, ReadWriteFile, Postgres,
+    HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, Redis,
 ]
