@@ -22,6 +22,7 @@ from nodes.builtin.read_write_file import ReadWriteFile
 from nodes.builtin.redis_node import Redis
 from nodes.builtin.remove_duplicates import RemoveDuplicates
 from nodes.builtin.respond_to_webhook import RespondToWebhook
+from nodes.builtin.s3 import S3
 from nodes.builtin.schedule import Schedule
 from nodes.builtin.set import Set
 from nodes.builtin.sort import Sort
@@ -41,5 +42,5 @@ NODE_TYPES = [
     # files
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets,
     # integration
-    HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, Redis,
+    HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, Redis, S3,
 ]
