@@ -24,6 +24,7 @@ from nodes.builtin.remove_duplicates import RemoveDuplicates
 from nodes.builtin.respond_to_webhook import RespondToWebhook
 from nodes.builtin.s3 import S3
 from nodes.builtin.schedule import Schedule
+from nodes.builtin.send_email import SendEmail
 from nodes.builtin.set import Set
 from nodes.builtin.sort import Sort
 from nodes.builtin.split_out import SplitOut
@@ -42,5 +43,5 @@ NODE_TYPES = [
     # files
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets,
     # integration
-    HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, Redis, S3,
+    HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, Redis, S3, SendEmail,
 ]
