@@ -12,6 +12,7 @@ from nodes.builtin.extract_from_file import ExtractFromFile
 from nodes.builtin.filter import Filter
 from nodes.builtin.http_request import HttpRequest
 from nodes.builtin.if_node import If
+from nodes.builtin.kafka import Kafka
 from nodes.builtin.limit import Limit
 from nodes.builtin.loop import Loop
 from nodes.builtin.manual_trigger import ManualTrigger
@@ -43,5 +44,5 @@ NODE_TYPES = [
     # files
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets,
     # integration
-    HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, Redis, S3, SendEmail,
+    HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, Redis, S3, SendEmail, Kafka,
 ]
