@@ -35,6 +35,7 @@ class RedisParameters(NodeParameters):
     value: Any = Field(None, description="set/push/publish/hash_set: the value; objects and lists as JSON")
     field: str = Field("", max_length=10_000, description="hash_get/hash_set: the field of the hash")
     property_name: str = Field("value", min_length=1, description="Where a read result goes in the item")
+    keep_input: bool = Field(True, description="Read results are added to the item; off: the item is only the result")
     parse_json: bool = Field(False, description="Read JSON text back as a value (get, pop, list_range, hashes)")
     expire_s: int | None = Field(None, ge=1, description="set/incr: seconds until the key expires")
     by: int = Field(1, description="incr: how much to add (negative: subtract)")
@@ -91,7 +92,7 @@ def _one(client: redis.Redis, p: RedisParameters, item: dict, index: int, where:
     except redis.ResponseError as exc:
         raise NodeUserError(f"item {index}: {where} refused {p.operation} on {p.key!r}: {exc}",
                             item_index=index) from None
-    out = dict(item["json"])
+    out = dict(item["json"]) if p.keep_input or p.operation not in _READS else {}
     if p.operation in _READS:
         out[p.property_name] = _decoded(result, p.parse_json)
     elif p.operation == "publish":

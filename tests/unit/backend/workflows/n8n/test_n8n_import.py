@@ -232,3 +232,23 @@ def test_cli_creates_the_workflow_in_the_named_team(capsys):
         assert row.team_id == team_id and row.tags == ["orders"]
     assert main(["import", "n8n", str(FIXTURES / "order_routing.json"), "--team", "no-such-team"]) == 2
     assert "no team 'no-such-team'" in capsys.readouterr().err
+
+
+def test_integration_nodes_convert_with_their_credentials_by_name():
+    from backend.workflows.n8n.service import convert_file
+
+    result = convert_file((FIXTURES / "orders_pipeline.json").read_bytes())
+    nodes = {n["name"]: n for n in result.workflow["nodes"]}
+    assert [n["type"] for n in result.workflow["nodes"]] == [
+        "webhook", "set", "postgres", "postgres", "kafka", "s3", "send_email"]
+    assert nodes["Save order"]["parameters"] == {"operation": "upsert", "schema_name": "public", "table": "orders",
+                                                 "match_columns": ["id"]}
+    assert nodes["Open orders"]["parameters"]["query_parameters"] == ["{{ $json.customer }}", "open"]
+    assert nodes["Archive"]["parameters"]["text"] == '{{ json($node["Order received"].items[$item_index].body, 2) }}'
+    assert nodes["Confirm"]["parameters"]["bcc"] == "orders@example.com"
+    assert {(c["node_name"], c["slot"], c["type"], c["name"]) for c in result.credentials} == {
+        ("Save order", "postgres", "postgres", "Shop DB"), ("Open orders", "postgres", "postgres", "Shop DB"),
+        ("Publish", "kafka", "kafka", "Events"), ("Archive", "aws", "aws_s3", "Archive bucket"),
+        ("Confirm", "smtp", "smtp", "Mailer")}
+    assert not any(n.get("disabled") for n in result.workflow["nodes"])
+    assert {p["severity"] for p in result.report} == {"warning"}  # only: bind the credentials

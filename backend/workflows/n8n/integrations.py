@@ -1,0 +1,168 @@
+"""Converters for n8n's integration nodes that have a LinkFlow counterpart: Postgres, Redis, S3, Send Email, Kafka.
+
+Same contract as ``nodes.py``: a converter returns ``Converted`` or raises ``Unsupported`` for the whole
+node; ``NodeJob.value`` converts (or reports) each parameter value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.workflows.n8n.js_lexer import Unsupported
+from backend.workflows.n8n.nodes import Converted, NodeJob, _options
+from backend.workflows.n8n.values import split_template
+
+
+def _locator(value: Any) -> Any:
+    """n8n's resource locator ``{"__rl": true, "value": "users", "mode": "list"}`` -> its value."""
+    return value.get("value") if isinstance(value, dict) else value
+
+
+def _query_parameters(job: NodeJob, raw: Any) -> list:
+    """``options.queryReplacement``: values separated by commas, each one text or one expression."""
+    if isinstance(raw, list):
+        return [job.value(v, f"options.queryReplacement[{i}]") for i, v in enumerate(raw)]
+    text = str(raw or "")
+    expression = text.startswith("=")
+    pieces, current = [], ""
+    for is_expression, part in split_template(text[1:] if expression else text):
+        if is_expression:
+            current += "{{" + part + "}}"
+            continue
+        chunks = part.split(",")
+        current += chunks[0]
+        for chunk in chunks[1:]:
+            pieces.append(current)
+            current = chunk
+    pieces.append(current)
+    return [job.value(("=" if expression else "") + p.strip(), f"options.queryReplacement[{i}]")
+            for i, p in enumerate(pieces) if p.strip()]
+
+
+def _postgres(job: NodeJob, params: dict, version: float) -> Converted:
+    operation = params.get("operation", "insert" if version < 2 else "executeQuery")
+    if operation == "executeQuery":
+        query = str(params.get("query", ""))
+        if query.startswith("="):
+            raise Unsupported("a query built by an expression is not converted; use $1, $2 and query parameters")
+        return Converted("postgres", {"operation": "execute_query", "query": query, "query_parameters":
+                                      _query_parameters(job, _options(params).get("queryReplacement"))})
+    columns = params.get("columns") if isinstance(params.get("columns"), dict) else {}
+    if operation in ("insert", "upsert", "update"):
+        if columns.get("mappingMode", "autoMapInputData") != "autoMapInputData":
+            raise Unsupported("columns mapped one by one are not converted; map the input data automatically "
+                              "(or add an Edit Fields node that names the fields as the columns)")
+        parameters = {"operation": operation, "schema_name": _locator(params.get("schema")) or "public",
+                      "table": _locator(params.get("table")) or ""}
+        if operation != "insert":
+            match = columns.get("matchingColumns") or params.get("columnToMatchOn")
+            parameters["match_columns"] = [match] if isinstance(match, str) else list(match or [])
+        return Converted("postgres", parameters)
+    raise Unsupported(f"Postgres operation {operation!r} is not converted")
+
+
+def _redis(job: NodeJob, params: dict, version: float) -> Converted:
+    operation = params.get("operation", "info")
+    key_type = params.get("keyType", "automatic")
+    out: dict[str, Any] = {"key": job.value(params.get("key", ""), "key")}
+    if operation == "get":
+        kinds = {"automatic": "get", "string": "get", "hash": "hash_get_all", "list": "list_range"}
+        if key_type not in kinds:
+            raise Unsupported(f"getting a {key_type!r} key is not converted")
+        out.update(operation=kinds[key_type], property_name=params.get("propertyName") or "propertyName")
+    elif operation == "set":
+        if key_type not in ("automatic", "string"):
+            raise Unsupported(f"setting a {key_type!r} key is not converted")
+        out.update(operation="set", value=job.value(params.get("value", ""), "value"))
+        if params.get("expire") and params.get("ttl"):
+            out["expire_s"] = params["ttl"]
+    elif operation == "delete":
+        out["operation"] = "delete"
+    elif operation == "incr":  # n8n's item is then {key: the new value}, nothing else
+        out.update(operation="incr", property_name=out["key"], keep_input=False)
+        if params.get("expire") and params.get("ttl"):
+            out["expire_s"] = params["ttl"]
+    elif operation == "publish":
+        out = {"operation": "publish", "key": job.value(params.get("channel", ""), "channel"),
+               "value": job.value(params.get("messageData", ""), "messageData")}
+    elif operation in ("push", "pop"):
+        out = {"operation": operation, "key": job.value(params.get("list", ""), "list"),
+               "side": "right" if params.get("tail", operation == "push") else "left"}
+        if operation == "push":
+            out["value"] = job.value(params.get("messageData", ""), "messageData")
+        else:
+            out["property_name"] = params.get("propertyName") or "propertyName"
+    else:
+        raise Unsupported(f"Redis operation {operation!r} is not converted")
+    return Converted("redis", out)
+
+
+def _s3(job: NodeJob, params: dict, version: float) -> Converted:
+    if params.get("resource", "file") != "file":
+        raise Unsupported(f"S3 resource {params.get('resource')!r} is not converted (files only)")
+    operation = params.get("operation", "download")
+    bucket = job.value(params.get("bucketName", ""), "bucketName")
+    if operation == "upload":
+        if not params.get("binaryData", True):
+            return Converted("s3", {"operation": "put", "bucket": bucket,
+                                    "key": job.value(params.get("fileName", ""), "fileName"),
+                                    "text": job.value(params.get("fileContent", ""), "fileContent")})
+        return Converted("s3", {"operation": "put", "bucket": bucket,
+                                "key": job.value(params.get("fileName", ""), "fileName"),
+                                "binary_property": params.get("binaryPropertyName") or "data"})
+    if operation in ("download", "delete"):
+        parameters = {"operation": "get" if operation == "download" else "delete", "bucket": bucket,
+                      "key": job.value(params.get("fileKey", ""), "fileKey")}
+        if operation == "download":
+            parameters["binary_property"] = params.get("binaryPropertyName") or "data"
+        return Converted("s3", parameters)
+    if operation == "getAll":
+        return Converted("s3", {"operation": "list", "bucket": bucket,
+                                "prefix": job.value(_options(params).get("folderKey", ""), "options.folderKey"),
+                                "limit": 100_000 if params.get("returnAll") else params.get("limit", 100)})
+    raise Unsupported(f"S3 operation {operation!r} is not converted")
+
+
+def _send_email(job: NodeJob, params: dict, version: float) -> Converted:
+    options = _options(params)
+    out = {"from_email": job.value(params.get("fromEmail", ""), "fromEmail"),
+           "to_email": job.value(params.get("toEmail", ""), "toEmail"),
+           "subject": job.value(params.get("subject", ""), "subject"),
+           "format": params.get("emailFormat", "html" if version >= 2 else "text")}
+    if out["format"] not in ("text", "html", "both"):
+        raise Unsupported(f"email format {out['format']!r} is not converted")
+    for n8n_name, name in (("text", "text"), ("html", "html")):
+        if params.get(n8n_name):
+            out[name] = job.value(params[n8n_name], n8n_name)
+    for n8n_name, name in (("ccEmail", "cc"), ("bccEmail", "bcc"), ("replyTo", "reply_to"),
+                           ("attachments", "attachments")):
+        if options.get(n8n_name):
+            out[name] = job.value(options[n8n_name], f"options.{n8n_name}")
+    return Converted("send_email", out)
+
+
+def _kafka(job: NodeJob, params: dict, version: float) -> Converted:
+    headers = {h.get("key", ""): job.value(h.get("value", ""), f"headers.{h.get('key')}")
+               for h in (params.get("headersUi") or {}).get("headerValues") or []}
+    out: dict[str, Any] = {"topic": job.value(params.get("topic", ""), "topic"),
+                           "send_input_data": bool(params.get("sendInputData", True)), "headers": headers}
+    if not out["send_input_data"]:
+        out["message"] = job.value(params.get("message", ""), "message")
+    if params.get("useKey"):
+        out["key"] = job.value(params.get("key", ""), "key")
+    if params.get("useSchemaRegistry"):
+        raise Unsupported("the schema registry (Avro) is not converted")
+    return Converted("kafka", out)
+
+
+CONVERTERS = {
+    "n8n-nodes-base.postgres": _postgres,
+    "n8n-nodes-base.redis": _redis,
+    "n8n-nodes-base.awsS3": _s3,
+    "n8n-nodes-base.s3": _s3,
+    "n8n-nodes-base.emailSend": _send_email,
+    "n8n-nodes-base.kafka": _kafka,
+}
+
+CREDENTIAL_TYPES = {"postgres": ("postgres", "postgres"), "redis": ("redis", "redis"), "aws": ("aws_s3", "aws"),
+                    "s3": ("aws_s3", "aws"), "smtp": ("smtp", "smtp"), "kafka": ("kafka", "kafka")}
