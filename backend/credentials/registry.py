@@ -11,6 +11,7 @@ from backend.credentials.types.base import CredentialType
 from backend.credentials.types.bearer_token import BearerToken
 from backend.credentials.types.http_basic import HttpBasic
 from backend.credentials.types.kafka import Kafka
+from backend.credentials.types.mysql import MySql
 from backend.credentials.types.oauth2 import OAuth2
 from backend.credentials.types.postgres import Postgres
 from backend.credentials.types.redis import Redis
@@ -23,7 +24,7 @@ CREDENTIAL_TYPES: list[type[CredentialType]] = [
     # HTTP authentication (what the HTTP Request node's "auth" slot accepts)
     ApiKeyHeader, HttpBasic, BearerToken, OAuth2,
     # services
-    Smtp, Postgres, Redis, AwsS3, Slack, Stripe, Kafka,
+    Smtp, Postgres, Redis, AwsS3, Slack, Stripe, Kafka, MySql,
 ]
 
 

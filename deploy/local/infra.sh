@@ -6,11 +6,11 @@
 #   deploy/local/infra.sh status [SERVICE...]           one line per service; exit 0 iff all requested run
 #   deploy/local/infra.sh env    [SERVICE...]           print `export ...` lines for tests
 #
-# SERVICE is one of: postgres, redis, kafka, stripe, s3.  For `up` and `status`, postgres
-# and redis are always included unless one of them is named explicitly, or only stripe
-# and/or s3 are named: `up kafka` starts postgres + redis + kafka, `up redis` only
-# redis, `up stripe` only stripe-mock, `up s3` only the S3 server (next to servers that
-# already run elsewhere).
+# SERVICE is one of: postgres, redis, kafka, stripe, s3, mariadb.  For `up` and `status`, postgres
+# and redis are always included unless one of them is named explicitly, or only stripe,
+# s3 and/or mariadb are named: `up kafka` starts postgres + redis + kafka, `up redis` only
+# redis, `up stripe` only stripe-mock, `up s3` only the S3 server, `up mariadb` only MariaDB
+# (next to servers that already run elsewhere).
 # `down` with no names stops everything; `down --purge` also deletes the data.
 #
 # Everything listens on 127.0.0.1 only and keeps its data under <repo>/.infra/
@@ -25,6 +25,8 @@
 #                    LINKFLOW_INFRA_STRIPE_HTTPS_PORT). Built once with `go install` into <repo>/.tools/go.
 #   s3        19000  LINKFLOW_INFRA_S3_PORT     (moto's S3-compatible server, in-memory; installed once
 #                    with pip into its own venv <repo>/.tools/s3-venv)
+#   mariadb   13306  LINKFLOW_INFRA_MARIADB_PORT (Debian's mariadb-server; user linkflow/linkflow, database
+#                    linkflow_test; the MySQL node's integration tests)
 # Other knobs:
 #   LINKFLOW_INFRA_KAFKA_VERSION  Kafka version(s) to try, space separated (default "4.1.0 4.4.0")
 #   LINKFLOW_INFRA_MVN_TIMEOUT    seconds allowed per Maven download attempt (default 300)
@@ -48,8 +50,9 @@ MVN_TIMEOUT=${LINKFLOW_INFRA_MVN_TIMEOUT:-300}
 STRIPE_PORT=${LINKFLOW_INFRA_STRIPE_PORT:-12111}
 STRIPE_HTTPS_PORT=${LINKFLOW_INFRA_STRIPE_HTTPS_PORT:-12112}
 S3_PORT=${LINKFLOW_INFRA_S3_PORT:-19000}
+MARIADB_PORT=${LINKFLOW_INFRA_MARIADB_PORT:-13306}
 
-for _v in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT MVN_TIMEOUT STRIPE_PORT STRIPE_HTTPS_PORT S3_PORT; do
+for _v in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT MVN_TIMEOUT STRIPE_PORT STRIPE_HTTPS_PORT S3_PORT MARIADB_PORT; do
   [[ ${!_v} =~ ^[0-9]+$ ]] || {
     printf '[infra] ERROR: %s must be a number, got "%s"\n' "$_v" "${!_v}" >&2
     exit 1
@@ -162,6 +165,9 @@ ensure_packages() {
   if want kafka; then
     command -v java >/dev/null 2>&1 || pkgs+=(default-jre-headless)
     command -v mvn >/dev/null 2>&1 || pkgs+=(maven)
+  fi
+  if want mariadb; then
+    command -v mariadbd >/dev/null 2>&1 || pkgs+=(mariadb-server)
   fi
   if want stripe && [[ ! -x $STRIPE_BIN ]] && ! go_cmd >/dev/null; then
     pkgs+=(golang-go)
@@ -1026,6 +1032,105 @@ s3_status() {
   return 1
 }
 
+# ---------------------------------------------------------------- mariadb --
+#
+# Debian's MariaDB as a private server: its own data dir and socket under .infra/mariadb, no
+# config files read (--no-defaults), listening on 127.0.0.1 only. Root logs in over the socket;
+# the tests use the `linkflow` user (all privileges on linkflow_test and the lf_* databases they make).
+
+MARIADB_DIR="$INFRA_DIR/mariadb"
+MARIADB_DATA="$MARIADB_DIR/data"
+MARIADB_SOCK="$MARIADB_DIR/mariadb.sock"
+MARIADB_PIDFILE="$MARIADB_DIR/mariadb.pid"
+MARIADB_LOG="$MARIADB_DIR/mariadb.log"
+MARIADB_WAIT=60
+
+mariadb_user() { [[ $IS_ROOT -eq 1 ]] && echo root || id -un; }
+
+mariadb_pid() {
+  local pid
+  [[ -r $MARIADB_PIDFILE ]] || return 1
+  pid=$(head -n1 "$MARIADB_PIDFILE" 2>/dev/null || true)
+  pid_alive "$pid" || return 1
+  [[ $(pid_cmdline "$pid") == *mariadbd* ]] || return 1
+  echo "$pid"
+}
+
+mariadb_sql() { mariadb --no-defaults --protocol=socket --socket="$MARIADB_SOCK" -uroot -e "$1"; }
+
+mariadb_up() {
+  local t0 pid
+  t0=$(now_ms)
+  if pid=$(mariadb_pid); then
+    say "mariadb: already running (pid $pid, 127.0.0.1:$MARIADB_PORT)"
+    return 0
+  fi
+  port_open "$MARIADB_PORT" && die "mariadb: port 127.0.0.1:$MARIADB_PORT is already in use by another process (set LINKFLOW_INFRA_MARIADB_PORT)"
+  mkdir -p "$MARIADB_DIR"
+  if [[ ! -d $MARIADB_DATA/mysql ]]; then
+    say "mariadb: creating the data directory $MARIADB_DATA (once)"
+    mariadb-install-db --no-defaults --user="$(mariadb_user)" --datadir="$MARIADB_DATA" \
+      --auth-root-authentication-method=socket --skip-test-db >"$MARIADB_DIR/install.log" 2>&1 || {
+      show_log_tail "$MARIADB_DIR/install.log"
+      die "mariadb: mariadb-install-db failed (log: $MARIADB_DIR/install.log)"
+    }
+  fi
+  rm -f "$MARIADB_PIDFILE"
+  echo "### $(date -Is) starting mariadbd" >>"$MARIADB_LOG"
+  (
+    setsid nohup mariadbd --no-defaults --user="$(mariadb_user)" --datadir="$MARIADB_DATA" \
+      --socket="$MARIADB_SOCK" --pid-file="$MARIADB_PIDFILE" --port="$MARIADB_PORT" --bind-address=127.0.0.1 \
+      --skip-name-resolve --innodb-buffer-pool-size=64M --max-connections=100 --log-error="$MARIADB_LOG" \
+      </dev/null >>"$MARIADB_LOG" 2>&1 9>&- &
+  )
+  local i ok=0
+  for ((i = 0; i < MARIADB_WAIT * 5; i++)); do
+    if [[ -S $MARIADB_SOCK ]] && port_open "$MARIADB_PORT" && mariadb_sql "SELECT 1" >/dev/null 2>&1; then
+      ok=1
+      break
+    fi
+    sleep 0.2
+  done
+  if [[ $ok -ne 1 ]]; then
+    show_log_tail "$MARIADB_LOG"
+    pid=$(head -n1 "$MARIADB_PIDFILE" 2>/dev/null || true)
+    pid_alive "$pid" && stop_pid mariadb "$pid" 20
+    die "mariadb: not answering on 127.0.0.1:$MARIADB_PORT after ${MARIADB_WAIT}s (log: $MARIADB_LOG)"
+  fi
+  mariadb_sql "CREATE USER IF NOT EXISTS 'linkflow'@'127.0.0.1' IDENTIFIED BY 'linkflow';
+    CREATE DATABASE IF NOT EXISTS linkflow_test;
+    GRANT ALL PRIVILEGES ON \`linkflow_test\`.* TO 'linkflow'@'127.0.0.1';
+    GRANT ALL PRIVILEGES ON \`lf\_%\`.* TO 'linkflow'@'127.0.0.1';" ||
+    die "mariadb: could not create the linkflow user and database"
+  pid=$(mariadb_pid) || die "mariadb: started but its pid file $MARIADB_PIDFILE is missing"
+  say "mariadb: started (pid $pid, 127.0.0.1:$MARIADB_PORT) in $(elapsed "$t0")"
+}
+
+mariadb_down() {
+  local pid
+  if ! pid=$(mariadb_pid); then
+    say "mariadb: not running"
+    return 0
+  fi
+  stop_pid mariadb "$pid" 30
+  say "mariadb: stopped (was pid $pid)"
+}
+
+mariadb_purge() {
+  rm -rf -- "$MARIADB_DIR"
+  say "mariadb: data purged"
+}
+
+mariadb_status() {
+  local pid
+  if pid=$(mariadb_pid); then
+    printf '%-9s running  pid=%-8s port=%s\n' mariadb "$pid" "$MARIADB_PORT"
+    return 0
+  fi
+  printf '%-9s stopped  pid=%-8s port=%s\n' mariadb - "$MARIADB_PORT"
+  return 1
+}
+
 # ------------------------------------------------------------------- main --
 
 SERVICES=()
@@ -1052,20 +1157,21 @@ main() {
       kafka) named+=(kafka) ;;
       stripe | stripe-mock) named+=(stripe) ;;
       s3 | moto) named+=(s3) ;;
+      mariadb | mysql) named+=(mariadb) ;;
       --purge) purge=1 ;;
       -h | --help)
         usage
         exit 0
         ;;
-      *) die "unknown argument '$a' (services: postgres redis kafka stripe s3)" ;;
+      *) die "unknown argument '$a' (services: postgres redis kafka stripe s3 mariadb)" ;;
     esac
   done
   [[ $purge -eq 1 && $cmd != down ]] && die "--purge only goes with 'down'"
 
   local has_core=0
   for a in "${named[@]}"; do [[ $a == postgres || $a == redis ]] && has_core=1; done
-  local only_side=1 # stripe and s3 alone need neither postgres nor redis
-  for a in "${named[@]}"; do [[ $a == stripe || $a == s3 ]] || only_side=0; done
+  local only_side=1 # stripe, s3 and mariadb alone need neither postgres nor redis
+  for a in "${named[@]}"; do [[ $a == stripe || $a == s3 || $a == mariadb ]] || only_side=0; done
   [[ ${#named[@]} -gt 0 && $only_side -eq 1 ]] && has_core=1
   case $cmd in
     up | status)
@@ -1073,7 +1179,7 @@ main() {
       if [[ $has_core -eq 0 ]]; then SERVICES=(postgres redis); fi
       ;;
     down | env)
-      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=(postgres redis kafka stripe s3); fi
+      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=(postgres redis kafka stripe s3 mariadb); fi
       ;;
     -h | --help | help)
       usage
@@ -1100,6 +1206,7 @@ main() {
         stripe_job=$!
       fi
       want s3 && s3_up
+      want mariadb && mariadb_up
       want postgres && pg_up
       want redis && redis_up
       want kafka && kafka_up
@@ -1111,12 +1218,14 @@ main() {
     down)
       lock_infra
       want s3 && s3_down
+      want mariadb && mariadb_down
       want stripe && stripe_down
       want kafka && kafka_down
       want redis && redis_down
       want postgres && pg_down
       if [[ $purge -eq 1 ]]; then
         want s3 && s3_purge
+        want mariadb && mariadb_purge
         want stripe && stripe_purge
         want kafka && kafka_purge
         want redis && redis_purge
@@ -1146,6 +1255,11 @@ main() {
       elif [[ ${#named[@]} -eq 0 ]]; then
         s3_status || true # informational only
       fi
+      if want mariadb; then
+        mariadb_status || rc=1
+      elif [[ ${#named[@]} -eq 0 ]]; then
+        mariadb_status || true # informational only
+      fi
       exit "$rc"
       ;;
     env)
@@ -1154,6 +1268,7 @@ main() {
       want kafka && echo "export LINKFLOW_TEST_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT"
       want stripe && echo "export LINKFLOW_TEST_STRIPE_URL=http://127.0.0.1:$STRIPE_PORT"
       want s3 && echo "export LINKFLOW_TEST_S3_ENDPOINT_URL=http://127.0.0.1:$S3_PORT"
+      want mariadb && echo "export LINKFLOW_TEST_MARIADB_URL=mysql://linkflow:linkflow@127.0.0.1:$MARIADB_PORT/linkflow_test"
       ;;
   esac
   return 0

@@ -17,6 +17,7 @@ from nodes.builtin.limit import Limit
 from nodes.builtin.loop import Loop
 from nodes.builtin.manual_trigger import ManualTrigger
 from nodes.builtin.merge import Merge
+from nodes.builtin.mysql import MySql
 from nodes.builtin.noop import NoOp
 from nodes.builtin.postgres import Postgres
 from nodes.builtin.read_write_file import ReadWriteFile
@@ -44,5 +45,5 @@ NODE_TYPES = [
     # files
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets,
     # integration
-    HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, Redis, S3, SendEmail, Kafka,
+    HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, MySql, Redis, S3, SendEmail, Kafka,
 ]

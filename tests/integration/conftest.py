@@ -11,6 +11,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -85,6 +86,29 @@ def _loopback_service(variable: str, service: str, name: str) -> str:
     except (OSError, ValueError) as exc:
         pytest.fail(f"{name} at {value} is not reachable ({exc}); {hint}")
     return value
+
+
+@pytest.fixture
+def mariadb_url():
+    """A fresh database on the MariaDB of `bash deploy/local/infra.sh up mariadb` (`make test` starts it); dropped
+    afterwards. Its user may create databases named lf_*."""
+    import pymysql
+
+    base = _require("LINKFLOW_TEST_MARIADB_URL")
+    url = urlsplit(base)
+    login = {"host": url.hostname, "port": url.port or 3306, "user": url.username, "password": url.password or ""}
+    name = f"lf_{uuid.uuid4().hex[:12]}"
+    try:
+        conn = pymysql.connect(**login, connect_timeout=5, autocommit=True)
+    except pymysql.Error as exc:
+        pytest.fail(f"MariaDB at {url.hostname}:{url.port} is not reachable ({exc}); run "
+                    "`bash deploy/local/infra.sh up mariadb`")
+    with conn.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}`")
+    yield f"mysql://{url.username}:{url.password}@{url.hostname}:{url.port}/{name}"
+    with conn.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    conn.close()
 
 
 @pytest.fixture(scope="session")

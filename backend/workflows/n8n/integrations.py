@@ -39,26 +39,33 @@ def _query_parameters(job: NodeJob, raw: Any) -> list:
             for i, p in enumerate(pieces) if p.strip()]
 
 
-def _postgres(job: NodeJob, params: dict, version: float) -> Converted:
+def _sql(lf_type: str):
+    return lambda job, params, version: _sql_node(lf_type, job, params, version)
+
+
+def _sql_node(lf_type: str, job: NodeJob, params: dict, version: float) -> Converted:
     operation = params.get("operation", "insert" if version < 2 else "executeQuery")
     if operation == "executeQuery":
         query = str(params.get("query", ""))
         if query.startswith("="):
             raise Unsupported("a query built by an expression is not converted; use $1, $2 and query parameters")
-        return Converted("postgres", {"operation": "execute_query", "query": query, "query_parameters":
+        return Converted(lf_type, {"operation": "execute_query", "query": query, "query_parameters":
                                       _query_parameters(job, _options(params).get("queryReplacement"))})
     columns = params.get("columns") if isinstance(params.get("columns"), dict) else {}
     if operation in ("insert", "upsert", "update"):
         if columns.get("mappingMode", "autoMapInputData") != "autoMapInputData":
             raise Unsupported("columns mapped one by one are not converted; map the input data automatically "
                               "(or add an Edit Fields node that names the fields as the columns)")
-        parameters = {"operation": operation, "schema_name": _locator(params.get("schema")) or "public",
-                      "table": _locator(params.get("table")) or ""}
+        parameters = {"operation": operation, "table": _locator(params.get("table")) or ""}
+        if lf_type == "postgres":
+            parameters["schema_name"] = _locator(params.get("schema")) or "public"
         if operation != "insert":
             match = columns.get("matchingColumns") or params.get("columnToMatchOn")
             parameters["match_columns"] = [match] if isinstance(match, str) else list(match or [])
-        return Converted("postgres", parameters)
-    raise Unsupported(f"Postgres operation {operation!r} is not converted")
+        if lf_type == "mysql" and operation == "upsert":
+            parameters.pop("match_columns")  # MySQL's own unique keys decide
+        return Converted(lf_type, parameters)
+    raise Unsupported(f"{lf_type} operation {operation!r} is not converted")
 
 
 def _redis(job: NodeJob, params: dict, version: float) -> Converted:
@@ -156,7 +163,8 @@ def _kafka(job: NodeJob, params: dict, version: float) -> Converted:
 
 
 CONVERTERS = {
-    "n8n-nodes-base.postgres": _postgres,
+    "n8n-nodes-base.postgres": _sql("postgres"),
+    "n8n-nodes-base.mySql": _sql("mysql"),
     "n8n-nodes-base.redis": _redis,
     "n8n-nodes-base.awsS3": _s3,
     "n8n-nodes-base.s3": _s3,
@@ -164,5 +172,5 @@ CONVERTERS = {
     "n8n-nodes-base.kafka": _kafka,
 }
 
-CREDENTIAL_TYPES = {"postgres": ("postgres", "postgres"), "redis": ("redis", "redis"), "aws": ("aws_s3", "aws"),
+CREDENTIAL_TYPES = {"postgres": ("postgres", "postgres"), "mySql": ("mysql", "mysql"), "redis": ("redis", "redis"), "aws": ("aws_s3", "aws"),
                     "s3": ("aws_s3", "aws"), "smtp": ("smtp", "smtp"), "kafka": ("kafka", "kafka")}

@@ -252,3 +252,21 @@ def test_integration_nodes_convert_with_their_credentials_by_name():
         ("Confirm", "smtp", "smtp", "Mailer")}
     assert not any(n.get("disabled") for n in result.workflow["nodes"])
     assert {p["severity"] for p in result.report} == {"warning"}  # only: bind the credentials
+
+
+def test_mysql_nodes_convert():
+    from backend.workflows.n8n.service import convert_file
+
+    node = {"name": "Lookup", "type": "n8n-nodes-base.mySql", "typeVersion": 2.4, "position": [200, 0],
+            "parameters": {"operation": "executeQuery", "query": "SELECT * FROM users WHERE email = $1",
+                           "options": {"queryReplacement": "={{ $json.email }}"}},
+            "credentials": {"mySql": {"id": "2", "name": "CRM"}}}
+    upsert = {**node, "name": "Save", "parameters": {"operation": "upsert", "table": {"__rl": True, "value": "users"},
+                                                      "columns": {"mappingMode": "autoMapInputData"}}}
+    result = convert_file(json.dumps(_n8n([START, node, upsert])))
+    nodes = {n["name"]: n for n in result.workflow["nodes"]}
+    assert nodes["Lookup"]["type"] == "mysql" and nodes["Lookup"]["parameters"]["query_parameters"] == [
+        "{{ $json.email }}"]
+    assert nodes["Save"]["parameters"] == {"operation": "upsert", "table": "users"}
+    assert ("Lookup", "mysql", "mysql", "CRM") in {(c["node_name"], c["slot"], c["type"], c["name"])
+                                                   for c in result.credentials}
