@@ -28,6 +28,7 @@ from nodes.builtin.s3 import S3
 from nodes.builtin.schedule import Schedule
 from nodes.builtin.send_email import SendEmail
 from nodes.builtin.set import Set
+from nodes.builtin.slack import Slack
 from nodes.builtin.sort import Sort
 from nodes.builtin.split_out import SplitOut
 from nodes.builtin.stop_and_error import StopAndError
@@ -45,5 +46,5 @@ NODE_TYPES = [
     # files
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets,
     # integration
-    HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, MySql, Redis, S3, SendEmail, Kafka,
+    HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, MySql, Redis, S3, SendEmail, Kafka, Slack,
 ]

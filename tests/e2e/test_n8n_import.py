@@ -34,7 +34,7 @@ def test_upload_shows_what_was_not_converted(signed_in_page: Page, account):
     expect(problems.first).to_be_visible()
     expect(page.get_by_test_id("n8n-import-result")).to_contain_text("Mark seen")
     expect(page.get_by_test_id("n8n-import-result")).to_contain_text("arrow functions")
-    expect(page.get_by_test_id("n8n-import-result")).to_contain_text("Post to Slack")
+    expect(page.get_by_test_id("n8n-import-result")).to_contain_text("Append to sheet")
     page.get_by_role("button", name="Close").click()
     expect(page.get_by_test_id("workflow-row")).to_have_count(1)
 

@@ -23,7 +23,9 @@ class Slack(CredentialType):
     Fields = SlackFields
 
     def inject(self, values: SlackFields) -> dict:
-        return {"headers": {"Authorization": f"Bearer {values.bot_token.get_secret_value()}"}}
+        """The bearer header (what HTTP Request applies) and the API's base URL (what the Slack node calls)."""
+        return {"headers": {"Authorization": f"Bearer {values.bot_token.get_secret_value()}"},
+                "api_base_url": values.api_base_url.rstrip("/")}
 
     async def test(self, values: SlackFields) -> TestResult:
         url = values.api_base_url.rstrip("/") + "/auth.test"

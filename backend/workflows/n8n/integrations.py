@@ -174,3 +174,36 @@ CONVERTERS = {
 
 CREDENTIAL_TYPES = {"postgres": ("postgres", "postgres"), "mySql": ("mysql", "mysql"), "redis": ("redis", "redis"), "aws": ("aws_s3", "aws"),
                     "s3": ("aws_s3", "aws"), "smtp": ("smtp", "smtp"), "kafka": ("kafka", "kafka")}
+
+
+def _slack(job: NodeJob, params: dict, version: float) -> Converted:
+    resource = params.get("resource", "message")
+    operation = params.get("operation", {"message": "post", "channel": "getAll", "user": "info"}.get(resource, ""))
+    channel = job.value(_locator(params.get("channelId", params.get("channel", ""))), "channelId")
+    if resource == "message" and operation in ("post", "update", "delete"):
+        if params.get("select", "channel") != "channel":
+            raise Unsupported("sending to a user directly is not converted; use the user's DM channel id")
+        out: dict[str, Any] = {"resource": "message", "operation": operation, "channel": channel}
+        if operation in ("update", "delete"):
+            out["ts"] = job.value(params.get("ts", ""), "ts")
+        if operation != "delete":
+            fields = params.get("updateFields") or {} if operation == "update" else {}
+            out["text"] = job.value(fields.get("text", params.get("text", "")), "text")
+        thread = (((params.get("otherOptions") or {}).get("thread_ts") or {}).get("replyValues") or {})
+        if thread.get("thread_ts"):
+            out["thread_ts"] = job.value(thread["thread_ts"], "otherOptions.thread_ts")
+        return Converted("slack", out)
+    if resource == "channel" and operation in ("getAll", "history"):
+        out = {"resource": "channel", "operation": "get_all" if operation == "getAll" else "history",
+               "return_all": bool(params.get("returnAll")), "limit": params.get("limit", 50)}
+        if operation == "history":
+            out["channel"] = channel
+        return Converted("slack", out)
+    if resource == "user" and operation == "info":
+        return Converted("slack", {"resource": "user", "operation": "info",
+                                   "user": job.value(_locator(params.get("user", "")), "user")})
+    raise Unsupported(f"Slack {resource} {operation!r} is not converted")
+
+
+CONVERTERS["n8n-nodes-base.slack"] = _slack
+CREDENTIAL_TYPES["slackApi"] = ("slack", "slack")

@@ -108,9 +108,9 @@ def test_what_cannot_be_converted_is_reported_by_name_and_disabled():
     assert by_name["Mark seen"]["disabled"] and by_name["Mark seen"]["type"] == "noop"
     assert "n8n-nodes-base.code" in by_name["Mark seen"]["notes"]
     assert by_name["Enrich"]["disabled"] and by_name["Enrich"]["type"] == "set"
-    assert by_name["Post to Slack"]["disabled"] and not by_name["Label"].get("disabled")
+    assert by_name["Append to sheet"]["disabled"] and not by_name["Label"].get("disabled")
     errors = [(p["node"], p["parameter"]) for p in result.report if p["severity"] == "error"]
-    assert errors == [("Mark seen", None), ("Enrich", "assignments[1].value"), ("Post to Slack", None)]
+    assert errors == [("Mark seen", None), ("Enrich", "assignments[1].value"), ("Append to sheet", None)]
     assert any("arrow functions" in p["reason"] and "map(p => p.name)" in p["expression"] for p in result.report)
 
 
