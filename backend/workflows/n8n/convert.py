@@ -191,9 +191,10 @@ class _Workflow:
                 continue
             outputs = self.ports[source].outputs
             error_port = self.data_nodes[source].get("onError") == "continueErrorOutput"
-            for index, targets in enumerate(by_type.get("main") or []):
+            main = by_type.get("main")
+            for index, targets in enumerate(main if isinstance(main, list) else []):
                 port = outputs[index] if index < len(outputs) else ("error" if error_port else None)
-                for target in targets or []:
+                for target in targets if isinstance(targets, list) else []:
                     out += self._connection(source, port, target, index)
             for kind in by_type:
                 if kind != "main":
@@ -203,7 +204,7 @@ class _Workflow:
 
     def _connection(self, source: str, port: str | None, target: Any, index: int) -> list[dict]:
         name = target.get("node") if isinstance(target, dict) else None
-        if name not in self.ids:
+        if not isinstance(name, str) or name not in self.ids:
             self.problem(source, f"a connection goes to a node that does not exist ({name!r}); it was dropped",
                          severity="warning")
             return []
@@ -270,7 +271,8 @@ def convert(data: dict) -> Result:
     except Refused as exc:
         raise N8nImportError(f"node {node['name']!r}: {exc}; nothing was imported") from None
     name = data.get("name") if isinstance(data.get("name"), str) and data["name"].strip() else "Imported from n8n"
-    tags = [t.get("name") if isinstance(t, dict) else t for t in data.get("tags") or []]
+    raw_tags = data.get("tags")
+    tags = [t.get("name") if isinstance(t, dict) else t for t in (raw_tags if isinstance(raw_tags, list) else [])]
     workflow = {"name": name.strip()[:200], "nodes": lf_nodes, "connections": flow.connections(connections),
                 "settings": _workflow_settings(data.get("settings"), flow),
                 "pin_data": _pin_data(data.get("pinData"), {n["name"] for n in lf_nodes}, flow),

@@ -270,3 +270,14 @@ def test_mysql_nodes_convert():
     assert nodes["Save"]["parameters"] == {"operation": "upsert", "table": "users"}
     assert ("Lookup", "mysql", "mysql", "CRM") in {(c["node_name"], c["slot"], c["type"], c["name"])
                                                    for c in result.credentials}
+
+
+@pytest.mark.parametrize("connections", [
+    {"Start": {"main": 5}}, {"Start": {"main": [[{"node": {"x": 1}}]]}}, {"Start": {"main": [{"node": "x"}]}},
+    {"Start": "main"}, {"Ghost": {"main": [[{"node": "Start"}]]}},
+])
+def test_odd_connection_shapes_are_dropped_with_a_report(connections):
+    from backend.workflows.n8n.service import convert_file
+
+    result = convert_file(json.dumps(_n8n([START], connections, tags=7, settings=[1])))
+    assert result.workflow["connections"] == [] and result.workflow["tags"] == []
