@@ -95,6 +95,9 @@ TARGETS = {
     "postgres": lambda h, p: {"host": h, "port": p, "database": "app", "user": "app", "password": "pw-1234"},
     "redis": lambda h, p: {"host": h, "port": p, "password": "pw-1234"},
     "smtp": lambda h, p: {"host": h, "port": p, "security": "none", "username": "mailer", "password": "pw-1234"},
+    "mysql": lambda h, p: {"host": h, "port": p, "database": "app", "user": "app", "password": "pw-1234"},
+    "kafka": lambda h, p: {"bootstrap_servers": _netloc(h, p), "security_protocol": "SASL_PLAINTEXT",
+                           "username": "app", "password": "pw-1234"},
 }
 
 # (how the host is written, the listener it reaches)
