@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
+from backend import cli_transfer
 from backend.billing import cli as billing_cli
 from backend.cli_commands import (
     credentials_command,
@@ -17,7 +18,6 @@ from backend.cli_commands import (
     user_command,
 )
 from backend.storage import cli as storage_cli
-from backend.workflows.n8n import cli as import_cli
 
 ROLE_GROUP = "linkflow.roles"  # up, ui, worker, scheduler, consume: long-running roles outside backend/
 
@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     billing_cli.add_parser(sub)
     storage_cli.add_parser(sub)
-    import_cli.add_parser(sub)
+    cli_transfer.add_parsers(sub)
 
     run = sub.add_parser("run", help="execute one workflow file in embedded mode and print the result")
     run.add_argument("file", help="workflow JSON file")
@@ -93,7 +93,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "credentials": credentials_command,
     "billing": billing_cli.billing_command,
     "storage": storage_cli.storage_command,
-    "import": import_cli.import_command,
+    "import": cli_transfer.import_command,
+    "export": cli_transfer.export_command,
 }
 
 
@@ -139,7 +140,7 @@ def _configure_logging(command: str) -> None:
     settings = get_settings()
     # `run` and `billing` print their results as JSON on stdout, so their logs go to stderr.
     lf_logging.configure(settings.log_level, settings.log_format,
-                         sys.stderr if command in ("run", "billing", "import") else None)
+                         sys.stderr if command in ("run", "billing", "import", "export") else None)
 
 
 if __name__ == "__main__":

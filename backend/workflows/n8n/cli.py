@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("import", help="import workflows from another tool")
-    kinds = parser.add_subparsers(dest="source", required=True, metavar="SOURCE")
+def add_parser(kinds: argparse._SubParsersAction) -> None:
+    """``n8n`` under ``linkflow import`` (backend/cli_transfer.py makes the ``import`` command)."""
     n8n = kinds.add_parser("n8n", help="convert an n8n workflow export and create it (or write it with --output)")
     n8n.add_argument("file", help="the n8n workflow JSON file (as n8n's 'Download' or export:workflow writes it)")
     n8n.add_argument("--team", help="team id or name to create it in (default: the first team created)")
