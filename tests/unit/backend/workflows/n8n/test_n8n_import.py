@@ -54,6 +54,25 @@ CASES = {
     "webhook_respond": (
         [{"headers": {}, "query": {}, "body": {"email": " Ada@Example.com ", "name": "Ada Lovelace"}}],
         {"Clean": [{"email": "ada@example.com", "first_name": "Ada"}]}),
+    "loop_batches": (
+        [{"name": "Ada"}, {"name": "Bob"}, {"name": "Cy"}],
+        {"All contacts": [{"contacts": [{"name": "Ada", "handle": "@ada"}, {"name": "Bob", "handle": "@bob"},
+                                        {"name": "Cy", "handle": "@cy"}]}]}),
+    "split_and_dedupe": (
+        [{"order": 1, "lines": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 5}]},
+         {"order": 2, "lines": [{"sku": "A", "qty": 3}, {"sku": "C", "qty": 2}]}],
+        {"Two smallest": [{"order": 2, "lines": {"sku": "C", "qty": 2}}, {"order": 1, "lines": {"sku": "A", "qty": 1}}]}),
+    "legacy_v1_nodes": (
+        [{"amount": 150, "currency": "EUR", "ref": "B2C-1"}, {"amount": 150, "currency": "USD", "ref": "B2B-2"},
+         {"amount": 5, "currency": "EUR", "ref": "B2C-3"}],
+        {"Gold": [{"tier": "gold", "ref": "B2C-1", "review": True}],
+         "Done": [{"amount": 150, "currency": "USD", "ref": "B2B-2"}]}),
+    "merge_positions": (
+        [{"name": "Ada", "points": 3}, {"name": "Bob", "points": 4}],
+        {"Append": [{"name": "Ada", "score": 6}, {"name": "Bob", "score": 8}, {"name": "extra"}, {"name": "extra"}]}),
+    "error_branch": (
+        [{"id": 1, "email": "a@x.io"}, {"id": 2, "email": ""}],
+        {"Accept": [{"id": 1, "email": "a@x.io", "ok": True}], "failed": "Record 2 has no email"}),
     "partly_unsupported": (
         [{"amount": 5, "people": [{"name": "x"}]}],
         {"Label": [{"amount": 5, "people": [{"name": "x"}], "deal": "5 EUR"}]}),
@@ -73,7 +92,10 @@ def test_converted_workflow_runs_with_linkflow_run_and_gives_n8ns_output(name, t
     items, expected = CASES[name]
     ran = _linkflow("run", str(out), "--input", json.dumps(items))
     result = json.loads(ran.stdout)
-    assert result["status"] == "succeeded", ran.stdout + ran.stderr
+    expected = dict(expected)
+    failure = expected.pop("failed", None)  # n8n stops the execution with this message too
+    assert result["status"] == ("failed" if failure else "succeeded"), ran.stdout + ran.stderr
+    assert failure is None or result["error"]["message"] == failure
     for node, want in expected.items():
         assert [item["json"] for item in result["nodes"][node]["items"]] == want, node
 
@@ -98,6 +120,22 @@ def test_a_clean_conversion_keeps_positions_settings_pins_notes_and_tags(tmp_pat
     assert routing["tags"] == ["orders"]
     assert {(c["output"], c["to"]) for c in routing["connections"] if c["from"].endswith("a02")} == {
         ("true", "8b0c7f7e-1d2a-4a51-9c1e-0f3a5f0c1a03"), ("false", "8b0c7f7e-1d2a-4a51-9c1e-0f3a5f0c1a04")}
+
+
+def test_node_settings_convert():
+    from backend.workflows.n8n.service import convert_file
+
+    nodes = {n["name"]: n for n in convert_file((FIXTURES / "error_branch.json").read_bytes()).workflow["nodes"]}
+    assert nodes["Accept"]["settings"]["retry"] == {"max_tries": 2, "wait_ms": 10}
+    doc = _n8n([START, {**START, "name": "Soft", "type": "n8n-nodes-base.noOp", "onError": "continueErrorOutput",
+                        "alwaysOutputData": True},
+                {**START, "name": "Errors", "type": "n8n-nodes-base.noOp"}],
+               {"Start": {"main": [[{"node": "Soft", "index": 0}]]},
+                "Soft": {"main": [[], [{"node": "Errors", "index": 0}]]}})
+    result = convert_file(json.dumps(doc)).workflow
+    soft = next(n for n in result["nodes"] if n["name"] == "Soft")
+    assert soft["settings"] == {"on_error": "error_output", "always_output": True}
+    assert {"from": soft["id"], "output": "error", "to": "n3", "input": "main"} in result["connections"]
 
 
 def test_what_cannot_be_converted_is_reported_by_name_and_disabled():
