@@ -13,6 +13,7 @@ expression validator afterwards (see ``convert_value``).
 from __future__ import annotations
 
 import json
+import keyword
 import math
 import re
 from dataclasses import dataclass
@@ -306,8 +307,8 @@ def _member(x: _X, name: str, optional: bool) -> _X:
     base = _value(x)
     if name == "length":
         return _X(f"len({base})")
-    access = f"{base}.{name}" if name.isidentifier() and not name.startswith("_") and name.isascii() \
-        else f"{base}[{_lit(name)}]"
+    plain = name.isidentifier() and name.isascii() and not name.startswith("_") and not keyword.iskeyword(name)
+    access = f"{base}.{name}" if plain else f"{base}[{_lit(name)}]"  # $json.from: a Python keyword
     return _X(f"({access} if {base} is not None else None)" if optional else access)
 
 

@@ -54,6 +54,8 @@ def _eval(n8n: str):
     ("={{ $input.all().length }}", 3),
     ("={{ $input.item.json.n }}", 21),
     ("={{ $itemIndex }}", 1),
+    ("={{ $json.customer.email.length > 3 && $json.from === undefined }}", True),  # `from` is a Python keyword
+    ("={{ $json.class ?? $json.None ?? 'k' }}", "k"),
     ("={{ parseInt('42') + 1 }}", 43),
     ("plain text with {{ braces", "plain text with {{ braces"),
     (r"={{ 'it\'s' }}", "it's"),

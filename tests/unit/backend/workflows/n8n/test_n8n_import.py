@@ -73,6 +73,33 @@ CASES = {
     "error_branch": (
         [{"id": 1, "email": "a@x.io"}, {"id": 2, "email": ""}],
         {"Accept": [{"id": 1, "email": "a@x.io", "ok": True}], "failed": "Record 2 has no email"}),
+    "switch_all_matches": (
+        [{"total": 150, "country": "DE"}, {"total": 50, "country": "DE"}, {"total": 500, "country": "FR"},
+         {"total": 1, "country": "US"}],
+        {"Big": [{"total": 150, "country": "DE", "tag": "big"}, {"total": 500, "country": "FR", "tag": "big"}],
+         "German": [{"total": 150, "country": "DE", "tag": "de"}, {"total": 50, "country": "DE", "tag": "de"}]}),
+    "filter_or_ignore_case": (
+        [{"subject": "Your INVOICE", "from": "a@x.io"}, {"subject": "URGENT: call", "from": "b@x.io"},
+         {"subject": "hi", "from": "c@VIP.example.com"}, {"subject": "hi", "from": "d@vip.example"},
+         {"subject": "newsletter", "from": "e@x.io"}],
+        {"Interesting": [{"subject": "Your INVOICE", "from": "a@x.io"}, {"subject": "URGENT: call", "from": "b@x.io"},
+                         {"subject": "hi", "from": "d@vip.example"}]}),
+    "expressions_showcase": (
+        [{"first": " ada ", "last": " lovelace ", "email": "Ada@Example.COM", "phone": "+49 30 123",
+          "tags": ["vip", "math"], "spend": 250, "zip": "10115", "meta": '{"a":1,"b":2}'}],
+        {"Clean": [{"full_name": "ada LOVELACE", "initials": "al", "domain": "example.com", "phone": "030123",
+                    "tag_list": "vip, math", "is_vip": True, "tag_count": 2, "tier": "silver", "nickname": "ada",
+                    "greeting": "Dear ada, you have 2 tags", "best": 500, "zip": 10115, "meta_keys": "a|b",
+                    "summary": "ada (Ada@Example.COM)"}]}),
+    "disabled_and_notes": ([{"n": 1}], {"Mark": [{"n": 1, "seen": True}]}),
+    "wait_short": ([{"n": 1}], {"After": [{"n": 1, "resumed": True}]}),
+    "aggregate_fields": (
+        [{"customers": [{"email": "a@x.io", "total": 5}, {"email": "b@x.io"}, {"email": "c@x.io", "total": 7}]}],
+        {"Collect": [{"emails": ["a@x.io", "b@x.io", "c@x.io"], "totals": [5, 7]}]}),
+    "webhook_text_response": (
+        [{"headers": {}, "query": {}, "body": {"delivery_id": "D-9"}}],
+        {"Ack": [{"headers": {}, "query": {}, "body": {"delivery_id": "D-9"}}]}),
+    "schedule_report": ([], {"Report": [{"report": "daily"}]}),
     "partly_unsupported": (
         [{"amount": 5, "people": [{"name": "x"}]}],
         {"Label": [{"amount": 5, "people": [{"name": "x"}], "deal": "5 EUR"}]}),
@@ -120,6 +147,24 @@ def test_a_clean_conversion_keeps_positions_settings_pins_notes_and_tags(tmp_pat
     assert routing["tags"] == ["orders"]
     assert {(c["output"], c["to"]) for c in routing["connections"] if c["from"].endswith("a02")} == {
         ("true", "8b0c7f7e-1d2a-4a51-9c1e-0f3a5f0c1a03"), ("false", "8b0c7f7e-1d2a-4a51-9c1e-0f3a5f0c1a04")}
+
+
+def test_triggers_responses_and_notes_convert():
+    from backend.workflows.n8n.service import convert_file
+
+    def nodes(name):
+        return {n["name"]: n for n in convert_file((FIXTURES / f"{name}.json").read_bytes()).workflow["nodes"]}
+
+    ack = nodes("webhook_text_response")["Ack"]["parameters"]
+    assert ack == {"status": 202, "headers": {"X-Ack-Id": "{{ $json.body.delivery_id }}"}, "body_type": "text",
+                   "body": "ACK {{ $json.body.delivery_id }}"}
+    report = convert_file((FIXTURES / "schedule_report.json").read_bytes()).workflow
+    assert report["nodes"][0]["parameters"] == {"cron": "30 9 * * *"}
+    assert report["settings"] == {"timezone": "Europe/Berlin", "save_data": "errors"}
+    disabled = convert_file((FIXTURES / "disabled_and_notes.json").read_bytes()).workflow
+    old = next(n for n in disabled["nodes"] if n["name"] == "Old enrichment")
+    assert old["disabled"] is True and old["notes"] == "Turned off in March"
+    assert disabled["sticky_notes"][0]["text"].startswith("## Why")
 
 
 def test_node_settings_convert():
