@@ -40,6 +40,9 @@ class HttpRequestParameters(NodeParameters):
     timeout_s: float = Field(30, gt=0, le=600, description="Seconds to wait for the server (per request)")
     follow_redirects: bool = Field(True, description=f"Follow up to {MAX_REDIRECTS} redirects")
     fail_on_status: bool = Field(True, description="Fail on 4xx/5xx answers; off: output them like any answer")
+    output: Literal["response", "body"] = Field(
+        "response", description="response: {status, headers, body} per request; body: the answer itself as the "
+                                "item (a JSON list: one item per element; text under 'data'), as n8n does")
     authentication: Literal["none", "credential"] = Field(
         "none", description="credential: apply the credential bound to the 'auth' slot"
     )
@@ -66,7 +69,8 @@ class HttpRequestParameters(NodeParameters):
 class HttpRequest(Node):
     """One request per item (up to 8 at a time; output order = input order).
 
-    Output item json: ``{"status", "headers", "body"}``; with response_format=binary the body
+    Output item json: ``{"status", "headers", "body"}``; with output=body the answer itself (n8n's shape: an
+    object is the item, a list gives one item per element, text and other values go under ``data``); with response_format=binary the body
     is stored with ``ctx.put_binary`` and the item gets ``binary: {"data": ref}`` instead. A binary
     answer is streamed: past 1 MB it is spooled to a temporary file and handed to storage from
     there, so a large download is never held in memory.
@@ -100,7 +104,7 @@ class HttpRequest(Node):
                                      cookies=cookies) as client:
             caller = _Caller(ctx, client)
             jobs = [lambda index=index: caller.item(index) for index in range(len(items))]
-            return await _gather_bounded(jobs, CONCURRENCY)
+            return [item for produced in await _gather_bounded(jobs, CONCURRENCY) for item in produced]
 
 
 async def _gather_bounded(jobs: list[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
@@ -125,7 +129,7 @@ class _Caller:
         self._injection: Injection | None = None
         self._injection_lock = asyncio.Lock()  # items run concurrently; fetch the credential once
 
-    async def item(self, index: int) -> dict:
+    async def item(self, index: int) -> list[dict]:
         params = self.ctx.params(index)
         try:
             injection = await self._credential() if params.authentication == "credential" else Injection()
@@ -178,14 +182,18 @@ class _Caller:
         request = self.client.build_request(method, url, headers=headers, timeout=timeout, **content)
         return await self.client.send(request, stream=True)  # the transport checks and pins the address
 
-    async def _output(self, params: HttpRequestParameters, response: httpx.Response, body: Body) -> dict:
+    async def _output(self, params: HttpRequestParameters, response: httpx.Response, body: Body) -> list[dict]:
         meta = {"status": response.status_code, "headers": dict(response.headers.items())}
         if params.response_format == "binary":
             mime = response.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
             ref = await self.ctx.put_binary(body, mime_type=mime, file_name=response.url.path.rsplit("/", 1)[-1])
-            return {"json": meta, "binary": {"data": ref}}
+            return [{"json": meta if params.output == "response" else {}, "binary": {"data": ref}}]
         text = _as_bytes(body).decode(response.encoding or "utf-8", errors="replace")
-        return {"json": {**meta, "body": _parsed(params, text) if params.response_format == "json" else text}}
+        parsed = _parsed(params, text) if params.response_format == "json" else text
+        if params.output == "response":
+            return [{"json": {**meta, "body": parsed}}]
+        values = parsed if isinstance(parsed, list) else [parsed]
+        return [{"json": v if isinstance(v, dict) else {"data": v}} for v in values]
 
 
 def _query(query: dict[str, Any], injection: Injection) -> dict[str, Any]:

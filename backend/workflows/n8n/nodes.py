@@ -360,9 +360,13 @@ def _http(job: NodeJob, params: dict, version: float) -> Converted:
         out["timeout_s"] = max(float(_options(params)["timeout"]) / 1000, 0.001)
     if params.get("authentication", "none") != "none":
         out["authentication"] = "credential"
-    job.problems.append({"node": job.name, "parameter": None, "expression": None, "severity": "warning",
-                         "reason": "LinkFlow's HTTP Request outputs {status, headers, body}: read the answer "
-                                   "from $json.body in the nodes after it (n8n puts the body itself in the item)"})
+    if response.get("fullResponse"):
+        job.problems.append({"node": job.name, "parameter": "options.response.fullResponse", "expression": None,
+                             "severity": "warning",
+                             "reason": "the full response is {status, headers, body} in LinkFlow (n8n: statusCode, "
+                                       "statusMessage, headers, body): check the expressions that read it"})
+    else:
+        out["output"] = "body"  # the answer itself is the item, as in n8n
     return Converted("http_request", out)
 
 

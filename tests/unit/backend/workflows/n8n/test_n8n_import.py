@@ -127,6 +127,46 @@ def test_converted_workflow_runs_with_linkflow_run_and_gives_n8ns_output(name, t
         assert [item["json"] for item in result["nodes"][node]["items"]] == want, node
 
 
+def test_an_http_request_workflow_gets_the_answer_as_items_like_n8n(tmp_path, capsys):
+    """The API it calls is a local server answering a JSON list (n8n makes one item per element)."""
+    import os
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen = []
+
+    class Orders(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's hook name
+            seen.append((self.path, self.headers.get("Accept")))
+            payload = json.dumps([{"id": 1, "total": 50}, {"id": 2, "total": 250}, {"id": 3, "total": 120}]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Orders)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    out = tmp_path / "http.json"
+    try:
+        assert main(["import", "n8n", str(FIXTURES / "http_open_orders.json"), "--output", str(out)]) == 0
+        assert json.loads(capsys.readouterr().out)["report"] == []
+        api = f"http://127.0.0.1:{server.server_address[1]}"
+        ran = subprocess.run([sys.executable, "-m", "backend.cli", "run", str(out), "--input",
+                              json.dumps({"api": api, "region": "north"})], capture_output=True, text=True,
+                             timeout=120, env={**os.environ, "LINKFLOW_HTTP_ALLOW_LIST": "127.0.0.1"})
+    finally:
+        server.shutdown()
+    result = json.loads(ran.stdout)
+    assert result["status"] == "succeeded", ran.stdout + ran.stderr
+    assert seen == [("/orders?status=open&region=north", "application/json")]
+    assert [i["json"] for i in result["nodes"]["Alert text"]["items"]] == [
+        {"alert": "Order 2 (250 EUR) from north"}, {"alert": "Order 3 (120 EUR) from north"}]
+
+
 def test_a_clean_conversion_keeps_positions_settings_pins_notes_and_tags(tmp_path):
     from backend.workflows.n8n.service import convert_file
 
