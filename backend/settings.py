@@ -70,6 +70,8 @@ class StorageSettings(BaseModel):
     # Objects larger than this go up as a multipart upload, in parts of this size (S3's minimum part is 5 MiB).
     s3_multipart_threshold_bytes: int = Field(8 * 1024 * 1024, ge=5 * 1024 * 1024)
     inline_limit_bytes: int = 64 * 1024
+    # A node's output on one port whose JSON is larger than this is spilled to storage and read back in batches.
+    spill_threshold_bytes: int = Field(16 * 1024 * 1024, ge=64 * 1024)
     # Read/Write Files from Disk nodes reach only inside this folder; empty: the nodes are refused.
     disk_root: str = ""
     orphan_sweep: bool = True  # the maintenance loop removes objects whose execution is gone (after a day)

@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from backend.db.base import utcnow
 from backend.db.session import get_engine
+from backend.engine.items import storable
 from backend.engine.runner import RunResult
 from backend.engine.store import StepRecord
 from backend.events.models import OutboxEvent
@@ -154,8 +155,10 @@ def step_rows(team_id: str, execution_id: str, steps: list[StepRecord],
     limit, encode = get_settings().storage.inline_limit_bytes, encode or JsonOnce()
     rows = []
     for step in steps:
-        step_input, input_ref = _inline_or_offload(team_id, execution_id, step, "input", encode(step.input), limit)
-        output, output_ref = _inline_or_offload(team_id, execution_id, step, "output", encode(step.output), limit)
+        step_input, input_ref = _inline_or_offload(team_id, execution_id, step, "input",
+                                                   encode(storable(step.input)), limit)
+        output, output_ref = _inline_or_offload(team_id, execution_id, step, "output",
+                                                encode(storable(step.output)), limit)
         rows.append({"id": ordered_id(), "execution_id": execution_id, "node_id": step.node_id,
                      "node_name": step.node_name, "run_index": step.run_index, "status": step.status,
                      "attempts": step.attempts, "input": step_input, "input_ref": input_ref, "output": output,
