@@ -9,8 +9,8 @@ from backend.credentials.runtime import credentials_resolver
 from backend.db.session import session_scope
 from backend.engine.services import EngineServices
 from backend.outbound import node_settings
-from backend.storage.binary import StorageBinaryStore
 from backend.settings import get_settings
+from backend.storage.binary import StorageBinaryStore
 from backend.storage.service import get_storage
 from backend.storage.spill import StorageItemSpill
 from backend.variables.service import team_values
