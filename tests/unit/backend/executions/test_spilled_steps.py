@@ -15,6 +15,7 @@ from backend.db.base import utcnow
 from backend.db.session import session_scope
 from backend.engine.items import SPILLED
 from backend.executions import service, worker_runtime
+from backend.executions.history import execution_detail
 from backend.executions.models import Execution, ExecutionStep
 from backend.executions.reaper import due_executions
 from backend.executions.sql_store import SqlStepStore
@@ -110,9 +111,14 @@ def test_a_spilled_step_is_stored_first_and_a_killed_worker_resumes_from_it(ids,
     assert after["Odd"].output["main"][SPILLED]["count"] == ROWS // 2
 
 
-def test_spilled_items_go_with_their_execution(ids):
+def test_the_execution_view_previews_a_spilled_port_and_its_objects_go_with_the_execution(ids):
     team_id, execution_id = ids
     worker_runtime.execute(execution_id, "worker-1")
+    with session_scope() as session:
+        detail = execution_detail(session, session.get(Execution, execution_id))
+    shown = next(step for step in detail.steps if step.node_name == "Odd").output["main"]
+    assert shown[SPILLED]["count"] == ROWS // 2
+    assert len(shown["preview"]) == 100 and shown["preview"][0]["json"] == {"n": 1, "pad": "p" * 40, "a": 2}
     prefix = keys.execution_prefix(team_id, execution_id) + "/items"
     assert len(list(get_storage().list(prefix))) >= 2
     from backend.storage.service import discard_execution
