@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from backend.engine import EngineServices, ExecutionInfo, InMemoryStepStore, run
-from backend.engine.items import BATCH_ITEMS, SPILLED, ItemCollector, ItemStream, TempFileSpill, revive, storable
+from backend.engine.items import (
+    BATCH_ITEMS,
+    SPILLED,
+    ItemCollector,
+    ItemStream,
+    TempFileSpill,
+    revive,
+    storable,
+)
 from nodes.builtin.set import Set
 
 ROWS = 2500  # three batches
