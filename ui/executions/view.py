@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from backend.storage.preview import kind_of
+
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 STATUSES = ["succeeded", "failed", "running", "queued", "waiting", "cancelled"]
 MODES = ["manual", "webhook", "schedule", "retry", "test", "subworkflow", "error"]
@@ -193,10 +195,28 @@ def item_files(items: list) -> list[dict[str, str]]:
                 files.append({"key": f"{index}/{name}", "item": str(index + 1), "name": str(name),
                               "file_name": str(ref.get("file_name") or ""), "mime_type": mime_type,
                               "size": file_size(ref.get("size")),
-                              "preview": "image" if mime_type in PREVIEW_IMAGES else ""})
+                              "preview": preview_kind(mime_type)})
             if len(files) >= MAX_FILES_LISTED:
                 return files
     return files
+
+
+def preview_kind(mime_type: str) -> str:
+    """"image" (shown through a signed link), "text" or "pdf" (their text, from the storage API), or ""."""
+    if mime_type in PREVIEW_IMAGES:
+        return "image"
+    return kind_of(mime_type) or ""
+
+
+def preview_note(shown: dict) -> str:
+    """What a text preview shows, in words: "The first 64.0 kB of 1.2 MB", "Page 1 of 3"."""
+    if shown.get("kind") == "pdf":
+        pages = shown.get("pages") or 0
+        return f"The text of page 1 of {pages}" + (" (cut)" if shown.get("truncated") else "") if pages else (
+            "The PDF has no pages")
+    if shown.get("truncated"):
+        return f"The first {file_size(len(shown.get('text', '').encode()))} of {file_size(shown.get('size'))}"
+    return f"The whole file ({file_size(shown.get('size'))})"
 
 
 def file_ref(items: list, key: str) -> dict | None:
