@@ -23,8 +23,8 @@ os.environ.setdefault("LINKFLOW_DATA_DIR", tempfile.mkdtemp(prefix="linkflow-ben
 os.environ.setdefault("LINKFLOW_LOG_LEVEL", "WARNING")
 
 from backend.engine import EngineServices, ExecutionInfo, NullStepStore, run  # noqa: E402
-from backend.storage.binary import StorageBinaryStore  # noqa: E402
 from backend.settings import get_settings  # noqa: E402
+from backend.storage.binary import StorageBinaryStore  # noqa: E402
 from backend.storage.service import get_storage  # noqa: E402
 from backend.storage.spill import StorageItemSpill  # noqa: E402
 
