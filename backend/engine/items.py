@@ -107,10 +107,11 @@ class ItemStream:
     finds the columns first). Indexing reads up to the item; ``list(stream)`` loads all of them.
     """
 
-    __slots__ = ("count", "ref", "spill")
+    __slots__ = ("_head", "count", "ref", "spill")
 
     def __init__(self, spill: ItemSpill, ref: dict, count: int) -> None:
         self.spill, self.ref, self.count = spill, ref, count
+        self._head: list[dict] | None = None  # the first batch, once indexed: $node["Name"].json reads item 0
 
     def __len__(self) -> int:
         return self.count
@@ -132,6 +133,10 @@ class ItemStream:
             index += self.count
         if not 0 <= index < self.count:
             raise IndexError("item index out of range")
+        if self._head is None:
+            self._head = next(self.batches(), [])
+        if index < len(self._head):
+            return self._head[index]
         seen = 0
         for batch in self.batches():
             if index < seen + len(batch):

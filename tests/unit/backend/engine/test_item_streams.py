@@ -140,3 +140,13 @@ async def test_a_node_that_passes_a_streamed_input_on_hands_over_the_same_stream
     result, store = await run_with(definition, threshold=1000)
     assert result.status == "succeeded" and len(result.output) == ROWS
     assert store.steps[("nothing", 0)].output["main"] is store.steps[("tag", 0)].output["main"]
+
+
+async def test_expressions_read_a_spilled_nodes_output():
+    definition = pipeline(node("look", "set", 4, fields=[
+        {"name": "first", "value": "{{ $node['double'].json.n }}"},
+        {"name": "odd", "value": "{{ $node['odd'].json.n }}"}]))
+    result, store = await run_with(definition, threshold=1000)
+    assert result.status == "succeeded", result.error
+    assert isinstance(store.steps[("double", 0)].output["main"], ItemStream)
+    assert {(item["json"]["first"], item["json"]["odd"]) for item in result.output} == {(0, 1)}
