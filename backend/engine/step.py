@@ -89,40 +89,47 @@ async def _run_whole(env: RunEnvironment, node: PlannedNode, inputs: dict, items
 async def _run_batches(env: RunEnvironment, node: PlannedNode, inputs: dict, stream: ItemStream
                        ) -> tuple[dict, dict]:
     """A batchable node on a streamed input: ``execute`` once per batch, each port's output collected."""
-    collectors: dict[str, ItemCollector] = {}
-    base = 0
-    try:
+
+    async def batches(instance, context_of):
+        base = 0
         for batch in stream.batches():
-            context = StepContext(env, node, {**inputs, node.first_input: batch}, batch, base)
             try:
-                output, texts = _checked_output(node, await _call(node, context, batch), {}, always=False)
+                yield await instance.execute(context_of(batch, base), batch)
             except NodeError as exc:
                 if exc.item_index is not None:
                     exc.message = f"{exc.message} (item {base + exc.item_index} of the whole input)"
                     exc.item_index += base
                 raise
-            _collect(env, collectors, output, texts)
             base += len(batch)
-        return _finished(node, collectors), {}
-    except BaseException:
-        for collector in collectors.values():
-            collector.abort()
-        raise
+
+    def context_of(batch: list[dict], base: int) -> StepContext:
+        return StepContext(env, node, {**inputs, node.first_input: batch}, batch, base)
+
+    return await _collected(env, node, batches(node.cls(), context_of))
 
 
 async def _run_producer(env: RunEnvironment, node: PlannedNode, inputs: dict, items) -> tuple[dict, dict]:
     """A node that hands its output over in batches (``produce``): collected, spilled past the threshold."""
     items = as_list(items) if not node.cls.accepts_streams else items
-    instance, context = node.cls(), StepContext(env, node, inputs, items)
+    return await _collected(env, node, node.cls().produce(StepContext(env, node, inputs, items), items))
+
+
+async def _collected(env: RunEnvironment, node: PlannedNode, produced) -> tuple[dict, dict]:
+    """Each batch checked and added to its port's collector, under the node's timeout for the whole step."""
     collectors: dict[str, ItemCollector] = {}
+    timeout = node.settings.timeout_s
+    deadline = asyncio.timeout(timeout)
     try:
-        async for produced in instance.produce(context, items):
-            output, texts = _checked_output(node, produced, {}, always=False)
-            _collect(env, collectors, output, texts)
+        async with deadline:
+            async for batch in produced:
+                output, texts = _checked_output(node, batch, {}, always=False)
+                _collect(env, collectors, output, texts)
         return _finished(node, collectors), {}
-    except BaseException:
+    except BaseException as exc:
         for collector in collectors.values():
             collector.abort()
+        if isinstance(exc, TimeoutError) and timeout is not None and deadline.expired():
+            raise NodeTransientError(f"timed out after {timeout:g} s (settings.timeout_s)") from None
         raise
 
 

@@ -3,6 +3,8 @@ batches; batchable nodes run batch by batch, the others get the old list. Built-
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from backend.engine import EngineServices, ExecutionInfo, InMemoryStepStore, run
@@ -16,6 +18,8 @@ from backend.engine.items import (
     storable,
 )
 from nodes.builtin.set import Set
+from nodes.sdk import Node, NodeRegistry
+from nodes.sdk.registry import default_registry
 
 ROWS = 2500  # three batches
 
@@ -150,3 +154,33 @@ async def test_expressions_read_a_spilled_nodes_output():
     assert result.status == "succeeded", result.error
     assert isinstance(store.steps[("double", 0)].output["main"], ItemStream)
     assert {(item["json"]["first"], item["json"]["odd"]) for item in result.output} == {(0, 1)}
+
+
+class SlowPages(Node):
+    """Hands over a page, then waits: stands in for a paginated API that stops answering."""
+
+    type = "slow_pages"
+    display_name = "Slow pages"
+    side_effects = False
+
+    async def execute(self, ctx, items):
+        return [item async for batch in self.produce(ctx, items) for item in batch]
+
+    async def produce(self, ctx, items):
+        yield [{"json": {"page": 1}}]
+        await asyncio.sleep(5)
+        yield [{"json": {"page": 2}}]
+
+
+async def test_a_producing_node_is_held_to_its_timeout_for_the_whole_step():
+    registry = NodeRegistry([*default_registry().all(), SlowPages])
+    definition = {"name": "slow", "nodes": [node("start", "manual_trigger", 0),
+                                            {**node("pages", "slow_pages", 1), "settings": {"timeout_s": 0.2}}],
+                  "connections": [{"from": "start", "to": "pages"}]}
+    result = await run(definition, execution=ExecutionInfo(id="e1"), input_items=[{"json": {}}],
+                       store=InMemoryStepStore(), services=EngineServices(registry=registry, sleep=_no_wait))
+    assert result.status == "failed" and result.error["message"] == "timed out after 0.2 s (settings.timeout_s)"
+
+
+async def _no_wait(seconds: float) -> None:  # retry pauses
+    return None
