@@ -1,6 +1,7 @@
 """The engine's ``ItemSpill`` port on object storage: spilled items of one team's execution.
 
-A writer fills a local temporary file (gzip data made batch by batch) and ``finish`` puts it in
+A writer fills a local temporary file under ``<LINKFLOW_DATA_DIR>/tmp`` (on disk, not a tmpfs ``/tmp``
+that would count against a container's memory; gzip data made batch by batch) and ``finish`` puts it in
 storage in chunks (a multipart upload to S3 for a large one), so the object is complete and durable
 before the step that made it is committed. A reference is ``{"id", "execution_id"}`` and, like a
 binary reference, is never trusted as a location: the key is rebuilt under this team's prefix.
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 from backend.db.base import new_id
+from backend.settings import get_settings
 from backend.storage import keys
 from backend.storage.ports import ObjectMissing, ObjectStorage
 
@@ -32,10 +35,16 @@ class StorageItemSpill:
             raise FileNotFoundError(f"spilled items {ref!r} do not exist (deleted with their execution?)") from None
 
 
+def _temporary_folder() -> Path:
+    folder = get_settings().data_dir / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 class _Writer:
     def __init__(self, spill: StorageItemSpill) -> None:
         self.spill, self.id = spill, new_id()
-        self.file = tempfile.TemporaryFile(prefix="linkflow-items-")  # noqa: SIM115 - closed in finish/abort
+        self.file = tempfile.TemporaryFile(prefix="linkflow-items-", dir=_temporary_folder())  # noqa: SIM115
 
     def write(self, data: bytes) -> None:
         self.file.write(data)
