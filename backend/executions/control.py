@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.billing import hooks as billing
+from backend.engine.items import SPILLED
 from backend.engine.store import REUSABLE_STATUSES
 from backend.errors import Conflict
 from backend.executions import service
@@ -73,11 +74,27 @@ def _copy_reusable_steps(session: Session, team_id: str, source_id: str, target_
     for step in steps:
         session.add(ExecutionStep(
             execution_id=target_id, node_id=step.node_id, node_name=step.node_name, run_index=step.run_index,
-            status=step.status, attempts=step.attempts, input=step.input,
-            input_ref=_copy_offloaded(team_id, step, "input", step.input_ref, target_id), output=step.output,
+            status=step.status, attempts=step.attempts, input=_copy_spilled(team_id, step.input, target_id),
+            input_ref=_copy_offloaded(team_id, step, "input", step.input_ref, target_id),
+            output=_copy_spilled(team_id, step.output, target_id),
             output_ref=_copy_offloaded(team_id, step, "output", step.output_ref, target_id), error=step.error,
             started_at=step.started_at, finished_at=step.finished_at))
     session.flush()
+
+
+def _copy_spilled(team_id: str, ports: dict | None, target_id: str) -> dict | None:
+    """Step data with each spilled port's object copied to the retry (server-side in S3), pointing at the copy."""
+    if not isinstance(ports, dict):
+        return ports
+    copied = {}
+    for port, items in ports.items():
+        ref = items.get(SPILLED) if isinstance(items, dict) else None
+        if isinstance(ref, dict) and keys.is_id(ref.get("id")) and keys.is_id(ref.get("execution_id")):
+            get_storage().copy(keys.items_key(team_id, ref["execution_id"], ref["id"]),
+                               keys.items_key(team_id, target_id, ref["id"]))
+            items = {SPILLED: {**ref, "execution_id": target_id}}
+        copied[port] = items
+    return copied
 
 
 def _copy_offloaded(team_id: str, step: ExecutionStep, kind: str, ref: str | None, target_id: str) -> str | None:

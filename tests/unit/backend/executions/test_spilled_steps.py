@@ -15,15 +15,18 @@ from backend.db.base import utcnow
 from backend.db.session import session_scope
 from backend.engine.items import SPILLED
 from backend.executions import service, worker_runtime
+from backend.executions.control import delete_execution, retry_execution
 from backend.executions.history import execution_detail
 from backend.executions.models import Execution, ExecutionStep
 from backend.executions.reaper import due_executions
 from backend.executions.sql_store import SqlStepStore
 from backend.settings import get_settings
 from backend.storage import keys
-from backend.storage.service import get_storage
+from backend.storage.service import discard_execution, get_storage
 from backend.users.service import create_user
+from nodes.builtin.aggregate import Aggregate
 from nodes.builtin.set import Set
+from nodes.sdk import NodeUserError
 
 ROWS = 3000  # ~60 bytes each as JSON: past the 64 KiB threshold
 
@@ -125,3 +128,39 @@ def test_the_execution_view_previews_a_spilled_port_and_its_objects_go_with_the_
 
     discard_execution(team_id, execution_id)
     assert list(get_storage().list(prefix)) == []
+
+
+def test_a_retry_from_the_failed_step_gets_its_own_copy_of_the_spilled_items(ids, monkeypatch):
+    team_id, execution_id = ids
+    aggregate = Aggregate.execute
+
+    async def failing(self, ctx, items):
+        raise NodeUserError("the partner is down")  # Count fails: the execution fails after Odd
+
+    monkeypatch.setattr(Aggregate, "execute", failing)
+    worker_runtime.execute(execution_id, "worker-1")
+    monkeypatch.setattr(Aggregate, "execute", aggregate)
+    with session_scope() as session:
+        original = session.get(Execution, execution_id)
+        assert original.status == "failed"
+        retry_id = retry_execution(session, original, from_failed_step=True).id
+    copied = step_rows(retry_id)["Odd"].output["main"][SPILLED]
+    assert copied["execution_id"] == retry_id and copied["count"] == ROWS // 2
+    with session_scope() as session:  # the original goes, with its objects
+        delete_execution(session, session.get(Execution, execution_id))
+    discard_execution(team_id, execution_id)
+
+    calls = []
+    execute = Set.execute
+
+    async def counting(self, ctx, items):
+        calls.append(len(items))
+        return await execute(self, ctx, items)
+
+    monkeypatch.setattr(Set, "execute", counting)
+    worker_runtime.execute(retry_id, "worker-2")
+    with session_scope() as session:
+        done = session.get(Execution, retry_id)
+        assert done.status == "succeeded", done.error
+        assert done.output == [{"json": {"a": [n + 1 for n in range(1, ROWS, 2)]}}]
+    assert calls == []  # A and Odd replayed from the retry's own copies
