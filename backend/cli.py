@@ -16,6 +16,7 @@ from backend.cli_commands import (
     serve_command,
     user_command,
 )
+from backend.events import cli as kafka_cli
 
 ROLE_GROUP = "linkflow.roles"  # up, ui, worker, scheduler, consume: long-running roles outside backend/
 
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
                                   "LINKFLOW_SECURITY_VAULT_KEYS")
 
     billing_cli.add_parser(sub)
+    kafka_cli.add_parser(sub)
 
     run = sub.add_parser("run", help="execute one workflow file in embedded mode and print the result")
     run.add_argument("file", help="workflow JSON file")
@@ -88,6 +90,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": run_command,
     "credentials": credentials_command,
     "billing": billing_cli.billing_command,
+    "kafka": kafka_cli.kafka_command,
 }
 
 
@@ -131,9 +134,9 @@ def _configure_logging(command: str) -> None:
     from backend.settings import get_settings
 
     settings = get_settings()
-    # `run` and `billing` print their results as JSON on stdout, so their logs go to stderr.
+    # `run`, `billing` and `kafka` print their results as JSON on stdout, so their logs go to stderr.
     lf_logging.configure(settings.log_level, settings.log_format,
-                         sys.stderr if command in ("run", "billing") else None)
+                         sys.stderr if command in ("run", "billing", "kafka") else None)
 
 
 if __name__ == "__main__":

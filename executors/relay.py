@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from backend.events.bus import EventBus, create_bus
 from backend.events.consumers import registry, run_consumer
+from backend.events.kafka_admin import ensure_topics
 from backend.events.relay import relay_loop
 from backend.settings import get_settings
 
@@ -39,6 +40,7 @@ class EventPipeline:
 
 async def start_event_pipeline() -> EventPipeline:
     """Start every registered consumer, then the relay that feeds them (embedded mode)."""
+    await ensure_topics_at_start()
     consumers = registry()
     bus = create_bus(groups={c.service: c.topics for c in consumers.values()})
     consumers_stop, relay_stop = asyncio.Event(), asyncio.Event()
@@ -50,12 +52,29 @@ async def start_event_pipeline() -> EventPipeline:
     return EventPipeline(bus, relay, tasks, relay_stop, consumers_stop)
 
 
+async def ensure_topics_at_start() -> None:
+    """Create or correct the Kafka topics before relaying to them (LINKFLOW_EVENTS_ENSURE_TOPICS). A cluster
+    that refuses (no admin rights, unreachable) is logged; the relay starts anyway and retries its sends."""
+    settings = get_settings().events
+    if settings.backend != "kafka" or not settings.ensure_topics:
+        return
+    try:
+        reports = await ensure_topics(settings)
+    except Exception:
+        log.exception("could not ensure the Kafka topics; relaying to them as they are")
+        return
+    for report in reports:
+        if report.problem:
+            log.warning("kafka topic differs from the plan", extra={"topic": report.topic, "problem": report.problem})
+
+
 async def run_worker_relay(stop: asyncio.Event) -> None:
     """`linkflow worker`: relay the outbox to Kafka. The in-process bus has no consumers
     here (they run inside `linkflow up`), so the worker leaves the outbox alone."""
     if get_settings().events.backend != "kafka":
         log.info("outbox relay off in this worker: LINKFLOW_EVENTS_BACKEND is not kafka")
         return
+    await ensure_topics_at_start()
     bus = create_bus()
     try:
         await relay_loop(bus, stop)

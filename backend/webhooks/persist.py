@@ -31,7 +31,9 @@ from backend.db.session import get_engine
 from backend.engine.runner import RunResult
 from backend.engine.store import StepRecord
 from backend.events.models import OutboxEvent
+from backend.events.outbox import outbox_row
 from backend.executions import service
+from backend.executions.facts import run_facts
 from backend.executions.models import Execution, ExecutionStep
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.sql_store import offload_dir
@@ -106,9 +108,9 @@ class RunDraft:
     created_at: datetime = field(default_factory=utcnow)
 
     def event(self, status: str, error: dict | None) -> dict:
-        return {"topic": "execution.events", "key": self.id, "payload": {
+        return outbox_row("execution.events", self.id, {
             "type": f"execution.{status}", "execution_id": self.id, "workflow_id": self.workflow_id,
-            "team_id": self.team_id, "mode": self.mode, "status": status, "error": error}}
+            "team_id": self.team_id, "mode": self.mode, "status": status, "error": error})
 
     def row(self, status: str, *, output: list | None = None, error: dict | None = None,
             encode: JsonOnce | None = None, **values) -> dict:
@@ -135,13 +137,17 @@ class FinishedRun:
     def status(self) -> S:
         return {"succeeded": S.SUCCEEDED, "failed": S.FAILED}.get(self.result.status, S.WAITING)
 
-    def rows(self) -> tuple[dict, list[dict], dict]:
-        result, status = self.result, {"succeeded": S.SUCCEEDED, "failed": S.FAILED}.get(self.result.status, S.WAITING)
+    def rows(self) -> tuple[dict, list[dict], list[dict]]:
+        """The execution row, its step rows and its outbox rows (status, node results, usage)."""
+        result, status, draft = self.result, self.status, self.draft
         finished_at = None if status == S.WAITING else utcnow()
         encode = JsonOnce()
-        execution = self.draft.row(status, output=result.output, error=result.error, resume_at=result.resume_at,
-                                   finished_at=finished_at, encode=encode)
-        return execution, step_rows(self.draft.id, self.steps, encode), self.draft.event(status, result.error)
+        execution = draft.row(status, output=result.output, error=result.error, resume_at=result.resume_at,
+                              finished_at=finished_at, encode=encode)
+        facts = run_facts(execution_id=draft.id, team_id=draft.team_id, workflow_id=draft.workflow_id,
+                          mode=draft.mode, status=status, result=result, started_at=draft.created_at,
+                          finished_at=finished_at)
+        return execution, step_rows(draft.id, self.steps, encode), [draft.event(status, result.error), *facts]
 
 
 def step_rows(execution_id: str, steps: list[StepRecord], encode: JsonOnce | None = None) -> list[dict]:
@@ -195,10 +201,10 @@ def write_runs(runs: list[FinishedRun]) -> None:
     for run in runs:
         if run.recorded:
             continue
-        execution, step_list, event = run.rows()
+        execution, step_list, event_rows = run.rows()
         executions.append(execution)
         steps += step_list
-        events.append(event)
+        events += event_rows
     engine = get_engine()
     statements = _statements(engine.dialect.name)
     with engine.begin() as conn:
@@ -217,7 +223,7 @@ def _finish_recorded(conn, run: FinishedRun) -> list[dict]:
     """The outcome of a run whose row was recorded (and its event); the rows of its steps to insert."""
     result = run.result
     if not service.finish(conn, run.draft.id, WEB_WORKER_ID, status=run.status, output=result.output,
-                          error=result.error, resume_at=result.resume_at):
+                          error=result.error, resume_at=result.resume_at, result=result):
         log.warning("webhook run outcome dropped: the lease was lost (cancelled, or taken over after a stall)",
                     extra={"execution_id": run.draft.id})
         return []

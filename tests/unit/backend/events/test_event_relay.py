@@ -15,6 +15,15 @@ from backend.events.outbox import emit
 from backend.events.relay import relay_once
 
 
+def numbered(n: int) -> tuple[str, str, dict]:
+    """Event n of a mixed sequence: workflow and execution events over three keys."""
+    key = f"key-{n % 3}"
+    if n % 2:
+        return "workflow.events", key, {"type": "workflow.deleted", "workflow_id": key, "team_id": "t"}
+    return "execution.events", key, {"type": "execution.queued", "execution_id": key, "team_id": "t",
+                                     "mode": "manual", "status": "queued"}
+
+
 def outbox() -> list[OutboxEvent]:
     with session_scope() as session:
         return list(session.scalars(select(OutboxEvent).order_by(OutboxEvent.id)))
@@ -24,7 +33,7 @@ async def test_an_event_of_a_rolled_back_transaction_is_never_relayed(listen):
     bus = InMemoryBus()
     seen = await listen(bus, "audit", ("audit.log",))
     with pytest.raises(RuntimeError), session_scope() as session:
-        emit(session, "audit.log", "team-1", {"action": "workflow.delete"})
+        emit(session, "audit.log", "team-1", {"action": "workflow.delete", "team_id": "team-1"})
         raise RuntimeError("the change failed")
     assert await relay_once(bus) == 0
     assert seen == [] and outbox() == []
@@ -33,7 +42,7 @@ async def test_an_event_of_a_rolled_back_transaction_is_never_relayed(listen):
 async def test_a_committed_event_is_relayed_once_with_its_outbox_id(listen):
     bus = InMemoryBus()
     seen = await listen(bus, "audit", ("audit.log",))
-    emit_committed("audit.log", "team-1", {"action": "workflow.create"})
+    emit_committed("audit.log", "team-1", {"action": "workflow.create", "team_id": "team-1"})
     assert await relay_once(bus) == 1
     assert await relay_once(bus) == 0
     [row] = outbox()
@@ -48,19 +57,19 @@ async def test_events_leave_in_outbox_order_across_batches(listen):
     bus = InMemoryBus()
     seen = await listen(bus, "all", ("workflow.events", "execution.events"))
     for n in range(7):
-        topic = "workflow.events" if n % 2 else "execution.events"
-        emit_committed(topic, f"key-{n % 3}", {"n": n})
+        emit_committed(*numbered(n))
     relayed = [await relay_once(bus, batch=3) for _ in range(4)]
     assert relayed == [3, 3, 1, 0]
-    assert [e.payload["n"] for e in seen] == list(range(7))
+    assert [(e.topic, e.key, e.payload["type"]) for e in seen] == [numbered(n)[:2] + ("workflow.deleted"
+                                                                   if n % 2 else "execution.queued",) for n in range(7)]
     assert [e.event_id for e in seen] == sorted(e.event_id for e in seen)
 
 
 async def test_a_failed_publish_is_recorded_and_retried_later(listen):
     bus = InMemoryBus(groups={"audit": ("audit.log",)})  # declared, but its consumer is not running yet
     seen_workflows = await listen(bus, "search", ("workflow.events",))
-    emit_committed("audit.log", "team-1", {"action": "credential.create"})
-    emit_committed("workflow.events", "wf-1", {"type": "workflow.activated"})
+    emit_committed("audit.log", "team-1", {"action": "credential.create", "team_id": "team-1"})
+    emit_committed("workflow.events", "wf-1", {"type": "workflow.deleted", "workflow_id": "wf-1", "team_id": "t"})
     assert await relay_once(bus) == 1
     audit_row, workflow_row = outbox()
     assert audit_row.published_at is None and audit_row.attempts == 1
@@ -79,8 +88,8 @@ async def test_an_unreachable_bus_leaves_every_row_unpublished():
         async def publish(self, events):
             raise ConnectionError("broker 127.0.0.1:9092 refused the connection")
 
-    emit_committed("audit.log", "team-1", {"action": "a"})
-    emit_committed("audit.log", "team-1", {"action": "b"})
+    emit_committed("audit.log", "team-1", {"action": "a", "team_id": "team-1"})
+    emit_committed("audit.log", "team-1", {"action": "b", "team_id": "team-1"})
     assert await relay_once(DownBus()) == 0
     assert [(r.published_at, r.attempts) for r in outbox()] == [(None, 1), (None, 1)]
     assert outbox()[0].last_error == "ConnectionError: broker 127.0.0.1:9092 refused the connection"
