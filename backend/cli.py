@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run a Dramatiq worker that executes workflows")
     sub.add_parser("scheduler", help="fire due schedules (leader-elected)")
     consume = sub.add_parser("consume", help="run the event consumer of one service")
-    consume.add_argument("--service", required=True, help="audit, notifications or billing (analytics and search: "
+    consume.add_argument("--service", required=True, help="audit, notifications, analytics or billing (search: "
                                                           "not yet)")
 
     db = sub.add_parser("db", help="database migrations")

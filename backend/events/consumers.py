@@ -62,11 +62,12 @@ class ConsumerStopping(Exception):
 
 def registry() -> dict[str, Consumer]:
     """Every service that consumes events, by name (`linkflow consume --service NAME`)."""
+    from backend.analytics.consumers import CONSUMER as analytics
     from backend.audit.consumers import CONSUMER as audit
     from backend.billing.consumers import billing_consumers
     from backend.notifications.consumers import CONSUMER as notifications
 
-    return {consumer.service: consumer for consumer in (audit, notifications, *billing_consumers())}
+    return {consumer.service: consumer for consumer in (audit, notifications, analytics, *billing_consumers())}
 
 
 def get_consumer(service: str) -> Consumer:

@@ -11,6 +11,7 @@ from backend.events.outbox import outbox_row
 
 MAX_NODES = 1000  # results of more node runs than this are cut (the schema's bound)
 MAX_ERROR_CHARS = 500
+MAX_EVENT_ERROR_CHARS = 2000
 USAGE_STATUSES = frozenset({"succeeded", "failed"})
 
 
@@ -30,6 +31,20 @@ def run_facts(*, execution_id: str, team_id: str, workflow_id: str | None, mode:
             "duration_ms": _ms(started_at, finished_at), "nodes": len(result.last_steps),
             "items": len(result.output), "failed_node": _failed_node(result)}))
     return rows
+
+
+def event_error(error: dict | str | None) -> dict | str | None:
+    """An execution's error as its events carry it: the message cut to MAX_EVENT_ERROR_CHARS, other fields
+    only when they are short (the execution row keeps the whole error)."""
+    if error is None:
+        return None
+    if isinstance(error, str):
+        return error[:MAX_EVENT_ERROR_CHARS]
+    brief = {k: v for k, v in error.items() if isinstance(v, bool | int | float | None) or
+             (isinstance(v, str) and len(v) <= 200)}
+    if isinstance(error.get("message"), str):
+        brief["message"] = error["message"][:MAX_EVENT_ERROR_CHARS]
+    return brief
 
 
 def _node(step: StepRecord) -> dict:

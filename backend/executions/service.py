@@ -12,7 +12,7 @@ from backend.db.base import JsonNullBind, JsonType, utcnow
 from backend.engine.runner import RunResult
 from backend.events.models import OutboxEvent
 from backend.events.outbox import emit
-from backend.executions.facts import run_facts
+from backend.executions.facts import event_error, run_facts
 from backend.executions.models import Execution
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.state import FINISHED, check_transition, sources_of, transition
@@ -119,7 +119,7 @@ def finish(db: Session | Connection, execution_id: str, worker_id: str, *, statu
         return False
     emit(db, "execution.events", execution_id, {
         "type": f"execution.{status}", "execution_id": execution_id, "workflow_id": row.workflow_id,
-        "team_id": row.team_id, "mode": row.mode, "status": status, "error": error})
+        "team_id": row.team_id, "mode": row.mode, "status": status, "error": event_error(error)})
     if result is not None:
         facts = run_facts(execution_id=execution_id, team_id=row.team_id, workflow_id=row.workflow_id, mode=row.mode,
                           status=status, result=result, started_at=row.started_at, finished_at=row.finished_at)
@@ -172,4 +172,4 @@ def trigger_fired(session: Session | Connection, execution: Execution, kind: str
 def _event(execution: Execution, kind: str) -> dict:
     return {"type": kind, "execution_id": execution.id, "workflow_id": execution.workflow_id,
             "team_id": execution.team_id, "mode": execution.mode, "status": execution.status,
-            "error": execution.error}
+            "error": event_error(execution.error)}

@@ -33,7 +33,7 @@ from backend.engine.store import StepRecord
 from backend.events.models import OutboxEvent
 from backend.events.outbox import outbox_row
 from backend.executions import service
-from backend.executions.facts import run_facts
+from backend.executions.facts import event_error, run_facts
 from backend.executions.models import Execution, ExecutionStep
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.sql_store import offload_dir
@@ -110,7 +110,7 @@ class RunDraft:
     def event(self, status: str, error: dict | None) -> dict:
         return outbox_row("execution.events", self.id, {
             "type": f"execution.{status}", "execution_id": self.id, "workflow_id": self.workflow_id,
-            "team_id": self.team_id, "mode": self.mode, "status": status, "error": error})
+            "team_id": self.team_id, "mode": self.mode, "status": status, "error": event_error(error)})
 
     def row(self, status: str, *, output: list | None = None, error: dict | None = None,
             encode: JsonOnce | None = None, **values) -> dict:
