@@ -17,34 +17,40 @@ from backend.analytics.models import (
     FailureRollup,
 )
 from backend.errors import UserError
-from backend.events.schemas.other import ExecutionUsage
+from backend.events.schemas.other import ExecutionUsage, UsageFact
 
 GRANULARITIES = ("hour", "day")
 
 
-def record_usage(session: Session, fact: ExecutionUsage) -> bool:
-    """Count one usage fact into the hour and day rollups; False if its event was counted before."""
-    if fact.event_id is None:
+def record_usage(session: Session, event: ExecutionUsage) -> bool:
+    """Count the usage facts of one event into the hour and day rollups; False if the event was counted before."""
+    if event.event_id is None:
         raise UserError("an analytics event without an event_id cannot be counted exactly once; "
                         "events reach analytics through the outbox, which sets it")
     insert = _insert(session)
-    first = session.execute(insert(AnalyticsSeen).values(event_id=fact.event_id)
+    first = session.execute(insert(AnalyticsSeen).values(event_id=event.event_id)
                             .on_conflict_do_nothing(index_elements=["event_id"])
                             .returning(AnalyticsSeen.event_id)).first()  # rowcount is -1 here on psycopg
     if first is None:
         return False
-    moment = _moment(fact.finished_at or fact.occurred_at)
+    for fact in event.executions:
+        _count(session, event, fact)
+    return True
+
+
+def _count(session: Session, event: ExecutionUsage, fact: UsageFact) -> None:
+    moment = _moment(fact.finished_at or event.occurred_at)
+    workflow_id = event.workflow_id or ""
     for granularity in GRANULARITIES:
         _add(session, ExecutionRollup.__table__, {
-            "team_id": fact.team_id, "granularity": granularity, "period_start": period_start(moment, granularity),
-            "workflow_id": fact.workflow_id or "", "mode": fact.mode, "status": fact.status,
+            "team_id": event.team_id, "granularity": granularity, "period_start": period_start(moment, granularity),
+            "workflow_id": workflow_id, "mode": fact.mode, "status": fact.status,
             "duration_bucket": duration_bucket(fact.duration_ms)},
             {"executions": 1, "duration_ms": fact.duration_ms or 0.0, "items": fact.items})
     if fact.status == "failed":
         _add(session, FailureRollup.__table__, {
-            "team_id": fact.team_id, "day": period_start(moment, "day"), "workflow_id": fact.workflow_id or "",
+            "team_id": event.team_id, "day": period_start(moment, "day"), "workflow_id": workflow_id,
             "failed_node": fact.failed_node or ""}, {"failures": 1})
-    return True
 
 
 def _add(session: Session, table: Table, key: dict, counts: dict) -> None:

@@ -1,9 +1,11 @@
 """Events that may follow their cause by a moment: batched per event loop, written from a thread.
 
 For facts about a request that belong to no change's transaction (webhook.events, the trigger firing
-of a webhook run): the request adds its events and goes on; ``FLUSH_AFTER_S`` later the loop's batch is
-checked against the schemas and written as outbox rows in one transaction, on a thread, so the request
-path does no database work for them (the same scheme as billing's unsaved runs, backend/billing/unsaved.py).
+of a webhook run): the request adds an entry and goes on; ``FLUSH_AFTER_S`` later the loop's entries
+are gathered into one event per (topic, head) — e.g. one webhook.answered per workflow listing its
+requests — checked against the schemas and written as outbox rows in one transaction, on a thread, so
+the request path does no database work for them (the scheme of billing's unsaved runs,
+backend/billing/unsaved.py).
 The price: a process that dies within ``FLUSH_AFTER_S`` loses those events, never the change they
 describe. If the database refuses the write, the batch is kept and written with the next one.
 """
@@ -13,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlalchemy import insert
 
@@ -25,16 +29,17 @@ log = logging.getLogger("linkflow.events.deferred")
 FLUSH_AFTER_S = 0.2
 RETRY_S = 1.0
 MAX_PENDING = 100_000  # while the database is away; past it the oldest are dropped (and logged)
+MAX_PER_EVENT = 1000  # the schemas' bound on one event's list
 
 
 class _Batch:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._pending: list[tuple[str, str, dict]] = []
+        self._pending: list[Entry] = []
         self._scheduled = False
 
-    def add(self, event: tuple[str, str, dict]) -> None:
-        self._pending.append(event)
+    def add(self, entry: Entry) -> None:
+        self._pending.append(entry)
         if not self._scheduled:
             self._scheduled = True
             self._loop.call_later(FLUSH_AFTER_S, self._flush)
@@ -61,14 +66,27 @@ class _Batch:
             self._loop.call_later(RETRY_S if error is not None else FLUSH_AFTER_S, self._flush)
 
 
-def write(pending: list[tuple[str, str, dict]]) -> None:
+@dataclass(frozen=True, slots=True)
+class Entry:
+    topic: str
+    key: str
+    head: tuple[tuple[str, object], ...]  # the event's fields besides the list, e.g. type, workflow_id, team_id
+    field: str  # the list the entries go into
+    item: dict
+
+
+def write(pending: list[Entry]) -> None:
     """One transaction for the batch; an event its schema refuses is logged and left out (a bug)."""
+    grouped: dict[tuple, list[dict]] = defaultdict(list)
+    for entry in pending:
+        grouped[(entry.topic, entry.key, entry.head, entry.field)].append(entry.item)
     rows = []
-    for topic, key, payload in pending:
-        try:
-            rows.append(outbox_row(topic, key, payload))
-        except schemas.InvalidEvent as exc:
-            log.error("deferred event refused by its schema", extra={"topic": topic, "error": str(exc)})
+    for (topic, key, head, field), items in grouped.items():
+        for start in range(0, len(items), MAX_PER_EVENT):
+            try:
+                rows.append(outbox_row(topic, key, {**dict(head), field: items[start:start + MAX_PER_EVENT]}))
+            except schemas.InvalidEvent as exc:
+                log.error("deferred event refused by its schema", extra={"topic": topic, "error": str(exc)})
     if rows:
         with get_engine().begin() as conn:
             conn.execute(insert(OutboxEvent), rows)
@@ -77,10 +95,11 @@ def write(pending: list[tuple[str, str, dict]]) -> None:
 _batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batch] = weakref.WeakKeyDictionary()
 
 
-def emit_soon(topic: str, key: str, payload: dict) -> None:
-    """Write this event to the outbox within ``FLUSH_AFTER_S``, with the others of this event loop."""
+def emit_soon(topic: str, key: str, head: dict, field: str, item: dict) -> None:
+    """Within ``FLUSH_AFTER_S``, write `item` into the `field` list of an event `{**head, field: [...]}`,
+    with the other items of this event loop that share topic, key and head."""
     loop = asyncio.get_running_loop()
     batch = _batches.get(loop)
     if batch is None:
         batch = _batches[loop] = _Batch(loop)
-    batch.add((topic, key, payload))
+    batch.add(Entry(topic, key, tuple(head.items()), field, item))

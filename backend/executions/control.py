@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from backend.billing import hooks as billing
 from backend.engine.store import REUSABLE_STATUSES
 from backend.errors import Conflict
+from backend.events.outbox import emit
 from backend.executions import service
 from backend.executions.models import Execution, ExecutionStep
 from backend.executions.models import ExecutionStatus as S
@@ -32,6 +33,7 @@ def cancel_execution(session: Session, execution: Execution) -> Execution:
         raise Conflict(f"execution {execution.id} is {execution.status}; only queued, waiting or running "
                        "executions can be cancelled")
     service.cancel(session, execution)
+    _command(session, execution, "cancel")
     session.flush()
     return execution
 
@@ -51,7 +53,15 @@ def retry_execution(session: Session, original: Execution, *, from_failed_step: 
         retry_of_id=original.id)
     if from_failed_step:
         _copy_reusable_steps(session, original.id, retry.id)
+    _command(session, original, "retry")
     return retry
+
+
+def _command(session: Session, execution: Execution, command: str) -> None:
+    """The request on execution.commands. Workers still act on the database (a running execution sees its
+    cancel at its next heartbeat); the topic is the record other services read."""
+    emit(session, "execution.commands", execution.id, {"type": "execution.command", "command": command,
+                                                         "execution_id": execution.id, "team_id": execution.team_id})
 
 
 def delete_execution(session: Session, execution: Execution) -> None:

@@ -12,7 +12,7 @@ from backend.db.base import JsonNullBind, JsonType, utcnow
 from backend.engine.runner import RunResult
 from backend.events.models import OutboxEvent
 from backend.events.outbox import emit
-from backend.executions.facts import event_error, run_facts
+from backend.executions.facts import event_error, fact_rows, run_facts
 from backend.executions.models import Execution
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.state import FINISHED, check_transition, sources_of, transition
@@ -123,8 +123,8 @@ def finish(db: Session | Connection, execution_id: str, worker_id: str, *, statu
     if result is not None:
         facts = run_facts(execution_id=execution_id, team_id=row.team_id, workflow_id=row.workflow_id, mode=row.mode,
                           status=status, result=result, started_at=row.started_at, finished_at=row.finished_at)
-        if facts:
-            db.execute(insert(OutboxEvent), facts)
+        if rows := fact_rows([facts]):
+            db.execute(insert(OutboxEvent), rows)
     return True
 
 
@@ -166,7 +166,7 @@ def trigger_fired(session: Session | Connection, execution: Execution, kind: str
     if execution.workflow_id is not None:
         emit(session, "workflow.triggers", execution.workflow_id, {
             "type": "trigger.fired", "workflow_id": execution.workflow_id, "team_id": execution.team_id,
-            "execution_id": execution.id, "kind": kind, "node_id": node_id})
+            "firings": [{"execution_id": execution.id, "kind": kind, "node_id": node_id}]})
 
 
 def _event(execution: Execution, kind: str) -> dict:

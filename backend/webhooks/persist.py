@@ -33,7 +33,7 @@ from backend.engine.store import StepRecord
 from backend.events.models import OutboxEvent
 from backend.events.outbox import outbox_row
 from backend.executions import service
-from backend.executions.facts import event_error, run_facts
+from backend.executions.facts import RunFacts, event_error, fact_rows, run_facts
 from backend.executions.models import Execution, ExecutionStep
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.sql_store import offload_dir
@@ -137,8 +137,8 @@ class FinishedRun:
     def status(self) -> S:
         return {"succeeded": S.SUCCEEDED, "failed": S.FAILED}.get(self.result.status, S.WAITING)
 
-    def rows(self) -> tuple[dict, list[dict], list[dict]]:
-        """The execution row, its step rows and its outbox rows (status, node results, usage)."""
+    def rows(self) -> tuple[dict, list[dict], dict, RunFacts]:
+        """The execution row, its step rows, its status event and its facts (node results, usage)."""
         result, status, draft = self.result, self.status, self.draft
         finished_at = None if status == S.WAITING else utcnow()
         encode = JsonOnce()
@@ -147,7 +147,7 @@ class FinishedRun:
         facts = run_facts(execution_id=draft.id, team_id=draft.team_id, workflow_id=draft.workflow_id,
                           mode=draft.mode, status=status, result=result, started_at=draft.created_at,
                           finished_at=finished_at)
-        return execution, step_rows(draft.id, self.steps, encode), [draft.event(status, result.error), *facts]
+        return execution, step_rows(draft.id, self.steps, encode), draft.event(status, result.error), facts
 
 
 def step_rows(execution_id: str, steps: list[StepRecord], encode: JsonOnce | None = None) -> list[dict]:
@@ -197,14 +197,16 @@ def _statements(dialect: str) -> _Statements:
 
 def write_runs(runs: list[FinishedRun]) -> None:
     """One transaction for all of ``runs``: Core bulk inserts, no ORM unit of work."""
-    executions, steps, events = [], [], []
+    executions, steps, events, facts = [], [], [], []
     for run in runs:
         if run.recorded:
             continue
-        execution, step_list, event_rows = run.rows()
+        execution, step_list, event, outcome = run.rows()
         executions.append(execution)
         steps += step_list
-        events += event_rows
+        events.append(event)
+        facts.append(outcome)
+    events += fact_rows(facts)  # one event of each kind per workflow for the whole batch
     engine = get_engine()
     statements = _statements(engine.dialect.name)
     with engine.begin() as conn:

@@ -66,10 +66,10 @@ async def test_a_redelivered_batch_counts_nothing_twice(kafka_events, kafka_boot
     finished = datetime.now(UTC).isoformat()
     with session_scope() as session:
         for n in range(12):
-            emit(session, "analytics.events", f"ex-{n}", {
-                "type": "usage.execution", "execution_id": f"ex-{n}", "team_id": "team-1", "workflow_id": "wf-1",
-                "mode": "schedule", "status": "failed" if n % 4 == 0 else "succeeded", "finished_at": finished,
-                "duration_ms": 15.0 * n, "nodes": 3, "items": 1})
+            emit(session, "analytics.events", f"wf-{n % 3}", {
+                "type": "usage.executions", "team_id": "team-1", "workflow_id": f"wf-{n % 3}", "executions": [{
+                    "execution_id": f"ex-{n}", "mode": "schedule", "status": "failed" if n % 4 == 0 else "succeeded",
+                    "finished_at": finished, "duration_ms": 15.0 * n, "nodes": 3, "items": 1}]})
     await kafka_admin.ensure_topics()  # as the relay does when it starts
     bus, stop = create_bus(), asyncio.Event()
     consumer = asyncio.create_task(run_consumer(bus, CONSUMER, stop, RetryPolicy(first_delay_s=0.05)))

@@ -25,24 +25,25 @@ IDS = {"execution_id": EX, "team_id": TEAM, "workflow_id": WF, "mode": "webhook"
 SAMPLES: list[tuple[str, str, dict]] = [
     ("workflow.events", WF, {"type": "workflow.activated", "workflow_id": WF, "team_id": TEAM, "version_id": "v1",
                              "version": 3}),
-    ("workflow.triggers", WF, {"type": "trigger.fired", "workflow_id": WF, "team_id": TEAM, "execution_id": EX,
-                               "kind": "schedule", "node_id": "cron"}),
+    ("workflow.triggers", WF, {"type": "trigger.fired", "workflow_id": WF, "team_id": TEAM, "firings": [
+        {"execution_id": EX, "kind": "schedule", "node_id": "cron"}]}),
     ("execution.events", EX, {"type": "execution.failed", **IDS, "status": "failed",
                               "error": {"message": "boom", "node": "HTTP"}}),
     ("execution.commands", EX, {"type": "execution.command", "command": "cancel", "execution_id": EX,
                                 "team_id": TEAM, "requested_by": "u1"}),
-    ("execution.results", EX, {"type": "nodes.finished", **IDS, "status": "succeeded", "nodes": [
-        {"node_id": "a", "node_name": "A", "status": "succeeded", "duration_ms": 1.5, "items_in": 1, "items_out": 2}]}),
-    ("webhook.events", WF, {"type": "webhook.answered", "workflow_id": WF, "team_id": TEAM, "node_id": "hook",
-                            "execution_id": EX, "mode": "webhook", "method": "POST", "path": "orders", "status": 200,
-                            "latency_ms": 3.2, "request_bytes": 20, "response_bytes": 14,
-                            "received_at": "2026-12-05T12:00:00+00:00"}),
+    ("execution.results", WF, {"type": "nodes.finished", "team_id": TEAM, "workflow_id": WF, "runs": [
+        {"execution_id": EX, "mode": "webhook", "status": "succeeded", "nodes": [
+            {"node_id": "a", "node_name": "A", "status": "succeeded", "duration_ms": 1.5, "items_in": 1,
+             "items_out": 2}]}]}),
+    ("webhook.events", WF, {"type": "webhook.answered", "workflow_id": WF, "team_id": TEAM, "requests": [
+        {"node_id": "hook", "execution_id": EX, "mode": "webhook", "method": "POST", "path": "orders", "status": 200,
+         "latency_ms": 3.2, "request_bytes": 20, "response_bytes": 14, "received_at": "2026-12-05T12:00:00+00:00"}]}),
     ("schedule.triggers", WF, {"type": "schedule.fired", "schedule_id": "s1", "workflow_id": WF, "team_id": TEAM,
                                "node_id": "cron", "execution_id": EX, "scheduled_at": "2026-12-05T12:00:00+00:00"}),
     ("notification.events", TEAM, {"type": "notification.requested", "team_id": TEAM, "user_id": "u1",
                                    "channel": "in_app", "kind": "execution.failed", "title": "Orders failed"}),
-    ("analytics.events", EX, {"type": "usage.execution", **IDS, "status": "succeeded", "duration_ms": 12.0,
-                              "nodes": 2, "items": 1}),
+    ("analytics.events", WF, {"type": "usage.executions", "team_id": TEAM, "workflow_id": WF, "executions": [
+        {"execution_id": EX, "mode": "webhook", "status": "succeeded", "duration_ms": 12.0, "nodes": 2, "items": 1}]}),
     ("audit.log", TEAM, {"action": "workflow.activate", "team_id": TEAM, "actor_id": "u1"}),
 ]
 

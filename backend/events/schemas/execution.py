@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.events.schemas.base import ErrorDetail, EventSchema, Id, Moment, Name
+from backend.events.schemas.base import ErrorDetail, EventSchema, Id, Name
 
 Mode = Literal["manual", "webhook", "test", "schedule", "retry", "subworkflow", "error"]
 Status = Literal["queued", "running", "waiting", "succeeded", "failed", "cancelled"]
@@ -88,26 +88,35 @@ class NodeResult(BaseModel):
     node_name: Name
     run_index: int = 0
     status: Literal["succeeded", "failed", "skipped", "waiting", "disabled"]
-    started_at: Moment | None = None
-    finished_at: Moment | None = None
     duration_ms: float | None = None
     items_in: int = 0
     items_out: int = 0
     error: Annotated[str, Field(max_length=500)] | None = None  # the message, cut; never the items
 
 
-class NodesFinished(EventSchema):
-    """The node results of one run of an execution (until it ended or parked): each node's last run,
-    its outcome, timings and item counts, never the items."""
+class RunNodes(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    topic: ClassVar[str] = "execution.results"
-    event_type: ClassVar[str] = "nodes.finished"
-    key_field: ClassVar[str] = "execution_id"
-
-    type: Literal["nodes.finished"]
     execution_id: Id
-    team_id: Id
-    workflow_id: Id | None = None
     mode: Mode
     status: Status
     nodes: Annotated[list[NodeResult], Field(max_length=1000)]
+
+
+class NodesFinished(EventSchema):
+    """Node results of runs of one workflow (until each ended or parked): each node's last run, its
+    outcome, timings and item counts, never the items. Runs that finish together share one event."""
+
+    topic: ClassVar[str] = "execution.results"
+    event_type: ClassVar[str] = "nodes.finished"
+    key_field: ClassVar[str] = "entity"
+    key_doc: ClassVar[str] = "workflow_id, else the first run's execution_id"
+
+    type: Literal["nodes.finished"]
+    team_id: Id
+    workflow_id: Id | None = None
+    runs: Annotated[list[RunNodes], Field(min_length=1, max_length=1000)]
+
+    @property
+    def entity(self) -> str:
+        return self.workflow_id or self.runs[0].execution_id

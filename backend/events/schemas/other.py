@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.events.schemas.base import Detail, EventSchema, Id, Moment, Name
 from backend.events.schemas.execution import Mode, Status
@@ -42,25 +42,35 @@ class NotificationRequested(EventSchema):
     workflow_id: Id | None = None
 
 
-class ExecutionUsage(EventSchema):
-    """A usage fact for Insights: one finished execution."""
+class UsageFact(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    topic: ClassVar[str] = "analytics.events"
-    event_type: ClassVar[str] = "usage.execution"
-    key_field: ClassVar[str] = "execution_id"
-
-    type: Literal["usage.execution"]
     execution_id: Id
-    team_id: Id
-    workflow_id: Id | None = None
     mode: Mode
     status: Status
-    started_at: Moment | None = None
     finished_at: Moment | None = None
     duration_ms: Annotated[float, Field(ge=0)] | None = None
     nodes: Annotated[int, Field(ge=0)] = 0  # node runs
     items: Annotated[int, Field(ge=0)] = 0  # items of its result
     failed_node: Name | None = None
+
+
+class ExecutionUsage(EventSchema):
+    """Usage facts for Insights: finished executions of one workflow (those finishing together share one event)."""
+
+    topic: ClassVar[str] = "analytics.events"
+    event_type: ClassVar[str] = "usage.executions"
+    key_field: ClassVar[str] = "entity"
+    key_doc: ClassVar[str] = "workflow_id, else the first execution_id"
+
+    type: Literal["usage.executions"]
+    team_id: Id
+    workflow_id: Id | None = None
+    executions: Annotated[list[UsageFact], Field(min_length=1, max_length=1000)]
+
+    @property
+    def entity(self) -> str:
+        return self.workflow_id or self.executions[0].execution_id
 
 
 class AuditEntry(EventSchema):

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.events.schemas.base import EventSchema, Id, Moment, Name
 
 
-class WebhookAnswered(EventSchema):
-    """A webhook request received and answered (the production and test URLs)."""
+class AnsweredRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    topic: ClassVar[str] = "webhook.events"
-    event_type: ClassVar[str] = "webhook.answered"
-    key_field: ClassVar[str] = "workflow_id"
-
-    type: Literal["webhook.answered"]
-    workflow_id: Id
-    team_id: Id
     node_id: Name
     execution_id: Id | None = None
     mode: Literal["webhook", "test"]
@@ -29,3 +22,17 @@ class WebhookAnswered(EventSchema):
     request_bytes: Annotated[int, Field(ge=0)]
     response_bytes: Annotated[int, Field(ge=0)]
     received_at: Moment
+
+
+class WebhookAnswered(EventSchema):
+    """Webhook requests of one workflow received and answered (production and test URLs); the requests
+    of one moment share one event."""
+
+    topic: ClassVar[str] = "webhook.events"
+    event_type: ClassVar[str] = "webhook.answered"
+    key_field: ClassVar[str] = "workflow_id"
+
+    type: Literal["webhook.answered"]
+    workflow_id: Id
+    team_id: Id
+    requests: Annotated[list[AnsweredRequest], Field(min_length=1, max_length=1000)]

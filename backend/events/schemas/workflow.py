@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.events.schemas.base import EventSchema, Id, Name
 
@@ -35,8 +37,17 @@ class WorkflowDeleted(_WorkflowEvent):
     version_id: Id | None = None
 
 
+class Firing(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    execution_id: Id
+    kind: Literal["webhook", "schedule", "manual", "test"]
+    node_id: Name | None = None
+
+
 class TriggerFired(EventSchema):
-    """A trigger started an execution: a webhook call, a schedule, a manual run or a test URL."""
+    """Triggers of one workflow started executions: webhook calls, a schedule, a manual run, a test URL
+    (webhook firings of one moment share one event)."""
 
     topic: ClassVar[str] = "workflow.triggers"
     event_type: ClassVar[str] = "trigger.fired"
@@ -45,6 +56,4 @@ class TriggerFired(EventSchema):
     type: Literal["trigger.fired"]
     workflow_id: Id
     team_id: Id
-    execution_id: Id
-    kind: Literal["webhook", "schedule", "manual", "test"]
-    node_id: Name | None = None
+    firings: Annotated[list[Firing], Field(min_length=1, max_length=1000)]

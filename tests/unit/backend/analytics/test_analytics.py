@@ -22,9 +22,14 @@ NOW = datetime.now(UTC)
 
 def usage(execution_id: str, team_id: str, *, workflow_id: str | None = "wf-1", status: str = "succeeded",
           duration_ms: float | None = 40.0, mode: str = "webhook", failed_node: str | None = None) -> dict:
-    return {"type": "usage.execution", "execution_id": execution_id, "team_id": team_id, "workflow_id": workflow_id,
-            "mode": mode, "status": status, "finished_at": NOW.isoformat(), "duration_ms": duration_ms,
-            "nodes": 2, "items": 1, "failed_node": failed_node}
+    """A usage.executions event with one fact."""
+    return {"type": "usage.executions", "team_id": team_id, "workflow_id": workflow_id, "executions": [{
+        "execution_id": execution_id, "mode": mode, "status": status, "finished_at": NOW.isoformat(),
+        "duration_ms": duration_ms, "nodes": 2, "items": 1, "failed_node": failed_node}]}
+
+
+def key(event: dict) -> str:
+    return event["workflow_id"] or event["executions"][0]["execution_id"]
 
 
 @pytest.fixture
@@ -40,7 +45,7 @@ async def analytics_bus(api):
 def emit_usage(*facts: dict) -> None:
     with session_scope() as session:
         for fact in facts:
-            emit(session, "analytics.events", fact["execution_id"], fact)
+            emit(session, "analytics.events", key(fact), fact)
 
 
 def summary(api, who, **params) -> dict:
@@ -98,7 +103,7 @@ async def test_a_usage_fact_without_an_event_id_is_dead_lettered_not_counted(api
 
     watcher = asyncio.create_task(analytics_bus.run_consumer("dlq-watch", ("dlq.events",), record, stop))
     await asyncio.sleep(0)
-    await analytics_bus.publish([Event("analytics.events", "ex-1", usage("ex-1", owner.team_id))])
+    await analytics_bus.publish([Event("analytics.events", "wf-1", usage("ex-1", owner.team_id))])
     assert "without an event_id" in dlq[0].payload["error"]
     assert summary(api, owner)["executions"] == 0
     stop.set()

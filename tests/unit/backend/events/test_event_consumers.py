@@ -103,7 +103,7 @@ def test_backoff_doubles_up_to_a_ceiling():
 
 def test_the_registry_names_the_services_that_consume():
     assert registry()["audit"].topics == ("audit.log",)
-    with pytest.raises(UserError, match="no consumer for 'search' yet; available: audit, notifications"):
+    with pytest.raises(UserError, match="no consumer for 'search' yet; available: analytics, audit, notifications"):
         get_consumer("search")
 
 

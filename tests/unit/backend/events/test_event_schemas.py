@@ -51,12 +51,12 @@ def test_a_producer_cannot_write_an_event_its_schema_refuses():
     with pytest.raises(schemas.InvalidEvent, match="no event type 'execution.exploded'"), \
             session_scope() as session:
         emit(session, "execution.events", "ex-1", {**QUEUED, "type": "execution.exploded"})
-    with pytest.raises(schemas.InvalidEvent, match="body: Extra inputs are not permitted"), \
+    with pytest.raises(schemas.InvalidEvent, match="requests.0.body: Extra inputs are not permitted"), \
             session_scope() as session:  # a webhook event carries sizes, never bodies
-        emit(session, "webhook.events", "wf-1", {
-            "type": "webhook.answered", "workflow_id": "wf-1", "team_id": "t", "node_id": "n", "mode": "webhook",
-            "method": "POST", "path": "p", "status": 200, "latency_ms": 1.0, "request_bytes": 2,
-            "response_bytes": 2, "received_at": "2026-12-05T12:00:00+00:00", "body": "secret=1"})
+        emit(session, "webhook.events", "wf-1", {"type": "webhook.answered", "workflow_id": "wf-1", "team_id": "t",
+                                                 "requests": [{
+            "node_id": "n", "mode": "webhook", "method": "POST", "path": "p", "status": 200, "latency_ms": 1.0,
+            "request_bytes": 2, "response_bytes": 2, "received_at": "2026-12-05T12:00:00+00:00", "body": "secret=1"}]})
     with session_scope() as session:
         assert session.scalars(select(OutboxEvent)).all() == []
 

@@ -29,6 +29,7 @@ def execution_id() -> str:
 
 
 def events(execution_id: str) -> dict[str, dict]:
+    """The events about this execution (it has no workflow: the facts are keyed by its id too)."""
     with session_scope() as session:
         rows = session.scalars(select(OutboxEvent).where(OutboxEvent.key == execution_id).order_by(OutboxEvent.id))
         return {row.payload["type"]: schemas.validate(row.topic, row.key, row.payload) for row in rows}
@@ -45,12 +46,13 @@ def test_a_huge_error_is_kept_whole_on_the_row_and_cut_in_the_events(execution_i
     with session_scope() as session:
         assert session.get(Execution, execution_id).error["message"] == message
     by_type = events(execution_id)
-    assert set(by_type) == {"execution.queued", "execution.failed", "nodes.finished", "usage.execution"}
+    assert set(by_type) == {"execution.queued", "execution.failed", "nodes.finished", "usage.executions"}
     failed = by_type["execution.failed"]
     assert failed.error == {"node": "Call", "message": message[:2000], "item_index": None}
-    [node] = by_type["nodes.finished"].nodes
+    [run] = by_type["nodes.finished"].runs
+    [node] = run.nodes
     assert (node.status, node.items_in, node.items_out, len(node.error)) == ("failed", 3, 0, 500)
-    usage = by_type["usage.execution"]
+    [usage] = by_type["usage.executions"].executions
     assert (usage.status, usage.mode, usage.failed_node, usage.nodes) == ("failed", "manual", "Call", 1)
     assert usage.duration_ms is not None and usage.duration_ms >= 0
 
@@ -61,3 +63,18 @@ def test_a_waiting_run_reports_its_nodes_but_no_usage_yet(execution_id):
         assert service.finish(session, execution_id, "w1", status="waiting",
                               result=RunResult("waiting", last_steps=[step]))
     assert set(events(execution_id)) == {"execution.queued", "execution.waiting", "nodes.finished"}
+
+
+def test_cancel_and_retry_are_recorded_on_execution_commands(execution_id):
+    from backend.executions import control
+
+    with session_scope() as session:
+        control.cancel_execution(session, session.get(Execution, execution_id))
+    with session_scope() as session:
+        retry = control.retry_execution(session, session.get(Execution, execution_id))
+        retry_id = retry.id
+    with session_scope() as session:
+        commands = [(row.key, row.payload["command"]) for row in session.scalars(
+            select(OutboxEvent).where(OutboxEvent.topic == "execution.commands").order_by(OutboxEvent.id))]
+    assert commands == [(execution_id, "cancel"), (execution_id, "retry")]
+    assert retry_id != execution_id

@@ -34,21 +34,23 @@ def test_an_answered_webhook_reports_method_path_status_latency_and_sizes_only(a
     assert response.status_code == 200
     [answered] = outbox("webhook.events", 1)
     event = schemas.validate(answered.topic, answered.key, answered.payload)
-    assert answered.key == workflow_id
-    assert (event.method, event.path, event.status, event.mode) == ("POST", "orders/:id", 200, "webhook")
-    assert event.request_bytes == len(body) and event.response_bytes == len(response.content)
-    assert 0 < event.latency_ms < 10_000 and event.team_id == team.team_id
+    assert answered.key == workflow_id and event.team_id == team.team_id
+    [request] = event.requests
+    assert (request.method, request.path, request.status, request.mode) == ("POST", "orders/:id", 200, "webhook")
+    assert request.request_bytes == len(body) and request.response_bytes == len(response.content)
+    assert 0 < request.latency_ms < 10_000
     text = str(answered.payload)
     assert all(secret not in text for secret in ("hunter2", "s3cret", "Bearer", "password", "token"))
     [fired] = outbox("workflow.triggers", 1)
-    assert fired.payload["kind"] == "webhook" and fired.payload["execution_id"] == event.execution_id
+    assert fired.payload["firings"] == [{"execution_id": request.execution_id, "kind": "webhook", "node_id": "hook"}]
 
 
 def test_a_refused_webhook_is_reported_with_its_status_and_starts_nothing(api, deploy):
     deploy(flow(hook("locked", auth="header", header_name="x-key", header_value="right"), DOUBLE))
     assert api.post("/webhook/locked", json={"n": 1}, headers={"x-key": "wrong"}).status_code == 401
     [answered] = outbox("webhook.events", 1)
-    assert answered.payload["status"] == 401 and answered.payload["execution_id"] is None
+    [request] = answered.payload["requests"]
+    assert request["status"] == 401 and request["execution_id"] is None
     assert outbox("workflow.triggers", 0, timeout_s=0.5) == []
 
 
@@ -58,12 +60,15 @@ def test_an_inline_run_writes_its_node_results_and_usage_with_its_status(api, de
     [execution] = executions()
     [results] = outbox("execution.results", 1)
     [usage] = outbox("analytics.events", 1)
-    nodes = schemas.validate(results.topic, results.key, results.payload).nodes
+    [run] = schemas.validate(results.topic, results.key, results.payload).runs
+    nodes = run.nodes
     assert [(n.node_name, n.status, n.items_in, n.items_out) for n in nodes] == [
         ("Webhook", "succeeded", 1, 1), ("Double", "succeeded", 1, 1)]
     assert "2" not in str([n.error for n in nodes])  # counts, never items
-    fact = schemas.validate(usage.topic, usage.key, usage.payload)
-    assert (fact.status, fact.mode, fact.nodes, fact.items, fact.team_id) == ("succeeded", "webhook", 2, 1,
-                                                                             team.team_id)
+    event = schemas.validate(usage.topic, usage.key, usage.payload)
+    [fact] = event.executions
+    assert (fact.status, fact.mode, fact.nodes, fact.items, event.team_id) == ("succeeded", "webhook", 2, 1,
+                                                                              team.team_id)
     assert fact.duration_ms is not None and fact.duration_ms >= 0
-    assert fact.execution_id == results.key == usage.key == execution.id
+    assert fact.execution_id == run.execution_id == execution.id
+    assert results.key == usage.key == execution.workflow_id
