@@ -247,6 +247,14 @@ async def test_the_worker_role_relays_the_outbox_to_kafka(kafka_events, kafka_bo
     assert record.key == b"wf-7" and json.loads(record.value)["type"] == "workflow.activated"
     with session_scope() as session:
         assert session.scalar(select(OutboxEvent.published_at)) is not None
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)  # the relay made the topics as planned
+    await admin.start()
+    try:
+        described = {t["topic"]: len(t["partitions"]) for t in
+                     await admin.describe_topics([kafka_events + "workflow.events", kafka_events + "execution.events"])}
+    finally:
+        await admin.close()
+    assert described == {kafka_events + "workflow.events": 10, kafka_events + "execution.events": 20}
 
 
 async def test_the_consume_role_runs_the_audit_group_until_sigterm(kafka_events, kafka_bootstrap, bus,
