@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
+from backend.analytics import cli as analytics_cli
 from backend.billing import cli as billing_cli
 from backend.cli_commands import (
     credentials_command,
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     billing_cli.add_parser(sub)
     kafka_cli.add_parser(sub)
+    analytics_cli.add_parser(sub)
 
     run = sub.add_parser("run", help="execute one workflow file in embedded mode and print the result")
     run.add_argument("file", help="workflow JSON file")
@@ -91,6 +93,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "credentials": credentials_command,
     "billing": billing_cli.billing_command,
     "kafka": kafka_cli.kafka_command,
+    "analytics": analytics_cli.analytics_command,
 }
 
 
@@ -134,9 +137,9 @@ def _configure_logging(command: str) -> None:
     from backend.settings import get_settings
 
     settings = get_settings()
-    # `run`, `billing` and `kafka` print their results as JSON on stdout, so their logs go to stderr.
+    # `run`, `billing`, `kafka` and `analytics` print their results as JSON on stdout, so their logs go to stderr.
     lf_logging.configure(settings.log_level, settings.log_format,
-                         sys.stderr if command in ("run", "billing", "kafka") else None)
+                         sys.stderr if command in ("run", "billing", "kafka", "analytics") else None)
 
 
 if __name__ == "__main__":

@@ -47,11 +47,12 @@ def summary(session: Session, team_id: str, *, since: datetime, until: datetime,
     series: dict[datetime, dict] = {}
     total_ms = items = 0.0
     for period, mode, status, bucket, count, duration, item_count in session.execute(query):
+        count = int(count)  # PostgreSQL sums BIGINT to NUMERIC
         by_status[status] += count
         by_mode[mode] += count
         histogram[bucket] += count
-        total_ms += duration or 0
-        items += item_count or 0
+        total_ms += float(duration or 0)
+        items += int(item_count or 0)
         point = series.setdefault(period, {"period_start": period, "executions": 0, "failed": 0})
         point["executions"] += count
         point["failed"] += count if status == "failed" else 0
@@ -75,6 +76,7 @@ def workflows(session: Session, team_id: str, *, since: datetime, until: datetim
     rows: dict[str, dict] = {}
     histograms: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for workflow_id, status, bucket, count in session.execute(query):
+        count = int(count)
         row = rows.setdefault(workflow_id, {"workflow_id": workflow_id or None, "executions": 0, "failures": 0})
         row["executions"] += count
         row["failures"] += count if status == "failed" else 0
@@ -91,5 +93,5 @@ def failures(session: Session, team_id: str, *, since: datetime, until: datetime
     query = (select(F.workflow_id, F.failed_node, func.sum(F.failures).label("n"))
              .where(F.team_id == team_id, F.day >= since, F.day < until)
              .group_by(F.workflow_id, F.failed_node).order_by(func.sum(F.failures).desc()).limit(limit))
-    return [{"workflow_id": w or None, "failed_node": node or None, "failures": n}
+    return [{"workflow_id": w or None, "failed_node": node or None, "failures": int(n)}
             for w, node, n in session.execute(query)]
