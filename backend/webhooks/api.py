@@ -66,8 +66,8 @@ async def production_webhook(request: Request) -> Response:
     route, params = found
     target = version_target(route.version_id)
     trigger = Trigger(route.team_id, route.workflow_id, route.workflow_name, route.node_id, "webhook")
-    return await _recorded(request, trigger, route.path, _answer(request, trigger, target, params, seen := _Seen()),
-                           seen)
+    seen = _Seen()
+    return await _recorded(request, trigger, route.path, _answer(request, trigger, target, params, seen), seen)
 
 
 async def webhook_test_url(request: Request) -> Response:
