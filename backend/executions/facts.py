@@ -33,12 +33,18 @@ def run_facts(*, execution_id: str, team_id: str, workflow_id: str | None, mode:
     steps = result.last_steps[:MAX_NODES]
     results = ({"execution_id": execution_id, "mode": mode, "status": str(status),
                 "nodes": [_node(step) for step in steps]} if steps else None)
-    usage = None
-    if status in USAGE_STATUSES:
-        usage = {"execution_id": execution_id, "mode": mode, "status": str(status),
-                 "finished_at": _iso(finished_at), "duration_ms": _ms(started_at, finished_at),
-                 "nodes": len(result.last_steps), "items": len(result.output), "failed_node": _failed_node(result)}
+    usage = usage_entry(execution_id, mode, status, result, started_at, finished_at)
     return RunFacts(team_id, workflow_id, results, usage)
+
+
+def usage_entry(execution_id: str, mode: str, status: str, result: RunResult, started_at: datetime | None,
+                finished_at: datetime | None) -> dict | None:
+    """One entry of usage.executions' `executions`; None for a run that has not finished."""
+    if status not in USAGE_STATUSES:
+        return None
+    return {"execution_id": execution_id, "mode": mode, "status": str(status), "finished_at": _iso(finished_at),
+            "duration_ms": _ms(started_at, finished_at), "nodes": len(result.last_steps),
+            "items": len(result.output), "failed_node": _failed_node(result)}
 
 
 def fact_rows(facts: list[RunFacts]) -> list[dict]:

@@ -72,3 +72,20 @@ def test_an_inline_run_writes_its_node_results_and_usage_with_its_status(api, de
     assert fact.duration_ms is not None and fact.duration_ms >= 0
     assert fact.execution_id == run.execution_id == execution.id
     assert results.key == usage.key == execution.workflow_id
+
+
+def test_a_run_that_saves_nothing_still_counts_in_insights(api, deploy, team):
+    workflow_id = deploy(flow(hook("quiet"), DOUBLE, settings={"save_data": "none"}))
+    for n in range(3):
+        assert api.post("/webhook/quiet", json={"n": n}).status_code == 200
+    assert executions() == []
+    deadline = time.monotonic() + 5
+    while True:  # the facts follow their requests in the loop's next batches
+        usage = outbox("analytics.events", 1)
+        facts = [fact for row in usage for fact in schemas.validate(row.topic, row.key, row.payload).executions]
+        if len(facts) >= 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(facts) == 3 and {f.status for f in facts} == {"succeeded"}
+    assert {row.key for row in usage} == {workflow_id}
+    assert outbox("execution.results", 0, timeout_s=0.3) == []  # no steps kept, no node results
