@@ -18,6 +18,7 @@ from backend.cli_commands import (
     user_command,
 )
 from backend.events import cli as kafka_cli
+from backend.storage import cli as storage_cli
 
 ROLE_GROUP = "linkflow.roles"  # up, ui, worker, scheduler, consume: long-running roles outside backend/
 
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     billing_cli.add_parser(sub)
     kafka_cli.add_parser(sub)
     analytics_cli.add_parser(sub)
+    storage_cli.add_parser(sub)
 
     run = sub.add_parser("run", help="execute one workflow file in embedded mode and print the result")
     run.add_argument("file", help="workflow JSON file")
@@ -94,6 +96,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "billing": billing_cli.billing_command,
     "kafka": kafka_cli.kafka_command,
     "analytics": analytics_cli.analytics_command,
+    "storage": storage_cli.storage_command,
 }
 
 

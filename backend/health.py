@@ -48,6 +48,13 @@ def _tcp_check(bootstrap: str) -> Check:
     return check_kafka
 
 
+async def check_storage() -> None:
+    """The S3 bucket answers (the local folder needs no check: the disk is the process's own)."""
+    from backend.storage.service import get_storage
+
+    await asyncio.to_thread(get_storage().check)
+
+
 class CodeSandboxFailing(Exception):
     pass
 
@@ -82,6 +89,8 @@ def checks_for(settings: Settings) -> dict[str, Check]:
         checks["redis"] = _redis_check(settings.redis_url)
     if settings.events.backend == "kafka":
         checks["kafka"] = _tcp_check(settings.events.kafka_bootstrap)
+    if settings.storage.backend == "s3":
+        checks["storage"] = check_storage
     if runs_code_here():
         checks["code_sandbox"] = check_code_sandbox
     return checks

@@ -13,9 +13,11 @@ from nodes.sdk.net import AddressPolicy
 
 def node_settings() -> dict:
     """The policy as the settings every node run receives (``ctx.settings``)."""
-    http = get_settings().http
+    settings = get_settings()
+    http = settings.http
     return {"http_allow_private": http.allow_private,
-            "http_allow_list": [h.strip() for h in http.allow_list.split(",") if h.strip()]}
+            "http_allow_list": [h.strip() for h in http.allow_list.split(",") if h.strip()],
+            "disk_root": settings.storage.disk_root}  # Read/Write Files from Disk: the one folder allowed
 
 
 def address_policy() -> AddressPolicy:

@@ -57,11 +57,24 @@ class SearchSettings(BaseModel):
 
 
 class StorageSettings(BaseModel):
+    """Binary data and large step data (backend/storage/): a local folder, or an S3 bucket."""
+
     backend: Literal["local", "s3"] = "local"
     path: str = ""  # empty: <data_dir>/files
     s3_bucket: str = "linkflow"
-    s3_endpoint_url: str = ""
+    s3_endpoint_url: str = ""  # empty: AWS; any S3-compatible server otherwise
+    s3_region: str = "us-east-1"
+    s3_prefix: str = ""  # every key goes under this (one bucket, several installations)
+    s3_access_key_id: str = ""  # empty: boto3's own chain (environment, IRSA, instance profile)
+    s3_secret_access_key: str = ""
+    s3_sse: Literal["", "AES256", "aws:kms"] = ""  # server-side encryption asked for on every object
+    s3_sse_kms_key_id: str = ""  # with aws:kms; empty: the bucket's default KMS key
+    # Objects larger than this go up as a multipart upload, in parts of this size (S3's minimum part is 5 MiB).
+    s3_multipart_threshold_bytes: int = Field(8 * 1024 * 1024, ge=5 * 1024 * 1024)
     inline_limit_bytes: int = 64 * 1024
+    # Read/Write Files from Disk nodes reach only inside this folder; empty: the nodes are refused.
+    disk_root: str = ""
+    orphan_sweep: bool = True  # the maintenance loop removes objects whose execution is gone (after a day)
 
 
 class BillingSettings(BaseModel):
@@ -115,6 +128,9 @@ class HttpSettings(BaseModel):
     allow_private: bool = False
     allow_list: str = ""  # comma-separated hosts/CIDRs reachable despite allow_private=false
     webhook_body_limit_bytes: int = 16 * 1024 * 1024
+    # Uploads (multipart, and bodies that are not JSON, form or text) go to storage through a temporary
+    # file, never whole in memory, and may be this large (the larger of the two limits applies to them).
+    webhook_file_limit_bytes: int = 16 * 1024 * 1024
     # Inline webhook runs and expression previews run on these threads, off the request loop
     # (backend/isolation.py); this many at once, the others wait up to inline_wait_s, then 503.
     inline_threads: int = Field(2, ge=1, le=64)

@@ -18,6 +18,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
+from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -80,6 +81,20 @@ def traceparent() -> str | None:
 
 def _context_of(value: str | None):
     return propagate.extract({TRACEPARENT: value}) if value else None
+
+
+@contextlib.contextmanager
+def attached(value: str | None) -> Iterator[None]:
+    """Make a captured ``traceparent`` current: work done later and elsewhere (a batch sent from a thread)
+    joins the trace of the request that caused it. A no-op when tracing is off or ``value`` is None."""
+    if _tracer is None or not value:
+        yield
+        return
+    token = otel_context.attach(propagate.extract({TRACEPARENT: value}))
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
 
 
 @contextlib.contextmanager

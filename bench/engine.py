@@ -58,7 +58,7 @@ async def overhead(team_id: str) -> None:
     definition, services = linear_set_workflow(100), EngineServices()
     items = [{"json": {"n": 1}}]
     for label, store_for, repeats in (("no persistence", lambda: NullStepStore(), 300),
-                                      ("SQLite persistence", lambda: SqlStepStore(new_execution(team_id, definition)), 10)):
+                                      ("SQLite persistence", lambda: SqlStepStore(new_execution(team_id, definition), team_id), 10)):
         await run(definition, execution=ExecutionInfo(id="warm"), input_items=items, store=store_for(), services=services)
         stores = [store_for() for _ in range(repeats)]  # creating execution rows is not engine overhead
         began = time.perf_counter()

@@ -10,6 +10,7 @@ import uuid
 import dramatiq
 from dramatiq.common import current_millis
 
+from backend import tracing
 from backend.admin.queues import EXECUTION_QUEUE
 from executors.broker import get_broker
 from executors.heartbeat import processed
@@ -33,20 +34,23 @@ def enqueue(execution_id: str) -> None:
     run_execution.send(execution_id)
 
 
-def enqueue_many(execution_ids: list[str]) -> None:
+def enqueue_many(execution_ids: list[str], traces: dict[str, str] | None = None) -> None:
     """Send several ids at once: on Redis in one pipelined round trip instead of one per message.
 
     What ``RedisBroker.enqueue`` does per message (a unique Redis message id, the enqueue hooks of the
     broker's middleware, its dispatch script), with the script's calls queued on one pipeline by its
     hash (a Script object on a pipeline would ask Redis whether it knows the script on every send).
+    ``traces``: each id's request ``traceparent`` (tracing on), current while its message is made.
     """
+    traces = traces or {}
     from dramatiq.brokers.redis import RedisBroker
     from redis.exceptions import NoScriptError
 
     broker = get_broker()
     if not isinstance(broker, RedisBroker) or len(execution_ids) < 2:
         for execution_id in execution_ids:
-            enqueue(execution_id)
+            with tracing.attached(traces.get(execution_id)):
+                enqueue(execution_id)
         return
     script = broker.scripts["dispatch"]
     now = current_millis()
@@ -55,7 +59,8 @@ def enqueue_many(execution_ids: list[str]) -> None:
                                  message_id=_unique_id(), message_timestamp=now)
                 for execution_id in execution_ids]
     for message in messages:
-        broker.emit_before("enqueue", message, None)
+        with tracing.attached(traces.get(message.args[0])):
+            broker.emit_before("enqueue", message, None)
     try:
         _send(broker, script.sha, messages)
     except NoScriptError:  # Redis restarted (or was flushed of scripts): load it, once, and send again

@@ -14,11 +14,14 @@ from backend.billing import duties as billing_duties
 from backend.executions.reaper import BATCH, due_executions, upcoming_waits
 from backend.executions.retention import prune
 from backend.executions.timers import schedule_wake_up
+from backend.settings import get_settings
+from backend.storage.service import sweep_orphans
 
 log = logging.getLogger("linkflow.maintenance")
 INTERVAL_S = 2.0
 LOOK_AHEAD = timedelta(seconds=3 * INTERVAL_S)  # waits due before the tick after next get a wake-up now
 PRUNE_EVERY_S = 600.0  # retention (old executions, published outbox events): first a minute after start
+SWEEP_EVERY_S = 6 * 3600.0  # orphaned objects in storage (it lists the bucket): first ten minutes after start
 
 
 async def maintenance_loop(stop: asyncio.Event, enqueue: Callable[[str], None], *,
@@ -26,8 +29,11 @@ async def maintenance_loop(stop: asyncio.Event, enqueue: Callable[[str], None], 
     # An in-memory queue forgot everything on restart: re-send every queued execution once.
     first = resend_queued_at_start
     loop = asyncio.get_running_loop()
-    next_prune = loop.time() + 60.0
+    next_prune, next_sweep = loop.time() + 60.0, loop.time() + 600.0
     while not stop.is_set():
+        if loop.time() >= next_sweep:
+            next_sweep = loop.time() + SWEEP_EVERY_S
+            await _sweep()
         if loop.time() >= next_prune:
             next_prune = loop.time() + PRUNE_EVERY_S
             try:
@@ -50,3 +56,12 @@ async def maintenance_loop(stop: asyncio.Event, enqueue: Callable[[str], None], 
             continue
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), INTERVAL_S)
+
+
+async def _sweep() -> None:
+    if not get_settings().storage.orphan_sweep:
+        return
+    try:
+        await asyncio.to_thread(sweep_orphans)
+    except Exception:
+        log.exception("storage orphan sweep failed; retried at the next round")

@@ -9,11 +9,13 @@ from backend.billing import stripe_api
 from backend.db import session as db_session
 from backend.sandbox import code_sandbox
 from backend.settings import get_settings
+from backend.storage.service import get_storage
 
 
 def reset_caches() -> None:
     get_settings.cache_clear()
     code_sandbox.cache_clear()
+    get_storage.cache_clear()
     billing_gate.execution_gate.cache_clear()
     stripe_api.client.cache_clear()
     if db_session.get_engine.cache_info().currsize:

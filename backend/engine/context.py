@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import BinaryIO
 
 from pydantic import BaseModel, ValidationError
 
@@ -102,7 +103,7 @@ class StepContext:
     def respond(self, response: ResponseSpec) -> None:
         self._env.response = response
 
-    async def put_binary(self, data: bytes, *, mime_type: str, file_name: str = "") -> dict:
+    async def put_binary(self, data: bytes | BinaryIO, *, mime_type: str, file_name: str = "") -> dict:
         return await self._env.services.binary.put(data, mime_type=mime_type, file_name=file_name)
 
     async def get_binary(self, ref: dict) -> bytes:

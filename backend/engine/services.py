@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from nodes.sdk import CodeSandbox, NodeRegistry, NodeUserError, default_registry
 
@@ -31,8 +31,8 @@ class ExecutionInfo:
 
 
 class BinaryStore(Protocol):
-    async def put(self, data: bytes, *, mime_type: str, file_name: str = "") -> dict:
-        """Store ``data``; returns the reference an item carries under ``binary``."""
+    async def put(self, data: bytes | BinaryIO, *, mime_type: str, file_name: str = "") -> dict:
+        """Store ``data`` (bytes, or a binary file read in chunks); returns the reference an item carries."""
 
     async def get(self, ref: dict) -> bytes:
         """The bytes behind a reference returned by ``put``."""
@@ -42,9 +42,9 @@ class InMemoryBinaryStore:
     def __init__(self) -> None:
         self.blobs: dict[str, bytes] = {}
 
-    async def put(self, data: bytes, *, mime_type: str, file_name: str = "") -> dict:
+    async def put(self, data: bytes | BinaryIO, *, mime_type: str, file_name: str = "") -> dict:
         key = uuid.uuid4().hex
-        self.blobs[key] = bytes(data)
+        data = self.blobs[key] = bytes(data) if isinstance(data, bytes | bytearray | memoryview) else data.read()
         return {"id": key, "mime_type": mime_type, "file_name": file_name, "size": len(data)}
 
     async def get(self, ref: dict) -> bytes:

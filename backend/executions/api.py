@@ -82,7 +82,7 @@ def bulk_delete(body: BulkRequest, db: Db, who: Editor) -> BulkResult:
     db.commit()
     for outcome in result.results:
         if outcome.outcome == "deleted":
-            control.discard_offloaded(outcome.id)
+            control.discard_offloaded(who.team_id, outcome.id)
     return result
 
 
@@ -121,7 +121,7 @@ def retry_from_failed_step(execution_id: str, db: Db, who: Editor) -> ExecutionA
 def delete_execution(execution_id: str, db: Db, who: Editor) -> Response:
     control.delete_execution(db, history.get_execution(db, who.team_id, execution_id))
     db.commit()  # offloaded files go only once the rows are gone for good
-    control.discard_offloaded(execution_id)
+    control.discard_offloaded(who.team_id, execution_id)
     return Response(status_code=204)
 
 

@@ -7,9 +7,6 @@ reusable steps, which the engine replays instead of running their nodes again.
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,8 +17,10 @@ from backend.events.outbox import emit
 from backend.executions import service
 from backend.executions.models import Execution, ExecutionStep
 from backend.executions.models import ExecutionStatus as S
-from backend.executions.sql_store import offload_dir
+from backend.executions.sql_store import offload_step, read_step_ref
 from backend.executions.state import FINISHED
+from backend.storage import keys
+from backend.storage.service import copy_binaries, discard_execution, get_storage
 
 CANCELLABLE = frozenset({S.QUEUED, S.WAITING, S.RUNNING})
 
@@ -52,7 +51,8 @@ def retry_execution(session: Session, original: Execution, *, from_failed_step: 
         input_items=original.input, workflow_id=original.workflow_id, version_id=original.version_id,
         retry_of_id=original.id)
     if from_failed_step:
-        _copy_reusable_steps(session, original.id, retry.id)
+        _copy_reusable_steps(session, original.team_id, original.id, retry.id)
+    copy_binaries(original.team_id, original.id, retry.id)  # deleting the original cannot break the retry
     _command(session, original, "retry")
     return retry
 
@@ -72,28 +72,30 @@ def delete_execution(session: Session, execution: Execution) -> None:
     session.flush()
 
 
-def discard_offloaded(execution_id: str) -> None:
-    shutil.rmtree(offload_dir(execution_id), ignore_errors=True)
+def discard_offloaded(team_id: str, execution_id: str) -> None:
+    """Its objects in storage (offloaded step data, binary data), once the rows are gone for good."""
+    discard_execution(team_id, execution_id)
 
 
-def _copy_reusable_steps(session: Session, source_id: str, target_id: str) -> None:
+def _copy_reusable_steps(session: Session, team_id: str, source_id: str, target_id: str) -> None:
     steps = session.scalars(select(ExecutionStep).where(
         ExecutionStep.execution_id == source_id, ExecutionStep.status.in_(REUSABLE_STATUSES)))
     for step in steps:
         session.add(ExecutionStep(
             execution_id=target_id, node_id=step.node_id, node_name=step.node_name, run_index=step.run_index,
             status=step.status, attempts=step.attempts, input=step.input,
-            input_ref=_copy_offloaded(step.input_ref, target_id), output=step.output,
-            output_ref=_copy_offloaded(step.output_ref, target_id), error=step.error,
+            input_ref=_copy_offloaded(team_id, step, "input", step.input_ref, target_id), output=step.output,
+            output_ref=_copy_offloaded(team_id, step, "output", step.output_ref, target_id), error=step.error,
             started_at=step.started_at, finished_at=step.finished_at))
     session.flush()
 
 
-def _copy_offloaded(ref: str | None, target_id: str) -> str | None:
-    """Each execution owns its offloaded files, so deleting the original cannot break the retry."""
+def _copy_offloaded(team_id: str, step: ExecutionStep, kind: str, ref: str | None, target_id: str) -> str | None:
+    """Each execution owns its offloaded data, so deleting the original cannot break the retry."""
     if not ref:
         return None
-    target = offload_dir(target_id) / Path(ref).name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(ref, target)
-    return str(target)
+    if not ref.startswith(keys.STEP_REF_SCHEME):  # a file of before the storage service: into storage
+        return offload_step(team_id, target_id, step, kind, read_step_ref(ref))
+    target = keys.step_key(team_id, target_id, step.node_id, step.run_index, kind)
+    get_storage().copy(ref.removeprefix(keys.STEP_REF_SCHEME), target)  # server-side in S3
+    return keys.STEP_REF_SCHEME + target

@@ -10,11 +10,13 @@ import logging
 from collections.abc import Callable
 from importlib.metadata import entry_points
 
+from backend import tracing
+
 log = logging.getLogger("linkflow.executions")
 
 Dispatcher = Callable[[str], None]
 _dispatcher: Dispatcher | None = None
-_batch_dispatcher: Callable[[list[str]], None] | None = None
+_batch_dispatcher: Callable[..., None] | None = None
 
 
 def register(dispatcher: Dispatcher) -> None:
@@ -34,18 +36,26 @@ def dispatch(execution_id: str) -> None:
     _dispatcher(execution_id)
 
 
-def dispatch_many(execution_ids: list[str]) -> None:
-    """Several ids at once (entry point ``linkflow.dispatch:many``: one round trip to Redis for all)."""
+def dispatch_many(execution_ids: list[str], traces: dict[str, str] | None = None) -> None:
+    """Several ids at once (entry point ``linkflow.dispatch:many``: one round trip to Redis for all).
+
+    ``traces``: the ``traceparent`` of the request each id came from (tracing on), so each message
+    joins its own request's trace although the batch is sent from elsewhere.
+    """
     global _batch_dispatcher
     if _batch_dispatcher is None:
         found = [ep for ep in entry_points(group="linkflow.dispatch") if ep.name == "many"]
         _batch_dispatcher = found[0].load() if found else _one_by_one
-    _batch_dispatcher(execution_ids)
+    if traces:
+        _batch_dispatcher(execution_ids, traces)
+    else:
+        _batch_dispatcher(execution_ids)
 
 
-def _one_by_one(execution_ids: list[str]) -> None:
+def _one_by_one(execution_ids: list[str], traces: dict[str, str] | None = None) -> None:
     for execution_id in execution_ids:
-        dispatch(execution_id)
+        with tracing.attached((traces or {}).get(execution_id)):
+            dispatch(execution_id)
 
 
 def commit_then_dispatch(session, *execution_ids: str) -> None:

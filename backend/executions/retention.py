@@ -54,20 +54,29 @@ def _prune_executions(before: datetime, team_id: str | None = None) -> int:
     total = 0
     for _ in range(MAX_BATCHES):
         with session_scope() as session:
-            query = (select(Execution.id)
+            query = (select(Execution.id, Execution.team_id)
                      .where(Execution.status.in_([str(s) for s in FINISHED]), Execution.finished_at < before))
             if team_id is not None:
                 query = query.where(Execution.team_id == team_id)
-            ids = list(session.scalars(query.limit(BATCH)))
+            owned = list(session.execute(query.limit(BATCH)))
+            ids = [execution_id for execution_id, _ in owned]
             if ids:  # steps go with them (ON DELETE CASCADE)
                 session.execute(delete(Execution).where(Execution.id.in_(ids))
                                 .execution_options(synchronize_session=False))
-        for execution_id in ids:  # files only once the rows are gone for good
-            discard_offloaded(execution_id)
+        for execution_id, owner in owned:  # stored objects only once the rows are gone for good
+            _discard(owner, execution_id)
         total += len(ids)
         if len(ids) < BATCH:
             break
     return total
+
+
+def _discard(team_id: str, execution_id: str) -> None:
+    try:
+        discard_offloaded(team_id, execution_id)
+    except Exception:  # storage unreachable: the orphan sweeper removes them later
+        log.warning("could not delete an execution's stored objects", exc_info=True,
+                    extra={"execution_id": execution_id})
 
 
 def _prune_outbox(before: datetime) -> int:

@@ -9,8 +9,9 @@ from backend.credentials.runtime import credentials_resolver
 from backend.db.session import session_scope
 from backend.engine.services import EngineServices
 from backend.outbound import node_settings
+from backend.storage.binary import StorageBinaryStore
+from backend.storage.service import get_storage
 from backend.variables.service import team_values
-from backend.webhooks.storage import LocalBinaryStore
 
 
 def engine_services(team_id: str, execution_id: str, definition: dict | None = None) -> EngineServices:
@@ -21,7 +22,7 @@ def engine_services(team_id: str, execution_id: str, definition: dict | None = N
     services.run_error_workflow = _error_workflow_starter(team_id)
     services.credentials = credentials_resolver(team_id, execution_id)
     # Binary data lives in storage, not in step rows, so files a webhook received reach queued runs.
-    services.binary = LocalBinaryStore()
+    services.binary = StorageBinaryStore(get_storage(), team_id, execution_id)
     return services
 
 

@@ -23,15 +23,17 @@ from backend.db.session import get_engine, write_transaction
 from backend.engine.store import StepNotStored, StepRecord
 from backend.executions.models import ExecutionStep
 from backend.settings import get_settings
+from backend.storage import keys
+from backend.storage.ports import read_all
+from backend.storage.service import get_storage
 
 
 class SqlStepStore:
-    def __init__(self, execution_id: str, preloaded: dict[tuple[str, int], StepRecord] | None = None) -> None:
-        self.execution_id = execution_id
+    def __init__(self, execution_id: str, team_id: str,
+                 preloaded: dict[tuple[str, int], StepRecord] | None = None) -> None:
+        self.execution_id, self.team_id = execution_id, team_id
         self._preloaded = preloaded  # steps the caller already read (in its claim transaction)
-        settings = get_settings()
-        self._inline_limit = settings.storage.inline_limit_bytes
-        self._offload_dir = offload_dir(execution_id)
+        self._inline_limit = get_settings().storage.inline_limit_bytes
         self._dialect = get_engine().dialect.name
         self.parked: dict | None = None  # the waiting step's row, written with the execution's outcome
 
@@ -94,13 +96,17 @@ class SqlStepStore:
         }
 
     def _maybe_offload(self, step: StepRecord, kind: str, encoded: str) -> tuple[str | None, str | None]:
-        """The text for the row, or None and the file it went to (encoded once, bound as text)."""
+        """The text for the row, or None and the object it went to (encoded once, bound as text)."""
         if len(encoded) <= self._inline_limit:
             return encoded, None
-        self._offload_dir.mkdir(parents=True, exist_ok=True)
-        path = self._offload_dir / f"{step.node_id}.{step.run_index}.{kind}.json"
-        path.write_text(encoded)
-        return None, str(path)
+        return None, offload_step(self.team_id, self.execution_id, step, kind, encoded)
+
+
+def offload_step(team_id: str, execution_id: str, step: StepRecord, kind: str, encoded: str) -> str:
+    """Store step data too large for its row; the reference the row keeps (``storage:<key>``)."""
+    key = keys.step_key(team_id, execution_id, step.node_id, step.run_index, kind)
+    get_storage().put(key, encoded.encode())
+    return keys.STEP_REF_SCHEME + key
 
 
 def encode(value: object) -> str:
@@ -137,16 +143,18 @@ def _to_record(row) -> StepRecord:
     )
 
 
-def offload_dir(execution_id: str) -> Path:
-    """Where step data too large to inline in the row is kept for one execution."""
-    return get_settings().storage_path / "executions" / execution_id
-
-
 def resolve_payload(inline: dict | None, ref: str | None) -> dict:
-    """Step data, from the row or from its file; ValueError if the file holds no data we would write."""
+    """Step data, from the row or from storage; ValueError if the object holds no data we would write,
+    ``ObjectMissing``/``OSError`` if it is gone."""
     if ref:
-        return json_limits.loads(Path(ref).read_text(), limit=STEP_DATA_DEPTH, what=f"the step data in {ref}")
+        return json_limits.loads(read_step_ref(ref), limit=STEP_DATA_DEPTH, what=f"the step data in {ref}")
     return inline or {}
+
+
+def read_step_ref(ref: str) -> str:
+    if ref.startswith(keys.STEP_REF_SCHEME):
+        return read_all(get_storage(), ref.removeprefix(keys.STEP_REF_SCHEME)).decode()
+    return Path(ref).read_text()  # a row written before the storage service: a file path
 
 
 STEP_DATA_DEPTH = json_limits.MAX_ITEM_DEPTH + 3  # {port: [{"json": ...}]}

@@ -191,7 +191,7 @@ def _save_data(claimed: service.Claimed) -> str:
 async def _run_with_lease(execution_id: str, worker_id: str, claimed: service.Claimed,
                           steps: dict | None) -> None:
     definition = claimed.definition
-    store = NullStepStore() if steps is None else SqlStepStore(execution_id, preloaded=steps)
+    store = NullStepStore() if steps is None else SqlStepStore(execution_id, claimed.team_id, preloaded=steps)
     info = ExecutionInfo(id=execution_id, mode=claimed.mode, workflow_id=claimed.workflow_id,
                          workflow_name=definition.get("name", ""), resume_url=signed_resume_url(execution_id))
     keeper.hold(execution_id, worker_id, asyncio.current_task())

@@ -36,14 +36,17 @@ from starlette.responses import Response
 
 from backend.billing import hooks as billing
 from backend.db.session import session_scope
+from backend.engine.services import InMemoryBinaryStore
 from backend.errors import NotFound, UserError, error_body
 from backend.settings import get_settings
+from backend.storage.binary import StorageBinaryStore
+from backend.storage.service import get_storage
 from backend.webhooks import facts, listeners, resume
-from backend.webhooks.intake import read_body, request_item
+from backend.webhooks.intake import SpooledBody, read_body, read_webhook_body, request_item
+from backend.webhooks.persist import ordered_id
 from backend.webhooks.runs import Outcome, Trigger, queue_run, run_inline
 from backend.webhooks.sender import send_soon
 from backend.webhooks.service import match
-from backend.webhooks.storage import LocalBinaryStore
 from backend.webhooks.targets import Target, version_target
 from backend.workflows.models import Workflow
 from nodes.builtin.webhook import WebhookParameters
@@ -88,7 +91,8 @@ async def waiting_webhook(request: Request) -> Response:
     execution_id = request.path_params["execution_id"]
     resume.check_signature(execution_id, request.query_params.get("signature"))
     body = await read_body(request, get_settings().http.webhook_body_limit_bytes)
-    item = await request_item(request, body, {}, LocalBinaryStore())
+    # The waiting run is handed the item's json only (continue_run), so files in the call are not kept.
+    item = await request_item(request, body, {}, InMemoryBinaryStore())
     item["json"]["query"].pop("signature", None)
     claimed = await asyncio.to_thread(resume.claim_waiting, execution_id)
     return _json({"execution_id": execution_id, "status": "running"}, 202,
@@ -127,9 +131,23 @@ async def _answer(request: Request, trigger: Trigger, target: Target, params: di
     if node is None:  # registered from another version than the one that is active
         raise NotFound(f"the active version of workflow {trigger.workflow_id} has no Webhook node "
                        f"{trigger.node_id!r}; activate the workflow again")
-    body = await read_body(request, get_settings().http.webhook_body_limit_bytes)
-    seen.body_bytes = len(body)
-    refusal = node.refusal(request.headers, body, time.time())
+    http = get_settings().http
+    body = await read_webhook_body(request, http.webhook_body_limit_bytes, http.webhook_file_limit_bytes)
+    seen.body_bytes = body.size if isinstance(body, SpooledBody) else len(body)
+    try:
+        return await _accepted(request, trigger, target, params, node, body, listener, seen)
+    finally:
+        if isinstance(body, SpooledBody):
+            body.close()
+
+
+async def _accepted(request: Request, trigger: Trigger, target: Target, params: dict[str, str],
+                    node: WebhookParameters, body: bytes | SpooledBody,
+                    listener: listeners.TestListener | None, seen: _Seen) -> Response:
+    if isinstance(body, SpooledBody):  # an upload in a file: read off the request loop
+        refusal = await asyncio.to_thread(node.refusal, request.headers, body.chunks(), time.time())
+    else:
+        refusal = node.refusal(request.headers, body, time.time())
     if refusal is not None:
         raise _unauthorized(node, refusal)
     billing.admit_execution(trigger.team_id, trigger.mode)  # 402 past the plan's executions (+ grace)
@@ -137,12 +155,15 @@ async def _answer(request: Request, trigger: Trigger, target: Target, params: di
         billing.release_execution(trigger.team_id, trigger.mode)
         raise NotFound("this test URL was just used by another request; listen for a test event again")
     try:
-        item = await request_item(request, body, params, LocalBinaryStore(), secret_header=_secret_header(node))
+        # The id is drawn first so the request's files are stored under the execution they belong to.
+        execution_id = ordered_id()
+        files = StorageBinaryStore(get_storage(), trigger.team_id, execution_id)
+        item = await request_item(request, body, params, files, secret_header=_secret_header(node))
         if node.respond == "immediately":
-            execution_id = seen.execution_id = await queue_run(trigger, target, item)
+            execution_id = seen.execution_id = await queue_run(trigger, target, item, execution_id)
             _started(listener, execution_id)
             return _json({"execution_id": execution_id}, 202, background=BackgroundTask(send_soon, execution_id))
-        outcome = await run_inline(trigger, target, item)
+        outcome = await run_inline(trigger, target, item, execution_id)
     except BaseException as exc:
         billing.release_execution(trigger.team_id, trigger.mode)
         if listener is not None:  # the editor waiting for this event hears why nothing came of it

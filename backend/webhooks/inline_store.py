@@ -65,12 +65,12 @@ class InlineStore:
         try:
             if not self.recorded:
                 write_recorded([self.draft])
-            write_steps(self.draft.id, self.done())
+            write_steps(self.draft, self.done())
         except Exception:  # the run goes on as it was and is saved at its end
             log.exception("could not make a long webhook run durable", extra={"execution_id": self.draft.id})
             return
         self._hold()
-        self.durable = SqlStepStore(self.draft.id)
+        self.durable = SqlStepStore(self.draft.id, self.draft.team_id)
 
     def _hold(self) -> None:
         if not self.recorded and self.task is not None:

@@ -36,8 +36,9 @@ from backend.executions import service
 from backend.executions.facts import RunFacts, event_error, fact_rows, run_facts
 from backend.executions.models import Execution, ExecutionStep
 from backend.executions.models import ExecutionStatus as S
-from backend.executions.sql_store import offload_dir
+from backend.executions.sql_store import offload_step
 from backend.settings import get_settings
+from backend.tracing import TRACEPARENT
 
 log = logging.getLogger("linkflow.webhooks")
 WEB_WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:web"  # the lease owner of runs this web process holds
@@ -106,11 +107,14 @@ class RunDraft:
     mode: str
     input: list
     created_at: datetime = field(default_factory=utcnow)
+    traceparent: str | None = None  # of the request (tracing on): its events join that trace
 
     def event(self, status: str, error: dict | None) -> dict:
-        return outbox_row("execution.events", self.id, {
-            "type": f"execution.{status}", "execution_id": self.id, "workflow_id": self.workflow_id,
-            "team_id": self.team_id, "mode": self.mode, "status": status, "error": event_error(error)})
+        payload = {"type": f"execution.{status}", "execution_id": self.id, "workflow_id": self.workflow_id,
+                   "team_id": self.team_id, "mode": self.mode, "status": status, "error": event_error(error)}
+        if self.traceparent:
+            payload[TRACEPARENT] = self.traceparent
+        return outbox_row("execution.events", self.id, payload)
 
     def row(self, status: str, *, output: list | None = None, error: dict | None = None,
             encode: JsonOnce | None = None, **values) -> dict:
@@ -147,15 +151,17 @@ class FinishedRun:
         facts = run_facts(execution_id=draft.id, team_id=draft.team_id, workflow_id=draft.workflow_id,
                           mode=draft.mode, status=status, result=result, started_at=draft.created_at,
                           finished_at=finished_at)
-        return execution, step_rows(draft.id, self.steps, encode), draft.event(status, result.error), facts
+        steps = step_rows(draft.team_id, draft.id, self.steps, encode)
+        return execution, steps, draft.event(status, result.error), facts
 
 
-def step_rows(execution_id: str, steps: list[StepRecord], encode: JsonOnce | None = None) -> list[dict]:
+def step_rows(team_id: str, execution_id: str, steps: list[StepRecord],
+              encode: JsonOnce | None = None) -> list[dict]:
     limit, encode = get_settings().storage.inline_limit_bytes, encode or JsonOnce()
     rows = []
     for step in steps:
-        step_input, input_ref = _inline_or_offload(execution_id, step, "input", encode(step.input), limit)
-        output, output_ref = _inline_or_offload(execution_id, step, "output", encode(step.output), limit)
+        step_input, input_ref = _inline_or_offload(team_id, execution_id, step, "input", encode(step.input), limit)
+        output, output_ref = _inline_or_offload(team_id, execution_id, step, "output", encode(step.output), limit)
         rows.append({"id": ordered_id(), "execution_id": execution_id, "node_id": step.node_id,
                      "node_name": step.node_name, "run_index": step.run_index, "status": step.status,
                      "attempts": step.attempts, "input": step_input, "input_ref": input_ref, "output": output,
@@ -164,16 +170,12 @@ def step_rows(execution_id: str, steps: list[StepRecord], encode: JsonOnce | Non
     return rows
 
 
-def _inline_or_offload(execution_id: str, step: StepRecord, kind: str, encoded: str,
+def _inline_or_offload(team_id: str, execution_id: str, step: StepRecord, kind: str, encoded: str,
                        limit: int) -> tuple[str, str | None]:
-    """As SqlStepStore does: data past the inline limit goes to a file the row points at."""
+    """As SqlStepStore does: data past the inline limit goes to storage; the row points at it."""
     if len(encoded) <= limit:
         return encoded, None
-    directory = offload_dir(execution_id)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{step.node_id}.{step.run_index}.{kind}.json"
-    path.write_text(encoded)
-    return "null", str(path)
+    return "null", offload_step(team_id, execution_id, step, kind, encoded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +231,7 @@ def _finish_recorded(conn, run: FinishedRun) -> list[dict]:
         log.warning("webhook run outcome dropped: the lease was lost (cancelled, or taken over after a stall)",
                     extra={"execution_id": run.draft.id})
         return []
-    return step_rows(run.draft.id, run.steps) if run.keep_steps else []
+    return step_rows(run.draft.team_id, run.draft.id, run.steps) if run.keep_steps else []
 
 
 def write_recorded(drafts: list[RunDraft]) -> None:
@@ -255,12 +257,12 @@ def write_queued(drafts: list[RunDraft]) -> None:
         conn.execute(statements.event, [draft.event(S.QUEUED, None) for draft in drafts])
 
 
-def write_steps(execution_id: str, steps: list[StepRecord]) -> None:
+def write_steps(draft: RunDraft, steps: list[StepRecord]) -> None:
     """Steps done so far of a recorded run that now commits each step as it goes (past the inline budget)."""
     if steps:
         engine = get_engine()
         with engine.begin() as conn:
-            conn.execute(_statements(engine.dialect.name).step, step_rows(execution_id, steps))
+            conn.execute(_statements(engine.dialect.name).step, step_rows(draft.team_id, draft.id, steps))
 
 
 def write_running(draft: RunDraft, steps: list[StepRecord], worker_id: str, lease_until: datetime) -> None:
@@ -270,4 +272,4 @@ def write_running(draft: RunDraft, steps: list[StepRecord], worker_id: str, leas
     with engine.begin() as conn:
         conn.execute(statements.execution, [draft.row(S.RUNNING, lease_owner=worker_id, lease_expires_at=lease_until)])
         if steps:
-            conn.execute(statements.step, step_rows(draft.id, steps))
+            conn.execute(statements.step, step_rows(draft.team_id, draft.id, steps))

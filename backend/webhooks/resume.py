@@ -74,7 +74,7 @@ async def continue_run(execution_id: str, claimed: service.Claimed, resume_data:
 async def _continue(execution_id: str, claimed: service.Claimed, resume_data: dict) -> None:
     info = ExecutionInfo(id=execution_id, mode=claimed.mode, workflow_id=claimed.workflow_id,
                          workflow_name=claimed.definition.get("name", ""), resume_url=signed_resume_url(execution_id))
-    store = SqlStepStore(execution_id)
+    store = SqlStepStore(execution_id, claimed.team_id)
     keeper.hold(execution_id, WEB_WORKER_ID, asyncio.current_task())
     try:
         result = await run(claimed.definition, execution=info, input_items=claimed.input,

@@ -32,6 +32,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from backend import tracing
 from backend.billing import hooks as billing
 from backend.db.base import utcnow
 from backend.engine.runner import RunResult, run
@@ -48,7 +49,6 @@ from backend.isolation import inline_lanes
 from backend.webhooks.group_commit import save_finished, save_queued
 from backend.webhooks.inline_store import InlineStore
 from backend.webhooks.persist import WEB_WORKER_ID, FinishedRun, RunDraft, ordered_id
-from backend.webhooks.storage import LocalBinaryStore
 from backend.webhooks.targets import Target
 
 log = logging.getLogger("linkflow.webhooks")
@@ -76,26 +76,25 @@ class Outcome:
 
 
 def run_services(team_id: str, execution_id: str, probe: dict) -> EngineServices:
-    services = engine_services(team_id, execution_id, probe)
-    services.binary = LocalBinaryStore()
-    return services
+    return engine_services(team_id, execution_id, probe)
 
 
-async def queue_run(trigger: Trigger, target: Target, item: dict) -> str:
+async def queue_run(trigger: Trigger, target: Target, item: dict, execution_id: str | None = None) -> str:
     """A queued execution, committed (group-committed with the others of this moment); the caller
-    hands its id to the queue after answering (``sender.send_soon``)."""
-    draft = RunDraft(id=ordered_id(), team_id=trigger.team_id, workflow_id=trigger.workflow_id,
+    hands its id to the queue after answering (``sender.send_soon``). ``execution_id``: the id the
+    request's files were stored under (``new_execution_id``)."""
+    draft = RunDraft(id=execution_id or ordered_id(), team_id=trigger.team_id, workflow_id=trigger.workflow_id,
                      version_id=target.version_id, definition_json=target.definition_json, mode=trigger.mode,
-                     input=[item])
+                     input=[item], traceparent=tracing.traceparent())
     await save_queued(draft)
     return draft.id
 
 
-async def run_inline(trigger: Trigger, target: Target, item: dict) -> Outcome:
+async def run_inline(trigger: Trigger, target: Target, item: dict, execution_id: str | None = None) -> Outcome:
     """Run on a lane of ``backend/isolation.py``; back on the request loop, save in a group commit."""
-    draft = RunDraft(id=ordered_id(), team_id=trigger.team_id, workflow_id=trigger.workflow_id,
+    draft = RunDraft(id=execution_id or ordered_id(), team_id=trigger.team_id, workflow_id=trigger.workflow_id,
                      version_id=target.version_id, definition_json=target.definition_json, mode=trigger.mode,
-                     input=[item])
+                     input=[item], traceparent=tracing.traceparent())
     store = InlineStore(draft)
     try:
         outcome = await inline_lanes().run(lambda: _run_in_lane(trigger, target, item, store))

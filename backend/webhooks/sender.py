@@ -12,6 +12,7 @@ import asyncio
 import logging
 import weakref
 
+from backend import tracing
 from backend.executions import dispatch
 
 log = logging.getLogger("linkflow.webhooks")
@@ -21,13 +22,13 @@ MAX_BATCH = 500
 class _Sender:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._pending: list[tuple[str, asyncio.Future]] = []
+        self._pending: list[tuple[str, str | None, asyncio.Future]] = []
         self._busy = False
 
-    def add(self, execution_id: str) -> asyncio.Future:
+    def add(self, execution_id: str, traceparent: str | None = None) -> asyncio.Future:
         """The future of the batch ``execution_id`` goes out with."""
         future = self._loop.create_future()
-        self._pending.append((execution_id, future))
+        self._pending.append((execution_id, traceparent, future))
         if not self._busy:
             self._busy = True
             self._loop.create_task(self._drain())
@@ -37,19 +38,23 @@ class _Sender:
         try:
             while self._pending:
                 pending, self._pending = self._pending, []
-                await asyncio.to_thread(_send, [execution_id for execution_id, _ in pending])
-                for _, future in pending:
+                traces = {execution_id: parent for execution_id, parent, _ in pending if parent}
+                await asyncio.to_thread(_send, [execution_id for execution_id, _, _ in pending], traces)
+                for _, _, future in pending:
                     if not future.done():
                         future.set_result(None)
         finally:
             self._busy = False
 
 
-def _send(execution_ids: list[str]) -> None:
+def _send(execution_ids: list[str], traces: dict[str, str]) -> None:
     for start in range(0, len(execution_ids), MAX_BATCH):
         batch = execution_ids[start:start + MAX_BATCH]
         try:
-            dispatch.dispatch_many(batch)
+            if traces:  # tracing on: each message joins the trace of its own request
+                dispatch.dispatch_many(batch, {i: traces[i] for i in batch if i in traces})
+            else:
+                dispatch.dispatch_many(batch)
         except Exception:  # they stay queued: the reaper sends them again
             log.exception("dispatch failed; the reaper will send them again", extra={"executions": len(batch)})
 
@@ -63,4 +68,4 @@ async def send_soon(execution_id: str) -> None:
     sender = _senders.get(loop)
     if sender is None:
         sender = _senders[loop] = _Sender(loop)
-    await sender.add(execution_id)
+    await sender.add(execution_id, tracing.traceparent())

@@ -6,10 +6,11 @@
 #   deploy/local/infra.sh status [SERVICE...]           one line per service; exit 0 iff all requested run
 #   deploy/local/infra.sh env    [SERVICE...]           print `export ...` lines for tests
 #
-# SERVICE is one of: postgres, redis, kafka, stripe.  For `up` and `status`, postgres
-# and redis are always included unless one of them is named explicitly, or stripe is
-# the only service named: `up kafka` starts postgres + redis + kafka, `up redis` only
-# redis, `up stripe` only stripe-mock (next to servers that already run elsewhere).
+# SERVICE is one of: postgres, redis, kafka, stripe, s3.  For `up` and `status`, postgres
+# and redis are always included unless one of them is named explicitly, or only stripe
+# and/or s3 are named: `up kafka` starts postgres + redis + kafka, `up redis` only
+# redis, `up stripe` only stripe-mock, `up s3` only the S3 server (next to servers that
+# already run elsewhere).
 # `down` with no names stops everything; `down --purge` also deletes the data.
 #
 # Everything listens on 127.0.0.1 only and keeps its data under <repo>/.infra/
@@ -22,6 +23,8 @@
 #   kafka     59092  LINKFLOW_INFRA_KAFKA_PORT  (KRaft controller: 59093, LINKFLOW_INFRA_KAFKA_CONTROLLER_PORT)
 #   stripe    12111  LINKFLOW_INFRA_STRIPE_PORT (stripe-mock, Stripe's API mock; its HTTPS: 12112,
 #                    LINKFLOW_INFRA_STRIPE_HTTPS_PORT). Built once with `go install` into <repo>/.tools/go.
+#   s3        19000  LINKFLOW_INFRA_S3_PORT     (moto's S3-compatible server, in-memory; installed once
+#                    with pip into its own venv <repo>/.tools/s3-venv)
 # Other knobs:
 #   LINKFLOW_INFRA_KAFKA_VERSION  Kafka version(s) to try, space separated (default "4.1.0 4.4.0")
 #   LINKFLOW_INFRA_MVN_TIMEOUT    seconds allowed per Maven download attempt (default 300)
@@ -44,8 +47,9 @@ KAFKA_VERSIONS=${LINKFLOW_INFRA_KAFKA_VERSION:-4.1.0 4.4.0}
 MVN_TIMEOUT=${LINKFLOW_INFRA_MVN_TIMEOUT:-300}
 STRIPE_PORT=${LINKFLOW_INFRA_STRIPE_PORT:-12111}
 STRIPE_HTTPS_PORT=${LINKFLOW_INFRA_STRIPE_HTTPS_PORT:-12112}
+S3_PORT=${LINKFLOW_INFRA_S3_PORT:-19000}
 
-for _v in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT MVN_TIMEOUT STRIPE_PORT STRIPE_HTTPS_PORT; do
+for _v in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT MVN_TIMEOUT STRIPE_PORT STRIPE_HTTPS_PORT S3_PORT; do
   [[ ${!_v} =~ ^[0-9]+$ ]] || {
     printf '[infra] ERROR: %s must be a number, got "%s"\n' "$_v" "${!_v}" >&2
     exit 1
@@ -69,7 +73,7 @@ die() {
   exit 1
 }
 
-usage() { sed -n '2,30p' "$SCRIPT_PATH" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,33p' "$SCRIPT_PATH" | sed 's/^# \{0,1\}//'; }
 
 now_ms() { date +%s%3N; }
 elapsed() { # elapsed START_MS -> "1.234s"
@@ -914,6 +918,114 @@ stripe_status() {
   return 1
 }
 
+# --------------------------------------------------------------------- s3 --
+#
+# moto's server mode: an S3-compatible API on loopback (buckets, objects, multipart,
+# server-side encryption headers), data in memory only. boto3 talks to it exactly as to AWS.
+# Installed once from the Python package index into its own venv (no conflict with the app's pins).
+
+MOTO_SPEC="moto[server]==5.2.5"
+S3_VENV="$REPO_ROOT/.tools/s3-venv"
+S3_DIR="$INFRA_DIR/s3"
+S3_PIDFILE="$S3_DIR/moto.pid"
+S3_LOG="$S3_DIR/moto.log"
+S3_WAIT=30
+
+s3_install() {
+  if [[ -x $S3_VENV/bin/moto_server && $(cat "$S3_VENV/.installed" 2>/dev/null) == "$MOTO_SPEC" ]]; then
+    return 0
+  fi
+  local t0
+  t0=$(now_ms)
+  say "s3: installing $MOTO_SPEC into $S3_VENV (once)"
+  mkdir -p "$S3_DIR"
+  python3 -m venv "$S3_VENV" >"$S3_DIR/install.log" 2>&1 || {
+    show_log_tail "$S3_DIR/install.log"
+    die "s3: python3 -m venv failed (apt-get install python3-venv)"
+  }
+  if ! "$S3_VENV/bin/pip" install --quiet "$MOTO_SPEC" >>"$S3_DIR/install.log" 2>&1 </dev/null; then
+    show_log_tail "$S3_DIR/install.log"
+    die "s3: pip install $MOTO_SPEC failed (log: $S3_DIR/install.log)"
+  fi
+  echo "$MOTO_SPEC" >"$S3_VENV/.installed"
+  say "s3: installed in $(elapsed "$t0")"
+}
+
+s3_pid() {
+  local pid
+  [[ -r $S3_PIDFILE ]] || return 1
+  pid=$(head -n1 "$S3_PIDFILE" 2>/dev/null || true)
+  pid_alive "$pid" || return 1
+  [[ $(pid_cmdline "$pid") == *moto_server* ]] || return 1
+  echo "$pid"
+}
+
+s3_up() {
+  local t0 pid
+  t0=$(now_ms)
+  if pid=$(s3_pid); then
+    say "s3: already running (pid $pid, http://127.0.0.1:$S3_PORT)"
+    return 0
+  fi
+  mkdir -p "$S3_DIR"
+  rm -f "$S3_PIDFILE"
+  s3_install
+  port_open "$S3_PORT" && die "s3: port 127.0.0.1:$S3_PORT is already in use by another process (set LINKFLOW_INFRA_S3_PORT)"
+  echo "### $(date -Is) starting $MOTO_SPEC" >>"$S3_LOG"
+  (
+    cd "$S3_DIR"
+    setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$S3_PIDFILE" \
+      "$S3_VENV/bin/python" "$S3_VENV/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT" \
+      </dev/null >>"$S3_LOG" 2>&1 9>&- &
+  )
+  local i ok=0
+  for ((i = 0; i < S3_WAIT * 5; i++)); do
+    pid=$(head -n1 "$S3_PIDFILE" 2>/dev/null || true)
+    if ((i > 5)) && ! pid_alive "$pid"; then
+      show_log_tail "$S3_LOG"
+      die "s3: moto_server exited during startup (log: $S3_LOG)"
+    fi
+    if port_open "$S3_PORT"; then
+      ok=1
+      break
+    fi
+    sleep 0.2
+  done
+  if [[ $ok -ne 1 ]]; then
+    show_log_tail "$S3_LOG"
+    pid_alive "$pid" && stop_pid s3 "$pid" 10
+    die "s3: 127.0.0.1:$S3_PORT not accepting connections after ${S3_WAIT}s (log: $S3_LOG)"
+  fi
+  say "s3: started (pid $pid, $MOTO_SPEC, http://127.0.0.1:$S3_PORT) in $(elapsed "$t0")"
+}
+
+s3_down() {
+  local pid
+  if ! pid=$(s3_pid); then
+    rm -f "$S3_PIDFILE"
+    say "s3: not running"
+    return 0
+  fi
+  stop_pid s3 "$pid" 10
+  rm -f "$S3_PIDFILE"
+  say "s3: stopped (was pid $pid)"
+}
+
+s3_purge() {
+  rm -rf -- "$S3_DIR"
+  say "s3: data purged (it was in memory; the venv in $S3_VENV stays)"
+}
+
+s3_status() {
+  local pid
+  if pid=$(s3_pid); then
+    printf '%-9s running  pid=%-8s port=%s\n' s3 "$pid" "$S3_PORT"
+    return 0
+  fi
+  printf '%-9s stopped  pid=%-8s port=%s\n' s3 - "$S3_PORT"
+  return 1
+}
+
 # ------------------------------------------------------------------- main --
 
 SERVICES=()
@@ -939,26 +1051,29 @@ main() {
       redis) named+=(redis) ;;
       kafka) named+=(kafka) ;;
       stripe | stripe-mock) named+=(stripe) ;;
+      s3 | moto) named+=(s3) ;;
       --purge) purge=1 ;;
       -h | --help)
         usage
         exit 0
         ;;
-      *) die "unknown argument '$a' (services: postgres redis kafka stripe)" ;;
+      *) die "unknown argument '$a' (services: postgres redis kafka stripe s3)" ;;
     esac
   done
   [[ $purge -eq 1 && $cmd != down ]] && die "--purge only goes with 'down'"
 
   local has_core=0
   for a in "${named[@]}"; do [[ $a == postgres || $a == redis ]] && has_core=1; done
-  [[ ${named[*]} == stripe ]] && has_core=1 # stripe alone needs neither
+  local only_side=1 # stripe and s3 alone need neither postgres nor redis
+  for a in "${named[@]}"; do [[ $a == stripe || $a == s3 ]] || only_side=0; done
+  [[ ${#named[@]} -gt 0 && $only_side -eq 1 ]] && has_core=1
   case $cmd in
     up | status)
       # postgres + redis are the base set unless one of them is named
       if [[ $has_core -eq 0 ]]; then SERVICES=(postgres redis); fi
       ;;
     down | env)
-      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=(postgres redis kafka stripe); fi
+      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=(postgres redis kafka stripe s3); fi
       ;;
     -h | --help | help)
       usage
@@ -984,6 +1099,7 @@ main() {
         stripe_up &
         stripe_job=$!
       fi
+      want s3 && s3_up
       want postgres && pg_up
       want redis && redis_up
       want kafka && kafka_up
@@ -994,11 +1110,13 @@ main() {
       ;;
     down)
       lock_infra
+      want s3 && s3_down
       want stripe && stripe_down
       want kafka && kafka_down
       want redis && redis_down
       want postgres && pg_down
       if [[ $purge -eq 1 ]]; then
+        want s3 && s3_purge
         want stripe && stripe_purge
         want kafka && kafka_purge
         want redis && redis_purge
@@ -1023,6 +1141,11 @@ main() {
       elif [[ ${#named[@]} -eq 0 ]]; then
         stripe_status || true # informational only
       fi
+      if want s3; then
+        s3_status || rc=1
+      elif [[ ${#named[@]} -eq 0 ]]; then
+        s3_status || true # informational only
+      fi
       exit "$rc"
       ;;
     env)
@@ -1030,6 +1153,7 @@ main() {
       want redis && echo "export LINKFLOW_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
       want kafka && echo "export LINKFLOW_TEST_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT"
       want stripe && echo "export LINKFLOW_TEST_STRIPE_URL=http://127.0.0.1:$STRIPE_PORT"
+      want s3 && echo "export LINKFLOW_TEST_S3_ENDPOINT_URL=http://127.0.0.1:$S3_PORT"
       ;;
   esac
   return 0

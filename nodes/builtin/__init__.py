@@ -2,9 +2,13 @@
 
 from nodes.builtin.aggregate import Aggregate
 from nodes.builtin.code import Code
+from nodes.builtin.compare_datasets import CompareDatasets
+from nodes.builtin.compression import Compression
+from nodes.builtin.convert_to_file import ConvertToFile
 from nodes.builtin.crypto import Crypto
 from nodes.builtin.date_time import DateTime
 from nodes.builtin.execute_workflow import ExecuteWorkflow
+from nodes.builtin.extract_from_file import ExtractFromFile
 from nodes.builtin.filter import Filter
 from nodes.builtin.http_request import HttpRequest
 from nodes.builtin.if_node import If
@@ -13,6 +17,7 @@ from nodes.builtin.loop import Loop
 from nodes.builtin.manual_trigger import ManualTrigger
 from nodes.builtin.merge import Merge
 from nodes.builtin.noop import NoOp
+from nodes.builtin.read_write_file import ReadWriteFile
 from nodes.builtin.remove_duplicates import RemoveDuplicates
 from nodes.builtin.respond_to_webhook import RespondToWebhook
 from nodes.builtin.schedule import Schedule
@@ -31,6 +36,8 @@ NODE_TYPES = [
     If, Switch, Merge, Filter, Loop, Wait, ExecuteWorkflow, StopAndError, NoOp,
     # data
     Set, Sort, Limit, Aggregate, SplitOut, RemoveDuplicates, DateTime, Crypto, Code,
+    # files
+    ExtractFromFile, ConvertToFile, Compression, CompareDatasets,
     # integration
-    HttpRequest, RespondToWebhook,
+    HttpRequest, RespondToWebhook, ReadWriteFile,
 ]

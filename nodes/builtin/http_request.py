@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 from collections.abc import Awaitable, Callable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from nodes.sdk.net import AddressPolicy, AsyncGuardedTransport
 CONCURRENCY = 8
 MAX_REDIRECTS = 5
 MAX_RESPONSE_BYTES = 100 * 1024 * 1024
+SPOOL_BYTES = 1024 * 1024  # a binary answer past this waits in a temporary file, not in memory
 EXCERPT_CHARS = 200
 _SENSITIVE = ("authorization", "cookie", "proxy-authorization")
 
@@ -65,7 +67,9 @@ class HttpRequest(Node):
     """One request per item (up to 8 at a time; output order = input order).
 
     Output item json: ``{"status", "headers", "body"}``; with response_format=binary the body
-    is stored with ``ctx.put_binary`` and the item gets ``binary: {"data": ref}`` instead.
+    is stored with ``ctx.put_binary`` and the item gets ``binary: {"data": ref}`` instead. A binary
+    answer is streamed: past 1 MB it is spooled to a temporary file and handed to storage from
+    there, so a large download is never held in memory.
     Failures: 4xx is a user error (408 and 429 are transient), 5xx, timeouts and network
     errors are transient, so the engine's retry settings apply to them.
 
@@ -126,8 +130,12 @@ class _Caller:
         try:
             injection = await self._credential() if params.authentication == "credential" else Injection()
             response, body = await self._send(params, injection)
-            _check_status(params, response, body)
-            return await self._output(params, response, body)
+            try:
+                _check_status(params, response, _excerpt(body))
+                return await self._output(params, response, body)
+            finally:
+                if not isinstance(body, bytes):
+                    body.close()
         except NodeError as exc:
             exc.item_index = index if exc.item_index is None else exc.item_index
             raise
@@ -148,14 +156,14 @@ class _Caller:
                 self._injection = injection_from(await self.ctx.credentials("auth"))
         return self._injection
 
-    async def _send(self, params: HttpRequestParameters, injection: Injection) -> tuple[httpx.Response, bytes]:
+    async def _send(self, params: HttpRequestParameters, injection: Injection) -> tuple[httpx.Response, Body]:
         url = httpx.URL(params.url).copy_merge_params(_query(params.query, injection))
         method, content = params.method, _content(params)
         headers = {**_headers(params), **injection.headers}
         for _ in range(MAX_REDIRECTS + 1):
             response = await self._hop(method, url, headers, content, params.timeout_s)
             if not (params.follow_redirects and response.is_redirect):
-                return response, await _read_body(response)
+                return response, await _read_body(response, spool=params.response_format == "binary")
             await response.aclose()
             next_url = url.join(response.headers["location"])
             method, content, headers = _redirected(response.status_code, method, content, headers)
@@ -170,13 +178,13 @@ class _Caller:
         request = self.client.build_request(method, url, headers=headers, timeout=timeout, **content)
         return await self.client.send(request, stream=True)  # the transport checks and pins the address
 
-    async def _output(self, params: HttpRequestParameters, response: httpx.Response, body: bytes) -> dict:
+    async def _output(self, params: HttpRequestParameters, response: httpx.Response, body: Body) -> dict:
         meta = {"status": response.status_code, "headers": dict(response.headers.items())}
         if params.response_format == "binary":
             mime = response.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
             ref = await self.ctx.put_binary(body, mime_type=mime, file_name=response.url.path.rsplit("/", 1)[-1])
             return {"json": meta, "binary": {"data": ref}}
-        text = body.decode(response.encoding or "utf-8", errors="replace")
+        text = _as_bytes(body).decode(response.encoding or "utf-8", errors="replace")
         return {"json": {**meta, "body": _parsed(params, text) if params.response_format == "json" else text}}
 
 
@@ -219,23 +227,49 @@ def _without_secrets(headers: dict, injection: Injection) -> dict:
     return {k: v for k, v in headers.items() if k.lower() not in secret}
 
 
-async def _read_body(response: httpx.Response) -> bytes:
-    body = bytearray()
+Body = bytes | tempfile.SpooledTemporaryFile  # a spooled body: at position 0, closed by the caller
+
+
+async def _read_body(response: httpx.Response, *, spool: bool = False) -> Body:
+    """The answer's bytes; with ``spool``, a file that keeps at most a megabyte in memory."""
+    body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) if spool else bytearray()  # noqa: SIM115
+    size = 0
     try:
         async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > MAX_RESPONSE_BYTES:
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
                 raise NodeUserError(f"the answer is larger than {MAX_RESPONSE_BYTES // 2**20} MB; this node refuses it")
+            body.write(chunk) if spool else body.extend(chunk)
+    except BaseException:
+        if spool:
+            body.close()
+        raise
     finally:
         await response.aclose()
-    return bytes(body)
+    if not spool:
+        return bytes(body)
+    body.seek(0)
+    return body
 
 
-def _check_status(params: HttpRequestParameters, response: httpx.Response, body: bytes) -> None:
+def _excerpt(body: Body) -> bytes:
+    if isinstance(body, bytes):
+        return body[:EXCERPT_CHARS]
+    start = body.read(EXCERPT_CHARS)
+    body.seek(0)
+    return start
+
+
+def _as_bytes(body: Body) -> bytes:
+    return body if isinstance(body, bytes) else body.read()
+
+
+def _check_status(params: HttpRequestParameters, response: httpx.Response, start: bytes) -> None:
+    """``start``: the first bytes of the answer, for the error message."""
     status = response.status_code
     if not params.fail_on_status or status < 400:
         return
-    excerpt = body[:EXCERPT_CHARS].decode(response.encoding or "utf-8", errors="replace")
+    excerpt = start[:EXCERPT_CHARS].decode(response.encoding or "utf-8", errors="replace")
     message = f"{params.method} {_shown(params.url)} answered {status} {response.reason_phrase}: {excerpt!r}"
     details = {"status": status, "body_excerpt": excerpt}
     if status >= 500 or status in (408, 429):

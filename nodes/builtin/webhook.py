@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -76,8 +76,10 @@ class WebhookParameters(NodeParameters):
             raise ValueError(f"auth={self.auth!r} needs {' and '.join(missing)}: set them or choose auth='none'")
         return self
 
-    def refusal(self, headers: Mapping[str, str], body: bytes, now: float) -> str | None:
+    def refusal(self, headers: Mapping[str, str], body: bytes | Iterable[bytes], now: float) -> str | None:
         """Why a request fails this webhook's auth, or None if it passes (for the HTTP side).
+
+        ``body`` is the request body, or its chunks in order (a large upload kept in a file).
 
         ``headers`` must look up names case-insensitively (Starlette's and httpx's do)::
 
@@ -93,14 +95,16 @@ class WebhookParameters(NodeParameters):
             return self._hmac_refusal(headers, body, now)
         return None
 
-    def _hmac_refusal(self, headers: Mapping[str, str], body: bytes, now: float) -> str | None:
-        message = body
+    def _hmac_refusal(self, headers: Mapping[str, str], body: bytes | Iterable[bytes], now: float) -> str | None:
+        mac = hmac.new(self.hmac_secret.encode(), digestmod=hashlib.sha256)
         if self.timestamp_tolerance_s:
             stamp = headers.get(self.timestamp_header, "")
             if not stamp.isdigit() or abs(now - int(stamp)) > self.timestamp_tolerance_s:
                 return f"missing or stale {self.timestamp_header} header"
-            message = stamp.encode() + b"." + body
-        digest = hmac.new(self.hmac_secret.encode(), message, hashlib.sha256).hexdigest()
+            mac.update(stamp.encode() + b".")
+        for chunk in (body,) if isinstance(body, bytes | bytearray) else body:
+            mac.update(chunk)
+        digest = mac.hexdigest()
         signature = (headers.get(self.hmac_header) or "").removeprefix("sha256=")
         return _same(signature, digest, f"signature in {self.hmac_header}")
 

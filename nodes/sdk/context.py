@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from pydantic import BaseModel
 
@@ -56,8 +56,12 @@ class NodeContext(Protocol):
     def respond(self, response: ResponseSpec) -> None:
         """Set the answer to the webhook call that started this execution."""
 
-    async def put_binary(self, data: bytes, *, mime_type: str, file_name: str = "") -> dict:
-        """Store binary data; returns the reference to put in an item's ``binary``."""
+    async def put_binary(self, data: bytes | BinaryIO, *, mime_type: str, file_name: str = "") -> dict:
+        """Store binary data; returns the reference to put in an item's ``binary``.
+
+        ``data`` may be a readable binary file (e.g. a ``tempfile.SpooledTemporaryFile`` at position 0):
+        it is then read in chunks, so a large file need not be held in memory. The caller closes it.
+        """
 
     async def get_binary(self, ref: dict) -> bytes:
         """Read binary data behind a reference."""

@@ -20,7 +20,7 @@ import copy
 import inspect
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ValidationError
 
@@ -39,7 +39,7 @@ class FakeContext:
     """A stand-in for the engine's context; it records what the node asked of it.
 
     ``responses`` (ctx.respond calls), ``workflow_calls`` ((workflow_id, items) per
-    ctx.run_workflow), ``binaries`` (id -> bytes stored with put_binary) can be inspected.
+    ctx.run_workflow), ``binaries`` (id -> bytes stored with put_binary) and ``streamed`` can be inspected.
     ``code_sandbox`` is what ``ctx.run_code`` runs in (none by default: nodes/sdk cannot
     import the platform's sandboxes; tests pass one from ``backend.sandbox``).
     """
@@ -74,6 +74,7 @@ class FakeContext:
         self.responses: list[ResponseSpec] = []
         self.workflow_calls: list[tuple[str, list[Item]]] = []
         self.binaries: dict[str, bytes] = {}
+        self.streamed: list[str] = []  # file names of binaries handed to put_binary as files
         self._code_sandbox = code_sandbox
 
     def raw_parameters(self) -> dict:
@@ -112,7 +113,10 @@ class FakeContext:
     def respond(self, response: ResponseSpec) -> None:
         self.responses.append(response)
 
-    async def put_binary(self, data: bytes, *, mime_type: str, file_name: str = "") -> dict:
+    async def put_binary(self, data: bytes | BinaryIO, *, mime_type: str, file_name: str = "") -> dict:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            self.streamed.append(file_name)  # a file was handed over, not bytes: tests can check
+            data = data.read()
         ref = {"id": f"bin-{len(self.binaries) + 1}", "mime_type": mime_type, "file_name": file_name,
                "size": len(data)}
         self.binaries[ref["id"]] = bytes(data)

@@ -114,3 +114,33 @@ def stripe_proxy(stripe_mock_url):
     proxy = StripeProxy(stripe_mock_url)
     yield proxy
     proxy.close()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """The S3-compatible server (moto) of `bash deploy/local/infra.sh up s3` (`make test` starts it)."""
+    url = os.environ.get("LINKFLOW_TEST_S3_ENDPOINT_URL")
+    hint = "run `bash deploy/local/infra.sh up s3` and `eval \"$(bash deploy/local/infra.sh env)\"`"
+    if not url:
+        message = f"LINKFLOW_TEST_S3_ENDPOINT_URL is not set: {hint}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    host, _, port = url.removeprefix("http://").rstrip("/").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+    except (OSError, ValueError) as exc:
+        pytest.fail(f"the S3 server at {url} is not reachable ({exc}); {hint}")
+    return url
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint, configure):
+    """A fresh bucket on the test S3 server, and LINKFLOW_STORAGE_* set to use it."""
+    bucket = f"lf-{uuid.uuid4().hex[:12]}"
+    configure(STORAGE_BACKEND="s3", STORAGE_S3_ENDPOINT_URL=s3_endpoint, STORAGE_S3_BUCKET=bucket,
+              STORAGE_S3_ACCESS_KEY_ID="test", STORAGE_S3_SECRET_ACCESS_KEY="test")
+    from backend.storage.service import get_storage
+
+    get_storage().ensure_bucket()
+    return bucket

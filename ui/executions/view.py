@@ -171,3 +171,50 @@ def _cell(value: Any) -> str:
         return ""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 200 else text[:199] + "…"
+
+
+MAX_FILES_LISTED = 200
+# Shown in the browser as an <img> (never SVG: it is a document that can carry scripts).
+PREVIEW_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+def item_files(items: list) -> list[dict[str, str]]:
+    """The files the items carry (their ``binary`` references), for the data browser's file list.
+
+    ``key`` ("<item>/<name>") names one file for the download event; references stored before the
+    storage service (no ``execution_id``) cannot be linked and are left out.
+    """
+    files = []
+    for index, item in enumerate(items):
+        binary = item.get("binary") if isinstance(item, dict) else None
+        for name, ref in (binary.items() if isinstance(binary, dict) else ()):
+            if isinstance(ref, dict) and ref.get("id") and ref.get("execution_id"):
+                mime_type = str(ref.get("mime_type") or "")
+                files.append({"key": f"{index}/{name}", "item": str(index + 1), "name": str(name),
+                              "file_name": str(ref.get("file_name") or ""), "mime_type": mime_type,
+                              "size": file_size(ref.get("size")),
+                              "preview": "image" if mime_type in PREVIEW_IMAGES else ""})
+            if len(files) >= MAX_FILES_LISTED:
+                return files
+    return files
+
+
+def file_ref(items: list, key: str) -> dict | None:
+    """The reference behind an ``item_files`` key, as the storage API's link request takes it."""
+    index, _, name = key.partition("/")
+    if not index.isdigit() or int(index) >= len(items) or not isinstance(items[int(index)], dict):
+        return None
+    ref = (items[int(index)].get("binary") or {}).get(name)
+    if not isinstance(ref, dict):
+        return None
+    return {"id": ref.get("id"), "execution_id": ref.get("execution_id"), "file_name": str(ref.get("file_name") or ""),
+            "mime_type": str(ref.get("mime_type") or "application/octet-stream")}
+
+
+def file_size(size: object) -> str:
+    if not isinstance(size, int) or size < 0:
+        return ""
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"

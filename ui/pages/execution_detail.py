@@ -104,6 +104,51 @@ def _items_table() -> rx.Component:
     )
 
 
+def _files() -> rx.Component:
+    def row(file) -> rx.Component:
+        return rx.table.row(
+            rx.table.cell(rx.text(file["item"], size="1")),
+            rx.table.cell(rx.code(file["name"], size="1")),
+            rx.table.cell(rx.text(file["file_name"], size="1")),
+            rx.table.cell(rx.text(file["mime_type"], size="1")),
+            rx.table.cell(rx.text(file["size"], size="1")),
+            rx.table.cell(rx.hstack(
+                rx.cond(file["preview"] == "image",
+                        rx.button(rx.icon("eye", size=12), "Preview", size="1", variant="soft", color_scheme="gray",
+                                  on_click=D.preview(file["key"]))),
+                rx.button(rx.icon("download", size=12), "Download", size="1", variant="soft",
+                          on_click=D.download(file["key"])),
+                spacing="1")),
+            data_testid="file-row",
+        )
+
+    return rx.cond(
+        D.files.length() > 0,
+        rx.vstack(
+            rx.text("Files", weight="medium", size="2"),
+            rx.table.root(
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
+                                               ("Item", "Binary", "File", "Type", "Size", "")])),
+                rx.table.body(rx.foreach(D.files, row)), size="1", width="100%"),
+            spacing="1", width="100%", data_testid="item-files",
+        ),
+    )
+
+
+def _preview_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(D.preview_name),
+            rx.center(rx.image(src=D.preview_url, alt=D.preview_name, max_width="100%", max_height="70vh",
+                               data_testid="file-preview")),
+            rx.flex(rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")), justify="end",
+                    margin_top="12px"),
+            max_width="720px",
+        ),
+        open=D.preview_url != "", on_open_change=D.close_preview,
+    )
+
+
 def _browser() -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -131,6 +176,7 @@ def _browser() -> rx.Component:
                                                            size="1", data_testid="node-error")),
                     rx.text(D.item_count, " item(s) on ", rx.cond(D.port != "", D.port, "no port"), size="1",
                             color=rx.color("gray", 10), data_testid="item-count"),
+                    _files(),
                     rx.tabs.root(
                         rx.tabs.list(rx.tabs.trigger("Table", value="table"), rx.tabs.trigger("JSON", value="json")),
                         rx.tabs.content(_items_table(), value="table", padding_top="8px"),
@@ -203,7 +249,7 @@ def _content() -> rx.Component:
 
 
 def page() -> rx.Component:
-    return shell("Execution", _content(), _delete_dialog(), actions=_actions())
+    return shell("Execution", _content(), _delete_dialog(), _preview_dialog(), actions=_actions())
 
 
 def register(app: rx.App) -> None:

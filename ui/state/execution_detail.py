@@ -43,6 +43,9 @@ class ExecutionDetailState(rx.State):
     item_count: int = 0
     data_json: str = ""
     node_error: str = ""
+    files: list[dict[str, str]] = []  # binary data of the shown items (view.item_files)
+    preview_url: str = ""  # a signed link of the image shown in the preview dialog
+    preview_name: str = ""
     confirm_delete: bool = False
 
     _steps: list[dict] = []
@@ -125,6 +128,7 @@ class ExecutionDetailState(rx.State):
         self.item_count = len(items)
         self.columns, self.table = view.items_table(items)
         self.data_json = view.pretty(items) if self.port else ""
+        self.files = view.item_files(items)
         mine = [s for s in self._steps if s["node_id"] == self.node_id and s.get("error")]
         self.node_error = view.error_text(mine[-1]["error"]) if mine else ""
 
@@ -150,6 +154,37 @@ class ExecutionDetailState(rx.State):
     def set_port(self, value: str):
         self.port = value
         self._browse()
+
+    @rx.event
+    async def download(self, key: str):
+        """A short-lived signed link from the storage API, opened as a download."""
+        ref, link = await self._link(key)
+        if link is None:
+            return ref
+        return rx.download(url=link["url"], filename=ref["file_name"] or None)
+
+    @rx.event
+    async def preview(self, key: str):
+        ref, link = await self._link(key)
+        if link is None:
+            return ref
+        self.preview_url, self.preview_name = link["url"], ref["file_name"] or ref["id"]
+        return None
+
+    @rx.event
+    def close_preview(self, _open: bool = False):
+        self.preview_url = ""
+
+    async def _link(self, key: str):
+        """(reference, signed link), or (what to answer instead, None)."""
+        items = view.port_items(self._steps, self.node_id, self.direction).get(self.port, [])
+        ref = view.file_ref(items, key)
+        if ref is None:
+            return rx.toast.error("That file is no longer in the list; pick the node again"), None
+        try:
+            return ref, await call_api(self, "POST", "/storage/links", json=ref)
+        except ApiError as exc:
+            return api_failed(exc), None
 
     # ---- actions -----------------------------------------------------------------------------
     @rx.event

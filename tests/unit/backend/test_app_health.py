@@ -71,3 +71,12 @@ def test_a_known_path_with_the_wrong_method_is_405_naming_the_allowed_ones(clien
 def test_an_unknown_path_stays_404_whatever_the_method(client):
     for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         assert client.request(method, "/api/v1/nothing/here").status_code == 404
+
+
+def test_ready_checks_the_s3_bucket_when_storage_is_s3(configure):
+    configure(STORAGE_BACKEND="s3", STORAGE_S3_ENDPOINT_URL="http://127.0.0.1:1", STORAGE_S3_ACCESS_KEY_ID="k",
+              STORAGE_S3_SECRET_ACCESS_KEY="s")
+    with TestClient(create_app()) as c:
+        body = c.get("/ready").json()
+    assert body["failing"] == ["storage"]
+    assert body["checks"]["storage"].startswith("error: ")

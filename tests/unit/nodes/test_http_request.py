@@ -47,6 +47,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, "plain words", "text/plain; charset=utf-8")
         if path == "/image.png":
             return self.send(200, b"\x89PNG-bytes", "image/png")
+        if path == "/big.bin":
+            return self.send(200, bytes(range(256)) * (int(query.get("kb", 1)) * 4), "application/octet-stream")
         if path == "/html":
             return self.send(200, "<html>hi</html>", "text/html")
         if path.startswith("/status/"):
@@ -213,6 +215,26 @@ async def test_text_and_binary_answers(base):
     assert (ref["mime_type"], ref["file_name"]) == ("image/png", "image.png")
     assert await ctx.get_binary(ref) == b"\x89PNG-bytes"
     assert "body" not in item["json"]
+
+
+async def test_a_large_binary_answer_is_handed_to_storage_as_a_file(base):
+    ctx = FakeContext(HttpRequest, {"url": f"{base}/big.bin?kb=3072", "response_format": "binary"}, settings=ALLOW)
+    [item] = (await run_context(HttpRequest, ctx, [{"json": {}}]))["main"]
+    assert ctx.streamed == ["big.bin"]  # spooled (past 1 MB to a temporary file), never one bytes object
+    assert await ctx.get_binary(item["binary"]["data"]) == bytes(range(256)) * 4 * 3072
+
+
+async def test_a_binary_answer_over_the_limit_is_refused(base, monkeypatch):
+    from nodes.builtin import http_request
+
+    monkeypatch.setattr(http_request, "MAX_RESPONSE_BYTES", 10_000)
+    with pytest.raises(NodeUserError, match="larger than"):
+        await call({"url": f"{base}/big.bin?kb=20", "response_format": "binary"})
+
+
+async def test_an_error_answer_with_binary_format_still_names_the_start_of_the_body(base):
+    with pytest.raises(NodeUserError, match="it went wrong"):
+        await call({"url": f"{base}/status/404", "response_format": "binary"})
 
 
 async def test_head_request_has_no_body(base):

@@ -10,6 +10,7 @@ CORE_TYPES = {
     "manual_trigger", "webhook", "schedule", "set", "if", "switch", "merge", "filter", "sort", "limit",
     "aggregate", "split_out", "remove_duplicates", "loop", "code", "http_request", "wait",
     "execute_workflow", "respond_to_webhook", "stop_and_error", "noop", "datetime", "crypto",
+    "extract_from_file", "convert_to_file", "compression", "read_write_file", "compare_datasets",
 }
 
 
@@ -66,4 +67,4 @@ def test_a_node_type_must_say_whether_it_has_side_effects():
 
 def test_the_built_in_nodes_with_side_effects_are_those_that_act_outside_linkflow():
     acting = {entry["type"] for entry in default_registry().catalog() if entry["side_effects"]}
-    assert acting == {"http_request", "code", "execute_workflow", "wait"}
+    assert acting == {"http_request", "code", "execute_workflow", "wait", "read_write_file"}  # it writes server files

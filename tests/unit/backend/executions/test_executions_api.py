@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
@@ -207,12 +206,14 @@ def test_delete_removes_the_execution_its_steps_and_offloaded_data(api, api_user
     execution_id = run(api, owner, create_workflow(api, owner))
     steps = detail(api, owner, execution_id)["steps"]
     assert steps[1]["output"]["main"][0]["json"]["doubled"] == 2  # read back from the offloaded file
-    from backend.executions.sql_store import offload_dir
+    from backend.storage import keys
+    from backend.storage.service import get_storage
 
-    assert any(Path(offload_dir(execution_id)).iterdir())
+    prefix = keys.execution_prefix(owner.team_id, execution_id)
+    assert any(get_storage().list(prefix))
     assert api.delete(f"{URL}/{execution_id}", headers=owner.headers).status_code == 204
     assert api.get(f"{URL}/{execution_id}", headers=owner.headers).status_code == 404
-    assert not Path(offload_dir(execution_id)).exists()
+    assert not any(get_storage().list(prefix))
 
 
 def test_another_teams_execution_is_not_found_on_every_endpoint(api, api_user, held_queue):

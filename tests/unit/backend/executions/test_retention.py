@@ -12,7 +12,9 @@ from backend.db.session import session_scope
 from backend.events.models import OutboxEvent
 from backend.executions import retention
 from backend.executions.models import Execution, ExecutionStep
-from backend.executions.sql_store import offload_dir
+from backend.settings import get_settings
+from backend.storage import keys
+from backend.storage.service import get_storage
 
 
 def _ids() -> set[str]:
@@ -34,13 +36,19 @@ def test_finished_executions_past_the_retention_go_with_their_steps_and_files(ap
     old_running = add_execution(team, status="running", created_at=now - timedelta(days=30))
     old_waiting = add_execution(team, status="waiting", created_at=now - timedelta(days=30))
     recent = add_execution(team, created_at=now - timedelta(days=6))
-    files = offload_dir(old_ok)
-    files.mkdir(parents=True)
-    (files / "t.0.output.json").write_text("{}")
+    storage = get_storage()
+    storage.put(keys.step_key(team, old_ok, "t", 0, "output"), b"{}")
+    storage.put(keys.binary_key(team, old_ok, "a" * 32), b"%PDF")
+    storage.put(keys.binary_key(team, recent, "b" * 32), b"kept")
+    legacy = get_settings().storage_path / "executions" / old_ok  # a folder of before the storage service
+    legacy.mkdir(parents=True)
+    (legacy / "t.0.output.json").write_text("{}")
 
     assert retention.prune(now).executions == 2
     assert _ids() == {old_running, old_waiting, recent}  # unfinished runs are never pruned
-    assert not files.exists()
+    assert not legacy.exists()
+    assert list(storage.list(keys.execution_prefix(team, old_ok))) == []
+    assert [o.key for o in storage.list(keys.team_prefix(team))] == [keys.binary_key(team, recent, "b" * 32)]
     with session_scope() as session:
         left = set(session.scalars(select(ExecutionStep.execution_id)))
     assert old_ok not in left and old_failed not in left

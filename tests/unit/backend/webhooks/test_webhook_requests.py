@@ -9,7 +9,9 @@ from webhook_testkit import execution_count, executions, flow, hook
 from backend.db.session import session_scope
 from backend.executions.models import ExecutionStep
 from backend.settings import get_settings
-from backend.webhooks.storage import LocalBinaryStore
+from backend.storage import keys
+from backend.storage.binary import StorageBinaryStore
+from backend.storage.service import get_storage
 
 
 def first_step_item(execution_id: str) -> dict:
@@ -48,9 +50,9 @@ def test_multipart_files_become_binary_references(api, deploy):
     ref = first_step_item(execution.id)["binary"]["invoice"]
     assert {k: ref[k] for k in ("mime_type", "file_name", "size")} == {
         "mime_type": "application/pdf", "file_name": "invoice.pdf", "size": 13}
-    stored = LocalBinaryStore()._path(ref["id"])
+    assert ref["execution_id"] == execution.id  # stored under the execution it started: deleted with it
+    stored = get_settings().storage_path / keys.binary_key(execution.team_id, execution.id, ref["id"])
     assert stored.read_bytes() == b"%PDF-1.7 fake"
-    assert stored.is_relative_to(get_settings().storage_path)
 
 
 def test_text_body_stays_text(api, deploy):
@@ -67,7 +69,7 @@ def test_binary_body_is_base64_and_stored(api, deploy):
     [execution] = executions(mode="webhook")
     ref = first_step_item(execution.id)["binary"]["data"]
     assert ref["size"] == 256 and ref["mime_type"] == "application/octet-stream"
-    assert LocalBinaryStore()._path(ref["id"]).read_bytes() == payload
+    assert await_get(execution.team_id, ref) == payload
 
 
 def test_empty_body_is_an_empty_object(api, deploy):
@@ -121,9 +123,26 @@ def test_json_values_a_database_cannot_store_are_refused_with_422(api, deploy):
     assert execution_count() == 0
 
 
-async def test_files_a_webhook_stored_are_readable_by_queued_runs():
-    from backend.executions.services_factory import engine_services
+def await_get(team_id: str, ref: dict) -> bytes:
+    import asyncio
 
-    ref = await LocalBinaryStore().put(b"%PDF-1.7 queued", mime_type="application/pdf", file_name="a.pdf")
-    services = engine_services("any-team", "any-execution", {"nodes": []})
+    return asyncio.run(StorageBinaryStore(get_storage(), team_id, "0" * 32).get(ref))
+
+
+async def test_files_a_webhook_stored_are_readable_by_runs_of_the_team_only():
+    from backend.executions.services_factory import engine_services
+    from nodes.sdk import NodeUserError
+
+    upload = StorageBinaryStore(get_storage(), "team-a", "1" * 32)
+    ref = await upload.put(b"%PDF-1.7 queued", mime_type="application/pdf", file_name="a.pdf")
+    services = engine_services("team-a", "2" * 32, {"nodes": []})  # e.g. a sub-workflow of that run
     assert await services.binary.get(ref) == b"%PDF-1.7 queued"
+    other_team = engine_services("team-b", "1" * 32, {"nodes": []})
+    for forged in (ref, {**ref, "execution_id": "../../team-a/executions/" + "1" * 32},
+                   {**ref, "id": "../" + ref["id"]}, {"id": ref["id"]}, "not a ref"):
+        try:
+            await other_team.binary.get(forged)
+        except NodeUserError as exc:
+            assert "does not exist" in str(exc)
+        else:
+            raise AssertionError(f"team-b read team-a's file through {forged!r}")

@@ -72,3 +72,18 @@ def test_a_running_execution_shows_the_nodes_it_is_on():
     runs = view.mark_running(view.node_runs(STEPS[:1]), definition)
     assert runs["a"]["status"] == "running" and "b" not in runs and "c" not in runs
     assert runs["t"]["status"] == "succeeded"
+
+
+def test_the_data_browser_lists_the_files_items_carry_and_finds_them_again():
+    ref = {"id": "a" * 32, "execution_id": "e" * 32, "file_name": "scan.pdf", "mime_type": "application/pdf",
+           "size": 1_572_864}
+    items = [{"json": {}}, {"json": {}, "binary": {"scan": ref, "old": {"id": "b" * 32, "size": 3}}}, "not an item"]
+    assert view.item_files(items) == [{"key": "1/scan", "item": "2", "name": "scan", "file_name": "scan.pdf",
+                                       "mime_type": "application/pdf", "size": "1.5 MB", "preview": ""}]
+    images = [{"binary": {m: {**ref, "mime_type": m}}} for m in ("image/png", "image/svg+xml", "image/webp")]
+    assert [f["preview"] for f in view.item_files(images)] == ["image", "", "image"]  # never an SVG document
+    assert view.file_ref(items, "1/scan") == {"id": "a" * 32, "execution_id": "e" * 32, "file_name": "scan.pdf",
+                                              "mime_type": "application/pdf"}
+    for stale in ("5/scan", "1/nope", "x/scan", "2/scan", ""):
+        assert view.file_ref(items, stale) is None
+    assert [view.file_size(v) for v in (None, -1, 0, 2048, 5 << 30)] == ["", "", "0 B", "2.0 kB", "5.0 GB"]
