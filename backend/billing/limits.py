@@ -41,13 +41,9 @@ def exceeded(plan: TeamPlan, limit: str, used: int, allowed: int, remedy: str) -
 
 def check_active_workflows(session: Session, team_id: str) -> None:
     """After a workflow was marked active in this transaction: refuse if the team is now past its plan."""
-    if not enabled():
-        return
-    plan = team_plan(session, team_id)
-    allowed = plan.limits.active_workflows if plan else None
+    plan, allowed = _limited(session, team_id, "active_workflows")
     if allowed is None:
         return
-    lock_team(session, team_id)
     session.flush()
     active = session.scalar(select(func.count()).select_from(Workflow)
                             .where(Workflow.team_id == team_id, Workflow.active.is_(True))) or 0
@@ -58,13 +54,9 @@ def check_active_workflows(session: Session, team_id: str) -> None:
 def check_invitation(session: Session, team_id: str, email: str) -> None:
     """Before inviting ``email``: members plus pending invitations (other than one to ``email``, which
     the new one replaces) must stay within the plan."""
-    if not enabled():
-        return
-    plan = team_plan(session, team_id)
-    allowed = plan.limits.members if plan else None
+    plan, allowed = _limited(session, team_id, "members")
     if allowed is None:
         return
-    lock_team(session, team_id)
     members = _members(session, team_id)
     pending = session.scalar(select(func.count()).select_from(Invitation).where(
         Invitation.team_id == team_id, Invitation.accepted_at.is_(None), Invitation.email != email)) or 0
@@ -75,16 +67,24 @@ def check_invitation(session: Session, team_id: str, email: str) -> None:
 
 def check_join(session: Session, team_id: str) -> None:
     """Before accepting an invitation: there must be room in the team (e.g. after a downgrade)."""
-    if not enabled():
-        return
-    plan = team_plan(session, team_id)
-    allowed = plan.limits.members if plan else None
+    plan, allowed = _limited(session, team_id, "members")
     if allowed is None:
         return
-    lock_team(session, team_id)
     members = _members(session, team_id)
     if members >= allowed:
         raise exceeded(plan, "members", members, allowed, "; ask an owner of the team to upgrade or make room")
+
+
+def _limited(session: Session, team_id: str, limit: str) -> tuple[TeamPlan | None, int | None]:
+    """The team's plan and its ``limit`` (None: billing off or unlimited); when limited, the team is locked
+    for the rest of the transaction so concurrent checks take turns."""
+    if not enabled():
+        return None, None
+    plan = team_plan(session, team_id)
+    allowed = getattr(plan.limits, limit) if plan else None
+    if allowed is not None:
+        lock_team(session, team_id)
+    return plan, allowed
 
 
 def _members(session: Session, team_id: str) -> int:

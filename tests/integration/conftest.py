@@ -69,41 +69,35 @@ def redis_url():
     client.flushdb()
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap():
-    """The real Kafka broker of `bash deploy/local/infra.sh up kafka` (`make test` starts it)."""
-    bootstrap = os.environ.get("LINKFLOW_TEST_KAFKA_BOOTSTRAP")
-    hint = "run `bash deploy/local/infra.sh up kafka` and `eval \"$(bash deploy/local/infra.sh env)\"`"
-    if not bootstrap:
-        message = f"LINKFLOW_TEST_KAFKA_BOOTSTRAP is not set: {hint}"
+def _loopback_service(variable: str, service: str, name: str) -> str:
+    """The address in ``variable`` of a service `bash deploy/local/infra.sh up <service>` starts (`make test`
+    does), checked to answer. Unset: a failure in CI, a skip on a developer's machine that lacks it."""
+    value = os.environ.get(variable)
+    hint = f"run `bash deploy/local/infra.sh up {service}` and `eval \"$(bash deploy/local/infra.sh env)\"`"
+    if not value:
+        message = f"{variable} is not set: {hint}"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    host, _, port = bootstrap.rpartition(":")
+    host, _, port = value.removeprefix("http://").rstrip("/").rpartition(":")
     try:
         socket.create_connection((host, int(port)), timeout=3).close()
-    except OSError as exc:
-        pytest.fail(f"Kafka at {bootstrap} is not reachable ({exc}); {hint}")
-    return bootstrap
+    except (OSError, ValueError) as exc:
+        pytest.fail(f"{name} at {value} is not reachable ({exc}); {hint}")
+    return value
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap():
+    """The real Kafka broker of `bash deploy/local/infra.sh up kafka` (`make test` starts it)."""
+    return _loopback_service("LINKFLOW_TEST_KAFKA_BOOTSTRAP", "kafka", "Kafka")
 
 
 @pytest.fixture(scope="session")
 def stripe_mock_url():
     """stripe-mock, Stripe's own API mock, of `bash deploy/local/infra.sh up stripe` (`make test` starts it).
     The only stand-in for Stripe the tests use."""
-    url = os.environ.get("LINKFLOW_TEST_STRIPE_URL")
-    hint = "run `bash deploy/local/infra.sh up stripe` and `eval \"$(bash deploy/local/infra.sh env)\"`"
-    if not url:
-        message = f"LINKFLOW_TEST_STRIPE_URL is not set: {hint}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    host, _, port = url.removeprefix("http://").rstrip("/").rpartition(":")
-    try:
-        socket.create_connection((host, int(port)), timeout=3).close()
-    except (OSError, ValueError) as exc:
-        pytest.fail(f"stripe-mock at {url} is not reachable ({exc}); {hint}")
-    return url
+    return _loopback_service("LINKFLOW_TEST_STRIPE_URL", "stripe", "stripe-mock")
 
 
 @pytest.fixture
@@ -119,19 +113,7 @@ def stripe_proxy(stripe_mock_url):
 @pytest.fixture(scope="session")
 def s3_endpoint():
     """The S3-compatible server (moto) of `bash deploy/local/infra.sh up s3` (`make test` starts it)."""
-    url = os.environ.get("LINKFLOW_TEST_S3_ENDPOINT_URL")
-    hint = "run `bash deploy/local/infra.sh up s3` and `eval \"$(bash deploy/local/infra.sh env)\"`"
-    if not url:
-        message = f"LINKFLOW_TEST_S3_ENDPOINT_URL is not set: {hint}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    host, _, port = url.removeprefix("http://").rstrip("/").rpartition(":")
-    try:
-        socket.create_connection((host, int(port)), timeout=3).close()
-    except (OSError, ValueError) as exc:
-        pytest.fail(f"the S3 server at {url} is not reachable ({exc}); {hint}")
-    return url
+    return _loopback_service("LINKFLOW_TEST_S3_ENDPOINT_URL", "s3", "the S3 server")
 
 
 @pytest.fixture
