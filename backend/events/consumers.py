@@ -36,6 +36,7 @@ class Consumer:
     service: str
     topics: tuple[str, ...]
     handle: Handler
+    start_at_end: bool = False  # a new group reads only what is published from now on
 
     def __post_init__(self) -> None:
         unknown = [topic for topic in self.topics if topic not in TOPICS]
@@ -86,7 +87,8 @@ async def run_consumer(bus: EventBus, consumer: Consumer, stop: asyncio.Event,
 
     while not stop.is_set():
         try:
-            await bus.run_consumer(consumer.service, consumer.topics, handler, stop)
+            await bus.run_consumer(consumer.service, consumer.topics, handler, stop,
+                                   start_at_end=consumer.start_at_end)
         except ConsumerStopping:
             return
         except Exception:  # e.g. the DLQ or the broker is unreachable: the event is delivered again
@@ -128,8 +130,13 @@ async def _dead_letter(bus: EventBus, consumer: Consumer, event: Event, error: E
                        attempts: int) -> None:
     log.error("event sent to the dead-letter topic", exc_info=error, extra={
         "service": consumer.service, "topic": event.topic, "event_id": event.event_id, "attempts": attempts})
-    payload = {"event": event._asdict(), "error": f"{type(error).__name__}: {error}"[:MAX_REASON_CHARS],
-               "service": consumer.service, "attempts": attempts}
-    schemas.validate(DLQ_TOPIC, event.key, payload)
-    await bus.publish([Event(DLQ_TOPIC, event.key, payload)])
+    await bus.publish([dead_letter(event, f"{type(error).__name__}: {error}", consumer.service, attempts)])
     DEAD_LETTERED[consumer.service] += 1
+
+
+def dead_letter(event: Event, reason: str, service: str, attempts: int) -> Event:
+    """The dlq.events event for `event`: the event as it came, why, and who gave up on it."""
+    payload = {"event": event._asdict(), "error": reason[:MAX_REASON_CHARS], "service": service,
+               "attempts": attempts}
+    schemas.validate(DLQ_TOPIC, event.key, payload)
+    return Event(DLQ_TOPIC, event.key, payload)

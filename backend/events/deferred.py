@@ -3,8 +3,8 @@
 For facts about a request that belong to no change's transaction (webhook.events, the trigger firing
 of a webhook run): the request adds an entry and goes on; ``FLUSH_AFTER_S`` later the loop's entries
 are gathered into one event per (topic, head) — e.g. one webhook.answered per workflow listing its
-requests — checked against the schemas and written as outbox rows in one transaction, on a thread, so
-the request path does no database work for them (the scheme of billing's unsaved runs,
+requests — and written as outbox rows in one transaction, on a thread, so the request path does no
+database work for them (the relay checks each against its schema before publishing it) (the scheme of billing's unsaved runs,
 backend/billing/unsaved.py).
 The price: a process that dies within ``FLUSH_AFTER_S`` loses those events, never the change they
 describe. If the database refuses the write, the batch is kept and written with the next one.
@@ -16,14 +16,13 @@ import asyncio
 import logging
 import weakref
 from collections import defaultdict
-from dataclasses import dataclass
 
 from sqlalchemy import insert
 
 from backend.db.session import get_engine
-from backend.events import schemas
 from backend.events.models import OutboxEvent
 from backend.events.outbox import outbox_row
+from backend.events.packed import PACKED
 
 log = logging.getLogger("linkflow.events.deferred")
 FLUSH_AFTER_S = 0.2
@@ -66,27 +65,21 @@ class _Batch:
             self._loop.call_later(RETRY_S if error is not None else FLUSH_AFTER_S, self._flush)
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    topic: str
-    key: str
-    head: tuple[tuple[str, object], ...]  # the event's fields besides the list, e.g. type, workflow_id, team_id
-    field: str  # the list the entries go into
-    item: dict
+# (topic, key, head: the event's fields besides the list, e.g. type, workflow_id, team_id; field: the list the
+# entries go into; item: one packed entry, backend/events/packed.py, that the relay expands). A plain tuple:
+# one is made per webhook request.
+Entry = tuple[str, str, tuple[tuple[str, object], ...], str, list]
 
 
 def write(pending: list[Entry]) -> None:
-    """One transaction for the batch; an event its schema refuses is logged and left out (a bug)."""
-    grouped: dict[tuple, list[dict]] = defaultdict(list)
-    for entry in pending:
-        grouped[(entry.topic, entry.key, entry.head, entry.field)].append(entry.item)
+    """One transaction for the batch."""
+    grouped: dict[tuple, list[list]] = defaultdict(list)
+    for topic, key, head, field, item in pending:
+        grouped[(topic, key, head, field)].append(item)
     rows = []
     for (topic, key, head, field), items in grouped.items():
         for start in range(0, len(items), MAX_PER_EVENT):
-            try:
-                rows.append(outbox_row(topic, key, {**dict(head), field: items[start:start + MAX_PER_EVENT]}))
-            except schemas.InvalidEvent as exc:
-                log.error("deferred event refused by its schema", extra={"topic": topic, "error": str(exc)})
+            rows.append(outbox_row(topic, key, {**dict(head), field: items[start:start + MAX_PER_EVENT], PACKED: 1}))
     if rows:
         with get_engine().begin() as conn:
             conn.execute(insert(OutboxEvent), rows)
@@ -95,11 +88,11 @@ def write(pending: list[Entry]) -> None:
 _batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batch] = weakref.WeakKeyDictionary()
 
 
-def emit_soon(topic: str, key: str, head: dict, field: str, item: dict) -> None:
-    """Within ``FLUSH_AFTER_S``, write `item` into the `field` list of an event `{**head, field: [...]}`,
-    with the other items of this event loop that share topic, key and head."""
+def emit_soon(topic: str, key: str, head: tuple[tuple[str, object], ...], field: str, item: list) -> None:
+    """Within ``FLUSH_AFTER_S``, write the packed `item` into the `field` list of an event
+    `{**dict(head), field: [...]}`, with the other items of this event loop that share topic, key and head."""
     loop = asyncio.get_running_loop()
     batch = _batches.get(loop)
     if batch is None:
         batch = _batches[loop] = _Batch(loop)
-    batch.add(Entry(topic, key, tuple(head.items()), field, item))
+    batch.add((topic, key, head, field, item))

@@ -1,6 +1,10 @@
 """Events are written to the outbox in the caller's transaction, then relayed to the bus.
 
-Every payload is checked against its schema (backend/events/schemas/) before it is written.
+Every event is checked against its schema (backend/events/schemas/) before it reaches the bus: by the
+relay, which dead-letters one that does not match instead of publishing it (backend/events/relay.py).
+`emit`, for changes made one at a time, also checks it at once, so a producer's bug fails its own
+transaction. The hot paths (webhook group commits, node results and usage facts, the deferred per-loop
+batches) write plain dicts with `outbox_row` and leave the check to the relay, off the request path.
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ def emit(session: Session | Connection, topic: str, key: str, payload: dict) -> 
 
 
 def outbox_row(topic: str, key: str, payload: dict) -> dict:
-    """The values of one outbox row for a Core bulk insert (the webhook group commit), checked as
-    `emit` checks them."""
-    schemas.validate(topic, key, payload)
+    """The values of one outbox row for a Core bulk insert (the hot paths). Not checked here: the relay
+    checks it against its schema before publishing and dead-letters it if it does not match."""
     return {"topic": topic, "key": key, "payload": payload}

@@ -6,7 +6,6 @@ one event per workflow for the requests of one moment (backend/events/deferred.p
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
 
 from backend.events.deferred import emit_soon
 
@@ -16,16 +15,13 @@ MAX_PATH_CHARS = 300
 
 def answered(*, team_id: str, workflow_id: str, node_id: str, mode: str, method: str, path: str, status: int,
              started: float, request_bytes: int, response_bytes: int, execution_id: str | None) -> None:
-    latency_s = max(time.perf_counter() - started, 0.0)
-    received_at = datetime.now(UTC) - timedelta(seconds=latency_s)
+    latency_us = max(int((time.perf_counter() - started) * 1_000_000), 0)
     node_id = node_id[:200]
-    emit_soon("webhook.events", workflow_id, {"type": "webhook.answered", "workflow_id": workflow_id,
-                                              "team_id": team_id}, "requests", {
-        "node_id": node_id, "execution_id": execution_id, "mode": mode,
-        "method": method if method in METHODS else "GET", "path": path[:MAX_PATH_CHARS], "status": status,
-        "latency_ms": round(latency_s * 1000, 3), "request_bytes": request_bytes, "response_bytes": response_bytes,
-        "received_at": received_at.isoformat()})
+    head = (("type", "webhook.answered"), ("workflow_id", workflow_id), ("team_id", team_id), ("node_id", node_id),
+            ("mode", mode), ("method", method if method in METHODS else "GET"), ("path", path[:MAX_PATH_CHARS]))
+    emit_soon("webhook.events", workflow_id, head, "requests",  # packed: backend/events/packed.py ANSWERED
+              [execution_id, status, latency_us, request_bytes, response_bytes, time.time_ns() // 1000 - latency_us])
     if execution_id is not None:
-        emit_soon("workflow.triggers", workflow_id, {"type": "trigger.fired", "workflow_id": workflow_id,
-                                                     "team_id": team_id}, "firings", {
-            "execution_id": execution_id, "kind": "test" if mode == "test" else "webhook", "node_id": node_id})
+        head = (("type", "trigger.fired"), ("workflow_id", workflow_id), ("team_id", team_id),
+                ("kind", "test" if mode == "test" else "webhook"), ("node_id", node_id))
+        emit_soon("workflow.triggers", workflow_id, head, "firings", [execution_id])

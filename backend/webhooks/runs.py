@@ -147,8 +147,9 @@ def _unsaved_usage(draft: RunDraft, result: RunResult) -> None:
     """A run that saved nothing still counts in Insights: its usage fact goes out with the loop's next batch."""
     entry = usage_entry(draft.id, draft.mode, result.status, result, draft.created_at, utcnow())
     if entry is not None:
-        emit_soon("analytics.events", draft.workflow_id or draft.id, {
-            "type": "usage.executions", "team_id": draft.team_id, "workflow_id": draft.workflow_id}, "executions", entry)
+        emit_soon("analytics.events", draft.workflow_id or draft.id, (
+            ("type", "usage.executions"), ("team_id", draft.team_id), ("workflow_id", draft.workflow_id)),
+            "executions", entry)
 
 
 def _keeps(target: Target, trigger: Trigger, status: str) -> bool:

@@ -6,12 +6,13 @@ from datetime import datetime
 
 import pytest
 from conftest import emit_committed
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from backend.db.session import session_scope
 from backend.events.bus import InMemoryBus
+from backend.events.consumers import DEAD_LETTERED
 from backend.events.models import OutboxEvent
-from backend.events.outbox import emit
+from backend.events.outbox import emit, outbox_row
 from backend.events.relay import relay_once
 
 
@@ -93,3 +94,32 @@ async def test_an_unreachable_bus_leaves_every_row_unpublished():
     assert await relay_once(DownBus()) == 0
     assert [(r.published_at, r.attempts) for r in outbox()] == [(None, 1), (None, 1)]
     assert outbox()[0].last_error == "ConnectionError: broker 127.0.0.1:9092 refused the connection"
+
+
+async def test_a_row_its_schema_refuses_goes_to_the_dlq_with_the_reason_never_to_its_topic(listen):
+    """Hot paths write rows unchecked (outbox_row); the relay is the producer side's check."""
+    bus = InMemoryBus()
+    seen = await listen(bus, "analytics", ("analytics.events",))
+    dlq = await listen(bus, "dlq-watch", ("dlq.events",))
+    bad = {"type": "usage.executions", "team_id": "t", "workflow_id": "wf-1",
+           "executions": [{"execution_id": "ex-1", "mode": "webhook", "status": "exploded", "secret": "s3cr3t"}]}
+    good = {"type": "usage.executions", "team_id": "t", "workflow_id": "wf-1",
+            "executions": [{"execution_id": "ex-2", "mode": "webhook", "status": "succeeded"}]}
+    with session_scope() as session:
+        session.execute(insert(OutboxEvent), [outbox_row("analytics.events", "wf-1", bad),
+                                              outbox_row("analytics.events", "wf-1", good)])
+    before = DEAD_LETTERED["outbox-relay"]
+    assert await relay_once(bus) == 2
+    assert [e.payload["executions"][0]["execution_id"] for e in seen] == ["ex-2"]  # the bad one never got there
+    [dead] = dlq
+    assert dead.payload["service"] == "outbox-relay" and dead.payload["attempts"] == 0
+    assert dead.payload["error"].startswith("InvalidEvent: analytics.events event usage.executions v1 does not "
+                                            "match its schema: executions.0.status: Input should be")
+    assert "executions.0.secret: Extra inputs are not permitted" in dead.payload["error"]
+    assert "s3cr3t" not in dead.payload["error"]  # the reason names fields, never values
+    assert dead.payload["event"]["payload"]["executions"][0]["status"] == "exploded"  # the event as it was
+    refused_row, good_row = outbox()
+    assert refused_row.published_at is not None and refused_row.last_error == dead.payload["error"]
+    assert good_row.published_at is not None and good_row.last_error is None
+    assert DEAD_LETTERED["outbox-relay"] == before + 1
+    assert await relay_once(bus) == 0

@@ -12,6 +12,7 @@ from backend.engine.runner import RunResult
 from backend.engine.store import StepRecord
 from backend.events import schemas
 from backend.events.models import OutboxEvent
+from backend.events.packed import unpack
 from backend.executions import service
 from backend.executions.models import Execution
 from backend.settings import get_settings
@@ -32,7 +33,7 @@ def events(execution_id: str) -> dict[str, dict]:
     """The events about this execution (it has no workflow: the facts are keyed by its id too)."""
     with session_scope() as session:
         rows = session.scalars(select(OutboxEvent).where(OutboxEvent.key == execution_id).order_by(OutboxEvent.id))
-        return {row.payload["type"]: schemas.validate(row.topic, row.key, row.payload) for row in rows}
+        return {row.payload["type"]: schemas.validate(row.topic, row.key, unpack(row.payload)) for row in rows}
 
 
 def test_a_huge_error_is_kept_whole_on_the_row_and_cut_in_the_events(execution_id):
