@@ -160,10 +160,10 @@ async def test_events_are_keyed_by_their_id_so_each_id_keeps_one_partition_and_i
 async def test_a_poison_event_lands_in_the_dead_letter_topic_and_the_group_moves_on(kafka_events,
                                                                                     kafka_bootstrap, bus,
                                                                                     audit_consumer):
-    with session_scope() as session:  # no action: `emit` refuses it, so it is written past it (a foreign producer)
-        session.add(OutboxEvent(topic="audit.log", key="team-1", payload={"team_id": "team-1", "object_id": "wf-1"}))
+    # a record another producer wrote to audit.log past the outbox: no action
+    await bus.publish([Event("audit.log", "team-1", {"team_id": "team-1", "object_id": "wf-1", "event_id": 7})])
     emit_committed("audit.log", "team-1", {"action": "workflow.delete", "team_id": "team-1"})
-    assert await relay_once(bus) == 2
+    assert await relay_once(bus) == 1
     assert await eventually(audit_actions) == ["workflow.delete"]
     [dead] = await read_topic(kafka_bootstrap, kafka_events + "dlq.events", 1)
     body = json.loads(dead.value)
@@ -172,9 +172,26 @@ async def test_a_poison_event_lands_in_the_dead_letter_topic_and_the_group_moves
     assert body["error"] == ("InvalidEvent: audit.log event audit.entry v1 does not match its schema: "
                              "action: Field required")
     assert body["event"]["topic"] == "audit.log" and body["event"]["payload"]["object_id"] == "wf-1"
+    assert body["event"]["payload"]["event_id"] == 7
+
+
+async def test_an_outbox_row_its_schema_refuses_never_reaches_its_topic(kafka_events, kafka_bootstrap, bus):
+    with session_scope() as session:  # no action: `emit` refuses it, so it is written past it (a hot path's bug)
+        session.add(OutboxEvent(topic="audit.log", key="team-1", payload={"team_id": "team-1", "object_id": "wf-1"}))
+    emit_committed("audit.log", "team-1", {"action": "workflow.delete", "team_id": "team-1"})
+    assert await relay_once(bus) == 2
+    [dead] = await read_topic(kafka_bootstrap, kafka_events + "dlq.events", 1)
+    body = json.loads(dead.value)
+    assert body["service"] == "outbox-relay" and body["attempts"] == 0
+    assert body["error"] == ("InvalidEvent: audit.log event audit.entry v1 does not match its schema: "
+                             "action: Field required")
     with session_scope() as session:
         first_id = session.scalar(select(func.min(OutboxEvent.id)))
+        refused = session.get(OutboxEvent, first_id)
+        assert refused.published_at is not None and refused.last_error == body["error"]
     assert body["event"]["payload"]["event_id"] == first_id
+    [only] = await read_topic(kafka_bootstrap, kafka_events + "audit.log", 1)
+    assert json.loads(only.value)["action"] == "workflow.delete"  # the refused row never got there
 
 
 async def test_a_record_nested_5000_levels_deep_is_dead_lettered_not_a_consumer_crash(kafka_events,
