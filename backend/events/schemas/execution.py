@@ -79,6 +79,7 @@ class ExecutionCommand(EventSchema):
     execution_id: Id
     team_id: Id
     requested_by: Id | None = None
+    command_id: Id | None = None  # the worker acts on a command once (absent: its event_id)
 
 
 class NodeResult(BaseModel):
