@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from backend.events.bus import EventBus, create_bus
 from backend.events.consumers import registry, run_consumer
 from backend.events.kafka_admin import ensure_topics
+from backend.events.lag import export_group_lag
 from backend.events.relay import relay_loop
 from backend.executions.commands import EMBEDDED_GROUP, command_consumer, process_group
 from backend.settings import get_settings
@@ -82,6 +83,7 @@ async def run_worker_events(stop: asyncio.Event) -> None:
         return
     await ensure_topics_at_start()
     bus = create_bus()
+    export_group_lag(process_group())
     try:
         await asyncio.gather(relay_loop(bus, stop), run_consumer(bus, command_consumer(process_group()), stop))
     finally:

@@ -165,19 +165,25 @@ async def topic_status(settings: EventsSettings | None = None) -> list[TopicRepo
         await admin.close()
 
 
-async def group_status(settings: EventsSettings | None = None) -> list[GroupReport]:
-    """Every consumer group of this installation (by the topic prefix) and its lag per partition."""
+async def group_status(settings: EventsSettings | None = None,
+                       groups: Sequence[str] | None = None) -> list[GroupReport]:
+    """Every consumer group of this installation (by the topic prefix), or only `groups` (names without the
+    prefix), and its lag per partition: the records past the group's committed offset. From the broker, so
+    a group whose consumers are all down still shows what waits for it."""
     from aiokafka import AIOKafkaConsumer
 
     settings = settings or get_settings().events
     admin = _admin(settings)
     await admin.start()
-    ends = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    ends = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=REQUEST_TIMEOUT_MS)
     await ends.start()
     try:
-        groups = sorted(g[0] for g in await admin.list_consumer_groups() if g[0].startswith(settings.topic_prefix))
+        if groups is None:
+            names = sorted(g[0] for g in await admin.list_consumer_groups() if g[0].startswith(settings.topic_prefix))
+        else:
+            names = [settings.topic_prefix + group for group in groups]
         reports = []
-        for group in groups:
+        for group in names:
             committed = await admin.list_consumer_group_offsets(group)
             if not committed:
                 continue
