@@ -9,6 +9,7 @@ from starlette.routing import Match
 
 from backend import errors, metrics, tracing
 from backend.admin import api as admin_api
+from backend.analytics import api as analytics_api
 from backend.audit import api as audit_api
 from backend.auth import api as auth_api
 from backend.auth import api_keys_api, oauth_api, two_factor_api
@@ -45,6 +46,7 @@ SERVICE_ROUTERS += [audit_api.router, admin_api.router]
 SERVICE_ROUTERS += [notifications_api.router, notifications_inbox_api.router]
 SERVICE_ROUTERS += [expressions_api.router, webhook_test_events_api.router]
 SERVICE_ROUTERS += [billing_api.router, billing_api.admin_router]
+SERVICE_ROUTERS += [analytics_api.router]
 SERVICE_ROUTERS += [storage_api.router]
 
 

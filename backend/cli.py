@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
+from backend.analytics import cli as analytics_cli
 from backend.billing import cli as billing_cli
 from backend.cli_commands import (
     credentials_command,
@@ -16,6 +17,7 @@ from backend.cli_commands import (
     serve_command,
     user_command,
 )
+from backend.events import cli as kafka_cli
 from backend.storage import cli as storage_cli
 
 ROLE_GROUP = "linkflow.roles"  # up, ui, worker, scheduler, consume: long-running roles outside backend/
@@ -39,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run a Dramatiq worker that executes workflows")
     sub.add_parser("scheduler", help="fire due schedules (leader-elected)")
     consume = sub.add_parser("consume", help="run the event consumer of one service")
-    consume.add_argument("--service", required=True, help="audit, notifications or billing (analytics and search: "
+    consume.add_argument("--service", required=True, help="audit, notifications, analytics or billing (search: "
                                                           "not yet)")
 
     db = sub.add_parser("db", help="database migrations")
@@ -60,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   "LINKFLOW_SECURITY_VAULT_KEYS")
 
     billing_cli.add_parser(sub)
+    kafka_cli.add_parser(sub)
+    analytics_cli.add_parser(sub)
     storage_cli.add_parser(sub)
 
     run = sub.add_parser("run", help="execute one workflow file in embedded mode and print the result")
@@ -90,6 +94,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": run_command,
     "credentials": credentials_command,
     "billing": billing_cli.billing_command,
+    "kafka": kafka_cli.kafka_command,
+    "analytics": analytics_cli.analytics_command,
     "storage": storage_cli.storage_command,
 }
 
@@ -134,9 +140,9 @@ def _configure_logging(command: str) -> None:
     from backend.settings import get_settings
 
     settings = get_settings()
-    # `run` and `billing` print their results as JSON on stdout, so their logs go to stderr.
+    # `run`, `billing`, `kafka` and `analytics` print their results as JSON on stdout, so their logs go to stderr.
     lf_logging.configure(settings.log_level, settings.log_format,
-                         sys.stderr if command in ("run", "billing") else None)
+                         sys.stderr if command in ("run", "billing", "kafka", "analytics") else None)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ class EventsSettings(BaseModel):
     backend: Literal["memory", "kafka"] = "memory"
     kafka_bootstrap: str = "127.0.0.1:9092"
     topic_prefix: str = ""
+    replication_factor: int = Field(1, ge=1)  # of topics `linkflow kafka ensure-topics` creates
+    ensure_topics: bool = True  # the relay creates or corrects the topics when it starts
 
 
 class ExecutionsSettings(BaseModel):

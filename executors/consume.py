@@ -12,6 +12,7 @@ from backend import logging as lf_logging
 from backend.errors import UserError
 from backend.events.bus import create_bus
 from backend.events.consumers import Consumer, get_consumer, run_consumer
+from backend.events.lag import export_group_lag
 from backend.settings import get_settings
 from executors.heartbeat import heartbeat_loop
 
@@ -44,6 +45,7 @@ async def _until_signalled(consumer: Consumer) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     bus = create_bus()
+    export_group_lag(consumer.service)
     beat = asyncio.create_task(heartbeat_loop(
         stop, "consume", lambda: {"service": consumer.service, "topics": list(consumer.topics)}))
     try:

@@ -74,6 +74,7 @@ class RunResult:
     response: ResponseSpec | None = None  # set by a node through ctx.respond
     steps: int = 0  # steps committed by this call
     replayed_steps: int = 0  # committed steps reused instead of running their nodes again
+    last_steps: list[StepRecord] = field(default_factory=list, repr=False)  # each node's last run (for events)
 
 
 class _Suspended(Exception):  # noqa: N818 - control flow: a node asked to wait
@@ -427,4 +428,5 @@ class _Runner:
             status=status, nodes=nodes, output=as_list(self.last_output), error=error,
             resume_at=(wait or {}).get("resume_at"), wait_on_webhook=bool((wait or {}).get("on_webhook")),
             response=self.env.response, steps=self.executed, replayed_steps=self.replayed,
+            last_steps=list(self.last_steps.values()),
         )

@@ -53,11 +53,13 @@ class EventBus(Protocol):
         """Publish in order; raises PublishError naming the events that were not published."""
 
     async def run_consumer(self, group: str, topics: Sequence[str], handler: Handler,
-                           stop: asyncio.Event) -> None:
+                           stop: asyncio.Event, *, start_at_end: bool = False) -> None:
         """Feed the group's events to `handler` one at a time until `stop` is set.
 
         An event counts as consumed only when the handler returned. If it raises, the
         consumer stops with that exception and the event is delivered again later.
+        A new group starts at the topics' beginning, or with `start_at_end` at their end
+        (only what is published from now on: a group of one process's own).
         """
 
     async def close(self) -> None: ...
@@ -124,7 +126,7 @@ class InMemoryBus:
         return done
 
     async def run_consumer(self, group: str, topics: Sequence[str], handler: Handler,
-                           stop: asyncio.Event) -> None:
+                           stop: asyncio.Event, *, start_at_end: bool = False) -> None:
         state = self._groups.setdefault(group, _Group(set(topics)))
         state.topics |= set(topics)
         state.running += 1
@@ -224,12 +226,13 @@ class KafkaBus:
         return self._producer
 
     async def run_consumer(self, group: str, topics: Sequence[str], handler: Handler,
-                           stop: asyncio.Event) -> None:
+                           stop: asyncio.Event, *, start_at_end: bool = False) -> None:
         from aiokafka import AIOKafkaConsumer
 
         consumer = AIOKafkaConsumer(
             *(self._prefix + topic for topic in topics), bootstrap_servers=self._bootstrap,
-            group_id=self._prefix + group, enable_auto_commit=False, auto_offset_reset="earliest")
+            group_id=self._prefix + group, enable_auto_commit=False,
+            auto_offset_reset="latest" if start_at_end else "earliest")
         await consumer.start()
         log.info("consumer group joined", extra={"group": self._prefix + group, "topics": list(topics)})
         try:

@@ -1,8 +1,10 @@
 """The one registry of event consumers, and how each is run: retries, then the DLQ.
 
 A consumer is one service's handler for some topics; its service name is its consumer
-group. A handler that keeps failing (5 attempts with backoff; a UserError at once)
-sends `{event, error, service}` to `dlq.events` and the consumer moves on.
+group. Every event is checked against its schema first (backend/events/schemas/): one that
+does not match goes to `dlq.events` at once, the reason with it. A handler that keeps failing
+(5 attempts with backoff; a UserError at once) sends `{event, error, service, attempts}` to
+`dlq.events` too, and the consumer moves on.
 Handlers see each event at least once and must be idempotent (dedupe on `event_id`).
 """
 
@@ -15,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from backend.errors import UserError
+from backend.events import schemas
 from backend.events.bus import Event, EventBus, Handler
 from backend.events.topics import TOPICS
 from backend.tracing import consumer_span
@@ -22,6 +25,7 @@ from backend.tracing import consumer_span
 log = logging.getLogger("linkflow.events.consumers")
 DLQ_TOPIC = "dlq.events"
 RESTART_DELAY_S = 2.0
+MAX_REASON_CHARS = 4000
 # Events this process sent to the DLQ, by consumer: the admin console's count with the in-process bus
 # (where dlq.events has no reader); on Kafka the topic itself is counted.
 DEAD_LETTERED: Counter[str] = Counter()
@@ -32,6 +36,7 @@ class Consumer:
     service: str
     topics: tuple[str, ...]
     handle: Handler
+    start_at_end: bool = False  # a new group reads only what is published from now on
 
     def __post_init__(self) -> None:
         unknown = [topic for topic in self.topics if topic not in TOPICS]
@@ -58,11 +63,12 @@ class ConsumerStopping(Exception):
 
 def registry() -> dict[str, Consumer]:
     """Every service that consumes events, by name (`linkflow consume --service NAME`)."""
+    from backend.analytics.consumers import CONSUMER as analytics
     from backend.audit.consumers import CONSUMER as audit
     from backend.billing.consumers import billing_consumers
     from backend.notifications.consumers import CONSUMER as notifications
 
-    return {consumer.service: consumer for consumer in (audit, notifications, *billing_consumers())}
+    return {consumer.service: consumer for consumer in (audit, notifications, analytics, *billing_consumers())}
 
 
 def get_consumer(service: str) -> Consumer:
@@ -81,7 +87,8 @@ async def run_consumer(bus: EventBus, consumer: Consumer, stop: asyncio.Event,
 
     while not stop.is_set():
         try:
-            await bus.run_consumer(consumer.service, consumer.topics, handler, stop)
+            await bus.run_consumer(consumer.service, consumer.topics, handler, stop,
+                                   start_at_end=consumer.start_at_end)
         except ConsumerStopping:
             return
         except Exception:  # e.g. the DLQ or the broker is unreachable: the event is delivered again
@@ -93,6 +100,11 @@ async def run_consumer(bus: EventBus, consumer: Consumer, stop: asyncio.Event,
 async def deliver(bus: EventBus, consumer: Consumer, event: Event, stop: asyncio.Event,
                   retry: RetryPolicy) -> None:
     """Hand one event to the consumer, retrying with backoff; dead-letter it if it keeps failing."""
+    try:
+        schemas.validate(event.topic, event.key, event.payload)
+    except schemas.InvalidEvent as exc:  # retrying cannot make it match: the reason goes with it
+        await _dead_letter(bus, consumer, event, exc, 0)
+        return
     for attempt in range(1, retry.attempts + 1):
         try:
             with consumer_span(consumer.service, event.topic, event.payload):
@@ -118,7 +130,13 @@ async def _dead_letter(bus: EventBus, consumer: Consumer, event: Event, error: E
                        attempts: int) -> None:
     log.error("event sent to the dead-letter topic", exc_info=error, extra={
         "service": consumer.service, "topic": event.topic, "event_id": event.event_id, "attempts": attempts})
-    payload = {"event": event._asdict(), "error": f"{type(error).__name__}: {error}",
-               "service": consumer.service, "attempts": attempts}
-    await bus.publish([Event(DLQ_TOPIC, event.key, payload)])
+    await bus.publish([dead_letter(event, f"{type(error).__name__}: {error}", consumer.service, attempts)])
     DEAD_LETTERED[consumer.service] += 1
+
+
+def dead_letter(event: Event, reason: str, service: str, attempts: int) -> Event:
+    """The dlq.events event for `event`: the event as it came, why, and who gave up on it."""
+    payload = {"event": event._asdict(), "error": reason[:MAX_REASON_CHARS], "service": service,
+               "attempts": attempts}
+    schemas.validate(DLQ_TOPIC, event.key, payload)
+    return Event(DLQ_TOPIC, event.key, payload)

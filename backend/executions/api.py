@@ -105,6 +105,13 @@ def cancel_execution(execution_id: str, db: Db, who: Editor) -> ExecutionSummary
     return history.summary(execution)
 
 
+@router.post("/{execution_id}/resume", response_model=ExecutionSummary)
+def resume_execution(execution_id: str, db: Db, who: Editor) -> ExecutionSummary:
+    """End a waiting execution's timed wait now (a Wait node for a duration or until a time)."""
+    execution = control.resume_execution(db, history.get_execution(db, who.team_id, execution_id))
+    return history.summary(execution)
+
+
 @router.post("/{execution_id}/retry", response_model=ExecutionAccepted, status_code=202)
 def retry_execution(execution_id: str, db: Db, who: Editor,
                     from_failed_step: Annotated[bool, Query()] = False) -> ExecutionAccepted:

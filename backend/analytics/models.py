@@ -1,0 +1,53 @@
+"""Insights rollups: executions per team, workflow, hour and day, by mode, status and duration bucket."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Float, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db.base import Base, utcnow
+
+# Upper bounds (ms) of the duration buckets; percentiles are read from them (the bucket's upper bound).
+DURATION_BUCKETS_MS = (10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000,
+                       1_800_000, 86_400_000)
+UNKNOWN_BUCKET = -1  # no duration known
+
+
+class AnalyticsSeen(Base):
+    """The analytics.events already counted, by outbox id: a redelivered event changes nothing."""
+
+    __tablename__ = "analytics_seen"
+
+    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ExecutionRollup(Base):
+    """Executions that finished in one period (hour or day, UTC) with one mode, status and duration bucket."""
+
+    __tablename__ = "analytics_rollups"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    granularity: Mapped[str] = mapped_column(String(4), primary_key=True)  # hour | day
+    period_start: Mapped[datetime] = mapped_column(primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" for runs of no saved workflow
+    mode: Mapped[str] = mapped_column(String(16), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    duration_bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    executions: Mapped[int] = mapped_column(BigInteger, default=0)
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)  # the sum
+    items: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class FailureRollup(Base):
+    """Failed executions per day and the node they failed in."""
+
+    __tablename__ = "analytics_failures"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[datetime] = mapped_column(primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    failed_node: Mapped[str] = mapped_column(String(200), primary_key=True)  # "" when no node is named
+    failures: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,0 +1,98 @@
+"""Counting usage facts into the rollups (once per event) and reading them back, always for one team."""
+
+from __future__ import annotations
+
+import bisect
+from datetime import UTC, datetime
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from backend.analytics.models import (
+    DURATION_BUCKETS_MS,
+    UNKNOWN_BUCKET,
+    AnalyticsSeen,
+    ExecutionRollup,
+    FailureRollup,
+)
+from backend.errors import UserError
+from backend.events.schemas.other import ExecutionUsage, UsageFact
+
+GRANULARITIES = ("hour", "day")
+
+
+def record_usage(session: Session, event: ExecutionUsage) -> bool:
+    """Count the usage facts of one event into the hour and day rollups; False if the event was counted before."""
+    if event.event_id is None:
+        raise UserError("an analytics event without an event_id cannot be counted exactly once; "
+                        "events reach analytics through the outbox, which sets it")
+    insert = _insert(session)
+    first = session.execute(insert(AnalyticsSeen).values(event_id=event.event_id)
+                            .on_conflict_do_nothing(index_elements=["event_id"])
+                            .returning(AnalyticsSeen.event_id)).first()  # rowcount is -1 here on psycopg
+    if first is None:
+        return False
+    for fact in event.executions:
+        _count(session, event, fact)
+    return True
+
+
+def _count(session: Session, event: ExecutionUsage, fact: UsageFact) -> None:
+    moment = _moment(fact.finished_at or event.occurred_at)
+    workflow_id = event.workflow_id or ""
+    for granularity in GRANULARITIES:
+        _add(session, ExecutionRollup.__table__, {
+            "team_id": event.team_id, "granularity": granularity, "period_start": period_start(moment, granularity),
+            "workflow_id": workflow_id, "mode": fact.mode, "status": fact.status,
+            "duration_bucket": duration_bucket(fact.duration_ms)},
+            {"executions": 1, "duration_ms": fact.duration_ms or 0.0, "items": fact.items})
+    if fact.status == "failed":
+        _add(session, FailureRollup.__table__, {
+            "team_id": event.team_id, "day": period_start(moment, "day"), "workflow_id": workflow_id,
+            "failed_node": fact.failed_node or ""}, {"failures": 1})
+
+
+def _add(session: Session, table: Table, key: dict, counts: dict) -> None:
+    """INSERT the counts, or add them to the row with this key (atomic on both databases)."""
+    statement = _insert(session)(table).values(**key, **counts)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key), set_={name: table.c[name] + statement.excluded[name] for name in counts})
+    session.execute(statement)
+
+
+def _insert(session: Session):
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
+
+
+def duration_bucket(duration_ms: float | None) -> int:
+    """The index of the first bucket whose upper bound holds the duration (the last one holds the rest)."""
+    if duration_ms is None:
+        return UNKNOWN_BUCKET
+    return min(bisect.bisect_left(DURATION_BUCKETS_MS, duration_ms), len(DURATION_BUCKETS_MS) - 1)
+
+
+def period_start(moment: datetime, granularity: str) -> datetime:
+    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0) if granularity == "day" else moment
+
+
+def _moment(text: str | None) -> datetime:
+    if text:
+        moment = datetime.fromisoformat(text)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
+def percentile(histogram: dict[int, int], q: float) -> float | None:
+    """The upper bound (ms) of the bucket holding the q-th quantile of the known durations."""
+    known = sorted((bucket, count) for bucket, count in histogram.items() if bucket != UNKNOWN_BUCKET and count)
+    total = sum(count for _, count in known)
+    if not total:
+        return None
+    running = 0
+    for bucket, count in known:
+        running += count
+        if running >= q * total:
+            return float(DURATION_BUCKETS_MS[bucket])
+    return float(DURATION_BUCKETS_MS[known[-1][0]])
