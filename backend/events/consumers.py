@@ -66,8 +66,11 @@ def registry() -> dict[str, Consumer]:
     from backend.audit.consumers import CONSUMER as audit
     from backend.billing.consumers import billing_consumers
     from backend.notifications.consumers import CONSUMER as notifications
+    from backend.notifications.consumers import DELIVERY as notification_delivery
+    from backend.notifications.consumers import RULES as notification_rules
 
-    return {consumer.service: consumer for consumer in (audit, notifications, analytics, *billing_consumers())}
+    return {consumer.service: consumer for consumer in (audit, notifications, notification_rules,
+                                                        notification_delivery, analytics, *billing_consumers())}
 
 
 def get_consumer(service: str) -> Consumer:
