@@ -97,8 +97,8 @@ async def dead_letters(bootstrap: str, prefix: str, count: int) -> list[dict]:
     return found
 
 
-async def test_a_failing_run_reaches_slack_and_mail_once_and_poison_goes_to_the_dlq(  # noqa: F811
-        kafka, kafka_bootstrap, smtp, configure):
+async def test_a_failing_run_reaches_slack_and_mail_once_and_poison_goes_to_the_dlq(
+        kafka, kafka_bootstrap, smtp, configure):  # noqa: F811 - the fixtures imported above
     prefix, bus = kafka
     inbox, port = smtp
     configure(MAIL_SMTP_HOST="127.0.0.1", MAIL_SMTP_PORT=str(port), MAIL_SMTP_STARTTLS="false",
