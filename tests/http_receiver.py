@@ -26,7 +26,7 @@ class Received:
 
 
 class Receiver:
-    def __init__(self, status: int = 200, answer: bytes = b"ok") -> None:
+    def __init__(self, status: int = 200, answer: bytes = b"ok", host: str = "127.0.0.1") -> None:
         self.status, self.answer = status, answer
         self.requests: list[Received] = []
         self._lock = threading.Lock()
@@ -47,11 +47,12 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((host, 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}{path}"
 
     def wait_for(self, count: int, timeout_s: float = 30) -> list[Received]:
         deadline = time.monotonic() + timeout_s

@@ -17,9 +17,8 @@ def _select(name: str, label: str, options, value=None, on_change=None, **props)
 
 
 def _channel_form() -> rx.Component:
-    url_hint = rx.match(S.kind, ("slack", "Slack: the incoming webhook URL (app settings > Incoming Webhooks)."),
-                        ("teams", "Teams: the channel's incoming webhook URL."),
-                        ("webhook", "Your endpoint; each request is signed (see the README)."), "")
+    url_hint = ("Slack or Teams: the channel's incoming webhook URL. Signed webhook: your endpoint (each "
+                "request is signed, see the README).")
     return rx.form(
         rx.vstack(
             field("Channel name", rx.input(name="name", aria_label="Channel name", max_length=100, width=_WIDE)),
