@@ -36,6 +36,9 @@ class Consumer:
     service: str
     topics: tuple[str, ...]
     handle: Handler
+    # The deployed service it runs in: `linkflow consume --service notifications` runs every consumer
+    # part of it too (each its own group), so one service needs one Deployment.
+    part_of: str | None = None
 
     def __post_init__(self) -> None:
         unknown = [topic for topic in self.topics if topic not in TOPICS]
@@ -78,6 +81,12 @@ def get_consumer(service: str) -> Consumer:
     if service not in consumers:
         raise UserError(f"no consumer for {service!r} yet; available: {', '.join(sorted(consumers))}")
     return consumers[service]
+
+
+def service_consumers(service: str) -> list[Consumer]:
+    """The consumer named `service` and every consumer part of it (`linkflow consume --service NAME`)."""
+    first = get_consumer(service)
+    return [first, *(c for c in registry().values() if c.part_of == service and c is not first)]
 
 
 async def run_consumer(bus: EventBus, consumer: Consumer, stop: asyncio.Event,

@@ -3,6 +3,8 @@
 - `notifications`: failed executions tell their workflow's creator (in-app, and by mail).
 - `notification-rules`: the team's notification rules turn execution.events into notification.requested.
 - `notification-delivery`: notification.requested events are sent on their channel.
+
+The last two are part of the first: `linkflow consume --service notifications` runs all three groups.
 """
 
 from __future__ import annotations
@@ -21,5 +23,5 @@ async def handle(event: Event) -> None:
 
 
 CONSUMER = Consumer("notifications", ("execution.events",), handle)
-RULES = Consumer("notification-rules", ("execution.events",), evaluator.handle)
-DELIVERY = Consumer("notification-delivery", ("notification.events",), delivery.handle)
+RULES = Consumer("notification-rules", ("execution.events",), evaluator.handle, part_of="notifications")
+DELIVERY = Consumer("notification-delivery", ("notification.events",), delivery.handle, part_of="notifications")
