@@ -26,8 +26,9 @@ class Received:
 
 
 class Receiver:
-    def __init__(self, status: int = 200, answer: bytes = b"ok", host: str = "127.0.0.1") -> None:
-        self.status, self.answer = status, answer
+    def __init__(self, status: int = 200, answer: bytes = b"ok", host: str = "127.0.0.1",
+                 content_type: str = "text/plain") -> None:
+        self.status, self.answer, self.content_type = status, answer, content_type
         self.requests: list[Received] = []
         self._lock = threading.Lock()
         receiver = self
@@ -39,7 +40,7 @@ class Receiver:
                     receiver.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()},
                                                       body))
                 self.send_response(receiver.status)
-                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Type", receiver.content_type)
                 self.send_header("Content-Length", str(len(receiver.answer)))
                 self.end_headers()
                 self.wfile.write(receiver.answer)
