@@ -105,6 +105,7 @@ class NotificationsSettings(BaseModel):
     """Notification rules and channels (backend/notifications/): how long a channel may take to answer."""
 
     timeout_s: float = Field(10.0, gt=0, le=120)  # per Slack/Teams/webhook request; then retried with backoff
+    keep_days: int = Field(7, ge=4)  # evaluated events and deliveries; longer than execution.events keeps events
 
 
 class SecuritySettings(BaseModel):

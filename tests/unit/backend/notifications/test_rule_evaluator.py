@@ -99,3 +99,22 @@ def test_long_runs_and_error_workflows(api, api_user):
     assert [p["title"] for p in requested()] == ['A run of "Orders" took longer than 3600 s',
                                                  'Error workflow "Orders" fired']
     assert "took 7200.0 s" in requested()[0]["body"]
+
+
+def test_the_bookkeeping_is_pruned_after_keep_days(api, api_user, configure):
+    from datetime import timedelta
+
+    from backend.db.base import utcnow
+    from backend.notifications.models import NotificationDelivery, NotificationSeen
+    from backend.notifications.retention import prune
+
+    configure(NOTIFICATIONS_KEEP_DAYS="7")
+    ada = api_user("ada@example.com")
+    workflow, _, bell = setup(api, ada)
+    rule(api, ada, channel_id=bell, trigger="failure", workflow_id=workflow)
+    assert evaluate(run(ada.team_id, workflow, ExecutionStatus.FAILED)) == 1
+    assert prune(utcnow() + timedelta(days=6)) == 0
+    assert prune(utcnow() + timedelta(days=8)) == 2  # the evaluated event and its delivery
+    with session_scope() as session:
+        assert session.scalars(select(NotificationSeen)).all() == []
+        assert session.scalars(select(NotificationDelivery)).all() == []
