@@ -179,8 +179,10 @@ async def _post(what: str, url: str, payload: dict | None, *, headers: dict | No
     if status == 429 or status >= 500:
         raise TransientError(f"{what} at {host} answered {status}; trying again later")
     if status >= 300:
-        raise UserError(f"{what} at {host} answered {status} ({response.text[:200]!r}); check the channel's "
-                        "URL or token")
+        # Slack's and Teams' answers name the problem (no_service, invalid_token, ...); an answer to a request
+        # that carried a token is not shown, as a server may echo what it was sent.
+        said = "" if headers and "Authorization" in headers else f" ({response.text[:200]!r})"
+        raise UserError(f"{what} at {host} answered {status}{said}; check the channel's URL or token")
     if slack_api:
         answer = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
         if answer.get("ok") is not True:

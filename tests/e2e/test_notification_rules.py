@@ -67,7 +67,14 @@ def test_an_on_failure_rule_made_in_the_ui_posts_to_slack_and_the_bell_updates_l
     page.get_by_label("Rule workflow").select_option(label=name)
     page.get_by_label("Rule channel").select_option(label="Ops Slack")
     page.get_by_role("button", name="Add rule").click()
-    expect(page.get_by_test_id("rule-row").filter(has_text="Orders failing")).to_contain_text(name)
+    rule = page.get_by_test_id("rule-row").filter(has_text="Orders failing")
+    expect(rule).to_contain_text(name)
+    expect(rule).to_contain_text("on")
+    rule.get_by_role("button", name="Pause or resume rule Orders failing").click()
+    expect(rule).to_contain_text("paused")
+    assert [r["enabled"] for r in account.api.get("/notifications/rules").json()["items"]] == [False]
+    rule.get_by_role("button", name="Pause or resume rule Orders failing").click()
+    expect(rule).not_to_contain_text("paused")
 
     bell = page.get_by_role("button", name="Notifications")
     expect(bell).not_to_contain_text("1")

@@ -92,9 +92,14 @@ def _rule_row(rule) -> rx.Component:
         rx.table.cell(rx.text(rule["workflow"], size="2")),
         rx.table.cell(rx.text(rule["channel"], size="2")),
         rx.table.cell(rx.text(rule["window"], size="2")),
-        rx.table.cell(rx.cond(AuthState.can_edit, rx.button(
-            "Delete", size="1", variant="soft", color_scheme="red", aria_label="Delete rule " + rule["name"].to(str),
-            on_click=S.delete_rule(rule["id"]))), text_align="right"),
+        rx.table.cell(rx.badge(rule["enabled"], color_scheme=rx.cond(rule["enabled"] == "on", "green", "gray"))),
+        rx.table.cell(rx.cond(AuthState.can_edit, rx.hstack(
+            rx.button(rx.cond(rule["enabled"] == "on", "Pause", "Resume"), size="1", variant="soft",
+                      aria_label="Pause or resume rule " + rule["name"].to(str),
+                      on_click=S.toggle_rule(rule["id"], rule["enabled"])),
+            rx.button("Delete", size="1", variant="soft", color_scheme="red",
+                      aria_label="Delete rule " + rule["name"].to(str), on_click=S.delete_rule(rule["id"])),
+            justify="end")), text_align="right"),
         align="center", data_testid="rule-row",
     )
 
@@ -113,7 +118,8 @@ def team_notifications() -> rx.Component:
         rx.cond(AuthState.can_edit, _channel_form()),
         spacing="3", width="100%")
     rules = rx.vstack(
-        rx.cond(S.rules.length() > 0, _table(("Name", "When", "Workflow", "Channel", "Window", ""), S.rules, _rule_row),
+        rx.cond(S.rules.length() > 0, _table(("Name", "When", "Workflow", "Channel", "Window", "State", ""), S.rules,
+                                                    _rule_row),
                 rx.text("No rules yet.", size="2", color=rx.color("gray", 10))),
         rx.cond(AuthState.can_edit, _rule_form()),
         spacing="3", width="100%")

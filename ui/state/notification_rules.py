@@ -53,7 +53,8 @@ class NotificationRulesState(rx.State):
                        + (f" {r['threshold_s']} s" if r["trigger"] == "long_run" else ""),
                        "channel": names.get(r["channel_id"], "?"),
                        "workflow": flows.get(r["workflow_id"], "?") if r["workflow_id"] else "All workflows",
-                       "window": f"{r['window_s'] // 60} min" if r["window_s"] else "none"}
+                       "window": f"{r['window_s'] // 60} min" if r["window_s"] else "none",
+                       "enabled": "on" if r["enabled"] else "paused"}
                       for r in rules["items"]]
         self.loaded, self.error = True, ""
         return None
@@ -139,6 +140,14 @@ class NotificationRulesState(rx.State):
         finally:
             self.saving = False
         return [NotificationRulesState.load, rx.toast.success(f"Rule “{name}” added")]
+
+    @rx.event
+    async def toggle_rule(self, rule_id: str, state: str):
+        try:
+            await call_api(self, "PATCH", f"/notifications/rules/{rule_id}", json={"enabled": state != "on"})
+        except ApiError as exc:
+            return api_failed(exc)
+        return NotificationRulesState.load
 
     @rx.event
     async def delete_rule(self, rule_id: str):
