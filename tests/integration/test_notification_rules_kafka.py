@@ -1,6 +1,6 @@
 """Notification rules on the scaled-out path, on a real Kafka: a failing production run (the engine's own
 `finish` in PostgreSQL) → execution.events → the `notification-rules` consumer → notification.events →
-the `notification-delivery` consumer → a Slack-compatible HTTP receiver on 127.0.0.1 (it stands in for
+the `notification-delivery` consumer (both run by `linkflow consume --service notifications`, a real process) → a Slack-compatible HTTP receiver on 127.0.0.1 (it stands in for
 Slack, a third-party SaaS) and a mail over real SMTP (aiosmtpd on 127.0.0.1). A redelivered batch sends
 nothing twice, a second failure in the burst sends nothing, and a poison event lands in dlq.events with
 the reason."""
@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
 import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import select, update
-from test_notifications_kafka import committed_offsets, kafka, smtp  # noqa: F401 - fixtures
+from test_notifications_kafka import REPO, committed_offsets, kafka, smtp  # noqa: F401 - fixtures
 
 from backend.db.session import session_scope
 from backend.events.bus import Event
-from backend.events.consumers import RetryPolicy, run_consumer
 from backend.events.models import OutboxEvent
 from backend.events.relay import relay_once
 from backend.executions import service as executions
 from backend.executions.models import ExecutionStatus
 from backend.notifications import channels, rules
-from backend.notifications.consumers import DELIVERY, RULES
 from backend.notifications.models import NotificationDelivery
 from backend.users.service import create_user
 from backend.workflows.models import Workflow
@@ -98,25 +100,31 @@ async def dead_letters(bootstrap: str, prefix: str, count: int) -> list[dict]:
 
 
 async def test_a_failing_run_reaches_slack_and_mail_once_and_poison_goes_to_the_dlq(
-        kafka, kafka_bootstrap, smtp, configure):  # noqa: F811 - the fixtures imported above
+        kafka, kafka_bootstrap, postgres_url, smtp, configure):  # noqa: F811 - the fixtures imported above
     prefix, bus = kafka
     inbox, port = smtp
     configure(MAIL_SMTP_HOST="127.0.0.1", MAIL_SMTP_PORT=str(port), MAIL_SMTP_STARTTLS="false",
               HTTP_ALLOW_PRIVATE="true")  # the receivers listen on loopback
-    stop = asyncio.Event()
-    retry = RetryPolicy(attempts=2, first_delay_s=0.1)
+    env = {**os.environ, "LINKFLOW_DATABASE_URL": postgres_url, "LINKFLOW_EVENTS_BACKEND": "kafka",
+           "LINKFLOW_EVENTS_KAFKA_BOOTSTRAP": kafka_bootstrap, "LINKFLOW_EVENTS_TOPIC_PREFIX": prefix,
+           "LINKFLOW_MAIL_SMTP_HOST": "127.0.0.1", "LINKFLOW_MAIL_SMTP_PORT": str(port),
+           "LINKFLOW_MAIL_SMTP_STARTTLS": "false", "LINKFLOW_HTTP_ALLOW_PRIVATE": "true", "LINKFLOW_LOG_FORMAT": "text"}
     with Receiver() as slack, Receiver(status=404, answer=b"no such webhook") as gone:
         team_id, workflow_id = setup_team(slack.url("/services/T1/B1/secret"), gone.url("/webhookb2/x"))
-        tasks = [asyncio.create_task(run_consumer(bus, consumer, stop, retry)) for consumer in (RULES, DELIVERY)]
+        # the deployed role: one process, the notifications service's three consumer groups
+        role = subprocess.Popen([sys.executable, "-m", "backend.cli", "consume", "--service", "notifications"],
+                                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             execution_id = fail_a_run(team_id, workflow_id)
-            await relay_until(bus, lambda: slack.requests and inbox.messages and gone.requests)
+            await relay_until(bus, lambda: slack.requests and len(inbox.messages) == 2 and gone.requests)
             [request] = slack.requests
             assert request.path == "/services/T1/B1/secret"
             text = request.json()["text"]
             assert 'Workflow "Orders" failed' in text and "order 42 has no customer" in text and execution_id in text
-            [mail] = inbox.messages
-            assert mail["To"] == "oncall@example.com" and mail["Subject"] == 'Workflow "Orders" failed'
+            # the rule's mail, and (the same role's `notifications` group) the creator's own failure mail
+            [mail] = [m for m in inbox.messages if m["To"] == "oncall@example.com"]
+            assert mail["Subject"] == 'Workflow "Orders" failed'
+            assert [m["To"] for m in inbox.messages if m is not mail] == ["ada@example.com"]
 
             # The 404 of the Teams stand-in cannot be fixed by retrying: dead-lettered with the reason.
             [dead] = await dead_letters(kafka_bootstrap, prefix, 1)
@@ -142,12 +150,15 @@ async def test_a_failing_run_reaches_slack_and_mail_once_and_poison_goes_to_the_
                 pass
             for _ in range(600):
                 if (await committed_offsets(kafka_bootstrap, rules_group) >= 8
+                        and await committed_offsets(kafka_bootstrap, prefix + "notifications") >= 8
                         and await committed_offsets(kafka_bootstrap, delivery_group) >= before + 3):
                     break
                 await asyncio.sleep(0.1)
             assert await committed_offsets(kafka_bootstrap, delivery_group) >= before + 3, republished
             await asyncio.sleep(1)
-            assert len(slack.requests) == 1 and len(inbox.messages) == 1, "a redelivered batch sent again"
+            to = [m["To"] for m in inbox.messages]
+            assert len(slack.requests) == 1 and to.count("oncall@example.com") == 1, "a redelivered batch sent again"
+            assert to.count("ada@example.com") == 2  # the creator's own mail: one per failed run, once each
             assert sorted(statuses().values()) == ["failed", "sent", "sent"]
 
             # A poison event: no title, an unknown field. Refused by its schema, dead-lettered with the reason.
@@ -159,5 +170,6 @@ async def test_a_failing_run_reaches_slack_and_mail_once_and_poison_goes_to_the_
             assert poison and "title" in poison[0]["error"] and "surprise" in poison[0]["error"]
             assert len(slack.requests) == 1
         finally:
-            stop.set()
-            await asyncio.gather(*tasks)
+            role.send_signal(signal.SIGTERM)
+            output, _ = role.communicate(timeout=30)
+    assert role.returncode == 0, output
