@@ -192,6 +192,8 @@ def _check(session: Session, channel: NotificationChannel, secrets: dict) -> Non
 
 
 def _flush_unique(session: Session, channel: NotificationChannel) -> None:
+    if not channel.name:
+        raise UserError("a notification channel needs a name, e.g. \"#ops alerts\"")
     with session.no_autoflush:
         taken = session.scalar(select(NotificationChannel.id).where(
             NotificationChannel.team_id == channel.team_id, NotificationChannel.name == channel.name,

@@ -90,7 +90,6 @@ def _text(message: Message) -> str:
 
 def _in_app(message: Message) -> int:
     """One bell notification for every active member of the team."""
-    insert = None
     with session_scope() as session:
         insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
         users = session.scalars(select(User.id).join(Membership, Membership.user_id == User.id).where(
@@ -121,10 +120,9 @@ async def _slack(channel: NotificationChannel, secrets: dict, message: Message) 
     if channel.config.get("mode") != "bot":
         return await _post("Slack", secrets["webhook_url"], {"text": text})
     token, base = await asyncio.to_thread(_slack_bot, channel)
-    answer = await _post("Slack", base.rstrip("/") + "/chat.postMessage",
-                         {"channel": channel.config["channel"], "text": text},
-                         headers={"Authorization": f"Bearer {token}"}, slack_api=True)
-    return answer
+    return await _post("Slack", base.rstrip("/") + "/chat.postMessage",
+                       {"channel": channel.config["channel"], "text": text},
+                       headers={"Authorization": f"Bearer {token}"}, slack_api=True)
 
 
 def _slack_bot(channel: NotificationChannel) -> tuple[str, str]:

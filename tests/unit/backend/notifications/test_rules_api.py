@@ -124,6 +124,7 @@ def test_viewers_read_but_do_not_write(api, api_user):
     ({"name": "x", "kind": "slack", "config": {"mode": "bot", "channel": "#a", "credential_id": "nope"}},
      400, "not a Slack credential"),
     ({"name": "", "kind": "in_app"}, 422, "name"),
+    ({"name": "   ", "kind": "in_app"}, 400, "needs a name"),
     ({"name": "x", "kind": "in_app", "config": {"deep": DEEP}}, None, ""),
 ])
 def test_bad_channels_are_refused_and_nothing_is_stored(api, api_user, body, status, says):
