@@ -48,13 +48,12 @@ def _channel_row(channel) -> rx.Component:
         rx.table.cell(rx.text(channel["name"], weight="medium", size="2")),
         rx.table.cell(rx.text(channel["kind"], size="2")),
         rx.table.cell(rx.text(channel["secrets"], size="2", color=rx.color("gray", 10))),
-        rx.table.cell(rx.hstack(
+        rx.table.cell(rx.cond(AuthState.can_edit, rx.hstack(
             rx.button("Send test", size="1", variant="soft", aria_label="Send test to " + channel["name"].to(str),
                       on_click=S.send_test(channel["id"], channel["name"])),
-            rx.cond(AuthState.can_edit, rx.button("Delete", size="1", variant="soft", color_scheme="red",
-                                                  aria_label="Delete channel " + channel["name"].to(str),
-                                                  on_click=S.delete_channel(channel["id"]))),
-            justify="end"), text_align="right"),
+            rx.button("Delete", size="1", variant="soft", color_scheme="red",
+                      aria_label="Delete channel " + channel["name"].to(str), on_click=S.delete_channel(channel["id"])),
+            justify="end")), text_align="right"),
         align="center", data_testid="channel-row",
     )
 
