@@ -24,6 +24,7 @@ from backend.input_guard import JsonDepthGuard, refuse_unstorable_input
 from backend.node_registry import api as node_registry_api
 from backend.notifications import api as notifications_api
 from backend.notifications import inbox_api as notifications_inbox_api
+from backend.notifications import rules_api as notifications_rules_api
 from backend.observability import MetricsMiddleware, metrics_endpoint
 from backend.settings import get_settings
 from backend.storage import api as storage_api
@@ -43,7 +44,7 @@ SERVICE_ROUTERS += [workflows_api.router, executions_api.router, node_registry_a
                     variables_api.router]
 SERVICE_ROUTERS += [credentials_api.router]
 SERVICE_ROUTERS += [audit_api.router, admin_api.router]
-SERVICE_ROUTERS += [notifications_api.router, notifications_inbox_api.router]
+SERVICE_ROUTERS += [notifications_api.router, notifications_inbox_api.router, notifications_rules_api.router]
 SERVICE_ROUTERS += [expressions_api.router, webhook_test_events_api.router]
 SERVICE_ROUTERS += [billing_api.router, billing_api.admin_router]
 SERVICE_ROUTERS += [analytics_api.router]

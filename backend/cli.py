@@ -41,8 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run a Dramatiq worker that executes workflows")
     sub.add_parser("scheduler", help="fire due schedules (leader-elected)")
     consume = sub.add_parser("consume", help="run the event consumer of one service")
-    consume.add_argument("--service", required=True, help="audit, notifications, analytics or billing (search: "
-                                                          "not yet)")
+    consume.add_argument("--service", required=True, help="audit, notifications (with its notification-rules and "
+                                                          "notification-delivery groups), analytics or billing "
+                                                          "(search: not yet)")
 
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "downgrade", "current"])

@@ -103,6 +103,13 @@ class MailSettings(BaseModel):
     sender: str = "LinkFlow <linkflow@localhost>"
 
 
+class NotificationsSettings(BaseModel):
+    """Notification rules and channels (backend/notifications/): how long a channel may take to answer."""
+
+    timeout_s: float = Field(10.0, gt=0, le=120)  # per Slack/Teams/webhook request; then retried with backoff
+    keep_days: int = Field(7, ge=4)  # evaluated events and deliveries; longer than execution.events keeps events
+
+
 class SecuritySettings(BaseModel):
     secret_key: str = DEV_SECRET
     vault_keys: str = DEV_VAULT_KEY  # "kid:base64key,kid2:base64key"; the first encrypts
@@ -194,6 +201,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
+    notifications: NotificationsSettings = Field(default_factory=NotificationsSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     code: CodeSettings = Field(default_factory=CodeSettings)

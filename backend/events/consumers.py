@@ -37,6 +37,9 @@ class Consumer:
     topics: tuple[str, ...]
     handle: Handler
     start_at_end: bool = False  # a new group reads only what is published from now on
+    # The deployed service it runs in: `linkflow consume --service notifications` runs every consumer
+    # part of it too (each its own group), so one service needs one Deployment.
+    part_of: str | None = None
 
     def __post_init__(self) -> None:
         unknown = [topic for topic in self.topics if topic not in TOPICS]
@@ -67,8 +70,11 @@ def registry() -> dict[str, Consumer]:
     from backend.audit.consumers import CONSUMER as audit
     from backend.billing.consumers import billing_consumers
     from backend.notifications.consumers import CONSUMER as notifications
+    from backend.notifications.consumers import DELIVERY as notification_delivery
+    from backend.notifications.consumers import RULES as notification_rules
 
-    return {consumer.service: consumer for consumer in (audit, notifications, analytics, *billing_consumers())}
+    return {consumer.service: consumer for consumer in (audit, notifications, notification_rules,
+                                                        notification_delivery, analytics, *billing_consumers())}
 
 
 def get_consumer(service: str) -> Consumer:
@@ -76,6 +82,12 @@ def get_consumer(service: str) -> Consumer:
     if service not in consumers:
         raise UserError(f"no consumer for {service!r} yet; available: {', '.join(sorted(consumers))}")
     return consumers[service]
+
+
+def service_consumers(service: str) -> list[Consumer]:
+    """The consumer named `service` and every consumer part of it (`linkflow consume --service NAME`)."""
+    first = get_consumer(service)
+    return [first, *(c for c in registry().values() if c.part_of == service and c is not first)]
 
 
 async def run_consumer(bus: EventBus, consumer: Consumer, stop: asyncio.Event,

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from ui.components.ticker import ticker
 from ui.state.auth import AuthState
 from ui.state.billing import BillingState
 from ui.state.notifications import NotificationsState
@@ -15,6 +16,7 @@ NAV = [
     ("Settings", "/settings", "settings"),
 ]
 ADMIN_NAV = ("Admin", "/admin", "shield")  # instance admins only
+BELL_SECONDS = 5  # how often the bell asks for new notifications while a page is open
 BILLING_NAV = ("Billing", "/settings/billing", "credit-card")  # owners and admins, while billing is on
 
 
@@ -134,9 +136,14 @@ def notification_bell() -> rx.Component:
     )
 
 
+def live_bell() -> rx.Component:
+    """The bell, refreshed every BELL_SECONDS while the page is open (no reload needed)."""
+    return rx.fragment(notification_bell(), ticker(seconds=BELL_SECONDS, on_tick=NotificationsState.tick))
+
+
 def sidebar() -> rx.Component:
     return rx.vstack(
-        rx.hstack(brand(), rx.spacer(), notification_bell(), padding="12px", width="100%", align="center"),
+        rx.hstack(brand(), rx.spacer(), live_bell(), padding="12px", width="100%", align="center"),
         rx.el.nav(
             rx.vstack(*(_nav_item(*item) for item in NAV),
                       rx.cond(BillingState.enabled & AuthState.is_team_admin, _nav_item(*BILLING_NAV)),

@@ -40,6 +40,13 @@ class NotificationRequested(EventSchema):
     body: Annotated[str, Field(max_length=10_000)] = ""
     execution_id: Id | None = None
     workflow_id: Id | None = None
+    # Set by the rule evaluator (backend/notifications/evaluator.py): the delivery consumer sends each
+    # request_id once, to the team's channel channel_id; count is how many occurrences the message sums up.
+    request_id: Id | None = None
+    channel_id: Id | None = None
+    rule_id: Id | None = None
+    count: Annotated[int, Field(ge=1)] = 1
+    link: Annotated[str, Field(max_length=2000)] | None = None
 
 
 class UsageFact(BaseModel):

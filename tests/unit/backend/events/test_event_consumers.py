@@ -8,7 +8,14 @@ import pytest
 
 from backend.errors import UserError
 from backend.events.bus import Event, InMemoryBus, PublishError
-from backend.events.consumers import Consumer, RetryPolicy, get_consumer, registry, run_consumer
+from backend.events.consumers import (
+    Consumer,
+    RetryPolicy,
+    get_consumer,
+    registry,
+    run_consumer,
+    service_consumers,
+)
 
 NO_WAIT = RetryPolicy(attempts=5, first_delay_s=0)
 AUDIT = Event("audit.log", "t", {"action": "workflow.create", "team_id": "t"})
@@ -103,8 +110,13 @@ def test_backoff_doubles_up_to_a_ceiling():
 
 def test_the_registry_names_the_services_that_consume():
     assert registry()["audit"].topics == ("audit.log",)
-    with pytest.raises(UserError, match="no consumer for 'search' yet; available: analytics, audit, notifications"):
+    with pytest.raises(UserError, match="no consumer for 'search' yet; available: analytics, audit, "
+                                        "notification-delivery, notification-rules, notifications"):
         get_consumer("search")
+    # one deployed service, its groups: `linkflow consume --service notifications` runs the three
+    assert [c.service for c in service_consumers("notifications")] == [
+        "notifications", "notification-rules", "notification-delivery"]
+    assert [c.service for c in service_consumers("notification-rules")] == ["notification-rules"]
 
 
 def test_a_consumer_of_an_unknown_topic_is_refused_when_declared():
