@@ -103,8 +103,10 @@ def test_backoff_doubles_up_to_a_ceiling():
 
 def test_the_registry_names_the_services_that_consume():
     assert registry()["audit"].topics == ("audit.log",)
-    with pytest.raises(UserError, match="no consumer for 'search' yet; available: analytics, audit, notifications"):
-        get_consumer("search")
+    assert registry()["search"].topics == ("workflow.events", "execution.events", "audit.log")
+    with pytest.raises(UserError, match="no consumer for 'nosuch' yet; available: analytics, audit, notifications, "
+                                        "search"):
+        get_consumer("nosuch")
 
 
 def test_a_consumer_of_an_unknown_topic_is_refused_when_declared():
