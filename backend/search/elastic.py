@@ -43,6 +43,10 @@ TEXT_FIELDS = {
     EXECUTION: ["workflow_name^2", "error_message^2", "trigger_data", "output", "errors"],
     AUDIT: ["action.text^2", "details"],
 }
+# Stored newest first, so "newest first" pages stop early instead of sorting every match.
+INDEX_SORT = {EXECUTION: {"index.sort.field": "started_at", "index.sort.order": "desc"},
+              AUDIT: {"index.sort.field": "created_at", "index.sort.order": "desc"}}
+MAX_COUNT = 10_000  # totals are counted exactly up to this, then reported as this
 ID_FIELDS = {WORKFLOW: ["id"], EXECUTION: ["id", "workflow_id"], AUDIT: ["id", "object_id"]}
 
 
@@ -92,11 +96,11 @@ class ElasticIndex:
         if self._templates_ready:
             return
         for kind, mapping in MAPPINGS.items():
+            settings = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s",
+                        "index.codec": "best_compression", **INDEX_SORT.get(kind, {})}
             self._call(self.client.indices.put_index_template, name=f"{self.prefix}-{_plural(kind)}",
                        index_patterns=[self.pattern(kind)], priority=200,
-                       template={"settings": {"number_of_shards": 1, "number_of_replicas": 0,
-                                              "refresh_interval": "1s", "index.codec": "best_compression"},
-                                 "mappings": {"dynamic": "strict", "properties": mapping}})
+                       template={"settings": settings, "mappings": {"dynamic": "strict", "properties": mapping}})
         if not self._call(self.client.indices.exists, index=self.index_for(WORKFLOW)):
             self._call(self.client.options(ignore_status=400).indices.create, index=self.index_for(WORKFLOW))
         self._templates_ready = True
@@ -167,7 +171,7 @@ class ElasticIndex:
         searches: list[dict] = []
         for kind in kinds:
             searches += [{"index": self.pattern(kind), "ignore_unavailable": True, "allow_no_indices": True},
-                         {"size": limit, "track_total_hits": 10_000, "_source": True,
+                         {"size": limit, "track_total_hits": MAX_COUNT, "_source": True,
                           "query": self.team_query(team_id, kind, text, filters)}]
         response = self._call(self.client.msearch, searches=searches)
         out: dict[str, tuple[list[Hit], int]] = {}
@@ -180,11 +184,11 @@ class ElasticIndex:
 
     def search_executions(self, team_id: str, text: str, filters: Sequence[dict], limit: int,
                           offset: int) -> tuple[list[str], int]:
-        """The executions page: ids newest first, and how many match."""
+        """The executions page: ids newest first, and how many match (at most MAX_COUNT)."""
         self.ensure_templates()
         response = self._call(self.client.search, index=self.pattern(EXECUTION), ignore_unavailable=True,
                               allow_no_indices=True, from_=offset, size=limit, source=False,
-                              track_total_hits=True, sort=[{"started_at": "desc"}, {"id": "desc"}],
+                              track_total_hits=MAX_COUNT, sort=[{"started_at": "desc"}],
                               query=self.team_query(team_id, EXECUTION, text, filters, operator="and"))
         return [hit["_id"] for hit in response["hits"]["hits"]], response["hits"]["total"]["value"]
 
