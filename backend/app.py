@@ -26,6 +26,7 @@ from backend.notifications import api as notifications_api
 from backend.notifications import inbox_api as notifications_inbox_api
 from backend.notifications import rules_api as notifications_rules_api
 from backend.observability import MetricsMiddleware, metrics_endpoint
+from backend.search import api as search_api
 from backend.settings import get_settings
 from backend.storage import api as storage_api
 from backend.users import api as users_api
@@ -49,6 +50,7 @@ SERVICE_ROUTERS += [expressions_api.router, webhook_test_events_api.router]
 SERVICE_ROUTERS += [billing_api.router, billing_api.admin_router]
 SERVICE_ROUTERS += [analytics_api.router]
 SERVICE_ROUTERS += [storage_api.router]
+SERVICE_ROUTERS += [search_api.router]
 
 
 async def _unknown_api_path(request: Request, path: str) -> None:

@@ -18,6 +18,7 @@ from backend.cli_commands import (
     user_command,
 )
 from backend.events import cli as kafka_cli
+from backend.search import cli as search_cli
 from backend.storage import cli as storage_cli
 
 ROLE_GROUP = "linkflow.roles"  # up, ui, worker, scheduler, consume: long-running roles outside backend/
@@ -42,8 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("scheduler", help="fire due schedules (leader-elected)")
     consume = sub.add_parser("consume", help="run the event consumer of one service")
     consume.add_argument("--service", required=True, help="audit, notifications (with its notification-rules and "
-                                                          "notification-delivery groups), analytics or billing "
-                                                          "(search: not yet)")
+                                                          "notification-delivery groups), analytics, search or billing")
 
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "downgrade", "current"])
@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     kafka_cli.add_parser(sub)
     analytics_cli.add_parser(sub)
     storage_cli.add_parser(sub)
+    search_cli.add_parser(sub)
 
     run = sub.add_parser("run", help="execute one workflow file in embedded mode and print the result")
     run.add_argument("file", help="workflow JSON file")
@@ -98,6 +99,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "kafka": kafka_cli.kafka_command,
     "analytics": analytics_cli.analytics_command,
     "storage": storage_cli.storage_command,
+    "search": search_cli.search_command,
 }
 
 

@@ -52,8 +52,14 @@ class CacheSettings(BaseModel):
 
 
 class SearchSettings(BaseModel):
+    """Global search and the executions page's text search (backend/search/)."""
+
     backend: Literal["sql", "elasticsearch"] = "sql"
     elasticsearch_url: str = "http://127.0.0.1:9200"
+    index_prefix: str = Field("linkflow", pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")  # index names start with it
+    max_field_chars: int = Field(32_768, ge=1024, le=1_048_576)  # per indexed data field (trigger data, output)
+    bulk_size: int = Field(500, ge=1, le=10_000)  # documents per bulk request
+    timeout_s: float = Field(10.0, gt=0, le=300)  # per Elasticsearch request
 
 
 class StorageSettings(BaseModel):

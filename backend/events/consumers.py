@@ -14,11 +14,12 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from backend.errors import UserError
 from backend.events import schemas
-from backend.events.bus import Event, EventBus, Handler
+from backend.events.bus import Event, EventBus, Handler, KafkaBus
 from backend.events.topics import TOPICS
 from backend.tracing import consumer_span
 
@@ -31,6 +32,10 @@ MAX_REASON_CHARS = 4000
 DEAD_LETTERED: Counter[str] = Counter()
 
 
+# Handles a batch at once; returns {position: error} for the events it could not handle (dead-lettered).
+BatchHandle = Callable[[list[Event]], Awaitable[dict[int, Exception]]]
+
+
 @dataclass(frozen=True)
 class Consumer:
     service: str
@@ -40,6 +45,7 @@ class Consumer:
     # The deployed service it runs in: `linkflow consume --service notifications` runs every consumer
     # part of it too (each its own group), so one service needs one Deployment.
     part_of: str | None = None
+    handle_batch: BatchHandle | None = None  # on Kafka, each fetch at once (bulk writes); `handle` elsewhere
 
     def __post_init__(self) -> None:
         unknown = [topic for topic in self.topics if topic not in TOPICS]
@@ -72,9 +78,11 @@ def registry() -> dict[str, Consumer]:
     from backend.notifications.consumers import CONSUMER as notifications
     from backend.notifications.consumers import DELIVERY as notification_delivery
     from backend.notifications.consumers import RULES as notification_rules
+    from backend.search.consumers import CONSUMER as search
 
     return {consumer.service: consumer for consumer in (audit, notifications, notification_rules,
-                                                        notification_delivery, analytics, *billing_consumers())}
+                                                        notification_delivery, analytics, search,
+                                                        *billing_consumers())}
 
 
 def get_consumer(service: str) -> Consumer:
@@ -97,10 +105,14 @@ async def run_consumer(bus: EventBus, consumer: Consumer, stop: asyncio.Event,
     async def handler(event: Event) -> None:
         await deliver(bus, consumer, event, stop, retry)
 
+    async def batch_handler(events: list[Event]) -> None:
+        await deliver_batch(bus, consumer, events, stop, retry)
+
+    batched = batch_handler if consumer.handle_batch is not None and isinstance(bus, KafkaBus) else None
     while not stop.is_set():
         try:
             await bus.run_consumer(consumer.service, consumer.topics, handler, stop,
-                                   start_at_end=consumer.start_at_end)
+                                   start_at_end=consumer.start_at_end, batch_handler=batched)
         except ConsumerStopping:
             return
         except Exception:  # e.g. the DLQ or the broker is unreachable: the event is delivered again
@@ -136,6 +148,40 @@ async def deliver(bus: EventBus, consumer: Consumer, event: Event, stop: asyncio
             if stop.is_set():
                 raise ConsumerStopping(consumer.service)
     await _dead_letter(bus, consumer, event, error, attempt)
+
+
+async def deliver_batch(bus: EventBus, consumer: Consumer, events: list[Event], stop: asyncio.Event,
+                        retry: RetryPolicy) -> None:
+    """Hand a fetched batch to the consumer's `handle_batch`, retrying the batch with backoff. Events that do
+    not match their schema, and those the handler says it cannot handle, go to the DLQ with the reason; if
+    the batch keeps failing, its events are delivered one at a time so only the failing ones are dead."""
+    valid: list[Event] = []
+    for event in events:
+        try:
+            schemas.validate(event.topic, event.key, event.payload)
+            valid.append(event)
+        except schemas.InvalidEvent as exc:
+            await _dead_letter(bus, consumer, event, exc, 0)
+    if not valid:
+        return
+    for attempt in range(1, retry.attempts + 1):
+        try:
+            refused = await consumer.handle_batch(valid)
+            break
+        except Exception as exc:
+            log.warning("batch handler failed; retrying", extra={
+                "service": consumer.service, "events": len(valid), "attempt": attempt,
+                "error": f"{type(exc).__name__}: {exc}"})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), retry.delay(attempt))
+        if stop.is_set():
+            raise ConsumerStopping(consumer.service)
+    else:
+        for event in valid:
+            await deliver(bus, consumer, event, stop, retry)
+        return
+    for position, error in sorted(refused.items()):
+        await _dead_letter(bus, consumer, valid[position], error, attempt)
 
 
 async def _dead_letter(bus: EventBus, consumer: Consumer, event: Event, error: Exception,

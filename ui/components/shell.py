@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from ui.components.search import search_button
 from ui.components.ticker import ticker
 from ui.state.auth import AuthState
 from ui.state.billing import BillingState
@@ -144,6 +145,7 @@ def live_bell() -> rx.Component:
 def sidebar() -> rx.Component:
     return rx.vstack(
         rx.hstack(brand(), rx.spacer(), live_bell(), padding="12px", width="100%", align="center"),
+        search_button(),
         rx.el.nav(
             rx.vstack(*(_nav_item(*item) for item in NAV),
                       rx.cond(BillingState.enabled & AuthState.is_team_admin, _nav_item(*BILLING_NAV)),

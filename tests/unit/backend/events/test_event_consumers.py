@@ -11,6 +11,7 @@ from backend.events.bus import Event, InMemoryBus, PublishError
 from backend.events.consumers import (
     Consumer,
     RetryPolicy,
+    deliver_batch,
     get_consumer,
     registry,
     run_consumer,
@@ -110,9 +111,10 @@ def test_backoff_doubles_up_to_a_ceiling():
 
 def test_the_registry_names_the_services_that_consume():
     assert registry()["audit"].topics == ("audit.log",)
-    with pytest.raises(UserError, match="no consumer for 'search' yet; available: analytics, audit, "
-                                        "notification-delivery, notification-rules, notifications"):
-        get_consumer("search")
+    assert registry()["search"].topics == ("workflow.events", "execution.events", "audit.log")
+    with pytest.raises(UserError, match="no consumer for 'nosuch' yet; available: analytics, audit, "
+                                        "notification-delivery, notification-rules, notifications, search"):
+        get_consumer("nosuch")
     # one deployed service, its groups: `linkflow consume --service notifications` runs the three
     assert [c.service for c in service_consumers("notifications")] == [
         "notifications", "notification-rules", "notification-delivery"]
@@ -126,3 +128,40 @@ def test_a_consumer_of_an_unknown_topic_is_refused_when_declared():
         Consumer("audit", ("audit.logs",), handler)
     with pytest.raises(ValueError, match="cannot consume dlq.events"):
         Consumer("dlq", ("dlq.events",), handler)
+
+
+async def test_a_batch_dead_letters_only_the_events_it_could_not_handle(listen):
+    bus, stop = InMemoryBus(), asyncio.Event()
+    dlq = await listen(bus, "dlq-watch", ("dlq.events",))
+    batches: list[list[int]] = []
+
+    async def bulk(events: list[Event]) -> dict[int, Exception]:
+        batches.append([e.event_id for e in events])
+        return {1: UserError("mapper_parsing_exception: bad date")}
+
+    consumer = Consumer("search", ("workflow.events",), lambda e: None, bulk)
+    not_ours = Event("workflow.events", "wf-1", {"type": "workflow.deleted", "event_id": 9})  # no workflow_id
+    await deliver_batch(bus, consumer, [deleted(1), not_ours, deleted(2), deleted(3)], stop, NO_WAIT)
+    assert batches == [[1, 2, 3]]  # the invalid one never reaches the handler
+    assert [d.payload["event"]["payload"].get("event_id") for d in dlq] == [9, 2]
+    assert "workflow_id" in dlq[0].payload["error"] and dlq[0].payload["attempts"] == 0
+    assert dlq[1].payload["error"] == "UserError: mapper_parsing_exception: bad date"
+
+
+async def test_a_batch_that_keeps_failing_is_delivered_one_event_at_a_time(listen):
+    bus, stop = InMemoryBus(), asyncio.Event()
+    dlq = await listen(bus, "dlq-watch", ("dlq.events",))
+    singles: list[int] = []
+
+    async def bulk(events: list[Event]) -> dict[int, Exception]:
+        raise ConnectionError("index down")
+
+    async def one(event: Event) -> None:
+        singles.append(event.event_id)
+        if event.event_id == 2:
+            raise UserError("refused")
+
+    consumer = Consumer("search", ("workflow.events",), one, bulk)
+    await deliver_batch(bus, consumer, [deleted(1), deleted(2), deleted(3)], stop, NO_WAIT)
+    assert singles == [1, 2, 3]
+    assert [d.payload["event"]["payload"]["event_id"] for d in dlq] == [2]
