@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, Integer, String
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, utcnow
@@ -51,3 +51,16 @@ class FailureRollup(Base):
     workflow_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     failed_node: Mapped[str] = mapped_column(String(200), primary_key=True)  # "" when no node is named
     failures: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class TimeSaved(Base):
+    """Minutes one successful production run of a workflow saves someone (a setting of the workflow, as in
+    n8n's Insights); Insights multiplies it by the runs in a range."""
+
+    __tablename__ = "analytics_time_saved"
+
+    workflow_id: Mapped[str] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    minutes_per_run: Mapped[float] = mapped_column(Float)
+    updated_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

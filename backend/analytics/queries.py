@@ -5,16 +5,21 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from backend.analytics.models import ExecutionRollup as R
 from backend.analytics.models import FailureRollup as F
-from backend.analytics.service import percentile
+from backend.analytics.models import TimeSaved as T
+from backend.analytics.service import percentile, period_start
 from backend.errors import UserError
+from backend.workflows.models import Workflow
 
 MAX_RANGE = {"hour": timedelta(days=31), "day": timedelta(days=400)}
-SORTS = ("executions", "failures", "p95_ms")
+STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+SORTS = ("executions", "failures", "failure_rate", "average_ms", "p95_ms", "time_saved_minutes", "name")
+# Runs someone started by hand to try a workflow save nobody time; every other finished run that succeeded does.
+NOT_PRODUCTION = ("manual", "test")
 
 
 def check_range(since: datetime, until: datetime, granularity: str) -> None:
@@ -25,73 +30,211 @@ def check_range(since: datetime, until: datetime, granularity: str) -> None:
     if until - since > MAX_RANGE[granularity]:
         raise UserError(f"a {granularity} series covers at most {MAX_RANGE[granularity].days} days; "
                         f"ask for a shorter range or granularity=day")
+    try:
+        since - (until - since)  # noqa: B018 - the previous period must be a date too
+    except OverflowError:
+        raise UserError("the range is outside the dates this server can count in; choose a nearer one") from None
 
 
-def _rows(session: Session, team_id: str, since: datetime, until: datetime, granularity: str,
-          workflow_id: str | None, *columns):
-    query = (select(*columns).where(R.team_id == team_id, R.granularity == granularity,
-                                    R.period_start >= since, R.period_start < until))
+def _scope(team_id: str, since: datetime, until: datetime, granularity: str, workflow_id: str | None) -> list:
+    scope = [R.team_id == team_id, R.granularity == granularity, R.period_start >= since, R.period_start < until]
     if workflow_id is not None:
-        query = query.where(R.workflow_id == workflow_id)
-    return query
+        scope.append(R.workflow_id == workflow_id)
+    return scope
+
+
+def _time_saved_join():
+    return and_(T.workflow_id == R.workflow_id, T.team_id == R.team_id)
+
+
+def _saved_rows(team_id: str, since: datetime, until: datetime, granularity: str, workflow_id: str | None, *by):
+    """Minutes saved: successful production runs times their workflow's minutes per run, grouped by `by`."""
+    return (select(*by, func.sum(R.executions * T.minutes_per_run))
+            .join(T, _time_saved_join())
+            .where(*_scope(team_id, since, until, granularity, workflow_id), R.status == "succeeded",
+                   R.mode.not_in(NOT_PRODUCTION))
+            .group_by(*by))
+
+
+class _Totals:
+    """Counts of one range folded from rollup rows."""
+
+    def __init__(self) -> None:
+        self.by_status: dict[str, int] = defaultdict(int)
+        self.by_mode: dict[str, int] = defaultdict(int)
+        self.histogram: dict[int, int] = defaultdict(int)
+        self.webhook: dict[int, int] = defaultdict(int)
+        self.webhook_ms = 0.0
+        self.total_ms = 0.0
+        self.items = 0
+        self.saved = 0.0
+
+    def add(self, mode: str, status: str, bucket: int, count: int, duration: float, items: int) -> None:
+        self.by_status[status] += count
+        self.by_mode[mode] += count
+        self.histogram[bucket] += count
+        self.total_ms += duration
+        self.items += items
+        if mode == "webhook":
+            self.webhook[bucket] += count
+            self.webhook_ms += duration
+
+    @property
+    def executions(self) -> int:
+        return sum(self.by_status.values())
+
+    def answer(self) -> dict:
+        executions, webhook_runs = self.executions, sum(self.webhook.values())
+        return {"executions": executions, "by_status": dict(self.by_status), "by_mode": dict(self.by_mode),
+                "items": self.items,
+                "failure_rate": self.by_status.get("failed", 0) / executions if executions else 0.0,
+                "average_ms": self.total_ms / executions if executions else None,
+                "p50_ms": percentile(self.histogram, 0.5), "p95_ms": percentile(self.histogram, 0.95),
+                "p99_ms": percentile(self.histogram, 0.99), "time_saved_minutes": round(self.saved, 2),
+                "webhook_latency": {
+                    "executions": webhook_runs,
+                    "average_ms": self.webhook_ms / webhook_runs if webhook_runs else None,
+                    "p50_ms": percentile(self.webhook, 0.5), "p95_ms": percentile(self.webhook, 0.95),
+                    "p99_ms": percentile(self.webhook, 0.99)}}
+
+
+def _change(now: float | None, before: float | None) -> float | None:
+    """Relative change (0.25 is +25 %); None when there is nothing to compare with."""
+    if now is None or before is None or before == 0:
+        return None
+    return (now - before) / before
+
+
+def periods(since: datetime, until: datetime, granularity: str) -> list[datetime]:
+    """The starts of the periods inside [since, until)."""
+    at = period_start(since, granularity)
+    if at < since:
+        at += STEP[granularity]
+    starts = []
+    while at < until:
+        starts.append(at)
+        at += STEP[granularity]
+    return starts
 
 
 def summary(session: Session, team_id: str, *, since: datetime, until: datetime, granularity: str = "day",
             workflow_id: str | None = None) -> dict:
-    """Totals by status and mode, failure rate, p50/p95/p99, and one point per period, for this team only."""
+    """Totals by status and mode, failure rate, p50/p95/p99, time saved and webhook latency; the same totals
+    for the period of the same length just before (`previous`, `change`); one point per period."""
     check_range(since, until, granularity)
-    query = _rows(session, team_id, since, until, granularity, workflow_id, R.period_start, R.mode, R.status,
-                  R.duration_bucket, func.sum(R.executions), func.sum(R.duration_ms), func.sum(R.items))
-    query = query.group_by(R.period_start, R.mode, R.status, R.duration_bucket)
-    by_status, by_mode, histogram = defaultdict(int), defaultdict(int), defaultdict(int)
-    series: dict[datetime, dict] = {}
-    total_ms = items = 0.0
-    for period, mode, status, bucket, count, duration, item_count in session.execute(query):
-        count = int(count)  # PostgreSQL sums BIGINT to NUMERIC
-        by_status[status] += count
-        by_mode[mode] += count
-        histogram[bucket] += count
-        total_ms += float(duration or 0)
-        items += int(item_count or 0)
-        point = series.setdefault(period, {"period_start": period, "executions": 0, "failed": 0})
-        point["executions"] += count
-        point["failed"] += count if status == "failed" else 0
-    executions = sum(by_status.values())
-    return {"since": since, "until": until, "granularity": granularity, "executions": executions,
-            "by_status": dict(by_status), "by_mode": dict(by_mode), "items": int(items),
-            "failure_rate": by_status.get("failed", 0) / executions if executions else 0.0,
-            "average_ms": total_ms / executions if executions else None,
-            "p50_ms": percentile(histogram, 0.5), "p95_ms": percentile(histogram, 0.95),
-            "p99_ms": percentile(histogram, 0.99), "series": [series[k] for k in sorted(series)]}
+    before = since - (until - since)
+    query = (select(R.period_start, R.mode, R.status, R.duration_bucket, func.sum(R.executions),
+                    func.sum(R.duration_ms), func.sum(R.items))
+             .where(*_scope(team_id, before, until, granularity, workflow_id))
+             .group_by(R.period_start, R.mode, R.status, R.duration_bucket))
+    current, previous = _Totals(), _Totals()
+    series = {start: {"period_start": start, "executions": 0, "succeeded": 0, "failed": 0,
+                      "time_saved_minutes": 0.0, "_histogram": defaultdict(int)}
+              for start in periods(since, until, granularity)}
+    for period, mode, status, bucket, count, duration, items in session.execute(query):
+        count, duration, items = int(count), float(duration or 0), int(items or 0)  # PostgreSQL sums to NUMERIC
+        (current if period >= since else previous).add(mode, status, bucket, count, duration, items)
+        point = series.get(period)
+        if point is not None:
+            point["executions"] += count
+            if status in ("succeeded", "failed"):
+                point[status] += count
+            point["_histogram"][bucket] += count
+    saved = _saved_rows(team_id, before, until, granularity, workflow_id, R.period_start)
+    for period, minutes in session.execute(saved):
+        minutes = float(minutes or 0)
+        if period >= since:
+            current.saved += minutes
+            if period in series:
+                series[period]["time_saved_minutes"] = round(minutes, 2)
+        else:
+            previous.saved += minutes
+    now, then = current.answer(), previous.answer()
+    change = {name: _change(now[name], then[name]) for name in
+              ("executions", "time_saved_minutes", "average_ms", "p95_ms")}
+    change["failure_rate"] = now["failure_rate"] - then["failure_rate"] if then["executions"] else None
+    points = []
+    for start in sorted(series):
+        point = series[start]
+        histogram = point.pop("_histogram")
+        points.append({**point, "p50_ms": percentile(histogram, 0.5), "p95_ms": percentile(histogram, 0.95)})
+    return {"since": since, "until": until, "granularity": granularity, **now,
+            "previous": {"since": before, "until": since, **{k: v for k, v in then.items()
+                                                              if k not in ("by_mode", "webhook_latency")}},
+            "change": change, "series": points}
 
 
-def workflows(session: Session, team_id: str, *, since: datetime, until: datetime, sort: str = "executions",
-              limit: int = 50) -> list[dict]:
-    """One row per workflow of the team: runs, failures, p95; sorted (descending) by `sort`."""
-    check_range(since, until, "day")
+def workflows(session: Session, team_id: str, *, since: datetime, until: datetime, granularity: str = "day",
+              sort: str = "executions", direction: str = "desc", limit: int = 50) -> list[dict]:
+    """One row per workflow of the team that ran in the range: runs, failures, durations and time saved."""
+    check_range(since, until, granularity)
     if sort not in SORTS:
         raise UserError(f"sort must be one of {', '.join(SORTS)}; got {sort!r}")
-    query = _rows(session, team_id, since, until, "day", None, R.workflow_id, R.status, R.duration_bucket,
-                  func.sum(R.executions)).group_by(R.workflow_id, R.status, R.duration_bucket)
+    query = (select(R.workflow_id, R.status, R.duration_bucket, func.sum(R.executions), func.sum(R.duration_ms))
+             .where(*_scope(team_id, since, until, granularity, None))
+             .group_by(R.workflow_id, R.status, R.duration_bucket))
     rows: dict[str, dict] = {}
     histograms: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for workflow_id, status, bucket, count in session.execute(query):
+    for workflow_id, status, bucket, count, duration in session.execute(query):
         count = int(count)
-        row = rows.setdefault(workflow_id, {"workflow_id": workflow_id or None, "executions": 0, "failures": 0})
+        row = rows.setdefault(workflow_id, {"workflow_id": workflow_id or None, "executions": 0, "failures": 0,
+                                            "_ms": 0.0})
         row["executions"] += count
         row["failures"] += count if status == "failed" else 0
+        row["_ms"] += float(duration or 0)
         histograms[workflow_id][bucket] += count
+    names = dict(session.execute(select(Workflow.id, Workflow.name).where(
+        Workflow.team_id == team_id, Workflow.id.in_([w for w in rows if w]))).tuples().all()) if rows else {}
+    minutes = dict(session.execute(select(T.workflow_id, T.minutes_per_run).where(T.team_id == team_id)).tuples().all())
+    saved = dict(session.execute(_saved_rows(team_id, since, until, granularity, None, R.workflow_id)).tuples().all())
     for workflow_id, row in rows.items():
+        executions = row["executions"]
+        row["name"] = names.get(workflow_id)
+        row["deleted"] = bool(workflow_id) and workflow_id not in names
+        row["failure_rate"] = row["failures"] / executions if executions else 0.0
+        row["average_ms"] = row.pop("_ms") / executions if executions else None
         row["p95_ms"] = percentile(histograms[workflow_id], 0.95)
-    ordered = sorted(rows.values(), key=lambda r: (r[sort] is not None, r[sort] or 0), reverse=True)
+        row["minutes_per_run"] = minutes.get(workflow_id)
+        row["time_saved_minutes"] = round(float(saved.get(workflow_id) or 0), 2)
+    if sort == "name":
+        ordered = sorted(rows.values(), key=lambda r: (r["name"] or "").lower(), reverse=direction == "desc")
+    else:
+        known = [r for r in rows.values() if r[sort] is not None]
+        ordered = sorted(known, key=lambda r: (r[sort], r["executions"]), reverse=direction == "desc")
+        ordered += [r for r in rows.values() if r[sort] is None]  # no duration known: last either way
     return ordered[:limit]
 
 
 def failures(session: Session, team_id: str, *, since: datetime, until: datetime, limit: int = 50) -> list[dict]:
-    """The nodes executions failed in most often, per workflow, for this team only."""
+    """The nodes executions failed in most often, per workflow, for this team only (per UTC day: a range
+    starting inside a day counts that whole day)."""
     check_range(since, until, "day")
-    query = (select(F.workflow_id, F.failed_node, func.sum(F.failures).label("n"))
-             .where(F.team_id == team_id, F.day >= since, F.day < until)
-             .group_by(F.workflow_id, F.failed_node).order_by(func.sum(F.failures).desc()).limit(limit))
-    return [{"workflow_id": w or None, "failed_node": node or None, "failures": int(n)}
-            for w, node, n in session.execute(query)]
+    total = func.sum(F.failures)
+    query = (select(F.workflow_id, Workflow.name, F.failed_node, total)
+             .outerjoin(Workflow, and_(Workflow.id == F.workflow_id, Workflow.team_id == F.team_id))
+             .where(F.team_id == team_id, F.day >= period_start(since, "day"), F.day < until)
+             .group_by(F.workflow_id, Workflow.name, F.failed_node).order_by(total.desc(), F.failed_node)
+             .limit(limit))
+    return [{"workflow_id": w or None, "workflow_name": name, "failed_node": node or None, "failures": int(n)}
+            for w, name, node, n in session.execute(query)]
+
+
+def set_time_saved(session: Session, workflow: Workflow, minutes: float | None, user_id: str | None) -> dict:
+    """Set (or clear, with None) the minutes one successful production run of this workflow saves."""
+    row = session.get(T, workflow.id)
+    if minutes is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(T(workflow_id=workflow.id, team_id=workflow.team_id, minutes_per_run=minutes,
+                      updated_by=user_id))
+    else:
+        row.minutes_per_run, row.updated_by = minutes, user_id
+    session.flush()
+    return time_saved(session, workflow)
+
+
+def time_saved(session: Session, workflow: Workflow) -> dict:
+    row = session.get(T, workflow.id)
+    return {"workflow_id": workflow.id, "minutes_per_run": row.minutes_per_run if row else None,
+            "updated_at": row.updated_at if row else None}

@@ -53,7 +53,7 @@ def rebuild_recounts_the_days_from_since_and_leaves_earlier_days(capsys):
         assert body["p50_ms"] == 50.0
         with session_scope() as session:
             assert queries.failures(session, team_id, since=DAY, until=DAY + timedelta(days=2)) == [
-                {"workflow_id": None, "failed_node": "HTTP", "failures": 1}]
+                {"workflow_id": None, "workflow_name": None, "failed_node": "HTTP", "failures": 1}]
     with session_scope() as session:  # before --since's day: untouched (the -3 days run is not recounted)
         kept = session.scalars(select(ExecutionRollup.executions).where(ExecutionRollup.period_start < DAY)).all()
     assert kept == [7]
