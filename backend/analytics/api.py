@@ -63,10 +63,14 @@ def workflows(db: Db, who: Viewer, since: Since = None, until: Until = None, gra
 
 
 @router.get("/failures")
-def failures(db: Db, who: Viewer, since: Since = None, until: Until = None, limit: Limit = 50) -> dict:
-    """The nodes executions failed in most often."""
+def failures(db: Db, who: Viewer, since: Since = None, until: Until = None, limit: Limit = 50,
+             workflow_id: WorkflowId = None) -> dict:
+    """The nodes executions failed in most often (per UTC day: the day `since` falls in counts whole)."""
     start, end = _range(since, until)
-    return {"items": queries.failures(db, who.team_id, since=start, until=end, limit=limit)}
+    if workflow_id is not None:
+        get_workflow(db, who.team_id, workflow_id)
+    return {"items": queries.failures(db, who.team_id, since=start, until=end, limit=limit,
+                                      workflow_id=workflow_id)}
 
 
 @router.get("/workflows/{workflow_id}/time-saved")

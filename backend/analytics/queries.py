@@ -205,14 +205,16 @@ def workflows(session: Session, team_id: str, *, since: datetime, until: datetim
     return ordered[:limit]
 
 
-def failures(session: Session, team_id: str, *, since: datetime, until: datetime, limit: int = 50) -> list[dict]:
+def failures(session: Session, team_id: str, *, since: datetime, until: datetime, limit: int = 50,
+             workflow_id: str | None = None) -> list[dict]:
     """The nodes executions failed in most often, per workflow, for this team only (per UTC day: a range
     starting inside a day counts that whole day)."""
     check_range(since, until, "day")
     total = func.sum(F.failures)
     query = (select(F.workflow_id, Workflow.name, F.failed_node, total)
              .outerjoin(Workflow, and_(Workflow.id == F.workflow_id, Workflow.team_id == F.team_id))
-             .where(F.team_id == team_id, F.day >= period_start(since, "day"), F.day < until)
+             .where(F.team_id == team_id, F.day >= period_start(since, "day"), F.day < until,
+                    *([F.workflow_id == workflow_id] if workflow_id is not None else []))
              .group_by(F.workflow_id, Workflow.name, F.failed_node).order_by(total.desc(), F.failed_node)
              .limit(limit))
     return [{"workflow_id": w or None, "workflow_name": name, "failed_node": node or None, "failures": int(n)}

@@ -1,0 +1,109 @@
+"""The Insights page: totals against the previous period, executions over time, and the per-workflow table."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from backend.db.base import utcnow
+from ui.api_client import ApiError
+from ui.insights import view
+from ui.state.auth import api_failed, call_api
+
+
+class InsightsState(rx.State):
+    period: str = "7d"
+    granularity: str = "day"
+    loaded: bool = False
+    executions: int = 0
+    previous_executions: int = 0
+    cards: list[dict[str, str]] = []
+    chart: list[dict] = []
+    rows: list[dict[str, str]] = []
+    webhook: str = ""  # webhook latency line
+    sort: str = "executions"
+    direction: str = "desc"
+
+    editing_id: str = ""  # the workflow whose time saved is being edited
+    editing_name: str = ""
+    editing_value: str = ""
+    editing_error: str = ""
+
+    @rx.var
+    def compared_with(self) -> str:
+        return view.PERIOD_NAMES.get(self.period, "")
+
+    @rx.var
+    def empty(self) -> bool:
+        return self.loaded and not self.executions and not self.previous_executions
+
+    @rx.event
+    async def load(self):
+        self.loaded = False
+        return await self._refresh()
+
+    async def _refresh(self):
+        params = view.query(self.period, utcnow())
+        try:
+            summary = await call_api(self, "GET", "/analytics/summary", params=params)
+            table = await call_api(self, "GET", "/analytics/workflows", params={
+                **params, "sort": self.sort, "direction": self.direction, "limit": 200})
+        except ApiError as exc:
+            return api_failed(exc)
+        self.granularity = params["granularity"]
+        self.executions, self.previous_executions = summary["executions"], summary["previous"]["executions"]
+        self.cards = view.cards(summary)
+        self.chart = view.chart_points(summary["series"], params["granularity"])
+        latency = summary["webhook_latency"]
+        self.webhook = (f"Webhook runs: {latency['executions']:,} · p50 {view.duration(latency['p50_ms'])} · "
+                        f"p95 {view.duration(latency['p95_ms'])} · p99 {view.duration(latency['p99_ms'])}"
+                        if latency["executions"] else "")
+        self.rows = view.table_rows(table["items"])
+        self.loaded = True
+        return None
+
+    @rx.event
+    async def set_period(self, value: str | list[str]):
+        value = value if isinstance(value, str) else (value[0] if value else "7d")
+        self.period = value if value in view.PERIODS else "7d"
+        return await self._refresh()
+
+    @rx.event
+    async def sort_by(self, key: str):
+        if key not in view.SORTS:
+            return None
+        if key == self.sort:
+            self.direction = "asc" if self.direction == "desc" else "desc"
+        else:
+            self.sort, self.direction = key, "asc" if key == "name" else "desc"
+        return await self._refresh()
+
+    # ---- time saved per run ---------------------------------------------------------------
+    @rx.event
+    def edit_time_saved(self, workflow_id: str, name: str, current: str):
+        self.editing_id, self.editing_name, self.editing_value, self.editing_error = workflow_id, name, current, ""
+
+    @rx.event
+    def set_editing_value(self, value: str):
+        self.editing_value, self.editing_error = value[:20], ""
+
+    @rx.event
+    def cancel_edit(self):
+        self.editing_id = ""
+
+    @rx.event
+    async def save_time_saved(self):
+        try:
+            minutes = view.parse_minutes(self.editing_value)
+        except ValueError as exc:
+            self.editing_error = str(exc)
+            return None
+        try:
+            await call_api(self, "PUT", f"/analytics/workflows/{self.editing_id}/time-saved",
+                           json={"minutes_per_run": minutes})
+        except ApiError as exc:
+            self.editing_error = exc.message
+            return None
+        name, self.editing_id = self.editing_name, ""
+        await self._refresh()
+        return rx.toast.success(f"Time saved per run of “{name}” "
+                                + (f"set to {view.minutes(minutes)}" if minutes is not None else "cleared"))
