@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from backend.analytics.models import BUCKET_COLUMNS, UNKNOWN_COLUMN
 from backend.analytics.models import ExecutionRollup as R
 from backend.analytics.models import FailureRollup as F
+from backend.analytics.models import TeamRollup as TR
 from backend.analytics.models import TimeSaved as T
-from backend.analytics.service import percentile, period_start
+from backend.analytics.service import histogram_of, percentile, period_start
 from backend.errors import UserError
 from backend.workflows.models import Workflow
 
@@ -36,11 +38,18 @@ def check_range(since: datetime, until: datetime, granularity: str) -> None:
         raise UserError("the range is outside the dates this server can count in; choose a nearer one") from None
 
 
-def _scope(team_id: str, since: datetime, until: datetime, granularity: str, workflow_id: str | None) -> list:
-    scope = [R.team_id == team_id, R.granularity == granularity, R.period_start >= since, R.period_start < until]
+def _scope(team_id: str, since: datetime, until: datetime, granularity: str, workflow_id: str | None,
+           table=R) -> list:
+    scope = [table.team_id == team_id, table.granularity == granularity, table.period_start >= since,
+             table.period_start < until]
     if workflow_id is not None:
-        scope.append(R.workflow_id == workflow_id)
+        scope.append(table.workflow_id == workflow_id)
     return scope
+
+
+def _histogram(table) -> list:
+    """The summed bucket columns, in bucket order, then the unknown durations (see service.histogram_of)."""
+    return [func.sum(getattr(table, column)) for column in (*BUCKET_COLUMNS, UNKNOWN_COLUMN)]
 
 
 def _time_saved_join():
@@ -69,14 +78,17 @@ class _Totals:
         self.items = 0
         self.saved = 0.0
 
-    def add(self, mode: str, status: str, bucket: int, count: int, duration: float, items: int) -> None:
+    def add(self, mode: str, status: str, histogram: dict[int, int], count: int, duration: float,
+            items: int) -> None:
         self.by_status[status] += count
         self.by_mode[mode] += count
-        self.histogram[bucket] += count
         self.total_ms += duration
         self.items += items
+        for bucket, runs in histogram.items():
+            self.histogram[bucket] += runs
+            if mode == "webhook":
+                self.webhook[bucket] += runs
         if mode == "webhook":
-            self.webhook[bucket] += count
             self.webhook_ms += duration
 
     @property
@@ -123,23 +135,26 @@ def summary(session: Session, team_id: str, *, since: datetime, until: datetime,
     for the period of the same length just before (`previous`, `change`); one point per period."""
     check_range(since, until, granularity)
     before = since - (until - since)
-    query = (select(R.period_start, R.mode, R.status, R.duration_bucket, func.sum(R.executions),
-                    func.sum(R.duration_ms), func.sum(R.items))
-             .where(*_scope(team_id, before, until, granularity, workflow_id))
-             .group_by(R.period_start, R.mode, R.status, R.duration_bucket))
+    table = TR if workflow_id is None else R  # the team's totals are kept apart: a month is a few hundred rows
+    query = (select(table.period_start, table.mode, table.status, func.sum(table.executions),
+                    func.sum(table.duration_ms), func.sum(table.items), *_histogram(table))
+             .where(*_scope(team_id, before, until, granularity, workflow_id, table))
+             .group_by(table.period_start, table.mode, table.status))
     current, previous = _Totals(), _Totals()
     series = {start: {"period_start": start, "executions": 0, "succeeded": 0, "failed": 0,
                       "time_saved_minutes": 0.0, "_histogram": defaultdict(int)}
               for start in periods(since, until, granularity)}
-    for period, mode, status, bucket, count, duration, items in session.execute(query):
+    for period, mode, status, count, duration, items, *buckets in session.execute(query):
         count, duration, items = int(count), float(duration or 0), int(items or 0)  # PostgreSQL sums to NUMERIC
-        (current if period >= since else previous).add(mode, status, bucket, count, duration, items)
+        histogram = histogram_of(buckets)
+        (current if period >= since else previous).add(mode, status, histogram, count, duration, items)
         point = series.get(period)
         if point is not None:
             point["executions"] += count
             if status in ("succeeded", "failed"):
                 point[status] += count
-            point["_histogram"][bucket] += count
+            for bucket, runs in histogram.items():
+                point["_histogram"][bucket] += runs
     saved = _saved_rows(team_id, before, until, granularity, workflow_id, R.period_start)
     for period, minutes in session.execute(saved):
         minutes = float(minutes or 0)
@@ -170,19 +185,20 @@ def workflows(session: Session, team_id: str, *, since: datetime, until: datetim
     check_range(since, until, granularity)
     if sort not in SORTS:
         raise UserError(f"sort must be one of {', '.join(SORTS)}; got {sort!r}")
-    query = (select(R.workflow_id, R.status, R.duration_bucket, func.sum(R.executions), func.sum(R.duration_ms))
+    query = (select(R.workflow_id, R.status, func.sum(R.executions), func.sum(R.duration_ms), *_histogram(R))
              .where(*_scope(team_id, since, until, granularity, None))
-             .group_by(R.workflow_id, R.status, R.duration_bucket))
+             .group_by(R.workflow_id, R.status))
     rows: dict[str, dict] = {}
     histograms: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for workflow_id, status, bucket, count, duration in session.execute(query):
+    for workflow_id, status, count, duration, *buckets in session.execute(query):
         count = int(count)
         row = rows.setdefault(workflow_id, {"workflow_id": workflow_id or None, "executions": 0, "failures": 0,
                                             "_ms": 0.0})
         row["executions"] += count
         row["failures"] += count if status == "failed" else 0
         row["_ms"] += float(duration or 0)
-        histograms[workflow_id][bucket] += count
+        for bucket, runs in histogram_of(buckets).items():
+            histograms[workflow_id][bucket] += runs
     names = dict(session.execute(select(Workflow.id, Workflow.name).where(
         Workflow.team_id == team_id, Workflow.id.in_([w for w in rows if w]))).tuples().all()) if rows else {}
     minutes = dict(session.execute(select(T.workflow_id, T.minutes_per_run).where(T.team_id == team_id)).tuples().all())

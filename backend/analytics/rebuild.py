@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from backend.analytics.models import ExecutionRollup, FailureRollup
-from backend.analytics.service import GRANULARITIES, duration_bucket, period_start
+from backend.analytics.models import BUCKET_COLUMNS, UNKNOWN_COLUMN, ExecutionRollup, FailureRollup, TeamRollup
+from backend.analytics.service import GRANULARITIES, bucket_column, duration_bucket, period_start
 from backend.executions.models import Execution
 
 CHUNK = 5_000
@@ -27,8 +27,10 @@ def rebuild(session: Session, since: datetime) -> dict:
     """Recompute every rollup from `since`'s UTC day on; returns what was counted."""
     start = period_start(since, "day")
     session.execute(delete(ExecutionRollup).where(ExecutionRollup.period_start >= start))
+    session.execute(delete(TeamRollup).where(TeamRollup.period_start >= start))
     session.execute(delete(FailureRollup).where(FailureRollup.day >= start))
-    rollups: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0])
+    rollups: dict[tuple, dict] = defaultdict(lambda: defaultdict(float))
+    teams: dict[tuple, dict] = defaultdict(lambda: defaultdict(float))
     failures: dict[tuple, int] = defaultdict(int)
     executions = 0
     query = (select(Execution.team_id, Execution.workflow_id, Execution.mode, Execution.status,
@@ -39,23 +41,35 @@ def rebuild(session: Session, since: datetime) -> dict:
         executions += 1
         began = started_at or created_at
         duration = max((finished_at - began).total_seconds() * 1000, 0.0) if began else None
+        column = bucket_column(duration_bucket(duration))
         for granularity in GRANULARITIES:
-            key = (team_id, granularity, period_start(finished_at, granularity), workflow_id or "", mode, status,
-                   duration_bucket(duration))
-            rollups[key][0] += 1
-            rollups[key][1] += duration or 0.0
+            moment = period_start(finished_at, granularity)
+            for counts in (rollups[(team_id, granularity, moment, workflow_id or "", mode, status)],
+                           teams[(team_id, granularity, moment, mode, status)]):
+                counts["executions"] += 1
+                counts["duration_ms"] += duration or 0.0
+                counts[column] += 1
         if status == "failed":
             node = error.get("node") if isinstance(error, dict) else None
             failures[(team_id, period_start(finished_at, "day"), workflow_id or "", str(node or "")[:200])] += 1
     _insert(session, ExecutionRollup, [
-        dict(zip(("team_id", "granularity", "period_start", "workflow_id", "mode", "status", "duration_bucket"),
-                 key, strict=True)) | {"executions": count, "duration_ms": total, "items": 0}
-        for key, (count, total) in rollups.items()])
+        dict(zip(("team_id", "granularity", "period_start", "workflow_id", "mode", "status"), key, strict=True))
+        | _whole(counts) for key, counts in rollups.items()])
+    _insert(session, TeamRollup, [
+        dict(zip(("team_id", "granularity", "period_start", "mode", "status"), key, strict=True)) | _whole(counts)
+        for key, counts in teams.items()])
     _insert(session, FailureRollup, [
         dict(zip(("team_id", "day", "workflow_id", "failed_node"), key, strict=True)) | {"failures": count}
         for key, count in failures.items()])
     return {"since": start.isoformat(), "executions": executions, "rollup_rows": len(rollups),
             "failure_rows": len(failures), "rebuilt_at": datetime.now(UTC).isoformat()}
+
+
+def _whole(counts: dict) -> dict:
+    """A row's counters: every bucket column present (0 when none), counts as integers."""
+    row = dict.fromkeys((*BUCKET_COLUMNS, UNKNOWN_COLUMN), 0)
+    row.update({name: int(value) for name, value in counts.items() if name != "duration_ms"})
+    return row | {"duration_ms": counts["duration_ms"], "items": 0}
 
 
 def _insert(session: Session, model, rows: list[dict]) -> None:

@@ -10,11 +10,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backend.analytics.models import (
+    BUCKET_COLUMNS,
     DURATION_BUCKETS_MS,
     UNKNOWN_BUCKET,
+    UNKNOWN_COLUMN,
     AnalyticsSeen,
     ExecutionRollup,
     FailureRollup,
+    TeamRollup,
 )
 from backend.errors import UserError
 from backend.events.schemas.other import ExecutionUsage, UsageFact
@@ -41,12 +44,13 @@ def record_usage(session: Session, event: ExecutionUsage) -> bool:
 def _count(session: Session, event: ExecutionUsage, fact: UsageFact) -> None:
     moment = _moment(fact.finished_at or event.occurred_at)
     workflow_id = event.workflow_id or ""
+    counts = {"executions": 1, "duration_ms": fact.duration_ms or 0.0, "items": fact.items,
+              bucket_column(duration_bucket(fact.duration_ms)): 1}
     for granularity in GRANULARITIES:
-        _add(session, ExecutionRollup.__table__, {
-            "team_id": event.team_id, "granularity": granularity, "period_start": period_start(moment, granularity),
-            "workflow_id": workflow_id, "mode": fact.mode, "status": fact.status,
-            "duration_bucket": duration_bucket(fact.duration_ms)},
-            {"executions": 1, "duration_ms": fact.duration_ms or 0.0, "items": fact.items})
+        key = {"team_id": event.team_id, "granularity": granularity, "period_start": period_start(moment, granularity),
+               "mode": fact.mode, "status": fact.status}
+        _add(session, ExecutionRollup.__table__, {**key, "workflow_id": workflow_id}, counts)
+        _add(session, TeamRollup.__table__, key, counts)
     if fact.status == "failed":
         _add(session, FailureRollup.__table__, {
             "team_id": event.team_id, "day": period_start(moment, "day"), "workflow_id": workflow_id,
@@ -70,6 +74,18 @@ def duration_bucket(duration_ms: float | None) -> int:
     if duration_ms is None:
         return UNKNOWN_BUCKET
     return min(bisect.bisect_left(DURATION_BUCKETS_MS, duration_ms), len(DURATION_BUCKETS_MS) - 1)
+
+
+def bucket_column(bucket: int) -> str:
+    """The rollup column counting the runs of a duration bucket."""
+    return UNKNOWN_COLUMN if bucket == UNKNOWN_BUCKET else BUCKET_COLUMNS[bucket]
+
+
+def histogram_of(row) -> dict[int, int]:
+    """{bucket: runs} of a row (or summed row) holding the bucket columns in order, then d_unknown."""
+    histogram = {bucket: int(row[bucket] or 0) for bucket in range(len(BUCKET_COLUMNS))}
+    histogram[UNKNOWN_BUCKET] = int(row[len(BUCKET_COLUMNS)] or 0)
+    return histogram
 
 
 def period_start(moment: datetime, granularity: str) -> datetime:
