@@ -64,23 +64,30 @@ def load(conn, team_ids: list[str], workflow_ids: list[str], executions: int, no
     with conn.cursor() as cur:
         cur.executemany("INSERT INTO bench_teams VALUES (%s, %s)", list(enumerate(team_ids)))
         cur.executemany("INSERT INTO bench_workflows VALUES (%s, %s)", list(enumerate(workflow_ids)))
+    conn.execute("""
+        INSERT INTO analytics_time_saved (workflow_id, team_id, minutes_per_run, updated_at)
+        SELECT w.id, %(team)s, 1 + mod(w.n, 15), now() FROM bench_workflows w WHERE mod(w.n, 2) = 0""",
+                 {"team": team_ids[0]})
     bucket = bucket_case("e.duration_ms")
     histogram = ", ".join(f"sum(CASE WHEN {bucket} = {index} THEN 1 ELSE 0 END)" for index in range(len(BUCKETS)))
     columns = ", ".join(f"d{index}" for index in range(len(BUCKETS)))
     for granularity in ("hour", "day"):
         conn.execute(f"""
             INSERT INTO analytics_execution_rollups (team_id, granularity, period_start, workflow_id, mode, status,
-                                                     executions, duration_ms, items, d_unknown, {columns})
+                                                     executions, duration_ms, items, time_saved_minutes,
+                                                     d_unknown, {columns})
             SELECT t.id, '{granularity}', date_trunc('{granularity}', e.finished_at AT TIME ZONE 'UTC')
-                   AT TIME ZONE 'UTC', w.id, e.mode, e.status, count(*), sum(e.duration_ms), sum(e.items), 0,
-                   {histogram}
+                   AT TIME ZONE 'UTC', w.id, e.mode, e.status, count(*), sum(e.duration_ms), sum(e.items),
+                   sum(CASE WHEN e.status = 'succeeded' AND e.mode <> 'manual' THEN coalesce(s.minutes_per_run, 0)
+                            ELSE 0 END), 0, {histogram}
             FROM bench_executions e JOIN bench_teams t ON t.n = e.team JOIN bench_workflows w ON w.n = e.workflow
+                 LEFT JOIN analytics_time_saved s ON s.workflow_id = w.id AND s.team_id = t.id
             GROUP BY 1, 2, 3, 4, 5, 6""")
     conn.execute(f"""
         INSERT INTO analytics_team_rollups (team_id, granularity, period_start, mode, status, executions,
-                                            duration_ms, items, d_unknown, {columns})
+                                            duration_ms, items, time_saved_minutes, d_unknown, {columns})
         SELECT team_id, granularity, period_start, mode, status, sum(executions), sum(duration_ms), sum(items),
-               sum(d_unknown), {", ".join(f"sum(d{index})" for index in range(len(BUCKETS)))}
+               sum(time_saved_minutes), sum(d_unknown), {", ".join(f"sum(d{index})" for index in range(len(BUCKETS)))}
         FROM analytics_execution_rollups GROUP BY 1, 2, 3, 4, 5""")
     conn.execute("""
         INSERT INTO analytics_failures (team_id, day, workflow_id, failed_node, failures)
@@ -88,10 +95,6 @@ def load(conn, team_ids: list[str], workflow_ids: list[str], executions: int, no
                'Node ' || e.node, count(*)
         FROM bench_executions e JOIN bench_teams t ON t.n = e.team JOIN bench_workflows w ON w.n = e.workflow
         WHERE e.status = 'failed' GROUP BY 1, 2, 3, 4""")
-    conn.execute("""
-        INSERT INTO analytics_time_saved (workflow_id, team_id, minutes_per_run, updated_at)
-        SELECT w.id, %(team)s, 1 + mod(w.n, 15), now() FROM bench_workflows w WHERE mod(w.n, 2) = 0""",
-                 {"team": team_ids[0]})
     conn.execute("ANALYZE")
     counted = {f"{g} {table}": conn.execute(f"SELECT sum(executions), count(*) FROM analytics_{table}_rollups "
                                             "WHERE granularity = %s", (g,)).fetchone()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, utcnow
@@ -32,14 +32,18 @@ class _Counts:
     """What a rollup row counts: runs, their summed duration and items, and a histogram of durations (one column
     per bucket, so one row holds a whole histogram and a month of a team's rollups stays a few thousand rows)."""
 
-    executions: Mapped[int] = mapped_column(BigInteger, default=0)
+    # INTEGER, not BIGINT: PostgreSQL sums INTEGER in a 64-bit accumulator, BIGINT in a much slower NUMERIC one,
+    # and one row counts one period of one workflow (2^31 runs an hour is beyond any instance)
+    executions: Mapped[int] = mapped_column(Integer, default=0)
     duration_ms: Mapped[float] = mapped_column(Float, default=0.0)  # the sum
     items: Mapped[int] = mapped_column(BigInteger, default=0)
-    d_unknown: Mapped[int] = mapped_column(BigInteger, default=0)
+    # minutes saved: successful production runs times their workflow's minutes per run when they finished
+    time_saved_minutes: Mapped[float] = mapped_column(Float, default=0.0)
+    d_unknown: Mapped[int] = mapped_column(Integer, default=0)
 
 
 for _column in BUCKET_COLUMNS:
-    setattr(_Counts, _column, mapped_column(BigInteger, default=0))
+    setattr(_Counts, _column, mapped_column(Integer, default=0))
     _Counts.__annotations__[_column] = Mapped[int]
 
 
@@ -81,9 +85,13 @@ class FailureRollup(Base):
     failures: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+# Runs someone started by hand to try a workflow save nobody time; every other run that succeeded does.
+NOT_PRODUCTION = ("manual", "test")
+
+
 class TimeSaved(Base):
     """Minutes one successful production run of a workflow saves someone (a setting of the workflow, as in
-    n8n's Insights); Insights multiplies it by the runs in a range."""
+    n8n's Insights): counted into the rollups as each such run finishes."""
 
     __tablename__ = "analytics_time_saved"
 

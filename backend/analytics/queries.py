@@ -20,8 +20,6 @@ from backend.workflows.models import Workflow
 MAX_RANGE = {"hour": timedelta(days=31), "day": timedelta(days=400)}
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 SORTS = ("executions", "failures", "failure_rate", "average_ms", "p95_ms", "time_saved_minutes", "name")
-# Runs someone started by hand to try a workflow save nobody time; every other finished run that succeeded does.
-NOT_PRODUCTION = ("manual", "test")
 
 
 def check_range(since: datetime, until: datetime, granularity: str) -> None:
@@ -52,19 +50,6 @@ def _histogram(table) -> list:
     return [func.sum(getattr(table, column)) for column in (*BUCKET_COLUMNS, UNKNOWN_COLUMN)]
 
 
-def _time_saved_join():
-    return and_(T.workflow_id == R.workflow_id, T.team_id == R.team_id)
-
-
-def _saved_rows(team_id: str, since: datetime, until: datetime, granularity: str, workflow_id: str | None, *by):
-    """Minutes saved: successful production runs times their workflow's minutes per run, grouped by `by`."""
-    return (select(*by, func.sum(R.executions * T.minutes_per_run))
-            .join(T, _time_saved_join())
-            .where(*_scope(team_id, since, until, granularity, workflow_id), R.status == "succeeded",
-                   R.mode.not_in(NOT_PRODUCTION))
-            .group_by(*by))
-
-
 class _Totals:
     """Counts of one range folded from rollup rows."""
 
@@ -78,18 +63,21 @@ class _Totals:
         self.items = 0
         self.saved = 0.0
 
-    def add(self, mode: str, status: str, histogram: dict[int, int], count: int, duration: float,
-            items: int) -> None:
+    def add(self, status: str, histogram: dict[int, int], count: int, duration: float, items: int,
+            saved: float) -> None:
         self.by_status[status] += count
-        self.by_mode[mode] += count
         self.total_ms += duration
         self.items += items
+        self.saved += saved
         for bucket, runs in histogram.items():
             self.histogram[bucket] += runs
-            if mode == "webhook":
-                self.webhook[bucket] += runs
+
+    def add_mode(self, mode: str, histogram: dict[int, int], count: int, duration: float) -> None:
+        self.by_mode[mode] += count
         if mode == "webhook":
             self.webhook_ms += duration
+            for bucket, runs in histogram.items():
+                self.webhook[bucket] += runs
 
     @property
     def executions(self) -> int:
@@ -136,34 +124,31 @@ def summary(session: Session, team_id: str, *, since: datetime, until: datetime,
     check_range(since, until, granularity)
     before = since - (until - since)
     table = TR if workflow_id is None else R  # the team's totals are kept apart: a month is a few hundred rows
-    query = (select(table.period_start, table.mode, table.status, func.sum(table.executions),
-                    func.sum(table.duration_ms), func.sum(table.items), *_histogram(table))
-             .where(*_scope(team_id, before, until, granularity, workflow_id, table))
-             .group_by(table.period_start, table.mode, table.status))
+    sums = [func.sum(table.executions), func.sum(table.duration_ms), *_histogram(table)]
+    by_status = (select(table.period_start, table.status, func.sum(table.items), func.sum(table.time_saved_minutes),
+                        *sums)
+                 .where(*_scope(team_id, before, until, granularity, workflow_id, table))
+                 .group_by(table.period_start, table.status))
     current, previous = _Totals(), _Totals()
     series = {start: {"period_start": start, "executions": 0, "succeeded": 0, "failed": 0,
                       "time_saved_minutes": 0.0, "_histogram": defaultdict(int)}
               for start in periods(since, until, granularity)}
-    for period, mode, status, count, duration, items, *buckets in session.execute(query):
-        count, duration, items = int(count), float(duration or 0), int(items or 0)  # PostgreSQL sums to NUMERIC
+    for period, status, items, saved, count, duration, *buckets in session.execute(by_status):
+        count, duration, saved = int(count), float(duration or 0), float(saved or 0)  # NUMERIC on PostgreSQL
         histogram = histogram_of(buckets)
-        (current if period >= since else previous).add(mode, status, histogram, count, duration, items)
+        (current if period >= since else previous).add(status, histogram, count, duration, int(items or 0), saved)
         point = series.get(period)
         if point is not None:
             point["executions"] += count
+            point["time_saved_minutes"] += saved
             if status in ("succeeded", "failed"):
                 point[status] += count
             for bucket, runs in histogram.items():
                 point["_histogram"][bucket] += runs
-    saved = _saved_rows(team_id, before, until, granularity, workflow_id, R.period_start)
-    for period, minutes in session.execute(saved):
-        minutes = float(minutes or 0)
-        if period >= since:
-            current.saved += minutes
-            if period in series:
-                series[period]["time_saved_minutes"] = round(minutes, 2)
-        else:
-            previous.saved += minutes
+    by_mode = (select(table.mode, *sums).where(*_scope(team_id, since, until, granularity, workflow_id, table))
+               .group_by(table.mode))
+    for mode, count, duration, *buckets in session.execute(by_mode):
+        current.add_mode(mode, histogram_of(buckets), int(count), float(duration or 0))
     now, then = current.answer(), previous.answer()
     change = {name: _change(now[name], then[name]) for name in
               ("executions", "time_saved_minutes", "average_ms", "p95_ms")}
@@ -172,7 +157,8 @@ def summary(session: Session, team_id: str, *, since: datetime, until: datetime,
     for start in sorted(series):
         point = series[start]
         histogram = point.pop("_histogram")
-        points.append({**point, "p50_ms": percentile(histogram, 0.5), "p95_ms": percentile(histogram, 0.95)})
+        points.append({**point, "time_saved_minutes": round(point["time_saved_minutes"], 2),
+                       "p50_ms": percentile(histogram, 0.5), "p95_ms": percentile(histogram, 0.95)})
     return {"since": since, "until": until, "granularity": granularity, **now,
             "previous": {"since": before, "until": since, **{k: v for k, v in then.items()
                                                               if k not in ("by_mode", "webhook_latency")}},
@@ -185,15 +171,17 @@ def workflows(session: Session, team_id: str, *, since: datetime, until: datetim
     check_range(since, until, granularity)
     if sort not in SORTS:
         raise UserError(f"sort must be one of {', '.join(SORTS)}; got {sort!r}")
-    query = (select(R.workflow_id, R.status, func.sum(R.executions), func.sum(R.duration_ms), *_histogram(R))
+    query = (select(R.workflow_id, R.status, func.sum(R.executions), func.sum(R.duration_ms),
+                    func.sum(R.time_saved_minutes), *_histogram(R))
              .where(*_scope(team_id, since, until, granularity, None))
              .group_by(R.workflow_id, R.status))
     rows: dict[str, dict] = {}
     histograms: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for workflow_id, status, count, duration, *buckets in session.execute(query):
+    for workflow_id, status, count, duration, saved, *buckets in session.execute(query):
         count = int(count)
         row = rows.setdefault(workflow_id, {"workflow_id": workflow_id or None, "executions": 0, "failures": 0,
-                                            "_ms": 0.0})
+                                            "_ms": 0.0, "time_saved_minutes": 0.0})
+        row["time_saved_minutes"] += float(saved or 0)
         row["executions"] += count
         row["failures"] += count if status == "failed" else 0
         row["_ms"] += float(duration or 0)
@@ -202,7 +190,6 @@ def workflows(session: Session, team_id: str, *, since: datetime, until: datetim
     names = dict(session.execute(select(Workflow.id, Workflow.name).where(
         Workflow.team_id == team_id, Workflow.id.in_([w for w in rows if w]))).tuples().all()) if rows else {}
     minutes = dict(session.execute(select(T.workflow_id, T.minutes_per_run).where(T.team_id == team_id)).tuples().all())
-    saved = dict(session.execute(_saved_rows(team_id, since, until, granularity, None, R.workflow_id)).tuples().all())
     for workflow_id, row in rows.items():
         executions = row["executions"]
         row["name"] = names.get(workflow_id)
@@ -211,7 +198,7 @@ def workflows(session: Session, team_id: str, *, since: datetime, until: datetim
         row["average_ms"] = row.pop("_ms") / executions if executions else None
         row["p95_ms"] = percentile(histograms[workflow_id], 0.95)
         row["minutes_per_run"] = minutes.get(workflow_id)
-        row["time_saved_minutes"] = round(float(saved.get(workflow_id) or 0), 2)
+        row["time_saved_minutes"] = round(row["time_saved_minutes"], 2)
     if sort == "name":
         ordered = sorted(rows.values(), key=lambda r: (r["name"] or "").lower(), reverse=direction == "desc")
     else:

@@ -22,15 +22,15 @@ depends_on: str | Sequence[str] | None = None
 
 BUCKETS = 15  # backend.analytics.models.DURATION_BUCKETS_MS, as of this revision
 BUCKET_COLUMNS = [f'd{index}' for index in range(BUCKETS)]
-COUNTS = ['executions', 'duration_ms', 'items', 'd_unknown', *BUCKET_COLUMNS]
 
 
 def _counts() -> list[sa.Column]:
-    return [sa.Column('executions', sa.BigInteger(), nullable=False),
+    return [sa.Column('executions', sa.Integer(), nullable=False),
             sa.Column('duration_ms', sa.Float(), nullable=False),
             sa.Column('items', sa.BigInteger(), nullable=False),
-            sa.Column('d_unknown', sa.BigInteger(), nullable=False),
-            *[sa.Column(name, sa.BigInteger(), nullable=False) for name in BUCKET_COLUMNS]]
+            sa.Column('time_saved_minutes', sa.Float(), nullable=False),
+            sa.Column('d_unknown', sa.Integer(), nullable=False),
+            *[sa.Column(name, sa.Integer(), nullable=False) for name in BUCKET_COLUMNS]]
 
 
 def _key(with_workflow: bool) -> list[sa.Column]:
@@ -72,17 +72,18 @@ def upgrade() -> None:
     with op.batch_alter_table('analytics_time_saved', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_analytics_time_saved_team_id'), ['team_id'], unique=False)
 
-    # what 0011's rollups counted, kept: one row per bucket becomes one column per bucket
+    # what 0011's rollups counted, kept: one row per bucket becomes one column per bucket (no time saved was set
+    # before this revision)
     histogram = ', '.join(['d_unknown', *BUCKET_COLUMNS])
     op.execute(f'INSERT INTO analytics_execution_rollups (team_id, granularity, period_start, workflow_id, mode, '
-               f'status, executions, duration_ms, items, {histogram}) '
+               f'status, executions, duration_ms, items, time_saved_minutes, {histogram}) '
                f'SELECT team_id, granularity, period_start, workflow_id, mode, status, sum(executions), '
-               f'sum(duration_ms), sum(items), {_spread()} FROM analytics_rollups '
+               f'sum(duration_ms), sum(items), 0, {_spread()} FROM analytics_rollups '
                f'GROUP BY team_id, granularity, period_start, workflow_id, mode, status')
     op.execute(f'INSERT INTO analytics_team_rollups (team_id, granularity, period_start, mode, status, '
-               f'executions, duration_ms, items, {histogram}) '
+               f'executions, duration_ms, items, time_saved_minutes, {histogram}) '
                f'SELECT team_id, granularity, period_start, mode, status, sum(executions), sum(duration_ms), '
-               f'sum(items), {_spread()} FROM analytics_rollups GROUP BY team_id, granularity, period_start, mode, status')
+               f'sum(items), 0, {_spread()} FROM analytics_rollups GROUP BY team_id, granularity, period_start, mode, status')
     op.drop_table('analytics_rollups')
 
 

@@ -51,30 +51,34 @@ def set_minutes(api, who, workflow_id: str, minutes) -> object:
                    json={"minutes_per_run": minutes})
 
 
-def test_time_saved_counts_successful_production_runs_times_the_minutes_set(api, api_user):
+def test_time_saved_counts_successful_production_runs_times_the_minutes_set_when_they_ran(api, api_user):
     owner = api_user("owner@example.com")
     orders, reports = workflow(api, owner, "Orders"), workflow(api, owner, "Reports")
+    count(owner.team_id, orders, at=NOW, runs=7)  # before anything was set: saved nothing
+    answer = set_minutes(api, owner, orders, 2.5)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["minutes_per_run"] == 2.5
+    assert get(api, owner, f"workflows/{orders}/time-saved")["minutes_per_run"] == 2.5
     count(owner.team_id, orders, at=NOW, runs=3)
     count(owner.team_id, orders, at=NOW, status="failed")  # failed: saved nothing
     count(owner.team_id, orders, at=NOW, mode="manual", runs=5)  # someone trying it: saved nothing
     count(owner.team_id, orders, at=NOW, mode="schedule", runs=2)
     count(owner.team_id, reports, at=NOW, runs=4)  # no minutes set: saves nothing
-    assert get(api, owner, "summary", **week())["time_saved_minutes"] == 0
 
-    answer = set_minutes(api, owner, orders, 2.5)
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["minutes_per_run"] == 2.5
-    assert get(api, owner, f"workflows/{orders}/time-saved")["minutes_per_run"] == 2.5
     body = get(api, owner, "summary", **week())
     assert body["time_saved_minutes"] == 12.5  # (3 webhook + 2 schedule) × 2.5
     assert sum(p["time_saved_minutes"] for p in body["series"]) == 12.5
+    assert get(api, owner, "summary", **week(workflow_id=orders))["time_saved_minutes"] == 12.5
+    assert get(api, owner, "summary", **week(workflow_id=reports))["time_saved_minutes"] == 0
     rows = {r["name"]: r for r in get(api, owner, "workflows", **week())["items"]}
     assert (rows["Orders"]["time_saved_minutes"], rows["Orders"]["minutes_per_run"]) == (12.5, 2.5)
     assert (rows["Reports"]["time_saved_minutes"], rows["Reports"]["minutes_per_run"]) == (0, None)
-    assert get(api, owner, "summary", **week(workflow_id=reports))["time_saved_minutes"] == 0
 
-    assert set_minutes(api, owner, orders, None).json()["minutes_per_run"] is None  # cleared
-    assert get(api, owner, "summary", **week())["time_saved_minutes"] == 0
+    assert set_minutes(api, owner, orders, None).json()["minutes_per_run"] is None  # cleared: from now on
+    count(owner.team_id, orders, at=NOW, runs=3)
+    assert set_minutes(api, owner, reports, 1).status_code == 200
+    count(owner.team_id, reports, at=NOW, runs=4)
+    assert get(api, owner, "summary", **week())["time_saved_minutes"] == 12.5 + 4
 
 
 def test_totals_are_compared_with_the_period_just_before(api, api_user):
