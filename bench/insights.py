@@ -133,7 +133,7 @@ def queries(now: datetime, busy_workflow: str) -> list[tuple[str, str, dict]]:
         ("failures 30d, one workflow", "failures",
          {"since": month["since"], "until": month["until"], "workflow_id": busy_workflow}),
         ("dashboard summary 30d by day", "summary", dashboard),
-        (f"time-saved of one workflow", f"workflows/{busy_workflow}/time-saved", {}),
+        ("time-saved of one workflow", f"workflows/{busy_workflow}/time-saved", {}),
     ]
 
 
@@ -164,9 +164,9 @@ def main() -> None:
         get_engine().dispose()
         if args.keep:
             print(f"kept: {url} (DROP DATABASE \"{name}\" when done)")
-            return
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            with psycopg.connect(admin_dsn, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def run(url: str, args: argparse.Namespace) -> None:

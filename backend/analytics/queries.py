@@ -187,9 +187,9 @@ def workflows(session: Session, team_id: str, *, since: datetime, until: datetim
         row["_ms"] += float(duration or 0)
         for bucket, runs in histogram_of(buckets).items():
             histograms[workflow_id][bucket] += runs
-    names = dict(session.execute(select(Workflow.id, Workflow.name).where(
-        Workflow.team_id == team_id, Workflow.id.in_([w for w in rows if w]))).tuples().all()) if rows else {}
-    minutes = dict(session.execute(select(T.workflow_id, T.minutes_per_run).where(T.team_id == team_id)).tuples().all())
+    names = {w: name for w, name in session.execute(select(Workflow.id, Workflow.name).where(
+        Workflow.team_id == team_id, Workflow.id.in_([w for w in rows if w])))} if rows else {}
+    minutes = {w: m for w, m in session.execute(select(T.workflow_id, T.minutes_per_run).where(T.team_id == team_id))}
     for workflow_id, row in rows.items():
         executions = row["executions"]
         row["name"] = names.get(workflow_id)

@@ -24,7 +24,13 @@ from backend.analytics.models import (
     TeamRollup,
     TimeSaved,
 )
-from backend.analytics.service import GRANULARITIES, bucket_column, duration_bucket, period_start, saved_minutes
+from backend.analytics.service import (
+    GRANULARITIES,
+    bucket_column,
+    duration_bucket,
+    period_start,
+    saved_minutes,
+)
 from backend.executions.models import Execution
 
 CHUNK = 5_000
@@ -42,7 +48,7 @@ def rebuild(session: Session, since: datetime) -> dict:
     teams: dict[tuple, dict] = defaultdict(lambda: defaultdict(float))
     failures: dict[tuple, int] = defaultdict(int)
     executions = 0
-    minutes = dict(session.execute(select(TimeSaved.workflow_id, TimeSaved.minutes_per_run)).tuples().all())
+    minutes = {w: m for w, m in session.execute(select(TimeSaved.workflow_id, TimeSaved.minutes_per_run))}
     query = (select(Execution.team_id, Execution.workflow_id, Execution.mode, Execution.status,
                     Execution.started_at, Execution.created_at, Execution.finished_at, Execution.error)
              .where(Execution.finished_at >= start, Execution.status.in_(FINISHED))

@@ -44,7 +44,7 @@ def _key(with_workflow: bool) -> list[sa.Column]:
 
 def _spread() -> str:
     """The narrow rows' executions summed into the bucket columns (-1: unknown duration)."""
-    arms = [f'sum(CASE WHEN duration_bucket = -1 THEN executions ELSE 0 END)']
+    arms = ['sum(CASE WHEN duration_bucket = -1 THEN executions ELSE 0 END)']
     arms += [f'sum(CASE WHEN duration_bucket = {index} THEN executions ELSE 0 END)' for index in range(BUCKETS)]
     return ', '.join(arms)
 

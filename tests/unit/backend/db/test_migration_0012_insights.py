@@ -4,6 +4,8 @@ per team, with nothing counted lost; and back on downgrade. Also run on PostgreS
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from backend.db import migrate
 from backend.db.session import make_engine
 
@@ -21,11 +23,11 @@ def check_insights_migration(url: str) -> None:
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
-            for row in NARROW:
-                conn.exec_driver_sql(
-                    "INSERT INTO analytics_rollups (team_id, granularity, period_start, workflow_id, mode, status, "
-                    "duration_bucket, executions, duration_ms, items) VALUES (%s)" % ", ".join(
-                        repr(v) if isinstance(v, str) else str(v) for v in row))
+            names = ("team_id", "granularity", "period_start", "workflow_id", "mode", "status", "duration_bucket",
+                     "executions", "duration_ms", "items")
+            conn.execute(text(f"INSERT INTO analytics_rollups ({', '.join(names)}) "
+                              f"VALUES ({', '.join(':' + n for n in names)})"),
+                         [dict(zip(names, row, strict=True)) for row in NARROW])
         migrate.upgrade(url, "0012_insights")
         with engine.connect() as conn:
             wide = conn.exec_driver_sql(
