@@ -21,7 +21,8 @@ def _card(card) -> rx.Component:
     return rx.card(rx.vstack(
         rx.text(card["label"], size="2", color=rx.color("gray", 11)),
         rx.heading(card["value"], size="6", data_testid="value"),
-        rx.text(rx.cond(card["change"] != "", card["change"], "—"), " vs ", InsightsState.compared_with, size="1",
+        rx.text(rx.cond(card["change"] != "", rx.fragment(card["change"], " vs "), "nothing to compare with in the "),
+                InsightsState.compared_with, size="1",
                 color=rx.match(card["tone"], ("green", rx.color("green", 11)), ("red", rx.color("red", 11)),
                                rx.color("gray", 10)), data_testid="change"),
         spacing="1"), width="100%", data_testid=card["test_id"])
