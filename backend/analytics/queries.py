@@ -233,8 +233,8 @@ def set_time_saved(session: Session, workflow: Workflow, minutes: float | None, 
     elif row is None:
         session.add(T(workflow_id=workflow.id, team_id=workflow.team_id, minutes_per_run=minutes,
                       updated_by=user_id))
-    else:
-        row.minutes_per_run, row.updated_by = minutes, user_id
+    else:  # the team too: a workflow moved to another team takes its setting along once set there
+        row.minutes_per_run, row.updated_by, row.team_id = minutes, user_id, workflow.team_id
     session.flush()
     return time_saved(session, workflow)
 

@@ -158,6 +158,25 @@ def test_another_teams_workflow_is_a_404_and_its_data_stays_out(api, api_user):
     assert get(api, stranger, "failures", **week())["items"] == []
 
 
+def test_a_workflow_moved_to_another_team_counts_time_saved_there_once_set_there(api, api_user):
+    from backend.analytics.models import TimeSaved
+    from backend.workflows.models import Workflow
+
+    owner, other = api_user("owner@example.com"), api_user("other@example.com")
+    orders = workflow(api, owner, "Orders")
+    assert set_minutes(api, owner, orders, 3).status_code == 200
+    with session_scope() as session:
+        session.get(Workflow, orders).team_id = other.team_id
+    count(other.team_id, orders, at=NOW)  # the old team's setting is not the new team's
+    assert get(api, other, "summary", **week())["time_saved_minutes"] == 0
+    assert get(api, other, "workflows", **week())["items"][0]["minutes_per_run"] is None
+    assert set_minutes(api, other, orders, 2).status_code == 200
+    count(other.team_id, orders, at=NOW)
+    assert get(api, other, "summary", **week())["time_saved_minutes"] == 2
+    with session_scope() as session:
+        assert session.get(TimeSaved, orders).team_id == other.team_id
+
+
 def test_only_editors_set_time_saved(api, api_user):
     from backend.users.models import Role
 
