@@ -74,6 +74,14 @@ def test_insights_totals_table_time_saved_sort_and_drill_down(signed_in_page: Pa
     expect(page.get_by_role("heading", name="No executions in this period yet")).to_be_visible()
 
     orders_id, path = hook_workflow(account.api, "Orders sync")
+    # time saved can be set before a workflow ever ran: runs count the value set when they finish
+    page.get_by_role("button", name="Time saved per run").click()
+    page.get_by_label("Workflow", exact=True).click()
+    page.get_by_role("option", name="Orders sync", exact=True).click()
+    page.get_by_label("Minutes saved per run").fill("1")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Time saved per run of “Orders sync” set to 1 min")).to_be_visible()
+    assert account.api.get(f"/analytics/workflows/{orders_id}/time-saved").json()["minutes_per_run"] == 1
     call(base_url, path, 2)
     run_failing(account.api, "Invoice check")
     counted(account.api, 3)
@@ -82,18 +90,21 @@ def test_insights_totals_table_time_saved_sort_and_drill_down(signed_in_page: Pa
     expect(rows(page)).to_have_count(2)
     expect(page.get_by_test_id("total-executions").get_by_test_id("value")).to_have_text("3")
     expect(page.get_by_test_id("total-failure-rate").get_by_test_id("value")).to_have_text("33.3 %")
-    expect(page.get_by_test_id("total-time-saved").get_by_test_id("value")).to_have_text("0 min")
+    expect(page.get_by_test_id("total-time-saved").get_by_test_id("value")).to_have_text("2 min")
     expect(page.get_by_test_id("total-executions").get_by_test_id("change")).to_have_text(
         "nothing to compare with in the previous 7 days")
     expect(page.get_by_test_id("chart-executions").locator(".recharts-bar-rectangle").first).to_be_visible()
     orders = rows(page).filter(has_text="Orders sync")
     expect(orders.get_by_test_id("runs")).to_have_text("2")
-    expect(orders.get_by_test_id("time-saved")).to_have_text("not set")
+    expect(orders.get_by_test_id("time-saved")).to_have_text("2 min")
+    expect(orders).to_contain_text("(1 min/run)")
+    expect(rows(page).filter(has_text="Invoice check").get_by_test_id("time-saved")).to_have_text("not set")
     expect(rows(page).first).to_contain_text("Orders sync")  # by runs, most first
 
     # time saved per run, set in the page, counts for the runs that finish from then on
     page.get_by_role("button", name="Set time saved per run of Orders sync").click()
     minutes = page.get_by_label("Minutes saved per run")
+    expect(minutes).to_have_value("1")
     minutes.fill("lots")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("alert")).to_contain_text("not a number of minutes")
@@ -104,8 +115,8 @@ def test_insights_totals_table_time_saved_sort_and_drill_down(signed_in_page: Pa
     call(base_url, path, 2)
     counted(account.api, 5)
     page.reload()
-    expect(page.get_by_test_id("total-time-saved").get_by_test_id("value")).to_have_text("10 min")
-    expect(rows(page).filter(has_text="Orders sync").get_by_test_id("time-saved")).to_have_text("10 min")
+    expect(page.get_by_test_id("total-time-saved").get_by_test_id("value")).to_have_text("12 min")  # 2×1 + 2×5
+    expect(rows(page).filter(has_text="Orders sync").get_by_test_id("time-saved")).to_have_text("12 min")
 
     # sorting
     page.get_by_role("button", name="Sort by failures").click()

@@ -100,12 +100,20 @@ def _table() -> rx.Component:
 
 def _time_saved_dialog() -> rx.Component:
     s = InsightsState
+    chooser = rx.select.root(
+        rx.select.trigger(placeholder="Choose a workflow", aria_label="Workflow", width="100%"),
+        rx.select.content(rx.foreach(s.workflows, lambda w: rx.select.item(w["name"], value=w["id"]))),
+        value=s.editing_id, on_change=s.choose_workflow,
+    )
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title("Time saved per run"),
             rx.dialog.description(rx.text(
-                "How many minutes of someone's work one successful production run of “", s.editing_name,
-                "” replaces (manual and test runs do not count). Leave it empty to stop counting."), size="2"),
+                "How many minutes of someone's work one successful production run of ",
+                rx.cond(s.editing_name != "", rx.text.strong(s.editing_name), "a workflow"),
+                " replaces (manual and test runs do not count). Runs count the value set when they finish. "
+                "Leave it empty to stop counting."), size="2"),
+            rx.cond(s.picking, rx.box(chooser, margin_top="12px", width="100%")),
             rx.input(value=s.editing_value, on_change=s.set_editing_value, placeholder="e.g. 5", max_length=20,
                      aria_label="Minutes saved per run", margin_top="12px", auto_focus=True),
             rx.cond(s.editing_error != "", rx.text(s.editing_error, size="1", color=rx.color("red", 11),
@@ -117,8 +125,15 @@ def _time_saved_dialog() -> rx.Component:
             ),
             max_width="440px",
         ),
-        open=s.editing_id != "",
+        open=s.editing,
     )
+
+
+def _actions() -> rx.Component:
+    return rx.hstack(
+        rx.cond(AuthState.can_edit, rx.button(rx.icon("timer", size=14), "Time saved per run", variant="soft",
+                                              size="2", on_click=InsightsState.pick_time_saved)),
+        _period(), spacing="3", align="center")
 
 
 def _content() -> rx.Component:
@@ -130,7 +145,7 @@ def _content() -> rx.Component:
             empty_state("chart_no_axes_combined", "No executions in this period yet",
                         "When your workflows run (by webhook, schedule or by hand), Insights shows here how many "
                         "ran and failed, how long they took and the time they saved you, against the period "
-                        "before. Set the minutes a run saves on each workflow's row once it has run.",
+                        "before. Set the minutes a run of a workflow saves with “Time saved per run” above.",
                         rx.link(rx.button("Go to workflows", variant="soft"), href="/workflows")),
             rx.vstack(
                 rx.grid(rx.foreach(s.cards, _card), columns="5", spacing="3", width="100%"),
@@ -145,7 +160,7 @@ def _content() -> rx.Component:
 
 
 def page() -> rx.Component:
-    return shell("Insights", _content(), _time_saved_dialog(), actions=_period())
+    return shell("Insights", _content(), _time_saved_dialog(), actions=_actions())
 
 
 def register(app: rx.App) -> None:

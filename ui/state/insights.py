@@ -23,6 +23,9 @@ class InsightsState(rx.State):
     sort: str = "executions"
     direction: str = "desc"
 
+    editing: bool = False  # the time-saved dialog is open
+    picking: bool = False  # ... opened from the header: the workflow is chosen in it
+    workflows: list[dict[str, str]] = []  # [{id, name}] to choose from
     editing_id: str = ""  # the workflow whose time saved is being edited
     editing_name: str = ""
     editing_value: str = ""
@@ -81,6 +84,34 @@ class InsightsState(rx.State):
     @rx.event
     def edit_time_saved(self, workflow_id: str, name: str, current: str):
         self.editing_id, self.editing_name, self.editing_value, self.editing_error = workflow_id, name, current, ""
+        self.editing, self.picking = True, False
+
+    @rx.event
+    async def pick_time_saved(self):
+        """The header's button: any workflow of the team, also one that has not run yet."""
+        try:
+            page = await call_api(self, "GET", "/workflows", params={"limit": 100})
+        except ApiError as exc:
+            return api_failed(exc)
+        self.workflows = [{"id": w["id"], "name": w["name"]} for w in page["items"]]
+        self.editing_id = self.editing_name = self.editing_value = self.editing_error = ""
+        self.editing, self.picking = True, True
+        return None
+
+    @rx.event
+    async def choose_workflow(self, workflow_id: str):
+        chosen = next((w for w in self.workflows if w["id"] == workflow_id), None)
+        if chosen is None:
+            return None
+        try:
+            current = await call_api(self, "GET", f"/analytics/workflows/{workflow_id}/time-saved")
+        except ApiError as exc:
+            self.editing_error = exc.message
+            return None
+        minutes = current["minutes_per_run"]
+        self.editing_id, self.editing_name = chosen["id"], chosen["name"]
+        self.editing_value, self.editing_error = ("" if minutes is None else f"{minutes:g}"), ""
+        return None
 
     @rx.event
     def set_editing_value(self, value: str):
@@ -88,10 +119,13 @@ class InsightsState(rx.State):
 
     @rx.event
     def cancel_edit(self):
-        self.editing_id = ""
+        self.editing, self.editing_id = False, ""
 
     @rx.event
     async def save_time_saved(self):
+        if not self.editing_id:
+            self.editing_error = "Choose a workflow first"
+            return None
         try:
             minutes = view.parse_minutes(self.editing_value)
         except ValueError as exc:
@@ -103,7 +137,7 @@ class InsightsState(rx.State):
         except ApiError as exc:
             self.editing_error = exc.message
             return None
-        name, self.editing_id = self.editing_name, ""
+        name, self.editing_id, self.editing = self.editing_name, "", False
         await self._refresh()
         return rx.toast.success(f"Time saved per run of “{name}” "
                                 + (f"set to {view.minutes(minutes)}" if minutes is not None else "cleared"))
