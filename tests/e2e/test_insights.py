@@ -94,6 +94,9 @@ def test_insights_totals_table_time_saved_sort_and_drill_down(signed_in_page: Pa
     expect(page.get_by_test_id("total-executions").get_by_test_id("change")).to_have_text(
         "nothing to compare with in the previous 7 days")
     expect(page.get_by_test_id("chart-executions").locator(".recharts-bar-rectangle").first).to_be_visible()
+    expect(page.get_by_test_id("insights-failure")).to_have_count(1)
+    expect(page.get_by_test_id("insights-failure")).to_contain_text("Reject")
+    expect(page.get_by_test_id("insights-failure")).to_contain_text("Invoice check")
     orders = rows(page).filter(has_text="Orders sync")
     expect(orders.get_by_test_id("runs")).to_have_text("2")
     expect(orders.get_by_test_id("time-saved")).to_have_text("2 min")

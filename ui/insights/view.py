@@ -105,3 +105,10 @@ def parse_minutes(text: str) -> float | None:
     if not 0 <= value <= 10_000 or value != value:
         raise ValueError("minutes saved per run must be between 0 and 10,000")
     return value
+
+
+def failure_rows(items: list[dict]) -> list[dict[str, str]]:
+    """Where runs failed most: the node, its workflow and how often."""
+    return [{"node": row.get("failed_node") or "no node named", "workflow": workflow_name(
+        {"name": row.get("workflow_name"), "workflow_id": row.get("workflow_id")}),
+             "count": f"{row['failures']:,}"} for row in items]

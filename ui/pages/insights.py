@@ -47,6 +47,20 @@ def _chart() -> rx.Component:
         spacing="2", width="100%"), width="100%", data_testid="chart-executions")
 
 
+def _failures() -> rx.Component:
+    s = InsightsState
+    return rx.card(rx.vstack(
+        rx.text("Where runs failed", weight="medium", size="2"),
+        rx.cond(s.failures.length() > 0,
+                rx.vstack(rx.foreach(s.failures, lambda f: rx.hstack(
+                    rx.text(f["node"], size="2", weight="medium"), rx.text(f["workflow"], size="2",
+                                                                           color=rx.color("gray", 11)),
+                    rx.spacer(), rx.badge(f["count"], color_scheme="red", variant="soft"),
+                    width="100%", align="center", data_testid="insights-failure")), spacing="1", width="100%"),
+                rx.text("No failures in this period", size="2", color=rx.color("gray", 10))),
+        spacing="2", width="100%"), width="100%")
+
+
 def _header(label: str, key: str) -> rx.Component:
     s = InsightsState
     arrow = rx.cond(s.sort == key, rx.cond(s.direction == "desc", rx.icon("arrow_down", size=12),
@@ -150,6 +164,7 @@ def _content() -> rx.Component:
             rx.vstack(
                 rx.grid(rx.foreach(s.cards, _card), columns="5", spacing="3", width="100%"),
                 _chart(),
+                _failures(),
                 rx.cond(s.rows.length() > 0, _table(),
                         rx.text("No workflow ran in this period.", size="2", color=rx.color("gray", 10))),
                 spacing="4", width="100%",

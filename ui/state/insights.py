@@ -20,6 +20,7 @@ class InsightsState(rx.State):
     chart: list[dict] = []
     rows: list[dict[str, str]] = []
     webhook: str = ""  # webhook latency line
+    failures: list[dict[str, str]] = []  # where runs failed: node, workflow, count
     sort: str = "executions"
     direction: str = "desc"
 
@@ -50,6 +51,8 @@ class InsightsState(rx.State):
             summary = await call_api(self, "GET", "/analytics/summary", params=params)
             table = await call_api(self, "GET", "/analytics/workflows", params={
                 **params, "sort": self.sort, "direction": self.direction, "limit": 200})
+            failures = await call_api(self, "GET", "/analytics/failures", params={
+                "since": params["since"], "until": params["until"], "limit": 5})
         except ApiError as exc:
             return api_failed(exc)
         self.granularity = params["granularity"]
@@ -61,6 +64,7 @@ class InsightsState(rx.State):
                         f"p95 {view.duration(latency['p95_ms'])} · p99 {view.duration(latency['p99_ms'])}"
                         if latency["executions"] else "")
         self.rows = view.table_rows(table["items"])
+        self.failures = view.failure_rows(failures["items"])
         self.loaded = True
         return None
 

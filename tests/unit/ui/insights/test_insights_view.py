@@ -85,3 +85,11 @@ def test_the_executions_dashboard_asks_the_rollups_for_whole_periods():
     assert executions_view.failing_nodes([{"workflow_id": None, "workflow_name": None, "failed_node": "X",
                                            "failures": 4}]) == [
         {"workflow_id": "", "count": 4, "node_name": "X", "workflow_name": "run without a saved workflow"}]
+
+
+def test_failure_rows_name_the_node_and_the_workflow():
+    assert view.failure_rows([{"workflow_id": "w", "workflow_name": "Orders", "failed_node": "Reject",
+                               "failures": 1200},
+                              {"workflow_id": None, "workflow_name": None, "failed_node": None, "failures": 1}]) == [
+        {"node": "Reject", "workflow": "Orders", "count": "1,200"},
+        {"node": "no node named", "workflow": "runs without a saved workflow", "count": "1"}]
