@@ -10,11 +10,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backend.analytics.models import (
+    BUCKET_COLUMNS,
     DURATION_BUCKETS_MS,
+    NOT_PRODUCTION,
     UNKNOWN_BUCKET,
+    UNKNOWN_COLUMN,
     AnalyticsSeen,
     ExecutionRollup,
     FailureRollup,
+    TeamRollup,
+    TimeSaved,
 )
 from backend.errors import UserError
 from backend.events.schemas.other import ExecutionUsage, UsageFact
@@ -33,20 +38,35 @@ def record_usage(session: Session, event: ExecutionUsage) -> bool:
                             .returning(AnalyticsSeen.event_id)).first()  # rowcount is -1 here on psycopg
     if first is None:
         return False
+    minutes = minutes_per_run(session, event.team_id, event.workflow_id)
     for fact in event.executions:
-        _count(session, event, fact)
+        _count(session, event, fact, minutes)
     return True
 
 
-def _count(session: Session, event: ExecutionUsage, fact: UsageFact) -> None:
+def minutes_per_run(session: Session, team_id: str, workflow_id: str | None) -> float:
+    """The time saved per successful production run of this team's workflow (0 when not set)."""
+    if not workflow_id:
+        return 0.0
+    row = session.get(TimeSaved, workflow_id)
+    return row.minutes_per_run if row is not None and row.team_id == team_id else 0.0
+
+
+def saved_minutes(mode: str, status: str, minutes: float) -> float:
+    return minutes if status == "succeeded" and mode not in NOT_PRODUCTION else 0.0
+
+
+def _count(session: Session, event: ExecutionUsage, fact: UsageFact, minutes: float) -> None:
     moment = _moment(fact.finished_at or event.occurred_at)
     workflow_id = event.workflow_id or ""
+    counts = {"executions": 1, "duration_ms": fact.duration_ms or 0.0, "items": fact.items,
+              "time_saved_minutes": saved_minutes(fact.mode, fact.status, minutes),
+              bucket_column(duration_bucket(fact.duration_ms)): 1}
     for granularity in GRANULARITIES:
-        _add(session, ExecutionRollup.__table__, {
-            "team_id": event.team_id, "granularity": granularity, "period_start": period_start(moment, granularity),
-            "workflow_id": workflow_id, "mode": fact.mode, "status": fact.status,
-            "duration_bucket": duration_bucket(fact.duration_ms)},
-            {"executions": 1, "duration_ms": fact.duration_ms or 0.0, "items": fact.items})
+        key = {"team_id": event.team_id, "granularity": granularity, "period_start": period_start(moment, granularity),
+               "mode": fact.mode, "status": fact.status}
+        _add(session, ExecutionRollup.__table__, {**key, "workflow_id": workflow_id}, counts)
+        _add(session, TeamRollup.__table__, key, counts)
     if fact.status == "failed":
         _add(session, FailureRollup.__table__, {
             "team_id": event.team_id, "day": period_start(moment, "day"), "workflow_id": workflow_id,
@@ -70,6 +90,18 @@ def duration_bucket(duration_ms: float | None) -> int:
     if duration_ms is None:
         return UNKNOWN_BUCKET
     return min(bisect.bisect_left(DURATION_BUCKETS_MS, duration_ms), len(DURATION_BUCKETS_MS) - 1)
+
+
+def bucket_column(bucket: int) -> str:
+    """The rollup column counting the runs of a duration bucket."""
+    return UNKNOWN_COLUMN if bucket == UNKNOWN_BUCKET else BUCKET_COLUMNS[bucket]
+
+
+def histogram_of(row) -> dict[int, int]:
+    """{bucket: runs} of a row (or summed row) holding the bucket columns in order, then d_unknown."""
+    histogram = {bucket: int(row[bucket] or 0) for bucket in range(len(BUCKET_COLUMNS))}
+    histogram[UNKNOWN_BUCKET] = int(row[len(BUCKET_COLUMNS)] or 0)
+    return histogram
 
 
 def period_start(moment: datetime, granularity: str) -> datetime:

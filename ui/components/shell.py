@@ -11,6 +11,7 @@ from ui.state.notifications import NotificationsState
 NAV = [
     ("Workflows", "/workflows", "workflow"),
     ("Executions", "/executions", "list-checks"),
+    ("Insights", "/insights", "chart-column"),
     ("Credentials", "/credentials", "key-round"),
     ("Variables", "/variables", "braces"),
     ("Audit log", "/audit", "scroll-text"),

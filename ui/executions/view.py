@@ -55,6 +55,38 @@ def range_start(range_key: str, now: datetime) -> datetime:
     return now - RANGES.get(range_key, RANGES["24h"])
 
 
+def rollup_query(range_key: str, now: datetime) -> dict[str, str]:
+    """The Insights query behind the charts: whole UTC hours (1h, 24h) or days (7d, 30d) from the range's start."""
+    granularity = "hour" if range_key in ("1h", "24h") else "day"
+    start = range_start(range_key, now).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if granularity == "day":
+        start = start.replace(hour=0)
+    return {"since": start.isoformat(), "until": now.astimezone(UTC).isoformat(), "granularity": granularity}
+
+
+def rollup_chart_rows(series: list[dict], granularity: str) -> list[dict]:
+    """One row per hour or day (of the Insights summary's series) for the stacked bars and the duration lines."""
+    label_format = "%H:00" if granularity == "hour" else "%b %d"
+    return [{"hour": datetime.fromisoformat(point["period_start"]).astimezone(UTC).strftime(label_format),
+             "succeeded": point["succeeded"], "failed": point["failed"], "p50": point["p50_ms"],
+             "p95": point["p95_ms"]} for point in series]
+
+
+def failing_workflows(items: list[dict], workflow_id: str = "") -> list[dict]:
+    """Top failing workflows from the Insights table sorted by failures."""
+    return [{"workflow_id": row["workflow_id"] or "", "count": row["failures"],
+             "name": row.get("name") or ("deleted workflow" if row["workflow_id"] else "run without a saved workflow")}
+            for row in items if row["failures"] and (not workflow_id or row["workflow_id"] == workflow_id)]
+
+
+def failing_nodes(items: list[dict]) -> list[dict]:
+    return [{"workflow_id": row["workflow_id"] or "", "count": row["failures"],
+             "node_name": row["failed_node"] or "unknown node",
+             "workflow_name": row.get("workflow_name") or ("deleted workflow" if row["workflow_id"]
+                                                           else "run without a saved workflow")}
+            for row in items]
+
+
 def chart_rows(hours: list[dict], range_key: str) -> list[dict]:
     """One row per hour for the stacked bars and the duration lines."""
     label_format = "%H:00" if range_key in ("1h", "24h") else "%b %d %H:00"

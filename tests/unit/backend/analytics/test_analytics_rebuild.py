@@ -7,10 +7,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend.analytics import queries
-from backend.analytics.models import ExecutionRollup
+from backend.analytics.models import ExecutionRollup, TeamRollup
 from backend.cli import main
 from backend.db import migrate
 from backend.db.session import session_scope
@@ -37,11 +37,11 @@ def rebuild_recounts_the_days_from_since_and_leaves_earlier_days(capsys):
             session.add(Execution(team_id=team_id, definition={}, status=status, mode="schedule", started_at=started,
                                   finished_at=None if status == "running" else started + timedelta(milliseconds=30),
                                   error={"node": "HTTP", "message": "boom"} if status == "failed" else None))
-        session.add(ExecutionRollup(team_id=team_id, granularity="day", period_start=DAY, workflow_id="", mode="webhook",
-                                    status="succeeded", duration_bucket=0, executions=999, duration_ms=0, items=0))
-        session.add(ExecutionRollup(team_id=team_id, granularity="day", period_start=DAY - timedelta(days=10),
-                                    workflow_id="", mode="manual", status="succeeded", duration_bucket=0,
-                                    executions=7, duration_ms=0, items=0))
+        for table, key in ((ExecutionRollup, {"workflow_id": ""}), (TeamRollup, {})):
+            session.add(table(team_id=team_id, granularity="day", period_start=DAY, mode="webhook", **key,
+                              status="succeeded", d0=999, executions=999, duration_ms=0, items=0))
+            session.add(table(team_id=team_id, granularity="day", period_start=DAY - timedelta(days=10), **key,
+                              mode="manual", status="succeeded", d0=7, executions=7, duration_ms=0, items=0))
 
     for _ in range(2):
         assert main(["analytics", "rebuild", "--since", (DAY + timedelta(hours=5)).isoformat()]) == 0
@@ -53,10 +53,13 @@ def rebuild_recounts_the_days_from_since_and_leaves_earlier_days(capsys):
         assert body["p50_ms"] == 50.0
         with session_scope() as session:
             assert queries.failures(session, team_id, since=DAY, until=DAY + timedelta(days=2)) == [
-                {"workflow_id": None, "failed_node": "HTTP", "failures": 1}]
+                {"workflow_id": None, "workflow_name": None, "failed_node": "HTTP", "failures": 1}]
     with session_scope() as session:  # before --since's day: untouched (the -3 days run is not recounted)
-        kept = session.scalars(select(ExecutionRollup.executions).where(ExecutionRollup.period_start < DAY)).all()
-    assert kept == [7]
+        for table in (ExecutionRollup, TeamRollup):
+            kept = session.scalars(select(table.executions).where(table.period_start < DAY)).all()
+            assert kept == [7]
+            assert session.scalar(select(func.sum(table.executions)).where(table.period_start >= DAY,
+                                                                            table.granularity == "hour")) == 3
 
 
 def test_since_needs_a_time_zone(capsys):
