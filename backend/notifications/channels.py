@@ -12,6 +12,7 @@ import json
 import re
 from typing import Annotated, Literal
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +23,9 @@ from backend.db.base import new_id
 from backend.errors import Conflict, NotFound, UserError
 from backend.events.outbox import emit
 from backend.notifications.models import NotificationChannel
+from backend.outbound import address_policy
+from nodes.sdk import NodeError
+from nodes.sdk.net import AddressRefused, checked_addresses
 
 Kind = Literal["in_app", "email", "slack", "teams", "webhook"]
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
@@ -174,6 +178,7 @@ def delete_channel(session: Session, channel: NotificationChannel, *, user_id: s
 
 
 def _check(session: Session, channel: NotificationChannel, secrets: dict) -> None:
+    _check_addresses(secrets)
     if channel.kind != "slack":
         return
     config = channel.config
@@ -189,6 +194,30 @@ def _check(session: Session, channel: NotificationChannel, secrets: dict) -> Non
         if credential is None or credential.type != "slack":
             raise UserError(f"credential {config['credential_id']!r} is not a Slack credential of this team; "
                             "create one of type 'slack' under Credentials")
+
+
+def _check_addresses(secrets: dict) -> None:
+    """Refuse a URL whose host is, or resolves to, an address the policy forbids (loopback, private, metadata).
+
+    The same check runs again at every send (a name may resolve elsewhere later); this one tells the person
+    creating the channel at once instead of at the first failure. A name that does not resolve now is let
+    through: the send will say so.
+    """
+    policy = address_policy()
+    for key in ("webhook_url", "url"):
+        url = secrets.get(key)
+        if not url:
+            continue
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL:
+            raise UserError(f"secrets.{key} is not a valid http(s) URL") from None
+        try:
+            checked_addresses(parsed.host, parsed.port, policy)
+        except AddressRefused as exc:
+            raise UserError(f"secrets.{key}: {exc}") from None
+        except NodeError:  # does not resolve now: the send says so
+            continue
 
 
 def _flush_unique(session: Session, channel: NotificationChannel) -> None:

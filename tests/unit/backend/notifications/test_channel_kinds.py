@@ -111,7 +111,9 @@ async def test_delivery_sends_each_request_once_and_dead_letters_what_cannot_go(
     ada = api_user("ada@example.com")
     eve = api_user("eve@example.com")
     with Receiver() as slack:
+        configure(HTTP_ALLOW_PRIVATE="true")  # saved while internal addresses were allowed ...
         hook = channel(api, ada, {"name": "Slack", "kind": "slack", "secrets": {"webhook_url": slack.url("/s")}})
+        configure(HTTP_ALLOW_PRIVATE="false")  # ... and sent after they no longer are
         before = DEAD_LETTERED["notification-delivery"]
         await deliver([requested(ada.team_id, hook["id"], "r1")])  # loopback not allowed: refused, not retried
         assert slack.requests == [] and DEAD_LETTERED["notification-delivery"] == before + 1

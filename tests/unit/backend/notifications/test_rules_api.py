@@ -160,20 +160,29 @@ def test_huge_bodies_and_bad_rules_are_refused(api, api_user):
     assert rows() == before
 
 
-def test_send_test_reaches_a_local_receiver_only_when_loopback_is_allowed(api, api_user, configure):
+def test_a_loopback_url_is_refused_when_saved_and_when_sent_unless_allowed(api, api_user, configure):
     ada = api_user("ada@example.com")
     with Receiver() as receiver:
-        channel = slack(api, ada, url=receiver.url("/services/T1/B1/secret"))
-        refused = api.post(f"{URL}/channels/{channel['id']}/test", headers=ada.headers)
-        assert refused.status_code == 200 and refused.json()["ok"] is False
-        assert "loopback" in refused.json()["message"] and "secret" not in refused.json()["message"]
-        assert receiver.requests == []
+        url = receiver.url("/services/T1/B1/secret")
+        refused = api.post(f"{URL}/channels", json={"name": "Alerts", "kind": "slack",
+                                                     "secrets": {"webhook_url": url}}, headers=ada.headers)
+        assert refused.status_code == 400, refused.text
+        assert "loopback" in refused.text and "LINKFLOW_HTTP_ALLOW_PRIVATE" in refused.text
+        assert "/services/T1/B1/secret" not in refused.text
+        assert api.get(f"{URL}/channels", headers=ada.headers).json() == {"items": []}  # nothing saved
 
         configure(HTTP_ALLOW_PRIVATE="true")  # what an administrator sets to reach internal hosts
+        channel = slack(api, ada, url=url)
         sent = api.post(f"{URL}/channels/{channel['id']}/test", headers=ada.headers).json()
         assert sent["ok"] is True, sent
         [request] = receiver.wait_for(1)
         assert request.path == "/services/T1/B1/secret" and "Test message" in request.json()["text"]
+
+        configure(HTTP_ALLOW_PRIVATE="false")  # the policy tightened later: every send checks again
+        again = api.post(f"{URL}/channels/{channel['id']}/test", headers=ada.headers)
+        assert again.status_code == 200 and again.json()["ok"] is False
+        assert "loopback" in again.json()["message"] and "secret" not in again.json()["message"]
+        assert len(receiver.requests) == 1
 
 
 def test_the_generic_webhook_is_signed_with_hmac_sha256(api, api_user, configure):
