@@ -9,6 +9,7 @@ from starlette.routing import Match
 
 from backend import errors, metrics, tracing
 from backend.admin import api as admin_api
+from backend.analytics import api as analytics_api
 from backend.audit import api as audit_api
 from backend.auth import api as auth_api
 from backend.auth import api_keys_api, oauth_api, two_factor_api
@@ -23,7 +24,9 @@ from backend.input_guard import JsonDepthGuard, refuse_unstorable_input
 from backend.node_registry import api as node_registry_api
 from backend.notifications import api as notifications_api
 from backend.notifications import inbox_api as notifications_inbox_api
+from backend.notifications import rules_api as notifications_rules_api
 from backend.observability import MetricsMiddleware, metrics_endpoint
+from backend.search import api as search_api
 from backend.settings import get_settings
 from backend.storage import api as storage_api
 from backend.users import api as users_api
@@ -42,10 +45,12 @@ SERVICE_ROUTERS += [workflows_api.router, executions_api.router, node_registry_a
                     variables_api.router]
 SERVICE_ROUTERS += [credentials_api.router]
 SERVICE_ROUTERS += [audit_api.router, admin_api.router]
-SERVICE_ROUTERS += [notifications_api.router, notifications_inbox_api.router]
+SERVICE_ROUTERS += [notifications_api.router, notifications_inbox_api.router, notifications_rules_api.router]
 SERVICE_ROUTERS += [expressions_api.router, webhook_test_events_api.router]
 SERVICE_ROUTERS += [billing_api.router, billing_api.admin_router]
+SERVICE_ROUTERS += [analytics_api.router]
 SERVICE_ROUTERS += [storage_api.router]
+SERVICE_ROUTERS += [search_api.router]
 
 
 async def _unknown_api_path(request: Request, path: str) -> None:

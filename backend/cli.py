@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
 from backend import cli_transfer
+from backend.analytics import cli as analytics_cli
 from backend.billing import cli as billing_cli
 from backend.cli_commands import (
     credentials_command,
@@ -17,6 +18,8 @@ from backend.cli_commands import (
     serve_command,
     user_command,
 )
+from backend.events import cli as kafka_cli
+from backend.search import cli as search_cli
 from backend.storage import cli as storage_cli
 
 ROLE_GROUP = "linkflow.roles"  # up, ui, worker, scheduler, consume: long-running roles outside backend/
@@ -40,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run a Dramatiq worker that executes workflows")
     sub.add_parser("scheduler", help="fire due schedules (leader-elected)")
     consume = sub.add_parser("consume", help="run the event consumer of one service")
-    consume.add_argument("--service", required=True, help="audit, notifications or billing (analytics and search: "
-                                                          "not yet)")
+    consume.add_argument("--service", required=True, help="audit, notifications (with its notification-rules and "
+                                                          "notification-delivery groups), analytics, search or billing")
 
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "downgrade", "current"])
@@ -61,7 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
                                   "LINKFLOW_SECURITY_VAULT_KEYS")
 
     billing_cli.add_parser(sub)
+    kafka_cli.add_parser(sub)
+    analytics_cli.add_parser(sub)
     storage_cli.add_parser(sub)
+    search_cli.add_parser(sub)
     cli_transfer.add_parsers(sub)
 
     run = sub.add_parser("run", help="execute one workflow file in embedded mode and print the result")
@@ -92,7 +98,10 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": run_command,
     "credentials": credentials_command,
     "billing": billing_cli.billing_command,
+    "kafka": kafka_cli.kafka_command,
+    "analytics": analytics_cli.analytics_command,
     "storage": storage_cli.storage_command,
+    "search": search_cli.search_command,
     "import": cli_transfer.import_command,
     "export": cli_transfer.export_command,
 }
@@ -138,9 +147,9 @@ def _configure_logging(command: str) -> None:
     from backend.settings import get_settings
 
     settings = get_settings()
-    # `run` and `billing` print their results as JSON on stdout, so their logs go to stderr.
+    # `run`, `billing`, `kafka` and `analytics` print their results as JSON on stdout, so their logs go to stderr.
     lf_logging.configure(settings.log_level, settings.log_format,
-                         sys.stderr if command in ("run", "billing", "import", "export") else None)
+                         sys.stderr if command in ("run", "billing", "kafka", "analytics", "import", "export") else None)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ class EventsSettings(BaseModel):
     backend: Literal["memory", "kafka"] = "memory"
     kafka_bootstrap: str = "127.0.0.1:9092"
     topic_prefix: str = ""
+    replication_factor: int = Field(1, ge=1)  # of topics `linkflow kafka ensure-topics` creates
+    ensure_topics: bool = True  # the relay creates or corrects the topics when it starts
 
 
 class ExecutionsSettings(BaseModel):
@@ -50,8 +52,14 @@ class CacheSettings(BaseModel):
 
 
 class SearchSettings(BaseModel):
+    """Global search and the executions page's text search (backend/search/)."""
+
     backend: Literal["sql", "elasticsearch"] = "sql"
     elasticsearch_url: str = "http://127.0.0.1:9200"
+    index_prefix: str = Field("linkflow", pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")  # index names start with it
+    max_field_chars: int = Field(32_768, ge=1024, le=1_048_576)  # per indexed data field (trigger data, output)
+    bulk_size: int = Field(500, ge=1, le=10_000)  # documents per bulk request
+    timeout_s: float = Field(10.0, gt=0, le=300)  # per Elasticsearch request
 
 
 class StorageSettings(BaseModel):
@@ -70,6 +78,8 @@ class StorageSettings(BaseModel):
     # Objects larger than this go up as a multipart upload, in parts of this size (S3's minimum part is 5 MiB).
     s3_multipart_threshold_bytes: int = Field(8 * 1024 * 1024, ge=5 * 1024 * 1024)
     inline_limit_bytes: int = 64 * 1024
+    # A node's output on one port whose JSON is larger than this is spilled to storage and read back in batches.
+    spill_threshold_bytes: int = Field(16 * 1024 * 1024, ge=64 * 1024)
     # Read/Write Files from Disk nodes reach only inside this folder; empty: the nodes are refused.
     disk_root: str = ""
     orphan_sweep: bool = True  # the maintenance loop removes objects whose execution is gone (after a day)
@@ -97,6 +107,13 @@ class MailSettings(BaseModel):
     smtp_password: str = ""
     smtp_starttls: bool = True
     sender: str = "LinkFlow <linkflow@localhost>"
+
+
+class NotificationsSettings(BaseModel):
+    """Notification rules and channels (backend/notifications/): how long a channel may take to answer."""
+
+    timeout_s: float = Field(10.0, gt=0, le=120)  # per Slack/Teams/webhook request; then retried with backoff
+    keep_days: int = Field(7, ge=4)  # evaluated events and deliveries; longer than execution.events keeps events
 
 
 class SecuritySettings(BaseModel):
@@ -190,6 +207,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
+    notifications: NotificationsSettings = Field(default_factory=NotificationsSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     code: CodeSettings = Field(default_factory=CodeSettings)

@@ -6,6 +6,7 @@
     .venv/bin/python bench/webhook.py --server up          # the embedded product (`linkflow up`) instead
     .venv/bin/python bench/webhook.py --workflow http      # webhook -> set -> HTTP Request (a node with effects)
     .venv/bin/python bench/webhook.py --root /tmp/base     # the code of another checkout (same venv): A/B
+    .venv/bin/python bench/webhook.py --root /tmp/main --root .   # each in turn, every round (--rounds)
 
 ``--server up`` runs `linkflow up` (UI, API, webhooks, worker threads, reaper; its UI bundle built
 once for a fixed backend URL, before the measurement), ``webhook`` the webhook role. ``--workflow
@@ -374,7 +375,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--server", choices=["webhook", "up"], default="webhook")
     parser.add_argument("--workflow", choices=["set", "http"], default="set")
-    parser.add_argument("--root", type=Path, default=ROOT, help="run the code of this checkout (A/B)")
+    parser.add_argument("--root", type=Path, action="append",
+                        help="run the code of this checkout (A/B); repeated: each in turn, every round")
     parser.add_argument("--setup", metavar="SAVE_DATA", help=argparse.SUPPRESS)
     parser.add_argument("--partner-url", default="", help=argparse.SUPPRESS)
     parser.add_argument("--partner", type=int, metavar="PORT", help=argparse.SUPPRESS)
@@ -396,17 +398,18 @@ def main() -> None:
     saves = ["all", "none"] if args.save == "both" else [args.save]
     print(f"# {args.connections} connections x {args.duration:g} s, then {args.sequential} sequential; "
           f"{os.cpu_count()} CPUs, client in its own process")
-    print(f"# code: {args.root}; load average {os.getloadavg()[0]:.1f}")
+    roots = args.root or [ROOT]
+    print(f"# code: {', '.join(map(str, roots))}; load average {os.getloadavg()[0]:.1f}")
     billings = ["free", "stripe"] if args.billing == "both" else [args.billing]
-    print("| server | workflow | database | save_data | billing | req/s | load p50 / p95 / p99 ms "
+    print("| code | server | workflow | database | save_data | billing | req/s | load p50 / p95 / p99 ms "
           "| sequential p50 / p95 / p99 ms | server CPU µs/req | server RSS MB | errors | executions saved |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for kind, save_data in itertools.product(dbs, saves):
         for _ in range(max(1, min(args.rounds, 20))):
-            for billing in billings:
+            for billing, root in itertools.product(billings, roots):
                 row = measure(kind, save_data, args.connections, args.duration, args.sequential, billing=billing,
-                              server_kind=args.server, flow=args.workflow, root=args.root)
-                print(report(row), flush=True)
+                              server_kind=args.server, flow=args.workflow, root=root)
+                print(f"| {root.name} " + report(row), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`linkflow consume --service NAME`: one service's event consumer group on Kafka, until SIGTERM."""
+"""`linkflow consume --service NAME`: one service's event consumer groups on Kafka, until SIGTERM."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import sys
 from backend import logging as lf_logging
 from backend.errors import UserError
 from backend.events.bus import create_bus
-from backend.events.consumers import Consumer, get_consumer, run_consumer
+from backend.events.consumers import Consumer, run_consumer, service_consumers
+from backend.events.lag import export_group_lag
 from backend.settings import get_settings
 from executors.heartbeat import heartbeat_loop
 
@@ -21,7 +22,7 @@ log = logging.getLogger("linkflow.consume")
 def main(args: argparse.Namespace) -> int:
     settings = get_settings()
     try:
-        consumer = get_consumer(args.service)
+        consumers = service_consumers(args.service)
     except UserError as exc:
         print(f"linkflow: {exc.message}", file=sys.stderr)
         return 2
@@ -30,24 +31,29 @@ def main(args: argparse.Namespace) -> int:
               "`linkflow up` runs every consumer itself", file=sys.stderr)
         return 2
     lf_logging.configure(settings.log_level, settings.log_format)
-    log.info("consumer starting", extra={"service": consumer.service, "topics": list(consumer.topics),
-                                         "bootstrap": settings.events.kafka_bootstrap,
-                                         "topic_prefix": settings.events.topic_prefix})
-    asyncio.run(_until_signalled(consumer))
-    log.info("consumer stopped", extra={"service": consumer.service})
+    for consumer in consumers:
+        log.info("consumer starting", extra={"service": consumer.service, "topics": list(consumer.topics),
+                                             "bootstrap": settings.events.kafka_bootstrap,
+                                             "topic_prefix": settings.events.topic_prefix})
+    asyncio.run(_until_signalled(consumers))
+    log.info("consumer stopped", extra={"service": args.service, "groups": [c.service for c in consumers]})
     return 0
 
 
-async def _until_signalled(consumer: Consumer) -> None:
+async def _until_signalled(consumers: list[Consumer]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     bus = create_bus()
+    for consumer in consumers:
+        export_group_lag(consumer.service)
+    first = consumers[0]
     beat = asyncio.create_task(heartbeat_loop(
-        stop, "consume", lambda: {"service": consumer.service, "topics": list(consumer.topics)}))
+        stop, "consume", lambda: {"service": first.service, "topics": sorted({t for c in consumers for t in c.topics}),
+                                  "groups": [c.service for c in consumers]}))
     try:
-        await run_consumer(bus, consumer, stop)
+        await asyncio.gather(*(run_consumer(bus, consumer, stop) for consumer in consumers))
     finally:
         stop.set()
         await beat

@@ -14,6 +14,7 @@ from backend.billing import duties as billing_duties
 from backend.executions.reaper import BATCH, due_executions, upcoming_waits
 from backend.executions.retention import prune
 from backend.executions.timers import schedule_wake_up
+from backend.notifications import retention as notification_retention
 from backend.settings import get_settings
 from backend.storage.service import sweep_orphans
 
@@ -38,6 +39,7 @@ async def maintenance_loop(stop: asyncio.Event, enqueue: Callable[[str], None], 
             next_prune = loop.time() + PRUNE_EVERY_S
             try:
                 await asyncio.to_thread(prune)
+                await asyncio.to_thread(notification_retention.prune)
             except Exception:
                 log.exception("retention pruning failed; retried at the next round")
         await billing_duties.tick()  # overage to Stripe, unpaid teams to Free, per-plan history

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 
 from backend.events.bus import EventBus, create_bus
 from backend.events.consumers import registry, run_consumer
+from backend.events.kafka_admin import ensure_topics
+from backend.events.lag import export_group_lag
 from backend.events.relay import relay_loop
+from backend.executions.commands import EMBEDDED_GROUP, command_consumer, process_group
 from backend.settings import get_settings
 
 log = logging.getLogger("linkflow.events")
@@ -39,7 +42,10 @@ class EventPipeline:
 
 async def start_event_pipeline() -> EventPipeline:
     """Start every registered consumer, then the relay that feeds them (embedded mode)."""
+    await ensure_topics_at_start()
     consumers = registry()
+    commands = command_consumer(process_group() if get_settings().events.backend == "kafka" else EMBEDDED_GROUP)
+    consumers[commands.service] = commands  # this process runs executions too: it acts on their commands
     bus = create_bus(groups={c.service: c.topics for c in consumers.values()})
     consumers_stop, relay_stop = asyncio.Event(), asyncio.Event()
     tasks = [asyncio.create_task(run_consumer(bus, c, consumers_stop)) for c in consumers.values()]
@@ -50,14 +56,35 @@ async def start_event_pipeline() -> EventPipeline:
     return EventPipeline(bus, relay, tasks, relay_stop, consumers_stop)
 
 
-async def run_worker_relay(stop: asyncio.Event) -> None:
-    """`linkflow worker`: relay the outbox to Kafka. The in-process bus has no consumers
-    here (they run inside `linkflow up`), so the worker leaves the outbox alone."""
-    if get_settings().events.backend != "kafka":
-        log.info("outbox relay off in this worker: LINKFLOW_EVENTS_BACKEND is not kafka")
+async def ensure_topics_at_start() -> None:
+    """Create or correct the Kafka topics before relaying to them (LINKFLOW_EVENTS_ENSURE_TOPICS). A cluster
+    that refuses (no admin rights, unreachable) is logged; the relay starts anyway and retries its sends."""
+    settings = get_settings().events
+    if settings.backend != "kafka" or not settings.ensure_topics:
         return
-    bus = create_bus()
     try:
-        await relay_loop(bus, stop)
+        reports = await ensure_topics(settings)
+    except Exception:
+        log.exception("could not ensure the Kafka topics; relaying to them as they are")
+        return
+    for report in reports:
+        if report.problem:
+            log.warning("kafka topic differs from the plan", extra={"topic": report.topic, "problem": report.problem})
+
+
+async def run_worker_events(stop: asyncio.Event) -> None:
+    """`linkflow worker` on Kafka: relay the outbox, and act on the execution.commands of the executions this
+    process holds (a consumer group of its own), once the topics are as planned: a consumer that subscribed
+    to a topic before it had its partitions would not be given the ones added later until its metadata
+    refreshes. On the in-process bus the worker does neither: the consumers run inside `linkflow up`, and
+    the worker keeps to the database path (the lease keeper sees a cancel at its next renewal)."""
+    if get_settings().events.backend != "kafka":
+        log.info("outbox relay and command consumer off in this worker: LINKFLOW_EVENTS_BACKEND is not kafka")
+        return
+    await ensure_topics_at_start()
+    bus = create_bus()
+    export_group_lag(process_group())
+    try:
+        await asyncio.gather(relay_loop(bus, stop), run_consumer(bus, command_consumer(process_group()), stop))
     finally:
         await bus.close()

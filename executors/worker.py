@@ -22,7 +22,7 @@ from backend.settings import get_settings
 from executors import actors
 from executors.heartbeat import heartbeat_loop, worker_details
 from executors.maintenance import maintenance_loop
-from executors.relay import run_worker_relay
+from executors.relay import run_worker_events
 
 log = logging.getLogger("linkflow.worker")
 DRAIN_S = 10.0  # how long a stopping worker waits for the executions it has in flight
@@ -58,11 +58,11 @@ async def _until_signalled() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping)
     in_memory = get_settings().queue.backend == "memory"
-    relay = asyncio.create_task(run_worker_relay(stop))
+    events = asyncio.create_task(run_worker_events(stop))
     settings = get_settings()
     beat = asyncio.create_task(heartbeat_loop(
         stop, "worker", worker_details(settings.queue.worker_threads, settings.queue.backend,
                                        code_sandbox=lambda: code_sandbox().status().summary())))
     await maintenance_loop(stop, actors.enqueue, resend_queued_at_start=in_memory)
-    await relay
+    await events
     await beat

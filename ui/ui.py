@@ -12,6 +12,7 @@ from ui.pages import (
     credentials,
     editor,
     executions,
+    insights,
     settings,
     variables,
     workflows,
@@ -22,5 +23,5 @@ app = rx.App(
 )
 app.register_lifespan_task(embedded_services)
 
-for page in (auth, workflows, editor, executions, credentials, variables, audit, settings, billing, admin):
+for page in (auth, workflows, editor, executions, insights, credentials, variables, audit, settings, billing, admin):
     page.register(app)

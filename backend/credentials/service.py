@@ -312,7 +312,7 @@ def _check_name_free(session: Session, team_id: str, name: str) -> None:
 
 def _audit(session: Session, row: Credential, action: str, actor_id: str | None, **details) -> None:
     """One audit.log event in the shape backend/audit records (names and field names only, never values)."""
-    emit(session, "audit.log", row.id, {
+    emit(session, "audit.log", row.team_id, {
         "action": action, "actor_id": actor_id, "team_id": row.team_id, "object_type": "credential",
         "object_id": row.id, "details": {"name": row.name, "type": row.type, **details}})
 

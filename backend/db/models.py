@@ -1,5 +1,6 @@
 """Imports every service's tables so Base.metadata is complete (Alembic, tests)."""
 
+from backend.analytics import models as _analytics  # noqa: F401
 from backend.audit import models as _audit  # noqa: F401
 from backend.auth import models as _auth  # noqa: F401
 from backend.billing import models as _billing  # noqa: F401

@@ -42,9 +42,10 @@ class StepContext:
     """Handed to ``Node.execute``; one per node run."""
 
     __slots__ = ("node_name", "execution_id", "mode", "workflow", "inputs", "resume_data", "settings",
-                 "_env", "_node", "_items", "_params")
+                 "_env", "_node", "_items", "_params", "_base")
 
-    def __init__(self, env: RunEnvironment, node: PlannedNode, inputs: dict, items: list[dict]) -> None:
+    def __init__(self, env: RunEnvironment, node: PlannedNode, inputs: dict, items: list[dict],
+                 base: int = 0) -> None:
         self.node_name = node.name
         self.execution_id = env.execution.id
         self.mode = env.execution.mode
@@ -56,6 +57,7 @@ class StepContext:
         self._node = node
         self._items = items
         self._params: dict[int, BaseModel] = {}
+        self._base = base  # a batch of a streamed input: the index of its first item in the whole input
 
     def params(self, item_index: int = 0) -> BaseModel:
         static = self._node.static_params
@@ -70,7 +72,7 @@ class StepContext:
         node, items = self._node, self._items
         expression_context = ExpressionContext(
             json=items[item_index].get("json", {}) if 0 <= item_index < len(items) else {},
-            item_index=item_index, input=items, nodes=self._env.node_items,
+            item_index=self._base + item_index, input=items, nodes=self._env.node_items,
             vars=self._env.services.variables, execution=self._env.execution_vars,
             workflow=self._env.workflow_vars, now=self._env.services.clock(),
             timezone=self._env.plan.definition.settings.timezone,
@@ -108,6 +110,10 @@ class StepContext:
 
     async def get_binary(self, ref: dict) -> bytes:
         return await self._env.services.binary.get(ref)
+
+    def open_binary(self, ref: dict):
+        """The binary data's bytes in chunks (blocking reads), for a node that streams a large file."""
+        return self._env.services.binary.open(ref)
 
     def now(self) -> datetime:
         return self._env.services.clock().astimezone(self._env.plan.timezone)

@@ -48,6 +48,7 @@ from typing import Literal
 from backend.engine.context import RunEnvironment, StepContext
 from backend.engine.definition import WorkflowDefinition
 from backend.engine.graph import DONE_PORT, LOOP_PORT
+from backend.engine.items import as_list
 from backend.engine.pins import active_pins
 from backend.engine.plan import InvalidWorkflow, Plan, PlannedNode, compile_plan
 from backend.engine.services import EngineServices, ExecutionInfo
@@ -73,6 +74,7 @@ class RunResult:
     response: ResponseSpec | None = None  # set by a node through ctx.respond
     steps: int = 0  # steps committed by this call
     replayed_steps: int = 0  # committed steps reused instead of running their nodes again
+    last_steps: list[StepRecord] = field(default_factory=list, repr=False)  # each node's last run (for events)
 
 
 class _Suspended(Exception):  # noqa: N818 - control flow: a node asked to wait
@@ -251,7 +253,7 @@ class _Runner:
     async def _run_loop(self, loop: PlannedNode) -> None:
         """Emit the input in batches on "loop", run the body for each, then all returns on "done"."""
         inputs = self._gather(loop)
-        items = inputs.get(loop.first_input, [])
+        items = as_list(inputs.get(loop.first_input, []))  # batches are slices of it
         run_index = self._next_index(loop)
         step = self._without_running(loop, run_index, inputs, DONE_PORT)
         if step is not None:
@@ -423,7 +425,8 @@ class _Runner:
                     "error": step.error, "runs": self.run_counts[node.id], "pinned": node.id in self.pinned_ran,
                 }
         return RunResult(
-            status=status, nodes=nodes, output=self.last_output, error=error,
+            status=status, nodes=nodes, output=as_list(self.last_output), error=error,
             resume_at=(wait or {}).get("resume_at"), wait_on_webhook=bool((wait or {}).get("on_webhook")),
             response=self.env.response, steps=self.executed, replayed_steps=self.replayed,
+            last_steps=list(self.last_steps.values()),
         )

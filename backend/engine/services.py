@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO, Protocol
 
+from backend.engine.items import ItemSpill, TempFileSpill
 from nodes.sdk import CodeSandbox, NodeRegistry, NodeUserError, default_registry
 
 CredentialsResolver = Callable[[str, str], Awaitable[dict]]  # (credential_id, node_name) -> values
@@ -37,6 +38,9 @@ class BinaryStore(Protocol):
     async def get(self, ref: dict) -> bytes:
         """The bytes behind a reference returned by ``put``."""
 
+    def open(self, ref: dict) -> Iterator[bytes]:
+        """The same bytes in chunks (blocking reads), for nodes that stream a large file."""
+
 
 class InMemoryBinaryStore:
     def __init__(self) -> None:
@@ -52,6 +56,13 @@ class InMemoryBinaryStore:
             return self.blobs[ref["id"]]
         except (KeyError, TypeError):
             raise NodeUserError(f"binary data {ref!r} does not exist (or was stored by another run)") from None
+
+    def open(self, ref: dict) -> Iterator[bytes]:
+        try:
+            data = self.blobs[ref["id"]]
+        except (KeyError, TypeError):
+            raise NodeUserError(f"binary data {ref!r} does not exist (or was stored by another run)") from None
+        return (data[start:start + 1024 * 1024] for start in range(0, len(data), 1024 * 1024))
 
 
 async def _no_credentials(credential_id: str, node_name: str) -> dict:
@@ -92,3 +103,6 @@ class EngineServices:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # retry waits go through here
     max_loop_iterations: int = 10_000  # batches one loop node may emit in one activation
     code_sandbox: CodeSandbox = field(default_factory=_configured_code_sandbox)  # where Code nodes run
+    # A port's items whose JSON text is larger than this go to ``spill`` and are read back in batches (items.py).
+    spill: ItemSpill | None = field(default_factory=TempFileSpill)
+    spill_threshold_bytes: int = 16 * 1024 * 1024

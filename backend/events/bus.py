@@ -37,6 +37,7 @@ class Event(NamedTuple):
 
 
 Handler = Callable[[Event], Awaitable[None]]
+BatchHandler = Callable[[list[Event]], Awaitable[None]]  # a whole fetch at once (bulk writers, e.g. search)
 
 
 class PublishError(Exception):
@@ -53,11 +54,16 @@ class EventBus(Protocol):
         """Publish in order; raises PublishError naming the events that were not published."""
 
     async def run_consumer(self, group: str, topics: Sequence[str], handler: Handler,
-                           stop: asyncio.Event) -> None:
+                           stop: asyncio.Event, *, start_at_end: bool = False,
+                           batch_handler: BatchHandler | None = None) -> None:
         """Feed the group's events to `handler` one at a time until `stop` is set.
 
         An event counts as consumed only when the handler returned. If it raises, the
         consumer stops with that exception and the event is delivered again later.
+        A new group starts at the topics' beginning, or with `start_at_end` at their end
+        (only what is published from now on: a group of one process's own).
+        With `batch_handler`, a bus that fetches batches (Kafka) hands it each fetch instead,
+        and the whole fetch counts as consumed when it returned.
         """
 
     async def close(self) -> None: ...
@@ -124,7 +130,8 @@ class InMemoryBus:
         return done
 
     async def run_consumer(self, group: str, topics: Sequence[str], handler: Handler,
-                           stop: asyncio.Event) -> None:
+                           stop: asyncio.Event, *, start_at_end: bool = False,
+                           batch_handler: BatchHandler | None = None) -> None:
         state = self._groups.setdefault(group, _Group(set(topics)))
         state.topics |= set(topics)
         state.running += 1
@@ -179,6 +186,7 @@ def _fail_pending(queue: asyncio.Queue) -> None:
 
 FETCH_TIMEOUT_MS = 500
 MAX_RECORDS = 100  # per fetch; a batch of poison events must finish within max.poll.interval.ms
+MAX_BATCH_RECORDS = 1000  # per fetch for a batch handler: one bulk write for the lot
 
 
 class KafkaBus:
@@ -224,16 +232,22 @@ class KafkaBus:
         return self._producer
 
     async def run_consumer(self, group: str, topics: Sequence[str], handler: Handler,
-                           stop: asyncio.Event) -> None:
+                           stop: asyncio.Event, *, start_at_end: bool = False,
+                           batch_handler: BatchHandler | None = None) -> None:
         from aiokafka import AIOKafkaConsumer
 
         consumer = AIOKafkaConsumer(
             *(self._prefix + topic for topic in topics), bootstrap_servers=self._bootstrap,
-            group_id=self._prefix + group, enable_auto_commit=False, auto_offset_reset="earliest")
+            group_id=self._prefix + group, enable_auto_commit=False,
+            auto_offset_reset="latest" if start_at_end else "earliest")
         await consumer.start()
         log.info("consumer group joined", extra={"group": self._prefix + group, "topics": list(topics)})
         try:
             while not stop.is_set():
+                if batch_handler is not None:
+                    await self._handle_batch(consumer, batch_handler)
+                    await _report_lag(consumer, group)
+                    continue
                 fetched = await consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=MAX_RECORDS)
                 for partition, records in fetched.items():
                     for record in records:
@@ -242,6 +256,12 @@ class KafkaBus:
                 await _report_lag(consumer, group)
         finally:
             await consumer.stop()
+
+    async def _handle_batch(self, consumer, batch_handler: BatchHandler) -> None:
+        fetched = await consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=MAX_BATCH_RECORDS)
+        if fetched:
+            await batch_handler([self._event(record) for records in fetched.values() for record in records])
+            await consumer.commit({partition: records[-1].offset + 1 for partition, records in fetched.items()})
 
     def _event(self, record) -> Event:
         key = record.key.decode("utf-8", "replace") if record.key is not None else ""

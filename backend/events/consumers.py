@@ -1,8 +1,10 @@
 """The one registry of event consumers, and how each is run: retries, then the DLQ.
 
 A consumer is one service's handler for some topics; its service name is its consumer
-group. A handler that keeps failing (5 attempts with backoff; a UserError at once)
-sends `{event, error, service}` to `dlq.events` and the consumer moves on.
+group. Every event is checked against its schema first (backend/events/schemas/): one that
+does not match goes to `dlq.events` at once, the reason with it. A handler that keeps failing
+(5 attempts with backoff; a UserError at once) sends `{event, error, service, attempts}` to
+`dlq.events` too, and the consumer moves on.
 Handlers see each event at least once and must be idempotent (dedupe on `event_id`).
 """
 
@@ -12,19 +14,26 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from backend.errors import UserError
-from backend.events.bus import Event, EventBus, Handler
+from backend.events import schemas
+from backend.events.bus import Event, EventBus, Handler, KafkaBus
 from backend.events.topics import TOPICS
 from backend.tracing import consumer_span
 
 log = logging.getLogger("linkflow.events.consumers")
 DLQ_TOPIC = "dlq.events"
 RESTART_DELAY_S = 2.0
+MAX_REASON_CHARS = 4000
 # Events this process sent to the DLQ, by consumer: the admin console's count with the in-process bus
 # (where dlq.events has no reader); on Kafka the topic itself is counted.
 DEAD_LETTERED: Counter[str] = Counter()
+
+
+# Handles a batch at once; returns {position: error} for the events it could not handle (dead-lettered).
+BatchHandle = Callable[[list[Event]], Awaitable[dict[int, Exception]]]
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,11 @@ class Consumer:
     service: str
     topics: tuple[str, ...]
     handle: Handler
+    start_at_end: bool = False  # a new group reads only what is published from now on
+    # The deployed service it runs in: `linkflow consume --service notifications` runs every consumer
+    # part of it too (each its own group), so one service needs one Deployment.
+    part_of: str | None = None
+    handle_batch: BatchHandle | None = None  # on Kafka, each fetch at once (bulk writes); `handle` elsewhere
 
     def __post_init__(self) -> None:
         unknown = [topic for topic in self.topics if topic not in TOPICS]
@@ -58,11 +72,17 @@ class ConsumerStopping(Exception):
 
 def registry() -> dict[str, Consumer]:
     """Every service that consumes events, by name (`linkflow consume --service NAME`)."""
+    from backend.analytics.consumers import CONSUMER as analytics
     from backend.audit.consumers import CONSUMER as audit
     from backend.billing.consumers import billing_consumers
     from backend.notifications.consumers import CONSUMER as notifications
+    from backend.notifications.consumers import DELIVERY as notification_delivery
+    from backend.notifications.consumers import RULES as notification_rules
+    from backend.search.consumers import CONSUMER as search
 
-    return {consumer.service: consumer for consumer in (audit, notifications, *billing_consumers())}
+    return {consumer.service: consumer for consumer in (audit, notifications, notification_rules,
+                                                        notification_delivery, analytics, search,
+                                                        *billing_consumers())}
 
 
 def get_consumer(service: str) -> Consumer:
@@ -72,6 +92,12 @@ def get_consumer(service: str) -> Consumer:
     return consumers[service]
 
 
+def service_consumers(service: str) -> list[Consumer]:
+    """The consumer named `service` and every consumer part of it (`linkflow consume --service NAME`)."""
+    first = get_consumer(service)
+    return [first, *(c for c in registry().values() if c.part_of == service and c is not first)]
+
+
 async def run_consumer(bus: EventBus, consumer: Consumer, stop: asyncio.Event,
                        retry: RetryPolicy = RetryPolicy()) -> None:
     """Run the consumer's group until `stop` is set, restarting it after a crash."""
@@ -79,9 +105,14 @@ async def run_consumer(bus: EventBus, consumer: Consumer, stop: asyncio.Event,
     async def handler(event: Event) -> None:
         await deliver(bus, consumer, event, stop, retry)
 
+    async def batch_handler(events: list[Event]) -> None:
+        await deliver_batch(bus, consumer, events, stop, retry)
+
+    batched = batch_handler if consumer.handle_batch is not None and isinstance(bus, KafkaBus) else None
     while not stop.is_set():
         try:
-            await bus.run_consumer(consumer.service, consumer.topics, handler, stop)
+            await bus.run_consumer(consumer.service, consumer.topics, handler, stop,
+                                   start_at_end=consumer.start_at_end, batch_handler=batched)
         except ConsumerStopping:
             return
         except Exception:  # e.g. the DLQ or the broker is unreachable: the event is delivered again
@@ -93,6 +124,11 @@ async def run_consumer(bus: EventBus, consumer: Consumer, stop: asyncio.Event,
 async def deliver(bus: EventBus, consumer: Consumer, event: Event, stop: asyncio.Event,
                   retry: RetryPolicy) -> None:
     """Hand one event to the consumer, retrying with backoff; dead-letter it if it keeps failing."""
+    try:
+        schemas.validate(event.topic, event.key, event.payload)
+    except schemas.InvalidEvent as exc:  # retrying cannot make it match: the reason goes with it
+        await _dead_letter(bus, consumer, event, exc, 0)
+        return
     for attempt in range(1, retry.attempts + 1):
         try:
             with consumer_span(consumer.service, event.topic, event.payload):
@@ -114,11 +150,51 @@ async def deliver(bus: EventBus, consumer: Consumer, event: Event, stop: asyncio
     await _dead_letter(bus, consumer, event, error, attempt)
 
 
+async def deliver_batch(bus: EventBus, consumer: Consumer, events: list[Event], stop: asyncio.Event,
+                        retry: RetryPolicy) -> None:
+    """Hand a fetched batch to the consumer's `handle_batch`, retrying the batch with backoff. Events that do
+    not match their schema, and those the handler says it cannot handle, go to the DLQ with the reason; if
+    the batch keeps failing, its events are delivered one at a time so only the failing ones are dead."""
+    valid: list[Event] = []
+    for event in events:
+        try:
+            schemas.validate(event.topic, event.key, event.payload)
+            valid.append(event)
+        except schemas.InvalidEvent as exc:
+            await _dead_letter(bus, consumer, event, exc, 0)
+    if not valid:
+        return
+    for attempt in range(1, retry.attempts + 1):
+        try:
+            refused = await consumer.handle_batch(valid)
+            break
+        except Exception as exc:
+            log.warning("batch handler failed; retrying", extra={
+                "service": consumer.service, "events": len(valid), "attempt": attempt,
+                "error": f"{type(exc).__name__}: {exc}"})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), retry.delay(attempt))
+        if stop.is_set():
+            raise ConsumerStopping(consumer.service)
+    else:
+        for event in valid:
+            await deliver(bus, consumer, event, stop, retry)
+        return
+    for position, error in sorted(refused.items()):
+        await _dead_letter(bus, consumer, valid[position], error, attempt)
+
+
 async def _dead_letter(bus: EventBus, consumer: Consumer, event: Event, error: Exception,
                        attempts: int) -> None:
     log.error("event sent to the dead-letter topic", exc_info=error, extra={
         "service": consumer.service, "topic": event.topic, "event_id": event.event_id, "attempts": attempts})
-    payload = {"event": event._asdict(), "error": f"{type(error).__name__}: {error}",
-               "service": consumer.service, "attempts": attempts}
-    await bus.publish([Event(DLQ_TOPIC, event.key, payload)])
+    await bus.publish([dead_letter(event, f"{type(error).__name__}: {error}", consumer.service, attempts)])
     DEAD_LETTERED[consumer.service] += 1
+
+
+def dead_letter(event: Event, reason: str, service: str, attempts: int) -> Event:
+    """The dlq.events event for `event`: the event as it came, why, and who gave up on it."""
+    payload = {"event": event._asdict(), "error": reason[:MAX_REASON_CHARS], "service": service,
+               "attempts": attempts}
+    schemas.validate(DLQ_TOPIC, event.key, payload)
+    return Event(DLQ_TOPIC, event.key, payload)

@@ -1,10 +1,18 @@
-"""Events are written to the outbox in the caller's transaction, then relayed to the bus."""
+"""Events are written to the outbox in the caller's transaction, then relayed to the bus.
+
+Every event is checked against its schema (backend/events/schemas/) before it reaches the bus: by the
+relay, which dead-letters one that does not match instead of publishing it (backend/events/relay.py).
+`emit`, for changes made one at a time, also checks it at once, so a producer's bug fails its own
+transaction. The hot paths (webhook group commits, node results and usage facts, the deferred per-loop
+batches) write plain dicts with `outbox_row` and leave the check to the relay, off the request path.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
+from backend.events import schemas
 from backend.events.models import OutboxEvent
 from backend.events.topics import TOPICS
 from backend.tracing import TRACEPARENT, traceparent
@@ -15,9 +23,16 @@ _INSERT = insert(OutboxEvent)
 def emit(session: Session | Connection, topic: str, key: str, payload: dict) -> None:
     if topic not in TOPICS:
         raise ValueError(f"unknown event topic {topic!r}; topics are listed in backend/events/topics.py")
+    schemas.validate(topic, key, payload)  # InvalidEvent (a ValueError): a bug in the producer, never stored
     # A Core insert: works on a Session or a bare Connection, in the caller's transaction. The statement
     # is built once; per call only the parameters change (no statement construction or cache key).
     parent = traceparent()  # None unless tracing is on: the consumers' spans join the trace of the change
     if parent is not None:
         payload = {**payload, TRACEPARENT: parent}
     session.execute(_INSERT, {"topic": topic, "key": key, "payload": payload})
+
+
+def outbox_row(topic: str, key: str, payload: dict) -> dict:
+    """The values of one outbox row for a Core bulk insert (the hot paths). Not checked here: the relay
+    checks it against its schema before publishing and dead-letters it if it does not match."""
+    return {"topic": topic, "key": key, "payload": payload}

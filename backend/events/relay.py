@@ -8,6 +8,12 @@ is at least once: every payload carries the outbox id as `event_id` (and the row
 On PostgreSQL the rows are claimed with `FOR UPDATE SKIP LOCKED`, so several relays
 (one per `linkflow worker`) share the work. So that events with one key still leave in
 order, a relay holds back a key while an older row of it is claimed by another relay.
+
+Before it leaves, every row is checked against its event schema (backend/events/schemas/), on the
+relay's thread, off the path of the request that wrote it (a packed row of a hot path is expanded first,
+backend/events/packed.py): a row that does not match is published to
+dlq.events instead (the reason with it, service "outbox-relay"), marked published with the reason as its
+`last_error`, and never reaches its topic.
 """
 
 from __future__ import annotations
@@ -21,24 +27,30 @@ from sqlalchemy.orm import Session
 
 from backend.db.base import utcnow
 from backend.db.session import get_engine
+from backend.events import schemas
 from backend.events.bus import Event, EventBus, PublishError
+from backend.events.consumers import DEAD_LETTERED, dead_letter
 from backend.events.models import OutboxEvent
+from backend.events.packed import unpack
 
 log = logging.getLogger("linkflow.events.relay")
 BATCH = 500
 INTERVAL_S = 1.0
 MAX_ERROR_CHARS = 2000
+SERVICE = "outbox-relay"  # the dead letters of rows refused by their schema name it
 
 
 async def relay_once(bus: EventBus, batch: int = BATCH) -> int:
-    """Publish up to `batch` unpublished outbox rows; returns how many were published."""
+    """Publish up to `batch` unpublished outbox rows; returns how many were published (a row refused by its
+    schema counts once its dead letter is published)."""
     session = Session(get_engine(), expire_on_commit=False)
     try:
-        rows = await asyncio.to_thread(_claim, session, batch)
+        rows, events, refused = await asyncio.to_thread(_prepare, session, batch)
         if not rows:
             return 0
-        failed = await _publish(bus, rows)
-        await asyncio.to_thread(_settle, session, rows, failed)
+        failed = await _publish(bus, events)
+        await asyncio.to_thread(_settle, session, rows, failed, refused)
+        DEAD_LETTERED[SERVICE] += len(refused.keys() - failed.keys())
         return len(rows) - len(failed)
     finally:
         await asyncio.to_thread(session.close)  # rolls back whatever was not committed
@@ -80,31 +92,51 @@ def _without_overtaking(session: Session, rows: list[OutboxEvent]) -> list[Outbo
     return [row for row in rows if row.key not in held]
 
 
-def _event(row: OutboxEvent) -> Event:
-    payload = {**row.payload, "event_id": row.id, "occurred_at": row.created_at.isoformat()}
-    return Event(row.topic, row.key, payload)
+def _prepare(session: Session, batch: int) -> tuple[list[OutboxEvent], list[Event], dict[int, str]]:
+    """The claimed rows, the event each one publishes, and the reasons of those refused by their schema."""
+    rows = _claim(session, batch)
+    events, refused = [], {}
+    for index, row in enumerate(rows):
+        try:
+            event = _event(row, unpack(row.payload))
+            schemas.validate(event.topic, event.key, event.payload)
+        except (schemas.InvalidEvent, ValueError, TypeError) as exc:  # a packed row of the wrong shape too
+            refused[index] = f"{type(exc).__name__}: {exc}"
+            log.error("outbox event refused by its schema; sent to dlq.events instead", extra={
+                "topic": row.topic, "outbox_id": row.id, "error": refused[index]})
+            event = dead_letter(_event(row, row.payload), refused[index], SERVICE, 0)
+        events.append(event)
+    return rows, events, refused
 
 
-async def _publish(bus: EventBus, rows: list[OutboxEvent]) -> dict[int, BaseException]:
+def _event(row: OutboxEvent, payload: dict) -> Event:
+    return Event(row.topic, row.key, {**payload, "event_id": row.id, "occurred_at": row.created_at.isoformat()})
+
+
+async def _publish(bus: EventBus, events: list[Event]) -> dict[int, BaseException]:
     try:
-        await bus.publish([_event(row) for row in rows])
+        await bus.publish(events)
     except PublishError as exc:
         failed = exc.failed
     except Exception as exc:  # the bus is unreachable: nothing of the batch was published
-        failed = dict.fromkeys(range(len(rows)), exc)
+        failed = dict.fromkeys(range(len(events)), exc)
     else:
         return {}
     first = next(iter(failed.values()))
     log.warning("outbox events not published; retried on the next tick",
-                extra={"failed": len(failed), "batch": len(rows), "error": f"{type(first).__name__}: {first}"})
+                extra={"failed": len(failed), "batch": len(events), "error": f"{type(first).__name__}: {first}"})
     return failed
 
 
-def _settle(session: Session, rows: list[OutboxEvent], failed: dict[int, BaseException]) -> None:
+def _settle(session: Session, rows: list[OutboxEvent], failed: dict[int, BaseException],
+            refused: dict[int, str]) -> None:
     published = [row.id for index, row in enumerate(rows) if index not in failed]
     if published:
         session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(published)).values(published_at=utcnow()),
                         execution_options={"synchronize_session": False})
+    for index, reason in refused.items():
+        if index not in failed:
+            rows[index].last_error = reason[:MAX_ERROR_CHARS]
     for index, exc in failed.items():
         rows[index].attempts += 1
         rows[index].last_error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]

@@ -25,6 +25,9 @@ from backend.executions.schemas import (
     ExecutionStats,
     ExecutionSummary,
 )
+from backend.search import service as search_service
+from backend.search.service import ExecutionFilters
+from backend.settings import get_settings
 from backend.users.models import Role
 
 router = APIRouter(prefix="/executions", tags=["executions"])
@@ -59,7 +62,12 @@ def list_executions(
     q: SearchText | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20, offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> ExecutionPage:
-    """Newest first; every filter is optional and they combine."""
+    """Newest first; every filter is optional and they combine. With LINKFLOW_SEARCH_BACKEND=elasticsearch,
+    `q` is answered by Elasticsearch (words and word prefixes rather than any substring)."""
+    if q and get_settings().search.backend == "elasticsearch":
+        filters = ExecutionFilters(workflow_id, status, mode, started_after, started_before)
+        items, total = search_service.execution_page(db, who.team_id, q, filters, limit, offset)
+        return ExecutionPage(items=items, total=total, limit=limit, offset=offset)
     items, total = history.list_executions(
         db, who.team_id, workflow_id=workflow_id, status=status, mode=mode, started_after=started_after,
         started_before=started_before, q=q, limit=limit, offset=offset)
@@ -102,6 +110,13 @@ def get_execution(execution_id: str, db: Db, who: Viewer) -> ExecutionOut:
 @router.post("/{execution_id}/cancel", response_model=ExecutionSummary)
 def cancel_execution(execution_id: str, db: Db, who: Editor) -> ExecutionSummary:
     execution = control.cancel_execution(db, history.get_execution(db, who.team_id, execution_id))
+    return history.summary(execution)
+
+
+@router.post("/{execution_id}/resume", response_model=ExecutionSummary)
+def resume_execution(execution_id: str, db: Db, who: Editor) -> ExecutionSummary:
+    """End a waiting execution's timed wait now (a Wait node for a duration or until a time)."""
+    execution = control.resume_execution(db, history.get_execution(db, who.team_id, execution_id))
     return history.summary(execution)
 
 

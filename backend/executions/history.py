@@ -9,10 +9,13 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Text, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from backend.engine.items import ItemStream, revive
 from backend.errors import NotFound
 from backend.executions.models import Execution, ExecutionStep
 from backend.executions.schemas import ExecutionOut, ExecutionSummary, StepOut
 from backend.executions.sql_store import resolve_payload
+from backend.storage.service import get_storage
+from backend.storage.spill import StorageItemSpill
 from backend.workflows.models import Workflow
 from backend.workflows.secrets import masked
 
@@ -95,7 +98,7 @@ def execution_detail(session: Session, execution: Execution) -> ExecutionOut:
         **fields, version_id=execution.version_id, parent_execution_id=execution.parent_execution_id,
         definition=masked(execution.definition), input=execution.input, output=execution.output,
         error_detail=execution.error, resume_at=execution.resume_at, attempts=execution.attempts,
-        steps=[_step(step) for step in steps])
+        steps=[_step(step, execution.team_id) for step in steps])
 
 
 def summary(row) -> ExecutionSummary:
@@ -106,20 +109,39 @@ def summary(row) -> ExecutionSummary:
         duration_ms=duration_ms(row.started_at, row.finished_at), error=error_summary(row.error))
 
 
-def _step(step: ExecutionStep) -> StepOut:
+def _step(step: ExecutionStep, team_id: str) -> StepOut:
     return StepOut(
         node_id=step.node_id, node_name=step.node_name, run_index=step.run_index, status=step.status,
-        attempts=step.attempts, input=_payload(step, step.input, step.input_ref),
-        output=_payload(step, step.output, step.output_ref), error=step.error, started_at=step.started_at,
+        attempts=step.attempts, input=_payload(step, step.input, step.input_ref, team_id),
+        output=_payload(step, step.output, step.output_ref, team_id), error=step.error, started_at=step.started_at,
         finished_at=step.finished_at, duration_ms=duration_ms(step.started_at, step.finished_at))
 
 
-def _payload(step: ExecutionStep, inline: dict | None, ref: str | None) -> dict | None:
+SPILLED_PREVIEW_ITEMS = 100  # a spilled port shows its first items (and how many there are), never all
+
+
+def _payload(step: ExecutionStep, inline: dict | None, ref: str | None, team_id: str) -> dict | None:
     try:
-        return resolve_payload(inline, ref)
+        ports = resolve_payload(inline, ref)
+        return _previewed(ports, StorageItemSpill(get_storage(), team_id, step.execution_id))
     except (OSError, ValueError):  # offloaded data deleted or damaged: show the rest of the execution
         log.warning("offloaded step data unreadable", extra={"execution_id": step.execution_id, "ref": ref})
         return None
+
+
+def _previewed(ports: dict, spill: StorageItemSpill) -> dict:
+    """Each spilled port as ``{"$spilled": {... "count"}, "preview": [first items]}``."""
+    revived = revive(ports, spill)
+    if revived is ports or not isinstance(ports, dict):
+        return ports
+    shown = {}
+    for port, items in revived.items():
+        if isinstance(items, ItemStream):
+            first = next(items.batches(), [])[:SPILLED_PREVIEW_ITEMS]
+            shown[port] = {**items.marker(), "preview": first}
+        else:
+            shown[port] = items
+    return shown
 
 
 def duration_ms(started: datetime | None, finished: datetime | None) -> int | None:

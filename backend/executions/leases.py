@@ -46,6 +46,20 @@ class LeaseKeeper:
         with self._lock:
             self._held.pop(execution_id, None)
 
+    def holds(self, execution_id: str) -> bool:
+        with self._lock:
+            return execution_id in self._held
+
+    def stop(self, execution_id: str) -> bool:
+        """Cancel the run of ``execution_id`` if this process holds it (a cancel command); False if it does not.
+        The run stops at its current await: between nodes, or inside one (an HTTP call, a sandboxed job)."""
+        with self._lock:
+            held = self._held.get(execution_id)
+        if held is None:
+            return False
+        held.loop.call_soon_threadsafe(held.task.cancel)
+        return True
+
     def _beat(self) -> None:
         while True:
             threading.Event().wait(service.lease().total_seconds() / 3)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import BindParameter, Connection, bindparam, case, func, or_, update
+from sqlalchemy import BindParameter, Connection, bindparam, case, func, insert, or_, update
 from sqlalchemy.orm import Session
 
 from backend.db.base import JsonNullBind, JsonType, utcnow
+from backend.engine.runner import RunResult
+from backend.events.models import OutboxEvent
 from backend.events.outbox import emit
+from backend.executions.facts import event_error, fact_rows, run_facts
 from backend.executions.models import Execution
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.state import FINISHED, check_transition, sources_of, transition
@@ -67,7 +70,7 @@ _FINISH = (
             lost_attempts=case((_STATUS == S.WAITING, 0), else_=Execution.lost_attempts),
             last_attempt_error=case((_STATUS == S.WAITING, None), else_=Execution.last_attempt_error),
             finished_at=func.coalesce(_param("p_finished_at", Execution.finished_at), Execution.finished_at))
-    .returning(Execution.team_id, Execution.workflow_id, Execution.mode)
+    .returning(Execution.team_id, Execution.workflow_id, Execution.mode, Execution.started_at, Execution.finished_at)
 )
 
 
@@ -101,10 +104,12 @@ def claim(db: Session | Connection, execution_id: str, worker_id: str) -> Claime
 
 
 def finish(db: Session | Connection, execution_id: str, worker_id: str, *, status: S,
-           output: list | None = None, error: dict | None = None, resume_at=None) -> bool:
+           output: list | None = None, error: dict | None = None, resume_at=None,
+           result: RunResult | None = None) -> bool:
     """Record the outcome if we still hold the lease (a cancel or a lost lease wins).
 
-    One conditional UPDATE ... RETURNING plus the outbox row: this runs once per execution.
+    One conditional UPDATE ... RETURNING plus the outbox rows (with ``result``: the run's node results
+    and usage fact too): this runs once per execution.
     """
     check_transition(execution_id, S.RUNNING, status)
     row = db.execute(_FINISH, {"p_id": execution_id, "p_owner": worker_id, "p_status": status, "p_output": output,
@@ -114,7 +119,12 @@ def finish(db: Session | Connection, execution_id: str, worker_id: str, *, statu
         return False
     emit(db, "execution.events", execution_id, {
         "type": f"execution.{status}", "execution_id": execution_id, "workflow_id": row.workflow_id,
-        "team_id": row.team_id, "mode": row.mode, "status": status, "error": error})
+        "team_id": row.team_id, "mode": row.mode, "status": status, "error": event_error(error)})
+    if result is not None:
+        facts = run_facts(execution_id=execution_id, team_id=row.team_id, workflow_id=row.workflow_id, mode=row.mode,
+                          status=status, result=result, started_at=row.started_at, finished_at=row.finished_at)
+        if rows := fact_rows([facts]):
+            db.execute(insert(OutboxEvent), rows)
     return True
 
 
@@ -151,7 +161,15 @@ def cancel(session: Session, execution: Execution) -> None:
     emit(session, "execution.events", execution.id, _event(execution, "execution.cancelled"))
 
 
+def trigger_fired(session: Session | Connection, execution: Execution, kind: str, node_id: str | None = None) -> None:
+    """A `trigger.fired` event on workflow.triggers for a new execution of a saved workflow."""
+    if execution.workflow_id is not None:
+        emit(session, "workflow.triggers", execution.workflow_id, {
+            "type": "trigger.fired", "workflow_id": execution.workflow_id, "team_id": execution.team_id,
+            "firings": [{"execution_id": execution.id, "kind": kind, "node_id": node_id}]})
+
+
 def _event(execution: Execution, kind: str) -> dict:
     return {"type": kind, "execution_id": execution.id, "workflow_id": execution.workflow_id,
             "team_id": execution.team_id, "mode": execution.mode, "status": execution.status,
-            "error": execution.error}
+            "error": event_error(execution.error)}

@@ -9,8 +9,10 @@ from backend.credentials.runtime import credentials_resolver
 from backend.db.session import session_scope
 from backend.engine.services import EngineServices
 from backend.outbound import node_settings
+from backend.settings import get_settings
 from backend.storage.binary import StorageBinaryStore
 from backend.storage.service import get_storage
+from backend.storage.spill import StorageItemSpill
 from backend.variables.service import team_values
 
 
@@ -23,6 +25,9 @@ def engine_services(team_id: str, execution_id: str, definition: dict | None = N
     services.credentials = credentials_resolver(team_id, execution_id)
     # Binary data lives in storage, not in step rows, so files a webhook received reach queued runs.
     services.binary = StorageBinaryStore(get_storage(), team_id, execution_id)
+    # Items past the spill threshold go to storage too, before their step is committed (engine/items.py).
+    services.spill = StorageItemSpill(get_storage(), team_id, execution_id)
+    services.spill_threshold_bytes = get_settings().storage.spill_threshold_bytes
     return services
 
 

@@ -20,12 +20,14 @@ from backend import json_limits
 from backend.db.base import new_id
 from backend.db.failures import refusal, unavailable
 from backend.db.session import get_engine, write_transaction
+from backend.engine.items import revive, storable
 from backend.engine.store import StepNotStored, StepRecord
 from backend.executions.models import ExecutionStep
 from backend.settings import get_settings
 from backend.storage import keys
 from backend.storage.ports import read_all
 from backend.storage.service import get_storage
+from backend.storage.spill import StorageItemSpill
 
 
 class SqlStepStore:
@@ -42,8 +44,12 @@ class SqlStepStore:
     async def load_steps(self) -> dict[tuple[str, int], StepRecord]:
         if self._preloaded is not None:
             steps, self._preloaded = self._preloaded, None
-            return steps
-        return self._load()
+        else:
+            steps = self._load()
+        spill = StorageItemSpill(get_storage(), self.team_id, self.execution_id)
+        for step in steps.values():  # spilled ports are read from storage again, a batch at a time
+            step.input, step.output = revive(step.input, spill), revive(step.output, spill)
+        return steps
 
     async def save_step(self, step: StepRecord) -> None:
         try:
@@ -76,7 +82,7 @@ class SqlStepStore:
 
     def _params(self, step: StepRecord) -> dict:
         output, output_ref = self._maybe_offload(step, "output", _output_text(step))
-        step_input, input_ref = self._maybe_offload(step, "input", encode(step.input))
+        step_input, input_ref = self._maybe_offload(step, "input", encode(storable(step.input)))
         error = None if step.error is None else encode(step.error)
         return {
             "id": new_id(),
@@ -118,7 +124,7 @@ def _output_text(step: StepRecord) -> str:
     """``encode(step.output)``, put together from the text the engine made when it checked the items."""
     texts = step.encoded_output
     if not texts or any(port not in texts for port in step.output):
-        return encode(step.output)
+        return encode(storable(step.output))
     return "{" + ", ".join(f"{encode(port)}: {texts[port]}" for port in step.output) + "}"
 
 

@@ -49,6 +49,26 @@ class WakeUps:
                 self._thread.start()
             self._changed.notify()
 
+    def holds(self, execution_id: str) -> bool:
+        with self._changed:
+            return execution_id in self._due
+
+    def drop(self, execution_id: str) -> bool:
+        """Forget the wake-up of ``execution_id`` (cancelled while it waits); False if none was scheduled."""
+        with self._changed:
+            return self._due.pop(execution_id, None) is not None  # its heap entry is now stale
+
+    def fire_now(self, execution_id: str) -> bool:
+        """Send ``execution_id`` to the queue at once instead of at its time (resumed while it waits); False if
+        this process had no wake-up for it."""
+        with self._changed:
+            if execution_id not in self._due:
+                return False
+            when = self._due[execution_id] = time.time()
+            heapq.heappush(self._heap, (when, execution_id))
+            self._changed.notify()
+            return True
+
     def pending(self) -> int:
         with self._changed:
             return len(self._due)

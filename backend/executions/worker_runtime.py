@@ -220,7 +220,7 @@ def record_outcome(execution_id: str, worker_id: str, result: RunResult,
     try:
         with write_transaction() as conn:
             recorded = service.finish(conn, execution_id, worker_id, status=status, output=result.output,
-                                      error=result.error, resume_at=result.resume_at)
+                                      error=result.error, resume_at=result.resume_at, result=result)
             if recorded and isinstance(store, SqlStepStore):
                 store.write_parked(conn)
         if recorded and status == S.WAITING:

@@ -34,7 +34,7 @@ from backend.events.outbox import emit
 from backend.executions.dispatch import commit_then_dispatch
 from backend.executions.models import Execution
 from backend.executions.models import ExecutionStatus as S
-from backend.executions.service import create_execution
+from backend.executions.service import create_execution, trigger_fired
 from backend.schedules.cron import Cron
 from backend.schedules.models import Schedule
 from backend.workflows.models import Workflow
@@ -183,6 +183,7 @@ def _start(session: Session, schedule: Schedule, definition: dict, version_id: s
         "type": "schedule.fired", "schedule_id": schedule.id, "workflow_id": schedule.workflow_id,
         "team_id": schedule.team_id, "node_id": schedule.node_id, "execution_id": execution.id,
         "scheduled_at": at.isoformat()})
+    trigger_fired(session, execution, "schedule", schedule.node_id)
     return execution.id
 
 

@@ -23,7 +23,8 @@ from backend.errors import NotFound
 from backend.executions.history import get_execution
 from backend.storage import keys, links
 from backend.storage.ports import ObjectMissing
-from backend.storage.schemas import LinkOut, LinkRequest
+from backend.storage.preview import preview
+from backend.storage.schemas import LinkOut, LinkRequest, PreviewOut
 from backend.storage.service import get_storage
 from backend.users.models import Role
 
@@ -46,6 +47,21 @@ def create_link(body: LinkRequest, db: Db, who: Viewer) -> LinkOut:
     expires = int(time.time()) + links.LINK_SECONDS
     token = links.sign(links.Grant(who.team_id, body.execution_id, body.id, body.file_name, body.mime_type, expires))
     return LinkOut(url=f"/api/v1/storage/download/{token}", expires_at=datetime.fromtimestamp(expires, UTC), size=size)
+
+
+@router.post("/preview", response_model=PreviewOut, responses={422: {"description": "not previewable"}})
+def preview_file(body: LinkRequest, db: Db, who: Viewer) -> PreviewOut:
+    """The start of a text file, or the first page's text of a PDF, of one of the team's executions.
+
+    Text types: ``text/*``, JSON, NDJSON, XML, CSV; the type comes from the request (the item's
+    reference) and only picks how the bytes are read: the answer is always JSON text, never the file.
+    """
+    get_execution(db, who.team_id, body.execution_id)  # another team's execution: 404 like a missing one
+    try:
+        return preview(get_storage(), keys.binary_key(who.team_id, body.execution_id, body.id), body.mime_type)
+    except ObjectMissing:
+        raise NotFound(f"binary data {body.id} of execution {body.execution_id} does not exist (it may have "
+                       "been deleted)") from None
 
 
 @router.get("/download/{token}", responses={200: {"content": {"application/octet-stream": {}}}})

@@ -43,6 +43,20 @@ class StorageBinaryStore:
         except ObjectMissing:
             raise _missing(ref) from None
 
+    def open(self, ref: dict):
+        """The bytes in chunks, read as they are consumed (blocking): for nodes that stream a large file."""
+        key = self.key_of(ref)
+        try:
+            return self.storage.open(key)
+        except ObjectMissing:
+            own = self._own_copy(ref)
+            if own is None:
+                raise _missing(ref) from None
+        try:
+            return self.storage.open(own)
+        except ObjectMissing:
+            raise _missing(ref) from None
+
     def _own_copy(self, ref: dict) -> str | None:
         if ref.get("execution_id") in (None, self.execution_id) or not keys.is_id(self.execution_id):
             return None

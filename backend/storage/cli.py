@@ -1,4 +1,4 @@
-"""`linkflow storage migrate --to s3` and `linkflow storage sweep`."""
+"""`linkflow storage migrate --to s3`, `linkflow storage sweep` and `linkflow storage create-bucket`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ def add_parser(sub) -> None:
                                                  "LINKFLOW_STORAGE_S3_* (then set LINKFLOW_STORAGE_BACKEND=s3)")
     migrate.add_argument("--to", required=True, choices=["s3"], help="the backend to move to")
     actions.add_parser("sweep", help="delete stored objects older than a day whose execution is gone")
+    actions.add_parser("create-bucket", help="create the bucket of LINKFLOW_STORAGE_S3_BUCKET if it is missing "
+                                             "(a local S3-compatible server; in AWS the bucket is provisioned)")
 
 
 def storage_command(args: argparse.Namespace) -> int:
@@ -21,6 +23,14 @@ def storage_command(args: argparse.Namespace) -> int:
 
     if args.action == "sweep":
         print(json.dumps({"deleted": sweep_orphans()}))
+        return 0
+    if args.action == "create-bucket":
+        settings = get_settings().storage
+        if settings.backend != "s3":
+            print(json.dumps({"bucket": None, "note": "LINKFLOW_STORAGE_BACKEND is not s3: no bucket to create"}))
+            return 0
+        get_storage().ensure_bucket()
+        print(json.dumps({"bucket": settings.s3_bucket}))
         return 0
     from backend.storage.local import LocalStorage
     from backend.storage.migrate import migrate

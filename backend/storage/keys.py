@@ -2,6 +2,7 @@
 
 ``teams/<team>/executions/<execution>/binary/<id>``       files items carry (webhook uploads, HTTP downloads, file nodes)
 ``teams/<team>/executions/<execution>/steps/<name>.json`` step data past the inline limit
+``teams/<team>/executions/<execution>/items/<id>.ndjson.gz`` a port's items past the spill threshold
 
 An execution's objects share one prefix, so retention deletes them with one call, and the
 orphan sweeper can tell from a key which execution row it belongs to.
@@ -30,6 +31,10 @@ def execution_prefix(team_id: str, execution_id: str) -> str:
 
 def binary_key(team_id: str, execution_id: str, binary_id: str) -> str:
     return f"{execution_prefix(team_id, execution_id)}/binary/{_checked(binary_id, 'binary')}"
+
+
+def items_key(team_id: str, execution_id: str, spill_id: str) -> str:
+    return f"{execution_prefix(team_id, execution_id)}/items/{_checked(spill_id, 'items')}.ndjson.gz"
 
 
 def step_key(team_id: str, execution_id: str, node_id: str, run_index: int, kind: str) -> str:

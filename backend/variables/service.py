@@ -95,6 +95,6 @@ def _plain(variable: Variable) -> str:
 
 
 def _audit(session: Session, variable: Variable, action: str, actor_id: str | None) -> None:
-    emit(session, "audit.log", variable.id, {
+    emit(session, "audit.log", variable.team_id, {
         "action": action, "actor_id": actor_id, "team_id": variable.team_id, "object_type": "variable",
         "object_id": variable.id, "details": {"key": variable.key, "is_secret": variable.is_secret}})

@@ -26,6 +26,8 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
 
 from fastapi import APIRouter
 from starlette.background import BackgroundTask
@@ -39,7 +41,7 @@ from backend.errors import NotFound, UserError, error_body
 from backend.settings import get_settings
 from backend.storage.binary import StorageBinaryStore
 from backend.storage.service import get_storage
-from backend.webhooks import listeners, resume
+from backend.webhooks import facts, listeners, resume
 from backend.webhooks.intake import SpooledBody, read_body, read_webhook_body, request_item
 from backend.webhooks.persist import ordered_id
 from backend.webhooks.runs import Outcome, Trigger, queue_run, run_inline
@@ -67,7 +69,8 @@ async def production_webhook(request: Request) -> Response:
     route, params = found
     target = version_target(route.version_id)
     trigger = Trigger(route.team_id, route.workflow_id, route.workflow_name, route.node_id, "webhook")
-    return await _answer(request, trigger, target, params)
+    seen = _Seen()
+    return await _recorded(request, trigger, route.path, _answer(request, trigger, target, params, seen), seen)
 
 
 async def webhook_test_url(request: Request) -> Response:
@@ -79,7 +82,9 @@ async def webhook_test_url(request: Request) -> Response:
     listener, params = found
     team_id, name = await asyncio.to_thread(_workflow_owner, listener.workflow_id)
     trigger = Trigger(team_id, listener.workflow_id, name, listener.node_id, "test")
-    return await _answer(request, trigger, listener.target, params, listener=listener)
+    seen = _Seen()
+    return await _recorded(request, trigger, listener.path,
+                           _answer(request, trigger, listener.target, params, seen, listener=listener), seen)
 
 
 async def waiting_webhook(request: Request) -> Response:
@@ -94,7 +99,33 @@ async def waiting_webhook(request: Request) -> Response:
                  background=BackgroundTask(resume.continue_run, execution_id, claimed, item["json"]))
 
 
-async def _answer(request: Request, trigger: Trigger, target: Target, params: dict[str, str], *,
+@dataclass(slots=True)
+class _Seen:
+    """What `_answer` learnt that the request's webhook.answered event reports."""
+
+    body_bytes: int = 0
+    execution_id: str | None = None
+
+
+async def _recorded(request: Request, trigger: Trigger, path: str, answering: Awaitable[Response],
+                    seen: _Seen) -> Response:
+    """The answer, and its webhook.answered (and trigger.fired) events, whatever the answer was."""
+    started, response, status = time.perf_counter(), None, 500
+    try:
+        response = await answering
+        status = response.status_code
+        return response
+    except UserError as exc:
+        status = exc.status_code
+        raise
+    finally:
+        facts.answered(team_id=trigger.team_id, workflow_id=trigger.workflow_id, node_id=trigger.node_id,
+                       mode=trigger.mode, method=request.method, path=path, status=status, started=started,
+                       request_bytes=seen.body_bytes, response_bytes=len(response.body) if response is not None else 0,
+                       execution_id=seen.execution_id)
+
+
+async def _answer(request: Request, trigger: Trigger, target: Target, params: dict[str, str], seen: _Seen, *,
                   listener: listeners.TestListener | None = None) -> Response:
     node = target.triggers.get(trigger.node_id)
     if node is None:  # registered from another version than the one that is active
@@ -102,8 +133,9 @@ async def _answer(request: Request, trigger: Trigger, target: Target, params: di
                        f"{trigger.node_id!r}; activate the workflow again")
     http = get_settings().http
     body = await read_webhook_body(request, http.webhook_body_limit_bytes, http.webhook_file_limit_bytes)
+    seen.body_bytes = body.size if isinstance(body, SpooledBody) else len(body)
     try:
-        return await _accepted(request, trigger, target, params, node, body, listener)
+        return await _accepted(request, trigger, target, params, node, body, listener, seen)
     finally:
         if isinstance(body, SpooledBody):
             body.close()
@@ -111,7 +143,7 @@ async def _answer(request: Request, trigger: Trigger, target: Target, params: di
 
 async def _accepted(request: Request, trigger: Trigger, target: Target, params: dict[str, str],
                     node: WebhookParameters, body: bytes | SpooledBody,
-                    listener: listeners.TestListener | None) -> Response:
+                    listener: listeners.TestListener | None, seen: _Seen) -> Response:
     if isinstance(body, SpooledBody):  # an upload in a file: read off the request loop
         refusal = await asyncio.to_thread(node.refusal, request.headers, body.chunks(), time.time())
     else:
@@ -128,7 +160,7 @@ async def _accepted(request: Request, trigger: Trigger, target: Target, params: 
         files = StorageBinaryStore(get_storage(), trigger.team_id, execution_id)
         item = await request_item(request, body, params, files, secret_header=_secret_header(node))
         if node.respond == "immediately":
-            execution_id = await queue_run(trigger, target, item, execution_id)
+            execution_id = seen.execution_id = await queue_run(trigger, target, item, execution_id)
             _started(listener, execution_id)
             return _json({"execution_id": execution_id}, 202, background=BackgroundTask(send_soon, execution_id))
         outcome = await run_inline(trigger, target, item, execution_id)
@@ -137,6 +169,7 @@ async def _accepted(request: Request, trigger: Trigger, target: Target, params: 
         if listener is not None:  # the editor waiting for this event hears why nothing came of it
             listeners.failed(listener, getattr(exc, "message", None) or "the test request could not be run")
         raise
+    seen.execution_id = outcome.execution_id
     _started(listener, outcome.execution_id)
     return _outcome_response(outcome, node)
 

@@ -28,10 +28,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from backend.db.base import utcnow
 from backend.db.session import get_engine
+from backend.engine.items import storable
 from backend.engine.runner import RunResult
 from backend.engine.store import StepRecord
 from backend.events.models import OutboxEvent
+from backend.events.outbox import outbox_row
 from backend.executions import service
+from backend.executions.facts import RunFacts, event_error, fact_rows, run_facts
 from backend.executions.models import Execution, ExecutionStep
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.sql_store import offload_step
@@ -109,10 +112,10 @@ class RunDraft:
 
     def event(self, status: str, error: dict | None) -> dict:
         payload = {"type": f"execution.{status}", "execution_id": self.id, "workflow_id": self.workflow_id,
-                   "team_id": self.team_id, "mode": self.mode, "status": status, "error": error}
+                   "team_id": self.team_id, "mode": self.mode, "status": status, "error": event_error(error)}
         if self.traceparent:
             payload[TRACEPARENT] = self.traceparent
-        return {"topic": "execution.events", "key": self.id, "payload": payload}
+        return outbox_row("execution.events", self.id, payload)
 
     def row(self, status: str, *, output: list | None = None, error: dict | None = None,
             encode: JsonOnce | None = None, **values) -> dict:
@@ -139,14 +142,18 @@ class FinishedRun:
     def status(self) -> S:
         return {"succeeded": S.SUCCEEDED, "failed": S.FAILED}.get(self.result.status, S.WAITING)
 
-    def rows(self) -> tuple[dict, list[dict], dict]:
-        result, status = self.result, {"succeeded": S.SUCCEEDED, "failed": S.FAILED}.get(self.result.status, S.WAITING)
+    def rows(self) -> tuple[dict, list[dict], dict, RunFacts]:
+        """The execution row, its step rows, its status event and its facts (node results, usage)."""
+        result, status, draft = self.result, self.status, self.draft
         finished_at = None if status == S.WAITING else utcnow()
         encode = JsonOnce()
-        execution = self.draft.row(status, output=result.output, error=result.error, resume_at=result.resume_at,
-                                   finished_at=finished_at, encode=encode)
-        steps = step_rows(self.draft.team_id, self.draft.id, self.steps, encode)
-        return execution, steps, self.draft.event(status, result.error)
+        execution = draft.row(status, output=result.output, error=result.error, resume_at=result.resume_at,
+                              finished_at=finished_at, encode=encode)
+        facts = run_facts(execution_id=draft.id, team_id=draft.team_id, workflow_id=draft.workflow_id,
+                          mode=draft.mode, status=status, result=result, started_at=draft.created_at,
+                          finished_at=finished_at)
+        steps = step_rows(draft.team_id, draft.id, self.steps, encode)
+        return execution, steps, draft.event(status, result.error), facts
 
 
 def step_rows(team_id: str, execution_id: str, steps: list[StepRecord],
@@ -154,8 +161,10 @@ def step_rows(team_id: str, execution_id: str, steps: list[StepRecord],
     limit, encode = get_settings().storage.inline_limit_bytes, encode or JsonOnce()
     rows = []
     for step in steps:
-        step_input, input_ref = _inline_or_offload(team_id, execution_id, step, "input", encode(step.input), limit)
-        output, output_ref = _inline_or_offload(team_id, execution_id, step, "output", encode(step.output), limit)
+        step_input, input_ref = _inline_or_offload(team_id, execution_id, step, "input",
+                                                   encode(storable(step.input)), limit)
+        output, output_ref = _inline_or_offload(team_id, execution_id, step, "output",
+                                                encode(storable(step.output)), limit)
         rows.append({"id": ordered_id(), "execution_id": execution_id, "node_id": step.node_id,
                      "node_name": step.node_name, "run_index": step.run_index, "status": step.status,
                      "attempts": step.attempts, "input": step_input, "input_ref": input_ref, "output": output,
@@ -193,14 +202,16 @@ def _statements(dialect: str) -> _Statements:
 
 def write_runs(runs: list[FinishedRun]) -> None:
     """One transaction for all of ``runs``: Core bulk inserts, no ORM unit of work."""
-    executions, steps, events = [], [], []
+    executions, steps, events, facts = [], [], [], []
     for run in runs:
         if run.recorded:
             continue
-        execution, step_list, event = run.rows()
+        execution, step_list, event, outcome = run.rows()
         executions.append(execution)
         steps += step_list
         events.append(event)
+        facts.append(outcome)
+    events += fact_rows(facts)  # one event of each kind per workflow for the whole batch
     engine = get_engine()
     statements = _statements(engine.dialect.name)
     with engine.begin() as conn:
@@ -219,7 +230,7 @@ def _finish_recorded(conn, run: FinishedRun) -> list[dict]:
     """The outcome of a run whose row was recorded (and its event); the rows of its steps to insert."""
     result = run.result
     if not service.finish(conn, run.draft.id, WEB_WORKER_ID, status=run.status, output=result.output,
-                          error=result.error, resume_at=result.resume_at):
+                          error=result.error, resume_at=result.resume_at, result=result):
         log.warning("webhook run outcome dropped: the lease was lost (cancelled, or taken over after a stall)",
                     extra={"execution_id": run.draft.id})
         return []

@@ -34,8 +34,11 @@ from dataclasses import dataclass
 
 from backend import tracing
 from backend.billing import hooks as billing
+from backend.db.base import utcnow
 from backend.engine.runner import RunResult, run
 from backend.engine.services import EngineServices, ExecutionInfo
+from backend.events.deferred import emit_soon
+from backend.executions.facts import usage_entry
 from backend.executions.leases import keeper
 from backend.executions.links import signed_resume_url
 from backend.executions.services_factory import engine_services
@@ -109,6 +112,7 @@ async def run_inline(trigger: Trigger, target: Target, item: dict, execution_id:
                 log.warning("webhook run failed (save_data=%s: not saved)", target.save_data,
                             extra={"execution_id": draft.id, "workflow_id": trigger.workflow_id})
             billing.unsaved_run(draft.team_id, draft.id, draft.workflow_id, draft.mode, outcome.result.status)
+            _unsaved_usage(draft, outcome.result)
         return outcome
     finally:
         if store.recorded:
@@ -137,6 +141,15 @@ async def _run_in_lane(trigger: Trigger, target: Target, item: dict, store: Inli
     if store.durable is not None:
         await asyncio.to_thread(finish_leased, draft.id, result, store.durable)
     return Outcome(draft.id, result, timed_out)
+
+
+def _unsaved_usage(draft: RunDraft, result: RunResult) -> None:
+    """A run that saved nothing still counts in Insights: its usage fact goes out with the loop's next batch."""
+    entry = usage_entry(draft.id, draft.mode, result.status, result, draft.created_at, utcnow())
+    if entry is not None:
+        emit_soon("analytics.events", draft.workflow_id or draft.id, (
+            ("type", "usage.executions"), ("team_id", draft.team_id), ("workflow_id", draft.workflow_id)),
+            "executions", entry)
 
 
 def _keeps(target: Target, trigger: Trigger, status: str) -> bool:

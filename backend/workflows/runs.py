@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from backend.billing import hooks as billing
 from backend.errors import UserError
 from backend.executions.models import Execution
-from backend.executions.service import create_execution
+from backend.executions.service import create_execution, trigger_fired
 from backend.workflows.models import Workflow
 from backend.workflows.service import checked_definition, get_version, latest_version
 
@@ -37,9 +37,11 @@ def start_manual_run(session: Session, workflow: Workflow, *, input_data: dict |
                             f"{workflow.id}; save the workflow first, or pick one of: {', '.join(names[:20])}")
         definition[RUN_OPTIONS] = {"destination_node": destination_node}
     billing.admit_execution(workflow.team_id, "manual")  # 402 past the plan's executions
-    return create_execution(session, team_id=workflow.team_id, definition=definition, mode="manual",
-                            input_items=input_items(input_data), workflow_id=workflow.id,
-                            version_id=version.id)
+    execution = create_execution(session, team_id=workflow.team_id, definition=definition, mode="manual",
+                                 input_items=input_items(input_data), workflow_id=workflow.id,
+                                 version_id=version.id)
+    trigger_fired(session, execution, "manual")
+    return execution
 
 
 def input_items(data: dict | list) -> list[dict]:

@@ -207,7 +207,7 @@ def restore_version(session: Session, workflow: Workflow, number: int, *,
 
 
 def audit(session: Session, workflow: Workflow, action: str, actor_id: str | None, details: dict) -> None:
-    emit(session, "audit.log", workflow.id, {
+    emit(session, "audit.log", workflow.team_id, {
         "action": action, "actor_id": actor_id, "team_id": workflow.team_id, "object_type": "workflow",
         "object_id": workflow.id, "details": details})
 

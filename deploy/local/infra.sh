@@ -6,11 +6,11 @@
 #   deploy/local/infra.sh status [SERVICE...]           one line per service; exit 0 iff all requested run
 #   deploy/local/infra.sh env    [SERVICE...]           print `export ...` lines for tests
 #
-# SERVICE is one of: postgres, redis, kafka, stripe, s3, mariadb.  For `up` and `status`, postgres
-# and redis are always included unless one of them is named explicitly, or only stripe,
-# s3 and/or mariadb are named: `up kafka` starts postgres + redis + kafka, `up redis` only
-# redis, `up stripe` only stripe-mock, `up s3` only the S3 server, `up mariadb` only MariaDB
-# (next to servers that already run elsewhere).
+# SERVICE is one of: postgres, redis, kafka, stripe, s3, elasticsearch, mariadb.  For `up` and `status`,
+# postgres and redis are always included unless one of them is named explicitly, or only stripe,
+# s3, elasticsearch and/or mariadb are named: `up kafka` starts postgres + redis + kafka, `up redis` only
+# redis, `up stripe` only stripe-mock, `up s3` only the S3 server, `up elasticsearch` only
+# Elasticsearch, `up mariadb` only MariaDB (next to servers that already run elsewhere).
 # `down` with no names stops everything; `down --purge` also deletes the data.
 #
 # Everything listens on 127.0.0.1 only and keeps its data under <repo>/.infra/
@@ -25,6 +25,9 @@
 #                    LINKFLOW_INFRA_STRIPE_HTTPS_PORT). Built once with `go install` into <repo>/.tools/go.
 #   s3        19000  LINKFLOW_INFRA_S3_PORT     (moto's S3-compatible server, in-memory; installed once
 #                    with pip into its own venv <repo>/.tools/s3-venv)
+#   elasticsearch 19200  LINKFLOW_INFRA_ES_PORT (Elasticsearch 8.19 from the Maven Central jars, heap
+#                    512 MB; transport: 19300, LINKFLOW_INFRA_ES_TRANSPORT_PORT). Jars and the compiled
+#                    launcher cached in <repo>/.tools/elasticsearch-8.19.0.
 #   mariadb   13306  LINKFLOW_INFRA_MARIADB_PORT (Debian's mariadb-server; user linkflow/linkflow, database
 #                    linkflow_test; the MySQL node's integration tests)
 # Other knobs:
@@ -32,7 +35,7 @@
 #   LINKFLOW_INFRA_MVN_TIMEOUT    seconds allowed per Maven download attempt (default 300)
 #
 # Missing packages (postgresql, redis-server, and for kafka a JRE and maven) are
-# installed with apt-get (via sudo when not root).
+# installed with apt-get (via sudo when not root); elasticsearch needs a JDK (javac) too.
 set -euo pipefail
 
 SCRIPT_PATH=$(readlink -f "${BASH_SOURCE[0]}")
@@ -51,8 +54,10 @@ STRIPE_PORT=${LINKFLOW_INFRA_STRIPE_PORT:-12111}
 STRIPE_HTTPS_PORT=${LINKFLOW_INFRA_STRIPE_HTTPS_PORT:-12112}
 S3_PORT=${LINKFLOW_INFRA_S3_PORT:-19000}
 MARIADB_PORT=${LINKFLOW_INFRA_MARIADB_PORT:-13306}
+ES_PORT=${LINKFLOW_INFRA_ES_PORT:-19200}
+ES_TRANSPORT_PORT=${LINKFLOW_INFRA_ES_TRANSPORT_PORT:-19300}
 
-for _v in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT MVN_TIMEOUT STRIPE_PORT STRIPE_HTTPS_PORT S3_PORT MARIADB_PORT; do
+for _v in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT MVN_TIMEOUT STRIPE_PORT STRIPE_HTTPS_PORT S3_PORT ES_PORT ES_TRANSPORT_PORT MARIADB_PORT; do
   [[ ${!_v} =~ ^[0-9]+$ ]] || {
     printf '[infra] ERROR: %s must be a number, got "%s"\n' "$_v" "${!_v}" >&2
     exit 1
@@ -76,7 +81,7 @@ die() {
   exit 1
 }
 
-usage() { sed -n '2,33p' "$SCRIPT_PATH" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "$SCRIPT_PATH" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 now_ms() { date +%s%3N; }
 elapsed() { # elapsed START_MS -> "1.234s"
@@ -162,9 +167,12 @@ ensure_packages() {
   if want redis; then
     command -v redis-server >/dev/null 2>&1 || pkgs+=(redis-server)
   fi
-  if want kafka; then
+  if want kafka || want elasticsearch; then
     command -v java >/dev/null 2>&1 || pkgs+=(default-jre-headless)
     command -v mvn >/dev/null 2>&1 || pkgs+=(maven)
+  fi
+  if want elasticsearch; then
+    command -v javac >/dev/null 2>&1 || pkgs+=(default-jdk-headless)
   fi
   if want mariadb; then
     command -v mariadbd >/dev/null 2>&1 || pkgs+=(mariadb-server)
@@ -1032,6 +1040,191 @@ s3_status() {
   return 1
 }
 
+# --------------------------------------------------------- elasticsearch --
+#
+# A real Elasticsearch 8.19 node run from the Maven Central jars (no distribution
+# download): `mvn dependency:copy-dependencies` fetches org.elasticsearch:elasticsearch and
+# the transport-netty4 plugin into <repo>/.tools/elasticsearch-<version>/lib, javac compiles
+# the small launcher in deploy/local/elasticsearch/src once (it builds the node with class
+# path plugins: Netty4 for HTTP and one answering GET/HEAD /), both cached there. Data and
+# log live in .infra/elasticsearch. Modules that are not on Maven Central are missing:
+# language analyzers, scripts, _update_by_query/_delete_by_query/_reindex, ingest, security.
+
+ES_VERSION=8.19.0
+ES_TOOLS="$REPO_ROOT/.tools/elasticsearch-$ES_VERSION"
+ES_LIB="$ES_TOOLS/lib"
+ES_CLASSES="$ES_TOOLS/classes"
+ES_NATIVE="$ES_TOOLS/native"
+ES_SRC="$REPO_ROOT/deploy/local/elasticsearch/src"
+ES_DIR="$INFRA_DIR/elasticsearch"
+ES_PIDFILE="$ES_DIR/es.pid"
+ES_LOG="$ES_DIR/es.log"
+ES_MVN_LOG="$ES_TOOLS/mvn.log"
+ES_WAIT=120
+
+es_pid() {
+  local pid
+  [[ -r $ES_PIDFILE ]] || return 1
+  pid=$(head -n1 "$ES_PIDFILE" 2>/dev/null || true)
+  pid_alive "$pid" || return 1
+  local cmd
+  cmd=$(pid_cmdline "$pid")
+  [[ $cmd == *org.elasticsearch.node.LinkflowNode* && $cmd == *"$ES_DIR"* ]] || return 1
+  echo "$pid"
+}
+
+es_fetch() {
+  [[ -f $ES_LIB/.complete ]] && return 0
+  command -v mvn >/dev/null 2>&1 || die "elasticsearch: mvn not found"
+  mkdir -p "$ES_TOOLS"
+  cat >"$ES_TOOLS/pom.xml" <<POM
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- Generated by deploy/local/infra.sh: the class path of the local Elasticsearch node. -->
+<project>
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.linkflow.infra</groupId>
+  <artifactId>elasticsearch-runtime</artifactId>
+  <version>0</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.elasticsearch</groupId>
+      <artifactId>elasticsearch</artifactId>
+      <version>$ES_VERSION</version>
+    </dependency>
+    <dependency>
+      <groupId>org.elasticsearch.plugin</groupId>
+      <artifactId>transport-netty4</artifactId>
+      <version>$ES_VERSION</version>
+    </dependency>
+  </dependencies>
+</project>
+POM
+  say "elasticsearch: fetching org.elasticsearch:elasticsearch:$ES_VERSION and transport-netty4 with Maven (timeout ${MVN_TIMEOUT}s)"
+  rm -rf "$ES_LIB.tmp"
+  local rc=0
+  timeout "$MVN_TIMEOUT" mvn -B -q -ntp -Dstyle.color=never -f "$ES_TOOLS/pom.xml" \
+    "org.apache.maven.plugins:maven-dependency-plugin:$DEP_PLUGIN_VERSION:copy-dependencies" \
+    -DoutputDirectory="$ES_LIB.tmp" -DincludeScope=runtime </dev/null >"$ES_MVN_LOG" 2>&1 || rc=$?
+  if [[ $rc -ne 0 ]] || ! compgen -G "$ES_LIB.tmp/elasticsearch-$ES_VERSION.jar" >/dev/null; then
+    rm -rf "$ES_LIB.tmp"
+    show_log_tail "$ES_MVN_LOG" 30
+    die "elasticsearch: Maven could not deliver Elasticsearch $ES_VERSION (exit $rc, see $ES_MVN_LOG; LINKFLOW_INFRA_MVN_TIMEOUT for the timeout)"
+  fi
+  rm -rf "$ES_LIB"
+  mv "$ES_LIB.tmp" "$ES_LIB"
+  echo "$ES_VERSION" >"$ES_LIB/.complete"
+}
+
+# es_build: compile the launcher when its sources changed (hash stamp), and link libzstd.
+es_build() {
+  command -v javac >/dev/null 2>&1 || die "elasticsearch: javac not found (install a JDK 17+, e.g. default-jdk-headless)"
+  local hash
+  hash=$(cat "$ES_SRC"/org/elasticsearch/*/*.java | sha256sum | cut -c1-16)
+  if [[ $(cat "$ES_CLASSES/.stamp" 2>/dev/null) != "$hash" ]]; then
+    rm -rf "$ES_CLASSES.tmp"
+    mkdir -p "$ES_CLASSES.tmp"
+    if ! javac -nowarn -d "$ES_CLASSES.tmp" -cp "$ES_LIB/*" "$ES_SRC"/org/elasticsearch/*/*.java >"$ES_TOOLS/javac.log" 2>&1; then
+      show_log_tail "$ES_TOOLS/javac.log" 30
+      die "elasticsearch: compiling the launcher failed (see $ES_TOOLS/javac.log)"
+    fi
+    echo "$hash" >"$ES_CLASSES.tmp/.stamp"
+    rm -rf "$ES_CLASSES"
+    mv "$ES_CLASSES.tmp" "$ES_CLASSES"
+  fi
+  # best_compression indices need zstd; Debian's libzstd.so.1 under the name ES looks for
+  local zstd
+  zstd=$(compgen -G '/usr/lib/x86_64-linux-gnu/libzstd.so.1' || compgen -G '/usr/lib/*/libzstd.so.1' | head -n1 || true)
+  mkdir -p "$ES_NATIVE"
+  if [[ -n $zstd ]]; then
+    ln -sfn "$zstd" "$ES_NATIVE/libzstd.so"
+  else
+    warn "elasticsearch: libzstd.so.1 not found (apt-get install libzstd1); best_compression indices will fail"
+  fi
+}
+
+es_up() {
+  local t0 pid
+  t0=$(now_ms)
+  if pid=$(es_pid); then
+    say "elasticsearch: already running (pid $pid, http://127.0.0.1:$ES_PORT)"
+    return 0
+  fi
+  command -v java >/dev/null 2>&1 || die "elasticsearch: java not found"
+  kafka_java_check
+  mkdir -p "$ES_DIR/data" "$ES_DIR/logs" "$ES_DIR/home"
+  rm -f "$ES_PIDFILE"
+  es_fetch
+  es_build
+  local p
+  for p in "$ES_PORT" "$ES_TRANSPORT_PORT"; do
+    port_open "$p" && die "elasticsearch: port 127.0.0.1:$p is already in use by another process (set LINKFLOW_INFRA_ES_PORT / LINKFLOW_INFRA_ES_TRANSPORT_PORT)"
+  done
+  echo "### $(date -Is) starting Elasticsearch $ES_VERSION" >>"$ES_LOG"
+  (
+    cd "$ES_DIR"
+    setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$ES_PIDFILE" \
+      java -Xms512m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true -Dfile.encoding=UTF-8 \
+      -Des.nativelibs.path="$ES_NATIVE" -Dorg.elasticsearch.nativeaccess.enableVectorLibrary=false \
+      -Dlog4j2.disable.jmx=true -Djava.io.tmpdir="$ES_DIR/home" \
+      -cp "$ES_CLASSES:$ES_LIB/*" org.elasticsearch.node.LinkflowNode \
+      path.home="$ES_DIR/home" path.data="$ES_DIR/data" path.logs="$ES_DIR/logs" \
+      network.host=127.0.0.1 http.port="$ES_PORT" transport.port="$ES_TRANSPORT_PORT" \
+      discovery.type=single-node cluster.name=linkflow-local node.name=linkflow-es \
+      cluster.routing.allocation.disk.threshold_enabled=false action.auto_create_index=true \
+      </dev/null >>"$ES_LOG" 2>&1 9>&- &
+  )
+  # Wait for the listener with ss before connecting: polling a port nobody listens on can
+  # end in a TCP self-connect that then holds the port.
+  local i ok=0
+  for ((i = 0; i < ES_WAIT * 5; i++)); do
+    pid=$(head -n1 "$ES_PIDFILE" 2>/dev/null || true)
+    if ((i > 10)) && ! pid_alive "$pid"; then
+      show_log_tail "$ES_LOG"
+      die "elasticsearch: the node exited during startup (log: $ES_LOG)"
+    fi
+    if ss -Hltn "sport = :$ES_PORT" 2>/dev/null | grep -q . &&
+      curl -fsS -o /dev/null --max-time 5 "http://127.0.0.1:$ES_PORT/_cluster/health?wait_for_status=yellow&timeout=5s" 2>/dev/null; then
+      ok=1
+      break
+    fi
+    sleep 0.2
+  done
+  if [[ $ok -ne 1 ]]; then
+    show_log_tail "$ES_LOG"
+    pid_alive "$pid" && stop_pid elasticsearch "$pid" 30
+    die "elasticsearch: http://127.0.0.1:$ES_PORT not ready after ${ES_WAIT}s (log: $ES_LOG)"
+  fi
+  say "elasticsearch: started (pid $pid, Elasticsearch $ES_VERSION, http://127.0.0.1:$ES_PORT) in $(elapsed "$t0")"
+}
+
+es_down() {
+  local pid
+  if ! pid=$(es_pid); then
+    rm -f "$ES_PIDFILE"
+    say "elasticsearch: not running"
+    return 0
+  fi
+  stop_pid elasticsearch "$pid" 60
+  rm -f "$ES_PIDFILE"
+  say "elasticsearch: stopped (was pid $pid)"
+}
+
+es_purge() {
+  rm -rf -- "$ES_DIR"
+  say "elasticsearch: data purged (the jars in $ES_TOOLS stay)"
+}
+
+es_status() {
+  local pid
+  if pid=$(es_pid); then
+    printf '%-9s running  pid=%-8s port=%s  version=%s\n' elastic "$pid" "$ES_PORT" "$ES_VERSION"
+    return 0
+  fi
+  printf '%-9s stopped  pid=%-8s port=%s\n' elastic - "$ES_PORT"
+  return 1
+}
+
 # ---------------------------------------------------------------- mariadb --
 #
 # Debian's MariaDB as a private server: its own data dir and socket under .infra/mariadb, no
@@ -1158,20 +1351,21 @@ main() {
       stripe | stripe-mock) named+=(stripe) ;;
       s3 | moto) named+=(s3) ;;
       mariadb | mysql) named+=(mariadb) ;;
+      elasticsearch | es | elastic) named+=(elasticsearch) ;;
       --purge) purge=1 ;;
       -h | --help)
         usage
         exit 0
         ;;
-      *) die "unknown argument '$a' (services: postgres redis kafka stripe s3 mariadb)" ;;
+      *) die "unknown argument '$a' (services: postgres redis kafka stripe s3 elasticsearch mariadb)" ;;
     esac
   done
   [[ $purge -eq 1 && $cmd != down ]] && die "--purge only goes with 'down'"
 
   local has_core=0
   for a in "${named[@]}"; do [[ $a == postgres || $a == redis ]] && has_core=1; done
-  local only_side=1 # stripe, s3 and mariadb alone need neither postgres nor redis
-  for a in "${named[@]}"; do [[ $a == stripe || $a == s3 || $a == mariadb ]] || only_side=0; done
+  local only_side=1 # stripe, s3, elasticsearch and mariadb alone need neither postgres nor redis
+  for a in "${named[@]}"; do [[ $a == stripe || $a == s3 || $a == elasticsearch || $a == mariadb ]] || only_side=0; done
   [[ ${#named[@]} -gt 0 && $only_side -eq 1 ]] && has_core=1
   case $cmd in
     up | status)
@@ -1179,7 +1373,7 @@ main() {
       if [[ $has_core -eq 0 ]]; then SERVICES=(postgres redis); fi
       ;;
     down | env)
-      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=(postgres redis kafka stripe s3 mariadb); fi
+      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=(postgres redis kafka stripe s3 elasticsearch mariadb); fi
       ;;
     -h | --help | help)
       usage
@@ -1205,6 +1399,12 @@ main() {
         stripe_up &
         stripe_job=$!
       fi
+      # Elasticsearch (a Maven fetch the first time, then ~4 s of JVM start) likewise
+      local es_job=""
+      if want elasticsearch; then
+        es_up &
+        es_job=$!
+      fi
       want s3 && s3_up
       want mariadb && mariadb_up
       want postgres && pg_up
@@ -1213,10 +1413,14 @@ main() {
       if [[ -n $stripe_job ]]; then
         wait "$stripe_job" || die "stripe: failed to start (see above)"
       fi
+      if [[ -n $es_job ]]; then
+        wait "$es_job" || die "elasticsearch: failed to start (see above)"
+      fi
       say "up: ${SERVICES[*]} ready in $(elapsed "$t0"); test settings: eval \"\$($0 env)\""
       ;;
     down)
       lock_infra
+      want elasticsearch && es_down
       want s3 && s3_down
       want mariadb && mariadb_down
       want stripe && stripe_down
@@ -1224,6 +1428,7 @@ main() {
       want redis && redis_down
       want postgres && pg_down
       if [[ $purge -eq 1 ]]; then
+        want elasticsearch && es_purge
         want s3 && s3_purge
         want mariadb && mariadb_purge
         want stripe && stripe_purge
@@ -1255,6 +1460,11 @@ main() {
       elif [[ ${#named[@]} -eq 0 ]]; then
         s3_status || true # informational only
       fi
+      if want elasticsearch; then
+        es_status || rc=1
+      elif [[ ${#named[@]} -eq 0 ]]; then
+        es_status || true # informational only
+      fi
       if want mariadb; then
         mariadb_status || rc=1
       elif [[ ${#named[@]} -eq 0 ]]; then
@@ -1268,6 +1478,7 @@ main() {
       want kafka && echo "export LINKFLOW_TEST_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT"
       want stripe && echo "export LINKFLOW_TEST_STRIPE_URL=http://127.0.0.1:$STRIPE_PORT"
       want s3 && echo "export LINKFLOW_TEST_S3_ENDPOINT_URL=http://127.0.0.1:$S3_PORT"
+      want elasticsearch && echo "export LINKFLOW_TEST_ELASTICSEARCH_URL=http://127.0.0.1:$ES_PORT"
       want mariadb && echo "export LINKFLOW_TEST_MARIADB_URL=mysql://linkflow:linkflow@127.0.0.1:$MARIADB_PORT/linkflow_test"
       ;;
   esac

@@ -10,12 +10,14 @@ from nodes.builtin.date_time import DateTime
 from nodes.builtin.execute_workflow import ExecuteWorkflow
 from nodes.builtin.extract_from_file import ExtractFromFile
 from nodes.builtin.filter import Filter
+from nodes.builtin.html_node import Html
 from nodes.builtin.http_request import HttpRequest
 from nodes.builtin.if_node import If
 from nodes.builtin.kafka import Kafka
 from nodes.builtin.limit import Limit
 from nodes.builtin.loop import Loop
 from nodes.builtin.manual_trigger import ManualTrigger
+from nodes.builtin.markdown_node import Markdown
 from nodes.builtin.merge import Merge
 from nodes.builtin.mysql import MySql
 from nodes.builtin.noop import NoOp
@@ -35,6 +37,7 @@ from nodes.builtin.stop_and_error import StopAndError
 from nodes.builtin.switch import Switch
 from nodes.builtin.wait import Wait
 from nodes.builtin.webhook import Webhook
+from nodes.builtin.xml_node import Xml
 
 NODE_TYPES = [
     # triggers
@@ -44,7 +47,7 @@ NODE_TYPES = [
     # data
     Set, Sort, Limit, Aggregate, SplitOut, RemoveDuplicates, DateTime, Crypto, Code,
     # files
-    ExtractFromFile, ConvertToFile, Compression, CompareDatasets,
+    ExtractFromFile, ConvertToFile, Compression, CompareDatasets, Xml, Html, Markdown,
     # integration
     HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, MySql, Redis, S3, SendEmail, Kafka, Slack,
 ]

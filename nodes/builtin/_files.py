@@ -9,19 +9,24 @@ from nodes.sdk import Item, NodeUserError
 
 MAX_FILE_BYTES = 100 * 1024 * 1024  # a file a node reads or makes (bytes, and uncompressed)
 MAX_ROWS = 1_000_000  # items one file may become
+# csv and ndjson read or written in chunks (Extract from File, Convert to File on large data): memory holds
+# a batch, not the file, so the limits are the disk's and the time's.
+MAX_STREAMED_BYTES = 10 * 1024 ** 3
+MAX_STREAMED_ROWS = 100_000_000
 MAX_ZIP_ENTRIES = 10_000
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
-def binary_ref(item: Item, prop: str, index: int) -> dict:
+def binary_ref(item: Item, prop: str, index: int, limit: int | None = None) -> dict:
     ref = (item.get("binary") or {}).get(prop)
     if not isinstance(ref, dict):
         names = sorted(item.get("binary") or {})
         raise NodeUserError(f"item {index} has no binary data {prop!r} (it has: {', '.join(names) or 'none'}); "
                             "set 'Binary property' to the name the file came in under", item_index=index)
-    if isinstance(ref.get("size"), int) and ref["size"] > MAX_FILE_BYTES:
-        raise too_large(ref.get("file_name") or prop, ref["size"], index)
+    limit = MAX_FILE_BYTES if limit is None else limit
+    if isinstance(ref.get("size"), int) and ref["size"] > limit:
+        raise too_large(ref.get("file_name") or prop, ref["size"], index, limit)
     return ref
 
 
@@ -33,8 +38,9 @@ async def read_binary(ctx, item: Item, prop: str, index: int) -> tuple[bytes, di
     return data, ref
 
 
-def too_large(name: str, size: int, index: int | None) -> NodeUserError:
-    return NodeUserError(f"file {name!r} is {size:,} bytes; at most {MAX_FILE_BYTES:,} are read by a file node",
+def too_large(name: str, size: int, index: int | None, limit: int | None = None) -> NodeUserError:
+    limit = MAX_FILE_BYTES if limit is None else limit
+    return NodeUserError(f"file {name!r} is {size:,} bytes; at most {limit:,} are read by a file node",
                          item_index=index)
 
 
@@ -49,7 +55,7 @@ def decode(data: bytes, encoding: str, index: int) -> str:
         except UnicodeDecodeError as exc:
             raise NodeUserError(f"the file is not {encoding} (byte {exc.start}); leave the encoding empty to "
                                 "detect it", item_index=index) from None
-    for bom, name in _BOMS:
+    for bom, name in BOMS:
         if data.startswith(bom):
             return data.decode(name)
     try:

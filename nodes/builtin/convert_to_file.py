@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from typing import Literal
 
 from pydantic import Field
 
 from nodes.builtin._fields import get_field
-from nodes.builtin._files import MAX_FILE_BYTES
+from nodes.builtin._files import MAX_FILE_BYTES, MAX_STREAMED_BYTES
 from nodes.sdk import Item, Node, NodeParameters, NodeUserError
 
 _TYPES = {"csv": "text/csv", "json": "application/json", "ndjson": "application/x-ndjson",
@@ -42,6 +43,9 @@ class ConvertToFile(Node):
     icon = "file-output"
     description = "Writes items to a CSV, Excel, JSON or NDJSON file, or a field's text to a text file."
     Parameters = ConvertToFileParameters
+    # A large input (spilled by the engine) is read batch by batch: csv and ndjson are written to a temporary
+    # file and stored from it in chunks (up to 10 GB), so memory holds a batch, not the items or the file.
+    accepts_streams = True
 
     async def execute(self, ctx, items):
         if not items:
@@ -49,6 +53,10 @@ class ConvertToFile(Node):
         params = ctx.params(0)
         if params.operation == "text":
             return [await _text_file(ctx, item, index) for index, item in enumerate(items)]
+        if not isinstance(items, list):
+            if params.operation in ("csv", "ndjson"):
+                return [{"json": {}, "binary": {params.binary_property: await _streamed_file(ctx, items, params)}}]
+            items = list(items)  # json and xlsx are made whole, within their limits
         data = _MAKE[params.operation]([item.get("json", {}) for item in items], params)
         ref = await _store(ctx, data, params, None)
         return [{"json": {}, "binary": {params.binary_property: ref}}]
@@ -70,6 +78,44 @@ async def _store(ctx, data: bytes, params: ConvertToFileParameters, index: int |
                             item_index=index)
     name = params.file_name or f"data.{params.operation if params.operation != 'text' else 'txt'}"
     return await ctx.put_binary(data, mime_type=_TYPES[params.operation], file_name=name)
+
+
+async def _streamed_file(ctx, stream, params: ConvertToFileParameters) -> dict:
+    """A csv or ndjson file made from a stream of items a batch at a time, in a temporary file."""
+    columns: dict[str, None] = {}
+    if params.operation == "csv":  # the columns first: every field, in the order first seen
+        for batch in stream.batches():
+            for item in batch:
+                columns.update(dict.fromkeys(item.get("json", {})))
+    with tempfile.TemporaryFile(prefix="linkflow-convert-") as raw:
+        try:
+            text = io.TextIOWrapper(raw, encoding=params.encoding or "utf-8", newline="", write_through=False)
+        except LookupError:
+            raise NodeUserError(f"unknown encoding {params.encoding!r}; use e.g. utf-8, latin-1, cp1252") from None
+        try:
+            if params.operation == "csv":
+                writer = csv.writer(text, delimiter=params.delimiter, lineterminator="\r\n")
+                if params.header:
+                    writer.writerow(list(columns))
+            for batch in stream.batches():
+                for item in batch:
+                    row = item.get("json", {})
+                    if params.operation == "csv":
+                        writer.writerow(["" if row.get(c) is None else _cell(row.get(c)) for c in columns])
+                    else:
+                        text.write(json.dumps(row, ensure_ascii=False) + "\n")
+                text.flush()
+                if raw.tell() > MAX_STREAMED_BYTES:
+                    raise NodeUserError(f"the file would be larger than {MAX_STREAMED_BYTES:,} bytes; "
+                                        "split the items first")
+            text.flush()
+        except UnicodeEncodeError as exc:
+            raise NodeUserError(f"{exc.object[exc.start:exc.end]!r} cannot be written in {params.encoding}; "
+                                "use utf-8") from None
+        text.detach()
+        raw.seek(0)
+        name = params.file_name or f"data.{params.operation}"
+        return await ctx.put_binary(raw, mime_type=_TYPES[params.operation], file_name=name)
 
 
 def _columns(rows: list[dict]) -> list[str]:

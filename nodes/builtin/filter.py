@@ -23,6 +23,7 @@ class Filter(Node):
     icon = "filter"
     description = "Keeps only the items that meet the conditions and drops the rest."
     Parameters = FilterParameters
+    batchable = True  # each item is kept or not on its own: runs batch by batch on a large input
 
     async def execute(self, ctx, items):
         kept = []

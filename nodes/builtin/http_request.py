@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Literal
 
 import httpx
 from pydantic import Field, field_validator, model_validator
 
+from nodes.builtin._fields import get_field, has_field
 from nodes.builtin._http_auth import Injection, injection_from
 from nodes.sdk import Node, NodeError, NodeParameters, NodeTransientError, NodeUserError
 from nodes.sdk.net import AddressPolicy, AsyncGuardedTransport
@@ -46,6 +48,18 @@ class HttpRequestParameters(NodeParameters):
     authentication: Literal["none", "credential"] = Field(
         "none", description="credential: apply the credential bound to the 'auth' slot"
     )
+    pagination: Literal["off", "next_url", "link_header", "page_number"] = Field(
+        "off", description="off: one request; next_url: follow the URL in the answer's field next_url_field; "
+                           "link_header: follow the Link header's rel=\"next\"; page_number: add page_parameter "
+                           "1, 2, ... until a page has no records")
+    next_url_field: str = Field("next", description="next_url: the answer's field with the next page's URL "
+                                                    "(dots reach nested fields); empty or missing ends it")
+    page_parameter: str = Field("page", min_length=1, description="page_number: the query parameter of the page")
+    page_start: int = Field(1, ge=0, description="page_number: the first page's number")
+    records_field: str = Field("", description="Where each page's list of records is, e.g. 'data' (empty: the "
+                                               "body itself when it is a list); set: one output item per record "
+                                               "instead of one per answer")
+    max_pages: int = Field(100, ge=1, le=100_000, description="Pagination stops after this many pages")
 
     @field_validator("url")
     @classmethod
@@ -63,6 +77,8 @@ class HttpRequestParameters(NodeParameters):
             raise ValueError("body_type 'form' needs the body to be an object of field names and values")
         if self.body_type == "raw" and isinstance(self.body, (dict, list)):
             raise ValueError("body_type 'raw' sends text; use body_type 'json' for objects and lists")
+        if self.pagination != "off" and self.response_format != "json":
+            raise ValueError("pagination reads JSON answers: set response_format to 'json'")
         return self
 
 
@@ -86,6 +102,11 @@ class HttpRequest(Node):
 
     Credentials: with authentication='credential', ``ctx.credentials("auth")`` is applied
     as described in ``_http_auth`` (headers/query injection, or a typed credential).
+
+    Pagination (items one after another, pages in order): each page is handed to the engine as it
+    arrives (``produce``), so with ``records_field`` a long listing is spilled batch by batch rather
+    than held whole. A next page on another origin than the first gets no credential headers or
+    query; every page's address is checked like the first.
     """
 
     type = "http_request"
@@ -98,13 +119,21 @@ class HttpRequest(Node):
     Parameters = HttpRequestParameters
 
     async def execute(self, ctx, items):
+        return [item async for batch in self.produce(ctx, items) for item in batch]
+
+    async def produce(self, ctx, items):
         cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))  # no cookies carried between items
         transport = AsyncGuardedTransport(AddressPolicy.from_settings(ctx.settings))
         async with httpx.AsyncClient(transport=transport, trust_env=False, follow_redirects=False,
                                      cookies=cookies) as client:
             caller = _Caller(ctx, client)
-            jobs = [lambda index=index: caller.item(index) for index in range(len(items))]
-            return [item for produced in await _gather_bounded(jobs, CONCURRENCY) for item in produced]
+            if not any(ctx.params(index).pagination != "off" for index in range(len(items))):
+                jobs = [lambda index=index: caller.item(index) for index in range(len(items))]
+                yield [item for produced in await _gather_bounded(jobs, CONCURRENCY) for item in produced]
+                return
+            for index in range(len(items)):
+                async for batch in caller.pages(index):
+                    yield batch
 
 
 async def _gather_bounded(jobs: list[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
@@ -131,28 +160,46 @@ class _Caller:
 
     async def item(self, index: int) -> list[dict]:
         params = self.ctx.params(index)
-        try:
+        async with _failures(params, index):
             injection = await self._credential() if params.authentication == "credential" else Injection()
             response, body = await self._send(params, injection)
             try:
                 _check_status(params, response, _excerpt(body))
-                return await self._output(params, response, body)
+                return _shaped(params, await self._output(params, response, body))
             finally:
                 if not isinstance(body, bytes):
                     body.close()
-        except NodeError as exc:
-            exc.item_index = index if exc.item_index is None else exc.item_index
-            raise
-        except httpx.TimeoutException:
-            raise NodeTransientError(
-                f"{params.method} {_shown(params.url)} got no answer within {params.timeout_s:g}s", item_index=index
-            ) from None
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-            raise NodeUserError(f"bad URL {_shown(params.url)}: {exc}", item_index=index) from None
-        except httpx.TransportError as exc:
-            raise NodeTransientError(
-                f"{params.method} {_shown(params.url)} failed: {type(exc).__name__} {exc}", item_index=index
-            ) from None
+
+    async def pages(self, index: int) -> AsyncIterator[list[dict]]:
+        """The answers of one item's pages, a batch per page (one item, or one per record)."""
+        params = self.ctx.params(index)
+        if params.pagination == "off":
+            yield await self.item(index)
+            return
+        async with _failures(params, index):
+            injection = await self._credential() if params.authentication == "credential" else Injection()
+            first = httpx.URL(params.url)
+            url, seen = first.copy_merge_params(_query(params.query, injection)), set()
+            for number in range(params.max_pages):
+                if params.pagination == "page_number":
+                    url = url.copy_merge_params({params.page_parameter: str(params.page_start + number)})
+                same_origin = (url.scheme, url.host, url.port) == (first.scheme, first.host, first.port)
+                response, body = await self._send(params, injection if same_origin else Injection(), url)
+                _check_status(params, response, _excerpt(body))
+                output = await self._output(params, response, body)
+                records = _records(params, output["json"]["body"], number)
+                yield [{"json": r if isinstance(r, dict) else {"value": r}} for r in records] if (
+                    records is not None) else _shaped(params, output)
+                seen.add(str(url))
+                next_url = _next_page(params, response, output["json"]["body"], records)
+                if next_url is None:
+                    return
+                if params.pagination != "page_number":
+                    url = response.url.join(next_url)
+                    if (url.scheme, url.host, url.port) == (first.scheme, first.host, first.port) and injection.query:
+                        url = url.copy_merge_params(injection.query)  # an API key in the query, on its own origin
+                    if str(url) in seen:
+                        return  # an API that points back at a page already read: the listing is complete
 
     async def _credential(self) -> Injection:
         async with self._injection_lock:
@@ -160,8 +207,10 @@ class _Caller:
                 self._injection = injection_from(await self.ctx.credentials("auth"))
         return self._injection
 
-    async def _send(self, params: HttpRequestParameters, injection: Injection) -> tuple[httpx.Response, Body]:
-        url = httpx.URL(params.url).copy_merge_params(_query(params.query, injection))
+    async def _send(self, params: HttpRequestParameters, injection: Injection,
+                    url: httpx.URL | None = None) -> tuple[httpx.Response, Body]:
+        first = url
+        url = url or httpx.URL(params.url).copy_merge_params(_query(params.query, injection))
         method, content = params.method, _content(params)
         headers = {**_headers(params), **injection.headers}
         for _ in range(MAX_REDIRECTS + 1):
@@ -174,7 +223,8 @@ class _Caller:
             if (next_url.scheme, next_url.host, next_url.port) != (url.scheme, url.host, url.port):
                 headers = _without_secrets(headers, injection)
             url = next_url
-        raise NodeUserError(f"{_shown(params.url)} redirected more than {MAX_REDIRECTS} times; check the URL")
+        raise NodeUserError(f"{_shown(str(first or params.url))} redirected more than {MAX_REDIRECTS} times; "
+                            "check the URL")
 
     async def _hop(self, method: str, url: httpx.URL, headers: dict, content: dict, timeout: float) -> httpx.Response:
         if url.scheme not in ("http", "https"):
@@ -182,18 +232,75 @@ class _Caller:
         request = self.client.build_request(method, url, headers=headers, timeout=timeout, **content)
         return await self.client.send(request, stream=True)  # the transport checks and pins the address
 
-    async def _output(self, params: HttpRequestParameters, response: httpx.Response, body: Body) -> list[dict]:
+    async def _output(self, params: HttpRequestParameters, response: httpx.Response, body: Body) -> dict:
         meta = {"status": response.status_code, "headers": dict(response.headers.items())}
         if params.response_format == "binary":
             mime = response.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
             ref = await self.ctx.put_binary(body, mime_type=mime, file_name=response.url.path.rsplit("/", 1)[-1])
-            return [{"json": meta if params.output == "response" else {}, "binary": {"data": ref}}]
+            return {"json": meta, "binary": {"data": ref}}
         text = _as_bytes(body).decode(response.encoding or "utf-8", errors="replace")
-        parsed = _parsed(params, text) if params.response_format == "json" else text
-        if params.output == "response":
-            return [{"json": {**meta, "body": parsed}}]
-        values = parsed if isinstance(parsed, list) else [parsed]
-        return [{"json": v if isinstance(v, dict) else {"data": v}} for v in values]
+        return {"json": {**meta, "body": _parsed(params, text) if params.response_format == "json" else text}}
+
+
+def _shaped(params: HttpRequestParameters, item: dict) -> list[dict]:
+    """One answer as output items: as is (output=response), or the body itself as n8n gives it (output=body)."""
+    if params.output == "response":
+        return [item]
+    if "binary" in item:
+        return [{"json": {}, "binary": item["binary"]}]
+    body = item["json"]["body"]
+    values = body if isinstance(body, list) else [body]
+    return [{"json": v if isinstance(v, dict) else {"data": v}} for v in values]
+
+
+@asynccontextmanager
+async def _failures(params: HttpRequestParameters, index: int):
+    """Transport failures as node errors naming the item: timeouts and network errors are transient."""
+    try:
+        yield
+    except NodeError as exc:
+        exc.item_index = index if exc.item_index is None else exc.item_index
+        raise
+    except httpx.TimeoutException:
+        raise NodeTransientError(
+            f"{params.method} {_shown(params.url)} got no answer within {params.timeout_s:g}s", item_index=index
+        ) from None
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        raise NodeUserError(f"bad URL {_shown(params.url)}: {exc}", item_index=index) from None
+    except httpx.TransportError as exc:
+        raise NodeTransientError(
+            f"{params.method} {_shown(params.url)} failed: {type(exc).__name__} {exc}", item_index=index
+        ) from None
+
+
+def _records(params: HttpRequestParameters, body: Any, number: int) -> list | None:
+    """The page's records (a list), or None when answers are output whole."""
+    if not params.records_field:
+        if params.pagination == "page_number":
+            if not isinstance(body, list):
+                raise NodeUserError(f"page {number + 1}: page_number pagination stops at a page without records; "
+                                    "the answer is not a list, so name its list in records_field")
+            return body
+        return None
+    if not isinstance(body, dict) or not has_field(body, params.records_field):
+        raise NodeUserError(f"page {number + 1}: the answer has no field {params.records_field!r} (records_field)")
+    records = get_field(body, params.records_field)
+    if not isinstance(records, list):
+        raise NodeUserError(f"page {number + 1}: {params.records_field!r} holds {type(records).__name__}, not a list")
+    return records
+
+
+def _next_page(params: HttpRequestParameters, response: httpx.Response, body: Any, records: list | None) -> str | None:
+    if params.pagination == "page_number":
+        return None if not records else ""
+    if params.pagination == "link_header":
+        return response.links.get("next", {}).get("url") or None
+    value = get_field(body, params.next_url_field) if isinstance(body, dict) and params.next_url_field else None
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise NodeUserError(f"{params.next_url_field!r} holds {type(value).__name__}, not the next page's URL")
+    return value
 
 
 def _query(query: dict[str, Any], injection: Injection) -> dict[str, Any]:

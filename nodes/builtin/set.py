@@ -35,6 +35,7 @@ class Set(Node):
     icon = "pencil"
     description = "Adds or changes fields of every item (and can drop all others)."
     Parameters = SetParameters
+    batchable = True  # each item alone makes its output: runs batch by batch on a large input
 
     async def execute(self, ctx, items):
         return [self._set_fields(ctx.params(index), item, index) for index, item in enumerate(items)]

@@ -28,6 +28,7 @@ class SplitOut(Node):
     icon = "ungroup"
     description = "Turns a list inside each item into one item per element."
     Parameters = SplitOutParameters
+    batchable = True  # each item splits on its own: runs batch by batch on a large input
 
     async def execute(self, ctx, items):
         out = []

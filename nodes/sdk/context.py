@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, Protocol
@@ -65,6 +66,9 @@ class NodeContext(Protocol):
 
     async def get_binary(self, ref: dict) -> bytes:
         """Read binary data behind a reference."""
+
+    def open_binary(self, ref: dict) -> Iterator[bytes]:
+        """The same data in chunks, read as they are consumed (blocking): for a node streaming a large file."""
 
     def now(self) -> datetime:
         """The current time in the workflow's timezone."""

@@ -18,6 +18,7 @@ _PORT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _ALLOWED_ATTRS = {
     "type", "version", "display_name", "group", "icon", "description", "inputs", "outputs",
     "Parameters", "credential_slots", "trigger", "execute", "output_ports", "dynamic_outputs", "side_effects",
+    "batchable", "accepts_streams", "produce",
 }
 
 
@@ -67,6 +68,14 @@ class Node:
     # new items from the ones it is given. An execution is recorded durably before its first node with
     # effects runs; runs of pure nodes only may stay in memory until they end (backend/webhooks/runs.py).
     side_effects: ClassVar[bool]
+    # Large inputs (backend/engine/items.py). batchable: execute may be called once per batch of the input
+    # items (each item's output depends on that item alone; $input holds the batch). accepts_streams:
+    # execute may receive an ItemStream (iterable, len, .batches()) instead of a list. A node may also
+    # define ``async def produce(self, ctx, items)``, an async generator yielding its output in batches
+    # (a list, or {port: [items]}); the engine then calls it instead of execute.
+    batchable: ClassVar[bool] = False
+    accepts_streams: ClassVar[bool] = False
+    produce: ClassVar[Any] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -172,3 +172,28 @@ def test_every_plain_manifest_parses_and_names_its_namespace():
         assert docs, path
         for doc in docs:
             assert doc["metadata"].get("namespace"), (path, doc["metadata"]["name"])
+
+
+def test_storage_values_become_settings_and_s3_keys_come_from_their_secret(tmp_path):
+    values = tmp_path / "s3.yaml"
+    values.write_text("storage:\n  backend: s3\n  spillThresholdBytes: 33554432\n  s3:\n    bucket: lf-files\n"
+                      "    endpointUrl: http://minio:9000\n    sse: AES256\n    existingSecret: lf-s3\n")
+    result = run(tool("go", "bin", "helm"), "template", "linkflow", CHART, "--namespace", "linkflow", "-f", values)
+    assert result.returncode == 0, result.stderr
+    config = objects("ConfigMap", result.stdout)["linkflow-config"]["data"]
+    assert {k: v for k, v in config.items() if k.startswith("LINKFLOW_STORAGE_")} == {
+        "LINKFLOW_STORAGE_BACKEND": "s3", "LINKFLOW_STORAGE_INLINE_LIMIT_BYTES": "65536",
+        "LINKFLOW_STORAGE_SPILL_THRESHOLD_BYTES": "33554432", "LINKFLOW_STORAGE_S3_BUCKET": "lf-files",
+        "LINKFLOW_STORAGE_S3_ENDPOINT_URL": "http://minio:9000", "LINKFLOW_STORAGE_S3_REGION": "us-east-1",
+        "LINKFLOW_STORAGE_S3_PREFIX": "", "LINKFLOW_STORAGE_S3_SSE": "AES256", "LINKFLOW_STORAGE_S3_SSE_KMS_KEY_ID": ""}
+    for name, deployment in objects("Deployment", result.stdout).items():
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        env = {item["name"]: item for item in container.get("env", [])}
+        if name == "linkflow-code-runner":
+            assert "LINKFLOW_STORAGE_S3_SECRET_ACCESS_KEY" not in env
+            continue
+        for key, secret_key in (("LINKFLOW_STORAGE_S3_ACCESS_KEY_ID", "access-key-id"),
+                                ("LINKFLOW_STORAGE_S3_SECRET_ACCESS_KEY", "secret-access-key")):
+            assert env[key]["valueFrom"]["secretKeyRef"] == {"name": "lf-s3", "key": secret_key}, name
+    default = objects("ConfigMap", render("default"))["linkflow-config"]["data"]
+    assert default["LINKFLOW_STORAGE_BACKEND"] == "local" and "LINKFLOW_STORAGE_S3_BUCKET" not in default

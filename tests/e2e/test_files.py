@@ -1,10 +1,9 @@
-"""Files uploaded through a webhook: listed in the execution's data browser, an image previewed, a file
-downloaded from there."""
+"""Files uploaded through a webhook: listed in the execution's data browser, an image, a PDF and a text
+file previewed, a file downloaded from there."""
 
 from __future__ import annotations
 
 import base64
-import os
 import time
 import uuid
 
@@ -12,7 +11,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-PDF = b"%PDF-1.7\n" + os.urandom(4096)
+from tests.unit.nodes.test_extract_from_file import pdf_with_text
+from ui.executions.view import file_size
+
+PDF = pdf_with_text("Invoice March 2026")
+CSV = ("sku,qty\n" + "".join(f"item-{n},{n}\n" for n in range(10_000))).encode()  # ~110 kB: past the 64 kB shown
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 
 
@@ -35,7 +38,8 @@ def test_an_uploaded_file_is_listed_in_the_data_browser_and_downloads(signed_in_
     assert account.api.post(f"/workflows/{workflow.json()['id']}/activate").status_code == 200
     answer = httpx.post(f"{base_url}/webhook/{path}", data={"note": "march"},
                         files={"invoice": ("invoice-march.pdf", PDF, "application/pdf"),
-                               "photo": ("shelf.png", PNG, "image/png")}, timeout=30)
+                               "photo": ("shelf.png", PNG, "image/png"),
+                               "stock": ("stock.csv", CSV, "text/csv")}, timeout=30)
     assert answer.status_code == 202, answer.text  # the Webhook node answers at once by default
     execution_id = answer.json()["execution_id"]
     deadline = time.monotonic() + 30
@@ -45,9 +49,20 @@ def test_an_uploaded_file_is_listed_in_the_data_browser_and_downloads(signed_in_
 
     page.goto(f"{base_url}/executions/{execution_id}")
     rows = page.get_by_test_id("file-row")
-    expect(rows).to_have_count(2, timeout=15_000)
+    expect(rows).to_have_count(3, timeout=15_000)
     row, photo = rows.filter(has_text="invoice-march.pdf"), rows.filter(has_text="shelf.png")
-    expect(row.get_by_role("button", name="Preview")).to_have_count(0)  # only images are previewed
+    row.get_by_role("button", name="Preview").click()  # the first page's text, read by the server
+    text = page.get_by_test_id("file-preview-text")
+    expect(text).to_contain_text("Invoice March 2026")
+    expect(page.get_by_test_id("file-preview-note")).to_have_text("The text of page 1 of 1")
+    page.get_by_role("button", name="Close").click()
+    expect(text).to_have_count(0)
+    rows.filter(has_text="stock.csv").get_by_role("button", name="Preview").click()
+    expect(text).to_contain_text("sku,qty")
+    expect(text).to_contain_text("item-1,1")
+    expect(text).not_to_contain_text("item-9999")  # only the start of the file
+    expect(page.get_by_test_id("file-preview-note")).to_have_text(f"The first 64.0 kB of {file_size(len(CSV))}")
+    page.get_by_role("button", name="Close").click()
     photo.get_by_role("button", name="Preview").click()
     image = page.get_by_test_id("file-preview")
     expect(image).to_be_visible()
@@ -55,7 +70,7 @@ def test_an_uploaded_file_is_listed_in_the_data_browser_and_downloads(signed_in_
     page.get_by_role("button", name="Close").click()
     expect(image).to_have_count(0)
     expect(row).to_contain_text("application/pdf")
-    expect(row).to_contain_text("4.0 kB")
+    expect(row).to_contain_text(file_size(len(PDF)))
     with page.expect_download() as download:
         row.get_by_role("button", name="Download").click()
     assert download.value.suggested_filename == "invoice-march.pdf"

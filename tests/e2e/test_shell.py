@@ -5,7 +5,7 @@ def test_home_page_shows_the_linkflow_shell(signed_in_page: Page, base_url: str)
     page = signed_in_page
     page.goto(base_url + "/")
     nav = page.get_by_role("navigation", name="Main")
-    for label in ("Workflows", "Executions", "Credentials", "Variables", "Audit log", "Settings"):
+    for label in ("Workflows", "Executions", "Insights", "Credentials", "Variables", "Audit log", "Settings"):
         expect(nav.get_by_role("link", name=label)).to_be_visible()
     expect(page.get_by_role("heading", name="Workflows", exact=True)).to_be_visible()
 

@@ -150,3 +150,9 @@ def s3_bucket(s3_endpoint, configure):
 
     get_storage().ensure_bucket()
     return bucket
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_url():
+    """The real Elasticsearch 8.19 node of `bash deploy/local/infra.sh up elasticsearch` (`make test` starts it)."""
+    return _loopback_service("LINKFLOW_TEST_ELASTICSEARCH_URL", "elasticsearch", "Elasticsearch")

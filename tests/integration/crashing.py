@@ -31,7 +31,21 @@ def before_waiting_recorded() -> None:
     service.finish = dying
 
 
-MOMENTS = {"before-waiting-recorded": before_waiting_recorded}
+def after_step_a_committed() -> None:
+    """The step of the node named "A" is committed (its spilled items in storage); the process dies."""
+    from backend.executions.sql_store import SqlStepStore
+
+    save = SqlStepStore._save
+
+    def dying(self, step):
+        save(self, step)
+        if step.node_name == "A":
+            _die()
+
+    SqlStepStore._save = dying
+
+
+MOMENTS = {"before-waiting-recorded": before_waiting_recorded, "after-step-a-committed": after_step_a_committed}
 
 
 def main() -> int:

@@ -118,7 +118,7 @@ async def test_audit_events_go_through_kafka_into_the_audit_log_once(kafka_event
                                                       "actor_id": "u1", "object_type": "workflow",
                                                       "object_id": "wf-1"})
     with pytest.raises(RuntimeError), session_scope() as session:
-        emit(session, "audit.log", "team-0", {"action": "never.committed"})
+        emit(session, "audit.log", "team-0", {"action": "never.committed", "team_id": "team-0"})
         raise RuntimeError("rolled back")
     assert await relay_once(bus) == 6
     expected = [f"workflow.update.{n}" for n in range(6)]
@@ -141,15 +141,17 @@ async def test_events_are_keyed_by_their_id_so_each_id_keeps_one_partition_and_i
                                                                                        kafka_bootstrap, bus):
     executions = [uuid.uuid4().hex for _ in range(4)]
     for n in range(20):
-        emit_committed("execution.events", executions[n % 4], {"type": "execution.step", "n": n})
+        key = executions[n % 4]
+        emit_committed("execution.events", key, {"type": "execution.queued", "execution_id": key, "team_id": "t",
+                                                 "mode": "manual", "status": "queued"})
     assert await relay_once(bus) == 20
     records = await read_topic(kafka_bootstrap, kafka_events + "execution.events", 20)
     partitions, order = defaultdict(set), defaultdict(list)
     for record in records:
         key, payload = record.key.decode(), json.loads(record.value)
         partitions[key].add(record.partition)
-        order[key].append(payload["n"])
-        assert payload["event_id"] > 0 and payload["type"] == "execution.step"
+        order[key].append(payload["event_id"])
+        assert payload["event_id"] > 0 and payload["type"] == "execution.queued"
     assert set(partitions) == set(executions)
     assert all(len(p) == 1 for p in partitions.values()), partitions
     assert all(ns == sorted(ns) and len(ns) == 5 for ns in order.values()), order
@@ -158,18 +160,38 @@ async def test_events_are_keyed_by_their_id_so_each_id_keeps_one_partition_and_i
 async def test_a_poison_event_lands_in_the_dead_letter_topic_and_the_group_moves_on(kafka_events,
                                                                                     kafka_bootstrap, bus,
                                                                                     audit_consumer):
-    emit_committed("audit.log", "team-1", {"team_id": "team-1", "object_id": "wf-1"})  # no action
+    # a record another producer wrote to audit.log past the outbox: no action
+    await bus.publish([Event("audit.log", "team-1", {"team_id": "team-1", "object_id": "wf-1", "event_id": 7})])
     emit_committed("audit.log", "team-1", {"action": "workflow.delete", "team_id": "team-1"})
-    assert await relay_once(bus) == 2
+    assert await relay_once(bus) == 1
     assert await eventually(audit_actions) == ["workflow.delete"]
     [dead] = await read_topic(kafka_bootstrap, kafka_events + "dlq.events", 1)
     body = json.loads(dead.value)
     assert dead.key == b"team-1"
-    assert body["service"] == "audit" and "needs a non-empty 'action'" in body["error"]
+    assert body["service"] == "audit" and body["attempts"] == 0
+    assert body["error"] == ("InvalidEvent: audit.log event audit.entry v1 does not match its schema: "
+                             "action: Field required")
     assert body["event"]["topic"] == "audit.log" and body["event"]["payload"]["object_id"] == "wf-1"
+    assert body["event"]["payload"]["event_id"] == 7
+
+
+async def test_an_outbox_row_its_schema_refuses_never_reaches_its_topic(kafka_events, kafka_bootstrap, bus):
+    with session_scope() as session:  # no action: `emit` refuses it, so it is written past it (a hot path's bug)
+        session.add(OutboxEvent(topic="audit.log", key="team-1", payload={"team_id": "team-1", "object_id": "wf-1"}))
+    emit_committed("audit.log", "team-1", {"action": "workflow.delete", "team_id": "team-1"})
+    assert await relay_once(bus) == 2
+    [dead] = await read_topic(kafka_bootstrap, kafka_events + "dlq.events", 1)
+    body = json.loads(dead.value)
+    assert body["service"] == "outbox-relay" and body["attempts"] == 0
+    assert body["error"] == ("InvalidEvent: audit.log event audit.entry v1 does not match its schema: "
+                             "action: Field required")
     with session_scope() as session:
         first_id = session.scalar(select(func.min(OutboxEvent.id)))
+        refused = session.get(OutboxEvent, first_id)
+        assert refused.published_at is not None and refused.last_error == body["error"]
     assert body["event"]["payload"]["event_id"] == first_id
+    [only] = await read_topic(kafka_bootstrap, kafka_events + "audit.log", 1)
+    assert json.loads(only.value)["action"] == "workflow.delete"  # the refused row never got there
 
 
 async def test_a_record_nested_5000_levels_deep_is_dead_lettered_not_a_consumer_crash(kafka_events,
@@ -193,7 +215,8 @@ async def test_a_record_nested_5000_levels_deep_is_dead_lettered_not_a_consumer_
 
 async def test_two_relays_on_postgresql_share_the_outbox_without_reordering_a_key(kafka_events):
     for key in ("exec-a", "exec-b", "exec-a", "exec-c"):
-        emit_committed("execution.events", key, {"key": key})
+        emit_committed("execution.events", key, {"type": "execution.queued", "execution_id": key, "team_id": "t",
+                                                 "mode": "manual", "status": "queued"})
     gate = asyncio.Event()
 
     class SlowBus(InMemoryBus):
@@ -231,7 +254,8 @@ def start_role(*args: str, postgres_url: str, kafka_bootstrap: str, prefix: str)
 async def test_the_worker_role_relays_the_outbox_to_kafka(kafka_events, kafka_bootstrap, postgres_url):
     role = start_role("worker", postgres_url=postgres_url, kafka_bootstrap=kafka_bootstrap, prefix=kafka_events)
     try:
-        emit_committed("workflow.events", "wf-7", {"type": "workflow.activated", "workflow_id": "wf-7"})
+        emit_committed("workflow.events", "wf-7", {"type": "workflow.activated", "workflow_id": "wf-7",
+                                                   "team_id": "t", "version_id": "v1", "version": 1})
         [record] = await read_topic(kafka_bootstrap, kafka_events + "workflow.events", 1, timeout_s=60)
     finally:
         role.send_signal(signal.SIGTERM)
@@ -240,6 +264,14 @@ async def test_the_worker_role_relays_the_outbox_to_kafka(kafka_events, kafka_bo
     assert record.key == b"wf-7" and json.loads(record.value)["type"] == "workflow.activated"
     with session_scope() as session:
         assert session.scalar(select(OutboxEvent.published_at)) is not None
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)  # the relay made the topics as planned
+    await admin.start()
+    try:
+        described = {t["topic"]: len(t["partitions"]) for t in
+                     await admin.describe_topics([kafka_events + "workflow.events", kafka_events + "execution.events"])}
+    finally:
+        await admin.close()
+    assert described == {kafka_events + "workflow.events": 10, kafka_events + "execution.events": 20}
 
 
 async def test_the_consume_role_runs_the_audit_group_until_sigterm(kafka_events, kafka_bootstrap, bus,

@@ -237,3 +237,21 @@ def test_ready_reports_the_bucket(s3_bucket, configure, s3_endpoint):
     with TestClient(create_app()) as api:
         answer = api.get("/ready")
     assert answer.status_code == 503 and answer.json()["failing"] == ["storage"]
+
+
+def test_linkflow_storage_create_bucket_makes_the_bucket_once(s3_endpoint, configure, capsys):
+    import json
+    import uuid
+
+    from backend.cli import main
+
+    bucket = f"lf-new-{uuid.uuid4().hex[:10]}"
+    configure(STORAGE_BACKEND="s3", STORAGE_S3_ENDPOINT_URL=s3_endpoint, STORAGE_S3_BUCKET=bucket,
+              STORAGE_S3_ACCESS_KEY_ID="test", STORAGE_S3_SECRET_ACCESS_KEY="test")
+    assert bucket not in [b["Name"] for b in raw_client().list_buckets()["Buckets"]]
+    assert main(["storage", "create-bucket"]) == 0 and json.loads(capsys.readouterr().out) == {"bucket": bucket}
+    assert bucket in [b["Name"] for b in raw_client().list_buckets()["Buckets"]]
+    assert main(["storage", "create-bucket"]) == 0  # there already: nothing to do
+    configure(STORAGE_BACKEND="local")
+    capsys.readouterr()
+    assert main(["storage", "create-bucket"]) == 0 and json.loads(capsys.readouterr().out)["bucket"] is None

@@ -2,6 +2,8 @@
 
 import reflex as rx
 
+from ui.components.search import search_button
+from ui.components.ticker import ticker
 from ui.state.auth import AuthState
 from ui.state.billing import BillingState
 from ui.state.notifications import NotificationsState
@@ -9,12 +11,14 @@ from ui.state.notifications import NotificationsState
 NAV = [
     ("Workflows", "/workflows", "workflow"),
     ("Executions", "/executions", "list-checks"),
+    ("Insights", "/insights", "chart-column"),
     ("Credentials", "/credentials", "key-round"),
     ("Variables", "/variables", "braces"),
     ("Audit log", "/audit", "scroll-text"),
     ("Settings", "/settings", "settings"),
 ]
 ADMIN_NAV = ("Admin", "/admin", "shield")  # instance admins only
+BELL_SECONDS = 5  # how often the bell asks for new notifications while a page is open
 BILLING_NAV = ("Billing", "/settings/billing", "credit-card")  # owners and admins, while billing is on
 
 
@@ -134,9 +138,15 @@ def notification_bell() -> rx.Component:
     )
 
 
+def live_bell() -> rx.Component:
+    """The bell, refreshed every BELL_SECONDS while the page is open (no reload needed)."""
+    return rx.fragment(notification_bell(), ticker(seconds=BELL_SECONDS, on_tick=NotificationsState.tick))
+
+
 def sidebar() -> rx.Component:
     return rx.vstack(
-        rx.hstack(brand(), rx.spacer(), notification_bell(), padding="12px", width="100%", align="center"),
+        rx.hstack(brand(), rx.spacer(), live_bell(), padding="12px", width="100%", align="center"),
+        search_button(),
         rx.el.nav(
             rx.vstack(*(_nav_item(*item) for item in NAV),
                       rx.cond(BillingState.enabled & AuthState.is_team_admin, _nav_item(*BILLING_NAV)),

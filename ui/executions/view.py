@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from backend.storage.preview import kind_of
+
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 STATUSES = ["succeeded", "failed", "running", "queued", "waiting", "cancelled"]
 MODES = ["manual", "webhook", "schedule", "retry", "test", "subworkflow", "error"]
@@ -51,6 +53,38 @@ def list_row(item: dict) -> dict:
 
 def range_start(range_key: str, now: datetime) -> datetime:
     return now - RANGES.get(range_key, RANGES["24h"])
+
+
+def rollup_query(range_key: str, now: datetime) -> dict[str, str]:
+    """The Insights query behind the charts: whole UTC hours (1h, 24h) or days (7d, 30d) from the range's start."""
+    granularity = "hour" if range_key in ("1h", "24h") else "day"
+    start = range_start(range_key, now).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if granularity == "day":
+        start = start.replace(hour=0)
+    return {"since": start.isoformat(), "until": now.astimezone(UTC).isoformat(), "granularity": granularity}
+
+
+def rollup_chart_rows(series: list[dict], granularity: str) -> list[dict]:
+    """One row per hour or day (of the Insights summary's series) for the stacked bars and the duration lines."""
+    label_format = "%H:00" if granularity == "hour" else "%b %d"
+    return [{"hour": datetime.fromisoformat(point["period_start"]).astimezone(UTC).strftime(label_format),
+             "succeeded": point["succeeded"], "failed": point["failed"], "p50": point["p50_ms"],
+             "p95": point["p95_ms"]} for point in series]
+
+
+def failing_workflows(items: list[dict], workflow_id: str = "") -> list[dict]:
+    """Top failing workflows from the Insights table sorted by failures."""
+    return [{"workflow_id": row["workflow_id"] or "", "count": row["failures"],
+             "name": row.get("name") or ("deleted workflow" if row["workflow_id"] else "run without a saved workflow")}
+            for row in items if row["failures"] and (not workflow_id or row["workflow_id"] == workflow_id)]
+
+
+def failing_nodes(items: list[dict]) -> list[dict]:
+    return [{"workflow_id": row["workflow_id"] or "", "count": row["failures"],
+             "node_name": row["failed_node"] or "unknown node",
+             "workflow_name": row.get("workflow_name") or ("deleted workflow" if row["workflow_id"]
+                                                           else "run without a saved workflow")}
+            for row in items]
 
 
 def chart_rows(hours: list[dict], range_key: str) -> list[dict]:
@@ -193,10 +227,28 @@ def item_files(items: list) -> list[dict[str, str]]:
                 files.append({"key": f"{index}/{name}", "item": str(index + 1), "name": str(name),
                               "file_name": str(ref.get("file_name") or ""), "mime_type": mime_type,
                               "size": file_size(ref.get("size")),
-                              "preview": "image" if mime_type in PREVIEW_IMAGES else ""})
+                              "preview": preview_kind(mime_type)})
             if len(files) >= MAX_FILES_LISTED:
                 return files
     return files
+
+
+def preview_kind(mime_type: str) -> str:
+    """"image" (shown through a signed link), "text" or "pdf" (their text, from the storage API), or ""."""
+    if mime_type in PREVIEW_IMAGES:
+        return "image"
+    return kind_of(mime_type) or ""
+
+
+def preview_note(shown: dict) -> str:
+    """What a text preview shows, in words: "The first 64.0 kB of 1.2 MB", "Page 1 of 3"."""
+    if shown.get("kind") == "pdf":
+        pages = shown.get("pages") or 0
+        return f"The text of page 1 of {pages}" + (" (cut)" if shown.get("truncated") else "") if pages else (
+            "The PDF has no pages")
+    if shown.get("truncated"):
+        return f"The first {file_size(len(shown.get('text', '').encode()))} of {file_size(shown.get('size'))}"
+    return f"The whole file ({file_size(shown.get('size'))})"
 
 
 def file_ref(items: list, key: str) -> dict | None:

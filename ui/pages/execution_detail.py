@@ -113,7 +113,7 @@ def _files() -> rx.Component:
             rx.table.cell(rx.text(file["mime_type"], size="1")),
             rx.table.cell(rx.text(file["size"], size="1")),
             rx.table.cell(rx.hstack(
-                rx.cond(file["preview"] == "image",
+                rx.cond(file["preview"] != "",
                         rx.button(rx.icon("eye", size=12), "Preview", size="1", variant="soft", color_scheme="gray",
                                   on_click=D.preview(file["key"]))),
                 rx.button(rx.icon("download", size=12), "Download", size="1", variant="soft",
@@ -139,13 +139,25 @@ def _preview_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title(D.preview_name),
-            rx.center(rx.image(src=D.preview_url, alt=D.preview_name, max_width="100%", max_height="70vh",
-                               data_testid="file-preview")),
+            rx.cond(
+                D.preview_url != "",
+                rx.center(rx.image(src=D.preview_url, alt=D.preview_name, max_width="100%", max_height="70vh",
+                                   data_testid="file-preview")),
+                rx.vstack(
+                    rx.text(D.preview_note, size="1", color=rx.color("gray", 10), data_testid="file-preview-note"),
+                    rx.cond(D.preview_text != "",
+                            rx.box(rx.el.pre(D.preview_text, white_space="pre-wrap", word_break="break-word",
+                                             font_size="12px", margin="0"),
+                                   max_height="60vh", overflow="auto", width="100%", padding="8px",
+                                   background=rx.color("gray", 2), border_radius="6px",
+                                   data_testid="file-preview-text")),
+                    spacing="2", width="100%"),
+            ),
             rx.flex(rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")), justify="end",
                     margin_top="12px"),
             max_width="720px",
         ),
-        open=D.preview_url != "", on_open_change=D.close_preview,
+        open=D.preview_open, on_open_change=D.close_preview,
     )
 
 

@@ -12,6 +12,7 @@ from ui.state.auth import AuthState
 from ui.state.executions import ExecutionsState
 
 REFRESH_SECONDS = 4
+FINISHED_STATUSES = ("succeeded", "failed")  # what the Insights rollups count
 STATUS_FILL = {"succeeded": "var(--green-9)", "failed": "var(--red-9)", "running": "var(--blue-9)",
                "queued": "var(--gray-8)", "waiting": "var(--amber-9)", "cancelled": "var(--orange-7)"}
 
@@ -52,7 +53,7 @@ def _filters() -> rx.Component:
 def _bars() -> rx.Component:
     return rx.recharts.bar_chart(
         *[rx.recharts.bar(data_key=s, stack_id="status", fill=STATUS_FILL[s], name=s, is_animation_active=False)
-          for s in STATUSES],
+          for s in FINISHED_STATUSES],
         rx.recharts.x_axis(data_key="hour", min_tick_gap=24, font_size=11),
         rx.recharts.y_axis(allow_decimals=False, width=32, font_size=11),
         rx.recharts.graphing_tooltip(),
@@ -75,7 +76,7 @@ def _durations() -> rx.Component:
     )
 
 
-def _card(title: str, *children, test_id: str = "") -> rx.Component:
+def _card(title, *children, test_id: str = "") -> rx.Component:
     return rx.card(rx.vstack(rx.text(title, weight="medium", size="2"), *children, spacing="2", width="100%"),
                    width="100%", data_testid=test_id)
 
@@ -95,14 +96,16 @@ def _charts() -> rx.Component:
     s = ExecutionsState
     no_data = rx.center(rx.text("Nothing to chart in this range", size="2", color=rx.color("gray", 10)),
                         height="220px")
-    summary = rx.text(rx.cond(s.finished > 0, f"p50 {s.p50} · p95 {s.p95} over {s.finished} completed runs",
+    summary = rx.text(rx.cond(s.finished > 0, f"p50 ≤ {s.p50} · p95 ≤ {s.p95} over {s.finished} completed runs",
                               "No completed runs in this range"), size="1", color=rx.color("gray", 11),
                       data_testid="duration-summary")
     return rx.cond(
         s.stats_loaded,
         rx.vstack(
             rx.grid(
-                _card("Executions per hour", rx.cond(s.chart_has_data, _bars(), no_data), test_id="chart-per-hour"),
+                _card(rx.cond(s.chart_granularity == "hour", "Finished executions per hour",
+                              "Finished executions per day (UTC)"),
+                      rx.cond(s.chart_has_data, _bars(), no_data), test_id="chart-per-hour"),
                 _card("Duration", summary, rx.cond(s.finished > 0, _durations(), no_data), test_id="chart-duration"),
                 columns="2", spacing="3", width="100%",
             ),

@@ -6,9 +6,11 @@ from ui.components.sections import field, form_error, loading_or, section
 from ui.components.shell import shell
 from ui.pages.settings_keys import api_keys_tab
 from ui.pages.settings_members import members_tab
+from ui.pages.settings_notifications import team_notifications
 from ui.pages.settings_security import security_tab
 from ui.state.auth import AuthState
 from ui.state.members import MembersState
+from ui.state.notification_rules import NotificationRulesState
 from ui.state.security import SecurityState
 from ui.state.settings import ApiKeysState, NotificationsState, ProfileState, SettingsTabState
 
@@ -61,8 +63,9 @@ def _notifications_tab() -> rx.Component:
             align="start", spacing="3",
         ),
     )
-    return section("Notifications", "What LinkFlow tells you, and how.",
+    mine = section("Notifications", "What LinkFlow tells you, and how.",
                    loading_or(NotificationsState.loaded, NotificationsState.error, NotificationsState.load, toggle))
+    return rx.vstack(mine, team_notifications(), spacing="4", width="100%")
 
 
 def _two_factor_required() -> rx.Component:
@@ -94,5 +97,5 @@ def page() -> rx.Component:
 
 def register(app: rx.App) -> None:
     on_load = [SettingsTabState.open_page, AuthState.require_session, SecurityState.load, NotificationsState.load,
-               ApiKeysState.load, MembersState.load]
+               ApiKeysState.load, MembersState.load, NotificationRulesState.load]
     app.add_page(page, route="/settings", title="Settings · LinkFlow", on_load=on_load)

@@ -46,6 +46,9 @@ class ExecutionDetailState(rx.State):
     files: list[dict[str, str]] = []  # binary data of the shown items (view.item_files)
     preview_url: str = ""  # a signed link of the image shown in the preview dialog
     preview_name: str = ""
+    preview_text: str = ""  # a text file's start or a PDF's first page, shown in the preview dialog
+    preview_note: str = ""  # "first 64 KB of 1.2 MB", "page 1 of 3", or why there is no preview
+    preview_open: bool = False
     confirm_delete: bool = False
 
     _steps: list[dict] = []
@@ -165,15 +168,35 @@ class ExecutionDetailState(rx.State):
 
     @rx.event
     async def preview(self, key: str):
+        items = view.port_items(self._steps, self.node_id, self.direction).get(self.port, [])
+        ref = view.file_ref(items, key)
+        if ref is not None and view.preview_kind(ref["mime_type"]) in ("text", "pdf"):
+            return await self._preview_text(ref)
         ref, link = await self._link(key)
         if link is None:
             return ref
         self.preview_url, self.preview_name = link["url"], ref["file_name"] or ref["id"]
+        self.preview_text, self.preview_note, self.preview_open = "", "", True
+        return None
+
+    async def _preview_text(self, ref: dict):
+        """The storage API reads the start of the file (it checks the file is this team's)."""
+        try:
+            shown = await call_api(self, "POST", "/storage/preview", json=ref)
+        except ApiError as exc:
+            if exc.status != 422:
+                return api_failed(exc)
+            shown = {"kind": "text", "text": "", "note": exc.message}
+        self.preview_name, self.preview_url = ref["file_name"] or ref["id"], ""
+        self.preview_text = shown["text"]
+        self.preview_note = shown.get("note") or view.preview_note(shown)
+        self.preview_open = True
         return None
 
     @rx.event
     def close_preview(self, _open: bool = False):
-        self.preview_url = ""
+        self.preview_url = self.preview_text = self.preview_note = ""
+        self.preview_open = False
 
     async def _link(self, key: str):
         """(reference, signed link), or (what to answer instead, None)."""

@@ -32,6 +32,7 @@ class ExecutionsState(rx.State):
     busy: bool = False
 
     chart: list[dict] = []
+    chart_granularity: str = "hour"
     stats_loaded: bool = False
     p50: str = ""
     p95: str = ""
@@ -71,11 +72,23 @@ class ExecutionsState(rx.State):
     @rx.event
     async def load(self):
         self.loaded, self.stats_loaded, self.selected, self.offset = False, False, [], 0
+        self._apply_link()
         try:
             await self._load_workflows()
         except ApiError as exc:
             return api_failed(exc)
         return await self._refresh(with_stats=True)
+
+    def _apply_link(self) -> None:
+        """Filters named in the address (Insights links here with ?workflow_id=&status=&range=)."""
+        query = self.router.url.query_parameters
+        if not query:
+            return
+        self.workflow_id = str(query.get("workflow_id", ""))[:32]
+        self.status = query.get("status", "") if query.get("status") in view.STATUSES else ""
+        self.mode, self.search = "", ""
+        if query.get("range") in view.RANGES:
+            self.range_key = query["range"]
 
     async def _load_workflows(self) -> None:
         """The workflow filter's choices (the team's first 100 by last change)."""
@@ -121,16 +134,20 @@ class ExecutionsState(rx.State):
             await self._load_list()
 
     async def _load_stats(self) -> None:
-        params = {"since": view.range_start(self.range_key, utcnow()).isoformat()}
-        if self.workflow_id:
-            params["workflow_id"] = self.workflow_id
-        stats = await call_api(self, "GET", "/executions/stats", params=params)
-        self.chart = view.chart_rows(stats["hours"], self.range_key)
-        self.p50, self.p95 = view.duration(stats["duration"]["p50_ms"]), view.duration(stats["duration"]["p95_ms"])
-        self.finished = stats["duration"]["count"]
-        self.failing_workflows = [{**w, "workflow_id": w["workflow_id"] or ""}
-                                  for w in stats["top_failing_workflows"]]
-        self.failing_nodes = [{**n, "workflow_id": n["workflow_id"] or ""} for n in stats["top_failing_nodes"]]
+        """The charts, from the Insights rollups (finished runs), not a scan of the executions."""
+        params = view.rollup_query(self.range_key, utcnow())
+        scoped = {**params, "workflow_id": self.workflow_id} if self.workflow_id else params
+        summary = await call_api(self, "GET", "/analytics/summary", params=scoped)
+        table = await call_api(self, "GET", "/analytics/workflows",
+                               params={**params, "sort": "failures", "limit": 10})
+        nodes = await call_api(self, "GET", "/analytics/failures",
+                               params={**{k: v for k, v in scoped.items() if k != "granularity"}, "limit": 10})
+        self.chart_granularity = params["granularity"]
+        self.chart = view.rollup_chart_rows(summary["series"], params["granularity"])
+        self.p50, self.p95 = view.duration(summary["p50_ms"]), view.duration(summary["p95_ms"])
+        self.finished = summary["executions"]
+        self.failing_workflows = view.failing_workflows(table["items"], self.workflow_id)
+        self.failing_nodes = view.failing_nodes(nodes["items"])
         self.stats_loaded = True
 
     # ---- filters and pages ------------------------------------------------------------------

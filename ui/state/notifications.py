@@ -43,6 +43,17 @@ class NotificationsState(rx.State):
         self.unread, self.loaded, self.failed = inbox["unread"], True, False
 
     @rx.event
+    async def tick(self):
+        """Every few seconds while a page is open (ui/components/ticker.py): the bell stays current without
+        a reload. Quiet: a failed refresh is tried again on the next tick."""
+        try:
+            inbox = await call_api(self, "GET", "/notifications", params={"limit": 20})
+        except ApiError:
+            return
+        self.items = [_row(item) for item in inbox["items"]]
+        self.unread, self.loaded, self.failed = inbox["unread"], True, False
+
+    @rx.event
     async def on_open(self, is_open: bool):
         if is_open:
             return NotificationsState.load

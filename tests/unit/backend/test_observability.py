@@ -97,8 +97,9 @@ def test_with_tracing_off_events_and_log_lines_carry_no_trace():
             self.params = params
 
     recorder = Recorder()
-    emit(recorder, "execution.events", "e1", {"type": "x"})
-    assert recorder.params["payload"] == {"type": "x"}
+    deleted = {"type": "workflow.deleted", "workflow_id": "w1", "team_id": "t1"}
+    emit(recorder, "workflow.events", "w1", deleted)
+    assert recorder.params["payload"] == deleted
 
 
 @pytest.fixture

@@ -77,3 +77,32 @@ async def test_values_that_cannot_be_written_are_user_errors(monkeypatch):
 
 async def test_no_items_no_file():
     assert (await convert([], operation="csv"))[0] == []
+
+
+# -- a large (spilled) input: read batch by batch, the file written in chunks -----------------------------------
+
+def spilled(items):
+    from backend.engine.items import ItemCollector, TempFileSpill
+
+    collector = ItemCollector(TempFileSpill(), 0)
+    for start in range(0, len(items), 1000):
+        collector.add(items[start:start + 1000])
+    return collector.finish()
+
+
+@pytest.mark.parametrize("operation", ["csv", "ndjson", "json"])
+async def test_a_streamed_input_makes_the_file_a_list_makes(operation):
+    items = [*ITEMS, *({"json": {"n": n, "late": n == 2400 or None}} for n in range(2500))]
+    stream = spilled(items)
+    assert not isinstance(stream, list)
+    as_list, list_ctx = await convert(items, operation=operation)
+    ctx = FakeContext(ConvertToFile, {"operation": operation})
+    [item] = await ConvertToFile().execute(ctx, stream)
+    assert file_of(item, ctx)[1] == file_of(as_list[0], list_ctx)[1]  # byte for byte
+    assert ctx.streamed == (["data." + operation] if operation != "json" else [])  # csv, ndjson: from a file
+
+
+async def test_a_streamed_input_in_an_encoding_that_cannot_hold_a_value_is_a_user_error():
+    ctx = FakeContext(ConvertToFile, {"operation": "csv", "encoding": "latin-1"})
+    with pytest.raises(NodeUserError, match="cannot be written in latin-1"):
+        await ConvertToFile().execute(ctx, spilled([{"json": {"n": "€"}}] * 3))

@@ -156,3 +156,49 @@ async def test_html_tables_by_index_with_entities_and_nested_tables():
     assert (await extract(PAGE, operation="html_table", table_index=1))[0] == []  # the inner table
     with pytest.raises(NodeUserError, match="has 3 table"):
         await extract(PAGE, operation="html_table", table_index=7)
+
+
+# -- large files: read in chunks, rows handed over in batches (produce) -------------------------------------------
+
+async def produced(data: bytes, monkeypatch, **params) -> list[list[dict]]:
+    from nodes.builtin import extract_from_file
+
+    monkeypatch.setattr(extract_from_file, "STREAM_FROM_BYTES", 10)  # every file here counts as large
+    ctx = FakeContext(ExtractFromFile, params)
+    ref = await ctx.put_binary(data, mime_type="text/csv", file_name="f")
+    items = [{"json": {}, "binary": {"data": ref}}]
+    return [[item["json"] for item in batch] async for batch in ExtractFromFile().produce(ctx, items)]
+
+
+async def test_a_large_csv_is_read_in_chunks_with_the_rows_of_the_whole_file_path(monkeypatch):
+    lines = ["id;name;note"] + [f'{n};name {n};"a; quoted\nnote {n}"' for n in range(2500)]
+    data = ("\n".join(lines) + "\n").encode()  # rows cross the 4 KB chunk edges of FakeContext.open_binary
+    batches = await produced(data, monkeypatch)
+    assert [len(batch) for batch in batches] == [1000, 1000, 500]
+    whole, _ = await extract(data)
+    assert [row for batch in batches for row in batch] == whole
+    assert whole[2499] == {"id": "2499", "name": "name 2499", "note": "a; quoted\nnote 2499"}
+
+
+async def test_a_large_csv_in_another_encoding_and_with_ragged_rows(monkeypatch):
+    data = ("näme,größe\n" + "".join(f"Äpfel {n},{n}\n" for n in range(3000)) + "x,1,extra\n").encode("cp1252")
+    rows = [row for batch in await produced(data, monkeypatch) for row in batch]
+    assert rows[0] == {"näme": "Äpfel 0", "größe": "0"} and len(rows) == 3001
+    assert rows[-1] == {"näme": "x", "größe": "1", "column_3": "extra"}  # only the long row has the extra column
+    with pytest.raises(NodeUserError, match="not utf-8"):
+        await produced(b"a\n" + b"1\n" * 5000 + b"\xff\xfe\n", monkeypatch, encoding="utf-8")
+
+
+async def test_a_large_ndjson_file_is_read_line_by_line(monkeypatch):
+    data = b"".join(b'{"n": %d}\n' % n for n in range(1500)) + b"\n7\n"
+    rows = [row for batch in await produced(data, monkeypatch, operation="ndjson") for row in batch]
+    assert rows[:2] == [{"n": 0}, {"n": 1}] and rows[-1] == {"data": 7} and len(rows) == 1501
+    with pytest.raises(NodeUserError, match="line 3 is not valid JSON"):
+        await produced(b'{"a": 1}\n{"a": 2}\n{oops\n', monkeypatch, operation="ndjson")
+
+
+async def test_a_small_file_is_handed_over_in_batches_too(monkeypatch):
+    ctx = FakeContext(ExtractFromFile, {"operation": "json"})
+    ref = await ctx.put_binary(b"[" + b",".join(b'{"n": %d}' % n for n in range(1200)) + b"]", mime_type="x")
+    batches = [batch async for batch in ExtractFromFile().produce(ctx, [{"json": {}, "binary": {"data": ref}}])]
+    assert [len(batch) for batch in batches] == [1000, 200] and batches[1][-1]["json"] == {"n": 1199}

@@ -62,6 +62,24 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(float(query["s"]))
             self.count_in_flight(-1)  # before answering, so the client cannot start the next one first
             return self.send(200, json.dumps({"i": int(query.get("i", 0))}), "application/json")
+        if path == "/pages":  # next_url: 3 records a page, 4 pages; ?other= points the last "next" elsewhere
+            page = int(query.get("p", 1))
+            nxt = f"/pages?p={page + 1}" if page < 4 else query.get("other")
+            if nxt and "other" in query and page < 4:
+                nxt += f"&other={query['other']}"
+            body = {"data": [{"n": (page - 1) * 3 + i} for i in range(3)], "meta": {"next": nxt},
+                    "key": query.get("api_key"), "auth": self.headers.get("Authorization")}
+            return self.send(200, json.dumps(body), "application/json")
+        if path == "/numbered":  # page_number: pages 1..3 have records, then an empty list
+            page = int(query.get("page", 0))
+            return self.send(200, json.dumps([{"page": page, "i": i} for i in range(2)] if page <= 3 else []),
+                             "application/json")
+        if path == "/linked":
+            page = int(query.get("p", 1))
+            headers = {"Link": f'</linked?p={page + 1}>; rel="next"'} if page < 3 else {}
+            return self.send(200, json.dumps({"items": [page]}), "application/json", headers)
+        if path == "/circular":
+            return self.send(200, json.dumps({"next": "/circular"}), "application/json")
         return self.send(404, "no such page", "text/plain")
 
     def count_in_flight(self, change):
@@ -368,3 +386,54 @@ async def test_incomplete_credential_names_the_missing_field(base):
     with pytest.raises(NodeUserError, match="lacks the field 'token'"):
         await call({"url": f"{base}/echo", "authentication": "credential"},
                    credentials={"auth": {"type": "bearer_token"}})
+
+
+# -- pagination ------------------------------------------------------------------------------------
+
+
+async def test_next_url_pagination_outputs_one_item_per_record_and_a_batch_per_page(base):
+    params = {"url": f"{base}/pages", "pagination": "next_url", "next_url_field": "meta.next",
+              "records_field": "data"}
+    records = await call(params)
+    assert [item["json"]["n"] for item in records] == list(range(12))
+    ctx = FakeContext(HttpRequest, params, settings=ALLOW)
+    batches = [batch async for batch in HttpRequest().produce(ctx, [{"json": {}}])]
+    assert [len(batch) for batch in batches] == [3, 3, 3, 3]  # handed to the engine page by page
+
+
+async def test_page_number_pagination_stops_at_the_first_empty_page_or_max_pages(base):
+    pages = await call({"url": f"{base}/numbered", "pagination": "page_number", "query": {"size": 2}})
+    assert [(item["json"]["page"], item["json"]["i"]) for item in pages] == [
+        (1, 0), (1, 1), (2, 0), (2, 1), (3, 0), (3, 1)]
+    capped = await call({"url": f"{base}/numbered", "pagination": "page_number", "page_start": 0, "max_pages": 2})
+    assert [item["json"]["page"] for item in capped] == [0, 0, 1, 1]
+
+
+async def test_link_header_pagination_and_whole_answers_without_records_field(base):
+    answers = await call({"url": f"{base}/linked", "pagination": "link_header"})
+    assert [item["json"]["body"] for item in answers] == [{"items": [1]}, {"items": [2]}, {"items": [3]}]
+    assert all(item["json"]["status"] == 200 for item in answers)
+
+
+async def test_a_next_page_pointing_back_ends_the_listing(base):
+    assert len(await call({"url": f"{base}/circular", "pagination": "next_url"})) == 1
+
+
+async def test_credentials_go_to_next_pages_on_their_origin_only(server, base):
+    port = server.server_address[1]
+    params = {"url": f"{base}/pages", "pagination": "next_url", "next_url_field": "meta.next",
+              "query": {"other": f"http://localhost:{port}/pages?p=9"}, "authentication": "credential"}
+    answers = await call(params, credentials={"auth": {"headers": {"Authorization": "Bearer t"},
+                                                       "query": {"api_key": "k"}}})
+    seen = [(item["json"]["body"]["auth"], item["json"]["body"]["key"]) for item in answers]
+    assert seen[:4] == [("Bearer t", "k")] * 4  # the API's own next links lack the key: it is added again
+    assert seen[4] == (None, None)  # the page on another origin got neither
+
+
+async def test_pagination_needs_json_answers_and_named_records(base):
+    with pytest.raises(NodeUserError, match="pagination reads JSON answers"):
+        await call({"url": f"{base}/pages", "pagination": "next_url", "response_format": "text"})
+    with pytest.raises(NodeUserError, match="has no field 'rows'"):
+        await call({"url": f"{base}/pages", "pagination": "next_url", "records_field": "rows"})
+    with pytest.raises(NodeUserError, match="the answer is not a list"):
+        await call({"url": f"{base}/pages", "pagination": "page_number"})

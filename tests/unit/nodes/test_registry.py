@@ -11,6 +11,7 @@ CORE_TYPES = {
     "aggregate", "split_out", "remove_duplicates", "loop", "code", "http_request", "wait",
     "execute_workflow", "respond_to_webhook", "stop_and_error", "noop", "datetime", "crypto",
     "extract_from_file", "convert_to_file", "compression", "read_write_file", "compare_datasets",
+    "xml", "html", "markdown",
     "postgres", "mysql", "redis", "s3", "send_email", "kafka", "slack",
 }
 

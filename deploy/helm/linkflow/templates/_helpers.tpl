@@ -37,6 +37,14 @@ app.kubernetes.io/component: {{ .role }}
   valueFrom: {secretKeyRef: {name: {{ $secret }}, key: {{ .Values.secrets.keys.secretKey }}}}
 - name: LINKFLOW_SECURITY_VAULT_KEYS
   valueFrom: {secretKeyRef: {name: {{ $secret }}, key: {{ .Values.secrets.keys.vaultKeys }}}}
+{{- with .Values.storage.s3 }}
+{{- if and (eq $.Values.storage.backend "s3") .existingSecret }}
+- name: LINKFLOW_STORAGE_S3_ACCESS_KEY_ID
+  valueFrom: {secretKeyRef: {name: {{ .existingSecret }}, key: {{ .accessKeyIdKey }}}}
+- name: LINKFLOW_STORAGE_S3_SECRET_ACCESS_KEY
+  valueFrom: {secretKeyRef: {name: {{ .existingSecret }}, key: {{ .secretAccessKeyKey }}}}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{- define "linkflow.podSecurity" -}}

@@ -8,9 +8,23 @@ import pytest
 
 from backend.errors import UserError
 from backend.events.bus import Event, InMemoryBus, PublishError
-from backend.events.consumers import Consumer, RetryPolicy, get_consumer, registry, run_consumer
+from backend.events.consumers import (
+    Consumer,
+    RetryPolicy,
+    deliver_batch,
+    get_consumer,
+    registry,
+    run_consumer,
+    service_consumers,
+)
 
 NO_WAIT = RetryPolicy(attempts=5, first_delay_s=0)
+AUDIT = Event("audit.log", "t", {"action": "workflow.create", "team_id": "t"})
+
+
+def deleted(event_id: int) -> Event:
+    return Event("workflow.events", "wf-1", {"type": "workflow.deleted", "workflow_id": "wf-1", "team_id": "t",
+                                             "event_id": event_id})
 
 
 async def start(bus, consumer, stop, retry=NO_WAIT) -> asyncio.Task:
@@ -25,17 +39,17 @@ async def test_a_handler_that_keeps_failing_dead_letters_the_event_and_the_consu
     attempts: list[int] = []
 
     async def flaky(event: Event) -> None:
-        attempts.append(event.payload["n"])
-        if event.payload["n"] == 1:
+        attempts.append(event.event_id)
+        if event.event_id == 1:
             raise RuntimeError("search index unavailable")
 
     task = await start(bus, Consumer("search", ("workflow.events",), flaky), stop)
-    poison, fine = Event("workflow.events", "wf-1", {"n": 1, "event_id": 7}), Event("workflow.events", "wf-1", {"n": 2})
+    poison, fine = deleted(1), deleted(2)
     await bus.publish([poison, fine])
     assert attempts == [1, 1, 1, 1, 1, 2]
     [dead] = dlq
     assert dead.key == "wf-1"
-    assert dead.payload["event"] == {"topic": "workflow.events", "key": "wf-1", "payload": {"n": 1, "event_id": 7}}
+    assert dead.payload["event"] == {"topic": "workflow.events", "key": "wf-1", "payload": poison.payload}
     assert dead.payload["error"] == "RuntimeError: search index unavailable"
     assert dead.payload["service"] == "search" and dead.payload["attempts"] == 5
     stop.set()
@@ -52,7 +66,7 @@ async def test_a_user_error_is_not_retried(listen):
         raise UserError("an audit.log event needs a non-empty 'action'")
 
     task = await start(bus, Consumer("audit", ("audit.log",), strict), stop)
-    await bus.publish([Event("audit.log", "t", {})])
+    await bus.publish([AUDIT])
     assert len(calls) == 1 and dlq[0].payload["attempts"] == 1
     stop.set()
     await task
@@ -69,7 +83,7 @@ async def test_a_handler_that_recovers_is_not_dead_lettered(listen):
             raise ConnectionError("database restarting")
 
     task = await start(bus, Consumer("audit", ("audit.log",), recovers), stop)
-    await bus.publish([Event("audit.log", "t", {})])
+    await bus.publish([AUDIT])
     assert len(calls) == 3 and dlq == []
     stop.set()
     await task
@@ -85,7 +99,7 @@ async def test_stopping_during_the_backoff_leaves_the_event_unconsumed(listen):
 
     task = await start(bus, Consumer("audit", ("audit.log",), failing), stop, RetryPolicy(first_delay_s=30))
     with pytest.raises(PublishError, match="ConsumerStopping"):
-        await bus.publish([Event("audit.log", "t", {})])  # not handled: the relay keeps it for later
+        await bus.publish([AUDIT])  # not handled: the relay keeps it for later
     await asyncio.wait_for(task, 1)
     assert dlq == []
 
@@ -97,8 +111,14 @@ def test_backoff_doubles_up_to_a_ceiling():
 
 def test_the_registry_names_the_services_that_consume():
     assert registry()["audit"].topics == ("audit.log",)
-    with pytest.raises(UserError, match="no consumer for 'analytics' yet; available: audit, notifications"):
-        get_consumer("analytics")
+    assert registry()["search"].topics == ("workflow.events", "execution.events", "audit.log")
+    with pytest.raises(UserError, match="no consumer for 'nosuch' yet; available: analytics, audit, "
+                                        "notification-delivery, notification-rules, notifications, search"):
+        get_consumer("nosuch")
+    # one deployed service, its groups: `linkflow consume --service notifications` runs the three
+    assert [c.service for c in service_consumers("notifications")] == [
+        "notifications", "notification-rules", "notification-delivery"]
+    assert [c.service for c in service_consumers("notification-rules")] == ["notification-rules"]
 
 
 def test_a_consumer_of_an_unknown_topic_is_refused_when_declared():
@@ -108,3 +128,40 @@ def test_a_consumer_of_an_unknown_topic_is_refused_when_declared():
         Consumer("audit", ("audit.logs",), handler)
     with pytest.raises(ValueError, match="cannot consume dlq.events"):
         Consumer("dlq", ("dlq.events",), handler)
+
+
+async def test_a_batch_dead_letters_only_the_events_it_could_not_handle(listen):
+    bus, stop = InMemoryBus(), asyncio.Event()
+    dlq = await listen(bus, "dlq-watch", ("dlq.events",))
+    batches: list[list[int]] = []
+
+    async def bulk(events: list[Event]) -> dict[int, Exception]:
+        batches.append([e.event_id for e in events])
+        return {1: UserError("mapper_parsing_exception: bad date")}
+
+    consumer = Consumer("search", ("workflow.events",), lambda e: None, bulk)
+    not_ours = Event("workflow.events", "wf-1", {"type": "workflow.deleted", "event_id": 9})  # no workflow_id
+    await deliver_batch(bus, consumer, [deleted(1), not_ours, deleted(2), deleted(3)], stop, NO_WAIT)
+    assert batches == [[1, 2, 3]]  # the invalid one never reaches the handler
+    assert [d.payload["event"]["payload"].get("event_id") for d in dlq] == [9, 2]
+    assert "workflow_id" in dlq[0].payload["error"] and dlq[0].payload["attempts"] == 0
+    assert dlq[1].payload["error"] == "UserError: mapper_parsing_exception: bad date"
+
+
+async def test_a_batch_that_keeps_failing_is_delivered_one_event_at_a_time(listen):
+    bus, stop = InMemoryBus(), asyncio.Event()
+    dlq = await listen(bus, "dlq-watch", ("dlq.events",))
+    singles: list[int] = []
+
+    async def bulk(events: list[Event]) -> dict[int, Exception]:
+        raise ConnectionError("index down")
+
+    async def one(event: Event) -> None:
+        singles.append(event.event_id)
+        if event.event_id == 2:
+            raise UserError("refused")
+
+    consumer = Consumer("search", ("workflow.events",), one, bulk)
+    await deliver_batch(bus, consumer, [deleted(1), deleted(2), deleted(3)], stop, NO_WAIT)
+    assert singles == [1, 2, 3]
+    assert [d.payload["event"]["payload"]["event_id"] for d in dlq] == [2]

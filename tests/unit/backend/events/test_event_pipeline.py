@@ -42,8 +42,9 @@ async def test_embedded_mode_writes_the_audit_trail_from_committed_events():
 
 
 def test_consume_names_the_available_consumers_for_an_unknown_service(capsys):
-    assert main(["consume", "--service", "analytics"]) == 2
-    assert "no consumer for 'analytics' yet; available: audit, notifications" in capsys.readouterr().err
+    assert main(["consume", "--service", "nosuch"]) == 2
+    assert "no consumer for 'nosuch' yet; available: analytics, audit, notification-delivery, notification-rules, " \
+        "notifications, search" in capsys.readouterr().err
 
 
 def test_consume_refuses_the_in_process_bus(capsys):

@@ -6,13 +6,23 @@ from datetime import datetime
 
 import pytest
 from conftest import emit_committed
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from backend.db.session import session_scope
 from backend.events.bus import InMemoryBus
+from backend.events.consumers import DEAD_LETTERED
 from backend.events.models import OutboxEvent
-from backend.events.outbox import emit
+from backend.events.outbox import emit, outbox_row
 from backend.events.relay import relay_once
+
+
+def numbered(n: int) -> tuple[str, str, dict]:
+    """Event n of a mixed sequence: workflow and execution events over three keys."""
+    key = f"key-{n % 3}"
+    if n % 2:
+        return "workflow.events", key, {"type": "workflow.deleted", "workflow_id": key, "team_id": "t"}
+    return "execution.events", key, {"type": "execution.queued", "execution_id": key, "team_id": "t",
+                                     "mode": "manual", "status": "queued"}
 
 
 def outbox() -> list[OutboxEvent]:
@@ -24,7 +34,7 @@ async def test_an_event_of_a_rolled_back_transaction_is_never_relayed(listen):
     bus = InMemoryBus()
     seen = await listen(bus, "audit", ("audit.log",))
     with pytest.raises(RuntimeError), session_scope() as session:
-        emit(session, "audit.log", "team-1", {"action": "workflow.delete"})
+        emit(session, "audit.log", "team-1", {"action": "workflow.delete", "team_id": "team-1"})
         raise RuntimeError("the change failed")
     assert await relay_once(bus) == 0
     assert seen == [] and outbox() == []
@@ -33,7 +43,7 @@ async def test_an_event_of_a_rolled_back_transaction_is_never_relayed(listen):
 async def test_a_committed_event_is_relayed_once_with_its_outbox_id(listen):
     bus = InMemoryBus()
     seen = await listen(bus, "audit", ("audit.log",))
-    emit_committed("audit.log", "team-1", {"action": "workflow.create"})
+    emit_committed("audit.log", "team-1", {"action": "workflow.create", "team_id": "team-1"})
     assert await relay_once(bus) == 1
     assert await relay_once(bus) == 0
     [row] = outbox()
@@ -48,19 +58,19 @@ async def test_events_leave_in_outbox_order_across_batches(listen):
     bus = InMemoryBus()
     seen = await listen(bus, "all", ("workflow.events", "execution.events"))
     for n in range(7):
-        topic = "workflow.events" if n % 2 else "execution.events"
-        emit_committed(topic, f"key-{n % 3}", {"n": n})
+        emit_committed(*numbered(n))
     relayed = [await relay_once(bus, batch=3) for _ in range(4)]
     assert relayed == [3, 3, 1, 0]
-    assert [e.payload["n"] for e in seen] == list(range(7))
+    assert [(e.topic, e.key, e.payload["type"]) for e in seen] == [numbered(n)[:2] + ("workflow.deleted"
+                                                                   if n % 2 else "execution.queued",) for n in range(7)]
     assert [e.event_id for e in seen] == sorted(e.event_id for e in seen)
 
 
 async def test_a_failed_publish_is_recorded_and_retried_later(listen):
     bus = InMemoryBus(groups={"audit": ("audit.log",)})  # declared, but its consumer is not running yet
     seen_workflows = await listen(bus, "search", ("workflow.events",))
-    emit_committed("audit.log", "team-1", {"action": "credential.create"})
-    emit_committed("workflow.events", "wf-1", {"type": "workflow.activated"})
+    emit_committed("audit.log", "team-1", {"action": "credential.create", "team_id": "team-1"})
+    emit_committed("workflow.events", "wf-1", {"type": "workflow.deleted", "workflow_id": "wf-1", "team_id": "t"})
     assert await relay_once(bus) == 1
     audit_row, workflow_row = outbox()
     assert audit_row.published_at is None and audit_row.attempts == 1
@@ -79,8 +89,37 @@ async def test_an_unreachable_bus_leaves_every_row_unpublished():
         async def publish(self, events):
             raise ConnectionError("broker 127.0.0.1:9092 refused the connection")
 
-    emit_committed("audit.log", "team-1", {"action": "a"})
-    emit_committed("audit.log", "team-1", {"action": "b"})
+    emit_committed("audit.log", "team-1", {"action": "a", "team_id": "team-1"})
+    emit_committed("audit.log", "team-1", {"action": "b", "team_id": "team-1"})
     assert await relay_once(DownBus()) == 0
     assert [(r.published_at, r.attempts) for r in outbox()] == [(None, 1), (None, 1)]
     assert outbox()[0].last_error == "ConnectionError: broker 127.0.0.1:9092 refused the connection"
+
+
+async def test_a_row_its_schema_refuses_goes_to_the_dlq_with_the_reason_never_to_its_topic(listen):
+    """Hot paths write rows unchecked (outbox_row); the relay is the producer side's check."""
+    bus = InMemoryBus()
+    seen = await listen(bus, "analytics", ("analytics.events",))
+    dlq = await listen(bus, "dlq-watch", ("dlq.events",))
+    bad = {"type": "usage.executions", "team_id": "t", "workflow_id": "wf-1",
+           "executions": [{"execution_id": "ex-1", "mode": "webhook", "status": "exploded", "secret": "s3cr3t"}]}
+    good = {"type": "usage.executions", "team_id": "t", "workflow_id": "wf-1",
+            "executions": [{"execution_id": "ex-2", "mode": "webhook", "status": "succeeded"}]}
+    with session_scope() as session:
+        session.execute(insert(OutboxEvent), [outbox_row("analytics.events", "wf-1", bad),
+                                              outbox_row("analytics.events", "wf-1", good)])
+    before = DEAD_LETTERED["outbox-relay"]
+    assert await relay_once(bus) == 2
+    assert [e.payload["executions"][0]["execution_id"] for e in seen] == ["ex-2"]  # the bad one never got there
+    [dead] = dlq
+    assert dead.payload["service"] == "outbox-relay" and dead.payload["attempts"] == 0
+    assert dead.payload["error"].startswith("InvalidEvent: analytics.events event usage.executions v1 does not "
+                                            "match its schema: executions.0.status: Input should be")
+    assert "executions.0.secret: Extra inputs are not permitted" in dead.payload["error"]
+    assert "s3cr3t" not in dead.payload["error"]  # the reason names fields, never values
+    assert dead.payload["event"]["payload"]["executions"][0]["status"] == "exploded"  # the event as it was
+    refused_row, good_row = outbox()
+    assert refused_row.published_at is not None and refused_row.last_error == dead.payload["error"]
+    assert good_row.published_at is not None and good_row.last_error is None
+    assert DEAD_LETTERED["outbox-relay"] == before + 1
+    assert await relay_once(bus) == 0

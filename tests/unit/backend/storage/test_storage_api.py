@@ -75,3 +75,37 @@ def test_an_html_upload_is_never_served_as_a_page(api, api_user):
     weird = {**ref, "mime_type": "text/html\r\nX-Evil: 1"}
     answer = api.get(api.post(f"{URL}/links", json=weird, headers=owner.headers).json()["url"])
     assert answer.headers["content-type"] == "application/octet-stream" and "x-evil" not in answer.headers
+
+
+def test_a_text_file_previews_its_start_for_the_team_only(api, api_user):
+    owner, other = api_user("owner@example.com"), api_user("other@example.com")
+    body = ("é" * 40_000).encode()  # 80,000 bytes: past the 64 KiB shown, cut inside a character
+    ref = {**stored(owner.team_id, body), "mime_type": "text/csv"}
+    answer = api.post(f"{URL}/preview", json=ref, headers=owner.headers)
+    assert answer.status_code == 200, answer.text
+    shown = answer.json()
+    assert shown["kind"] == "text" and shown["truncated"] is True and shown["size"] == 80_000
+    assert shown["text"] == "é" * 32_768  # 65,536 bytes, whole characters only
+    assert api.post(f"{URL}/preview", json=ref, headers=other.headers).status_code == 404
+    assert api.post(f"{URL}/preview", json=ref).status_code == 401
+    assert api.post(f"{URL}/preview", json={**ref, "id": "e" * 32}, headers=owner.headers).status_code == 404
+    assert api.post(f"{URL}/preview", json={**ref, "execution_id": "../x"}, headers=owner.headers).status_code == 422
+    small = {**stored(owner.team_id, b'{"a": 1}\x00\xff'), "mime_type": "application/json"}
+    whole = api.post(f"{URL}/preview", json=small, headers=owner.headers).json()
+    assert whole == {"kind": "text", "text": '{"a": 1}\ufffd\ufffd', "truncated": False, "size": 10, "pages": None}
+
+
+def test_a_pdf_previews_its_first_page_and_other_files_have_no_preview(api, api_user):
+    from tests.unit.nodes.test_extract_from_file import pdf_with_text
+
+    owner = api_user("owner@example.com")
+    ref = stored(owner.team_id, pdf_with_text("Invoice 42"))
+    answer = api.post(f"{URL}/preview", json=ref, headers=owner.headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["kind"] == "pdf" and answer.json()["pages"] == 1 and "Invoice 42" in answer.json()["text"]
+
+    broken = stored(owner.team_id, b"%PDF-1.7 garbage")
+    refused = api.post(f"{URL}/preview", json=broken, headers=owner.headers)
+    assert refused.status_code == 422 and "not a readable PDF" in refused.json()["error"]["message"]
+    image = api.post(f"{URL}/preview", json={**ref, "mime_type": "image/png"}, headers=owner.headers)
+    assert image.status_code == 422 and "have no preview" in image.json()["error"]["message"]

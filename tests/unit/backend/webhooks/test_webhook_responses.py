@@ -57,7 +57,8 @@ def test_last_node_answers_with_its_first_item_and_saves_everything(api, deploy)
     assert [(s.node_id, s.status) for s in steps] == [("hook", "succeeded"), ("set", "succeeded")]
     assert steps[1].output == {"main": [{"json": {"double": 42, "greeting": "hello Bob"}}]}
     with session_scope() as session:
-        events = session.scalars(select(OutboxEvent).where(OutboxEvent.key == execution.id)).all()
+        events = session.scalars(select(OutboxEvent).where(OutboxEvent.key == execution.id,
+                                                      OutboxEvent.topic == "execution.events")).all()
     assert [e.payload["type"] for e in events] == ["execution.succeeded"]
 
 

@@ -34,7 +34,8 @@ def steps_of(execution_id: str) -> list[str]:
 def events_of(execution_id: str) -> list[str]:
     with session_scope() as session:
         return [event.payload["type"] for event in
-                session.scalars(select(OutboxEvent).where(OutboxEvent.key == execution_id))]
+                session.scalars(select(OutboxEvent).where(OutboxEvent.key == execution_id,
+                                                          OutboxEvent.topic == "execution.events"))]
 
 
 def call(url: str) -> dict:

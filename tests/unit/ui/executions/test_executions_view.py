@@ -79,9 +79,17 @@ def test_the_data_browser_lists_the_files_items_carry_and_finds_them_again():
            "size": 1_572_864}
     items = [{"json": {}}, {"json": {}, "binary": {"scan": ref, "old": {"id": "b" * 32, "size": 3}}}, "not an item"]
     assert view.item_files(items) == [{"key": "1/scan", "item": "2", "name": "scan", "file_name": "scan.pdf",
-                                       "mime_type": "application/pdf", "size": "1.5 MB", "preview": ""}]
+                                       "mime_type": "application/pdf", "size": "1.5 MB", "preview": "pdf"}]
     images = [{"binary": {m: {**ref, "mime_type": m}}} for m in ("image/png", "image/svg+xml", "image/webp")]
     assert [f["preview"] for f in view.item_files(images)] == ["image", "", "image"]  # never an SVG document
+    texts = ("text/csv", "application/json", "application/ld+json", "text/plain; charset=utf-8",
+             "application/octet-stream", "text/html", "application/zip")
+    assert [view.preview_kind(m) for m in texts] == ["text", "text", "text", "text", "", "text", ""]
+    assert view.preview_note({"kind": "text", "text": "é" * 10, "truncated": True, "size": 5 << 20}) == (
+        "The first 20 B of 5.0 MB")
+    assert view.preview_note({"kind": "text", "text": "ab", "truncated": False, "size": 2}) == "The whole file (2 B)"
+    assert view.preview_note({"kind": "pdf", "text": "x", "truncated": False, "size": 9, "pages": 3}) == (
+        "The text of page 1 of 3")
     assert view.file_ref(items, "1/scan") == {"id": "a" * 32, "execution_id": "e" * 32, "file_name": "scan.pdf",
                                               "mime_type": "application/pdf"}
     for stale in ("5/scan", "1/nope", "x/scan", "2/scan", ""):

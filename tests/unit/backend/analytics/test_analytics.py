@@ -1,0 +1,140 @@
+"""Insights: usage facts counted into rollups exactly once, read back per team, with bounded queries."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from backend.analytics.consumers import CONSUMER
+from backend.analytics.service import duration_bucket, percentile
+from backend.db.session import session_scope
+from backend.events.bus import Event, InMemoryBus
+from backend.events.consumers import RetryPolicy, run_consumer
+from backend.events.models import OutboxEvent
+from backend.events.outbox import emit
+from backend.events.relay import relay_once
+
+NOW = datetime.now(UTC)
+
+
+def usage(execution_id: str, team_id: str, *, workflow_id: str | None = "wf-1", status: str = "succeeded",
+          duration_ms: float | None = 40.0, mode: str = "webhook", failed_node: str | None = None) -> dict:
+    """A usage.executions event with one fact."""
+    return {"type": "usage.executions", "team_id": team_id, "workflow_id": workflow_id, "executions": [{
+        "execution_id": execution_id, "mode": mode, "status": status, "finished_at": NOW.isoformat(),
+        "duration_ms": duration_ms, "nodes": 2, "items": 1, "failed_node": failed_node}]}
+
+
+def key(event: dict) -> str:
+    return event["workflow_id"] or event["executions"][0]["execution_id"]
+
+
+@pytest.fixture
+async def analytics_bus(api):
+    bus, stop = InMemoryBus(), asyncio.Event()
+    task = asyncio.create_task(run_consumer(bus, CONSUMER, stop, RetryPolicy(first_delay_s=0)))
+    await asyncio.sleep(0)
+    yield bus
+    stop.set()
+    await task
+
+
+def emit_usage(*facts: dict) -> None:
+    with session_scope() as session:
+        for fact in facts:
+            emit(session, "analytics.events", key(fact), fact)
+
+
+def summary(api, who, **params) -> dict:
+    response = api.get("/api/v1/analytics/summary", headers=who.headers, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_a_redelivered_batch_counts_nothing_twice(api, api_user, analytics_bus):
+    owner = api_user("owner@example.com")
+    emit_usage(*(usage(f"ex-{n}", owner.team_id, duration_ms=10.0 * (n + 1)) for n in range(4)),
+               usage("ex-9", owner.team_id, status="failed", failed_node="HTTP Request"))
+    assert await relay_once(analytics_bus) == 5
+    with session_scope() as session:  # the relay died before marking them published: all go out again
+        session.execute(update(OutboxEvent).values(published_at=None))
+    assert await relay_once(analytics_bus) == 5
+    body = summary(api, owner)
+    assert body["executions"] == 5 and body["by_status"] == {"succeeded": 4, "failed": 1}
+    assert body["failure_rate"] == pytest.approx(0.2) and body["by_mode"] == {"webhook": 5}
+    assert body["average_ms"] == pytest.approx((10 + 20 + 30 + 40 + 40) / 5)
+    assert sum(p["executions"] for p in body["series"]) == 5 and len(body["series"]) in (7, 8)  # every day
+    assert [p["executions"] for p in body["series"] if p["executions"]] == [5]
+    failures = api.get("/api/v1/analytics/failures", headers=owner.headers).json()["items"]
+    assert failures == [{"workflow_id": "wf-1", "workflow_name": None, "failed_node": "HTTP Request",
+                         "failures": 1}]
+
+
+async def test_percentiles_come_from_the_duration_buckets(api, api_user, analytics_bus):
+    owner = api_user("owner@example.com")
+    emit_usage(*(usage(f"fast-{n}", owner.team_id, duration_ms=8.0) for n in range(90)),
+               *(usage(f"slow-{n}", owner.team_id, duration_ms=4_000.0) for n in range(10)),
+               usage("unknown", owner.team_id, duration_ms=None))
+    assert await relay_once(analytics_bus) == 101
+    body = summary(api, owner, granularity="hour")
+    assert (body["p50_ms"], body["p95_ms"], body["p99_ms"]) == (10.0, 5_000.0, 5_000.0)
+    assert body["executions"] == 101
+
+
+async def test_another_team_sees_none_of_it_even_naming_the_workflow(api, api_user, analytics_bus):
+    owner, stranger = api_user("owner@example.com"), api_user("stranger@example.com")
+    emit_usage(usage("ex-1", owner.team_id, workflow_id="wf-secret"))
+    assert await relay_once(analytics_bus) == 1
+    named = api.get("/api/v1/analytics/summary", headers=stranger.headers, params={"workflow_id": "wf-secret"})
+    assert named.status_code == 404 and "executions" not in named.text
+    assert api.get("/api/v1/analytics/workflows", headers=stranger.headers).json() == {"items": []}
+    mine = api.get("/api/v1/analytics/workflows", headers=owner.headers).json()["items"]
+    assert [(r["workflow_id"], r["executions"], r["failures"], r["p95_ms"]) for r in mine] == [
+        ("wf-secret", 1, 0, 50.0)]
+    spoofed = {**stranger.headers, "X-Team-Id": owner.team_id}  # not a member of that team
+    assert api.get("/api/v1/analytics/summary", headers=spoofed).status_code in (403, 404)
+
+
+async def test_a_usage_fact_without_an_event_id_is_dead_lettered_not_counted(api, api_user, analytics_bus):
+    owner = api_user("owner@example.com")
+    dlq, stop = [], asyncio.Event()
+
+    async def record(event: Event) -> None:
+        dlq.append(event)
+
+    watcher = asyncio.create_task(analytics_bus.run_consumer("dlq-watch", ("dlq.events",), record, stop))
+    await asyncio.sleep(0)
+    await analytics_bus.publish([Event("analytics.events", "wf-1", usage("ex-1", owner.team_id))])
+    assert "without an event_id" in dlq[0].payload["error"]
+    assert summary(api, owner)["executions"] == 0
+    stop.set()
+    await watcher
+
+
+@pytest.mark.parametrize("params, status, says", [
+    ({"granularity": "hour", "since": (NOW - timedelta(days=60)).isoformat()}, 400, "at most 31 days"),
+    ({"since": "2026-01-01T00:00:00"}, 400, "need a time zone"),
+    ({"since": NOW.isoformat(), "until": (NOW - timedelta(days=1)).isoformat()}, 400, "must be after"),
+    ({"workflow_id": "x" * 5_000}, 422, ""),
+    ({"granularity": "minute"}, 422, ""),
+])
+def test_unreasonable_queries_are_refused_with_a_reason(api, api_user, params, status, says):
+    owner = api_user("owner@example.com")
+    response = api.get("/api/v1/analytics/summary", headers=owner.headers, params=params)
+    assert response.status_code == status and says in response.text
+
+
+def test_the_workflow_table_sort_and_limit_are_bounded(api, api_user):
+    owner = api_user("owner@example.com")
+    assert api.get("/api/v1/analytics/workflows", headers=owner.headers, params={"limit": 10_000}).status_code == 422
+    assert api.get("/api/v1/analytics/workflows", headers=owner.headers,
+                   params={"sort": "name; drop table"}).status_code == 422
+
+
+def test_buckets_and_percentiles():
+    assert [duration_bucket(ms) for ms in (None, 0, 10, 10.5, 9e12)] == [-1, 0, 0, 1, 14]
+    assert percentile({}, 0.5) is None and percentile({-1: 3}, 0.5) is None
+    assert percentile({0: 1, 3: 1}, 0.5) == 10.0 and percentile({0: 1, 3: 1}, 0.99) == 100.0
