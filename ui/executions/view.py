@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -155,8 +156,9 @@ def error_text(error: dict | None) -> str:
     if not error:
         return ""
     message = str(error.get("message") or "failed")
-    if error.get("item_index") is not None:
-        message += f" (item {error['item_index']})"
+    index = error.get("item_index")
+    if index is not None and not re.search(rf"\bitem {index}\b", message):  # said once, not twice
+        message += f" (item {index})"
     return message
 
 
