@@ -158,7 +158,8 @@ def _toolbar() -> rx.Component:
         rx.cond(EditorState.dirty, rx.badge(rx.icon("circle-dot", size=12), "Unsaved changes", color_scheme="orange",
                                             variant="soft", data_testid="unsaved")),
         rx.spacer(),
-        rx.cond(AuthState.can_edit, _edit_tools(), _read_only_tools()),
+        rx.cond(EditorState.load_error != "", rx.fragment(),
+                rx.cond(AuthState.can_edit, _edit_tools(), _read_only_tools())),
         align="center", spacing="3", padding="8px 16px", border_bottom=BORDER, width="100%", height="56px",
         background=rx.color("gray", 1),
     )
@@ -170,9 +171,28 @@ def _read_only_tools() -> rx.Component:
         rx.badge(rx.icon("eye", size=12), "Read-only: viewers cannot change or run workflows", variant="soft",
                  color_scheme="gray", data_testid="read-only"),
         _tool("history", "Version history", EditorState.toggle_versions(True)),
-        rx.badge(rx.cond(EditorState.active, "Active", "Inactive"), variant="outline",
-                 color_scheme=rx.cond(EditorState.active, "green", "gray")),
+        rx.badge(rx.cond(EditorState.active, EditorState.live_label, "Inactive"), variant="outline",
+                 color_scheme=rx.cond(EditorState.active, "green", "gray"), data_testid="live-version"),
         align="center", spacing="3",
+    )
+
+
+def _live_version() -> rx.Component:
+    """What triggers run: "live v3 · editing v4" with Publish while a saved or unsaved change is not live."""
+    return rx.cond(
+        EditorState.active,
+        rx.hstack(
+            rx.badge(
+                rx.icon("radio", size=12), EditorState.live_label,
+                color_scheme=rx.cond(EditorState.behind_live | EditorState.dirty, "orange", "green"),
+                variant="soft", data_testid="live-version",
+            ),
+            rx.cond(EditorState.behind_live | EditorState.dirty,
+                    rx.tooltip(rx.button(rx.icon("upload", size=14), "Publish", on_click=EditorState.publish,
+                                         size="1", color_scheme="orange", variant="solid"),
+                               content="Save and make this version the one webhooks and schedules run")),
+            align="center", spacing="2",
+        ),
     )
 
 
@@ -190,6 +210,7 @@ def _edit_tools() -> rx.Component:
                       rx.text(rx.cond(EditorState.active, "Active", "Inactive"), size="2"),
                       align="center", spacing="2"),
         ),
+        _live_version(),
         rx.separator(orientation="vertical", size="1"),
         rx.hstack(
             rx.button(rx.icon("play", size=14), "Run", on_click=RunState.run, loading=RunState.running,

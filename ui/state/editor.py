@@ -36,11 +36,21 @@ def palette_groups(catalog: list[dict], search: str) -> list[dict]:
     return [{"group": g, "label": labels.get(g, g.capitalize()), "items": groups[g]} for g in ordered]
 
 
+def live_label(live: int, latest: int, dirty: bool) -> str:
+    """The toolbar's statement of what runs: saving an active workflow does not change the live version."""
+    if dirty:
+        return f"live v{live} · editing v{latest + 1} (unsaved)"
+    if live != latest:
+        return f"live v{live} · editing v{latest}"
+    return f"live v{live}"
+
+
 class EditorState(rx.State):
     workflow_id: str = ""
     name: str = ""
     active: bool = False
     latest_version: int = 0
+    live_version: int = 0  # the version webhooks and schedules run (0: none); saving does not change it
     loaded: bool = False
     load_error: str = ""
     dirty: bool = False
@@ -84,6 +94,7 @@ class EditorState(rx.State):
             self._credentials = await self._team_credentials()
         except ApiError as exc:
             self.load_error = exc.message
+            await self._forget_workflow()  # no toolbar, Run or Save may act on the workflow shown before
             return api_failed(exc) if exc.unauthorized else None
         self._open(workflow)
         self.palette = palette_groups(self._catalog, self.palette_search)
@@ -91,7 +102,7 @@ class EditorState(rx.State):
         from ui.state.run import RunState
 
         (await self.get_state(NodePanelState)).close()
-        (await self.get_state(RunState)).reset_run()
+        (await self.get_state(RunState)).open_workflow(workflow["id"])
         from ui.state.diff import DiffState
 
         (await self.get_state(DiffState)).clear()
@@ -102,6 +113,18 @@ class EditorState(rx.State):
         from ui.state.debug import pin_execution
 
         return await pin_execution(self, debug)
+
+    async def _forget_workflow(self) -> None:
+        from ui.state.node_panel import NodePanelState
+        from ui.state.run import RunState
+
+        self.workflow_id, self.name, self.active = "", "", False
+        self.latest_version = self.live_version = 0
+        self._definition = graph.normalized(None)
+        self.canvas_nodes, self.canvas_edges, self.selected_ids = [], [], []
+        self.dirty, self.problems, self.workflow_problems = False, {}, []
+        (await self.get_state(NodePanelState)).close()
+        (await self.get_state(RunState)).open_workflow("")
 
     @rx.event
     def back_to_list(self):
@@ -131,7 +154,7 @@ class EditorState(rx.State):
 
     def _open(self, workflow: dict) -> None:
         self.workflow_id, self.name = workflow["id"], workflow["name"]
-        self.active, self.latest_version = workflow["active"], workflow["latest_version"]
+        self._take_versions(workflow)
         self._definition = graph.normalized(workflow.get("definition"))
         self._past, self._future, self._last_edit = [], [], ""
         self.dirty, self.loaded = False, True
@@ -356,10 +379,26 @@ class EditorState(rx.State):
         finally:
             self.saving = False
         changed = workflow["latest_version"] != self.latest_version
-        self.latest_version, self.active = workflow["latest_version"], workflow["active"]
+        self._take_versions(workflow)
         self.dirty, self.problems, self.workflow_problems = False, {}, []
         note = f"Saved as version {self.latest_version}" if changed else "No changes to save"
+        if self.behind_live:
+            note += f". Version {self.live_version} is still live: Publish to make version {self.latest_version} live"
         return True, [rx.toast.success(note)]
+
+    def _take_versions(self, workflow: dict) -> None:
+        self.latest_version, self.active = workflow["latest_version"], workflow["active"]
+        self.live_version = workflow.get("active_version") or 0
+
+    @rx.var
+    def live_label(self) -> str:
+        """ "live v3" when what is shown runs; "live v3 · editing v4" when it does not (yet)."""
+        return live_label(self.live_version, self.latest_version, self.dirty)
+
+    @rx.var
+    def behind_live(self) -> bool:
+        """Active, and the newest saved version is not the one that runs: show it, offer Publish."""
+        return self.active and self.live_version != self.latest_version
 
     def refused(self, exc: ApiError, what: str):
         """The event that tells the user why the API refused `what` (problems go onto the nodes)."""
@@ -404,9 +443,23 @@ class EditorState(rx.State):
             workflow = await call_api(self, "POST", f"/workflows/{self.workflow_id}/{action}")
         except ApiError as exc:
             return self.refused(exc, "Not activated" if active else "Not deactivated")
-        self.active = workflow["active"]
+        self._take_versions(workflow)
         return rx.toast.success("Workflow is active: its triggers are live" if self.active
                                 else "Workflow deactivated")
+
+    @rx.event
+    async def publish(self):
+        """Make the newest version (saving the draft first) the one webhooks and schedules run."""
+        if self.dirty:
+            saved, events = await self.save_definition()
+            if not saved:
+                return events
+        try:
+            workflow = await call_api(self, "POST", f"/workflows/{self.workflow_id}/activate")
+        except ApiError as exc:
+            return self.refused(exc, "Not published")
+        self._take_versions(workflow)
+        return rx.toast.success(f"Published: version {self.live_version} is live")
 
     @rx.event
     async def toggle_versions(self, open_: bool):

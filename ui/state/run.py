@@ -48,6 +48,16 @@ class RunState(rx.State):
     listening: bool = False  # waiting for a request to the test webhook URL
 
     _data: dict[str, dict] = {}
+    _inputs: dict[str, str] = {}  # workflow id -> its test input: one workflow's input never runs another
+    _input_owner: str = ""
+
+    def open_workflow(self, workflow_id: str) -> None:
+        """Forget the last run and show the test input typed for ``workflow_id`` (or ``{}``)."""
+        self.reset_run()
+        if self._input_owner:
+            self._inputs[self._input_owner] = self.input_text
+        self._input_owner = workflow_id
+        self.input_text, self.input_error, self.input_open = self._inputs.get(workflow_id, "{}"), "", False
 
     def reset_run(self) -> None:
         self.running, self.execution_id, self.status, self.error = False, "", "", ""
