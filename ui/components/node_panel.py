@@ -3,6 +3,7 @@
 import reflex as rx
 
 from ui.state.auth import AuthState
+from ui.state.ndv import NdvState
 from ui.state.node_panel import NodePanelState
 from ui.state.pins import PinState
 from ui.state.run import RunState
@@ -293,6 +294,9 @@ def _header() -> rx.Component:
             rx.button(rx.icon("play", size=12), "Run this node", size="1", variant="soft", color_scheme="green",
                       on_click=RunState.run_node(NodePanelState.name), loading=RunState.running),
             content="Run the workflow up to this node (pinned nodes are not run)")),
+        rx.tooltip(rx.icon_button(rx.icon("maximize-2", size=14), variant="ghost", color_scheme="gray",
+                                  aria_label="Open node details", on_click=NdvState.open_details),
+                   content="Input, parameters and output side by side"),
         rx.icon_button(rx.icon("x", size=16), variant="ghost", color_scheme="gray", aria_label="Close panel",
                        on_click=NodePanelState.close_panel),
         align="center", width="100%", spacing="3",
@@ -303,6 +307,14 @@ def _read_only_for_viewers(form: rx.Component) -> rx.Component:
     # A disabled fieldset disables every input, switch, select and button inside it.
     return rx.el.fieldset(form, disabled=~AuthState.can_edit, border="none", padding="0", margin="0",
                           min_width="0")
+
+
+def parameters_form() -> rx.Component:
+    return _read_only_for_viewers(_parameters())
+
+
+def settings_form() -> rx.Component:
+    return _read_only_for_viewers(_settings())
 
 
 def node_panel() -> rx.Component:

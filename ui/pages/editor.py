@@ -3,10 +3,12 @@
 import reflex as rx
 
 from ui.components.flow_canvas import flow_canvas
+from ui.components.ndv import ndv
 from ui.components.node_panel import node_panel
 from ui.state.auth import AuthState
 from ui.state.diff import DiffState
 from ui.state.editor import EditorState
+from ui.state.ndv import NdvState
 from ui.state.node_panel import NodePanelState
 from ui.state.run import RunState
 
@@ -300,7 +302,7 @@ def _canvas() -> rx.Component:
                            icon="triangle-alert", color_scheme="amber", position="absolute", top="12px",
                            left="12px", right="12px", max_width="640px", role="alert")),
         rx.cond(RunState.status != "", _run_status()),
-        rx.cond(NodePanelState.node_id != "", node_panel()),
+        rx.cond(NodePanelState.node_id != "", rx.cond(NdvState.open, ndv(), node_panel())),
         rx.cond(EditorState.loaded & (EditorState.canvas_nodes.length() == 0),
                 rx.center(rx.vstack(rx.icon("mouse-pointer-click", size=28, color=rx.color("gray", 8)),
                                     rx.text("Drag a trigger from the palette to start", color=rx.color("gray", 10)),

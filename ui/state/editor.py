@@ -103,6 +103,9 @@ class EditorState(rx.State):
 
         (await self.get_state(NodePanelState)).close()
         (await self.get_state(RunState)).open_workflow(workflow["id"])
+        from ui.state.ndv import NdvState
+
+        (await self.get_state(NdvState)).open = False
         from ui.state.diff import DiffState
 
         (await self.get_state(DiffState)).clear()

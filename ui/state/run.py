@@ -157,6 +157,9 @@ class RunState(rx.State):
                 if self.status in FINISHED:
                     self.running = False
                     await panel.after_run()
+                    from ui.state.ndv import NdvState
+
+                    await (await self.get_state(NdvState)).refresh()
                     yield _finished_toast(self.status, self.error)
                     return
             await asyncio.sleep(POLL_SECONDS)

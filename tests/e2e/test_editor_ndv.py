@@ -1,0 +1,93 @@
+"""The node details view in Chromium: three panes, Table/JSON/Schema, search and paging, drag-mapping a field."""
+
+import json
+
+from playwright.sync_api import expect
+
+CUSTOMERS = [{"json": {"body": {"customer": {"email": f"user{n}@example.com", "name": f"User {n}"}, "qty": n}},
+              **({"binary": {"invoice": {"id": "f1", "file_name": "invoice.pdf", "mime_type": "application/pdf",
+                                         "size": 2048}}} if n == 0 else {})} for n in range(12)]
+
+
+def _flow(pinned: bool) -> dict:
+    return {
+        "nodes": [
+            {"id": "hook", "name": "Hook", "type": "webhook", "position": [0, 0],
+             "parameters": {"path": "e2e-ndv", "respond": "last_node"}},
+            {"id": "mark", "name": "Mark", "type": "set", "position": [300, 0],
+             "parameters": {"keep_only_set": True, "fields": [{"name": "email", "value": ""}]}},
+        ],
+        "connections": [{"from": "hook", "to": "mark"}],
+        **({"pin_data": {"Hook": CUSTOMERS}} if pinned else {}),
+    }
+
+
+def _open_details(editor):
+    editor.open("Mark")
+    editor.panel.get_by_role("button", name="Open node details").click()
+    ndv = editor.page.get_by_role("dialog", name="Node details")
+    expect(ndv).to_be_visible()
+    return ndv
+
+
+def test_three_panes_views_search_and_paging(open_editor):
+    editor = open_editor("NDV views", _flow(pinned=True))
+    ndv = _open_details(editor)
+    source = ndv.get_by_role("region", name="Input")
+    expect(ndv.get_by_role("region", name="Output")).to_be_visible()
+    expect(ndv.get_by_test_id("ndv-node-name")).to_have_text("Mark")
+    expect(ndv.get_by_label("Fields 1 Value")).to_be_visible()  # parameters in the middle
+
+    # Schema (the input's default): field names, types and samples.
+    email = source.get_by_test_id("map-field").filter(has_text="email")
+    expect(email).to_contain_text("string")
+    expect(email).to_contain_text("user0@example.com")
+    expect(source.get_by_test_id("ndv-in-range")).to_have_text("Items 1–10 of 12")
+    expect(source.get_by_test_id("ndv-file")).to_contain_text("invoice.pdf")
+    expect(source.get_by_test_id("ndv-file")).to_contain_text("application/pdf")
+    expect(source.get_by_test_id("ndv-file")).to_contain_text("2.0 KB")
+
+    source.get_by_role("button", name="Input: next items").click()
+    expect(source.get_by_test_id("ndv-in-range")).to_have_text("Items 11–12 of 12")
+
+    source.get_by_role("button", name="Input JSON").click()
+    expect(source.get_by_role("button", name="Input JSON")).to_have_attribute("aria-pressed", "true")
+    shown = json.loads(source.get_by_test_id("ndv-in-json").inner_text())
+    assert [item["body"]["qty"] for item in shown] == [10, 11]
+
+    source.get_by_label("Search input").fill("user7@")
+    expect(source.get_by_test_id("ndv-in-range")).to_have_text("Items 1–1 of 1")
+    source.get_by_role("button", name="Input Table").click()
+    expect(source.get_by_role("columnheader")).to_have_text(["body"])
+    expect(source.get_by_role("cell").first).to_contain_text("user7@example.com")
+
+    expect(ndv.get_by_test_id("ndv-out-empty")).to_contain_text("No output yet")
+    ndv.get_by_role("button", name="Back to canvas").click()
+    expect(ndv).to_have_count(0)
+    expect(editor.panel).to_be_visible()
+
+
+def test_dragging_a_field_onto_a_parameter_maps_it_and_the_run_uses_it(open_editor, account):
+    editor = open_editor("NDV mapping", _flow(pinned=True))
+    ndv = _open_details(editor)
+    field = ndv.get_by_role("region", name="Input").get_by_test_id("map-field").filter(has_text="email")
+    target = ndv.get_by_label("Fields 1 Value")
+    field.drag_to(target)
+    expect(target).to_have_value("{{ $json.body.customer.email }}")
+    expect(editor.page.get_by_test_id("unsaved")).to_be_visible()
+
+    ndv.get_by_role("button", name="Run this node").click()
+    expect(editor.page.get_by_test_id("run-status")).to_have_text("Run succeeded", timeout=20_000)
+    output = ndv.get_by_role("region", name="Output")
+    expect(output.get_by_test_id("ndv-out-range")).to_have_text("Items 1–10 of 12")
+    expect(output.get_by_role("cell").first).to_have_text("user0@example.com")
+    saved = editor.definition(account.api)
+    fields = next(n for n in saved["nodes"] if n["name"] == "Mark")["parameters"]["fields"]
+    assert fields == [{"name": "email", "value": "{{ $json.body.customer.email }}"}]
+
+
+def test_before_any_run_the_input_pane_says_what_to_do(open_editor):
+    editor = open_editor("NDV empty", _flow(pinned=False))
+    ndv = _open_details(editor)
+    expect(ndv.get_by_test_id("ndv-in-empty")).to_have_text(
+        "No input yet — run the previous node (or pin its output) to see its items here.")
