@@ -896,3 +896,9 @@ def call_method(ev: Any, value: Any, name: str, args: list) -> Any:
     if method is None:
         raise ExpressionError(f"cannot call .{name}() on {type_name(value)} ({short(value, 30)})")
     return method(ev, value, name, args)
+
+
+def methods_by_type() -> dict[str, list[str]]:
+    """Method names by the JSON type of the value they are called on (the editor's autocomplete)."""
+    return {"string": sorted(_STR_METHODS), "array": sorted(_LIST_METHODS), "object": sorted(_DICT_METHODS),
+            "number": sorted(_NUMBER_METHODS), "boolean": ["toString"]}

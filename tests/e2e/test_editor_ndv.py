@@ -91,3 +91,29 @@ def test_before_any_run_the_input_pane_says_what_to_do(open_editor):
     ndv = _open_details(editor)
     expect(ndv.get_by_test_id("ndv-in-empty")).to_have_text(
         "No input yet — run the previous node (or pin its output) to see its items here.")
+
+
+def test_autocomplete_suggests_fields_with_types_and_methods(open_editor):
+    editor = open_editor("NDV autocomplete", _flow(pinned=True))
+    ndv = _open_details(editor)
+    page = editor.page
+    target = ndv.get_by_label("Fields 1 Value")
+    target.click()
+    target.press_sequentially("{{ $json.body.cu")
+    suggestions = page.get_by_role("listbox", name="Expression suggestions")
+    expect(suggestions.get_by_role("option")).to_have_count(1)
+    expect(suggestions.get_by_role("option")).to_contain_text("customer")
+    target.press("Enter")
+    expect(target).to_have_value("{{ $json.body.customer")
+    target.press_sequentially(".")
+    expect(suggestions.get_by_role("option", name="email string")).to_be_visible()
+    expect(suggestions.get_by_role("option", name="name string")).to_be_visible()
+    suggestions.get_by_role("option", name="email string").click()
+    expect(target).to_have_value("{{ $json.body.customer.email")
+    target.press_sequentially(".toUp")
+    expect(suggestions.get_by_role("option")).to_have_text(["toUpperCase()method"])
+    target.press("Tab")
+    target.press_sequentially(") }}")
+    expect(target).to_have_value("{{ $json.body.customer.email.toUpperCase() }}")
+    expect(suggestions).to_have_count(0)
+    expect(ndv.get_by_test_id("expression-preview")).to_contain_text("USER0@EXAMPLE.COM")

@@ -24,6 +24,16 @@ class FieldMapping(rx.Component):
     tag = "FieldMapping"
 
 
+_AUTOCOMPLETE_SOURCE = rx.asset("field_autocomplete.jsx", shared=True)
+
+
+class FieldAutocomplete(rx.Component):
+    library = _AUTOCOMPLETE_SOURCE.importable_path
+    tag = "FieldAutocomplete"
+
+    data: rx.Var[dict]
+
+
 def _var(pane: str, name: str):
     return getattr(NdvState, f"{pane}_{name}")
 
@@ -153,6 +163,7 @@ def _middle() -> rx.Component:
 def ndv() -> rx.Component:
     return rx.box(
         FieldMapping.create(),
+        FieldAutocomplete.create(data=NdvState.completions),
         rx.hstack(
             rx.button(rx.icon("arrow-left", size=14), "Back to canvas", size="1", variant="soft",
                       color_scheme="gray", on_click=NdvState.close_details),

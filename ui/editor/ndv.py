@@ -207,3 +207,29 @@ def input_items(inputs: dict | None) -> list:
         return []
     main = inputs.get("main")
     return main if isinstance(main, list) else first_output(inputs)
+
+
+EXECUTION_FIELDS = ("id", "mode", "resume_url")
+WORKFLOW_FIELDS = ("id", "name")
+
+
+def completions(found: dict[str, list], variables: list[str]) -> dict:
+    """What the expression autocomplete offers, typed from the last input (field_autocomplete.jsx).
+
+    ``json``: {path: type} of the node's input; ``nodes``: {name: {path: type}} of its ancestors;
+    ``vars`` and ``execution``: names; ``functions``: the function library; ``methods``: by type.
+    """
+    from backend.engine.expression_functions import FUNCTIONS, methods_by_type
+
+    def paths(items: list) -> dict[str, str]:
+        return {row["path"]: row["type"] for row in schema_rows(items[:PAGE_SIZE], INPUT)}
+
+    return {
+        "json": paths(found.get(INPUT, [])),
+        "nodes": {name: paths(items) for name, items in found.items() if name != INPUT},
+        "vars": sorted(variables),
+        "execution": list(EXECUTION_FIELDS),
+        "workflow": list(WORKFLOW_FIELDS),
+        "functions": sorted(FUNCTIONS),
+        "methods": methods_by_type(),
+    }

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import reflex as rx
 
+from ui.api_client import ApiError
 from ui.editor import ndv
+from ui.state.auth import call_api
 from ui.state.editor import EditorState
 from ui.state.node_panel import NodePanelState
 from ui.state.run import RunState
@@ -33,6 +35,9 @@ class NdvState(rx.State):
     in_pages: int = 1
     in_count: int = 0
 
+    completions: dict = {}  # what the expression autocomplete offers (field_autocomplete.jsx)
+    _variables: list[str] = []
+
     out_view: str = "table"
     out_search: str = ""
     out_page: int = 0
@@ -49,6 +54,11 @@ class NdvState(rx.State):
     async def open_details(self):
         self.open, self.source, self.in_page, self.out_page = True, ndv.INPUT, 0, 0
         self.in_search = self.out_search = ""
+        try:
+            page = await call_api(self, "GET", "/variables")
+            self._variables = [v["key"] for v in page.get("items", [])]
+        except ApiError:  # the names only help autocomplete: without them it offers the rest
+            self._variables = []
         await self.refresh()
 
     @rx.event
@@ -71,6 +81,7 @@ class NdvState(rx.State):
         if self.source not in found:
             self.source = ndv.INPUT
         self._fill("in", found[self.source], self.source)
+        self.completions = ndv.completions(found, self._variables)
         own = data.get(panel.node_id) or {}
         pins = (definition.get("pin_data") or {}).get(panel.name)
         output = list(pins) if pins else ndv.first_output(own.get("output"))

@@ -70,3 +70,14 @@ def test_pins_win_over_the_last_run():
     pinned = {**DEFINITION, "pin_data": {"Set": [{"json": {"total": 99}}]}}
     assert ndv.sources(pinned, "new", RUN)[ndv.INPUT] == [{"json": {"total": 99}}]
     assert ndv.sources(DEFINITION, "hook", {})[ndv.INPUT] == []
+
+
+def test_autocomplete_offers_typed_paths_nodes_vars_functions_and_methods():
+    found = ndv.sources(DEFINITION, "new", RUN)
+    offered = ndv.completions(found, ["region"])
+    assert offered["json"] == {"total": "number"}
+    assert offered["nodes"]["Hook"] == {"body": "object", "body.qty": "number"}
+    assert offered["vars"] == ["region"] and "resume_url" in offered["execution"]
+    assert "date_format" in offered["functions"] and "len" in offered["functions"]
+    assert {"toUpperCase", "upper", "includes"} <= set(offered["methods"]["string"])
+    assert "toFixed" in offered["methods"]["number"] and "join" in offered["methods"]["array"]
