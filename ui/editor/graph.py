@@ -79,6 +79,18 @@ def next_free_position(definition: dict, after: str | None = None) -> tuple[floa
     return (x + NODE_WIDTH + GAP, y)
 
 
+def add_after(definition: dict, entry: dict, anchor_id: str | None,
+              anchor_entry: dict | None) -> tuple[dict, dict]:
+    """A palette click: the new node right of the anchor, fed by the anchor's first output (as n8n's +)."""
+    definition, node = add_node(definition, entry, next_free_position(definition, anchor_id))
+    anchor = node_by_id(definition, anchor_id) if anchor_id else None
+    ports = output_ports(anchor, anchor_entry) if anchor else []
+    inputs = list(entry.get("inputs", ["main"]))
+    if anchor is not None and ports and inputs:
+        definition = connect(definition, anchor["id"], ports[0], node["id"], inputs[0])
+    return definition, node
+
+
 def new_id() -> str:
     return uuid.uuid4().hex[:10]
 

@@ -116,10 +116,25 @@ def _diff_legend() -> rx.Component:
         swatch("red", "removed (ghosted)", DiffState.removed),
         rx.text(DiffState.connections_changed, " connection change(s)", size="1", color=rx.color("gray", 10)),
         rx.button("Exit diff view", size="1", variant="soft", on_click=DiffState.leave),
-        position="absolute", top="12px", left="50%", transform="translateX(-50%)", padding="6px 12px",
+        position="absolute", top="12px", left="16px", padding="6px 12px", max_width="calc(100% - 32px)",
         border_radius="999px", background=rx.color("gray", 1), border=BORDER, align="center", spacing="3",
-        box_shadow="0 1px 3px rgba(0,0,0,0.12)", z_index="5", data_testid="diff-legend", white_space="nowrap",
+        box_shadow="0 1px 3px rgba(0,0,0,0.12)", z_index="15", data_testid="diff-legend", white_space="nowrap",
     )
+
+
+def _diff_changes() -> rx.Component:
+    """Old and new value of each changed field, under the legend."""
+    return rx.cond(DiffState.changes.length() > 0, rx.vstack(
+        rx.foreach(DiffState.changes, lambda c: rx.hstack(
+            rx.text(c["node"], size="1", weight="bold"), rx.code(c["field"], size="1"),
+            rx.text(c["old"], size="1", color=rx.color("red", 11), text_decoration="line-through",
+                    word_break="break-all"),
+            rx.text("→", size="1"), rx.text(c["new"], size="1", color=rx.color("green", 11), word_break="break-all"),
+            spacing="2", align="center", wrap="wrap", data_testid="diff-change")),
+        position="absolute", top="56px", left="16px", max_width="520px", max_height="40%", overflow="auto",
+        padding="8px 12px", border_radius="8px", background=rx.color("gray", 1), border=BORDER, spacing="1",
+        z_index="15", box_shadow="0 1px 3px rgba(0,0,0,0.12)", aria_label="Changed values", role="region",
+    ))
 
 
 def _leave_dialog() -> rx.Component:
@@ -251,7 +266,7 @@ def _palette() -> rx.Component:
     return rx.vstack(
         rx.input(rx.input.slot(rx.icon("search", size=14)), placeholder="Search nodes",
                  value=EditorState.palette_search, on_change=EditorState.set_palette_search,
-                 aria_label="Search nodes", width="100%", size="2"),
+                 on_key_down=EditorState.palette_key, aria_label="Search nodes", width="100%", size="2"),
         rx.scroll_area(
             rx.vstack(
                 rx.foreach(EditorState.palette, lambda g: rx.vstack(
@@ -295,7 +310,7 @@ def _canvas() -> rx.Component:
             on_sticky_changed=EditorState.sticky_changed,
             on_run=RunState.run,
         ),
-        rx.cond(DiffState.version != "", _diff_legend()),
+        rx.cond(DiffState.version != "", rx.fragment(_diff_legend(), _diff_changes())),
         rx.cond(EditorState.debug_note != "", _debug_banner()),
         rx.cond(EditorState.workflow_problems.length() > 0,
                 rx.callout(rx.foreach(EditorState.workflow_problems, lambda p: rx.text(p, size="2")),

@@ -249,12 +249,28 @@ class EditorState(rx.State):
 
     @rx.event
     async def add_node(self, node_type: str):
-        """A palette click: the new node goes right of the open node (or of the rightmost one)."""
+        """A palette click: the new node goes right of the open (or the one selected) node, connected to it."""
         from ui.state.node_panel import NodePanelState
 
+        entry = self.catalog_entry(node_type)
+        if entry is None:
+            return rx.toast.error(f"Unknown node type {node_type}")
         panel = await self.get_state(NodePanelState)
-        x, y = graph.next_free_position(self._definition, panel.node_id or None)
-        return await self.drop_node(node_type, x, y)
+        anchor_id = panel.node_id or (self.selected_ids[0] if len(self.selected_ids) == 1 else None)
+        anchor = graph.node_by_id(self._definition, anchor_id) if anchor_id else None
+        anchor_entry = self.catalog_entry(anchor["type"]) if anchor else None
+        definition, node = graph.add_after(self._definition, entry, anchor_id if anchor else None, anchor_entry)
+        self.commit(definition)
+        self.selected_ids = [node["id"]]
+        await self._open_node(node["id"])
+        return None
+
+    @rx.event
+    async def palette_key(self, key: str):
+        """Enter in the palette search adds the first match."""
+        if key != "Enter" or not self.palette:
+            return None
+        return await self.add_node(self.palette[0]["items"][0]["type"])
 
     async def _open_node(self, node_id: str):
         from ui.state.node_panel import NodePanelState

@@ -103,3 +103,20 @@ def test_a_pasted_webhook_answers_at_its_own_url_unless_its_path_was_chosen_else
     assert graph.node_by_id(into_another, moved)["parameters"]["path"] == "orders/:id"  # a person chose it
     twice, [second] = graph.paste(into_another, [chosen], [], None)
     assert graph.node_by_id(twice, second)["parameters"]["path"] != "orders/:id"  # this workflow listens there
+
+
+def test_a_palette_click_adds_the_node_connected_after_the_anchor(entries):
+    definition, hook = graph.add_node(graph.empty_definition(), entries["webhook"], (0, 0))
+    definition, added = graph.add_after(definition, entries["set"], hook["id"], entries["webhook"])
+    assert added["position"][0] > hook["position"][0] and added["position"][1] == hook["position"][1]
+    assert definition["connections"] == [{"from": hook["id"], "output": "main", "to": added["id"], "input": "main"}]
+    definition, branch = graph.add_node(definition, entries["if"], (600, 0))
+    definition, after_if = graph.add_after(definition, entries["set"], branch["id"], entries["if"])
+    assert {"from": branch["id"], "output": "true", "to": after_if["id"], "input": "main"} in definition["connections"]
+
+
+def test_a_trigger_or_no_anchor_is_added_unconnected(entries):
+    definition, first = graph.add_after(graph.empty_definition(), entries["set"], None, None)
+    assert definition["connections"] == [] and first["position"] == [0, 0]
+    definition, trigger = graph.add_after(definition, entries["manual_trigger"], first["id"], entries["set"])
+    assert definition["connections"] == []

@@ -1,0 +1,51 @@
+"""Issue #12: a palette click adds the node connected after the open one, Enter adds the first match;
+the version diff shows old and new values and its Exit button is never covered by the node panel."""
+
+from playwright.sync_api import expect
+
+HOOK = {"nodes": [{"id": "hook", "name": "Hook", "type": "webhook", "position": [0, 0],
+                   "parameters": {"path": "e2e-palette", "respond": "last_node"}}], "connections": []}
+
+
+def _greeter(greeting: str) -> dict:
+    return {"nodes": [{"id": "start", "name": "Start", "type": "manual_trigger", "position": [0, 0]},
+                      {"id": "greet", "name": "Greet", "type": "set", "position": [300, 0],
+                       "parameters": {"fields": [{"name": "greeting", "value": greeting}]}}],
+            "connections": [{"from": "start", "to": "greet"}]}
+
+
+def test_palette_click_connects_after_the_open_node_and_enter_adds_the_first_match(open_editor, account):
+    editor = open_editor("Palette", HOOK)
+    page = editor.page
+    editor.open("Hook")
+    page.get_by_role("button", name="Add Set", exact=True).click()
+    expect(editor.node("Set")).to_be_visible()
+    expect(page.get_by_test_id("panel-node-name")).to_have_text("Set")  # the new node is open
+    expect(page.locator(".react-flow__edge")).to_have_count(1)
+
+    page.get_by_label("Search nodes").fill("no operation")
+    page.get_by_label("Search nodes").press("Enter")
+    expect(editor.node("No Operation")).to_be_visible()
+    expect(page.locator(".react-flow__edge")).to_have_count(2)
+    editor.save()
+    saved = editor.definition(account.api)
+    ids = {n["name"]: n["id"] for n in saved["nodes"]}
+    pairs = {(c["from"], c["to"]) for c in saved["connections"]}
+    assert pairs == {(ids["Hook"], ids["Set"]), (ids["Set"], ids["No Operation"])}
+
+
+def test_the_diff_shows_old_and_new_values_and_exit_stays_reachable(open_editor, account):
+    editor = open_editor("Diffed", _greeter("hello"))
+    account.api.patch(f"/workflows/{editor.workflow_id}", json={"definition": _greeter("bonjour")})
+    page = editor.page
+    page.reload()
+    expect(editor.canvas).to_have_attribute("data-ready", "true")
+    editor.open("Greet")
+    page.get_by_role("button", name="Version history").click()
+    page.get_by_role("dialog").get_by_role("button", name="Compare with version 1").click()
+    change = page.get_by_test_id("diff-change").filter(has_text="parameters.fields")
+    expect(change).to_contain_text('"hello"')
+    expect(change).to_contain_text('"bonjour"')
+    expect(editor.panel).to_have_count(0)  # the panel closed: it would cover the legend
+    page.get_by_role("button", name="Exit diff view").click()
+    expect(page.get_by_test_id("diff-legend")).to_have_count(0)
