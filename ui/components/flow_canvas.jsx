@@ -270,6 +270,15 @@ function Canvas(props) {
         else if (onPaneClicked) onPaneClicked();
         return;
       }
+      if (event.key === "Tab" && !readOnly && !event.shiftKey && !event.ctrlKey && !event.metaKey && !event.altKey) {
+        // Tab on the canvas opens the node creator (the palette's search); Enter there adds the first match
+        // after the selected node. Tab anywhere else keeps moving the focus as usual.
+        const active = document.activeElement;
+        const onCanvas = !active || active === document.body || (active.closest && active.closest(".react-flow"));
+        const search = document.querySelector('input[aria-label="Search nodes"]');
+        if (onCanvas && search) { event.preventDefault(); search.focus(); search.select(); }
+        return;
+      }
       if (!(event.ctrlKey || event.metaKey)) return;
       const key = event.key.toLowerCase();
       if (key === "enter" && onRun && !readOnly) {  // like Ctrl+S: leave the field first so its text reaches Python

@@ -3,11 +3,13 @@
 import reflex as rx
 
 from ui.components.flow_canvas import flow_canvas
+from ui.components.logs_panel import logs_panel
 from ui.components.ndv import ndv
 from ui.components.node_panel import node_panel
 from ui.state.auth import AuthState
 from ui.state.diff import DiffState
 from ui.state.editor import EditorState
+from ui.state.logs import LogsState
 from ui.state.ndv import NdvState
 from ui.state.node_panel import NodePanelState
 from ui.state.run import RunState
@@ -188,6 +190,7 @@ def _read_only_tools() -> rx.Component:
         rx.badge(rx.icon("eye", size=12), "Read-only: viewers cannot change or run workflows", variant="soft",
                  color_scheme="gray", data_testid="read-only"),
         _tool("history", "Version history", EditorState.toggle_versions(True)),
+        _tool("scroll-text", "Logs and executions", LogsState.toggle),
         rx.badge(rx.cond(EditorState.active, EditorState.live_label, "Inactive"), variant="outline",
                  color_scheme=rx.cond(EditorState.active, "green", "gray"), data_testid="live-version"),
         align="center", spacing="3",
@@ -218,6 +221,7 @@ def _edit_tools() -> rx.Component:
         _tool("undo-2", "Undo (Ctrl+Z)", EditorState.undo, disabled=~EditorState.can_undo),
         _tool("redo-2", "Redo (Ctrl+Shift+Z)", EditorState.redo, disabled=~EditorState.can_redo),
         _tool("history", "Version history", EditorState.toggle_versions(True)),
+        _tool("scroll-text", "Logs and executions", LogsState.toggle),
         _tool("sticky-note", "Add sticky note", EditorState.add_sticky),
         _shortcuts_help(),
         rx.separator(orientation="vertical", size="1"),
@@ -317,6 +321,7 @@ def _canvas() -> rx.Component:
                            icon="triangle-alert", color_scheme="amber", position="absolute", top="12px",
                            left="12px", right="12px", max_width="640px", role="alert")),
         rx.cond(RunState.status != "", _run_status()),
+        logs_panel(),
         rx.cond(NodePanelState.node_id != "", rx.cond(NdvState.open, ndv(), node_panel())),
         rx.cond(EditorState.loaded & (EditorState.canvas_nodes.length() == 0),
                 rx.center(rx.vstack(rx.icon("mouse-pointer-click", size=28, color=rx.color("gray", 8)),
@@ -334,7 +339,8 @@ def _run_status() -> rx.Component:
         rx.text("Run ", RunState.status, size="2", weight="medium", data_testid="run-status"),
         rx.cond(RunState.error != "", rx.text("— ", RunState.error, size="1", trim="both", max_width="420px",
                                                white_space="nowrap", overflow="hidden", text_overflow="ellipsis")),
-        position="absolute", bottom="16px", left="50%", transform="translateX(-50%)", padding="6px 14px",
+        position="absolute", bottom=rx.cond(LogsState.open, "236px", "16px"), left="50%",
+        transform="translateX(-50%)", padding="6px 14px", z_index="13",
         border_radius="999px", background=rx.color(scheme, 3), color=rx.color(scheme, 11), align="center",
         spacing="2", box_shadow="0 1px 3px rgba(0,0,0,0.12)",
     )

@@ -103,9 +103,11 @@ class EditorState(rx.State):
 
         (await self.get_state(NodePanelState)).close()
         (await self.get_state(RunState)).open_workflow(workflow["id"])
+        from ui.state.logs import LogsState
         from ui.state.ndv import NdvState
 
         (await self.get_state(NdvState)).open = False
+        (await self.get_state(LogsState)).executions = []  # the list belongs to the workflow shown before
         from ui.state.diff import DiffState
 
         (await self.get_state(DiffState)).clear()

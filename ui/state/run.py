@@ -8,6 +8,7 @@ import json
 import reflex as rx
 
 from ui.api_client import ApiClient, ApiError, Tokens
+from ui.editor import logs
 from ui.state.auth import AuthState, api_failed, call_api
 from ui.state.editor import EditorState
 
@@ -41,6 +42,7 @@ class RunState(rx.State):
     status: str = ""
     error: str = ""
     runs: dict[str, dict] = {}
+    timeline: list[dict[str, str]] = []  # the logs panel: the run's steps in order (ui.editor.logs)
     focus_id: str = ""
     focus_input: str = ""
     focus_output: str = ""
@@ -61,7 +63,7 @@ class RunState(rx.State):
 
     def reset_run(self) -> None:
         self.running, self.execution_id, self.status, self.error = False, "", "", ""
-        self.runs, self._data, self.focus_id = {}, {}, ""
+        self.runs, self._data, self.focus_id, self.timeline = {}, {}, "", []
         self.focus_input = self.focus_output = self.focus_error = ""
 
     def focus(self, node_id: str) -> None:
@@ -103,6 +105,7 @@ class RunState(rx.State):
         self.error = (execution.get("error") or {}).get("message", "") if isinstance(execution.get("error"), dict) \
             else str(execution.get("error") or "")
         self.runs, self._data = node_runs(execution.get("steps", []))
+        self.timeline = logs.timeline(execution.get("steps", []))
 
     @rx.event
     async def run(self):
@@ -150,6 +153,7 @@ class RunState(rx.State):
                     return
                 self.status, self.error = execution["status"], execution.get("error") or ""
                 self.runs, self._data = node_runs(execution.get("steps", []))
+                self.timeline = logs.timeline(execution.get("steps", []))
                 from ui.state.node_panel import NodePanelState
 
                 panel = await self.get_state(NodePanelState)
