@@ -91,6 +91,33 @@ def add_after(definition: dict, entry: dict, anchor_id: str | None,
     return definition, node
 
 
+ROW_HEIGHT = 140
+
+
+def tidy(definition: dict) -> dict:
+    """Auto-layout ("tidy up"): each node in the column of its longest path from a trigger, rows centred."""
+    definition = normalized(definition)
+    nodes = definition["nodes"]
+    ids = {n["id"] for n in nodes}
+    edges = [(c["from"], c["to"]) for c in definition["connections"] if c["from"] in ids and c["to"] in ids]
+    column = {n["id"]: 0 for n in nodes}
+    for _ in range(len(nodes)):  # longest path by relaxation; a loop's back edge stops growing at len(nodes)
+        changed = False
+        for source, target in edges:
+            if column[target] < column[source] + 1 <= len(nodes):
+                column[target], changed = column[source] + 1, True
+        if not changed:
+            break
+    by_column: dict[int, list[dict]] = {}
+    for node in sorted(nodes, key=lambda n: (n.get("position", [0, 0])[1], n.get("position", [0, 0])[0])):
+        by_column.setdefault(column[node["id"]], []).append(node)
+    for index, members in by_column.items():
+        top = -(len(members) - 1) * ROW_HEIGHT / 2
+        for row, node in enumerate(members):
+            node["position"] = [index * (NODE_WIDTH + GAP), round(top + row * ROW_HEIGHT)]
+    return definition
+
+
 def new_id() -> str:
     return uuid.uuid4().hex[:10]
 

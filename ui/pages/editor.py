@@ -6,6 +6,7 @@ from ui.components.flow_canvas import flow_canvas
 from ui.components.logs_panel import logs_panel
 from ui.components.ndv import ndv
 from ui.components.node_panel import node_panel
+from ui.components.shell import theme_toggle
 from ui.state.auth import AuthState
 from ui.state.diff import DiffState
 from ui.state.editor import EditorState
@@ -222,6 +223,8 @@ def _edit_tools() -> rx.Component:
         _tool("redo-2", "Redo (Ctrl+Shift+Z)", EditorState.redo, disabled=~EditorState.can_redo),
         _tool("history", "Version history", EditorState.toggle_versions(True)),
         _tool("scroll-text", "Logs and executions", LogsState.toggle),
+        _tool("layout-grid", "Tidy up (auto-layout)", EditorState.tidy_up),
+        theme_toggle(),
         _tool("sticky-note", "Add sticky note", EditorState.add_sticky),
         _shortcuts_help(),
         rx.separator(orientation="vertical", size="1"),

@@ -286,6 +286,11 @@ class EditorState(rx.State):
         self.commit(pins.with_pin(self._definition, name, items))
 
     @rx.event
+    def tidy_up(self):
+        if self._definition["nodes"]:
+            self.commit(graph.tidy(self._definition))
+
+    @rx.event
     def add_sticky(self):
         x, y = graph.next_free_position(self._definition)
         definition, _ = stickies.add_sticky(self._definition, (x, y - 200))

@@ -120,3 +120,29 @@ def test_a_trigger_or_no_anchor_is_added_unconnected(entries):
     assert definition["connections"] == [] and first["position"] == [0, 0]
     definition, trigger = graph.add_after(definition, entries["manual_trigger"], first["id"], entries["set"])
     assert definition["connections"] == []
+
+
+def test_tidy_up_puts_each_node_in_the_column_of_its_longest_path(entries):
+    definition, start = graph.add_node(graph.empty_definition(), entries["manual_trigger"], (500, 900))
+    definition, branch = graph.add_node(definition, entries["if"], (-40, 10))
+    definition, yes = graph.add_node(definition, entries["set"], (3, 3))
+    definition, no = graph.add_node(definition, entries["set"], (700, 50))
+    definition, merge = graph.add_node(definition, entries["noop"], (0, 0))
+    for source, port, target in ((start, "main", branch), (branch, "true", yes), (branch, "false", no),
+                                 (yes, "main", merge), (no, "main", merge), (start, "main", merge)):
+        definition = graph.connect(definition, source["id"], port, target["id"], "main")
+    tidied = {n["name"]: n["position"] for n in graph.tidy(definition)["nodes"]}
+    step = graph.NODE_WIDTH + graph.GAP
+    assert tidied[start["name"]] == [0, 0] and tidied[branch["name"]] == [step, 0]
+    assert tidied[yes["name"]][0] == tidied[no["name"]][0] == 2 * step
+    assert sorted([tidied[yes["name"]][1], tidied[no["name"]][1]]) == [-70, 70]  # one column, centred
+    assert tidied[merge["name"]] == [3 * step, 0]  # after its longest path, not its shortest
+
+
+def test_tidy_up_survives_a_cycle(entries):
+    definition, a = graph.add_node(graph.empty_definition(), entries["manual_trigger"], (0, 0))
+    definition, b = graph.add_node(definition, entries["set"], (0, 0))
+    definition, c = graph.add_node(definition, entries["set"], (0, 0))
+    for source, target in ((a, b), (b, c), (c, b)):
+        definition = graph.connect(definition, source["id"], "main", target["id"], "main")
+    assert len(graph.tidy(definition)["nodes"]) == 3
