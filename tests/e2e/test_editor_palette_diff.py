@@ -49,3 +49,23 @@ def test_the_diff_shows_old_and_new_values_and_exit_stays_reachable(open_editor,
     expect(editor.panel).to_have_count(0)  # the panel closed: it would cover the legend
     page.get_by_role("button", name="Exit diff view").click()
     expect(page.get_by_test_id("diff-legend")).to_have_count(0)
+
+
+def test_auth_fields_appear_only_for_their_mode_and_options_show_labels(open_editor, account):
+    editor = open_editor("Forms", HOOK)
+    page = editor.page
+    panel = editor.open("Hook")
+    expect(panel.get_by_label("Username", exact=True)).to_have_count(0)
+    expect(panel.get_by_label("Hmac secret", exact=True)).to_have_count(0)
+    panel.get_by_label("Auth", exact=True).click()
+    page.get_by_role("option", name="Basic auth (user and password)", exact=True).click()
+    expect(panel.get_by_label("Username", exact=True)).to_be_visible()
+    expect(panel.get_by_label("Password", exact=True)).to_be_visible()
+    expect(panel.get_by_label("Hmac secret", exact=True)).to_have_count(0)
+    panel.get_by_label("Respond", exact=True).click()
+    page.get_by_role("option", name="When the last node finishes", exact=True).click()
+    panel.get_by_label("Username", exact=True).fill("ada")
+    panel.get_by_label("Password", exact=True).fill("a long password")
+    editor.save()
+    params = editor.definition(account.api)["nodes"][0]["parameters"]
+    assert (params["auth"], params["respond"], params["username"]) == ("basic", "last_node", "ada")

@@ -28,7 +28,7 @@ def _input(kind, value, checked, options, placeholder, label, on_change) -> rx.C
         ("boolean", rx.switch(checked=checked, on_change=on_change, aria_label=label)),
         ("enum", rx.select.root(
             rx.select.trigger(width="100%", aria_label=label),
-            rx.select.content(rx.foreach(options, lambda o: rx.select.item(o, value=o))),
+            rx.select.content(rx.foreach(options, lambda o: rx.select.item(o["label"], value=o["value"]))),
             value=value, on_change=on_change)),
         ("json", rx.text_area(value=value, on_change=on_change, rows="5", font_family=MONO, size="1",
                               width="100%", aria_label=label, spell_check=False)),
@@ -64,7 +64,7 @@ def _collection(field) -> rx.Component:
                 rx.foreach(cells, lambda sub: rx.vstack(
                     rx.text(sub.label, rx.cond(sub.required, rx.text.span(" *", color=rx.color("red", 10))),
                             size="1", weight="medium", color=rx.color("gray", 11)),
-                    _input(sub.kind, sub.value, sub.checked, sub.options, sub.placeholder,
+                    _input(sub.kind, sub.value, sub.checked, sub.choices, sub.placeholder,
                            f"{field.label} {index + 1} {sub.label}",
                            lambda v: NodePanelState.set_item(field.key, index, sub.key, v)),
                     _preview(sub),
@@ -89,10 +89,14 @@ def _collection(field) -> rx.Component:
 
 
 def _field(field) -> rx.Component:
+    return rx.cond(field.visible, _shown_field(field))
+
+
+def _shown_field(field) -> rx.Component:
     return rx.vstack(
         _label(field.label, field.description, field.required),
         rx.cond(field.kind == "collection", _collection(field),
-                _input(field.kind, field.value, field.checked, field.options, field.placeholder, field.label,
+                _input(field.kind, field.value, field.checked, field.choices, field.placeholder, field.label,
                        lambda v: NodePanelState.set_param(field.key, v))),
         rx.cond(field.kind != "collection", _preview(field)),
         rx.cond(field.error != "", rx.text(field.error, size="1", color=rx.color("red", 11), role="alert")),

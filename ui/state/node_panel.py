@@ -208,6 +208,11 @@ class NodePanelState(rx.State):
             self._update_field(key, checked=raw, error="")
         else:
             self._update_field(key, value=str(raw), error="")
+        node = self._node(editor)
+        if node is not None:  # another parameter's show_if may depend on this one
+            params = node.get("parameters", {})
+            self.fields = [dataclasses.replace(f, visible=forms.shown(schema.get("properties", {}).get(f.key, {}),
+                                                                       schema, params)) for f in self.fields]
         self._refresh_hook(editor)
         return None if isinstance(raw, bool) else self._preview_later(key, -1, "", str(raw))
 
