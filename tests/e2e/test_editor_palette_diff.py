@@ -1,6 +1,9 @@
 """Issue #12: a palette click adds the node connected after the open one, Enter adds the first match;
 the version diff shows old and new values and its Exit button is never covered by the node panel."""
 
+import time
+
+import httpx
 from playwright.sync_api import expect
 
 HOOK = {"nodes": [{"id": "hook", "name": "Hook", "type": "webhook", "position": [0, 0],
@@ -69,3 +72,38 @@ def test_auth_fields_appear_only_for_their_mode_and_options_show_labels(open_edi
     editor.save()
     params = editor.definition(account.api)["nodes"][0]["parameters"]
     assert (params["auth"], params["respond"], params["username"]) == ("basic", "last_node", "ada")
+
+
+LISTENED = {
+    "nodes": [
+        {"id": "hook", "name": "Hook", "type": "webhook", "position": [0, 0],
+         "parameters": {"path": "e2e-captured", "respond": "last_node"}},
+        {"id": "greet", "name": "Greet", "type": "set", "position": [300, 0],
+         "parameters": {"fields": [{"name": "hi", "value": "{{ $json.body.name }}"}]}},
+    ],
+    "connections": [{"from": "hook", "to": "greet"}],
+}
+
+
+def test_run_this_node_after_a_test_event_uses_the_captured_event(open_editor):
+    editor = open_editor("Captured", LISTENED)
+    page = editor.page
+    panel = editor.open("Hook")
+    url = panel.get_by_test_id("test-url").inner_text()
+    panel.get_by_role("button", name="Listen for test event").click()
+    expect(panel.get_by_test_id("listening")).to_be_visible()
+    deadline = time.monotonic() + 15
+    while (response := httpx.post(url, json={"name": "Ada"}, timeout=30)).status_code == 404:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert response.json()["hi"] == "Ada"
+    expect(page.get_by_test_id("run-status")).to_have_text("Run succeeded", timeout=20_000)
+    # A node added after the event: its preview and "Run this node" see the event, not {}.
+    editor.open("Greet")
+    page.get_by_role("button", name="Add No Operation", exact=True).click()
+    expect(editor.node("No Operation")).to_be_visible()
+    panel = editor.panel
+    panel.get_by_role("button", name="Run this node").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("Run succeeded", timeout=20_000)
+    panel.get_by_role("tab", name="Data").click()
+    assert '"hi": "Ada"' in panel.get_by_test_id("node-output").inner_text()

@@ -9,6 +9,7 @@ import reflex as rx
 
 from ui.api_client import ApiClient, ApiError, Tokens
 from ui.editor import logs
+from ui.editor.pins import captured_event
 from ui.state.auth import AuthState, api_failed, call_api
 from ui.state.editor import EditorState
 
@@ -50,6 +51,7 @@ class RunState(rx.State):
     listening: bool = False  # waiting for a request to the test webhook URL
 
     _data: dict[str, dict] = {}
+    _capture_event: bool = False  # the run being followed came from a test event: keep it as the test input
     _inputs: dict[str, str] = {}  # workflow id -> its test input: one workflow's input never runs another
     _input_owner: str = ""
 
@@ -160,6 +162,12 @@ class RunState(rx.State):
                 self.focus(panel.node_id)
                 if self.status in FINISHED:
                     self.running = False
+                    if self._capture_event:  # "Run this node" and Run use the captured event from now on
+                        self._capture_event = False
+                        event = captured_event((await self.get_state(EditorState)).definition(),
+                                               execution.get("steps", []))
+                        if event is not None:
+                            self.input_text = json.dumps(event, indent=2, ensure_ascii=False)
                     await panel.after_run()
                     from ui.state.ndv import NdvState
 
@@ -203,6 +211,7 @@ class RunState(rx.State):
                 return
             self.reset_run()
             self.running, self.execution_id, self.status = True, result["execution_id"], "running"
+            self._capture_event = True
         yield rx.toast.success("Test event received")
         yield RunState.follow
 
