@@ -40,3 +40,22 @@ def test_dark_theme_follows_the_browser_and_the_toggle_switches_it(open_editor):
     expect(html).to_have_class(re.compile(r"\blight\b"))  # the choice is remembered
     page.get_by_role("button", name="Toggle dark mode").click()
     expect(html).to_have_class(re.compile(r"\bdark\b"))
+
+
+def test_a_styled_404_page_a_favicon_and_node_cards_without_a_repeated_type(open_editor, base_url):
+    import httpx
+
+    editor = open_editor("Cards", MESSY)
+    page = editor.page
+    expect(editor.node("Mark").locator(".lf-node-type")).to_have_text("Set")  # the name differs: the type helps
+    expect(editor.node("Start").locator(".lf-node-type")).to_have_text("Manual Trigger")
+    page.get_by_role("button", name="Add No Operation", exact=True).click()
+    expect(editor.node("No Operation")).to_be_visible()
+    expect(editor.node("No Operation").locator(".lf-node-type")).to_have_count(0)  # would repeat the name
+    icon = page.locator('link[rel="icon"]')
+    expect(icon).to_have_attribute("href", "/favicon.svg")
+    assert httpx.get(base_url + "/favicon.svg", timeout=10).status_code == 200
+    page.goto(base_url + "/no/such/page")
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    page.get_by_role("button", name="Back to workflows").click()
+    expect(page).to_have_url(re.compile(r"/workflows$"))

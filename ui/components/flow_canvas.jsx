@@ -117,7 +117,11 @@ function LinkFlowNode({ id, data, selected }) {
       </div>
       <div className="lf-node-text">
         <div className="lf-node-name">{data.label}</div>
-        <div className="lf-node-type">{data.title}{data.disabled ? " · disabled" : ""}</div>
+        {(data.title && !String(data.label || "").startsWith(data.title)) || data.disabled ? (
+          <div className="lf-node-type">
+            {data.title && !String(data.label || "").startsWith(data.title) ? data.title : ""}
+            {data.disabled ? " · disabled" : ""}
+          </div>) : null}
       </div>
       {problems && problems.length ? (
         <div className="lf-problem" data-testid="node-problem" title={problems.join("\n")}>!</div>

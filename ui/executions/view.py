@@ -45,7 +45,7 @@ def workflow_label(item: dict) -> str:
 
 def list_row(item: dict) -> dict:
     name = workflow_label(item)
-    return {"id": item["id"], "short_id": item["id"][:8], "status": item["status"], "mode": item["mode"],
+    return {"id": item["id"], "short_id": item["id"][-8:], "status": item["status"], "mode": item["mode"],
             "workflow": name, "started": when(item.get("started_at") or item.get("created_at")),
             "duration": duration(item.get("duration_ms")), "error": item.get("error") or ""}
 
