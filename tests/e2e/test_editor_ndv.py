@@ -117,3 +117,16 @@ def test_autocomplete_suggests_fields_with_types_and_methods(open_editor):
     expect(target).to_have_value("{{ $json.body.customer.email.toUpperCase() }}")
     expect(suggestions).to_have_count(0)
     expect(ndv.get_by_test_id("expression-preview")).to_contain_text("USER0@EXAMPLE.COM")
+
+
+def test_a_long_expression_field_grows_instead_of_being_cut_off(open_editor):
+    editor = open_editor("Long expression", _flow(pinned=True))
+    panel = editor.open("Mark")
+    field = panel.get_by_label("Fields 1 Value")
+    one_line = field.bounding_box()["height"]
+    long = "{{ " + " + ".join("$json.body.customer.name.toUpperCase()" for _ in range(8)) + " }}"
+    field.fill(long)
+    expect(field).to_have_value(long)
+    expect(field).to_have_attribute("rows", "8")  # set once the value reached the server and came back
+    assert field.bounding_box()["height"] > 2 * one_line
+    assert field.evaluate("el => el.scrollWidth <= el.clientWidth")  # wrapped, not cut off

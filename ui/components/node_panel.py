@@ -21,6 +21,12 @@ def _label(text, description, required=False) -> rx.Component:
     )
 
 
+def _rows(value) -> rx.Var:
+    """Lines a value field shows: one for short values, up to eight for long expressions (then it scrolls)."""
+    length = value.length()
+    return rx.cond(length > 320, "8", rx.cond(length > 160, "5", rx.cond(length > 40, "3", "1")))
+
+
 def _input(kind, value, checked, options, placeholder, label, on_change) -> rx.Component:
     """One input for a value of `kind` (see ui.editor.forms)."""
     return rx.match(
@@ -35,6 +41,10 @@ def _input(kind, value, checked, options, placeholder, label, on_change) -> rx.C
         ("code", rx.text_area(value=value, on_change=on_change, rows="10", font_family=MONO, size="1",
                               width="100%", aria_label=label, spell_check=False)),
         ("text", rx.text_area(value=value, on_change=on_change, rows="4", width="100%", aria_label=label)),
+        # A value or an expression: grows with its text (to 8 lines, then scrolls), so nothing is cut off.
+        ("any", rx.text_area(value=value, on_change=on_change, placeholder=placeholder, rows=_rows(value),
+                             width="100%", aria_label=label, spell_check=False, resize="vertical",
+                             font_family=rx.cond(value.contains("{{"), MONO, "inherit"))),
         rx.input(value=value, on_change=on_change, placeholder=placeholder, width="100%", aria_label=label,
                  font_family=rx.cond(value.contains("{{"), MONO, "inherit")),
     )
