@@ -13,6 +13,7 @@ from ui.pages import (
     editor,
     executions,
     insights,
+    not_found,
     settings,
     variables,
     workflows,
@@ -20,8 +21,12 @@ from ui.pages import (
 
 app = rx.App(
     api_transformer=create_app(),
+    head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
+    # Bottom-left: over the palette's foot, never over the node panel's fields or the minimap.
+    toaster=rx.toast.provider(position="bottom-left", close_button=True),
 )
 app.register_lifespan_task(embedded_services)
 
-for page in (auth, workflows, editor, executions, insights, credentials, variables, audit, settings, billing, admin):
+for page in (auth, workflows, editor, executions, insights, credentials, variables, audit, settings, billing, admin,
+             not_found):
     page.register(app)

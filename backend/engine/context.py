@@ -80,7 +80,8 @@ class StepContext:
         try:
             resolved = resolve_parameters(node.definition.parameters, expression_context)
         except ExpressionError as exc:
-            raise ParameterError(f"node {node.name!r}: could not evaluate {exc} (item {item_index})",
+            where = "" if f"item {item_index}" in str(exc) else f" (item {item_index})"
+            raise ParameterError(f"node {node.name!r}: could not evaluate {exc}{where}",
                                  item_index=item_index) from None
         try:
             return node.cls.Parameters.model_validate(resolved)

@@ -42,6 +42,10 @@ class ExpressionError(Exception):
     """An expression could not be parsed, was refused, or failed while evaluating."""
 
 
+class OperandTypeError(ExpressionError):
+    """An operator got values it is not defined for; the evaluator words it with the expression's text."""
+
+
 # -- value helpers ------------------------------------------------------------------------------
 
 
@@ -336,9 +340,13 @@ def _operand(number: Any) -> str:
     return f"({short(number)})" if number < 0 else short(number)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, _NUMBER) and not isinstance(value, bool)  # True * 3 hides a mistake
+
+
 def binary_op(op_type: type, left: Any, right: Any) -> Any:
     """``left <op> right`` for numbers; ``+`` and ``*`` also for strings, lists and tuples."""
-    if isinstance(left, _NUMBER) and isinstance(right, _NUMBER):
+    if _is_number(left) and _is_number(right):
         if op_type is ast.Pow:
             _check_power(left, right)
         result = _ARITHMETIC[op_type](left, right)
@@ -350,14 +358,14 @@ def binary_op(op_type: type, left: Any, right: Any) -> Any:
     if op_type is ast.Add and type(left) is type(right) and isinstance(left, _SEQUENCE):
         check_length(len(left) + len(right), left)
         return left + right
-    if op_type is ast.Mult:
+    if op_type is ast.Mult:  # a list repeated; a text is not ("x" * 3 hides a number that was text)
         seq, count = (left, right) if isinstance(right, int) else (right, left)
-        if isinstance(seq, _SEQUENCE) and isinstance(count, int):
+        if isinstance(seq, (list, tuple)) and isinstance(count, int) and not isinstance(count, bool):
             check_length(len(seq) * max(count, 0), seq)
             return seq * count
-    raise ExpressionError(
-        f"unsupported operand types for {_SYMBOLS[op_type]}: "
-        f"{type_name(left)} ({short(left, 30)}) and {type_name(right)} ({short(right, 30)})"
+    raise OperandTypeError(
+        f"{_SYMBOLS[op_type]} is not defined for {type_name(left)} ({short(left, 30)}) "
+        f"and {type_name(right)} ({short(right, 30)})"
     )
 
 
@@ -393,6 +401,8 @@ def get_attribute(value: Any, name: str) -> Any:
         return value.json if name == "json" else value.items
     if isinstance(value, NodeAccessor):
         raise ExpressionError(f'use $node["{name}"] to read the output of a node')
+    if name == "length" and isinstance(value, _SEQUENCE):  # JavaScript's .length, as len(...)
+        return len(value)
     if name in METHOD_NAMES:
         raise ExpressionError(f"method '{name}' must be called, e.g. .{name}()")
     raise ExpressionError(f"cannot read attribute '{name}' of {type_name(value)}")
@@ -445,9 +455,26 @@ def fn_str(ev: Any, args: list) -> str:
 
 def fn_int(ev: Any, args: list) -> int:
     _arity("int", args, 1, 2)
-    if len(args) == 2:
-        return int(_need("int", args[0], (str,), "a string"), _need("int", args[1], (int,), "an integer"))
-    return int(_need("int", args[0], (str, int, float), "a string or a number"))
+    value = _need("int", args[0], (str, int, float) if len(args) == 1 else (str,), "a string or a number")
+    try:
+        if len(args) == 2:
+            return int(value, _need("int", args[1], (int,), "an integer"))
+        return int(value)
+    except ValueError as exc:
+        if isinstance(value, str) and "digits" not in str(exc):  # not the limit on huge numbers
+            raise ExpressionError(f"int(): the text {short(value, 40)} is not a whole number") from None
+        raise
+    except OverflowError:
+        raise ExpressionError(f"int(): {short(value)} is not a finite number") from None
+
+
+def fn_float(ev: Any, args: list) -> float:
+    _arity("float", args, 1)
+    value = _need("float", args[0], _TEXT_OR_NUMBER, "a string or a number")
+    try:
+        return float(value)
+    except ValueError:
+        raise ExpressionError(f"float(): the text {short(value, 40)} is not a number") from None
 
 
 def fn_round(ev: Any, args: list) -> Any:
@@ -580,7 +607,7 @@ FUNCTIONS = {
     "all": _one("all", all, sized=True),
     "bool": _one("bool", bool),
     "abs": _one("abs", abs, _NUMBER, "a number"),
-    "float": _one("float", float, _TEXT_OR_NUMBER, "a string or a number"),
+    "float": fn_float,
     "timestamp": _one("timestamp", datetime.timestamp, (datetime,), "a datetime"),
     "str": fn_str,
     "int": fn_int,
@@ -675,7 +702,181 @@ _DATETIME_METHODS = {
     "timestamp": _plain(datetime.timestamp, 0),
     "strftime": _dt_strftime,
 }
-METHOD_NAMES = frozenset().union(_STR_METHODS, _DICT_METHODS, _LIST_METHODS, _DATETIME_METHODS)
+
+# -- JavaScript-style names ----------------------------------------------------------------------
+# People arrive with n8n habits ($json.name.toUpperCase(), .includes(), .length): these names are
+# aliases of the methods above, or small explicit functions with JavaScript's result. Each one is
+# listed here like every other method: nothing is looked up by the name the user typed.
+
+
+def _includes(ev: Any, obj: Any, name: str, args: list) -> bool:
+    _arity(name, args, 1)
+    if isinstance(obj, str):
+        _need(name, args[0], (str,), "a text to look for")
+    ev.charge(len(obj) + 1)
+    return args[0] in obj
+
+
+def _index_of(last: bool) -> Any:
+    def method(ev: Any, obj: Any, name: str, args: list) -> int:
+        _arity(name, args, 1)
+        ev.charge(len(obj) + 1)
+        if isinstance(obj, str):
+            needle = _need(name, args[0], (str,), "a text to look for")
+            return obj.rfind(needle) if last else obj.find(needle)
+        positions = [i for i, item in enumerate(obj) if item == args[0]]
+        return (positions[-1] if last else positions[0]) if positions else -1
+
+    return method
+
+
+def _js_slice(ev: Any, obj: Any, name: str, args: list) -> Any:
+    _arity(name, args, 0, 2)
+    for bound in args:
+        _need(name, bound, (int,), "integer positions")
+    ev.charge(len(obj) + 1)
+    start, end = (*args, None, None)[:2]
+    return obj[start:end]
+
+
+def _substring(ev: Any, text: str, name: str, args: list) -> str:
+    _arity(name, args, 1, 2)
+    start, end = (_need(name, a, (int,), "integer positions") for a in (*args, len(text))[:2])
+    start, end = sorted((max(start, 0), max(end, 0)))  # JavaScript clamps and swaps
+    ev.charge(len(text) + 1)
+    return text[start:end]
+
+
+def _char_at(ev: Any, text: str, name: str, args: list) -> str:
+    _arity(name, args, 0, 1)
+    index = _need(name, args[0], (int,), "an integer position") if args else 0
+    return text[index] if 0 <= index < len(text) else ""
+
+
+def _at(ev: Any, obj: Any, name: str, args: list) -> Any:
+    _arity(name, args, 1)
+    index = _need(name, args[0], (int,), "an integer position")
+    return obj[index] if -len(obj) <= index < len(obj) else None
+
+
+def _repeat(ev: Any, text: str, name: str, args: list) -> str:
+    _arity(name, args, 1)
+    count = _need(name, args[0], (int,), "a whole number of times")
+    if count < 0:
+        raise ExpressionError(f"{name}() needs a count of 0 or more, got {count}")
+    check_length(len(text) * count, text)
+    ev.charge(len(text) * count + 1)
+    return text * count
+
+
+def _pad(at_start: bool) -> Any:
+    def method(ev: Any, text: str, name: str, args: list) -> str:
+        _arity(name, args, 1, 2)
+        width = _need(name, args[0], (int,), "a whole number length")
+        fill = _need(name, args[1], (str,), "a text to pad with") if len(args) == 2 else " "
+        check_length(width, text)
+        missing = width - len(text)
+        if missing <= 0 or not fill:
+            return text
+        padding = (fill * (missing // len(fill) + 1))[:missing]
+        ev.charge(width + 1)
+        return padding + text if at_start else text + padding
+
+    return method
+
+
+def _concat(ev: Any, obj: Any, name: str, args: list) -> Any:
+    parts = [obj]
+    for arg in args:
+        if isinstance(obj, str):
+            parts.append(_need(name, arg, (str,), "texts (write str(...) around a number)"))
+        else:
+            parts.append(list(arg) if isinstance(arg, (list, tuple)) else [arg])
+    check_length(sum(len(part) for part in parts), obj)
+    ev.charge(sum(len(part) for part in parts) + 1)
+    return "".join(parts) if isinstance(obj, str) else [item for part in parts for item in part]
+
+
+def _list_join(ev: Any, items: Any, name: str, args: list) -> str:
+    _arity(name, args, 0, 1)
+    separator = _need(name, args[0], (str,), "a text separator") if args else ","
+    ev.charge(len(items) + 1)
+    parts = [to_text(item) for item in items]
+    check_length(sum(map(len, parts)) + len(separator) * max(len(parts) - 1, 0), separator)
+    return separator.join(parts)
+
+
+def _split(ev: Any, text: str, name: str, args: list) -> list:
+    _arity(name, args, 0, 2)
+    if args and args[0] == "":  # JavaScript's "abc".split("") gives the characters
+        ev.charge(2 * len(text) + 1)
+        return list(text)
+    ev.charge(len(text) + 1)
+    return text.split(*args)
+
+
+def _to_string(ev: Any, value: Any, name: str, args: list) -> str:
+    _arity(name, args, 0)
+    text = to_text(value)
+    ev.charge(len(text) + 1)
+    return text
+
+
+def _to_fixed(ev: Any, number: Any, name: str, args: list) -> str:
+    _arity(name, args, 0, 1)
+    digits = _need(name, args[0], (int,), "a whole number of digits") if args else 0
+    if not 0 <= digits <= MAX_ROUND_DIGITS:
+        raise ExpressionError(f"{name}() digits must be between 0 and {MAX_ROUND_DIGITS}, got {digits}")
+    return f"{number:.{digits}f}"
+
+
+def _first_or_last(index: int) -> Any:
+    def method(ev: Any, items: Any, name: str, args: list) -> Any:
+        _arity(name, args, 0)
+        return items[index] if items else None
+
+    return method
+
+
+_SEQUENCE_JS = {
+    "includes": _includes,
+    "indexOf": _index_of(last=False),
+    "lastIndexOf": _index_of(last=True),
+    "slice": _js_slice,
+    "at": _at,
+    "concat": _concat,
+    "toString": _to_string,
+}
+_STR_METHODS |= _SEQUENCE_JS | {
+    "toUpperCase": _STR_METHODS["upper"],
+    "toLowerCase": _STR_METHODS["lower"],
+    "trim": _STR_METHODS["strip"],
+    "trimStart": _STR_METHODS["lstrip"],
+    "trimEnd": _STR_METHODS["rstrip"],
+    "startsWith": _STR_METHODS["startswith"],
+    "endsWith": _STR_METHODS["endswith"],
+    "replaceAll": _str_replace,
+    "split": _split,
+    "substring": _substring,
+    "charAt": _char_at,
+    "repeat": _repeat,
+    "padStart": _pad(at_start=True),
+    "padEnd": _pad(at_start=False),
+}
+_LIST_METHODS |= _SEQUENCE_JS | {
+    "join": _list_join,
+    "first": _first_or_last(0),
+    "last": _first_or_last(-1),
+}
+_NUMBER_METHODS = {"toFixed": _to_fixed, "toString": _to_string}
+_DICT_METHODS |= {"toString": _to_string}
+_DATETIME_METHODS |= {"toString": _to_string, "toISOString": _DATETIME_METHODS["isoformat"]}
+JS_ALIASES = {  # JavaScript name -> the Python-style name it stands for, for the docs and autocomplete
+    "toUpperCase": "upper", "toLowerCase": "lower", "trim": "strip", "trimStart": "lstrip", "trimEnd": "rstrip",
+    "startsWith": "startswith", "endsWith": "endswith", "replaceAll": "replace", "includes": "in",
+    "indexOf": "find", "toISOString": "isoformat", "length": "len()",
+}
+METHOD_NAMES = frozenset().union(_STR_METHODS, _DICT_METHODS, _LIST_METHODS, _DATETIME_METHODS, _NUMBER_METHODS)
 
 
 _METHOD_TABLES = (
@@ -683,6 +884,8 @@ _METHOD_TABLES = (
     (dict, _DICT_METHODS),
     ((list, tuple), _LIST_METHODS),
     (datetime, _DATETIME_METHODS),
+    (bool, {"toString": _to_string}),
+    ((int, float), _NUMBER_METHODS),
 )
 
 
@@ -693,3 +896,9 @@ def call_method(ev: Any, value: Any, name: str, args: list) -> Any:
     if method is None:
         raise ExpressionError(f"cannot call .{name}() on {type_name(value)} ({short(value, 30)})")
     return method(ev, value, name, args)
+
+
+def methods_by_type() -> dict[str, list[str]]:
+    """Method names by the JSON type of the value they are called on (the editor's autocomplete)."""
+    return {"string": sorted(_STR_METHODS), "array": sorted(_LIST_METHODS), "object": sorted(_DICT_METHODS),
+            "number": sorted(_NUMBER_METHODS), "boolean": ["toString"]}

@@ -40,6 +40,7 @@ from backend.engine.expression_functions import (
     METHOD_NAMES,
     ExpressionError,
     NodeAccessor,
+    OperandTypeError,
     binary_op,
     call_method,
     check_length,
@@ -51,6 +52,13 @@ from backend.engine.expression_functions import (
     to_text,
     type_name,
     zone,
+)
+from backend.engine.expression_messages import (
+    compare_error,
+    missing_parent,
+    operand_error,
+    unary_error,
+    zero_division,
 )
 
 __all__ = [
@@ -102,9 +110,20 @@ _TEMPLATE_TOKEN = re.compile(rf"{_STRING}|\}}\}}|[{{}}]", re.DOTALL)
 _PYTHON_TYPE_PATH = re.compile(r"\b(?:datetime|zoneinfo)\.(\w+)")
 
 
+_NOT_SUPPORTED = re.compile(r"'(\S+)' not supported between instances of '(\w+)' and '(\w+)'")
+_TYPE_WORDS = {"str": "a text", "int": "a number", "float": "a number", "NoneType": "a missing value (None)",
+               "list": "a list", "tuple": "a list", "dict": "an object", "bool": "a boolean"}
+
+
 def _python_message(exc: Exception) -> str:
     """An error Python raised inside an operation, worded without module paths of its types."""
-    return _PYTHON_TYPE_PATH.sub(r"\1", str(exc)) or type(exc).__name__
+    text = _PYTHON_TYPE_PATH.sub(r"\1", str(exc)) or type(exc).__name__
+    match = _NOT_SUPPORTED.search(text)
+    if match:  # e.g. sorted() or max() of mixed values
+        symbol, left, right = match.groups()
+        words = [_TYPE_WORDS.get(name, f"a {name}") for name in (left, right)]
+        return f"cannot compare {words[0]} with {words[1]} using {symbol}; the values must be of one kind"
+    return text
 
 
 def _line_col(text: str, offset: int) -> tuple[int, int]:
@@ -426,7 +445,14 @@ class _Evaluator:
         return _VARIABLE_GETTERS[node.id](self)
 
     def binop(self, node: ast.BinOp) -> Any:
-        result = binary_op(node.op.__class__, self.eval(node.left), self.eval(node.right))
+        left, right = self.eval(node.left), self.eval(node.right)
+        try:
+            result = binary_op(node.op.__class__, left, right)
+        except OperandTypeError:
+            raise ExpressionError(operand_error(node.op.__class__, (node.left, node.right), (left, right),
+                                                self.ctx.item_index)) from None
+        except ZeroDivisionError:
+            raise ExpressionError(zero_division(node.right, self.ctx.item_index)) from None
         return self.built(result) if isinstance(result, (str, list, tuple)) else result
 
     def unaryop(self, node: ast.UnaryOp) -> Any:
@@ -435,7 +461,7 @@ class _Evaluator:
             return not value
         if not isinstance(value, (int, float)):
             sign = "-" if isinstance(node.op, ast.USub) else "+"
-            raise ExpressionError(f"bad operand for unary {sign}: {type_name(value)} ({short(value, 30)})")
+            raise ExpressionError(unary_error(sign, node.operand, value, self.ctx.item_index))
         return -value if isinstance(node.op, ast.USub) else +value
 
     def boolop(self, node: ast.BoolOp) -> Any:
@@ -447,14 +473,18 @@ class _Evaluator:
         return value
 
     def compare(self, node: ast.Compare) -> bool:
-        left = self.eval(node.left)
+        left, left_node = self.eval(node.left), node.left
         for op, operand in zip(node.ops, node.comparators, strict=True):
             right = self.eval(operand)
             if isinstance(right, (list, tuple)) or (isinstance(right, str) and isinstance(op, _MEMBERSHIP)):
                 self.charge(len(right))  # `in` and list comparisons walk the right-hand side
-            if not COMPARISONS[op.__class__](left, right):
-                return False
-            left = right
+            try:
+                if not COMPARISONS[op.__class__](left, right):
+                    return False
+            except TypeError:
+                raise ExpressionError(compare_error(_COMPARE_SYMBOLS[op.__class__], (left_node, operand),
+                                                    (left, right), self.ctx.item_index)) from None
+            left, left_node = right, operand
         return True
 
     def ifexp(self, node: ast.IfExp) -> Any:
@@ -472,11 +502,17 @@ class _Evaluator:
                     raise ExpressionError(
                         f"slice bounds must be integers, got {type_name(bound)} {short(bound)}"
                     )
-            return subscript(value, slice(*bounds))
-        return subscript(value, self.eval(index))
+            return subscript(self._present(value, node.value, "[...]"), slice(*bounds))
+        key = self.eval(index)
+        return subscript(self._present(value, node.value, f"[{short(key, 30)}]"), key)
 
     def attribute(self, node: ast.Attribute) -> Any:
-        return get_attribute(self.eval(node.value), node.attr)
+        return get_attribute(self._present(self.eval(node.value), node.value, f".{node.attr}"), node.attr)
+
+    def _present(self, value: Any, node: ast.AST, what: str) -> Any:
+        if value is None:
+            raise ExpressionError(missing_parent(node, what, self.ctx.item_index))
+        return value
 
     def call(self, node: ast.Call) -> Any:
         func = node.func
@@ -498,6 +534,8 @@ class _Evaluator:
         return self.built({self.eval(key): self.eval(value) for key, value in pairs})
 
 
+_COMPARE_SYMBOLS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!=",
+                    ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not"}
 _HANDLERS = {
     ast.Constant: _Evaluator.constant,
     ast.Name: _Evaluator.name,

@@ -155,4 +155,6 @@ def error_summary(error: dict | None) -> str | None:
         return None
     message = str(error.get("message") or "failed")
     node = error.get("node")
-    return f"node {node!r}: {message}" if node else message
+    if not node or message.startswith(f"node {node!r}:"):  # the engine's messages often name it already
+        return message
+    return f"node {node!r}: {message}"

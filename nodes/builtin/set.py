@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -74,8 +75,16 @@ def _to_number(value: Any) -> int | float:
     try:
         number = float(str(value).strip())
     except ValueError:
-        raise ValueError(f"{value!r} is not a number") from None
+        raise ValueError(f"{_shown(value)} is not a number") from None
+    if not math.isfinite(number):  # float() reads "nan" and "inf": text, not numbers a user meant
+        raise ValueError(f"{_shown(value)} is not a finite number")
     return int(number) if number.is_integer() and "." not in str(value) else number
+
+
+def _shown(value: Any) -> str:
+    """A value as the user sees it in JSON (the text "x", not Python's 'x')."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _to_integer(value: Any) -> int:

@@ -15,6 +15,10 @@ from nodes.sdk import Node, NodeParameters, TriggerSpec
 
 _PATH = re.compile(r"^[A-Za-z0-9._~:-]+(/[A-Za-z0-9._~:-]+)*$")
 _SECRET = {"writeOnly": True}  # viewers and execution records see it masked
+# Shown in the editor's form only for the auth mode they belong to (ui/editor/forms.py reads show_if).
+_ONLY_HEADER = {"show_if": {"auth": ["header"]}}
+_ONLY_BASIC = {"show_if": {"auth": ["basic"]}}
+_ONLY_HMAC = {"show_if": {"auth": ["hmac"]}}
 
 
 class WebhookParameters(NodeParameters):
@@ -30,27 +34,36 @@ class WebhookParameters(NodeParameters):
         "immediately",
         description="When to answer the caller: at once (202 with the execution id), with the last "
         "node's output, or from a 'Respond to Webhook' node",
+        json_schema_extra={"enum_labels": {"immediately": "Immediately (202 with the execution id)",
+                                           "last_node": "When the last node finishes",
+                                           "respond_node": "From a Respond to Webhook node"}},
     )
     auth: Literal["none", "header", "basic", "hmac"] = Field(
-        "none", description="How callers prove who they are"
+        "none", description="How callers prove who they are",
+        json_schema_extra={"enum_labels": {"none": "None", "header": "Header with a secret",
+                                           "basic": "Basic auth (user and password)", "hmac": "HMAC signature"}},
     )
-    header_name: str = Field("X-API-Key", description="auth=header: the header that carries the secret")
-    header_value: str = Field("", description="auth=header: the value the header must have",
-                              json_schema_extra=_SECRET)
-    username: str = Field("", description="auth=basic: the user name")
-    password: str = Field("", description="auth=basic: the password", json_schema_extra=_SECRET)
-    hmac_secret: str = Field("", description="auth=hmac: the shared secret the caller signs with",
-                             json_schema_extra=_SECRET)
+    header_name: str = Field("X-API-Key", description="the header that carries the secret",
+                             json_schema_extra=_ONLY_HEADER)
+    header_value: str = Field("", description="the value the header must have",
+                              json_schema_extra={**_SECRET, **_ONLY_HEADER})
+    username: str = Field("", description="the user name", json_schema_extra=_ONLY_BASIC)
+    password: str = Field("", description="the password", json_schema_extra={**_SECRET, **_ONLY_BASIC})
+    hmac_secret: str = Field("", description="the shared secret the caller signs with",
+                             json_schema_extra={**_SECRET, **_ONLY_HMAC})
     hmac_header: str = Field(
         "X-Signature",
-        description="auth=hmac: header with hex HMAC-SHA256 of '<timestamp>.<raw body>' "
+        description="header with hex HMAC-SHA256 of '<timestamp>.<raw body>' "
         "(of the raw body alone when the timestamp check is off); a 'sha256=' prefix is accepted",
+        json_schema_extra=_ONLY_HMAC,
     )
     timestamp_header: str = Field(
-        "X-Timestamp", description="auth=hmac: header with the Unix time (seconds) the caller signed at"
+        "X-Timestamp", description="header with the Unix time (seconds) the caller signed at",
+        json_schema_extra=_ONLY_HMAC,
     )
     timestamp_tolerance_s: int = Field(
-        300, ge=0, description="auth=hmac: refuse signatures older or newer than this; 0 turns the check off"
+        300, ge=0, description="refuse signatures older or newer than this; 0 turns the check off",
+        json_schema_extra=_ONLY_HMAC,
     )
 
     @field_validator("path")

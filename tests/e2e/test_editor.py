@@ -41,7 +41,7 @@ def test_build_run_and_serve_a_workflow(open_editor, account):
     expect(page.get_by_test_id("unsaved")).to_be_visible()
 
     panel = editor.open("Webhook")
-    _choose(page, panel, "Respond", "last_node")
+    _choose(page, panel, "Respond", "When the last node finishes")  # the label; "last_node" is stored
     panel = editor.open("Set")
     panel.get_by_role("button", name="Add to Fields").click()
     _fill_field(panel, "Fields", "Name", "doubled")

@@ -158,7 +158,7 @@ def test_bulk_delete_two_executions(signed_in_page: Page, base_url: str, account
     page.goto(f"{base_url}/executions")
     expect(rows(page)).to_have_count(3)
     for execution_id in ids[:2]:
-        page.get_by_role("checkbox", name=f"Select execution {execution_id[:8]}").click()
+        page.get_by_role("checkbox", name=f"Select execution {execution_id[-8:]}").click()
     expect(page.get_by_text("2 selected")).to_be_visible()
     page.get_by_role("button", name="Delete selected").click()
     dialog = page.get_by_role("alertdialog")

@@ -117,7 +117,11 @@ function LinkFlowNode({ id, data, selected }) {
       </div>
       <div className="lf-node-text">
         <div className="lf-node-name">{data.label}</div>
-        <div className="lf-node-type">{data.title}{data.disabled ? " · disabled" : ""}</div>
+        {(data.title && !String(data.label || "").startsWith(data.title)) || data.disabled ? (
+          <div className="lf-node-type">
+            {data.title && !String(data.label || "").startsWith(data.title) ? data.title : ""}
+            {data.disabled ? " · disabled" : ""}
+          </div>) : null}
       </div>
       {problems && problems.length ? (
         <div className="lf-problem" data-testid="node-problem" title={problems.join("\n")}>!</div>
@@ -268,6 +272,15 @@ function Canvas(props) {
       if (event.key === "Escape") {  // first leave the field being typed in, then close the panel
         if (isTyping(event)) event.target.blur();
         else if (onPaneClicked) onPaneClicked();
+        return;
+      }
+      if (event.key === "Tab" && !readOnly && !event.shiftKey && !event.ctrlKey && !event.metaKey && !event.altKey) {
+        // Tab on the canvas opens the node creator (the palette's search); Enter there adds the first match
+        // after the selected node. Tab anywhere else keeps moving the focus as usual.
+        const active = document.activeElement;
+        const onCanvas = !active || active === document.body || (active.closest && active.closest(".react-flow"));
+        const search = document.querySelector('input[aria-label="Search nodes"]');
+        if (onCanvas && search) { event.preventDefault(); search.focus(); search.select(); }
         return;
       }
       if (!(event.ctrlKey || event.metaKey)) return;

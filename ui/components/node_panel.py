@@ -3,6 +3,7 @@
 import reflex as rx
 
 from ui.state.auth import AuthState
+from ui.state.ndv import NdvState
 from ui.state.node_panel import NodePanelState
 from ui.state.pins import PinState
 from ui.state.run import RunState
@@ -20,6 +21,12 @@ def _label(text, description, required=False) -> rx.Component:
     )
 
 
+def _rows(value) -> rx.Var:
+    """Lines a value field shows: one for short values, up to eight for long expressions (then it scrolls)."""
+    length = value.length()
+    return rx.cond(length > 320, "8", rx.cond(length > 160, "5", rx.cond(length > 40, "3", "1")))
+
+
 def _input(kind, value, checked, options, placeholder, label, on_change) -> rx.Component:
     """One input for a value of `kind` (see ui.editor.forms)."""
     return rx.match(
@@ -27,13 +34,17 @@ def _input(kind, value, checked, options, placeholder, label, on_change) -> rx.C
         ("boolean", rx.switch(checked=checked, on_change=on_change, aria_label=label)),
         ("enum", rx.select.root(
             rx.select.trigger(width="100%", aria_label=label),
-            rx.select.content(rx.foreach(options, lambda o: rx.select.item(o, value=o))),
+            rx.select.content(rx.foreach(options, lambda o: rx.select.item(o["label"], value=o["value"]))),
             value=value, on_change=on_change)),
         ("json", rx.text_area(value=value, on_change=on_change, rows="5", font_family=MONO, size="1",
                               width="100%", aria_label=label, spell_check=False)),
         ("code", rx.text_area(value=value, on_change=on_change, rows="10", font_family=MONO, size="1",
                               width="100%", aria_label=label, spell_check=False)),
         ("text", rx.text_area(value=value, on_change=on_change, rows="4", width="100%", aria_label=label)),
+        # A value or an expression: grows with its text (to 8 lines, then scrolls), so nothing is cut off.
+        ("any", rx.text_area(value=value, on_change=on_change, placeholder=placeholder, rows=_rows(value),
+                             width="100%", aria_label=label, spell_check=False, resize="vertical",
+                             font_family=rx.cond(value.contains("{{"), MONO, "inherit"))),
         rx.input(value=value, on_change=on_change, placeholder=placeholder, width="100%", aria_label=label,
                  font_family=rx.cond(value.contains("{{"), MONO, "inherit")),
     )
@@ -63,7 +74,7 @@ def _collection(field) -> rx.Component:
                 rx.foreach(cells, lambda sub: rx.vstack(
                     rx.text(sub.label, rx.cond(sub.required, rx.text.span(" *", color=rx.color("red", 10))),
                             size="1", weight="medium", color=rx.color("gray", 11)),
-                    _input(sub.kind, sub.value, sub.checked, sub.options, sub.placeholder,
+                    _input(sub.kind, sub.value, sub.checked, sub.choices, sub.placeholder,
                            f"{field.label} {index + 1} {sub.label}",
                            lambda v: NodePanelState.set_item(field.key, index, sub.key, v)),
                     _preview(sub),
@@ -88,10 +99,14 @@ def _collection(field) -> rx.Component:
 
 
 def _field(field) -> rx.Component:
+    return rx.cond(field.visible, _shown_field(field))
+
+
+def _shown_field(field) -> rx.Component:
     return rx.vstack(
         _label(field.label, field.description, field.required),
         rx.cond(field.kind == "collection", _collection(field),
-                _input(field.kind, field.value, field.checked, field.options, field.placeholder, field.label,
+                _input(field.kind, field.value, field.checked, field.choices, field.placeholder, field.label,
                        lambda v: NodePanelState.set_param(field.key, v))),
         rx.cond(field.kind != "collection", _preview(field)),
         rx.cond(field.error != "", rx.text(field.error, size="1", color=rx.color("red", 11), role="alert")),
@@ -293,6 +308,9 @@ def _header() -> rx.Component:
             rx.button(rx.icon("play", size=12), "Run this node", size="1", variant="soft", color_scheme="green",
                       on_click=RunState.run_node(NodePanelState.name), loading=RunState.running),
             content="Run the workflow up to this node (pinned nodes are not run)")),
+        rx.tooltip(rx.icon_button(rx.icon("maximize-2", size=14), variant="ghost", color_scheme="gray",
+                                  aria_label="Open node details", on_click=NdvState.open_details),
+                   content="Input, parameters and output side by side"),
         rx.icon_button(rx.icon("x", size=16), variant="ghost", color_scheme="gray", aria_label="Close panel",
                        on_click=NodePanelState.close_panel),
         align="center", width="100%", spacing="3",
@@ -303,6 +321,14 @@ def _read_only_for_viewers(form: rx.Component) -> rx.Component:
     # A disabled fieldset disables every input, switch, select and button inside it.
     return rx.el.fieldset(form, disabled=~AuthState.can_edit, border="none", padding="0", margin="0",
                           min_width="0")
+
+
+def parameters_form() -> rx.Component:
+    return _read_only_for_viewers(_parameters())
+
+
+def settings_form() -> rx.Component:
+    return _read_only_for_viewers(_settings())
 
 
 def node_panel() -> rx.Component:

@@ -66,6 +66,12 @@ def team_switcher() -> rx.Component:
 _ELLIPSIS = {"whiteSpace": "nowrap", "overflow": "hidden", "textOverflow": "ellipsis", "maxWidth": "150px"}
 
 
+def theme_toggle() -> rx.Component:
+    """Light/dark; the first visit follows the browser's preference."""
+    return rx.tooltip(rx.color_mode.button(size="1", variant="ghost", color_scheme="gray",
+                                           aria_label="Toggle dark mode"), content="Light / dark theme")
+
+
 def account_menu() -> rx.Component:
     return rx.menu.root(
         rx.menu.trigger(
@@ -158,7 +164,7 @@ def sidebar() -> rx.Component:
         rx.spacer(),
         team_switcher(),
         rx.divider(),
-        account_menu(),
+        rx.hstack(account_menu(), theme_toggle(), align="center", width="100%", spacing="1"),
         width="220px",
         min_width="220px",
         height="100vh",

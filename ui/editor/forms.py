@@ -27,6 +27,8 @@ class SubField:
     value: str = ""
     checked: bool = False
     options: list[str] = field(default_factory=list)
+    choices: list[dict[str, str]] = field(default_factory=list)  # enum: [{value, label}] (labels from enum_labels)
+    visible: bool = True  # False while the parameter's show_if does not hold
     required: bool = False
     placeholder: str = ""
     preview: str = ""  # in expression mode: the value the expression gives for the last input
@@ -96,12 +98,14 @@ def _describe(key: str, schema: dict, root: dict, value: Any, required: bool) ->
     if kind == "enum" and resolved.get("default") is None and not required:
         options = [NONE_OPTION, *options]
         current = NONE_OPTION if current is None else current
+    labels = resolved.get("enum_labels") or {}
     return dict(
         key=key, label=resolved.get("title") or key.replace("_", " ").capitalize(),
         description=resolved.get("description", ""), kind=kind,
         value="" if kind == "collection" else display(kind, current),
         checked=bool(current) if kind == "boolean" else False,
-        options=options, required=required,
+        options=options, choices=[{"value": o, "label": str(labels.get(o, o))} for o in options],
+        required=required,
         placeholder=str(examples[0]) if examples else _PLACEHOLDERS.get(
             "json-" + str(resolved.get("type")) if kind == "json" else kind, ""),
     )
@@ -113,7 +117,8 @@ def fields(schema: dict, values: dict, drafts: dict[str, tuple[str, str]] | None
     required = set(schema.get("required", []))
     out = []
     for key, prop in schema.get("properties", {}).items():
-        spec = FormField(**_describe(key, prop, schema, values.get(key), key in required))
+        spec = FormField(**_describe(key, prop, schema, values.get(key), key in required),
+                         visible=shown(prop, schema, values))
         if spec.kind == "collection":
             item_schema = resolve(resolve(prop, schema).get("items", {}), schema)
             spec.item_label = _words(item_schema.get("title", "Item"))
@@ -122,6 +127,15 @@ def fields(schema: dict, values: dict, drafts: dict[str, tuple[str, str]] | None
             spec.value, spec.error = drafts[key]
         out.append(spec)
     return out
+
+
+def shown(prop: dict, schema: dict, values: dict) -> bool:
+    """A parameter's ``show_if`` ({"other": [allowed values]}) against the current values (or defaults)."""
+    for other, allowed in (resolve(prop, schema).get("show_if") or {}).items():
+        current = values.get(other, resolve(schema.get("properties", {}).get(other, {}), schema).get("default"))
+        if current not in allowed:
+            return False
+    return True
 
 
 def _words(camel: str) -> str:

@@ -79,6 +79,45 @@ def next_free_position(definition: dict, after: str | None = None) -> tuple[floa
     return (x + NODE_WIDTH + GAP, y)
 
 
+def add_after(definition: dict, entry: dict, anchor_id: str | None,
+              anchor_entry: dict | None) -> tuple[dict, dict]:
+    """A palette click: the new node right of the anchor, fed by the anchor's first output (as n8n's +)."""
+    definition, node = add_node(definition, entry, next_free_position(definition, anchor_id))
+    anchor = node_by_id(definition, anchor_id) if anchor_id else None
+    ports = output_ports(anchor, anchor_entry) if anchor else []
+    inputs = list(entry.get("inputs", ["main"]))
+    if anchor is not None and ports and inputs:
+        definition = connect(definition, anchor["id"], ports[0], node["id"], inputs[0])
+    return definition, node
+
+
+ROW_HEIGHT = 140
+
+
+def tidy(definition: dict) -> dict:
+    """Auto-layout ("tidy up"): each node in the column of its longest path from a trigger, rows centred."""
+    definition = normalized(definition)
+    nodes = definition["nodes"]
+    ids = {n["id"] for n in nodes}
+    edges = [(c["from"], c["to"]) for c in definition["connections"] if c["from"] in ids and c["to"] in ids]
+    column = {n["id"]: 0 for n in nodes}
+    for _ in range(len(nodes)):  # longest path by relaxation; a loop's back edge stops growing at len(nodes)
+        changed = False
+        for source, target in edges:
+            if column[target] < column[source] + 1 <= len(nodes):
+                column[target], changed = column[source] + 1, True
+        if not changed:
+            break
+    by_column: dict[int, list[dict]] = {}
+    for node in sorted(nodes, key=lambda n: (n.get("position", [0, 0])[1], n.get("position", [0, 0])[0])):
+        by_column.setdefault(column[node["id"]], []).append(node)
+    for index, members in by_column.items():
+        top = -(len(members) - 1) * ROW_HEIGHT / 2
+        for row, node in enumerate(members):
+            node["position"] = [index * (NODE_WIDTH + GAP), round(top + row * ROW_HEIGHT)]
+    return definition
+
+
 def new_id() -> str:
     return uuid.uuid4().hex[:10]
 

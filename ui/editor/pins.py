@@ -72,3 +72,14 @@ def pins_from_steps(definition: dict, steps: list[dict], catalog: dict[str, dict
             continue
         pins[node["name"]], size = items, size + cost
     return pins, skipped
+
+
+def captured_event(definition: dict, steps: list[dict]) -> dict | None:
+    """The request a test event brought (the Webhook trigger's first item), to run again with."""
+    triggers = {n["id"] for n in definition.get("nodes", []) if n.get("type") == "webhook"}
+    for step in steps:
+        if step.get("node_id") in triggers:
+            items = first_output(step.get("output"))
+            if items and isinstance(items[0], dict) and isinstance(items[0].get("json"), dict):
+                return items[0]["json"]
+    return None

@@ -36,9 +36,10 @@ def preview_input(definition: dict, node_id: str, run_data: dict[str, dict]) -> 
     pins = definition.get("pin_data") or {}
     names = {n["id"]: n["name"] for n in definition["nodes"]}
     items = _input_items((run_data.get(node_id) or {}).get("input"))
-    if not items:
+    if not items:  # not run yet (e.g. added after a test event): what its parents gave, pinned or run
         parents = [c["from"] for c in definition["connections"] if c["to"] == node_id]
-        items = [i for p in parents for i in pins.get(names.get(p, ""), [])]
+        items = [i for p in parents for i in (pins.get(names.get(p, ""))
+                                              or first_output((run_data.get(p) or {}).get("output")))]
     outputs = {name: list(values) for name, values in pins.items()}
     for other_id, data in run_data.items():
         if other_id in names and names[other_id] not in outputs:

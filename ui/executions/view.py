@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,7 +47,7 @@ def workflow_label(item: dict) -> str:
 
 def list_row(item: dict) -> dict:
     name = workflow_label(item)
-    return {"id": item["id"], "short_id": item["id"][:8], "status": item["status"], "mode": item["mode"],
+    return {"id": item["id"], "short_id": item["id"][-8:], "status": item["status"], "mode": item["mode"],
             "workflow": name, "started": when(item.get("started_at") or item.get("created_at")),
             "duration": duration(item.get("duration_ms")), "error": item.get("error") or ""}
 
@@ -189,8 +190,9 @@ def error_text(error: dict | None) -> str:
     if not error:
         return ""
     message = str(error.get("message") or "failed")
-    if error.get("item_index") is not None:
-        message += f" (item {error['item_index']})"
+    index = error.get("item_index")
+    if index is not None and not re.search(rf"\bitem {index}\b", message):  # said once, not twice
+        message += f" (item {index})"
     return message
 
 

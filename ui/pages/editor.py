@@ -3,10 +3,15 @@
 import reflex as rx
 
 from ui.components.flow_canvas import flow_canvas
+from ui.components.logs_panel import logs_panel
+from ui.components.ndv import ndv
 from ui.components.node_panel import node_panel
+from ui.components.shell import theme_toggle
 from ui.state.auth import AuthState
 from ui.state.diff import DiffState
 from ui.state.editor import EditorState
+from ui.state.logs import LogsState
+from ui.state.ndv import NdvState
 from ui.state.node_panel import NodePanelState
 from ui.state.run import RunState
 
@@ -114,10 +119,25 @@ def _diff_legend() -> rx.Component:
         swatch("red", "removed (ghosted)", DiffState.removed),
         rx.text(DiffState.connections_changed, " connection change(s)", size="1", color=rx.color("gray", 10)),
         rx.button("Exit diff view", size="1", variant="soft", on_click=DiffState.leave),
-        position="absolute", top="12px", left="50%", transform="translateX(-50%)", padding="6px 12px",
+        position="absolute", top="12px", left="16px", padding="6px 12px", max_width="calc(100% - 32px)",
         border_radius="999px", background=rx.color("gray", 1), border=BORDER, align="center", spacing="3",
-        box_shadow="0 1px 3px rgba(0,0,0,0.12)", z_index="5", data_testid="diff-legend", white_space="nowrap",
+        box_shadow="0 1px 3px rgba(0,0,0,0.12)", z_index="15", data_testid="diff-legend", white_space="nowrap",
     )
+
+
+def _diff_changes() -> rx.Component:
+    """Old and new value of each changed field, under the legend."""
+    return rx.cond(DiffState.changes.length() > 0, rx.vstack(
+        rx.foreach(DiffState.changes, lambda c: rx.hstack(
+            rx.text(c["node"], size="1", weight="bold"), rx.code(c["field"], size="1"),
+            rx.text(c["old"], size="1", color=rx.color("red", 11), text_decoration="line-through",
+                    word_break="break-all"),
+            rx.text("→", size="1"), rx.text(c["new"], size="1", color=rx.color("green", 11), word_break="break-all"),
+            spacing="2", align="center", wrap="wrap", data_testid="diff-change")),
+        position="absolute", top="56px", left="16px", max_width="520px", max_height="40%", overflow="auto",
+        padding="8px 12px", border_radius="8px", background=rx.color("gray", 1), border=BORDER, spacing="1",
+        z_index="15", box_shadow="0 1px 3px rgba(0,0,0,0.12)", aria_label="Changed values", role="region",
+    ))
 
 
 def _leave_dialog() -> rx.Component:
@@ -158,7 +178,8 @@ def _toolbar() -> rx.Component:
         rx.cond(EditorState.dirty, rx.badge(rx.icon("circle-dot", size=12), "Unsaved changes", color_scheme="orange",
                                             variant="soft", data_testid="unsaved")),
         rx.spacer(),
-        rx.cond(AuthState.can_edit, _edit_tools(), _read_only_tools()),
+        rx.cond(EditorState.load_error != "", rx.fragment(),
+                rx.cond(AuthState.can_edit, _edit_tools(), _read_only_tools())),
         align="center", spacing="3", padding="8px 16px", border_bottom=BORDER, width="100%", height="56px",
         background=rx.color("gray", 1),
     )
@@ -170,9 +191,29 @@ def _read_only_tools() -> rx.Component:
         rx.badge(rx.icon("eye", size=12), "Read-only: viewers cannot change or run workflows", variant="soft",
                  color_scheme="gray", data_testid="read-only"),
         _tool("history", "Version history", EditorState.toggle_versions(True)),
-        rx.badge(rx.cond(EditorState.active, "Active", "Inactive"), variant="outline",
-                 color_scheme=rx.cond(EditorState.active, "green", "gray")),
+        _tool("scroll-text", "Logs and executions", LogsState.toggle),
+        rx.badge(rx.cond(EditorState.active, EditorState.live_label, "Inactive"), variant="outline",
+                 color_scheme=rx.cond(EditorState.active, "green", "gray"), data_testid="live-version"),
         align="center", spacing="3",
+    )
+
+
+def _live_version() -> rx.Component:
+    """What triggers run: "live v3 · editing v4" with Publish while a saved or unsaved change is not live."""
+    return rx.cond(
+        EditorState.active,
+        rx.hstack(
+            rx.badge(
+                rx.icon("radio", size=12), EditorState.live_label,
+                color_scheme=rx.cond(EditorState.behind_live | EditorState.dirty, "orange", "green"),
+                variant="soft", data_testid="live-version",
+            ),
+            rx.cond(EditorState.behind_live | EditorState.dirty,
+                    rx.tooltip(rx.button(rx.icon("upload", size=14), "Publish", on_click=EditorState.publish,
+                                         size="1", color_scheme="orange", variant="solid"),
+                               content="Save and make this version the one webhooks and schedules run")),
+            align="center", spacing="2",
+        ),
     )
 
 
@@ -181,6 +222,9 @@ def _edit_tools() -> rx.Component:
         _tool("undo-2", "Undo (Ctrl+Z)", EditorState.undo, disabled=~EditorState.can_undo),
         _tool("redo-2", "Redo (Ctrl+Shift+Z)", EditorState.redo, disabled=~EditorState.can_redo),
         _tool("history", "Version history", EditorState.toggle_versions(True)),
+        _tool("scroll-text", "Logs and executions", LogsState.toggle),
+        _tool("layout-grid", "Tidy up (auto-layout)", EditorState.tidy_up),
+        theme_toggle(),
         _tool("sticky-note", "Add sticky note", EditorState.add_sticky),
         _shortcuts_help(),
         rx.separator(orientation="vertical", size="1"),
@@ -190,6 +234,7 @@ def _edit_tools() -> rx.Component:
                       rx.text(rx.cond(EditorState.active, "Active", "Inactive"), size="2"),
                       align="center", spacing="2"),
         ),
+        _live_version(),
         rx.separator(orientation="vertical", size="1"),
         rx.hstack(
             rx.button(rx.icon("play", size=14), "Run", on_click=RunState.run, loading=RunState.running,
@@ -228,7 +273,7 @@ def _palette() -> rx.Component:
     return rx.vstack(
         rx.input(rx.input.slot(rx.icon("search", size=14)), placeholder="Search nodes",
                  value=EditorState.palette_search, on_change=EditorState.set_palette_search,
-                 aria_label="Search nodes", width="100%", size="2"),
+                 on_key_down=EditorState.palette_key, aria_label="Search nodes", width="100%", size="2"),
         rx.scroll_area(
             rx.vstack(
                 rx.foreach(EditorState.palette, lambda g: rx.vstack(
@@ -272,14 +317,15 @@ def _canvas() -> rx.Component:
             on_sticky_changed=EditorState.sticky_changed,
             on_run=RunState.run,
         ),
-        rx.cond(DiffState.version != "", _diff_legend()),
+        rx.cond(DiffState.version != "", rx.fragment(_diff_legend(), _diff_changes())),
         rx.cond(EditorState.debug_note != "", _debug_banner()),
         rx.cond(EditorState.workflow_problems.length() > 0,
                 rx.callout(rx.foreach(EditorState.workflow_problems, lambda p: rx.text(p, size="2")),
                            icon="triangle-alert", color_scheme="amber", position="absolute", top="12px",
                            left="12px", right="12px", max_width="640px", role="alert")),
         rx.cond(RunState.status != "", _run_status()),
-        rx.cond(NodePanelState.node_id != "", node_panel()),
+        logs_panel(),
+        rx.cond(NodePanelState.node_id != "", rx.cond(NdvState.open, ndv(), node_panel())),
         rx.cond(EditorState.loaded & (EditorState.canvas_nodes.length() == 0),
                 rx.center(rx.vstack(rx.icon("mouse-pointer-click", size=28, color=rx.color("gray", 8)),
                                     rx.text("Drag a trigger from the palette to start", color=rx.color("gray", 10)),
@@ -296,7 +342,8 @@ def _run_status() -> rx.Component:
         rx.text("Run ", RunState.status, size="2", weight="medium", data_testid="run-status"),
         rx.cond(RunState.error != "", rx.text("— ", RunState.error, size="1", trim="both", max_width="420px",
                                                white_space="nowrap", overflow="hidden", text_overflow="ellipsis")),
-        position="absolute", bottom="16px", left="50%", transform="translateX(-50%)", padding="6px 14px",
+        position="absolute", bottom=rx.cond(LogsState.open, "236px", "16px"), left="50%",
+        transform="translateX(-50%)", padding="6px 14px", z_index="13",
         border_radius="999px", background=rx.color(scheme, 3), color=rx.color(scheme, 11), align="center",
         spacing="2", box_shadow="0 1px 3px rgba(0,0,0,0.12)",
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import reflex as rx
 
 from ui.api_client import ApiError
@@ -30,6 +32,26 @@ def diff_canvas(current: list[dict], old_definition: dict, diff: dict, catalog: 
     return nodes
 
 
+MAX_CHANGES_SHOWN = 30
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "(none)"
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def change_rows(diff: dict) -> list[dict[str, str]]:
+    """Each changed field of each changed node, with its old and new value, for the diff's list."""
+    rows = []
+    for change in diff["nodes"]["changed"]:
+        for path, values in sorted(change["fields"].items()):
+            rows.append({"node": str(change.get("name") or change["id"]), "field": path,
+                         "old": _shown(values.get("from")), "new": _shown(values.get("to"))})
+    return rows[:MAX_CHANGES_SHOWN]
+
+
 class DiffState(rx.State):
     version: str = ""  # the version compared with; "" when the canvas shows no diff
     canvas_nodes: list[dict] = []
@@ -37,6 +59,7 @@ class DiffState(rx.State):
     changed: int = 0
     removed: int = 0
     connections_changed: int = 0
+    changes: list[dict[str, str]] = []  # [{node, field, old, new}]
 
     @rx.event
     async def compare(self, number: str):
@@ -53,11 +76,15 @@ class DiffState(rx.State):
         self.added, self.removed = len(diff["nodes"]["added"]), len(diff["nodes"]["removed"])
         self.changed = len(diff["nodes"]["changed"])
         self.connections_changed = len(diff["connections"]["added"]) + len(diff["connections"]["removed"])
+        self.changes = change_rows(diff)
         editor.versions_open = False
+        from ui.state.node_panel import NodePanelState
+
+        (await self.get_state(NodePanelState)).close()  # the panel would cover the legend and its Exit button
         return None
 
     def clear(self) -> None:
-        self.version, self.canvas_nodes = "", []
+        self.version, self.canvas_nodes, self.changes = "", [], []
 
     @rx.event
     def leave(self):

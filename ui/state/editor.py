@@ -36,11 +36,21 @@ def palette_groups(catalog: list[dict], search: str) -> list[dict]:
     return [{"group": g, "label": labels.get(g, g.capitalize()), "items": groups[g]} for g in ordered]
 
 
+def live_label(live: int, latest: int, dirty: bool) -> str:
+    """The toolbar's statement of what runs: saving an active workflow does not change the live version."""
+    if dirty:
+        return f"live v{live} · editing v{latest + 1} (unsaved)"
+    if live != latest:
+        return f"live v{live} · editing v{latest}"
+    return f"live v{live}"
+
+
 class EditorState(rx.State):
     workflow_id: str = ""
     name: str = ""
     active: bool = False
     latest_version: int = 0
+    live_version: int = 0  # the version webhooks and schedules run (0: none); saving does not change it
     loaded: bool = False
     load_error: str = ""
     dirty: bool = False
@@ -84,6 +94,7 @@ class EditorState(rx.State):
             self._credentials = await self._team_credentials()
         except ApiError as exc:
             self.load_error = exc.message
+            await self._forget_workflow()  # no toolbar, Run or Save may act on the workflow shown before
             return api_failed(exc) if exc.unauthorized else None
         self._open(workflow)
         self.palette = palette_groups(self._catalog, self.palette_search)
@@ -91,7 +102,12 @@ class EditorState(rx.State):
         from ui.state.run import RunState
 
         (await self.get_state(NodePanelState)).close()
-        (await self.get_state(RunState)).reset_run()
+        (await self.get_state(RunState)).open_workflow(workflow["id"])
+        from ui.state.logs import LogsState
+        from ui.state.ndv import NdvState
+
+        (await self.get_state(NdvState)).open = False
+        (await self.get_state(LogsState)).executions = []  # the list belongs to the workflow shown before
         from ui.state.diff import DiffState
 
         (await self.get_state(DiffState)).clear()
@@ -102,6 +118,18 @@ class EditorState(rx.State):
         from ui.state.debug import pin_execution
 
         return await pin_execution(self, debug)
+
+    async def _forget_workflow(self) -> None:
+        from ui.state.node_panel import NodePanelState
+        from ui.state.run import RunState
+
+        self.workflow_id, self.name, self.active = "", "", False
+        self.latest_version = self.live_version = 0
+        self._definition = graph.normalized(None)
+        self.canvas_nodes, self.canvas_edges, self.selected_ids = [], [], []
+        self.dirty, self.problems, self.workflow_problems = False, {}, []
+        (await self.get_state(NodePanelState)).close()
+        (await self.get_state(RunState)).open_workflow("")
 
     @rx.event
     def back_to_list(self):
@@ -131,7 +159,7 @@ class EditorState(rx.State):
 
     def _open(self, workflow: dict) -> None:
         self.workflow_id, self.name = workflow["id"], workflow["name"]
-        self.active, self.latest_version = workflow["active"], workflow["latest_version"]
+        self._take_versions(workflow)
         self._definition = graph.normalized(workflow.get("definition"))
         self._past, self._future, self._last_edit = [], [], ""
         self.dirty, self.loaded = False, True
@@ -223,12 +251,28 @@ class EditorState(rx.State):
 
     @rx.event
     async def add_node(self, node_type: str):
-        """A palette click: the new node goes right of the open node (or of the rightmost one)."""
+        """A palette click: the new node goes right of the open (or the one selected) node, connected to it."""
         from ui.state.node_panel import NodePanelState
 
+        entry = self.catalog_entry(node_type)
+        if entry is None:
+            return rx.toast.error(f"Unknown node type {node_type}")
         panel = await self.get_state(NodePanelState)
-        x, y = graph.next_free_position(self._definition, panel.node_id or None)
-        return await self.drop_node(node_type, x, y)
+        anchor_id = panel.node_id or (self.selected_ids[0] if len(self.selected_ids) == 1 else None)
+        anchor = graph.node_by_id(self._definition, anchor_id) if anchor_id else None
+        anchor_entry = self.catalog_entry(anchor["type"]) if anchor else None
+        definition, node = graph.add_after(self._definition, entry, anchor_id if anchor else None, anchor_entry)
+        self.commit(definition)
+        self.selected_ids = [node["id"]]
+        await self._open_node(node["id"])
+        return None
+
+    @rx.event
+    async def palette_key(self, key: str):
+        """Enter in the palette search adds the first match."""
+        if key != "Enter" or not self.palette:
+            return None
+        return await self.add_node(self.palette[0]["items"][0]["type"])
 
     async def _open_node(self, node_id: str):
         from ui.state.node_panel import NodePanelState
@@ -240,6 +284,11 @@ class EditorState(rx.State):
     def set_pin(self, name: str, items: list[dict] | None) -> None:
         """Pin (or with None unpin) a node's output; the canvas shows the pin badge."""
         self.commit(pins.with_pin(self._definition, name, items))
+
+    @rx.event
+    def tidy_up(self):
+        if self._definition["nodes"]:
+            self.commit(graph.tidy(self._definition))
 
     @rx.event
     def add_sticky(self):
@@ -356,10 +405,26 @@ class EditorState(rx.State):
         finally:
             self.saving = False
         changed = workflow["latest_version"] != self.latest_version
-        self.latest_version, self.active = workflow["latest_version"], workflow["active"]
+        self._take_versions(workflow)
         self.dirty, self.problems, self.workflow_problems = False, {}, []
         note = f"Saved as version {self.latest_version}" if changed else "No changes to save"
+        if self.behind_live:
+            note += f". Version {self.live_version} is still live: Publish to make version {self.latest_version} live"
         return True, [rx.toast.success(note)]
+
+    def _take_versions(self, workflow: dict) -> None:
+        self.latest_version, self.active = workflow["latest_version"], workflow["active"]
+        self.live_version = workflow.get("active_version") or 0
+
+    @rx.var
+    def live_label(self) -> str:
+        """ "live v3" when what is shown runs; "live v3 · editing v4" when it does not (yet)."""
+        return live_label(self.live_version, self.latest_version, self.dirty)
+
+    @rx.var
+    def behind_live(self) -> bool:
+        """Active, and the newest saved version is not the one that runs: show it, offer Publish."""
+        return self.active and self.live_version != self.latest_version
 
     def refused(self, exc: ApiError, what: str):
         """The event that tells the user why the API refused `what` (problems go onto the nodes)."""
@@ -404,9 +469,23 @@ class EditorState(rx.State):
             workflow = await call_api(self, "POST", f"/workflows/{self.workflow_id}/{action}")
         except ApiError as exc:
             return self.refused(exc, "Not activated" if active else "Not deactivated")
-        self.active = workflow["active"]
+        self._take_versions(workflow)
         return rx.toast.success("Workflow is active: its triggers are live" if self.active
                                 else "Workflow deactivated")
+
+    @rx.event
+    async def publish(self):
+        """Make the newest version (saving the draft first) the one webhooks and schedules run."""
+        if self.dirty:
+            saved, events = await self.save_definition()
+            if not saved:
+                return events
+        try:
+            workflow = await call_api(self, "POST", f"/workflows/{self.workflow_id}/activate")
+        except ApiError as exc:
+            return self.refused(exc, "Not published")
+        self._take_versions(workflow)
+        return rx.toast.success(f"Published: version {self.live_version} is live")
 
     @rx.event
     async def toggle_versions(self, open_: bool):

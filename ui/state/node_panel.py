@@ -15,6 +15,7 @@ from ui.state.auth import call_api
 from ui.state.editor import EditorState
 from ui.state.pins import PinState
 
+NO_INPUT_HINT = "No input yet — run the previous node (or pin its output) to preview with real data."
 PREVIEW_DELAY_S = 0.35  # typing pauses this long before the preview is evaluated
 
 NO_CREDENTIAL = "__none__"
@@ -129,14 +130,16 @@ class NodePanelState(rx.State):
 
         run = await self.get_state(RunState)
         items, nodes, found = preview.preview_input(editor.definition(), self.node_id, run.all_data())
-        self.preview_hint = "" if found else ("No input yet: run the workflow (or pin the node before this one) "
-                                              "to preview with real data.")
+        self.preview_hint = "" if found else NO_INPUT_HINT
         body = {"expression": text, "items": items, "nodes": nodes, "workflow_id": editor.workflow_id}
         try:
             answer = await call_api(self, "POST", "/expressions/preview", json=body)
         except ApiError as exc:
             return "", f"Preview unavailable: {exc.message}"
-        return (answer.get("text") or "", "") if answer["ok"] else ("", answer.get("error") or "error")
+        if answer["ok"]:
+            return answer.get("text") or "", ""
+        # Before the first run a missing field is expected, not an error: the grey hint says what to do.
+        return ("", "") if not found else ("", answer.get("error") or "error")
 
     async def _preview_one(self, editor: EditorState, key: str, index: int, sub: str, text: str) -> None:
         fid = preview.field_id(key, index, sub)
@@ -205,6 +208,11 @@ class NodePanelState(rx.State):
             self._update_field(key, checked=raw, error="")
         else:
             self._update_field(key, value=str(raw), error="")
+        node = self._node(editor)
+        if node is not None:  # another parameter's show_if may depend on this one
+            params = node.get("parameters", {})
+            self.fields = [dataclasses.replace(f, visible=forms.shown(schema.get("properties", {}).get(f.key, {}),
+                                                                       schema, params)) for f in self.fields]
         self._refresh_hook(editor)
         return None if isinstance(raw, bool) else self._preview_later(key, -1, "", str(raw))
 

@@ -8,6 +8,8 @@ import json
 import reflex as rx
 
 from ui.api_client import ApiClient, ApiError, Tokens
+from ui.editor import logs
+from ui.editor.pins import captured_event
 from ui.state.auth import AuthState, api_failed, call_api
 from ui.state.editor import EditorState
 
@@ -41,6 +43,7 @@ class RunState(rx.State):
     status: str = ""
     error: str = ""
     runs: dict[str, dict] = {}
+    timeline: list[dict[str, str]] = []  # the logs panel: the run's steps in order (ui.editor.logs)
     focus_id: str = ""
     focus_input: str = ""
     focus_output: str = ""
@@ -48,10 +51,21 @@ class RunState(rx.State):
     listening: bool = False  # waiting for a request to the test webhook URL
 
     _data: dict[str, dict] = {}
+    _capture_event: bool = False  # the run being followed came from a test event: keep it as the test input
+    _inputs: dict[str, str] = {}  # workflow id -> its test input: one workflow's input never runs another
+    _input_owner: str = ""
+
+    def open_workflow(self, workflow_id: str) -> None:
+        """Forget the last run and show the test input typed for ``workflow_id`` (or ``{}``)."""
+        self.reset_run()
+        if self._input_owner:
+            self._inputs[self._input_owner] = self.input_text
+        self._input_owner = workflow_id
+        self.input_text, self.input_error, self.input_open = self._inputs.get(workflow_id, "{}"), "", False
 
     def reset_run(self) -> None:
         self.running, self.execution_id, self.status, self.error = False, "", "", ""
-        self.runs, self._data, self.focus_id = {}, {}, ""
+        self.runs, self._data, self.focus_id, self.timeline = {}, {}, "", []
         self.focus_input = self.focus_output = self.focus_error = ""
 
     def focus(self, node_id: str) -> None:
@@ -93,6 +107,7 @@ class RunState(rx.State):
         self.error = (execution.get("error") or {}).get("message", "") if isinstance(execution.get("error"), dict) \
             else str(execution.get("error") or "")
         self.runs, self._data = node_runs(execution.get("steps", []))
+        self.timeline = logs.timeline(execution.get("steps", []))
 
     @rx.event
     async def run(self):
@@ -140,13 +155,23 @@ class RunState(rx.State):
                     return
                 self.status, self.error = execution["status"], execution.get("error") or ""
                 self.runs, self._data = node_runs(execution.get("steps", []))
+                self.timeline = logs.timeline(execution.get("steps", []))
                 from ui.state.node_panel import NodePanelState
 
                 panel = await self.get_state(NodePanelState)
                 self.focus(panel.node_id)
                 if self.status in FINISHED:
                     self.running = False
+                    if self._capture_event:  # "Run this node" and Run use the captured event from now on
+                        self._capture_event = False
+                        event = captured_event((await self.get_state(EditorState)).definition(),
+                                               execution.get("steps", []))
+                        if event is not None:
+                            self.input_text = json.dumps(event, indent=2, ensure_ascii=False)
                     await panel.after_run()
+                    from ui.state.ndv import NdvState
+
+                    await (await self.get_state(NdvState)).refresh()
                     yield _finished_toast(self.status, self.error)
                     return
             await asyncio.sleep(POLL_SECONDS)
@@ -186,6 +211,7 @@ class RunState(rx.State):
                 return
             self.reset_run()
             self.running, self.execution_id, self.status = True, result["execution_id"], "running"
+            self._capture_event = True
         yield rx.toast.success("Test event received")
         yield RunState.follow
 

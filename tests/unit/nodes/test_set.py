@@ -45,9 +45,19 @@ async def test_type_conversion(value, type_, expected):
 async def test_a_value_that_does_not_convert_names_item_and_field():
     items = [{"json": {}}, {"json": {}}]
     params = [{"fields": [{"name": "n", "value": v, "type": "number"}]} for v in ("1", "abc")]
-    with pytest.raises(NodeUserError, match="item 1, field 'n': 'abc' is not a number") as info:
+    with pytest.raises(NodeUserError, match='item 1, field \'n\': "abc" is not a number') as info:
         await run_node(Set, items, params=params)
     assert info.value.item_index == 1
+
+
+@pytest.mark.parametrize(("value", "type_"), [
+    ("nan", "number"), ("inf", "number"), ("-Infinity", "number"), ("x", "number"), ("xxxxxxx", "integer"),
+    ("4.5", "integer"), (True, "number"), ([1], "number"),
+])
+async def test_a_field_declared_as_a_number_fails_loudly_on_text(value, type_):
+    params = {"fields": [{"name": "total", "value": value, "type": type_}]}
+    with pytest.raises(NodeUserError, match="item 0, field 'total': .* is not a"):
+        await run_node(Set, [{"json": {}}], params=params)
 
 
 async def test_writing_below_a_scalar_is_a_user_error():

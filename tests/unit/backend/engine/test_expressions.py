@@ -101,7 +101,7 @@ def test_dict_keys_read_like_attributes():
     assert run('$json["missing"]') is None
     assert run("$json.items") == [1, 2]  # a key called "items"...
     assert run("len($json.items())") == 5  # ...and the dict method, when called
-    fails("$json.address.street", "cannot read attribute 'street' of None")
+    fails("$json.address.street", "`$json.address` is missing in item 3, so it has no .street")
 
 
 def test_operators_and_conditionals():
@@ -113,8 +113,8 @@ def test_operators_and_conditionals():
     assert run("7 // 2 + 7 % 2 + 2 ** 3 - 1.5 / 3") == 11.5
     assert run("[1, 2] + [3]") == [1, 2, 3]
     assert run("(1, 'x')") == (1, "x")
-    fails("1 / 0", "division by zero")
-    fails("'a' + 1", "unsupported operand types for +: str")
+    fails("1 / 0", "dividing by zero has no result")
+    fails("'a' + 1", 'the text "a" and the number 1 in item 3; + joins two texts or adds two numbers')
 
 
 def test_subscripts_and_slices():
@@ -122,7 +122,7 @@ def test_subscripts_and_slices():
     assert run("'abcdef'[1:4]") == "bcd"
     assert run("[1, 2, 3, 4][::2]") == [1, 3]
     fails("$json.tags[5]", "index 5 is out of range for a list of length 2")
-    fails("$json.address['x']", "cannot index into None")
+    fails("$json.address['x']", "`$json.address` is missing in item 3, so it has no ['x']")
 
 
 def test_string_methods():
@@ -154,7 +154,7 @@ def test_functions():
     assert run("json({'a': True})") == '{"a": true}'
     assert run("parse_json('{\"a\": [1]}').a[0]") == 1
     fails("len(5)", "len() needs a list, string or dict, got int")
-    fails("int('x')", "invalid literal")
+    fails("int('x')", "int(): the text 'x' is not a whole number")
 
 
 def test_date_helpers():
@@ -262,15 +262,16 @@ ESCAPES = [
     ("b'x'", "bytes literal is not allowed"),
     ("9**9**9", "exponent 387420489 is too large"),
     ("(10**100) ** 999", "would be too large"),
-    ("'a' * 10**10", "10,000,000,000 characters"),
+    ("'a'.repeat(10**10)", "10,000,000,000 characters"),
+    ("'a' * 10**10", "multiplying needs numbers"),
     ("[1] * 10**9", "1,000,000,000 elements"),
     ("str([[1] * 100000] * 100)", "result is too large"),
-    ("('x' * 1000).replace('', 'y' * 10000)", "would be too large"),
-    ("'%0999999999d' % 1", "unsupported operand types for %"),
+    ("('x'.repeat(1000)).replace('', 'y'.repeat(10000))", "would be too large"),
+    ("'%0999999999d' % 1", "% (remainder) needs numbers"),
     ("round(1, -10**9)", "round() digits"),
     ("range(10**9)", "range() is too long"),
-    ("int('9' * 5000)", "limit"),
-    ("parse_json('[' * 100000 + ']' * 100000)", "the JSON is nested 100,000 levels deep; at most 200 levels"),
+    ("int('9'.repeat(5000))", "limit"),
+    ("parse_json('['.repeat(100000) + ']'.repeat(100000))", "the JSON is nested 100,000 levels deep; at most 200 levels"),
     (DEEP_PARENS, "nested too deeply"),
     (DEEP_UNARY, "nested too deeply"),
     (DEEP_NESTED_UNARY, "nested too deeply"),

@@ -29,7 +29,8 @@ async def test_a_failing_expression_names_node_parameter_and_reason(harness):
     message = result.error["message"]
     assert result.error["node"] == "Broken"
     assert message.startswith("node 'Broken': could not evaluate parameters.value: ")
-    assert "(item 0)" in message
+    assert "`$json.missing` is missing in item 0, so it has no .deeper" in message
+    assert message.count("item 0") == 1  # said once, not again as a suffix
     assert result.nodes["Broken"]["error"]["retryable"] is False
 
 

@@ -160,3 +160,19 @@ def test_step_data_past_the_inline_limit_is_kept_in_a_file(api, deploy, configur
     hook_step = next(s for s in steps_of(execution.id) if s.node_id == "hook")
     assert hook_step.output is None and hook_step.output_ref
     assert resolve_payload(hook_step.output, hook_step.output_ref)["main"][0]["json"]["body"]["name"] == "x" * 500
+
+
+def test_a_text_where_a_number_belongs_fails_the_run_and_the_caller_gets_500(api, deploy):
+    """Issue #12: {"qty": "x"} once answered 200 with "xxxxxxx" (Python's string repetition)."""
+    total = node("set", "Total", "set", 1, keep_only_set=True, fields=[
+        {"name": "total", "value": "{{ $json.body.qty * $json.body.price }}"}])
+    deploy(flow(hook("orders"), total))
+    assert api.post("/webhook/orders", json={"qty": 3, "price": 7}).json() == {"total": 21}
+    response = api.post("/webhook/orders", json={"qty": "x", "price": 7})
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "execution_failed"
+    failed = executions(status="failed")
+    assert len(failed) == 1
+    message = failed[0].error["message"]
+    assert '`$json.body.qty` is the text "x" in item 0; multiplying needs numbers' in message
+    assert "unsupported operand" not in message and message.count("item 0") == 1

@@ -59,3 +59,27 @@ def test_typed_text_becomes_the_stored_value(schemas):
 def test_unparsable_json_is_kept_as_a_draft_with_its_error(schemas):
     fields = _by_key(forms.fields(schemas["http_request"], {}, {"headers": ("{oops", "not valid JSON")}))
     assert fields["headers"].value == "{oops" and fields["headers"].error == "not valid JSON"
+
+
+def test_fields_appear_only_when_their_show_if_holds_and_enums_show_labels():
+    from backend.node_registry.service import catalog
+
+    schema = next(e for e in catalog() if e["type"] == "webhook" and e["latest"])["parameters_schema"]
+    visible = {f.key for f in forms.fields(schema, {"path": "p"}) if f.visible}
+    assert "auth" in visible and not visible & {"header_name", "header_value", "username", "password", "hmac_secret"}
+    visible = {f.key for f in forms.fields(schema, {"path": "p", "auth": "basic"}) if f.visible}
+    assert {"username", "password"} <= visible and "hmac_secret" not in visible
+    respond = next(f for f in forms.fields(schema, {"path": "p"}) if f.key == "respond")
+    assert {"value": "last_node", "label": "When the last node finishes"} in respond.choices
+
+
+def test_every_show_if_names_a_parameter_and_its_values():
+    from backend.node_registry.service import catalog
+
+    for entry in catalog():
+        schema = entry["parameters_schema"]
+        for key, prop in schema.get("properties", {}).items():
+            for other, allowed in (forms.resolve(prop, schema).get("show_if") or {}).items():
+                target = forms.resolve(schema["properties"].get(other, {}), schema)
+                assert target, f"{entry['type']}.{key}: show_if names unknown parameter {other!r}"
+                assert set(allowed) <= set(target.get("enum", allowed)), f"{entry['type']}.{key}: {allowed}"

@@ -103,3 +103,46 @@ def test_a_pasted_webhook_answers_at_its_own_url_unless_its_path_was_chosen_else
     assert graph.node_by_id(into_another, moved)["parameters"]["path"] == "orders/:id"  # a person chose it
     twice, [second] = graph.paste(into_another, [chosen], [], None)
     assert graph.node_by_id(twice, second)["parameters"]["path"] != "orders/:id"  # this workflow listens there
+
+
+def test_a_palette_click_adds_the_node_connected_after_the_anchor(entries):
+    definition, hook = graph.add_node(graph.empty_definition(), entries["webhook"], (0, 0))
+    definition, added = graph.add_after(definition, entries["set"], hook["id"], entries["webhook"])
+    assert added["position"][0] > hook["position"][0] and added["position"][1] == hook["position"][1]
+    assert definition["connections"] == [{"from": hook["id"], "output": "main", "to": added["id"], "input": "main"}]
+    definition, branch = graph.add_node(definition, entries["if"], (600, 0))
+    definition, after_if = graph.add_after(definition, entries["set"], branch["id"], entries["if"])
+    assert {"from": branch["id"], "output": "true", "to": after_if["id"], "input": "main"} in definition["connections"]
+
+
+def test_a_trigger_or_no_anchor_is_added_unconnected(entries):
+    definition, first = graph.add_after(graph.empty_definition(), entries["set"], None, None)
+    assert definition["connections"] == [] and first["position"] == [0, 0]
+    definition, trigger = graph.add_after(definition, entries["manual_trigger"], first["id"], entries["set"])
+    assert definition["connections"] == []
+
+
+def test_tidy_up_puts_each_node_in_the_column_of_its_longest_path(entries):
+    definition, start = graph.add_node(graph.empty_definition(), entries["manual_trigger"], (500, 900))
+    definition, branch = graph.add_node(definition, entries["if"], (-40, 10))
+    definition, yes = graph.add_node(definition, entries["set"], (3, 3))
+    definition, no = graph.add_node(definition, entries["set"], (700, 50))
+    definition, merge = graph.add_node(definition, entries["noop"], (0, 0))
+    for source, port, target in ((start, "main", branch), (branch, "true", yes), (branch, "false", no),
+                                 (yes, "main", merge), (no, "main", merge), (start, "main", merge)):
+        definition = graph.connect(definition, source["id"], port, target["id"], "main")
+    tidied = {n["name"]: n["position"] for n in graph.tidy(definition)["nodes"]}
+    step = graph.NODE_WIDTH + graph.GAP
+    assert tidied[start["name"]] == [0, 0] and tidied[branch["name"]] == [step, 0]
+    assert tidied[yes["name"]][0] == tidied[no["name"]][0] == 2 * step
+    assert sorted([tidied[yes["name"]][1], tidied[no["name"]][1]]) == [-70, 70]  # one column, centred
+    assert tidied[merge["name"]] == [3 * step, 0]  # after its longest path, not its shortest
+
+
+def test_tidy_up_survives_a_cycle(entries):
+    definition, a = graph.add_node(graph.empty_definition(), entries["manual_trigger"], (0, 0))
+    definition, b = graph.add_node(definition, entries["set"], (0, 0))
+    definition, c = graph.add_node(definition, entries["set"], (0, 0))
+    for source, target in ((a, b), (b, c), (c, b)):
+        definition = graph.connect(definition, source["id"], "main", target["id"], "main")
+    assert len(graph.tidy(definition)["nodes"]) == 3

@@ -124,3 +124,13 @@ def test_diff_canvas_marks_changes_and_ghosts_removed_nodes(entries):
     assert nodes["s"]["data"]["diff"] == "changed" and "parameters.fields" in nodes["s"]["data"]["diffNote"]
     assert nodes["t"]["data"]["diff"] == ""
     assert nodes["removed:i"]["data"]["diff"] == "removed" and nodes["removed:i"]["draggable"] is False
+
+
+def test_a_captured_test_event_is_the_webhook_triggers_first_item():
+    from ui.editor.pins import captured_event
+
+    definition = {"nodes": [{"id": "hook", "type": "webhook"}, {"id": "set", "type": "set"}]}
+    steps = [{"node_id": "hook", "output": {"main": [{"json": {"body": {"qty": 2}, "headers": {}}}]}},
+             {"node_id": "set", "output": {"main": [{"json": {"total": 4}}]}}]
+    assert captured_event(definition, steps) == {"body": {"qty": 2}, "headers": {}}
+    assert captured_event(definition, steps[1:]) is None
