@@ -41,11 +41,11 @@ class Consumer:
     service: str
     topics: tuple[str, ...]
     handle: Handler
+    handle_batch: BatchHandle | None = None  # on Kafka, each fetch at once (bulk writes); `handle` elsewhere
     start_at_end: bool = False  # a new group reads only what is published from now on
     # The deployed service it runs in: `linkflow consume --service notifications` runs every consumer
     # part of it too (each its own group), so one service needs one Deployment.
     part_of: str | None = None
-    handle_batch: BatchHandle | None = None  # on Kafka, each fetch at once (bulk writes); `handle` elsewhere
 
     def __post_init__(self) -> None:
         unknown = [topic for topic in self.topics if topic not in TOPICS]

@@ -78,4 +78,4 @@ async def handle(event: Event) -> None:
         raise refused[0]
 
 
-CONSUMER = Consumer("search", TOPICS, handle, handle_batch)
+CONSUMER = Consumer("search", TOPICS, handle, handle_batch=handle_batch)

@@ -165,3 +165,9 @@ async def test_a_batch_that_keeps_failing_is_delivered_one_event_at_a_time(liste
     await deliver_batch(bus, consumer, [deleted(1), deleted(2), deleted(3)], stop, NO_WAIT)
     assert singles == [1, 2, 3]
     assert [d.payload["event"]["payload"]["event_id"] for d in dlq] == [2]
+
+
+def test_the_search_consumer_bulk_indexes_from_the_start_of_its_topics():
+    search = registry()["search"]
+    assert search.handle_batch is not None and search.start_at_end is False
+    assert all(c.start_at_end is False for c in registry().values())  # only a process's own command group is
