@@ -146,4 +146,8 @@ async def test_waits_end_on_time_not_at_the_next_poll():
         for execution_id, amount in zip(ids, amounts, strict=True):
             step = session.query(ExecutionStep).filter_by(execution_id=execution_id, node_id="w").one()
             late.append((step.finished_at - step.started_at).total_seconds() - amount)
-    assert all(0 <= seconds < 1.0 for seconds in late), late
+    # A timer wakes each wait within milliseconds; polling every 2 s would make them late by 0-2 s at random
+    # (five or more of six under 0.5 s by chance: p < 0.5 %). One wait may be late by a CPU stall on a loaded
+    # 2-core CI machine (seen once: 1.07 s while Go tools compiled beside the suite), never past the old poll.
+    assert all(0 <= seconds < 2.0 for seconds in late), late
+    assert sum(seconds < 0.5 for seconds in late) >= len(late) - 1, late
