@@ -15,6 +15,7 @@ from backend.events.consumers import Consumer, run_consumer, service_consumers
 from backend.events.lag import export_group_lag
 from backend.settings import get_settings
 from executors.heartbeat import heartbeat_loop
+from executors.relay import ensure_topics_at_start
 
 log = logging.getLogger("linkflow.consume")
 
@@ -40,11 +41,15 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _until_signalled(consumers: list[Consumer]) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+async def _until_signalled(consumers: list[Consumer], stop: asyncio.Event | None = None) -> None:
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+    # A group that subscribes before its topics exist would get only what a broker's auto-creation made
+    # (one default partition) until its next metadata refresh, missing the events of the partitions added.
+    await ensure_topics_at_start()
     bus = create_bus()
     for consumer in consumers:
         export_group_lag(consumer.service)

@@ -186,6 +186,7 @@ def _fail_pending(queue: asyncio.Queue) -> None:
 
 FETCH_TIMEOUT_MS = 500
 MAX_RECORDS = 100  # per fetch; a batch of poison events must finish within max.poll.interval.ms
+METADATA_MAX_AGE_MS = 10_000  # a topic created or given partitions after the group joined is seen within 10 s
 MAX_BATCH_RECORDS = 1000  # per fetch for a batch handler: one bulk write for the lot
 
 
@@ -238,7 +239,7 @@ class KafkaBus:
 
         consumer = AIOKafkaConsumer(
             *(self._prefix + topic for topic in topics), bootstrap_servers=self._bootstrap,
-            group_id=self._prefix + group, enable_auto_commit=False,
+            group_id=self._prefix + group, enable_auto_commit=False, metadata_max_age_ms=METADATA_MAX_AGE_MS,
             auto_offset_reset="latest" if start_at_end else "earliest")
         await consumer.start()
         log.info("consumer group joined", extra={"group": self._prefix + group, "topics": list(topics)})

@@ -18,6 +18,7 @@ from tests.deploy.local_cluster import LocalCluster, free_port
 from tests.deploy.otlp_receiver import OtlpReceiver, Span
 from tests.deploy.test_smoke import PUBLIC_HOST, WEBHOOK_HOST, finished, secret_values, wait_for
 
+CONSUMED = {"linkflow-webhook", "linkflow-worker"}  # the services whose spans the consumed events carry
 ROLES = {"linkflow-api", "linkflow-webhook", "linkflow-worker", "linkflow-code-runner", "linkflow-consume-notifications"}
 WORKFLOW = {"name": "Traced", "definition": {"nodes": [
     {"id": "hook", "name": "Hook", "type": "webhook", "position": [0, 0],
@@ -75,7 +76,15 @@ def test_a_webhook_execution_is_one_connected_trace_across_the_roles(cluster, re
                 ("linkflow-worker", "process executions"), ("linkflow-worker", "execution"),
                 ("linkflow-worker", "node Hook"), ("linkflow-worker", "node Double"),
                 ("linkflow-consume-notifications", "consume execution.events")}
-    spans = wait_for(lambda: complete(receiver.trace(intake.trace_id), expected, consumed=2), 60, "the whole trace")
+    try:
+        spans = wait_for(lambda: complete(receiver.trace(intake.trace_id), expected), 90, "the whole trace")
+    except AssertionError:  # say what was missing, and what each role logged, so a failed run can be read
+        have = receiver.trace(intake.trace_id)
+        missing = expected - {(s.service, s.name) for s in have}
+        raise AssertionError(f"trace incomplete after 90 s: missing {sorted(missing)}, consumed events written "
+                             f"by {sorted(consumed_from(have))} of {sorted(CONSUMED)}; spans: {sorted((s.service, s.name) for s in have)}\n"
+                             + "\n".join(f"--- {name}:\n{cluster.tail(cluster.roles[name], 40)}"
+                                         for name in ("linkflow-consume-notifications", "linkflow-worker"))) from None
     by_id = {s.span_id: s for s in spans}
     roots = [s for s in spans if s.parent_id not in by_id]
     assert roots == [intake] and intake.parent_id == ""  # one trace, one root: the webhook request
@@ -85,8 +94,7 @@ def test_a_webhook_execution_is_one_connected_trace_across_the_roles(cluster, re
     assert parent["execution"] == "process executions"
     assert parent["node Hook"] == parent["node Double"] == "execution"
     # via Kafka: the queued event was written by the webhook request, the outcome by the worker
-    consumed = {by_id[s.parent_id].service for s in spans if s.name == "consume execution.events"}
-    assert consumed == {"linkflow-webhook", "linkflow-worker"}
+    assert consumed_from(spans) == CONSUMED
     assert by_id[intake.span_id].attributes["http.response.status_code"] == 202
     [worker_span] = [s for s in spans if s.name == "process executions"]
     assert worker_span.attributes["linkflow.execution_id"] == execution_id
@@ -95,9 +103,15 @@ def test_a_webhook_execution_is_one_connected_trace_across_the_roles(cluster, re
     assert logged and {line["trace_id"] for line in logged} == {intake.trace_id}
 
 
-def complete(spans: list[Span], expected: set[tuple[str, str]], consumed: int) -> list[Span] | None:
-    events = sum(s.name == "consume execution.events" for s in spans)
-    return spans if expected <= {(s.service, s.name) for s in spans} and events >= consumed else None
+def complete(spans: list[Span], expected: set[tuple[str, str]]) -> list[Span] | None:
+    """Every expected span, and the consumer's spans of both events: the one the webhook request wrote and
+    the worker's outcome (each consumer group of the notifications service makes its own)."""
+    return spans if expected <= {(s.service, s.name) for s in spans} and consumed_from(spans) >= CONSUMED else None
+
+
+def consumed_from(spans: list[Span]) -> set[str]:
+    by_id = {s.span_id: s for s in spans}
+    return {by_id[s.parent_id].service for s in spans if s.name == "consume execution.events" and s.parent_id in by_id}
 
 
 def worker_log_lines(cluster, execution_id: str) -> list[dict]:
