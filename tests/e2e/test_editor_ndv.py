@@ -130,3 +130,33 @@ def test_a_long_expression_field_grows_instead_of_being_cut_off(open_editor):
     expect(field).to_have_attribute("rows", "8")  # set once the value reached the server and came back
     assert field.bounding_box()["height"] > 2 * one_line
     assert field.evaluate("el => el.scrollWidth <= el.clientWidth")  # wrapped, not cut off
+
+
+def test_expression_fields_are_syntax_highlighted_as_typed(open_editor):
+    editor = open_editor("NDV highlighting", _flow(pinned=True))
+    ndv = _open_details(editor)
+    target = ndv.get_by_label("Fields 1 Value")
+    layer = ndv.locator("[data-expression-highlight=on]")
+    target.fill("plain text")
+    expect(layer).to_have_count(0)  # no {{ }}: the field draws its own text
+    target.fill("")
+    target.press_sequentially('Hi {{ $json.body.customer.name.toUpperCase() + " #" + str(2) }}')
+    expect(layer).to_have_count(1)
+    expect(layer.locator("[data-token=variable]")).to_have_text(["$json"])
+    expect(layer.locator("[data-token=function]")).to_have_text(["toUpperCase", "str"])
+    expect(layer.locator("[data-token=string]")).to_have_text(['" #"'])
+    expect(layer.locator("[data-token=number]")).to_have_text(["2"])
+    expect(layer.locator("[data-token=brace]")).to_have_text(["{{", "}}"])
+    expect(layer).to_have_text('Hi {{ $json.body.customer.name.toUpperCase() + " #" + str(2) }}')
+    # the coloured layer lies over the field, whose own text is transparent (caret and selection stay its own)
+    assert target.evaluate("el => getComputedStyle(el).webkitTextFillColor") == "rgba(0, 0, 0, 0)"
+    colors = layer.evaluate("el => [...el.querySelectorAll('[data-token]')].map(s => getComputedStyle(s).color)")
+    assert len(set(colors)) >= 5  # text, variable, function, string, number each in its own colour
+    field_box, layer_box = target.bounding_box(), layer.bounding_box()
+    assert abs(field_box["x"] - layer_box["x"]) < 3 and abs(field_box["y"] - layer_box["y"]) < 3
+    assert abs(field_box["width"] - layer_box["width"]) < 20
+    # a {{ left open is marked, and the preview still evaluates the finished expression
+    expect(ndv.get_by_test_id("expression-preview")).to_contain_text("Hi USER 0 #2")
+    target.press("End")
+    target.press_sequentially(" {{ $json.body.qty")
+    expect(layer.locator("[data-token=unclosed]")).to_have_text(["{{"])
