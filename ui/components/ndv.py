@@ -181,6 +181,10 @@ def _middle() -> rx.Component:
                                                    loading=RunState.running)),
             align="center", width="100%",
         ),
+        rx.cond(NodePanelState.node_problems.length() > 0,
+                rx.callout(rx.foreach(NodePanelState.node_problems, lambda p: rx.text(p, size="1")),
+                           icon="triangle-alert", color_scheme="amber", size="1", width="100%",
+                           data_testid="ndv-problems")),
         rx.tabs.root(
             rx.tabs.list(rx.tabs.trigger("Parameters", value="parameters"),
                          rx.tabs.trigger("Settings", value="settings")),
