@@ -572,6 +572,20 @@ def check(expr: str) -> None:
     _compile(expr)
 
 
+def syntax_error(template: str) -> str:
+    """Why a parameter value's ``{{ }}`` cannot be evaluated whatever the data ("" when it can)."""
+    split = _split_template_cached(template)
+    if isinstance(split, str):
+        return split
+    for is_expression, text in split[0]:
+        if is_expression:
+            try:
+                _compile(text)
+            except ExpressionError as exc:
+                return str(exc)
+    return ""
+
+
 def evaluate(expr: str, ctx: ExpressionContext) -> Any:
     """Evaluate the inside of one ``{{ }}`` and return the resulting value."""
     return _Evaluator(ctx).run(_compile(expr))

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from backend.engine.definition import Connection, NodeDefinition, WorkflowDefinition, WorkflowSettings
+from backend.engine.expressions import syntax_error
 from backend.engine.graph import LOOP_TYPE, Edge, GraphNode, Topology, analyse
 from backend.engine.params import format_loc, static_problems
 from backend.engine.pins import pin_problems
@@ -22,6 +23,7 @@ ERROR_PORT = "error"
 class Problem:
     node: str | None  # the node's name, None for problems of the workflow as a whole
     message: str
+    draft_ok: bool = False  # a parameter problem: a draft may be saved with it (activation refuses it)
 
     def __str__(self) -> str:
         return f"node {self.node!r}: {self.message}" if self.node else self.message
@@ -61,6 +63,32 @@ def inspect_workflow(definition: dict | WorkflowDefinition, registry: NodeRegist
     inspection.topology = _topology(inspection.definition, ids)
     problems += [Problem(name, message) for name, message in inspection.topology.problems]
     return inspection
+
+
+def expression_problems(definition: dict) -> list[Problem]:
+    """Syntax errors in the ``{{ }}`` of every node's parameters (found at save time, without running)."""
+    problems = []
+    for node in definition.get("nodes") or [] if isinstance(definition, dict) else []:
+        if not isinstance(node, dict):
+            continue
+        name = node.get("name") if isinstance(node.get("name"), str) else None
+        for path, text in _expression_strings(node.get("parameters"), "parameters", 0):
+            message = syntax_error(text)
+            if message:
+                problems.append(Problem(name, f"{path}: {message}", draft_ok=True))
+    return problems
+
+
+def _expression_strings(value: Any, path: str, depth: int):
+    if isinstance(value, str):
+        if "{{" in value:
+            yield path, value
+    elif depth < 32 and isinstance(value, dict):
+        for key, item in value.items():
+            yield from _expression_strings(item, f"{path}.{key}", depth + 1)
+    elif depth < 32 and isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _expression_strings(item, f"{path}[{index}]", depth + 1)
 
 
 def _parse(raw: Any) -> Inspection:
@@ -147,7 +175,7 @@ def _node_problems(node: NodeDefinition, registry: NodeRegistry, classes: dict) 
     except UnknownNodeType as exc:
         return [Problem(node.name, f"{exc}; is the package that provides it installed?")]
     classes.setdefault(node.id, cls)
-    problems = [Problem(node.name, line) for line in static_problems(cls.Parameters, node.parameters)]
+    problems = [Problem(node.name, line, draft_ok=True) for line in static_problems(cls.Parameters, node.parameters)]
     for slot in node.credentials:
         if slot not in cls.credential_slots:
             known = ", ".join(cls.credential_slots) or "none"

@@ -15,7 +15,13 @@ from backend.events.outbox import emit
 from backend.schedules.service import remove_workflow_schedules, sync_workflow_schedules
 from backend.webhooks.service import register_workflow_webhooks, unregister_workflow_webhooks
 from backend.workflows.models import Workflow
-from backend.workflows.service import InvalidDefinition, audit, checked_definition, latest_version
+from backend.workflows.service import (
+    InvalidDefinition,
+    audit,
+    check_activatable,
+    checked_definition,
+    latest_version,
+)
 from nodes.sdk import default_registry
 
 # A manual trigger starts a run only when someone presses Run: nothing to activate.
@@ -24,6 +30,7 @@ ON_DEMAND_TRIGGERS = frozenset({"manual"})
 
 def activate(session: Session, workflow: Workflow, *, user_id: str | None) -> Workflow:
     version = latest_version(session, workflow)
+    check_activatable(version.definition)  # a draft's warnings, each named, before the other problems
     checked_definition(version.definition)
     _require_trigger(version.definition)
     workflow.active, workflow.active_version_id = True, version.id

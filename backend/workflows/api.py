@@ -62,11 +62,12 @@ def _shown(who: Principal, definition: dict) -> dict:
 
 
 def _out(session: Session, workflow: Workflow, who: Principal) -> WorkflowOut:
+    shown = _shown(who, service.latest_version(session, workflow).definition)
     return WorkflowOut(
         **WorkflowSummary.model_validate(workflow).model_dump(), created_by=workflow.created_by,
         active_version=service.active_version_number(session, workflow),
         versions=service.version_numbers(session, workflow),
-        definition=_shown(who, service.latest_version(session, workflow).definition))
+        definition=shown, warnings=service.definition_warnings(shown))  # on what the caller sees: no secret
 
 
 @router.get("", response_model=WorkflowPage)

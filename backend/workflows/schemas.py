@@ -71,6 +71,7 @@ class WorkflowOut(WorkflowSummary):
     active_version: int | None  # the version that webhooks and schedules run
     versions: list[int]
     definition: dict[str, Any]
+    warnings: list[dict[str, Any]] = []  # a draft's problems on its nodes ({node, message}); activation refuses them
 
 
 class VersionSummary(BaseModel):

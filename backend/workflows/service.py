@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from backend.credentials.access import unusable_credentials
 from backend.engine.pins import as_items
-from backend.engine.validate import validate
+from backend.engine.validate import expression_problems, validate
 from backend.errors import Conflict, NotFound, UserError
 from backend.events.outbox import emit
 from backend.webhooks.service import with_fresh_random_paths, with_random_paths
@@ -69,15 +69,19 @@ def production_definition(definition: dict) -> dict:
     return {k: v for k, v in definition.items() if k not in ("pin_data", "sticky_notes")}
 
 
-def checked_definition(definition: dict) -> dict:
+def checked_definition(definition: dict, *, draft: bool = False) -> dict:
     """The definition reduced to DEFINITION_KEYS; InvalidDefinition lists every problem.
+
+    A ``draft`` (what saving checks) may keep parameter problems (missing required parameters,
+    wrong values): ``definition_warnings`` lists them on the nodes, and activation refuses them.
 
     ``pin_data`` and ``sticky_notes`` are kept only when they hold something, so a definition
     without them compares equal to one saved before they existed. A Webhook node without a
     path gets a random one.
     """
     definition = with_random_paths(definition)
-    details = [{"node": p.node, "message": p.message} for p in validate(definition, default_registry())]
+    details = [{"node": p.node, "message": p.message} for p in validate(definition, default_registry())
+               if not (draft and p.draft_ok)]
     notes, note_problems = sticky_note_problems(definition.get("sticky_notes"))
     details += [{"node": None, "message": message} for message in note_problems]
     if details:
@@ -90,6 +94,25 @@ def checked_definition(definition: dict) -> dict:
     if notes:
         clean["sticky_notes"] = notes
     return clean
+
+
+def definition_warnings(definition: dict) -> list[dict]:
+    """What a saved draft still lacks, as {node, message}: parameter problems and expression syntax errors."""
+    problems = [p for p in validate(definition, default_registry()) if p.draft_ok]
+    problems += expression_problems(definition)
+    return [{"node": p.node, "message": p.message} for p in problems[:200]]
+
+
+def check_activatable(definition: dict) -> None:
+    """Refuse (422) to activate a draft with warnings, naming the nodes and what to fix."""
+    warnings = definition_warnings(definition)
+    if warnings:
+        nodes = list(dict.fromkeys(w["node"] or "the workflow" for w in warnings))
+        named = ", ".join(repr(n) for n in nodes[:5]) + (f" and {len(nodes) - 5} more" if len(nodes) > 5 else "")
+        first = warnings[0]
+        raise InvalidDefinition(
+            f"cannot activate: {len(warnings)} problem(s) on {named} (first, on {first['node']!r}: "
+            f"{first['message']}); fix them, save, and activate again", warnings)
 
 
 def check_credentials_usable(session: Session, team_id: str, user_id: str | None, definition: dict) -> None:
@@ -113,7 +136,7 @@ def _kept_secrets(definition: dict, saved: dict | None) -> dict:
 def create_workflow(session: Session, *, team_id: str, user_id: str | None, name: str, definition: dict,
                     description: str = "", tags: list[str] | None = None, message: str = "") -> Workflow:
     """A new workflow with version 1."""
-    clean = _kept_secrets(checked_definition(definition), None)
+    clean = _kept_secrets(checked_definition(definition, draft=True), None)
     check_credentials_usable(session, team_id, user_id, clean)
     workflow = Workflow(team_id=team_id, name=name, description=description, tags=tags or [],
                         created_by=user_id)
@@ -136,7 +159,7 @@ def update_workflow(session: Session, workflow: Workflow, *, user_id: str | None
     version = None
     if changes.get("definition") is not None:
         saved = latest_version(session, workflow).definition
-        clean = _kept_secrets(checked_definition(changes["definition"]), saved)
+        clean = _kept_secrets(checked_definition(changes["definition"], draft=True), saved)
         if clean != saved:
             check_credentials_usable(session, workflow.team_id, user_id, clean)
             version = save_version(session, workflow, clean, user_id=user_id, message=message)

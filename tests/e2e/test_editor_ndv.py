@@ -1,8 +1,15 @@
 """The node details view in Chromium: three panes, Table/JSON/Schema, search and paging, drag-mapping a field."""
 
+import base64
 import json
+import re
+import time
+import uuid
 
+import httpx
 from playwright.sync_api import expect
+
+from tests.e2e.conftest import new_account
 
 CUSTOMERS = [{"json": {"body": {"customer": {"email": f"user{n}@example.com", "name": f"User {n}"}, "qty": n}},
               **({"binary": {"invoice": {"id": "f1", "file_name": "invoice.pdf", "mime_type": "application/pdf",
@@ -130,3 +137,100 @@ def test_a_long_expression_field_grows_instead_of_being_cut_off(open_editor):
     expect(field).to_have_attribute("rows", "8")  # set once the value reached the server and came back
     assert field.bounding_box()["height"] > 2 * one_line
     assert field.evaluate("el => el.scrollWidth <= el.clientWidth")  # wrapped, not cut off
+
+
+def test_expression_fields_are_syntax_highlighted_as_typed(open_editor):
+    editor = open_editor("NDV highlighting", _flow(pinned=True))
+    ndv = _open_details(editor)
+    target = ndv.get_by_label("Fields 1 Value")
+    layer = ndv.locator("[data-expression-highlight=on]")
+    target.fill("plain text")
+    expect(layer).to_have_count(0)  # no {{ }}: the field draws its own text
+    target.fill("")
+    target.press_sequentially('Hi {{ $json.body.customer.name.toUpperCase() + " #" + str(2) }}')
+    expect(layer).to_have_count(1)
+    expect(layer.locator("[data-token=variable]")).to_have_text(["$json"])
+    expect(layer.locator("[data-token=function]")).to_have_text(["toUpperCase", "str"])
+    expect(layer.locator("[data-token=string]")).to_have_text(['" #"'])
+    expect(layer.locator("[data-token=number]")).to_have_text(["2"])
+    expect(layer.locator("[data-token=brace]")).to_have_text(["{{", "}}"])
+    expect(layer).to_have_text('Hi {{ $json.body.customer.name.toUpperCase() + " #" + str(2) }}')
+    # the coloured layer lies over the field, whose own text is transparent (caret and selection stay its own)
+    assert target.evaluate("el => getComputedStyle(el).webkitTextFillColor") == "rgba(0, 0, 0, 0)"
+    colors = layer.evaluate("el => [...el.querySelectorAll('[data-token]')].map(s => getComputedStyle(s).color)")
+    assert len(set(colors)) >= 5  # text, variable, function, string, number each in its own colour
+    field_box, layer_box = target.bounding_box(), layer.bounding_box()
+    assert abs(field_box["x"] - layer_box["x"]) < 3 and abs(field_box["y"] - layer_box["y"]) < 3
+    assert abs(field_box["width"] - layer_box["width"]) < 20
+    # a {{ left open is marked, and the preview still evaluates the finished expression
+    expect(ndv.get_by_test_id("expression-preview")).to_contain_text("Hi USER 0 #2")
+    target.press("End")
+    target.press_sequentially(" {{ $json.body.qty")
+    expect(layer.locator("[data-token=unclosed]")).to_have_text(["{{"])
+
+
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+CSV = b"sku,qty\nS1,3\nS2,4\n"
+
+
+def _uploaded_items(account, base_url: str) -> list:
+    """Items carrying real stored files: two uploaded through an active webhook, as the execution kept them."""
+    path = f"ndv-files-{uuid.uuid4().hex[:8]}"
+    definition = {"nodes": [{"id": "hook", "name": "Webhook", "type": "webhook", "position": [0, 0],
+                             "parameters": {"path": path, "method": "POST"}}], "connections": []}
+    workflow = account.api.post("/workflows", json={"name": "Uploads for the NDV", "definition": definition})
+    assert account.api.post(f"/workflows/{workflow.json()['id']}/activate").status_code == 200
+    answer = httpx.post(f"{base_url}/webhook/{path}", files={"photo": ("shelf.png", PNG, "image/png"),
+                                                             "stock": ("stock.csv", CSV, "text/csv")}, timeout=30)
+    assert answer.status_code == 202, answer.text
+    execution_id, deadline = answer.json()["execution_id"], time.monotonic() + 30
+    while (detail := account.api.get(f"/executions/{execution_id}").json())["status"] != "succeeded":
+        assert time.monotonic() < deadline, "the upload's execution did not finish"
+        time.sleep(0.2)
+    return detail["steps"][0]["output"]["main"]
+
+
+def test_files_in_the_input_can_be_viewed_and_downloaded(open_editor, account, base_url):
+    items = _uploaded_items(account, base_url)
+    flow = _flow(pinned=False)
+    flow["pin_data"] = {"Hook": items}
+    editor = open_editor("NDV files", flow)
+    ndv = _open_details(editor)
+    page = editor.page
+    files = ndv.get_by_role("region", name="Input").get_by_test_id("ndv-file")
+    expect(files).to_have_count(2)
+    stock = files.filter(has_text="stock.csv")
+    expect(stock).to_contain_text("text/csv")
+    stock.get_by_role("button", name="View stock.csv").click()  # the start of the file, read by the storage API
+    expect(page.get_by_test_id("ndv-file-text")).to_contain_text("S2,4")
+    expect(page.get_by_test_id("ndv-file-note")).to_have_text(f"The whole file ({len(CSV)} B)")
+    page.get_by_role("button", name="Close").click()
+    expect(page.get_by_test_id("ndv-file-text")).to_have_count(0)
+    files.filter(has_text="shelf.png").get_by_role("button", name="View shelf.png").click()
+    image = page.get_by_test_id("ndv-file-image")  # through a short-lived signed link
+    expect(image).to_be_visible()
+    page.wait_for_function("el => el.complete && el.naturalWidth === 1", arg=image.element_handle())
+    page.get_by_role("button", name="Close").click()
+    with page.expect_download() as download:
+        stock.get_by_role("button", name="Download stock.csv").click()
+    assert download.value.suggested_filename == "stock.csv"
+    with open(download.value.path(), "rb") as saved:
+        assert saved.read() == CSV
+
+
+def test_another_teams_file_reference_gives_no_link(open_editor, base_url):
+    """A reference copied from another team's execution is listed, but the storage API refuses it (404)."""
+    items = _uploaded_items(new_account(base_url, "Eve Outsider"), base_url)
+    flow = _flow(pinned=False)
+    flow["pin_data"] = {"Hook": items}
+    editor = open_editor("Borrowed refs", flow)
+    page = editor.page
+    ndv = _open_details(editor)
+    stock = ndv.get_by_test_id("ndv-file").filter(has_text="stock.csv")
+    downloads = []
+    page.on("download", lambda download: downloads.append(download))
+    stock.get_by_role("button", name="Download stock.csv").click()
+    expect(page.get_by_text(re.compile(r"^Execution \S+ not found")).first).to_be_visible()
+    stock.get_by_role("button", name="View stock.csv").click()
+    expect(page.get_by_test_id("ndv-file-text")).to_have_count(0)
+    assert downloads == []

@@ -93,8 +93,44 @@ def _files(pane: str) -> rx.Component:
             rx.icon("file", size=14), rx.text("item ", f["item"], size="1", color=rx.color("gray", 10)),
             rx.text(f["name"], size="1", weight="medium"), rx.text(f["file_name"], size="1"),
             rx.badge(f["mime_type"], size="1", variant="soft"), rx.text(f["size"], size="1"),
-            spacing="2", align="center", data_testid="ndv-file")),
+            rx.spacer(),
+            rx.cond(f["preview"] != "",
+                    rx.button("View", size="1", variant="soft", on_click=NdvState.view_file(pane, f["key"]),
+                              aria_label="View " + f["file_name"])),
+            rx.cond(f["stored"] != "",
+                    rx.button("Download", size="1", variant="soft", color_scheme="gray",
+                              on_click=NdvState.download_file(pane, f["key"]),
+                              aria_label="Download " + f["file_name"]),
+                    rx.text("not stored (pinned)", size="1", color=rx.color("gray", 9))),
+            spacing="2", align="center", width="100%", data_testid="ndv-file")),
         spacing="1", width="100%", padding="8px", border=BORDER, border_radius="8px"))
+
+
+def _file_dialog() -> rx.Component:
+    """View: an image through a short-lived signed link, else the start of a text file or a PDF's text."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(NdvState.file_name),
+            rx.cond(
+                NdvState.file_url != "",
+                rx.center(rx.image(src=NdvState.file_url, alt=NdvState.file_name, max_width="100%",
+                                   max_height="70vh", data_testid="ndv-file-image")),
+                rx.vstack(
+                    rx.text(NdvState.file_note, size="1", color=rx.color("gray", 10), data_testid="ndv-file-note"),
+                    rx.cond(NdvState.file_text != "",
+                            rx.box(rx.el.pre(NdvState.file_text, white_space="pre-wrap", word_break="break-word",
+                                             font_size="12px", margin="0"),
+                                   max_height="60vh", overflow="auto", width="100%", padding="8px",
+                                   background=rx.color("gray", 2), border_radius="6px",
+                                   data_testid="ndv-file-text")),
+                    spacing="2", width="100%"),
+            ),
+            rx.flex(rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")), justify="end",
+                    margin_top="12px"),
+            max_width="720px",
+        ),
+        open=NdvState.file_open, on_open_change=NdvState.close_file,
+    )
 
 
 def _pane(pane: str, title: str, empty: str, header: rx.Component | None = None) -> rx.Component:
@@ -145,6 +181,10 @@ def _middle() -> rx.Component:
                                                    loading=RunState.running)),
             align="center", width="100%",
         ),
+        rx.cond(NodePanelState.node_problems.length() > 0,
+                rx.callout(rx.foreach(NodePanelState.node_problems, lambda p: rx.text(p, size="1")),
+                           icon="triangle-alert", color_scheme="amber", size="1", width="100%",
+                           data_testid="ndv-problems")),
         rx.tabs.root(
             rx.tabs.list(rx.tabs.trigger("Parameters", value="parameters"),
                          rx.tabs.trigger("Settings", value="settings")),
@@ -164,6 +204,7 @@ def ndv() -> rx.Component:
     return rx.box(
         FieldMapping.create(),
         FieldAutocomplete.create(data=NdvState.completions),
+        _file_dialog(),
         rx.hstack(
             rx.button(rx.icon("arrow-left", size=14), "Back to canvas", size="1", variant="soft",
                       color_scheme="gray", on_click=NdvState.close_details),

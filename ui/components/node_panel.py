@@ -11,6 +11,22 @@ from ui.state.run import RunState
 MONO = "var(--code-font-family)"
 BORDER = f"1px solid {rx.color('gray', 5)}"
 
+_TOKENS_SOURCE = rx.asset("expression_tokens.js", shared=True)  # imported by expression_highlight.jsx
+_HIGHLIGHT_SOURCE = rx.asset("expression_highlight.jsx", shared=True)
+
+
+class ExpressionHighlight(rx.Component):
+    """Colours the {{ }} parts of the value field beside it (expression_highlight.jsx)."""
+
+    library = _HIGHLIGHT_SOURCE.importable_path
+    tag = "ExpressionHighlight"
+
+    value: rx.Var[str]
+
+
+def _highlighted(field: rx.Component, value) -> rx.Component:
+    return rx.box(field, ExpressionHighlight.create(value=value), position="relative", width="100%")
+
 
 def _label(text, description, required=False) -> rx.Component:
     return rx.vstack(
@@ -42,11 +58,13 @@ def _input(kind, value, checked, options, placeholder, label, on_change) -> rx.C
                               width="100%", aria_label=label, spell_check=False)),
         ("text", rx.text_area(value=value, on_change=on_change, rows="4", width="100%", aria_label=label)),
         # A value or an expression: grows with its text (to 8 lines, then scrolls), so nothing is cut off.
-        ("any", rx.text_area(value=value, on_change=on_change, placeholder=placeholder, rows=_rows(value),
-                             width="100%", aria_label=label, spell_check=False, resize="vertical",
-                             font_family=rx.cond(value.contains("{{"), MONO, "inherit"))),
-        rx.input(value=value, on_change=on_change, placeholder=placeholder, width="100%", aria_label=label,
-                 font_family=rx.cond(value.contains("{{"), MONO, "inherit")),
+        ("any", _highlighted(rx.text_area(value=value, on_change=on_change, placeholder=placeholder,
+                                          rows=_rows(value), width="100%", aria_label=label, spell_check=False,
+                                          resize="vertical", font_family=rx.cond(value.contains("{{"), MONO,
+                                                                                 "inherit")), value)),
+        _highlighted(rx.input(value=value, on_change=on_change, placeholder=placeholder, width="100%",
+                              aria_label=label, font_family=rx.cond(value.contains("{{"), MONO, "inherit")),
+                     value),
     )
 
 

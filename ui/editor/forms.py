@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 REMOVE = object()  # coerce(): drop the key so the node's default applies
@@ -127,6 +127,24 @@ def fields(schema: dict, values: dict, drafts: dict[str, tuple[str, str]] | None
             spec.value, spec.error = drafts[key]
         out.append(spec)
     return out
+
+
+_PROBLEM_KEY = re.compile(r"^(?:parameters\.([A-Za-z_]\w*)|parameter '([A-Za-z_]\w*)')")
+
+
+def with_problems(fields: list[FormField], problems: list[str]) -> list[FormField]:
+    """Fields showing the saved draft's problems that name them ("parameters.url: …", "parameter 'url' …").
+
+    A field's own error (a value that did not parse as typed) stays first; problems naming no field
+    stay in the list above the form.
+    """
+    by_key: dict[str, list[str]] = {}
+    for message in problems:
+        found = _PROBLEM_KEY.match(message)
+        if found:
+            by_key.setdefault(found.group(1) or found.group(2), []).append(message)
+    return [replace(f, error=f.error or "; ".join(by_key[f.key])) if f.key in by_key else f
+            for f in fields]
 
 
 def shown(prop: dict, schema: dict, values: dict) -> bool:

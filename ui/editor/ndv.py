@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from ui.editor.pins import first_output
+from ui.executions.view import preview_kind
 
 PAGE_SIZE = 10
 MAX_SCHEMA_ROWS = 300
@@ -142,16 +143,38 @@ def json_text(items: list) -> str:
 
 
 def files(items: list, first_index: int) -> list[dict[str, str]]:
-    """The binary data the shown items carry: item number, name, file name, type and size."""
+    """The binary data the shown items carry: item number, name, file name, type and size.
+
+    ``key`` ("<offset in the shown items>/<name>") names the file for View and Download (``file_ref``);
+    ``stored`` is "yes" when the reference points into storage (an id and the execution that wrote it),
+    as the signed links need; ``preview`` is how View shows it ("image", "text", "pdf" or "").
+    """
     found = []
     for offset, item in enumerate(items):
         binary = item.get("binary") if isinstance(item, dict) else None
         for name, ref in (binary.items() if isinstance(binary, dict) else ()):
             ref = ref if isinstance(ref, dict) else {}
-            found.append({"item": str(first_index + offset), "name": str(name),
+            mime_type = str(ref.get("mime_type") or "")
+            stored = bool(ref.get("id")) and bool(ref.get("execution_id"))
+            found.append({"item": str(first_index + offset), "name": str(name), "key": f"{offset}/{name}",
                           "file_name": str(ref.get("file_name") or ""),
-                          "mime_type": str(ref.get("mime_type") or "unknown type"), "size": size_text(ref.get("size"))})
+                          "mime_type": mime_type or "unknown type", "size": size_text(ref.get("size")),
+                          "stored": "yes" if stored else "", "preview": preview_kind(mime_type) if stored else ""})
     return found
+
+
+def file_ref(items: list, key: str) -> dict | None:
+    """The storage reference behind a ``files`` key, as ``/storage/links`` and ``/storage/preview`` take it."""
+    offset, _, name = key.partition("/")
+    if not offset.isdigit() or int(offset) >= len(items) or not isinstance(items[int(offset)], dict):
+        return None
+    binary = items[int(offset)].get("binary")
+    ref = binary.get(name) if isinstance(binary, dict) else None
+    if not isinstance(ref, dict) or not ref.get("id") or not ref.get("execution_id"):
+        return None
+    return {"id": str(ref["id"]), "execution_id": str(ref["execution_id"]),
+            "file_name": str(ref.get("file_name") or ""),
+            "mime_type": str(ref.get("mime_type") or "application/octet-stream")}
 
 
 def size_text(size: Any) -> str:

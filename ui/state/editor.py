@@ -164,6 +164,7 @@ class EditorState(rx.State):
         self._past, self._future, self._last_edit = [], [], ""
         self.dirty, self.loaded = False, True
         self.problems, self.workflow_problems, self.selected_ids = {}, [], []
+        self.show_problems(workflow.get("warnings") or [])  # a draft's warnings, on its nodes
         self._rebuild()
         self.revision += 1
 
@@ -406,10 +407,16 @@ class EditorState(rx.State):
             self.saving = False
         changed = workflow["latest_version"] != self.latest_version
         self._take_versions(workflow)
-        self.dirty, self.problems, self.workflow_problems = False, {}, []
+        self.dirty = False
+        warnings = workflow.get("warnings") or []
+        self.show_problems(warnings)
         note = f"Saved as version {self.latest_version}" if changed else "No changes to save"
         if self.behind_live:
             note += f". Version {self.live_version} is still live: Publish to make version {self.latest_version} live"
+        if warnings:
+            nodes = ", ".join(dict.fromkeys(str(w.get("node") or "the workflow") for w in warnings))
+            return True, [rx.toast.warning(f"{note} as a draft: {len(warnings)} problem(s) on {nodes}; "
+                                           "fix them before activating")]
         return True, [rx.toast.success(note)]
 
     def _take_versions(self, workflow: dict) -> None:

@@ -10,7 +10,8 @@ import reflex as rx
 
 from ui.api_client import ApiError
 from ui.editor import ndv
-from ui.state.auth import call_api
+from ui.executions.view import preview_kind, preview_note
+from ui.state.auth import api_failed, call_api
 from ui.state.editor import EditorState
 from ui.state.node_panel import NodePanelState
 from ui.state.run import RunState
@@ -49,6 +50,13 @@ class NdvState(rx.State):
     out_range: str = ""
     out_pages: int = 1
     out_count: int = 0
+
+    _shown: dict[str, list] = {}  # the items each pane shows now: what a file's key points into
+    file_open: bool = False  # View: an image through a signed link, or the start of a text/PDF file
+    file_name: str = ""
+    file_url: str = ""
+    file_text: str = ""
+    file_note: str = ""
 
     @rx.event
     async def open_details(self):
@@ -101,6 +109,50 @@ class NdvState(rx.State):
         setattr(self, f"{pane}_schema", ndv.schema_rows(shown, source) if view == "schema" else [])
         setattr(self, f"{pane}_json", ndv.json_text(shown) if view == "json" and shown else "")
         setattr(self, f"{pane}_files", ndv.files(shown, first))
+        self._shown = {**self._shown, pane: list(shown)}
+
+    async def _file_link(self, pane: str, key: str):
+        """(reference, signed link), or (what to answer instead, None). The storage API checks the team."""
+        ref = ndv.file_ref(self._shown.get(pane, []) if pane in ("in", "out") else [], key)
+        if ref is None:
+            return rx.toast.error("That file is not in the pane any more (or not stored); run the node again"), None
+        try:
+            return ref, await call_api(self, "POST", "/storage/links", json=ref)
+        except ApiError as exc:
+            return api_failed(exc), None
+
+    @rx.event
+    async def download_file(self, pane: str, key: str):
+        ref, link = await self._file_link(pane, key)
+        if link is None:
+            return ref
+        return rx.download(url=link["url"], filename=ref["file_name"] or None)
+
+    @rx.event
+    async def view_file(self, pane: str, key: str):
+        ref = ndv.file_ref(self._shown.get(pane, []) if pane in ("in", "out") else [], key)
+        if ref is not None and preview_kind(ref["mime_type"]) in ("text", "pdf"):
+            try:
+                shown = await call_api(self, "POST", "/storage/preview", json=ref)
+            except ApiError as exc:
+                if exc.status != 422:
+                    return api_failed(exc)
+                shown = {"text": "", "note": exc.message}
+            self.file_name, self.file_url = ref["file_name"] or ref["id"], ""
+            self.file_text, self.file_note = shown["text"], shown.get("note") or preview_note(shown)
+            self.file_open = True
+            return None
+        ref, link = await self._file_link(pane, key)
+        if link is None:
+            return ref
+        self.file_name, self.file_url, self.file_text, self.file_note = ref["file_name"] or ref["id"], link["url"], "", ""
+        self.file_open = True
+        return None
+
+    @rx.event
+    def close_file(self, _open: bool = False):
+        self.file_open = False
+        self.file_url = self.file_text = self.file_note = ""
 
     @rx.event
     async def set_view(self, pane: str, view: str):

@@ -82,15 +82,16 @@ class NodePanelState(rx.State):
         entry = editor.catalog_entry(node["type"]) or {}
         self.node_type, self.title = node["type"], entry.get("display_name", node["type"])
         self.description, self.icon = entry.get("description", ""), entry.get("icon") or "box"
-        self.fields = self._with_previews(
-            forms.fields(entry.get("parameters_schema", {}), node.get("parameters", {}), self._drafts))
+        self.node_problems = editor.problems.get(self.node_id, [])
+        self.fields = forms.with_problems(self._with_previews(
+            forms.fields(entry.get("parameters_schema", {}), node.get("parameters", {}), self._drafts)),
+            self.node_problems)
         self.name, self.notes, self.disabled = node["name"], node.get("notes", ""), bool(node.get("disabled"))
         settings = node.get("settings", {})
         retry = settings.get("retry", {})
         self.max_tries, self.wait_ms = _text(retry.get("max_tries")), _text(retry.get("wait_ms"))
         self.timeout_s, self.on_error = _text(settings.get("timeout_s")), settings.get("on_error", "stop")
         self.always_output = bool(settings.get("always_output"))
-        self.node_problems = editor.problems.get(self.node_id, [])
         chosen = node.get("credentials", {})
         self.credential_slots = [
             {"slot": slot, "label": slot.replace("_", " ").capitalize(), "types": ", ".join(types),

@@ -64,10 +64,55 @@ def test_an_invalid_definition_is_refused_with_every_problem(api, api_user):
     error = response.json()["error"]
     assert error["code"] == "invalid_workflow"
     problems = sorted((p["node"], p["message"]) for p in error["details"])
-    assert [node for node, _ in problems] == ["A", "A", "B", "C"]
+    assert [node for node, _ in problems] == ["A", "A", "C"]  # B's missing url alone would save as a draft
     assert "ghost" in problems[0][1] and "no_such_node" in problems[1][1]
-    assert "'url' is required" in problems[2][1] and "retrys" in problems[3][1]
+    assert "retrys" in problems[2][1]
     assert api.get(URL, headers=owner.headers).json()["total"] == 0
+
+
+def test_a_draft_saves_with_warnings_on_its_nodes_and_activation_names_them(api, api_user):
+    owner = api_user("owner@example.com")
+    draft = definition("{{ $json.n * }}")  # an expression syntax error
+    draft["nodes"][0] = {"id": "t", "name": "Hook", "type": "webhook", "version": 1, "parameters": {"path": "d/1"}}
+    draft["nodes"].append({"id": "h", "name": "Fetch", "type": "http_request", "position": [2, 0], "parameters": {}})
+    draft["connections"].append({"from": "a", "to": "h"})
+    saved = api.post(URL, json={"name": "Draft", "definition": draft}, headers=owner.headers)
+    assert saved.status_code == 201, saved.text
+    warnings = {(w["node"], w["message"]) for w in saved.json()["warnings"]}
+    assert warnings == {("Fetch", "parameter 'url' is required"),
+                        ("Double", "parameters.fields[0].value: invalid expression '$json.n *': invalid syntax")}
+    workflow_id = saved.json()["id"]
+    assert api.get(f"{URL}/{workflow_id}", headers=owner.headers).json()["warnings"] == saved.json()["warnings"]
+
+    refused = api.post(f"{URL}/{workflow_id}/activate", headers=owner.headers)
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert error["message"] == ("cannot activate: 2 problem(s) on 'Fetch', 'Double' (first, on 'Fetch': parameter "
+                                "'url' is required); fix them, save, and activate again")
+    assert {d["node"] for d in error["details"]} == {"Double", "Fetch"}
+    after = api.get(f"{URL}/{workflow_id}", headers=owner.headers).json()
+    assert after["active"] is False and after["active_version"] is None
+    assert not any(e["type"] == "workflow.activated" for e in outbox("workflow.events"))
+
+    fixed = definition()
+    fixed["nodes"][0] = draft["nodes"][0]
+    fixed["nodes"].append({**draft["nodes"][2], "parameters": {"url": "https://example.com/"}})
+    fixed["connections"] = draft["connections"]
+    updated = api.patch(f"{URL}/{workflow_id}", json={"definition": fixed}, headers=owner.headers).json()
+    assert updated["warnings"] == []
+    activated = api.post(f"{URL}/{workflow_id}/activate", headers=owner.headers)
+    assert activated.status_code == 200, activated.text
+    assert activated.json()["active"] is True
+
+
+def test_a_draft_cannot_be_run_and_the_refusal_names_the_node(api, api_user):
+    owner = api_user("owner@example.com")
+    draft = definition()
+    draft["nodes"].append({"id": "h", "name": "Fetch", "type": "http_request", "position": [2, 0], "parameters": {}})
+    workflow = api.post(URL, json={"name": "Draft", "definition": draft}, headers=owner.headers).json()
+    response = api.post(f"{URL}/{workflow['id']}/run", json={}, headers=owner.headers)
+    assert response.status_code == 422
+    assert [d["node"] for d in response.json()["error"]["details"]] == ["Fetch"]
 
 
 def test_an_update_makes_a_new_version_and_an_identical_one_makes_none(api, api_user):

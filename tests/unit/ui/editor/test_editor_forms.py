@@ -83,3 +83,18 @@ def test_every_show_if_names_a_parameter_and_its_values():
                 target = forms.resolve(schema["properties"].get(other, {}), schema)
                 assert target, f"{entry['type']}.{key}: show_if names unknown parameter {other!r}"
                 assert set(allowed) <= set(target.get("enum", allowed)), f"{entry['type']}.{key}: {allowed}"
+
+
+def test_a_drafts_problems_show_on_the_fields_they_name():
+    schema = {"type": "object", "properties": {"url": {"type": "string"}, "fields": {"type": "array"},
+                                               "method": {"type": "string"}}, "required": ["url"]}
+    shown = forms.fields(schema, {"fields": [], "method": "GET"})
+    problems = ["parameter 'url' is required", "parameters.fields[0].value: invalid expression '$json.n *': "
+                "invalid syntax", "output 'x' does not exist"]
+    errors = {f.key: f.error for f in forms.with_problems(shown, problems)}
+    assert errors == {"url": "parameter 'url' is required",
+                      "fields": "parameters.fields[0].value: invalid expression '$json.n *': invalid syntax",
+                      "method": ""}
+    typed = [forms.FormField(**{**f.__dict__, "error": "not a number"}) if f.key == "url" else f for f in shown]
+    assert {f.key: f.error for f in forms.with_problems(typed, problems)}["url"] == "not a number"  # its own first
+    assert forms.with_problems(shown, []) == shown

@@ -45,9 +45,32 @@ def test_pages_and_search():
 
 
 def test_files_show_name_type_and_size():
-    assert ndv.files(ITEMS, 1) == [{"item": "1", "name": "invoice", "file_name": "inv.pdf",
-                                    "mime_type": "application/pdf", "size": "2.0 KB"}]
+    # a reference without the execution that stored it (pinned by hand) is listed, but cannot be linked
+    assert ndv.files(ITEMS, 1) == [{"item": "1", "name": "invoice", "key": "0/invoice", "file_name": "inv.pdf",
+                                    "mime_type": "application/pdf", "size": "2.0 KB", "stored": "", "preview": ""}]
     assert ndv.size_text(None) == "size unknown" and ndv.size_text(10) == "10 bytes"
+
+
+STORED = [{"json": {}}, {"json": {}, "binary": {
+    "photo": {"id": "b1", "execution_id": "e1", "file_name": "a.png", "mime_type": "image/png", "size": 5},
+    "notes": {"id": "b2", "execution_id": "e1", "file_name": "n.csv", "mime_type": "text/csv", "size": 5},
+    "page": {"id": "b3", "execution_id": "e1", "file_name": "p.svg", "mime_type": "image/svg+xml", "size": 5}}}]
+
+
+def test_stored_files_can_be_viewed_and_downloaded_by_key():
+    listed = {f["name"]: f for f in ndv.files(STORED, 11)}
+    assert listed["photo"]["key"] == "1/photo" and listed["photo"]["item"] == "12"
+    assert (listed["photo"]["stored"], listed["photo"]["preview"]) == ("yes", "image")
+    assert listed["notes"]["preview"] == "text"
+    assert (listed["page"]["stored"], listed["page"]["preview"]) == ("yes", "")  # SVG: download only, never shown
+    assert ndv.file_ref(STORED, "1/photo") == {"id": "b1", "execution_id": "e1", "file_name": "a.png",
+                                               "mime_type": "image/png"}
+
+
+def test_a_file_key_that_points_nowhere_gives_no_reference():
+    for key in ("9/photo", "1/missing", "0/photo", "x/photo", "-1/photo", "", "1"):
+        assert ndv.file_ref(STORED, key) is None
+    assert ndv.file_ref(ITEMS, "0/invoice") is None  # not in storage: no signed link can be asked for
 
 
 DEFINITION = {
