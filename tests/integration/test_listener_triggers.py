@@ -223,3 +223,35 @@ async def test_a_killed_consumer_loses_no_message(platform, postgres_url, kafka_
     in_flight = runs[24][2]["message"]["n"]  # queued, not acknowledged when the process died
     assert doubles == {in_flight: 2}, output
     assert len(runs) == total + 1
+
+
+async def test_two_schedulers_run_one_listener_and_the_survivor_takes_over(platform, redis_url, tmp_path):
+    """Two `linkflow scheduler` replicas: a message has one subscriber (one listener across replicas); SIGKILL the
+    one that listens and the other subscribes within seconds."""
+    url = urlsplit(redis_url)
+    redis_id = credential(platform, "redis", {"host": url.hostname, "port": url.port})
+    channel = f"{PREFIX}.failover"
+    workflow_id = active_workflow(platform, "redis_trigger", {"channels": channel}, "redis", redis_id)
+    client = redis.Redis.from_url(redis_url)
+    processes = [start(["scheduler"], tmp_path / f"scheduler-{i}.log") for i in range(2)]
+    try:
+        await until(lambda: client.pubsub_numsub(channel)[0][1] == 1, 30, "one replica to subscribe")
+        await asyncio.sleep(2)  # the other replica keeps trying the lock meanwhile
+        assert client.pubsub_numsub(channel)[0][1] == 1
+        assert client.publish(channel, "one") == 1
+        await until(lambda: count(workflow_id) == 1, 10, "the first execution")
+        leader = next(p for p in processes if '"listener runner is now the leader"' in
+                      (tmp_path / f"scheduler-{processes.index(p)}.log").read_text())
+        stop(leader, signal.SIGKILL)
+        survivor_log = tmp_path / f"scheduler-{1 - processes.index(leader)}.log"
+        await until(lambda: '"listener runner is now the leader"' in survivor_log.read_text()
+                    and client.pubsub_numsub(channel)[0][1] == 1, 30, "the other replica to subscribe")
+        assert client.publish(channel, "two") == 1
+        await until(lambda: count(workflow_id) == 2, 10, "the second execution")
+    finally:
+        for process in processes:
+            stop(process)
+    output = "\n".join((tmp_path / f"scheduler-{i}.log").read_text()[-2000:] for i in range(2))
+    assert [run[2]["message"] for run in inputs(workflow_id)] == ["one", "two"], output
+    survivor = next(p for p in processes if p is not leader)
+    assert survivor.returncode == 0, output
