@@ -255,3 +255,26 @@ async def test_two_schedulers_run_one_listener_and_the_survivor_takes_over(platf
     assert [run[2]["message"] for run in inputs(workflow_id)] == ["one", "two"], output
     survivor = next(p for p in processes if p is not leader)
     assert survivor.returncode == 0, output
+
+
+async def test_an_imported_n8n_kafka_trigger_workflow_consumes_its_topic(platform, postgres_url, kafka_bootstrap,
+                                                                         topic):
+    from backend.workflows.n8n.service import import_n8n
+
+    credential(platform, "kafka", {"bootstrap_servers": kafka_bootstrap, "security_protocol": "PLAINTEXT"})
+    n8n = {"name": "Orders from Kafka", "connections": {"Kafka Trigger": {"main": [[{"node": "Next", "type": "main",
+                                                                                      "index": 0}]]}},
+           "nodes": [{"name": "Kafka Trigger", "type": "n8n-nodes-base.kafkaTrigger", "typeVersion": 1.1,
+                      "position": [0, 0], "credentials": {"kafka": {"id": "7", "name": "kafka"}},
+                      "parameters": {"topic": topic, "groupId": f"{PREFIX}-n8n",
+                                     "options": {"fromBeginning": True, "jsonParseMessage": True, "onlyMessage": True}}},
+                     {"name": "Next", "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [200, 0],
+                      "parameters": {}}]}
+    with session_scope() as session:
+        workflow, _ = import_n8n(session, n8n, team_id=platform, user_id=None)
+        activate(session, workflow, user_id=None)
+        workflow_id = workflow.id
+    await produce(kafka_bootstrap, topic, 3)
+    async with running_listeners(postgres_url):
+        runs = await until(lambda: len(r := inputs(workflow_id)) >= 3 and r, 60, "three executions")
+    assert sorted(run[2]["n"] for run in runs) == [0, 1, 2]  # onlyMessage: the parsed message is the item
