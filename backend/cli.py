@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
 
     sub.add_parser("worker", help="run a Dramatiq worker that executes workflows")
-    sub.add_parser("scheduler", help="fire due schedules (leader-elected)")
+    sub.add_parser("scheduler", help="fire due schedules and run Redis/Kafka triggers (leader-elected)")
     consume = sub.add_parser("consume", help="run the event consumer of one service")
     consume.add_argument("--service", required=True, help="audit, notifications (with its notification-rules and "
                                                           "notification-delivery groups), analytics, search or billing")

@@ -13,6 +13,7 @@ from backend.events.consumers import registry
 # Imported before the worker threads start (each imports it on its first message): two threads
 # importing the engine package at once can see it half-made (ImportError of a name it defines).
 from backend.executions import worker_runtime as _worker_runtime  # noqa: F401
+from backend.listeners.runner import listener_loop
 from backend.sandbox import check_at_startup, code_sandbox
 from backend.settings import get_settings
 from executors import actors
@@ -34,6 +35,7 @@ async def run_embedded():
     stop = asyncio.Event()
     task = asyncio.create_task(maintenance_loop(stop, actors.enqueue, resend_queued_at_start=True))
     scheduler = asyncio.create_task(scheduler_loop(stop))
+    listeners = asyncio.create_task(listener_loop(stop))  # Redis/Kafka triggers of active workflows
     events = await start_event_pipeline()
     beat = asyncio.create_task(heartbeat_loop(stop, "embedded", worker_details(
         settings.queue.worker_threads, settings.queue.backend, scheduler=True, consumers=sorted(registry()),
@@ -45,6 +47,7 @@ async def run_embedded():
         stop.set()
         await task
         await scheduler
+        await listeners
         await beat
         await events.stop()
         worker.stop(timeout=5000)

@@ -1,4 +1,6 @@
-"""`linkflow scheduler`: fire due schedules while this process is the leader, until SIGTERM.
+"""`linkflow scheduler`: fire due schedules while this process is the leader, until SIGTERM; and run the
+listener triggers (Redis Trigger, Kafka Trigger) of active workflows while it holds the listener lock
+(backend/listeners/runner.py: a lock of its own, so schedules and listeners may lead on different replicas).
 
 Every replica runs the same loop; only the one holding the leader lock fires
 (backend/schedules/leader.py). The others try to take the lock once a second, so when the
@@ -40,10 +42,13 @@ async def _until_signalled() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    from backend.listeners.runner import listener_loop
     from executors.heartbeat import heartbeat_loop
 
     beat = asyncio.create_task(heartbeat_loop(stop, "scheduler", dict))
+    listeners = asyncio.create_task(listener_loop(stop))
     await scheduler_loop(stop)
+    await listeners
     await beat
 
 

@@ -8,6 +8,7 @@ from backend.credentials import models as _credentials  # noqa: F401
 from backend.db.base import Base
 from backend.events import models as _events  # noqa: F401
 from backend.executions import models as _executions  # noqa: F401
+from backend.listeners import models as _listeners  # noqa: F401
 from backend.notifications import models as _notifications  # noqa: F401
 from backend.schedules import models as _schedules  # noqa: F401
 from backend.users import models as _users  # noqa: F401

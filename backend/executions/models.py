@@ -25,6 +25,7 @@ class ExecutionMode(StrEnum):
     WEBHOOK = "webhook"
     TEST = "test"  # a webhook's test URL
     SCHEDULE = "schedule"
+    TRIGGER = "trigger"  # a listener trigger (Redis, Kafka) received a message
     RETRY = "retry"
     SUBWORKFLOW = "subworkflow"
     ERROR = "error"  # a workflow's error workflow

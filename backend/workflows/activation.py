@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from backend.billing import hooks as billing
 from backend.events.outbox import emit
+from backend.listeners.service import remove_workflow_listeners, sync_workflow_listeners
 from backend.schedules.service import remove_workflow_schedules, sync_workflow_schedules
 from backend.webhooks.service import register_workflow_webhooks, unregister_workflow_webhooks
 from backend.workflows.models import Workflow
@@ -36,6 +37,7 @@ def activate(session: Session, workflow: Workflow, *, user_id: str | None) -> Wo
     workflow.active, workflow.active_version_id = True, version.id
     register_workflow_webhooks(session, workflow, version.definition)  # Conflict names the other workflow
     sync_workflow_schedules(session, workflow, version.definition)
+    sync_workflow_listeners(session, workflow, version.definition)  # Redis/Kafka triggers: backend/listeners
     billing.check_active_workflows(session, workflow.team_id)  # 402 past the plan's active workflows
     emit(session, "workflow.events", workflow.id, {
         "type": "workflow.activated", "workflow_id": workflow.id, "team_id": workflow.team_id,
@@ -50,6 +52,7 @@ def deactivate(session: Session, workflow: Workflow, *, user_id: str | None) -> 
     workflow.active, workflow.active_version_id = False, None
     unregister_workflow_webhooks(session, workflow.id)
     remove_workflow_schedules(session, workflow.id)
+    remove_workflow_listeners(session, workflow.id)
     if was_active:
         emit(session, "workflow.events", workflow.id, {
             "type": "workflow.deactivated", "workflow_id": workflow.id, "team_id": workflow.team_id})
@@ -68,6 +71,6 @@ def _require_trigger(definition: dict) -> None:
     if not kinds - ON_DEMAND_TRIGGERS:
         found = f" (it has only: {', '.join(sorted(kinds))})" if kinds else ""
         raise InvalidDefinition(
-            f"the workflow has no trigger that can start it on its own{found}; add a Webhook or "
-            "Schedule trigger before activating it",
-            [{"node": None, "message": "an active workflow needs a webhook or schedule trigger"}])
+            f"the workflow has no trigger that can start it on its own{found}; add a Webhook, "
+            "Schedule, Redis Trigger or Kafka Trigger before activating it",
+            [{"node": None, "message": "an active workflow needs a webhook, schedule or listener trigger"}])

@@ -26,6 +26,8 @@ from backend.workflows.schemas import (
     N8nImportOut,
     RunAccepted,
     RunRequest,
+    TriggerListenerOut,
+    TriggerStatusOut,
     VersionOut,
     VersionPage,
     VersionSummary,
@@ -191,6 +193,16 @@ def activate_workflow(workflow_id: str, db: Db, who: Editor) -> WorkflowOut:
 def deactivate_workflow(workflow_id: str, db: Db, who: Editor) -> WorkflowOut:
     workflow = service.get_workflow(db, who.team_id, workflow_id)
     return _out(db, activation.deactivate(db, workflow, user_id=who.user_id), who)
+
+
+@router.get("/{workflow_id}/triggers", response_model=TriggerStatusOut)
+def workflow_triggers(workflow_id: str, db: Db, who: Viewer) -> TriggerStatusOut:
+    """The listener triggers of the active workflow: listening, or the error that stops them (and the retry)."""
+    from backend.listeners.service import list_workflow_listeners
+
+    workflow = service.get_workflow(db, who.team_id, workflow_id)
+    return TriggerStatusOut(active=workflow.active, listeners=[
+        TriggerListenerOut.model_validate(row) for row in list_workflow_listeners(db, workflow.id)])
 
 
 @router.post("/{workflow_id}/run", response_model=RunAccepted, status_code=202)

@@ -166,3 +166,23 @@ class DraftDiffRequest(BaseModel):
 class RunAccepted(BaseModel):
     execution_id: str
     status: str
+
+
+class TriggerListenerOut(BaseModel):
+    """A listener trigger (Redis Trigger, Kafka Trigger) of the active workflow and how it is doing."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    node_id: str
+    node_type: str
+    status: str  # starting | listening | error
+    error: str | None
+    detail: str
+    messages: int
+    last_message_at: datetime | None
+    updated_at: datetime
+
+
+class TriggerStatusOut(BaseModel):
+    active: bool
+    listeners: list[TriggerListenerOut]

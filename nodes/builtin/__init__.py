@@ -14,6 +14,7 @@ from nodes.builtin.html_node import Html
 from nodes.builtin.http_request import HttpRequest
 from nodes.builtin.if_node import If
 from nodes.builtin.kafka import Kafka
+from nodes.builtin.kafka_trigger import KafkaTrigger
 from nodes.builtin.limit import Limit
 from nodes.builtin.loop import Loop
 from nodes.builtin.manual_trigger import ManualTrigger
@@ -24,6 +25,7 @@ from nodes.builtin.noop import NoOp
 from nodes.builtin.postgres import Postgres
 from nodes.builtin.read_write_file import ReadWriteFile
 from nodes.builtin.redis_node import Redis
+from nodes.builtin.redis_trigger import RedisTrigger
 from nodes.builtin.remove_duplicates import RemoveDuplicates
 from nodes.builtin.respond_to_webhook import RespondToWebhook
 from nodes.builtin.s3 import S3
@@ -41,7 +43,7 @@ from nodes.builtin.xml_node import Xml
 
 NODE_TYPES = [
     # triggers
-    ManualTrigger, Webhook, Schedule,
+    ManualTrigger, Webhook, Schedule, RedisTrigger, KafkaTrigger,
     # flow
     If, Switch, Merge, Filter, Loop, Wait, ExecuteWorkflow, StopAndError, NoOp,
     # data

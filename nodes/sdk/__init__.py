@@ -27,6 +27,7 @@ Register it under the ``linkflow.nodes`` entry-point group (a list of classes).
 
 from nodes.sdk.context import NodeContext, ResponseSpec, WaitRequested
 from nodes.sdk.errors import NodeError, NodeTransientError, NodeUserError
+from nodes.sdk.listener import ListenerContext
 from nodes.sdk.node import Item, Node, NodeParameters, Output, TriggerSpec
 from nodes.sdk.registry import NodeRegistry, default_registry
 from nodes.sdk.sandbox import CodeRun, CodeSandbox
@@ -35,6 +36,7 @@ __all__ = [
     "CodeRun",
     "CodeSandbox",
     "Item",
+    "ListenerContext",
     "Node",
     "NodeContext",
     "NodeError",

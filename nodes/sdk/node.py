@@ -42,9 +42,14 @@ class NodeParameters(BaseModel):
 
 @dataclass(frozen=True)
 class TriggerSpec:
-    """How a trigger node starts a workflow."""
+    """How a trigger node starts a workflow.
 
-    kind: Literal["manual", "webhook", "schedule"]
+    ``listener``: while the workflow is active, the platform runs the node's ``async def listen(self, ctx)``
+    (one at a time across replicas, see backend/listeners); it calls ``await ctx.emit(items)`` once per
+    message, which returns once the execution is durably queued (see ``nodes.sdk.listener``).
+    """
+
+    kind: Literal["manual", "webhook", "schedule", "listener"]
 
 
 class Node:

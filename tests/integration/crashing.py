@@ -45,7 +45,26 @@ def after_step_a_committed() -> None:
     SqlStepStore._save = dying
 
 
-MOMENTS = {"before-waiting-recorded": before_waiting_recorded, "after-step-a-committed": after_step_a_committed}
+def after_listener_queued() -> None:
+    """A listener trigger queued its 25th execution (committed); the process dies before the message is
+    acknowledged to its source (the Kafka trigger's offset commit)."""
+    from backend.listeners.runner import Context
+
+    queue = Context._queue
+    queued = []
+
+    def dying(self, items):
+        execution_id = queue(self, items)
+        queued.append(execution_id)
+        if len(queued) == 25:
+            _die()
+        return execution_id
+
+    Context._queue = dying
+
+
+MOMENTS = {"before-waiting-recorded": before_waiting_recorded, "after-step-a-committed": after_step_a_committed,
+           "after-listener-queued": after_listener_queued}
 
 
 def main() -> int:

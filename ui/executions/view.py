@@ -11,7 +11,7 @@ from backend.storage.preview import kind_of
 
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 STATUSES = ["succeeded", "failed", "running", "queued", "waiting", "cancelled"]
-MODES = ["manual", "webhook", "schedule", "retry", "test", "subworkflow", "error"]
+MODES = ["manual", "webhook", "schedule", "trigger", "retry", "test", "subworkflow", "error"]
 FINISHED = {"succeeded", "failed", "cancelled"}
 MAX_TABLE_ROWS = 100
 MAX_COLUMNS = 12

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.events.schemas.base import ErrorDetail, EventSchema, Id, Name
 
-Mode = Literal["manual", "webhook", "test", "schedule", "retry", "subworkflow", "error"]
+Mode = Literal["manual", "webhook", "test", "schedule", "trigger", "retry", "subworkflow", "error"]
 Status = Literal["queued", "running", "waiting", "succeeded", "failed", "cancelled"]
 
 

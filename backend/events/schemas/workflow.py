@@ -41,7 +41,7 @@ class Firing(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     execution_id: Id
-    kind: Literal["webhook", "schedule", "manual", "test"]
+    kind: Literal["webhook", "schedule", "listener", "manual", "test"]
     node_id: Name | None = None
 
 

@@ -1,4 +1,5 @@
-"""Converters for n8n's integration nodes that have a LinkFlow counterpart: Postgres, Redis, S3, Send Email, Kafka.
+"""Converters for n8n's integration nodes that have a LinkFlow counterpart: Postgres, Redis, S3, Send Email, Kafka,
+and the Redis Trigger and Kafka Trigger.
 
 Same contract as ``nodes.py``: a converter returns ``Converted`` or raises ``Unsupported`` for the whole
 node; ``NodeJob.value`` converts (or reports) each parameter value.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.workflows.n8n.js_lexer import Unsupported
-from backend.workflows.n8n.nodes import Converted, NodeJob, _options
+from backend.workflows.n8n.nodes import Converted, NodeJob, _no_input, _options
 from backend.workflows.n8n.values import split_template
 
 
@@ -162,7 +163,39 @@ def _kafka(job: NodeJob, params: dict, version: float) -> Converted:
     return Converted("kafka", out)
 
 
+def _static(params: dict, name: str, default: Any = "") -> Any:
+    """A listener trigger's parameter: read once when the workflow is activated, so no expressions."""
+    value = params.get(name, default)
+    if isinstance(value, str) and value.startswith("="):
+        raise Unsupported(f"{name} set by an expression is not converted; a trigger's {name} is a fixed value")
+    return value
+
+
+def _redis_trigger(job: NodeJob, params: dict, version: float) -> Converted:
+    options = _options(params)
+    return _no_input(Converted("redis_trigger", {"channels": str(_static(params, "channels")),
+                                       "json_parse_body": bool(options.get("jsonParseBody", False)),
+                                       "only_message": bool(options.get("onlyMessage", False))}))
+
+
+def _kafka_trigger(job: NodeJob, params: dict, version: float) -> Converted:
+    if params.get("useSchemaRegistry"):
+        raise Unsupported("the schema registry (Avro) is not converted")
+    options = _options(params)
+    if options.get("parallelProcessing") is False:
+        job.problems.append({"node": job.name, "parameter": "options.parallelProcessing", "expression": None,
+                             "severity": "warning", "reason": "n8n waited for each run before the next message; "
+                             "LinkFlow queues one execution per message and they may run at the same time"})
+    json_parse = bool(options.get("jsonParseMessage", False))
+    return _no_input(Converted("kafka_trigger", {"topic": str(_static(params, "topic")), "group_id": str(_static(params, "groupId")),
+                                       "from_beginning": bool(options.get("fromBeginning", False)),
+                                       "json_parse_message": json_parse,
+                                       "only_message": json_parse and bool(options.get("onlyMessage", False))}))
+
+
 CONVERTERS = {
+    "n8n-nodes-base.redisTrigger": _redis_trigger,
+    "n8n-nodes-base.kafkaTrigger": _kafka_trigger,
     "n8n-nodes-base.postgres": _sql("postgres"),
     "n8n-nodes-base.mySql": _sql("mysql"),
     "n8n-nodes-base.redis": _redis,

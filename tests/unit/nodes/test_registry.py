@@ -12,7 +12,7 @@ CORE_TYPES = {
     "execute_workflow", "respond_to_webhook", "stop_and_error", "noop", "datetime", "crypto",
     "extract_from_file", "convert_to_file", "compression", "read_write_file", "compare_datasets",
     "xml", "html", "markdown",
-    "postgres", "mysql", "redis", "s3", "send_email", "kafka", "slack",
+    "postgres", "mysql", "redis", "s3", "send_email", "kafka", "slack", "redis_trigger", "kafka_trigger",
 }
 
 

@@ -434,3 +434,36 @@ def test_odd_connection_shapes_are_dropped_with_a_report(connections):
 
     result = convert_file(json.dumps(_n8n([START], connections, tags=7, settings=[1])))
     assert result.workflow["connections"] == [] and result.workflow["tags"] == []
+
+
+def test_redis_and_kafka_triggers_convert_to_listener_triggers():
+    from backend.workflows.n8n.service import convert_file
+
+    redis_trigger = {"name": "On event", "type": "n8n-nodes-base.redisTrigger", "typeVersion": 1, "position": [0, 0],
+                     "parameters": {"channels": "orders,events.*", "options": {"jsonParseBody": True}},
+                     "credentials": {"redis": {"id": "1", "name": "Cache"}}}
+    kafka_trigger = {"name": "On order", "type": "n8n-nodes-base.kafkaTrigger", "typeVersion": 1.1,
+                     "position": [0, 200],
+                     "parameters": {"topic": "orders", "groupId": "shop", "options": {
+                         "fromBeginning": True, "jsonParseMessage": True, "onlyMessage": True,
+                         "parallelProcessing": False}},
+                     "credentials": {"kafka": {"id": "2", "name": "Events"}}}
+    by_expression = {**kafka_trigger, "name": "Dynamic", "parameters": {"topic": "={{ $env.TOPIC }}", "groupId": "g"}}
+    noop = {"name": "Next", "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [300, 0], "parameters": {}}
+    result = convert_file(json.dumps(_n8n([redis_trigger, kafka_trigger, by_expression, noop], {
+        "On event": {"main": [[{"node": "Next", "type": "main", "index": 0}]]},
+        "On order": {"main": [[{"node": "Next", "type": "main", "index": 0}]]}})))
+    nodes = {n["name"]: n for n in result.workflow["nodes"]}
+    assert (nodes["On event"]["type"], nodes["On event"]["parameters"]) == (
+        "redis_trigger", {"channels": "orders,events.*", "json_parse_body": True, "only_message": False})
+    assert (nodes["On order"]["type"], nodes["On order"]["parameters"]) == (
+        "kafka_trigger", {"topic": "orders", "group_id": "shop", "from_beginning": True, "json_parse_message": True,
+                          "only_message": True})
+    assert not nodes["On event"].get("disabled") and not nodes["On order"].get("disabled")
+    assert nodes["Dynamic"]["disabled"]
+    assert {(c["node_name"], c["slot"], c["type"], c["name"]) for c in result.credentials} >= {
+        ("On event", "redis", "redis", "Cache"), ("On order", "kafka", "kafka", "Events")}
+    report = {(p["node"], p["parameter"], p["severity"]) for p in result.report}
+    assert ("On order", "options.parallelProcessing", "warning") in report
+    assert any(p["node"] == "Dynamic" and "fixed value" in p["reason"] and p["severity"] == "error"
+               for p in result.report)
