@@ -252,3 +252,65 @@ def test_a_tool_node_may_have_no_other_connections():
                    "and its output goes back to the agent, so it cannot have other connections") in problems
     assert any(node == "Get weather" and "cannot have other connections" in message for node, message in problems)
     assert validate(workflow("http://127.0.0.1:1/weather"), default_registry()) == []
+
+
+async def test_a_code_tool_runs_in_the_sandbox_and_cannot_read_host_files(llm, weather):
+    """The Code node as a tool runs as every Code node does: in the bwrap sandbox, without the host's files."""
+    from backend.sandbox import build_sandbox
+    from backend.settings import CodeSettings, HttpSettings
+
+    code = ("text = items[0]['json']['text']\n"
+            "if text == 'peek':\n"
+            "    return [{'json': {'leaked': open('" + __file__ + "').read()}}]\n"
+            "return [{'json': {'shout': text.upper()}}]\n")
+    definition = workflow(weather.url)
+    definition["nodes"].append({"id": "c", "name": "Shout", "type": "code", "position": [600, 200],
+                                "parameters": {"code": code}})
+    definition["connections"].append({"from": "a", "output": "tools", "to": "c"})
+    llm.script(tool_call("Shout", {"text": "hello"}), tool_call("Shout", {"text": "peek"}), answer("HELLO"))
+    login = OpenAiCredential().inject(OpenAiFields(api_key=API_KEY, base_url=llm.url))
+
+    async def credentials(credential_id: str, node_name: str) -> dict:
+        return login
+
+    store = InMemoryStepStore()
+    sandbox = build_sandbox(CodeSettings(sandbox="bwrap"), HttpSettings())
+    result = await run(definition, execution=ExecutionInfo(id=uuid.uuid4().hex, mode="manual"),
+                       input_items=[{"json": {"question": "shout hello"}}], store=store,
+                       services=EngineServices(credentials=credentials, settings=LOOPBACK, code_sandbox=sandbox))
+    assert result.status == "succeeded", result.error
+    tools = {t["function"]["name"]: t["function"] for t in llm.requests[0]["tools"]}
+    assert tools["Shout"]["parameters"]["properties"].keys() == {"text"}  # read from item['json']['text']
+    assert json.loads(_tool_messages(llm.requests[1])[0]["content"]) == {"shout": "HELLO"}
+    peeked = _tool_messages(llm.requests[2])[-1]["content"]
+    assert "the tool failed" in peeked and "No such file or directory" in peeked
+    assert "test_a_code_tool_runs_in_the_sandbox" not in peeked  # this file's text never reached the LLM
+
+
+# ---- the node alone, with nodes.sdk.testing's FakeContext (tools as plain functions) ----------------------
+
+async def test_the_node_with_a_fake_context_waits_out_a_429_and_feeds_tool_failures_back(llm):
+    import time
+
+    from nodes.builtin.ai_agent import AiAgent
+    from nodes.sdk.testing import run_node
+
+    def lookup(arguments):
+        """Looks an order up"""
+        if arguments["id"] == 0:
+            raise ValueError("order 0 does not exist")
+        return [{"json": {"id": arguments["id"], "status": "shipped"}}]
+
+    llm.rate_limit(1)
+    llm.script(tool_calls(("lookup", {"id": 0}), ("lookup", {"id": 7})), answer("Order 7 has shipped."))
+    started = time.monotonic()
+    out = await run_node(AiAgent, [{"json": {}}], params={"model": "llama3.1", "prompt": "order 7?", "max_steps": 2},
+                         credentials={"openai": OpenAiCredential().inject(OpenAiFields(api_key=API_KEY,
+                                                                                      base_url=llm.url))},
+                         settings=LOOPBACK, tools={"lookup": lookup})
+    assert time.monotonic() - started >= 1.0 and len(llm.requests) == 3  # the 429, then two LLM calls
+    result = out["main"][0]["json"]
+    assert result["output"] == "Order 7 has shipped." and result["tool_calls"] == 2
+    assert [json.loads(m["content"]) for m in _tool_messages(llm.requests[2])] == [
+        {"error": "the tool failed: order 0 does not exist"}, {"id": 7, "status": "shipped"}]
+    assert llm.requests[1]["tools"][0]["function"]["description"] == "Looks an order up"
