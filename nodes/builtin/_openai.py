@@ -52,7 +52,7 @@ class OpenAiApi:
                 body += chunk
                 if len(body) > MAX_ANSWER_BYTES:
                     raise NodeUserError(f"the OpenAI-compatible API's answer to {path} is larger than "
-                                        f"{MAX_ANSWER_BYTES // (1024 * 1024)} MB; ask for a shorter answer")
+                                        f"{MAX_ANSWER_BYTES:,} bytes; ask for a shorter answer (max_tokens)")
             return response.status_code, response.headers, bytes(body)
 
 

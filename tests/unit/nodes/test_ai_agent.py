@@ -314,3 +314,31 @@ async def test_the_node_with_a_fake_context_waits_out_a_429_and_feeds_tool_failu
     assert [json.loads(m["content"]) for m in _tool_messages(llm.requests[2])] == [
         {"error": "the tool failed: order 0 does not exist"}, {"id": 7, "status": "shipped"}]
     assert llm.requests[1]["tools"][0]["function"]["description"] == "Looks an order up"
+
+
+async def test_an_agent_run_again_replays_the_committed_tool_calls_instead_of_repeating_them(llm, weather):
+    """After a failure (or a crash) the execution runs again on its committed steps: a tool call the LLM asks
+    for again with the same arguments is answered from its committed step, the HTTP call is not made twice."""
+    from tests.fakes.openai.server import error
+
+    login = OpenAiCredential().inject(OpenAiFields(api_key=API_KEY, base_url=llm.url))
+
+    async def credentials(credential_id: str, node_name: str) -> dict:
+        return login
+
+    store = InMemoryStepStore()
+    execution = ExecutionInfo(id=uuid.uuid4().hex, mode="manual")
+    services = EngineServices(credentials=credentials, settings=LOOPBACK)
+    items = [{"json": {"question": "Weather in Oslo?"}}]
+    llm.script(tool_call("Get_weather", {"city": "Oslo"}), error(400, "context_length_exceeded"))
+    first = await run(workflow(weather.url), execution=execution, input_items=items, store=store, services=services)
+    assert first.status == "failed" and "context_length_exceeded" in first.error["message"]
+    assert weather.cities == ["Oslo"]
+
+    llm.script(tool_call("Get_weather", {"city": "Oslo"}), tool_call("Get_weather", {"city": "Bergen"}),
+               answer("Sunny in both."))
+    second = await run(workflow(weather.url), execution=execution, input_items=items, store=store, services=services)
+    assert second.status == "succeeded", second.error
+    assert weather.cities == ["Oslo", "Bergen"]  # Oslo came from the committed step
+    assert second.replayed_steps == 2  # Start and the first weather call
+    assert [json.loads(m["content"])["city"] for m in _tool_messages(llm.requests[-1])] == ["Oslo", "Bergen"]

@@ -151,3 +151,12 @@ async def test_the_credential_test_lists_the_models(llm, monkeypatch):
     assert bad.ok is False and "answered 401: Incorrect API key provided" in bad.message
     assert lost.ok is False and "check the base URL (it usually ends in /v1)" in lost.message
     assert llm.paths[0] == "GET /v1/models"
+
+
+async def test_an_answer_larger_than_the_limit_is_refused(llm, monkeypatch):
+    import nodes.builtin._openai as api
+
+    monkeypatch.setattr(api, "MAX_ANSWER_BYTES", 100_000)
+    llm.script(answer("word " * 50_000))
+    with pytest.raises(NodeUserError, match=r"answer to /chat/completions is larger than 100,000 bytes; ask for a shorter answer \(max_tokens\)"):
+        await _run(llm, {"model": "gpt-4o-mini", "prompt": "x"})
