@@ -21,6 +21,9 @@ Semantics (the docs and the tests hold the details):
 * Loops: see ``_run_loop``. The loop node's own ``execute`` is never called; each batch
   and the final "done" are steps of the loop node (run_index 0, 1, ...). A loop whose
   batch_size is invalid fails the run whatever its ``on_error``.
+* Tools (``tools.py``): a node on an AI Agent's ``tools`` output is never run in this order; the agent
+  runs it through ``_run_tool`` (the same ``execute_step``), each call committed as its next step. A call
+  whose committed step has the same input is replayed; a tool's failure goes back to the agent, not up.
 * Side effects: before a node whose type declares ``side_effects`` runs, the store is told
   (``before_effects``), so an execution kept in memory is recorded durably first.
 * Pins (manual and test runs only, see ``pins.py``): a pinned node is not called; its step
