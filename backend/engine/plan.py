@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from backend.engine.definition import NodeDefinition, NodeSettings, WorkflowDefinition
 from backend.engine.expressions import has_expression
 from backend.engine.graph import LOOP_TYPE, TOOL_PORT, Edge
-from backend.engine.validate import ERROR_PORT, Inspection, Problem, inspect_workflow, output_ports
+from backend.engine.validate import ERROR_PORT, Inspection, Problem, has_tools, inspect_workflow, output_ports
 from nodes.sdk import Node, NodeRegistry
 
 MAX_CACHED_PLANS = 256
@@ -140,7 +140,7 @@ def _build(inspection: Inspection) -> Plan:
     tools: dict[str, list[str]] = {}
     for node in nodes.values():
         for edge in node.incoming:
-            if edge.output == TOOL_PORT:
+            if edge.output == TOOL_PORT and has_tools(nodes[edge.source].cls):
                 tools.setdefault(edge.source, []).append(node.id)
     tools_sorted = {agent: tuple(sorted(ids, key=lambda i: positions[i])) for agent, ids in tools.items()}
     return Plan(

@@ -229,11 +229,16 @@ def _pin_problems(definition: WorkflowDefinition, classes: dict) -> list[Problem
     return [Problem(name, message) for name, message in pin_problems(definition.pin_data, definition.nodes, ports)]
 
 
+def has_tools(cls: type[Node] | None) -> bool:
+    """Whether a node type's ``tools`` output holds tools (an AI Agent's), not items (a Switch rule so named)."""
+    return cls is not None and TOOL_PORT in cls.outputs and not cls.dynamic_outputs
+
+
 def _tool_problems(definition: WorkflowDefinition, ids: dict, classes: dict) -> list[Problem]:
     """A node on an agent's ``tools`` output runs only when the agent calls it, and answers only the agent."""
     problems = []
     tools = {c.to: ids[c.from_].name for c in definition.connections
-             if c.output == TOOL_PORT and c.from_ in ids and c.to in ids}
+             if c.output == TOOL_PORT and c.from_ in ids and c.to in ids and has_tools(classes.get(c.from_))}
     for tool_id, agent in tools.items():
         tool = ids[tool_id]
         if tool_id in classes and (classes[tool_id].trigger is not None or tool.type == LOOP_TYPE):

@@ -342,3 +342,18 @@ async def test_an_agent_run_again_replays_the_committed_tool_calls_instead_of_re
     assert weather.cities == ["Oslo", "Bergen"]  # Oslo came from the committed step
     assert second.replayed_steps == 2  # Start and the first weather call
     assert [json.loads(m["content"])["city"] for m in _tool_messages(llm.requests[-1])] == ["Oslo", "Bergen"]
+
+
+async def test_a_switch_output_named_tools_is_an_ordinary_output():
+    """Only an agent's 'tools' output holds tools: a Switch rule may name its output 'tools' and its nodes run."""
+    definition = {"nodes": [
+        {"id": "t", "name": "Start", "type": "manual_trigger", "position": [0, 0]},
+        {"id": "w", "name": "Route", "type": "switch", "position": [200, 0], "parameters": {
+            "rules": [{"left": "{{ $json.kind }}", "operation": "equals", "right": "x", "output": "tools"}]}},
+        {"id": "s", "name": "Mark", "type": "set", "position": [400, 0],
+         "parameters": {"fields": [{"name": "routed", "value": True}]}},
+    ], "connections": [{"from": "t", "to": "w"}, {"from": "w", "output": "tools", "to": "s"}]}
+    assert validate(definition, default_registry()) == []
+    result = await run(definition, execution=ExecutionInfo(id=uuid.uuid4().hex, mode="manual"),
+                       input_items=[{"json": {"kind": "x"}}], store=InMemoryStepStore(), services=EngineServices())
+    assert result.status == "succeeded" and result.output == [{"json": {"kind": "x", "routed": True}}]
