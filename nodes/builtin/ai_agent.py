@@ -98,6 +98,26 @@ class _Conversation:
         self.calls = 0
 
     async def run(self) -> dict:
+        """The final answer; a failure names what the conversation did before it (the record has no output)."""
+        try:
+            return await self._converse()
+        except (NodeUserError, NodeTransientError) as exc:
+            if self.steps:
+                exc.message = f"{exc.message} (before that: {self._trail()})"
+            raise
+
+    def _trail(self) -> str:
+        parts = []
+        for step in self.steps:
+            if step["type"] == "llm":
+                parts.append(f"LLM call {step['iteration']} asked for {', '.join(step['tool_calls']) or 'nothing'}")
+            else:
+                run = f" run {step['run_index']}" if "run_index" in step else ""
+                parts.append(f"{step['tool']}{run} {step['status']}")
+        text = "; ".join(parts)
+        return text if len(text) <= 1000 else "..." + text[-1000:]
+
+    async def _converse(self) -> dict:
         p = self.p
         messages: list[dict] = [{"role": "system", "content": p.system_prompt}] if p.system_prompt else []
         messages.append({"role": "user", "content": p.prompt})

@@ -176,7 +176,9 @@ async def test_the_step_limit_stops_a_looping_llm_with_a_clear_error(llm, weathe
     assert result.error["node"] == "Agent"
     assert result.error["message"] == (
         "the agent reached its step limit: after 3 LLM calls (max_steps) the LLM still asked for tools (Add); "
-        "3 tool calls were made. Raise max_steps, or make the prompt or the tools' descriptions clearer")
+        "3 tool calls were made. Raise max_steps, or make the prompt or the tools' descriptions clearer "
+        "(before that: LLM call 1 asked for Add; Add run 0 succeeded; LLM call 2 asked for Add; Add run 1 "
+        "succeeded; LLM call 3 asked for Add; Add run 2 succeeded)")
     assert len(llm.requests) == 3
     assert sorted(s.run_index for s in store.steps.values() if s.node_name == "Add") == [0, 1, 2]
 
@@ -333,6 +335,8 @@ async def test_an_agent_run_again_replays_the_committed_tool_calls_instead_of_re
     llm.script(tool_call("Get_weather", {"city": "Oslo"}), error(400, "context_length_exceeded"))
     first = await run(workflow(weather.url), execution=execution, input_items=items, store=store, services=services)
     assert first.status == "failed" and "context_length_exceeded" in first.error["message"]
+    assert first.error["message"].endswith("(before that: LLM call 1 asked for Get_weather; Get_weather run 0 "
+                                           "succeeded)")
     assert weather.cities == ["Oslo"]
 
     llm.script(tool_call("Get_weather", {"city": "Oslo"}), tool_call("Get_weather", {"city": "Bergen"}),
