@@ -1,6 +1,7 @@
 """Built-in node types. NODE_TYPES is what the ``linkflow.nodes`` entry point exposes."""
 
 from nodes.builtin.aggregate import Aggregate
+from nodes.builtin.ai_agent import AiAgent
 from nodes.builtin.code import Code
 from nodes.builtin.compare_datasets import CompareDatasets
 from nodes.builtin.compression import Compression
@@ -22,6 +23,7 @@ from nodes.builtin.markdown_node import Markdown
 from nodes.builtin.merge import Merge
 from nodes.builtin.mysql import MySql
 from nodes.builtin.noop import NoOp
+from nodes.builtin.openai import OpenAi
 from nodes.builtin.postgres import Postgres
 from nodes.builtin.read_write_file import ReadWriteFile
 from nodes.builtin.redis_node import Redis
@@ -52,4 +54,5 @@ NODE_TYPES = [
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets, Xml, Html, Markdown,
     # integration
     HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, MySql, Redis, S3, SendEmail, Kafka, Slack,
+    OpenAi, AiAgent,
 ]
