@@ -10,6 +10,7 @@ from backend.credentials.types.aws_s3 import AwsS3
 from backend.credentials.types.base import CredentialType
 from backend.credentials.types.bearer_token import BearerToken
 from backend.credentials.types.github import GitHub
+from backend.credentials.types.gitlab import GitLab
 from backend.credentials.types.http_basic import HttpBasic
 from backend.credentials.types.kafka import Kafka
 from backend.credentials.types.mysql import MySql
@@ -26,7 +27,7 @@ CREDENTIAL_TYPES: list[type[CredentialType]] = [
     ApiKeyHeader, HttpBasic, BearerToken, OAuth2,
     # services
     Smtp, Postgres, Redis, AwsS3, Slack, Stripe, Kafka, MySql,
-    GitHub,
+    GitHub, GitLab,
 ]
 
 

@@ -11,6 +11,7 @@ from nodes.builtin.execute_workflow import ExecuteWorkflow
 from nodes.builtin.extract_from_file import ExtractFromFile
 from nodes.builtin.filter import Filter
 from nodes.builtin.github import GitHub
+from nodes.builtin.gitlab import GitLab
 from nodes.builtin.html_node import Html
 from nodes.builtin.http_request import HttpRequest
 from nodes.builtin.if_node import If
@@ -53,5 +54,5 @@ NODE_TYPES = [
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets, Xml, Html, Markdown,
     # integration
     HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, MySql, Redis, S3, SendEmail, Kafka, Slack,
-    GitHub,
+    GitHub, GitLab,
 ]

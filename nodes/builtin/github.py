@@ -65,7 +65,7 @@ class GitHub(Node):
     type = "github"
     display_name = "GitHub"
     group = "integration"
-    icon = "github"
+    icon = "git-branch"
     description = "Create, read, update and list GitHub issues, comment on them, read repositories and releases."
     Parameters = GitHubParameters
     credential_slots = {"github": ("github",)}
