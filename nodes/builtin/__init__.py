@@ -15,6 +15,7 @@ from nodes.builtin.gitlab import GitLab
 from nodes.builtin.html_node import Html
 from nodes.builtin.http_request import HttpRequest
 from nodes.builtin.if_node import If
+from nodes.builtin.jira import Jira
 from nodes.builtin.kafka import Kafka
 from nodes.builtin.kafka_trigger import KafkaTrigger
 from nodes.builtin.limit import Limit
@@ -54,5 +55,5 @@ NODE_TYPES = [
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets, Xml, Html, Markdown,
     # integration
     HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, MySql, Redis, S3, SendEmail, Kafka, Slack,
-    GitHub, GitLab,
+    GitHub, GitLab, Jira,
 ]
