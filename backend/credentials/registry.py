@@ -15,6 +15,7 @@ from backend.credentials.types.http_basic import HttpBasic
 from backend.credentials.types.jira import Jira
 from backend.credentials.types.kafka import Kafka
 from backend.credentials.types.mysql import MySql
+from backend.credentials.types.notion import Notion
 from backend.credentials.types.oauth2 import OAuth2
 from backend.credentials.types.postgres import Postgres
 from backend.credentials.types.redis import Redis
@@ -28,7 +29,7 @@ CREDENTIAL_TYPES: list[type[CredentialType]] = [
     ApiKeyHeader, HttpBasic, BearerToken, OAuth2,
     # services
     Smtp, Postgres, Redis, AwsS3, Slack, Stripe, Kafka, MySql,
-    GitHub, GitLab, Jira,
+    GitHub, GitLab, Jira, Notion,
 ]
 
 

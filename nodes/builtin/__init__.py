@@ -25,6 +25,7 @@ from nodes.builtin.markdown_node import Markdown
 from nodes.builtin.merge import Merge
 from nodes.builtin.mysql import MySql
 from nodes.builtin.noop import NoOp
+from nodes.builtin.notion import Notion
 from nodes.builtin.postgres import Postgres
 from nodes.builtin.read_write_file import ReadWriteFile
 from nodes.builtin.redis_node import Redis
@@ -55,5 +56,5 @@ NODE_TYPES = [
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets, Xml, Html, Markdown,
     # integration
     HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, MySql, Redis, S3, SendEmail, Kafka, Slack,
-    GitHub, GitLab, Jira,
+    GitHub, GitLab, Jira, Notion,
 ]
