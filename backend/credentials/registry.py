@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
+from backend.credentials.types.airtable import Airtable
 from backend.credentials.types.api_key_header import ApiKeyHeader
 from backend.credentials.types.aws_s3 import AwsS3
 from backend.credentials.types.base import CredentialType
@@ -29,7 +30,7 @@ CREDENTIAL_TYPES: list[type[CredentialType]] = [
     ApiKeyHeader, HttpBasic, BearerToken, OAuth2,
     # services
     Smtp, Postgres, Redis, AwsS3, Slack, Stripe, Kafka, MySql,
-    GitHub, GitLab, Jira, Notion,
+    GitHub, GitLab, Jira, Notion, Airtable,
 ]
 
 

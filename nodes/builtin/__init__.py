@@ -1,6 +1,7 @@
 """Built-in node types. NODE_TYPES is what the ``linkflow.nodes`` entry point exposes."""
 
 from nodes.builtin.aggregate import Aggregate
+from nodes.builtin.airtable import Airtable
 from nodes.builtin.code import Code
 from nodes.builtin.compare_datasets import CompareDatasets
 from nodes.builtin.compression import Compression
@@ -56,5 +57,5 @@ NODE_TYPES = [
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets, Xml, Html, Markdown,
     # integration
     HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, MySql, Redis, S3, SendEmail, Kafka, Slack,
-    GitHub, GitLab, Jira, Notion,
+    GitHub, GitLab, Jira, Notion, Airtable,
 ]
