@@ -4,9 +4,10 @@ Shaped like n8n's Jira Software node (resource ``issue`` or ``comment`` + ``oper
 Cloud REST API v3 (or v2 on Jira Data Center, as the ``jira`` credential says):
 
 * issue ``create`` (``project`` key, ``issue_type`` name, ``summary``, ``description`` as plain text, turned
-  into Atlassian Document Format on v3, ``labels``, ``priority`` name, ``assignee`` account id, and any other
+  into Atlassian Document Format on v3, ``labels``, ``priority`` name, ``assignee`` account id (project, type and priority may be ids), and any other
   ``fields`` as Jira's JSON) -> ``{id, key, self}``; ``get`` (``issue_key``); ``get_all`` (issues matching
-  ``jql``, with the ``search_fields`` asked for); ``update`` (what is set of the above); ``transition``
+  ``jql``, with the ``search_fields`` asked for); ``update`` (what is set of the above, then ``transition``
+  if set); ``transition``
   (``transition``: its id, or its name such as "Done"); ``delete``;
 * comment ``add`` (``comment`` text) and ``get_all`` (an issue's comments).
 
@@ -41,12 +42,13 @@ class JiraParameters(NodeParameters):
     operation: Literal["create", "get", "get_all", "update", "transition", "delete", "add"] = Field(
         "create", description="issue: create, get, get_all (JQL search), update, transition, delete; "
                               "comment: add, get_all")
-    project: str = Field("", max_length=100, description="create: the project key (PROJ)")
-    issue_type: str = Field("Task", max_length=100, description="create: the issue type's name (Task, Bug...)")
+    project: str = Field("", max_length=100, description="create: the project key (PROJ) or id (10000)")
+    issue_type: str = Field("Task", max_length=100, description="create: the issue type's name (Task, Bug...) "
+                                                                "or id")
     summary: str = Field("", max_length=255, description="create/update: the summary")
     description: str = Field("", max_length=32_000, description="create/update: the description, plain text")
     labels: list[str] | None = Field(None, max_length=100, description="create/update: labels")
-    priority: str = Field("", max_length=100, description="create/update: the priority's name (High...)")
+    priority: str = Field("", max_length=100, description="create/update: the priority's name (High...) or id")
     assignee: str = Field("", max_length=128, description="create/update: the assignee's account id")
     fields: dict[str, Any] = Field(default_factory=dict, description="create/update: other fields as Jira's "
                                    "JSON, e.g. {\"customfield_10010\": 5, \"duedate\": \"2026-12-24\"}")
@@ -55,7 +57,8 @@ class JiraParameters(NodeParameters):
                                                         "status = \"To Do\" ORDER BY created DESC)")
     search_fields: list[str] = Field(["*navigable"], max_length=200,
                                      description="get_all: the fields each issue comes with")
-    transition: str = Field("", max_length=100, description="transition: the transition's id or name (Done)")
+    transition: str = Field("", max_length=100, description="transition (and update): the transition's id or "
+                                                            "name (Done)")
     comment: str = Field("", max_length=32_000, description="comment add: the text")
     return_all: bool = Field(False, description="get_all: every page")
     limit: int = Field(50, ge=1, le=MAX_ITEMS, description="get_all: at most this many items")
@@ -95,10 +98,16 @@ def _text(text: str, v3: bool) -> Any:
         {"type": "paragraph", "content": [{"type": "text", "text": line}] if line else []} for line in lines]}
 
 
+def _ref(value: str, key: str) -> dict:
+    """A project, issue type or priority by id (all digits, as n8n stores them) or by key/name."""
+    value = value.strip()
+    return {"id": value} if value.isdigit() else {key: value}
+
+
 def _fields(p: JiraParameters, v3: bool) -> dict:
     fields = dict(p.fields)
     if p.operation == "create":
-        fields.update(project={"key": p.project}, issuetype={"name": p.issue_type})
+        fields.update(project=_ref(p.project, "key"), issuetype=_ref(p.issue_type, "name"))
     if p.summary:
         fields["summary"] = p.summary
     if p.description:
@@ -106,7 +115,7 @@ def _fields(p: JiraParameters, v3: bool) -> dict:
     if p.labels is not None:
         fields["labels"] = p.labels
     if p.priority:
-        fields["priority"] = {"name": p.priority}
+        fields["priority"] = _ref(p.priority, "name")
     if p.assignee:
         fields["assignee"] = {"accountId": p.assignee} if v3 else {"name": p.assignee}
     return fields
@@ -130,10 +139,14 @@ async def _one(api: JsonApi, p: JiraParameters, v3: bool) -> list[dict]:
         return [{"json": await api.json("POST", "/issue", json={"fields": _fields(p, v3)})}]
     if p.operation == "update":
         fields = _fields(p, v3)
-        if not fields:
+        if not fields and not p.transition:
             raise NodeUserError("issue update needs something to change: summary, description, labels, "
-                                "priority, assignee or fields")
-        await api.json("PUT", issue, json={"fields": fields})
+                                "priority, assignee, fields or transition")
+        if fields:
+            await api.json("PUT", issue, json={"fields": fields})
+        if p.transition:
+            chosen = await _transition(api, issue, p)
+            await api.json("POST", issue + "/transitions", json={"transition": {"id": chosen["id"]}})
         return [{"json": {"key": p.issue_key, "success": True}}]
     if p.operation == "delete":
         await api.json("DELETE", issue)

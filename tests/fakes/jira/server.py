@@ -2,7 +2,7 @@
 
 Follows the Jira Cloud platform REST API v3 docs (https://developer.atlassian.com/cloud/jira/platform/rest/v3/,
 as of 2025, after the move to ``/search/jql``): ``GET /rest/api/3/myself``; ``POST /rest/api/3/issue``
-(``{"fields": {"project": {"key"}, "issuetype": {"name"}, "summary", "description": ADF...}}`` -> 201
+(``{"fields": {"project": {"key"|"id"}, "issuetype": {"name"|"id"}, "summary", "description": ADF...}}`` -> 201
 ``{"id", "key", "self"}``); ``GET|PUT|DELETE /rest/api/3/issue/{key}`` (PUT and DELETE answer 204);
 ``GET|POST /rest/api/3/issue/{key}/transitions``; ``GET|POST /rest/api/3/issue/{key}/comment`` (comments
 paged by ``startAt``/``maxResults`` with ``total``); ``POST /rest/api/3/search/jql`` (paged by
@@ -23,6 +23,7 @@ from tests.fakes._http import FakeApi
 
 EMAIL, TOKEN = "ada@example.com", "jira-api-token"
 PROJECTS = {"OPS", "WEB", "BUSY"}
+PROJECT_IDS = {"10000": "OPS", "10001": "WEB"}
 TRANSITIONS = [{"id": "11", "name": "To Do", "to": {"name": "To Do"}},
                {"id": "21", "name": "In Progress", "to": {"name": "In Progress"}},
                {"id": "31", "name": "Done", "to": {"name": "Done"}}]
@@ -44,7 +45,7 @@ class FakeJira(FakeApi):
             self._create({"project": {"key": project}, "issuetype": {"name": "Task"}, "summary": f"Task {n + 1}"})
 
     def _create(self, fields: dict) -> dict:
-        project = fields["project"]["key"]
+        project = fields["project"].get("key") or PROJECT_IDS[fields["project"]["id"]]
         key = f"{project}-{sum(1 for k in self.issues if k.startswith(project + '-')) + 1}"
         self.issues[key] = {"id": str(10000 + len(self.issues)), "key": key,
                             "self": f"{self.origin}/rest/api/3/issue/{key}",
@@ -71,7 +72,8 @@ class FakeJira(FakeApi):
             errors = {}
             if not fields.get("summary"):
                 errors["summary"] = "You must specify a summary of the issue."
-            if (fields.get("project") or {}).get("key") not in PROJECTS:
+            project = fields.get("project") or {}
+            if project.get("key") not in PROJECTS and project.get("id") not in PROJECT_IDS:
                 errors["project"] = "valid project is required"
             description = fields.get("description")
             if description is not None and isinstance(description, str) == (version == "3"):

@@ -56,6 +56,18 @@ async def test_create_get_update_transition_comment_and_delete(jira):
     assert "OPS-1" not in jira.issues
 
 
+async def test_ids_as_n8n_stores_them_and_an_update_that_also_transitions(jira):
+    created = await _run(jira, {"project": "10000", "issue_type": "10001", "summary": "By ids", "priority": "2"})
+    sent = jira.calls[-1][3]["fields"]
+    assert sent["project"] == {"id": "10000"} and sent["issuetype"] == {"id": "10001"}
+    assert sent["priority"] == {"id": "2"} and created[0]["key"] == "OPS-1"
+    await _run(jira, {"operation": "update", "issue_key": "OPS-1", "summary": "Renamed", "transition": "21"})
+    assert [c[:2] for c in jira.calls[-2:]] == [("PUT", "/rest/api/3/issue/OPS-1"),
+                                               ("POST", "/rest/api/3/issue/OPS-1/transitions")]
+    assert jira.issues["OPS-1"]["fields"]["status"] == {"name": "In Progress"}
+    assert jira.issues["OPS-1"]["fields"]["summary"] == "Renamed"
+
+
 async def test_jql_search_follows_next_page_tokens(jira, monkeypatch):
     import nodes.builtin.jira as jira_module
 
