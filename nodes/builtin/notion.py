@@ -4,7 +4,7 @@ Shaped like n8n's Notion node (``resource`` + ``operation``), calling Notion's A
 the ``notion`` credential's integration secret:
 
 * database_page ``get_all`` (query ``database_id`` with Notion's ``filter`` and ``sorts`` JSON), ``create``
-  (a row in ``database_id``), ``get`` and ``update`` (``page_id``; ``archived`` true archives it);
+  (a row in ``database_id``; ``title`` fills the database's title property, whatever it is named), ``get`` and ``update`` (``page_id``; ``archived`` true archives it);
 * page ``create`` (a page under the page ``page_id``, with ``title``) and ``archive``;
 * block ``append`` (to ``block_id``, a page id or block id) and ``get_all`` (its children).
 
@@ -57,7 +57,8 @@ class NotionParameters(NodeParameters):
     database_id: str = Field("", max_length=300, description="The database's id or URL")
     page_id: str = Field("", max_length=300, description="The page's id or URL (page create: the parent page)")
     block_id: str = Field("", max_length=300, description="block: the page or block whose children to use")
-    title: str = Field("", max_length=2000, description="page create: the new page's title")
+    title: str = Field("", max_length=2000, description="create: the new page's title (in a database: its "
+                                                        "title property, whatever it is called)")
     property_values: list[PropertyValue] = Field(default_factory=list, max_length=100,
                                                  description="create/update: properties as name, type, value")
     properties: dict[str, Any] = Field(default_factory=dict, description="create/update: properties as "
@@ -177,6 +178,10 @@ async def _one(api: JsonApi, p: NotionParameters) -> list[dict]:
             properties = {"title": {"title": _rich(p.title)}}
         else:
             parent, properties = {"database_id": notion_id(p.database_id, "database_id")}, _properties(p)
+            if p.title:  # the database's title property, whatever it is called
+                schema = (await api.json("GET", f"/databases/{parent['database_id']}")).get("properties") or {}
+                name = next((n for n, prop in schema.items() if prop.get("type") == "title"), "title")
+                properties = {name: {"title": _rich(p.title)}, **properties}
         body = {"parent": parent, "properties": properties}
         if p.text or p.blocks:
             body["children"] = _blocks(p)

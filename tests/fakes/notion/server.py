@@ -1,7 +1,7 @@
 """A stand-in for Notion's public API on 127.0.0.1, for tests (api.notion.com cannot be reached from here).
 
 Follows Notion's API reference for ``Notion-Version: 2022-06-28`` (https://developers.notion.com/reference):
-``GET /v1/users/me``; ``POST /v1/databases/{id}/query`` (``filter``, ``sorts``, ``start_cursor``,
+``GET /v1/users/me``; ``GET /v1/databases/{id}`` (its properties); ``POST /v1/databases/{id}/query`` (``filter``, ``sorts``, ``start_cursor``,
 ``page_size`` <= 100 -> ``{"object": "list", "results", "next_cursor", "has_more"}``); ``POST /v1/pages``
 (``parent`` ``database_id`` or ``page_id``, ``properties``, ``children``); ``GET|PATCH /v1/pages/{id}``;
 ``GET|PATCH /v1/blocks/{id}/children`` (cursor-paged; PATCH appends ``children``). Errors are
@@ -74,6 +74,10 @@ class FakeNotion(FakeApi):
         if path == "/v1/users/me":
             return 200, {}, {"object": "user", "id": "u-bot", "type": "bot", "name": "LinkFlow",
                              "bot": {"workspace_name": "Acme"}}
+        if (match := re.fullmatch(rf"/v1/databases/{_ID}", path)) and _norm(match.group(1)) == DB:
+            return 200, {}, {"object": "database", "id": DB, "title": [{"plain_text": "Tasks"}],
+                             "properties": {name: {"id": name[:4], "name": name, "type": kind, kind: {}}
+                                            for name, kind in SCHEMA.items()}}
         if match := re.fullmatch(rf"/v1/databases/{_ID}/query", path):
             if _norm(match.group(1)) not in (DB, BUSY_DB):
                 return _error(404, "object_not_found", f"Could not find database with ID: {match.group(1)}. "

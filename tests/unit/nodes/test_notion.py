@@ -57,6 +57,8 @@ async def test_create_a_row_read_update_it_and_append_blocks(notion):
     added = await _run(notion, {"resource": "block", "operation": "append", "block_id": page_id,
                                 "blocks": [{"type": "divider", "divider": {}}], "text": "third"})
     assert [b["type"] for b in added] == ["paragraph", "divider"]
+    titled = await _run(notion, {"operation": "create", "database_id": DB, "title": "By title"})
+    assert titled[0]["properties"] == {"Name": {"title": [{"type": "text", "text": {"content": "By title"}}]}}
     child = await _run(notion, {"resource": "page", "operation": "create", "page_id": page_id,
                                 "title": "Notes"})
     assert child[0]["parent"] == {"type": "page_id", "page_id": page_id.replace("-", "")}
