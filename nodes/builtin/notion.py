@@ -19,6 +19,7 @@ waited out as ``Retry-After`` says (up to 30 s, 3 tries), then reported as trans
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Literal
 
@@ -69,7 +70,8 @@ class NotionParameters(NodeParameters):
                                                           "paragraph a line")
     blocks: list[dict] = Field(default_factory=list, max_length=MAX_BLOCKS,
                                description="page create/block append: Notion block objects")
-    filter: dict[str, Any] | None = Field(None, description="get_all: Notion's filter JSON")
+    filter: dict[str, Any] | str | None = Field(None, description="get_all: Notion's filter JSON (an object, "
+                                                                  "or its text)")
     sorts: list[dict] = Field(default_factory=list, description="get_all: Notion's sorts JSON")
     return_all: bool = Field(False, description="get_all: every page")
     limit: int = Field(50, ge=1, le=MAX_ITEMS, description="get_all: at most this many items")
@@ -169,7 +171,7 @@ async def _one(api: JsonApi, p: NotionParameters) -> list[dict]:
     if p.operation == "get_all":
         body: dict[str, Any] = {"sorts": p.sorts} if p.sorts else {}
         if p.filter:
-            body["filter"] = p.filter
+            body["filter"] = _json_object(p.filter, "filter")
         path = f"/databases/{notion_id(p.database_id, 'database_id')}/query"
         return [{"json": row} for row in await _cursor(api, "POST", path, body, limit)]
     if p.operation == "create":
@@ -195,6 +197,18 @@ async def _one(api: JsonApi, p: NotionParameters) -> list[dict]:
     if p.archived is not None:
         body["archived"] = p.archived
     return [{"json": await api.json("PATCH", page, json=body)}]
+
+
+def _json_object(value: dict | str, name: str) -> dict:
+    if isinstance(value, dict):
+        return value
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        raise NodeUserError(f"{name} is not valid JSON: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise NodeUserError(f"{name} must be a JSON object")
+    return parsed
 
 
 async def _cursor(api: JsonApi, method: str, path: str, body: dict, limit: int) -> list:
