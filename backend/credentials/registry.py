@@ -12,6 +12,7 @@ from backend.credentials.types.base import CredentialType
 from backend.credentials.types.bearer_token import BearerToken
 from backend.credentials.types.github import GitHub
 from backend.credentials.types.gitlab import GitLab
+from backend.credentials.types.google_sheets import GoogleSheets
 from backend.credentials.types.http_basic import HttpBasic
 from backend.credentials.types.jira import Jira
 from backend.credentials.types.kafka import Kafka
@@ -30,7 +31,7 @@ CREDENTIAL_TYPES: list[type[CredentialType]] = [
     ApiKeyHeader, HttpBasic, BearerToken, OAuth2,
     # services
     Smtp, Postgres, Redis, AwsS3, Slack, Stripe, Kafka, MySql,
-    GitHub, GitLab, Jira, Notion, Airtable,
+    GitHub, GitLab, Jira, Notion, Airtable, GoogleSheets,
 ]
 
 

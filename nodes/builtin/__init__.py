@@ -13,6 +13,7 @@ from nodes.builtin.extract_from_file import ExtractFromFile
 from nodes.builtin.filter import Filter
 from nodes.builtin.github import GitHub
 from nodes.builtin.gitlab import GitLab
+from nodes.builtin.google_sheets import GoogleSheets
 from nodes.builtin.html_node import Html
 from nodes.builtin.http_request import HttpRequest
 from nodes.builtin.if_node import If
@@ -57,5 +58,5 @@ NODE_TYPES = [
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets, Xml, Html, Markdown,
     # integration
     HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, MySql, Redis, S3, SendEmail, Kafka, Slack,
-    GitHub, GitLab, Jira, Notion, Airtable,
+    GitHub, GitLab, Jira, Notion, Airtable, GoogleSheets,
 ]

@@ -39,6 +39,7 @@ class JsonApi:
                  tries: int = 3, default_wait_s: float = 1) -> None:
         self.client, self.vendor, self.base = client, vendor, base_url.rstrip("/")
         self.max_wait_s, self.tries, self.default_wait_s = max_wait_s, tries, default_wait_s
+        self.query: dict = {}  # sent with every request (an API key in the query string)
 
     @classmethod
     def open(cls, ctx: Any, vendor: str, base_url: str, headers: dict[str, str], **options: Any) -> _Session:
@@ -54,13 +55,14 @@ class JsonApi:
                                 f"credential's host {httpx.URL(self.base).host}; it was not followed")
         return path
 
-    async def request(self, method: str, path: str, *, params: dict | None = None,
-                      json: Any = None) -> httpx.Response:
+    async def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
+                      data: dict | None = None) -> httpx.Response:
         url = self._url(path)
         what = f"{method} {httpx.URL(url).path}"
         for attempt in range(1, self.tries + 1):
             try:
-                response = await self.client.request(method, url, params=params, json=json)
+                response = await self.client.request(method, url, params={**self.query, **(params or {})} or None,
+                                                     json=json, data=data)
             except httpx.TransportError as exc:
                 raise NodeTransientError(f"{self.vendor} {what}: {type(exc).__name__}: {exc}") from None
             wait = self.rate_limit_wait(response)
@@ -157,8 +159,8 @@ def api_message(response: httpx.Response) -> str:
         return str(body)[:300]
     parts: list[str] = []
     error = body.get("error")
-    if isinstance(error, dict):  # Airtable: {"error": {"type": ..., "message": ...}}
-        parts.append(": ".join(str(error[k]) for k in ("type", "message") if error.get(k)))
+    if isinstance(error, dict):  # Airtable {"error": {"type", "message"}}, Google {"error": {"status", "message"}}
+        parts.append(": ".join(str(error[k]) for k in ("type", "status", "message") if error.get(k)))
     elif isinstance(error, str):  # Airtable NOT_FOUND, GitLab OAuth errors
         parts.append(error + (f": {body['error_description']}" if body.get("error_description") else ""))
     message = body.get("message")

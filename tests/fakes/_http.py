@@ -64,7 +64,10 @@ class FakeApi:
                 query = dict(parse_qsl(url.query))
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                body = json.loads(raw) if raw else None
+                if raw and "x-www-form-urlencoded" in (self.headers.get("Content-Type") or ""):
+                    body = dict(parse_qsl(raw.decode()))  # an OAuth token request
+                else:
+                    body = json.loads(raw) if raw else None
                 fake.calls.append((self.command, url.path, query, body))
                 status, headers, answer = fake.answer(self.command, url.path, query, body, self.headers)
                 payload = b"" if answer is None else json.dumps(answer).encode()

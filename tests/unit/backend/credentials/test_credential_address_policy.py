@@ -101,6 +101,8 @@ TARGETS = {
     "jira": lambda h, p: {"site_url": f"http://{_netloc(h, p)}", "email": "ada@example.com", "api_token": "t-1234"},
     "notion": lambda h, p: {"api_key": "secret_1234", "api_base_url": f"http://{_netloc(h, p)}/v1"},
     "airtable": lambda h, p: {"access_token": "pat1234", "api_base_url": f"http://{_netloc(h, p)}/v0"},
+    "google_sheets": lambda h, p: {"auth_type": "api_key", "api_key": "AIza1234",
+                                   "api_base_url": f"http://{_netloc(h, p)}/v4"},
     "kafka": lambda h, p: {"bootstrap_servers": _netloc(h, p), "security_protocol": "SASL_PLAINTEXT",
                            "username": "app", "password": "pw-1234"},
 }
@@ -129,7 +131,7 @@ async def _test(type_name: str, values: dict) -> TestResult:
 
 
 URL_TYPES = {"api_key_header", "bearer_token", "http_basic", "slack", "stripe", "oauth2", "aws_s3",
-             "github", "gitlab", "jira", "notion", "airtable"}
+             "github", "gitlab", "jira", "notion", "airtable", "google_sheets"}
 UNPARSABLE_IN_URLS = {"0177.0.0.1"}  # httpx will not parse an octal address in a URL
 
 
@@ -177,7 +179,7 @@ async def test_control_the_allow_list_lets_the_same_test_connect(listeners, monk
 
 
 REDIRECTING_TYPES = ["api_key_header", "bearer_token", "http_basic", "slack", "stripe",
-                     "github", "gitlab", "jira", "notion", "airtable"]
+                     "github", "gitlab", "jira", "notion", "airtable", "google_sheets"]
 
 
 @pytest.mark.parametrize("type_name", REDIRECTING_TYPES)
