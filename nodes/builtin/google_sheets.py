@@ -8,8 +8,8 @@ public sheets only):
   row names the columns and each further row is one item ``{column: value}``, as in n8n; otherwise one item
   ``{"values": [...]}`` per row;
 * ``append``: one row per input item after the last row of the table in ``range``; the columns are the sheet's
-  header row (its first row; fields it does not name are left out) when ``fields_from_input``, else
-  ``values`` (a list of cells, or of rows);
+  header row (its first row; fields it does not name are left out) filled from the item's fields
+  (``fields_from_input``) and ``fields`` (column -> value), else ``values`` (a list of cells, or of rows);
 * ``update``: ``values`` (rows of cells) written at ``range``.
 
 ``value_input_option`` USER_ENTERED parses numbers, dates and formulas as typed in the UI; RAW stores text as
@@ -41,6 +41,8 @@ class GoogleSheetsParameters(NodeParameters):
     range: str = Field("Sheet1", min_length=1, max_length=300, description="A1 range: Sheet1, Sheet1!A1:D50")
     header_row: bool = Field(True, description="read: the first row names the columns")
     fields_from_input: bool = Field(True, description="append: the item's fields, by the sheet's header row")
+    fields: dict[str, Any] = Field(default_factory=dict, description="append: column name -> value, by the "
+                                                                     "sheet's header row (over the item's fields)")
     values: list[Any] = Field(default_factory=list, max_length=MAX_ROWS,
                               description="append/update: a list of cells (one row) or of rows")
     value_input_option: Literal["USER_ENTERED", "RAW"] = Field(
@@ -50,8 +52,8 @@ class GoogleSheetsParameters(NodeParameters):
     def _fits(self) -> GoogleSheetsParameters:
         if self.operation == "update" and not self.values:
             raise ValueError("sheet update needs values")
-        if self.operation == "append" and not self.fields_from_input and not self.values:
-            raise ValueError("sheet append needs values (or fields_from_input)")
+        if self.operation == "append" and not (self.fields_from_input or self.fields or self.values):
+            raise ValueError("sheet append needs values, fields or fields_from_input")
         return self
 
 
@@ -124,13 +126,14 @@ async def _one(api: JsonApi, p: GoogleSheetsParameters, data: dict, headers: dic
         if not rows:
             return []
         names = [str(n) for n in rows[0]]
-        return [{"json": {name: (row[i] if i < len(row) else "") for i, name in enumerate(names)}}
-                for row in rows[1:]]
+        first = _first_row(p.range)
+        return [{"json": {**{name: (row[i] if i < len(row) else "") for i, name in enumerate(names)},
+                          "row_number": first + n}} for n, row in enumerate(rows[1:], start=1)]
     option = {"valueInputOption": p.value_input_option}
     if p.operation == "update":
         return [{"json": await api.json("PUT", values_path, params=option,
                                         json={"range": p.range, "majorDimension": "ROWS", "values": _rows(p.values)})}]
-    if p.fields_from_input:
+    if p.fields_from_input or p.fields:
         key = (sheet, p.range.split("!")[0])
         if key not in headers:
             header_path = f"/spreadsheets/{sheet}/values/{quote(key[1] + '!1:1', safe='')}"
@@ -138,12 +141,20 @@ async def _one(api: JsonApi, p: GoogleSheetsParameters, data: dict, headers: dic
         if not headers[key]:
             raise NodeUserError(f"the sheet {key[1]!r} has no header row (its first row names the columns); "
                                 "add one, or give values")
-        rows = [[_cell(data.get(str(name), "")) for name in headers[key]]]
+        source = {**(data if p.fields_from_input else {}), **p.fields}
+        rows = [[_cell(source.get(str(name), "")) for name in headers[key]]]
     else:
         rows = _rows(p.values)
     answer = await api.json("POST", values_path + ":append", params={**option, "insertDataOption": "INSERT_ROWS"},
                             json={"majorDimension": "ROWS", "values": rows})
     return [{"json": answer}]
+
+
+def _first_row(a1: str) -> int:
+    """The sheet row where ``a1`` starts (``Sheet1!B3:D9`` -> 3; a whole sheet or columns -> 1)."""
+    cells = a1.rsplit("!", 1)[1] if "!" in a1 else ""
+    digits = "".join(ch for ch in cells.split(":")[0] if ch.isdigit())
+    return int(digits) if digits else 1
 
 
 def _cell(value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Converters for n8n's GitHub, GitLab, Jira Software, Notion and Airtable nodes (the operations the LinkFlow
+"""Converters for n8n's GitHub, GitLab, Jira Software, Notion, Airtable and Google Sheets nodes (the operations the LinkFlow
 nodes have; any other operation is reported as not converted, by name, and the node is left disabled).
 
 Same contract as ``nodes.py``: a converter returns ``Converted`` or raises ``Unsupported`` for the whole node;
@@ -331,16 +331,64 @@ def _airtable_v1(job: NodeJob, params: dict) -> Converted:
     raise Unsupported(f"Airtable operation {operation!r} is not converted")
 
 
+# -- Google Sheets ------------------------------------------------------------------------------
+
+def _sheet_name(params: dict) -> str:
+    raw = params.get("sheetName", "")
+    if not isinstance(raw, dict):
+        return str(raw or "Sheet1")
+    if raw.get("mode") == "name":
+        return str(raw.get("value") or "Sheet1")
+    if raw.get("cachedResultName"):  # picked from the list: the value is the sheet's gid, the name is cached
+        return str(raw["cachedResultName"])
+    raise Unsupported("a sheet given by its id (gid) is not converted; pick it by name")
+
+
+def _google_sheets(job: NodeJob, params: dict, version: float) -> Converted:
+    if version < 4:
+        raise Unsupported("Google Sheets node versions before 4 are not converted; open the workflow in n8n 1.x "
+                          "to upgrade the node first")
+    if params.get("resource", "sheet") != "sheet":
+        raise Unsupported(f"Google Sheets resource {params.get('resource')!r} is not converted")
+    operation = params.get("operation", "read")
+    sheet = _sheet_name(params)
+    if isinstance(sheet, str) and sheet.startswith("="):
+        raise Unsupported("a sheet name set by an expression is not converted")
+    out: dict[str, Any] = {"operation": operation,
+                           "spreadsheet_id": job.value(_locator(params.get("documentId", "")), "documentId")}
+    options = _options(params)
+    if operation == "read":
+        if ((params.get("filtersUI") or {}).get("values")):
+            raise Unsupported("rows filtered by lookup columns are not converted; add a Filter node after it")
+        location = ((options.get("dataLocationOnSheet") or {}).get("values") or {})
+        cells = location.get("range") if location.get("rangeDefinition") == "specifyRange" else ""
+        out["range"] = f"{sheet}!{cells}" if cells else sheet
+        return Converted("google_sheets", out)
+    if operation == "append":
+        columns = params.get("columns") if isinstance(params.get("columns"), dict) else {}
+        out["range"] = sheet
+        out["value_input_option"] = "RAW" if options.get("cellFormat") == "RAW" else "USER_ENTERED"
+        if columns.get("mappingMode", "defineBelow") == "autoMapInputData":
+            out["fields_from_input"] = True
+        else:
+            out.update(fields_from_input=False, fields={
+                k: job.value(v, f"columns.value.{k}") for k, v in (columns.get("value") or {}).items()})
+        return Converted("google_sheets", out)
+    raise Unsupported(f"Google Sheets operation {operation!r} is not converted (read and append are)")
+
+
 CONVERTERS = {
     "n8n-nodes-base.github": _git("GitHub"),
     "n8n-nodes-base.gitlab": _git("GitLab"),
     "n8n-nodes-base.jira": _jira,
     "n8n-nodes-base.notion": _notion,
     "n8n-nodes-base.airtable": _airtable,
+    "n8n-nodes-base.googleSheets": _google_sheets,
 }
 
 CREDENTIAL_TYPES = {
     "githubApi": ("github", "github"), "gitlabApi": ("gitlab", "gitlab"),
     "jiraSoftwareCloudApi": ("jira", "jira"), "jiraSoftwareServerPatApi": ("jira", "jira"),
     "notionApi": ("notion", "notion"), "airtableTokenApi": ("airtable", "airtable"),
+    "googleApi": ("google_sheets", "google_sheets"),  # n8n's service-account credential
 }

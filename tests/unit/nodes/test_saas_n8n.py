@@ -1,10 +1,11 @@
-"""n8n workflows with GitHub, GitLab, Jira, Notion and Airtable nodes (tests/fixtures/n8n/, written in n8n's
+"""n8n workflows with GitHub, GitLab, Jira, Notion, Airtable and Google Sheets nodes (tests/fixtures/n8n/, written in n8n's
 format), converted, their credentials bound by the names the files give, and run by the engine against the
 fake vendor APIs in tests/fakes/ (the vendors cannot be reached from here, so they are mocked with their
 documented shapes). Operations the LinkFlow nodes do not have are reported by name."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from backend.credentials.types.airtable import Airtable, AirtableFields
 from backend.credentials.types.github import GitHub, GitHubFields
 from backend.credentials.types.gitlab import GitLab, GitLabFields
+from backend.credentials.types.google_sheets import GoogleSheets, GoogleSheetsFields
 from backend.credentials.types.jira import Jira, JiraFields
 from backend.credentials.types.notion import Notion, NotionFields
 from backend.engine import EngineServices, ExecutionInfo, InMemoryStepStore, run
@@ -19,6 +21,7 @@ from backend.workflows.n8n.service import convert_file
 from tests.fakes.airtable import server as airtable
 from tests.fakes.github import server as github
 from tests.fakes.gitlab import server as gitlab
+from tests.fakes.google_sheets import server as sheets
 from tests.fakes.jira import server as jira
 from tests.fakes.notion import server as notion
 
@@ -104,6 +107,19 @@ async def test_airtable_tasks():
         assert [(r["Name"], r["Status"]) for r in out] == [("Write docs", "Todo")] * 2
 
 
+async def test_google_sheets_signups():
+    from tests.unit.nodes.test_google_sheets import EMAIL, PRIVATE, PUBLIC
+
+    with sheets.FakeSheets(public_key=PUBLIC, client_email=EMAIL) as server:
+        server.sheets["Sheet1"] = [["name", "email"]]
+        key = json.dumps({"client_email": EMAIL, "private_key": PRIVATE, "token_uri": server.token_url})
+        login = GoogleSheets().inject(GoogleSheetsFields(service_account_key=key, api_base_url=server.url))
+        out = await _run("google_sheets_signups.json", {"Sheets robot": login},
+                         [{"first": "Ada", "last": "Lovelace", "email": "Ada@Example.com"}])
+        assert server.sheets["Sheet1"] == [["name", "email"], ["Ada Lovelace", "ada@example.com"]]
+        assert out == [{"name": "Ada Lovelace", "email": "ada@example.com", "row_number": 2}]
+
+
 @pytest.mark.parametrize(("node", "reason"), [
     ({"type": "n8n-nodes-base.github", "parameters": {"resource": "file", "operation": "create"}},
      "GitHub file 'create' is not converted"),
@@ -120,6 +136,10 @@ async def test_airtable_tasks():
         "propertiesUi": {"propertyValues": [{"key": "Files|files"}]}}}, "property 'Files' of type 'files'"),
     ({"type": "n8n-nodes-base.airtable", "typeVersion": 2, "parameters": {"operation": "upsert"}},
      "Airtable record 'upsert' is not converted"),
+    ({"type": "n8n-nodes-base.googleSheets", "typeVersion": 4.5, "parameters": {
+        "operation": "appendOrUpdate", "sheetName": {"mode": "name", "value": "S"}}}, "'appendOrUpdate' is not"),
+    ({"type": "n8n-nodes-base.googleSheets", "typeVersion": 4.5, "parameters": {
+        "sheetName": {"mode": "id", "value": "123"}}}, "by its id (gid) is not converted"),
 ])
 def test_other_operations_are_reported_by_name(node, reason):
     document = {"name": "x", "nodes": [{"name": "Step", "position": [0, 0], "typeVersion": 1, **node}],
