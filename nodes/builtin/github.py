@@ -4,7 +4,7 @@ Shaped like n8n's GitHub node (``resource`` + ``operation``), with the ``github`
 
 * issue ``create`` (``title``, ``body``, ``labels``, ``assignees``), ``get`` and ``update`` (``issue_number``;
   ``title``/``body``/``state``/``labels``/``assignees`` that are set), ``get_all`` (the repository's issues
-  by ``state``: open, closed or all), ``create_comment`` (``issue_number``, ``body``);
+  by ``state``: open, closed or all; GitHub lists pull requests among them, with a ``pull_request`` key), ``create_comment`` (``issue_number``, ``body``);
 * repository ``get``; release ``get_all``.
 
 Listings follow GitHub's ``Link: <...>; rel="next"`` header page by page (100 a page) up to ``limit``
