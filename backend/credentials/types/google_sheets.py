@@ -18,7 +18,13 @@ from pydantic import Field, SecretStr, model_validator
 
 from backend.credentials.types._api import api_test
 from backend.credentials.types._http import request, shown_url
-from backend.credentials.types.base import CredentialFields, CredentialType, TestResult, secret
+from backend.credentials.types.base import (
+    CredentialFields,
+    CredentialProblem,
+    CredentialType,
+    TestResult,
+    secret,
+)
 from nodes.sdk.jsonapi import api_message
 
 SHEETS_API = "https://sheets.googleapis.com/v4"
@@ -79,14 +85,18 @@ class GoogleSheets(CredentialType):
         try:
             assertion = jwt.encode({"iss": account["client_email"], "scope": SCOPE, "aud": account["token_uri"],
                                     "iat": now, "exp": now + 3600}, account["private_key"], algorithm="RS256")
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"the service account's private key cannot sign: {type(exc).__name__}") from None
+        except (ValueError, TypeError, jwt.PyJWTError) as exc:
+            raise CredentialProblem(f"the service account's private key cannot sign ({type(exc).__name__}); "
+                                    "paste the JSON key file again") from None
         return {"api_base_url": base, "headers": {}, "token_request": {
             "url": account["token_uri"], "form": {"grant_type": JWT_GRANT, "assertion": assertion}},
             "client_email": account["client_email"]}
 
     async def test(self, values: GoogleSheetsFields) -> TestResult:
-        injected = self.inject(values)
+        try:
+            injected = self.inject(values)
+        except CredentialProblem as exc:
+            return TestResult(False, str(exc))
         if values.auth_type == "api_key":
             key = _plain(values.api_key)
             result = await api_test("Google Sheets", f"{injected['api_base_url']}/spreadsheets/linkflow-test?key="

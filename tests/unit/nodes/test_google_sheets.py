@@ -106,13 +106,21 @@ async def test_googles_errors_are_named(sheets):
         await _run(sheets, {"operation": "read"}, service_account_key=key)
 
 
-def test_incomplete_credentials_are_refused():
+async def test_incomplete_credentials_are_refused():
     with pytest.raises(ValueError, match="lacks client_email, private_key, token_uri"):
         GoogleSheetsFields(service_account_key="{}")
     with pytest.raises(ValueError, match="not JSON"):
         GoogleSheetsFields(service_account_key="nope")
     with pytest.raises(ValueError, match="needs the API key"):
         GoogleSheetsFields(auth_type="api_key")
+    from backend.credentials.types.base import CredentialProblem
+
+    broken = GoogleSheetsFields(service_account_key=json.dumps(
+        {"client_email": EMAIL, "private_key": "-----BEGIN PRIVATE KEY-----\nnope", "token_uri": "https://x/t"}))
+    with pytest.raises(CredentialProblem, match="private key cannot sign"):
+        SheetsCredential().inject(broken)
+    result = await SheetsCredential().test(broken)
+    assert result.ok is False and "private key cannot sign" in result.message
 
 
 async def test_the_credential_test(sheets, monkeypatch):
