@@ -99,7 +99,7 @@ async def test_notion_task_log():
 async def test_airtable_tasks():
     with airtable.FakeAirtable() as server:
         login = Airtable().inject(AirtableFields(access_token=airtable.TOKEN, api_base_url=server.url))
-        out = await _run("airtable_contacts.json", {"Airtable PAT": login},
+        out = await _run("airtable_tasks.json", {"Airtable PAT": login},
                          [{"name": " Write docs ", "points": 1}, {"name": "Ship", "points": 5}])
         assert [r["fields"] for r in server.records] == [
             {"Name": "Write docs", "Status": "Todo", "Points": 1}, {"Name": "Ship", "Status": "Done", "Points": 5}]
