@@ -5,13 +5,19 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
+from backend.credentials.types.airtable import Airtable
 from backend.credentials.types.api_key_header import ApiKeyHeader
 from backend.credentials.types.aws_s3 import AwsS3
 from backend.credentials.types.base import CredentialType
 from backend.credentials.types.bearer_token import BearerToken
+from backend.credentials.types.github import GitHub
+from backend.credentials.types.gitlab import GitLab
+from backend.credentials.types.google_sheets import GoogleSheets
 from backend.credentials.types.http_basic import HttpBasic
+from backend.credentials.types.jira import Jira
 from backend.credentials.types.kafka import Kafka
 from backend.credentials.types.mysql import MySql
+from backend.credentials.types.notion import Notion
 from backend.credentials.types.oauth2 import OAuth2
 from backend.credentials.types.openai import OpenAi
 from backend.credentials.types.postgres import Postgres
@@ -27,6 +33,7 @@ CREDENTIAL_TYPES: list[type[CredentialType]] = [
     # services
     Smtp, Postgres, Redis, AwsS3, Slack, Stripe, Kafka, MySql,
     OpenAi,
+    GitHub, GitLab, Jira, Notion, Airtable, GoogleSheets,
 ]
 
 

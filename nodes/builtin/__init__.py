@@ -2,6 +2,7 @@
 
 from nodes.builtin.aggregate import Aggregate
 from nodes.builtin.ai_agent import AiAgent
+from nodes.builtin.airtable import Airtable
 from nodes.builtin.code import Code
 from nodes.builtin.compare_datasets import CompareDatasets
 from nodes.builtin.compression import Compression
@@ -11,9 +12,13 @@ from nodes.builtin.date_time import DateTime
 from nodes.builtin.execute_workflow import ExecuteWorkflow
 from nodes.builtin.extract_from_file import ExtractFromFile
 from nodes.builtin.filter import Filter
+from nodes.builtin.github import GitHub
+from nodes.builtin.gitlab import GitLab
+from nodes.builtin.google_sheets import GoogleSheets
 from nodes.builtin.html_node import Html
 from nodes.builtin.http_request import HttpRequest
 from nodes.builtin.if_node import If
+from nodes.builtin.jira import Jira
 from nodes.builtin.kafka import Kafka
 from nodes.builtin.kafka_trigger import KafkaTrigger
 from nodes.builtin.limit import Limit
@@ -24,6 +29,7 @@ from nodes.builtin.merge import Merge
 from nodes.builtin.mysql import MySql
 from nodes.builtin.noop import NoOp
 from nodes.builtin.openai import OpenAi
+from nodes.builtin.notion import Notion
 from nodes.builtin.postgres import Postgres
 from nodes.builtin.read_write_file import ReadWriteFile
 from nodes.builtin.redis_node import Redis
@@ -55,4 +61,5 @@ NODE_TYPES = [
     # integration
     HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, MySql, Redis, S3, SendEmail, Kafka, Slack,
     OpenAi, AiAgent,
+    GitHub, GitLab, Jira, Notion, Airtable, GoogleSheets,
 ]

@@ -240,3 +240,8 @@ def _slack(job: NodeJob, params: dict, version: float) -> Converted:
 
 CONVERTERS["n8n-nodes-base.slack"] = _slack
 CREDENTIAL_TYPES["slackApi"] = ("slack", "slack")
+
+from backend.workflows.n8n import saas  # noqa: E402 - GitHub, GitLab, Jira, Notion, Airtable
+
+CONVERTERS.update(saas.CONVERTERS)
+CREDENTIAL_TYPES.update(saas.CREDENTIAL_TYPES)

@@ -14,6 +14,7 @@ CORE_TYPES = {
     "xml", "html", "markdown",
     "postgres", "mysql", "redis", "s3", "send_email", "kafka", "slack", "redis_trigger", "kafka_trigger",
     "openai", "ai_agent",
+    "github", "gitlab", "jira", "notion", "airtable", "google_sheets",
 }
 
 
@@ -72,4 +73,5 @@ def test_the_built_in_nodes_with_side_effects_are_those_that_act_outside_linkflo
     acting = {entry["type"] for entry in default_registry().catalog() if entry["side_effects"]}
     assert acting == {"http_request", "code", "execute_workflow", "wait", "read_write_file",  # it writes server files
                       "postgres", "mysql", "redis", "s3", "send_email", "kafka", "slack",
-                      "openai", "ai_agent"}
+                      "openai", "ai_agent",
+                      "github", "gitlab", "jira", "notion", "airtable", "google_sheets"}

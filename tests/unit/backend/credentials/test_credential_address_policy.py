@@ -97,6 +97,13 @@ TARGETS = {
     "redis": lambda h, p: {"host": h, "port": p, "password": "pw-1234"},
     "smtp": lambda h, p: {"host": h, "port": p, "security": "none", "username": "mailer", "password": "pw-1234"},
     "mysql": lambda h, p: {"host": h, "port": p, "database": "app", "user": "app", "password": "pw-1234"},
+    "github": lambda h, p: {"access_token": "ghp_1234", "api_base_url": f"http://{_netloc(h, p)}"},
+    "gitlab": lambda h, p: {"access_token": "glpat-1234", "server_url": f"http://{_netloc(h, p)}"},
+    "jira": lambda h, p: {"site_url": f"http://{_netloc(h, p)}", "email": "ada@example.com", "api_token": "t-1234"},
+    "notion": lambda h, p: {"api_key": "secret_1234", "api_base_url": f"http://{_netloc(h, p)}/v1"},
+    "airtable": lambda h, p: {"access_token": "pat1234", "api_base_url": f"http://{_netloc(h, p)}/v0"},
+    "google_sheets": lambda h, p: {"auth_type": "api_key", "api_key": "AIza1234",
+                                   "api_base_url": f"http://{_netloc(h, p)}/v4"},
     "kafka": lambda h, p: {"bootstrap_servers": _netloc(h, p), "security_protocol": "SASL_PLAINTEXT",
                            "username": "app", "password": "pw-1234"},
 }
@@ -124,7 +131,8 @@ async def _test(type_name: str, values: dict) -> TestResult:
     return await ctype.test(ctype.Fields.model_validate(values))
 
 
-URL_TYPES = {"api_key_header", "bearer_token", "http_basic", "slack", "stripe", "oauth2", "aws_s3", "openai"}
+URL_TYPES = {"api_key_header", "bearer_token", "http_basic", "slack", "stripe", "oauth2", "aws_s3", "openai",
+             "github", "gitlab", "jira", "notion", "airtable", "google_sheets"}
 UNPARSABLE_IN_URLS = {"0177.0.0.1"}  # httpx will not parse an octal address in a URL
 
 
@@ -171,7 +179,8 @@ async def test_control_the_allow_list_lets_the_same_test_connect(listeners, monk
     assert listener.connections() >= 1
 
 
-REDIRECTING_TYPES = ["api_key_header", "bearer_token", "http_basic", "slack", "stripe", "openai"]
+REDIRECTING_TYPES = ["api_key_header", "bearer_token", "http_basic", "slack", "stripe", "openai",
+                     "github", "gitlab", "jira", "notion", "airtable", "google_sheets"]
 
 
 @pytest.mark.parametrize("type_name", REDIRECTING_TYPES)
