@@ -7,6 +7,7 @@ from nodes.builtin.compression import Compression
 from nodes.builtin.convert_to_file import ConvertToFile
 from nodes.builtin.crypto import Crypto
 from nodes.builtin.date_time import DateTime
+from nodes.builtin.discord import Discord
 from nodes.builtin.execute_workflow import ExecuteWorkflow
 from nodes.builtin.extract_from_file import ExtractFromFile
 from nodes.builtin.filter import Filter
@@ -36,7 +37,9 @@ from nodes.builtin.slack import Slack
 from nodes.builtin.sort import Sort
 from nodes.builtin.split_out import SplitOut
 from nodes.builtin.stop_and_error import StopAndError
+from nodes.builtin.stripe import Stripe
 from nodes.builtin.switch import Switch
+from nodes.builtin.telegram import Telegram
 from nodes.builtin.wait import Wait
 from nodes.builtin.webhook import Webhook
 from nodes.builtin.xml_node import Xml
@@ -52,4 +55,5 @@ NODE_TYPES = [
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets, Xml, Html, Markdown,
     # integration
     HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, MySql, Redis, S3, SendEmail, Kafka, Slack,
+    Telegram, Discord, Stripe,
 ]
