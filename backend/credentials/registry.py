@@ -16,10 +16,12 @@ from backend.credentials.types.mysql import MySql
 from backend.credentials.types.oauth2 import OAuth2
 from backend.credentials.types.postgres import Postgres
 from backend.credentials.types.redis import Redis
+from backend.credentials.types.sendgrid import SendGrid
 from backend.credentials.types.slack import Slack
 from backend.credentials.types.smtp import Smtp
 from backend.credentials.types.stripe import Stripe
 from backend.credentials.types.telegram import Telegram
+from backend.credentials.types.twilio import Twilio
 from backend.errors import UserError
 
 CREDENTIAL_TYPES: list[type[CredentialType]] = [
@@ -27,7 +29,7 @@ CREDENTIAL_TYPES: list[type[CredentialType]] = [
     ApiKeyHeader, HttpBasic, BearerToken, OAuth2,
     # services
     Smtp, Postgres, Redis, AwsS3, Slack, Stripe, Kafka, MySql,
-    Telegram, DiscordWebhook, DiscordBot,
+    Telegram, DiscordWebhook, DiscordBot, Twilio, SendGrid,
 ]
 
 

@@ -31,6 +31,7 @@ from nodes.builtin.remove_duplicates import RemoveDuplicates
 from nodes.builtin.respond_to_webhook import RespondToWebhook
 from nodes.builtin.s3 import S3
 from nodes.builtin.schedule import Schedule
+from nodes.builtin.sendgrid import SendGrid
 from nodes.builtin.send_email import SendEmail
 from nodes.builtin.set import Set
 from nodes.builtin.slack import Slack
@@ -40,6 +41,7 @@ from nodes.builtin.stop_and_error import StopAndError
 from nodes.builtin.stripe import Stripe
 from nodes.builtin.switch import Switch
 from nodes.builtin.telegram import Telegram
+from nodes.builtin.twilio import Twilio
 from nodes.builtin.wait import Wait
 from nodes.builtin.webhook import Webhook
 from nodes.builtin.xml_node import Xml
@@ -55,5 +57,5 @@ NODE_TYPES = [
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets, Xml, Html, Markdown,
     # integration
     HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, MySql, Redis, S3, SendEmail, Kafka, Slack,
-    Telegram, Discord, Stripe,
+    Telegram, Discord, Stripe, Twilio, SendGrid,
 ]

@@ -11,9 +11,10 @@ A node makes one ``SaasClient`` per run::
 * Every request goes through the platform's address policy (``nodes/sdk/net.py``), as HTTP Request's do, with
   ``trust_env=False`` (no proxy from the environment) and redirects not followed (an API answers, it does not
   redirect; a redirect would carry the credential elsewhere).
-* A 429 is waited out as the answer says (the ``Retry-After`` header in seconds or as an HTTP date, or what
-  ``retry_after`` reads from the body, e.g. Telegram's ``parameters.retry_after``), at most ``max_wait_s`` at a
-  time and ``tries`` times in all; then a ``NodeTransientError`` says how long the vendor asked to wait.
+* A 429 is waited out as the answer says (what ``retry_after`` reads from the body, e.g. Telegram's
+  ``parameters.retry_after``; else the ``Retry-After`` header in seconds or as an HTTP date; else an
+  ``X-RateLimit-Reset`` epoch second; else 1 s), at most ``max_wait_s`` at a time and ``tries`` times in all;
+  then a ``NodeTransientError`` says how long the vendor asked to wait.
 * 5xx answers and dropped connections are transient (the engine's retry settings apply); other 4xx answers are
   user errors naming the vendor, the status and the vendor's message (``error_text`` finds it in the body).
 * Answers larger than ``MAX_ANSWER_BYTES`` are refused while they are read.
@@ -158,6 +159,9 @@ def _wait_of(response: httpx.Response, body: bytes, retry_after: Callable[[Any],
     if isinstance(from_body, int | float) and from_body >= 0:
         return float(from_body)
     header = response.headers.get("Retry-After", "").strip()
+    reset = response.headers.get("X-RateLimit-Reset", "").strip()
+    if not header and reset.isdigit():  # the epoch second the window resets (SendGrid, GitHub)
+        return float(min(max(int(reset) - int(time.time()), 0), 24 * 3600))
     if not header:
         return DEFAULT_WAIT_S
     try:
