@@ -29,6 +29,7 @@ from nodes.builtin.redis_node import Redis
 from nodes.builtin.redis_trigger import RedisTrigger
 from nodes.builtin.remove_duplicates import RemoveDuplicates
 from nodes.builtin.respond_to_webhook import RespondToWebhook
+from nodes.builtin.rss_read import RssRead
 from nodes.builtin.s3 import S3
 from nodes.builtin.schedule import Schedule
 from nodes.builtin.sendgrid import SendGrid
@@ -57,5 +58,5 @@ NODE_TYPES = [
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets, Xml, Html, Markdown,
     # integration
     HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, MySql, Redis, S3, SendEmail, Kafka, Slack,
-    Telegram, Discord, Stripe, Twilio, SendGrid,
+    Telegram, Discord, Stripe, Twilio, SendGrid, RssRead,
 ]
