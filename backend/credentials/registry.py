@@ -11,6 +11,7 @@ from backend.credentials.types.base import CredentialType
 from backend.credentials.types.bearer_token import BearerToken
 from backend.credentials.types.discord import DiscordBot, DiscordWebhook
 from backend.credentials.types.http_basic import HttpBasic
+from backend.credentials.types.hubspot import HubSpot
 from backend.credentials.types.kafka import Kafka
 from backend.credentials.types.mysql import MySql
 from backend.credentials.types.oauth2 import OAuth2
@@ -29,7 +30,7 @@ CREDENTIAL_TYPES: list[type[CredentialType]] = [
     ApiKeyHeader, HttpBasic, BearerToken, OAuth2,
     # services
     Smtp, Postgres, Redis, AwsS3, Slack, Stripe, Kafka, MySql,
-    Telegram, DiscordWebhook, DiscordBot, Twilio, SendGrid,
+    Telegram, DiscordWebhook, DiscordBot, Twilio, SendGrid, HubSpot,
 ]
 
 

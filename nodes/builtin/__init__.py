@@ -13,6 +13,7 @@ from nodes.builtin.extract_from_file import ExtractFromFile
 from nodes.builtin.filter import Filter
 from nodes.builtin.html_node import Html
 from nodes.builtin.http_request import HttpRequest
+from nodes.builtin.hubspot import HubSpot
 from nodes.builtin.if_node import If
 from nodes.builtin.kafka import Kafka
 from nodes.builtin.kafka_trigger import KafkaTrigger
@@ -58,5 +59,5 @@ NODE_TYPES = [
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets, Xml, Html, Markdown,
     # integration
     HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, MySql, Redis, S3, SendEmail, Kafka, Slack,
-    Telegram, Discord, Stripe, Twilio, SendGrid, RssRead,
+    Telegram, Discord, Stripe, Twilio, SendGrid, RssRead, HubSpot,
 ]
