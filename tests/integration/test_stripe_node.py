@@ -127,3 +127,42 @@ def test_a_key_in_a_message_is_masked():
 async def test_bad_parameters_are_refused(stripe_mock_url, params, message):
     with pytest.raises(NodeUserError, match=message):
         await _run(stripe_mock_url, params)
+
+
+async def test_an_n8n_feed_to_hubspot_to_stripe_workflow_converts_and_runs(stripe_mock_url):
+    """tests/fixtures/n8n/rss_to_hubspot.json: RSS Read (a local feed server) -> Limit -> HubSpot search (the local
+    HubSpot fake: HubSpot cannot be reached from here) -> Stripe customers by email (stripe-mock); its HubSpot
+    upsert has no counterpart and is reported by name, the rest runs."""
+    from pathlib import Path
+
+    from backend.credentials.types.hubspot import HubSpot, HubSpotFields
+    from backend.engine import EngineServices, ExecutionInfo, InMemoryStepStore, run
+    from backend.workflows.n8n.service import convert_file
+    from tests.fakes.hubspot.server import TOKEN, FakeHubSpot
+    from tests.fakes.rss.server import FeedServer
+
+    result = convert_file((Path(__file__).parents[1] / "fixtures" / "n8n" / "rss_to_hubspot.json").read_bytes())
+    assert [(p["node"], p.get("severity", "error")) for p in result.report if p.get("severity", "error") == "error"] \
+        == [("Upsert contact", "error")]
+    nodes = {n["id"]: n for n in result.workflow["nodes"]}
+    for ref in result.credentials:
+        if nodes[ref["node"]]["type"] != "noop":  # as bind_credentials does: the unconverted node has no slots
+            nodes[ref["node"]].setdefault("credentials", {})[ref["slot"]] = ref["name"]
+    with FeedServer() as feeds, FakeHubSpot(seed=2) as hubspot:
+        hubspot._create({"email": "ada@example.com", "firstname": "Ada"})
+        logins = {"CRM": HubSpot().inject(HubSpotFields(access_token=TOKEN, api_base_url=hubspot.url)),
+                  "Billing": _login(stripe_mock_url)}
+
+        async def credentials(credential_id: str, node_name: str) -> dict:
+            return logins[credential_id]
+
+        done = await run(result.workflow, execution=ExecutionInfo(id="e1", mode="manual"),
+                         input_items=[{"json": {"feed": feeds.url + "/rss.xml"}}], store=InMemoryStepStore(),
+                         services=EngineServices(credentials=credentials, settings=LOOPBACK))
+        assert done.status == "succeeded", done.error
+        [search] = [r.json() for r in hubspot.requests]
+        assert search["filterGroups"] == [{"filters": [{"propertyName": "firstname", "operator": "EQ",
+                                                        "value": "Ada"}]}]
+    customers = done.nodes["Stripe"]["items"]
+    assert customers and {c["json"]["object"] for c in customers} == {"customer"}
+    assert done.nodes["HubSpot"]["items"][0]["json"]["properties"] == {"email": "ada@example.com", "firstname": "Ada"}
