@@ -3,7 +3,8 @@
 Shaped like n8n's Discord node (``resource`` + ``operation``), calling Discord's HTTP API v10
 (https://discord.com/developers/docs/resources/message and .../resources/webhook):
 
-* message ``send``: with a ``discord_webhook`` credential, ``POST <webhook URL>?wait=true`` (``content``,
+* message ``send``: with a ``discord_webhook`` credential, ``POST <webhook URL>?wait=true`` (a ``?thread_id=`` in
+  the URL is kept; ``content``,
   ``embeds``, ``username``, ``avatar_url``, ``tts``); with a ``discord_bot`` credential,
   ``POST /channels/{channel_id}/messages`` (``content``, ``embeds``, ``tts``, ``reply_to`` as a message
   reference). At most 10 embeds; a message needs content or embeds. The output is Discord's Message object.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import httpx
 from pydantic import Field, model_validator
 
 from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError
@@ -118,8 +120,8 @@ async def _one(api: SaasClient, login: dict, p: DiscordParameters) -> list[dict]
             body["username"] = p.username
         if p.avatar_url:
             body["avatar_url"] = p.avatar_url
-        return [{"json": await api.call("POST", login["webhook_url"], params={"wait": "true"}, json=body,
-                                        label="webhook")}]
+        url = str(httpx.URL(login["webhook_url"]).copy_merge_params({"wait": "true"}))  # keeps ?thread_id=
+        return [{"json": await api.call("POST", url, json=body, label="webhook")}]
     if not p.channel_id:
         raise NodeUserError("sending with a bot needs channel_id")
     if p.reply_to:

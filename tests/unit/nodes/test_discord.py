@@ -47,6 +47,9 @@ async def test_send_with_embeds_through_a_webhook_and_a_bot(discord):
     sent = await _run(_hook(discord), {"content": "Deploy alert", "embeds": [EMBED], "username": "Ops"})
     assert sent[0]["webhook_id"] == "1001" and sent[0]["embeds"] == [EMBED] and sent[0]["author"]["username"] == "Ops"
     assert discord.requests[-1].query == {"wait": "true"}
+    in_thread = DiscordWebhook().inject(DiscordWebhookFields(webhook_url=discord.webhook_url() + "?thread_id=77"))
+    await _run(in_thread, {"content": "in a thread"})
+    assert discord.requests[-1].query == {"thread_id": "77", "wait": "true"}
     replied = await _run(_bot(discord), {"channel_id": CHANNEL, "content": "ack", "reply_to": sent[0]["id"]})
     assert replied[0]["message_reference"]["message_id"] == sent[0]["id"]
     assert discord.requests[-1].headers["authorization"] == f"Bot {BOT_TOKEN}"
