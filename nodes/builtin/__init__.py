@@ -33,8 +33,8 @@ from nodes.builtin.respond_to_webhook import RespondToWebhook
 from nodes.builtin.rss_read import RssRead
 from nodes.builtin.s3 import S3
 from nodes.builtin.schedule import Schedule
-from nodes.builtin.sendgrid import SendGrid
 from nodes.builtin.send_email import SendEmail
+from nodes.builtin.sendgrid import SendGrid
 from nodes.builtin.set import Set
 from nodes.builtin.slack import Slack
 from nodes.builtin.sort import Sort

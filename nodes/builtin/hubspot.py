@@ -21,6 +21,7 @@ the platform's address policy.
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -155,6 +156,7 @@ def _filter(f: HubSpotFilter) -> dict:
 
 
 def _segment(value: str) -> str:
-    from urllib.parse import quote
-
+    """An id or email as one path segment (``/`` and ``..`` cannot climb out of the contacts path)."""
+    if value.strip(".") == "":
+        raise NodeUserError(f"{value!r} is not a contact id or email")
     return quote(value, safe="@")

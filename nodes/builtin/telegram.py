@@ -20,6 +20,7 @@ Calls go through the platform's address policy.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -137,6 +138,5 @@ async def _one(ctx, api: SaasClient, base: str, p: TelegramParameters, item: dic
 
 
 def _json_text(value: Any) -> str:
-    import json
-
+    """A multipart form field's text: Telegram reads objects (reply_markup...) in form fields as JSON."""
     return json.dumps(value) if not isinstance(value, bool) else ("true" if value else "false")
