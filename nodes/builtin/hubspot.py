@@ -4,7 +4,8 @@ Shaped like n8n's HubSpot node (``resource`` + ``operation``), calling HubSpot's
 (https://developers.hubspot.com/docs/api/crm/contacts and .../crm/search) with the ``hubspot`` credential:
 
 * contact ``create`` (``POST /crm/v3/objects/contacts`` with ``properties``), ``update`` (``PATCH
-  /crm/v3/objects/contacts/{id}``), ``get`` (``GET /crm/v3/objects/contacts/{id}``; ``id_property: email`` looks it
+  /crm/v3/objects/contacts/{id}``), ``upsert`` (a search by ``properties.email``, then ``PATCH`` the contact found
+  or ``POST`` a new one), ``get`` (``GET /crm/v3/objects/contacts/{id}``; ``id_property: email`` looks it
   up by email): the output is HubSpot's object (``id``, ``properties``, ``createdAt``...).
 * contact ``search`` (``POST /crm/v3/objects/contacts/search``: ``filters`` ANDed, each ``{property, operator,
   value}`` with HubSpot's operators EQ, NEQ, LT, LTE, GT, GTE, CONTAINS_TOKEN, HAS_PROPERTY...; and/or a free-text
@@ -43,8 +44,8 @@ class HubSpotFilter(BaseModel):
 
 class HubSpotParameters(NodeParameters):
     resource: Literal["contact"] = Field("contact", description="What to work with")
-    operation: Literal["create", "update", "get", "search", "get_all"] = Field(
-        "create", description="contact: create, update, get, search, get_all")
+    operation: Literal["create", "update", "upsert", "get", "search", "get_all"] = Field(
+        "create", description="contact: create, update, upsert (by email), get, search, get_all")
     contact_id: str = Field("", max_length=320, description="get/update: the contact's id (or email, see id_property)")
     id_property: Literal["", "email"] = Field("", description="get: 'email' to look the contact up by email")
     properties: dict[str, Any] = Field(default_factory=dict, description="create/update: property values "
@@ -62,8 +63,10 @@ class HubSpotParameters(NodeParameters):
     def _fits(self) -> HubSpotParameters:
         if self.operation in ("get", "update") and not self.contact_id:
             raise ValueError(f"contact {self.operation} needs contact_id")
-        if self.operation in ("create", "update") and not self.properties:
+        if self.operation in ("create", "update", "upsert") and not self.properties:
             raise ValueError(f"contact {self.operation} needs properties")
+        if self.operation == "upsert" and not self.properties.get("email"):
+            raise ValueError("contact upsert needs properties.email (the contact is found by it)")
         if self.operation == "search" and not (self.filters or self.query):
             raise ValueError("contact search needs filters or a query")
         return self
@@ -113,6 +116,8 @@ async def _one(api: SaasClient, base: str, p: HubSpotParameters) -> list[dict]:
     if p.operation == "update":
         return [{"json": await api.call("PATCH", f"{base}/{_segment(p.contact_id)}",
                                         json={"properties": _values(p.properties)})}]
+    if p.operation == "upsert":
+        return [{"json": await _upsert(api, base, _values(p.properties))}]
     if p.operation == "get":
         query = {**({"idProperty": p.id_property} if p.id_property else {}),
                  **({"properties": ",".join(p.property_names)} if p.property_names else {})}
@@ -144,6 +149,16 @@ async def _one(api: SaasClient, base: str, p: HubSpotParameters) -> list[dict]:
         return rows, (str(following) if following else None)
 
     return [{"json": c} for c in await collect(page, limit)]
+
+
+async def _upsert(api: SaasClient, base: str, properties: dict[str, str]) -> dict:
+    """Update the contact with this email, or create it (as n8n's HubSpot upsert does)."""
+    search = {"filterGroups": [{"filters": [{"propertyName": "email", "operator": "EQ",
+                                             "value": properties["email"]}]}], "limit": 1}
+    found = dig(await api.call("POST", f"{base}/search", json=search), "results") or []
+    if found and isinstance(found[0], dict) and found[0].get("id"):
+        return await api.call("PATCH", f"{base}/{_segment(str(found[0]['id']))}", json={"properties": properties})
+    return await api.call("POST", base, json={"properties": properties})
 
 
 def _filter(f: HubSpotFilter) -> dict:

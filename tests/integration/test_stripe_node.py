@@ -131,8 +131,8 @@ async def test_bad_parameters_are_refused(stripe_mock_url, params, message):
 
 async def test_an_n8n_feed_to_hubspot_to_stripe_workflow_converts_and_runs(stripe_mock_url):
     """tests/fixtures/n8n/rss_to_hubspot.json: RSS Read (a local feed server) -> Limit -> HubSpot search (the local
-    HubSpot fake: HubSpot cannot be reached from here) -> Stripe customers by email (stripe-mock); its HubSpot
-    upsert has no counterpart and is reported by name, the rest runs."""
+    HubSpot fake: HubSpot cannot be reached from here) -> Stripe customers by email (stripe-mock) and a HubSpot
+    contact upsert; its HubSpot deal step has no counterpart and is reported by name, the rest runs."""
     from pathlib import Path
 
     from backend.credentials.types.hubspot import HubSpot, HubSpotFields
@@ -143,7 +143,7 @@ async def test_an_n8n_feed_to_hubspot_to_stripe_workflow_converts_and_runs(strip
 
     result = convert_file((Path(__file__).parents[1] / "fixtures" / "n8n" / "rss_to_hubspot.json").read_bytes())
     assert [(p["node"], p.get("severity", "error")) for p in result.report if p.get("severity", "error") == "error"] \
-        == [("Upsert contact", "error")]
+        == [("Create deal", "error")]
     nodes = {n["id"]: n for n in result.workflow["nodes"]}
     for ref in result.credentials:
         if nodes[ref["node"]]["type"] != "noop":  # as bind_credentials does: the unconverted node has no slots
@@ -160,9 +160,12 @@ async def test_an_n8n_feed_to_hubspot_to_stripe_workflow_converts_and_runs(strip
                          input_items=[{"json": {"feed": feeds.url + "/rss.xml"}}], store=InMemoryStepStore(),
                          services=EngineServices(credentials=credentials, settings=LOOPBACK))
         assert done.status == "succeeded", done.error
-        [search] = [r.json() for r in hubspot.requests]
+        search = hubspot.requests[0].json()
         assert search["filterGroups"] == [{"filters": [{"propertyName": "firstname", "operator": "EQ",
                                                         "value": "Ada"}]}]
+        ada = hubspot.contacts["503"]["properties"]
+        assert ada["lifecyclestage"] == "subscriber" and ada["last_feed_item"] == "LinkFlow 2.0 & friends"
+        assert [r.method for r in hubspot.requests] == ["POST", "POST", "PATCH"]  # search, upsert's search, update
     customers = done.nodes["Stripe"]["items"]
     assert customers and {c["json"]["object"] for c in customers} == {"customer"}
     assert done.nodes["HubSpot"]["items"][0]["json"]["properties"] == {"email": "ada@example.com", "firstname": "Ada"}

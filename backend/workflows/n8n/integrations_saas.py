@@ -224,14 +224,39 @@ def _hubspot_property(value: Any) -> str:
     return str(value).split("|", 1)[0]
 
 
+_HUBSPOT_FIELDS = {  # n8n's contact fields -> HubSpot's internal property names
+    "firstName": "firstname", "lastName": "lastname", "companyName": "company", "jobTitle": "jobtitle",
+    "phoneNumber": "phone", "mobilePhoneNumber": "mobilephone", "faxNumber": "fax", "city": "city",
+    "country": "country", "stateRegion": "state", "postalCode": "zip", "streetAddress": "address",
+    "websiteUrl": "website", "lifeCycleStage": "lifecyclestage", "leadStatus": "hs_lead_status",
+    "industry": "industry", "message": "message", "salutation": "salutation", "twitterUsername": "twitterhandle",
+}
+
+
+def _hubspot_contact(job: NodeJob, params: dict, extra: dict) -> dict:
+    properties = {"email": job.value(params.get("email", ""), "email")}
+    for key, value in extra.items():
+        if key == "customPropertiesUi":
+            for i, custom in enumerate(_dict(value).get("customPropertiesValues") or []):
+                properties[_hubspot_property(custom.get("property", ""))] = job.value(
+                    custom.get("value", ""), f"additionalFields.customPropertiesUi[{i}].value")
+        elif key in _HUBSPOT_FIELDS:
+            properties[_HUBSPOT_FIELDS[key]] = job.value(value, f"additionalFields.{key}")
+        elif key != "resolveData":
+            raise Unsupported(f"the contact field {key!r} is not converted; set it as a custom property")
+    return properties
+
+
 def _hubspot(job: NodeJob, params: dict, version: float) -> Converted:
     resource = params.get("resource", "contact" if version >= 2 else "deal")
     operation = params.get("operation", "upsert")
     if params.get("authentication", "apiKey" if version < 2 else "appToken") != "appToken":
         raise Unsupported("only a HubSpot private app token is converted (bind a hubspot credential)")
-    if resource != "contact" or operation not in ("get", "getAll", "search"):
-        raise Unsupported(f"HubSpot {resource} {operation!r} is not converted (contact get, getAll, search)")
+    if resource != "contact" or operation not in ("upsert", "get", "getAll", "search"):
+        raise Unsupported(f"HubSpot {resource} {operation!r} is not converted (contact upsert, get, getAll, search)")
     extra = _dict(params.get("additionalFields"))
+    if operation == "upsert":
+        return Converted("hubspot", {"operation": "upsert", "properties": _hubspot_contact(job, params, extra)})
     names = [_hubspot_property(p) for p in extra.get("properties") or extra.get("propertiesCollection") or []
              if isinstance(p, str)]
     if operation == "get":

@@ -47,6 +47,15 @@ async def test_create_get_and_update_a_contact(hubspot):
     assert updated[0]["properties"]["lastname"] == "Lovelace" and hubspot.requests[-1].method == "PATCH"
 
 
+async def test_upsert_updates_the_contact_with_that_email_or_creates_one(hubspot):
+    updated = await _run(hubspot, {"operation": "upsert", "properties": {"email": "user2@example.com",
+                                                                         "lastname": "Two"}})
+    assert updated[0]["id"] == "502" and hubspot.contacts["502"]["properties"]["lastname"] == "Two"
+    assert [r.method for r in hubspot.requests] == ["POST", "PATCH"]
+    created = await _run(hubspot, {"operation": "upsert", "properties": {"email": "new@example.com"}})
+    assert created[0]["id"] == "751" and [r.method for r in hubspot.requests][2:] == ["POST", "POST"]
+
+
 async def test_search_and_listing_follow_the_after_cursor(hubspot):
     leads = await _run(hubspot, {"operation": "search", "return_all": True,
                                  "filters": [{"property": "lifecyclestage", "operator": "EQ", "value": "lead"}],
@@ -84,6 +93,8 @@ async def test_hubspots_message_is_quoted(hubspot):
     ({}, "contact create needs properties"),
     ({"operation": "update", "properties": {"a": 1}}, "needs contact_id"),
     ({"operation": "search"}, "needs filters or a query"),
+    ({"operation": "upsert", "properties": {"firstname": "x"}}, "upsert needs properties.email"),
+    ({"operation": "get", "contact_id": ".."}, "is not a contact id or email"),
     ({"operation": "search", "filters": [{"property": "x", "operator": "LIKE"}]}, "operator"),
 ])
 async def test_incomplete_parameters_are_refused(hubspot, params, message):

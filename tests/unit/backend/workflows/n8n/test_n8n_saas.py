@@ -87,6 +87,23 @@ def test_operations_without_a_counterpart_are_reported_by_name(node, parameters,
     assert {n["name"]: n["type"] for n in result.workflow["nodes"]}["Vendor step"] == "noop"
 
 
+def test_a_hubspot_upsert_maps_n8ns_contact_fields_to_hubspots_properties():
+    from backend.workflows.n8n.convert import CONVERTERS
+    from backend.workflows.n8n.nodes import NodeJob
+
+    converted = CONVERTERS["n8n-nodes-base.hubspot"](NodeJob("n"), {
+        "authentication": "appToken", "resource": "contact", "operation": "upsert", "email": "={{ $json.email }}",
+        "additionalFields": {"firstName": "Ada", "lastName": "Lovelace", "phoneNumber": "+44",
+                             "customPropertiesUi": {"customPropertiesValues": [{"property": "plan", "value": "pro"}]}}},
+        2)
+    assert converted.parameters == {"operation": "upsert", "properties": {
+        "email": "{{ $json.email }}", "firstname": "Ada", "lastname": "Lovelace", "phone": "+44", "plan": "pro"}}
+    with pytest.raises(Exception, match="the contact field 'gender' is not converted"):
+        CONVERTERS["n8n-nodes-base.hubspot"](NodeJob("n"), {"authentication": "appToken", "resource": "contact",
+                                                           "operation": "upsert", "email": "a@b.co",
+                                                           "additionalFields": {"gender": "x"}}, 2)
+
+
 def test_each_supported_operation_converts_to_valid_parameters():
     from backend.workflows.n8n.convert import CONVERTERS
 
@@ -102,7 +119,11 @@ def test_each_supported_operation_converts_to_valid_parameters():
                                        {"key": "plan", "value": "pro"}]}}},
                                   {"resource": "charge", "operation": "getAll", "limit": 5}],
         "n8n-nodes-base.hubspot": [{"authentication": "appToken", "resource": "contact", "operation": "get",
-                                    "contactId": "501"}],
+                                    "contactId": "501"},
+                                   {"authentication": "appToken", "resource": "contact", "operation": "upsert",
+                                    "email": "={{ $json.email }}", "additionalFields": {
+                                        "firstName": "Ada", "companyName": "Engines", "customPropertiesUi": {
+                                            "customPropertiesValues": [{"property": "plan|string", "value": "pro"}]}}}],
         "n8n-nodes-base.rssFeedRead": [{"url": "https://example.com/feed.xml"}],
     }
     from backend.workflows.n8n.nodes import NodeJob
