@@ -19,7 +19,7 @@ from typing import Any
 
 from backend import json_limits
 from backend.errors import UserError
-from backend.workflows.n8n import ai, integrations
+from backend.workflows.n8n import ai, integrations, integrations_saas
 from backend.workflows.n8n.js_lexer import Refused, Unsupported
 from backend.workflows.n8n.nodes import CONVERTERS, CREDENTIAL_TYPES, Converted, NodeJob
 from backend.workflows.n8n.values import convert_value
@@ -32,6 +32,8 @@ _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _STICKY = "n8n-nodes-base.stickyNote"
 CONVERTERS = {**CONVERTERS, **integrations.CONVERTERS, **ai.CONVERTERS}
 CREDENTIAL_TYPES = {**CREDENTIAL_TYPES, **integrations.CREDENTIAL_TYPES, **ai.CREDENTIAL_TYPES}
+CONVERTERS.update(integrations_saas.CONVERTERS)
+CREDENTIAL_TYPES.update(integrations_saas.CREDENTIAL_TYPES)
 
 
 class N8nImportError(UserError):

@@ -15,6 +15,7 @@ CORE_TYPES = {
     "postgres", "mysql", "redis", "s3", "send_email", "kafka", "slack", "redis_trigger", "kafka_trigger",
     "openai", "ai_agent",
     "github", "gitlab", "jira", "notion", "airtable", "google_sheets",
+    "telegram", "discord", "stripe", "twilio", "sendgrid", "rss_read", "hubspot",
 }
 
 
@@ -74,4 +75,5 @@ def test_the_built_in_nodes_with_side_effects_are_those_that_act_outside_linkflo
     assert acting == {"http_request", "code", "execute_workflow", "wait", "read_write_file",  # it writes server files
                       "postgres", "mysql", "redis", "s3", "send_email", "kafka", "slack",
                       "openai", "ai_agent",
-                      "github", "gitlab", "jira", "notion", "airtable", "google_sheets"}
+                      "github", "gitlab", "jira", "notion", "airtable", "google_sheets",
+                      "telegram", "discord", "stripe", "twilio", "sendgrid", "rss_read", "hubspot"}

@@ -106,6 +106,13 @@ TARGETS = {
                                    "api_base_url": f"http://{_netloc(h, p)}/v4"},
     "kafka": lambda h, p: {"bootstrap_servers": _netloc(h, p), "security_protocol": "SASL_PLAINTEXT",
                            "username": "app", "password": "pw-1234"},
+    "telegram": lambda h, p: {"bot_token": "1234:tok", "api_base_url": f"http://{_netloc(h, p)}"},
+    "discord_webhook": lambda h, p: {"webhook_url": f"http://{_netloc(h, p)}/api/webhooks/1/tok-1234"},
+    "discord_bot": lambda h, p: {"bot_token": "bot-1234", "api_base_url": f"http://{_netloc(h, p)}/api/v10"},
+    "twilio": lambda h, p: {"account_sid": "AC" + "0" * 32, "auth_token": "tw-1234",
+                            "api_base_url": f"http://{_netloc(h, p)}"},
+    "sendgrid": lambda h, p: {"api_key": "SG.1234", "api_base_url": f"http://{_netloc(h, p)}"},
+    "hubspot": lambda h, p: {"access_token": "pat-1234", "api_base_url": f"http://{_netloc(h, p)}"},
 }
 
 # (how the host is written, the listener it reaches)
@@ -132,7 +139,8 @@ async def _test(type_name: str, values: dict) -> TestResult:
 
 
 URL_TYPES = {"api_key_header", "bearer_token", "http_basic", "slack", "stripe", "oauth2", "aws_s3", "openai",
-             "github", "gitlab", "jira", "notion", "airtable", "google_sheets"}
+             "github", "gitlab", "jira", "notion", "airtable", "google_sheets",
+             "telegram", "discord_webhook", "discord_bot", "twilio", "sendgrid", "hubspot"}
 UNPARSABLE_IN_URLS = {"0177.0.0.1"}  # httpx will not parse an octal address in a URL
 
 

@@ -91,7 +91,8 @@ def test_the_catalog_has_every_builtin_with_its_secret_fields_flagged():
     catalog = {entry["type"]: entry for entry in default_registry().catalog()}
     assert set(catalog) == {"api_key_header", "http_basic", "bearer_token", "oauth2", "smtp", "postgres",
                             "redis", "aws_s3", "slack", "stripe", "kafka", "mysql", "openai",
-                            "github", "gitlab", "jira", "notion", "airtable", "google_sheets"}
+                            "github", "gitlab", "jira", "notion", "airtable", "google_sheets",
+                            "telegram", "discord_webhook", "discord_bot", "twilio", "sendgrid", "hubspot"}
     assert len(CREDENTIAL_TYPES) == len(catalog)
     for entry in catalog.values():
         properties = entry["fields_schema"]["properties"]
