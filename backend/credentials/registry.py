@@ -17,6 +17,7 @@ from backend.credentials.types.postgres import Postgres
 from backend.credentials.types.redis import Redis
 from backend.credentials.types.slack import Slack
 from backend.credentials.types.smtp import Smtp
+from backend.credentials.types.ssh import Ssh
 from backend.credentials.types.stripe import Stripe
 from backend.errors import UserError
 
@@ -25,6 +26,7 @@ CREDENTIAL_TYPES: list[type[CredentialType]] = [
     ApiKeyHeader, HttpBasic, BearerToken, OAuth2,
     # services
     Smtp, Postgres, Redis, AwsS3, Slack, Stripe, Kafka, MySql,
+    Ssh,
 ]
 
 

@@ -34,6 +34,7 @@ from nodes.builtin.send_email import SendEmail
 from nodes.builtin.set import Set
 from nodes.builtin.slack import Slack
 from nodes.builtin.sort import Sort
+from nodes.builtin.ssh import Ssh
 from nodes.builtin.split_out import SplitOut
 from nodes.builtin.stop_and_error import StopAndError
 from nodes.builtin.switch import Switch
@@ -52,4 +53,5 @@ NODE_TYPES = [
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets, Xml, Html, Markdown,
     # integration
     HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, MySql, Redis, S3, SendEmail, Kafka, Slack,
+    Ssh,
 ]
