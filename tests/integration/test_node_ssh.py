@@ -193,3 +193,31 @@ async def test_the_credential_test(login, configure, password):
     assert not wrong.ok and "refused the login" in wrong.message and "wrong-pw" not in wrong.message
     unknown = await SshCredential().test(SshFields(**{**fields, "host_key_fingerprint": ""}))
     assert not unknown.ok and f"presented host key {login['host_key_fingerprint']}" in unknown.message
+
+
+async def test_an_n8n_ssh_workflow_converts_and_runs_like_in_n8n(login, password, workdir, tmp_path):
+    """tests/fixtures/n8n/ssh_backup_report.json: a command, a download, an upload and a command again, with
+    the two n8n credential types (password, private key) bound by name."""
+    from backend.workflows.n8n.service import convert_file
+
+    fixture = Path(__file__).parents[1] / "fixtures" / "n8n" / "ssh_backup_report.json"
+    result = convert_file(fixture.read_bytes())
+    nodes = {n["id"]: n for n in result.workflow["nodes"]}
+    for ref in result.credentials:
+        nodes[ref["node"]].setdefault("credentials", {})[ref["slot"]] = ref["name"]
+    logins = {"Backup box": {**login, "private_key": None, "password": password}, "Backup box key": login}
+
+    async def credentials(credential_id: str, node_name: str) -> dict:
+        return logins[credential_id]
+
+    home = (await _run(login, {"command": "pwd"}))[0]["stdout"]
+    execution = uuid.uuid4().hex
+    store = StorageBinaryStore(LocalStorage(tmp_path / "files"), "team-a", execution)
+    services = EngineServices(credentials=credentials, settings=LOOPBACK, binary=store)
+    item = {"home": home, "folder": workdir, "report": "hello ada"}
+    run_result = await run(result.workflow, execution=ExecutionInfo(id=execution), input_items=[{"json": item}],
+                           store=InMemoryStepStore(), services=services)
+    assert run_result.status == "succeeded", run_result.error
+    assert [i["json"] for i in run_result.output] == [{"code": 4, "signal": None, "stdout": "hello ada", "stderr": ""}]
+    written = await _run(login, {"command": f"cat {workdir}/report.txt {workdir}/copy.txt"})
+    assert written[0]["stdout"] == "hello adahello ada"
