@@ -42,6 +42,34 @@ def normalized_fingerprint(text: str) -> str:
                      "/etc/ssh/ssh_host_ed25519_key.pub` prints on the server (SHA256:...), or that public key line")
 
 
+_PEM = re.compile(r"^-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----$", re.S)
+# the IV is one cipher block: 16 bytes (32 hex digits) for AES, 8 for DES and the like
+_PEM_HEADERS = re.compile(r"(Proc-Type:\s*4,ENCRYPTED|DEK-Info:\s*(?:AES-[0-9]+-[A-Z]+,[0-9A-F]{32}|[A-Z0-9-]+,[0-9A-F]{16}))")
+
+
+def normalized_private_key(text: str) -> str:
+    """A private key with its line breaks restored: a password box in a browser drops them when a key is
+    pasted, which leaves one line that no SSH library reads. Already well-formed keys come back unchanged
+    but for surrounding blanks.
+
+    >>> normalized_private_key("-----BEGIN OPENSSH PRIVATE KEY-----abc def-----END OPENSSH PRIVATE KEY-----")
+    '-----BEGIN OPENSSH PRIVATE KEY-----\\nabcdef\\n-----END OPENSSH PRIVATE KEY-----\\n'
+    """
+    text = text.strip()
+    match = _PEM.match(text)
+    if match is None or "\n" in text:
+        return text + "\n" if match else text
+    label, body = match.groups()
+    headers = _PEM_HEADERS.findall(body)  # legacy encrypted PEM: "Proc-Type: 4,ENCRYPTED" "DEK-Info: ..."
+    for header in headers:
+        body = body.replace(header, "")
+    body = re.sub(r"\s+", "", body)
+    width = 70 if label == "OPENSSH PRIVATE KEY" else 64
+    lines = [body[i:i + width] for i in range(0, len(body), width)]
+    head = [re.sub(r":\s*", ": ", h) for h in headers] + ([""] if headers else [])
+    return "\n".join([f"-----BEGIN {label}-----", *head, *lines, f"-----END {label}-----"]) + "\n"
+
+
 class HostKeyRefused(NodeUserError):
     """The server's host key is not the one the credential names (or the credential names none)."""
 
@@ -59,7 +87,8 @@ def _private_key(login: dict) -> asyncssh.SSHKey | None:
     if not login.get("private_key"):
         return None
     try:
-        return asyncssh.import_private_key(login["private_key"], login.get("passphrase") or None)
+        return asyncssh.import_private_key(normalized_private_key(login["private_key"]),
+                                           login.get("passphrase") or None)
     except (asyncssh.KeyImportError, ValueError) as exc:
         reason = str(exc)
         if "assphrase" in reason:

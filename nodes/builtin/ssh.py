@@ -5,7 +5,7 @@
   "code", "signal"}`` (n8n's keys; ``code`` is the exit status). A non-zero exit is data, not an error,
   unless ``fail_on_non_zero`` is set. Each of stdout and stderr keeps at most ``max_output_bytes`` (the
   rest is read and dropped, ``stdout_truncated``/``stderr_truncated`` say so). After ``timeout_s`` the
-  session is closed and the node fails (a command that ignores the hang-up may go on running there).
+  command's process group gets TERM, then KILL, the session is closed and the node fails.
 * resource ``file``, operation ``upload``: the item's binary ``binary_property`` to ``<path>/<file_name>``
   (default name: the binary's own), streamed from storage in chunks: ``{"success", "path", "size"}``.
 * resource ``file``, operation ``download``: the remote file ``path`` into the item's binary
@@ -118,8 +118,9 @@ async def _execute(conn: asyncssh.SSHClientConnection, p: SshParameters, index: 
             _capped(process.stdout, p.max_output_bytes), _capped(process.stderr, p.max_output_bytes),
             process.wait_closed()), p.timeout_s)
     except TimeoutError:
-        raise NodeUserError(f"item {index}: the command did not finish within {p.timeout_s} s; its session was "
-                            "closed (raise timeout_s if it needs longer)", item_index=index) from None
+        await _stop(process)
+        raise NodeUserError(f"item {index}: the command did not finish within {p.timeout_s} s and was stopped "
+                            "(raise timeout_s if it needs longer)", item_index=index) from None
     finally:
         process.close()
     code, signal = process.exit_status, (process.exit_signal or (None,))[0]
@@ -131,6 +132,18 @@ async def _execute(conn: asyncssh.SSHClientConnection, p: SshParameters, index: 
                             (f" (signal {signal})" if signal else "") + (f": {tail}" if tail else ""),
                             item_index=index, details={"code": code})
     return result
+
+
+async def _stop(process: asyncssh.SSHClientProcess) -> None:
+    """TERM, then KILL, to the command's process group (OpenSSH's sshd delivers a "signal" request with
+    killpg); closing the session alone leaves a command that does not write running on the server."""
+    for signal in ("TERM", "KILL"):
+        try:
+            process.send_signal(signal)
+            await asyncio.wait_for(process.wait_closed(), 2)
+            return
+        except (TimeoutError, OSError, asyncssh.Error):
+            continue
 
 
 async def _capped(stream: asyncssh.SSHReader, cap: int) -> tuple[bytes, bool]:

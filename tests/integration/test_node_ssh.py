@@ -76,8 +76,12 @@ async def test_output_is_capped_and_a_slow_command_times_out(login):
                              "max_output_bytes": 1000})
     assert len(out[0]["stdout"]) == 1000 and out[0]["stdout_truncated"] is True
     assert out[0]["stderr"] == "done" and "stderr_truncated" not in out[0] and out[0]["code"] == 0
-    with pytest.raises(NodeUserError, match="did not finish within 1 s"):
-        await _run(login, {"command": "sleep 30", "timeout_s": 1})
+    marker = uuid.uuid4().hex[:8]
+    with pytest.raises(NodeUserError, match="did not finish within 1 s and was stopped"):
+        await _run(login, {"command": f"cd /tmp && sleep 31 && echo {marker}", "timeout_s": 1})
+    # [x] in a pattern: the checking shell's own command line does not match it
+    left = await _run(login, {"command": f"pgrep -a -f '[s]leep 31|[e]cho {marker}' || true"})
+    assert left[0]["stdout"] == ""  # the command and its children were stopped on the server
 
 
 async def test_upload_then_download_a_few_megabytes_through_the_storage_service(login, workdir, tmp_path):
@@ -153,7 +157,7 @@ async def test_a_wrong_key_or_password_is_refused_clearly(login, password):
 
 async def test_an_encrypted_key_needs_its_passphrase(login):
     encrypted = asyncssh.import_private_key(login["private_key"]).export_private_key(
-        passphrase="s3cret").decode()
+        passphrase="s3cret", rounds=4).decode()
     assert (await _run({**login, "private_key": encrypted, "passphrase": "s3cret"},
                        {"command": "echo in"}))[0]["stdout"] == "in"
     with pytest.raises(NodeUserError, match="private key could not be read.*passphrase"):

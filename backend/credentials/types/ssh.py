@@ -12,7 +12,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from backend.credentials.types._http import server_addresses
 from backend.credentials.types.base import CredentialFields, CredentialType, TestResult, secret
-from nodes.builtin._ssh import connect, normalized_fingerprint
+from nodes.builtin._ssh import connect, normalized_fingerprint, normalized_private_key
 from nodes.sdk import NodeError
 
 
@@ -42,7 +42,7 @@ class SshFields(CredentialFields):
         if text and not (text.startswith("-----BEGIN") and "PRIVATE KEY-----" in text):
             raise ValueError("not a private key: paste the whole key file, from its -----BEGIN ... PRIVATE "
                              "KEY----- line to its END line")
-        return value
+        return SecretStr(normalized_private_key(text)) if text else None  # line breaks a password box dropped
 
     @model_validator(mode="after")
     def _some_secret(self) -> SshFields:

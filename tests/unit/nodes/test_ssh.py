@@ -17,6 +17,8 @@ from nodes.sdk.testing import run_node
 
 KEY = asyncssh.generate_private_key("ssh-ed25519")
 FINGERPRINT = KEY.get_fingerprint("sha256")
+# keys exported with one bcrypt round keep these tests fast; bcrypt warns that one round is weak
+pytestmark = pytest.mark.filterwarnings("ignore:.*bcrypt.kdf.. called with only:UserWarning")
 LOGIN = {"host": "127.0.0.1", "port": 22, "username": "u", "password": "p", "private_key": None, "passphrase": None,
          "host_key_fingerprint": FINGERPRINT, "verify_host_key": True}
 
@@ -70,7 +72,7 @@ async def test_the_server_address_goes_through_the_address_policy_before_anythin
 
 
 async def test_a_key_that_cannot_be_read_is_a_clear_user_error_before_connecting():
-    encrypted = KEY.export_private_key(passphrase="right").decode()
+    encrypted = KEY.export_private_key(passphrase="right", rounds=1).decode()  # few KDF rounds: a fast test
     login = {**LOGIN, "password": None, "private_key": encrypted, "passphrase": "wrong"}
     with pytest.raises(NodeUserError, match="private key could not be read.*check the credential's passphrase"):
         await run_node(Ssh, [{"json": {}}], params={"command": "true"}, credentials={"ssh": login},
@@ -81,3 +83,19 @@ def test_the_node_is_registered_with_its_credential_slot():
     from nodes.builtin import NODE_TYPES
 
     assert Ssh in NODE_TYPES and Ssh.credential_slots == {"ssh": ("ssh",)} and Ssh.side_effects is True
+
+
+@pytest.mark.parametrize(("key", "fmt", "passphrase", "cipher"), [
+    (KEY, "openssh", None, None), (KEY, "openssh", "pw", None), (KEY, "pkcs8-pem", "pw", None),
+    (RSA_KEY := asyncssh.generate_private_key("ssh-rsa", key_size=2048), "pkcs1-pem", None, None),
+    (RSA_KEY, "pkcs1-pem", "pw", None), (RSA_KEY, "pkcs1-pem", "pw", "des3-cbc"),
+])
+def test_a_key_pasted_into_a_password_box_loses_its_line_breaks_and_still_works(key, fmt, passphrase, cipher):
+    """Browsers drop line breaks pasted into a one-line input (the credential form's secret fields)."""
+    options = {"cipher_name": cipher} if cipher else {"rounds": 1} if fmt == "openssh" else {}
+    text = key.export_private_key(fmt, passphrase=passphrase, **options).decode()
+    for pasted in (text.replace("\n", ""), text.replace("\n", " "), f"  {text}  "):
+        fields = SshFields(host="h", username="u", private_key=pasted, passphrase=passphrase)
+        stored = fields.private_key.get_secret_value()
+        assert stored == text
+        assert asyncssh.import_private_key(stored, passphrase).get_fingerprint() == key.get_fingerprint()
