@@ -34,8 +34,8 @@ from nodes.builtin.send_email import SendEmail
 from nodes.builtin.set import Set
 from nodes.builtin.slack import Slack
 from nodes.builtin.sort import Sort
-from nodes.builtin.ssh import Ssh
 from nodes.builtin.split_out import SplitOut
+from nodes.builtin.ssh import Ssh
 from nodes.builtin.stop_and_error import StopAndError
 from nodes.builtin.switch import Switch
 from nodes.builtin.wait import Wait
