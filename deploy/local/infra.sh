@@ -1441,10 +1441,10 @@ ssh_up() {
     (setsid nohup /usr/sbin/sshd -D -e -f "$SSH_DIR/sshd_config" </dev/null >>"$SSH_LOG" 2>&1 9>&- &)
   fi
   # Ready when a real login by key runs a command (the listener alone says nothing about auth).
-  local i ok=0
-  for ((i = 0; i < SSH_WAIT * 10; i++)); do
+  local ok=0 deadline=$(($(now_ms) + SSH_WAIT * 1000))
+  while (($(now_ms) < deadline)); do
     if ss -Hltn "sport = :$SSH_PORT" 2>/dev/null | grep -q . &&
-      timeout 10 ssh -F none -n -p "$SSH_PORT" -i "$SSH_DIR/client_key" -o IdentitiesOnly=yes -o BatchMode=yes \
+      timeout 5 ssh -F none -n -p "$SSH_PORT" -i "$SSH_DIR/client_key" -o IdentitiesOnly=yes -o BatchMode=yes \
         -o UserKnownHostsFile="$SSH_DIR/known_hosts" -o StrictHostKeyChecking=yes -o LogLevel=ERROR \
         "$(ssh_user)@127.0.0.1" true 2>>"$SSH_LOG"; then
       ok=1
