@@ -239,3 +239,30 @@ async def test_an_n8n_ssh_workflow_converts_and_runs_like_in_n8n(login, ssh_serv
     assert [i["json"] for i in run_result.output] == [{"code": 4, "signal": None, "stdout": "hello ada", "stderr": ""}]
     written = await _run(login, {"command": f"cat {workdir}/report.txt {workdir}/copy.txt"})
     assert written[0]["stdout"] == "hello adahello ada"
+
+
+async def test_an_upload_reads_only_the_teams_stored_files_never_a_local_path(login, workdir, tmp_path):
+    """Item data is user-editable: a binary reference naming a local file, or another team's, uploads nothing."""
+    execution = uuid.uuid4().hex
+    storage = LocalStorage(tmp_path / "files")
+    theirs = await StorageBinaryStore(storage, "team-b", execution).put(b"team b's secret", mime_type="text/plain",
+                                                                        file_name="b.txt")
+    store = StorageBinaryStore(storage, "team-a", execution)
+
+    async def credentials(credential_id: str, node_name: str) -> dict:
+        return login
+
+    workflow = {"name": "forged", "settings": {}, "nodes": [
+        {"id": "start", "name": "start", "type": "manual_trigger", "version": 1, "position": [0, 0], "parameters": {}},
+        {"id": "up", "name": "up", "type": "ssh", "version": 1, "position": [200, 0], "credentials": {"ssh": "box"},
+         "parameters": {"resource": "file", "operation": "upload", "path": workdir, "file_name": "x.bin"}}],
+        "connections": [{"from": "start", "output": "main", "to": "up", "input": "main"}]}
+    await _run(login, {"command": f"mkdir -p {workdir}"})
+    for forged in ({"id": "../../../../etc/passwd", "file_name": "passwd"}, {"id": "/etc/passwd"},
+                   {**theirs, "file_name": "b.txt"}):
+        result = await run(workflow, execution=ExecutionInfo(id=execution),
+                           input_items=[{"json": {}, "binary": {"data": forged}}], store=InMemoryStepStore(),
+                           services=EngineServices(credentials=credentials, settings=LOOPBACK, binary=store))
+        assert result.status == "failed" and "does not exist" in str(result.error), result.error
+    listing = await _run(login, {"command": f"ls -A {workdir}"})
+    assert listing[0]["stdout"] == ""  # nothing was written on the server
