@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import itertools
 import os
 import resource
 import tempfile
@@ -47,7 +48,7 @@ def _workflow(*steps: tuple[str, dict]) -> dict:
                "credentials": {"ssh": "box"}} for name, params in steps]
     ids = [n["id"] for n in nodes]
     return {"name": "ssh bench", "settings": {}, "nodes": nodes,
-            "connections": [{"from": a, "output": "main", "to": b, "input": "main"} for a, b in zip(ids, ids[1:])]}
+            "connections": [{"from": a, "output": "main", "to": b, "input": "main"} for a, b in itertools.pairwise(ids)]}
 
 
 def _peak_mb() -> float:
