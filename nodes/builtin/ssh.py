@@ -23,6 +23,7 @@ import asyncio
 import mimetypes
 import posixpath
 import shlex
+import stat
 import tempfile
 from typing import Literal
 
@@ -92,15 +93,19 @@ class Ssh(Node):
             out = []
             for index, item in enumerate(items):
                 p = ctx.params(index)
-                if p.operation == "execute":
-                    out.append({"json": await _execute(conn, p, index)})
-                    continue
-                if sftp is None:
-                    sftp = await _sftp(conn)
-                if p.operation == "upload":
-                    out.append({"json": await _upload(ctx, sftp, p, item, index)})
-                else:
-                    out.append(await _download(ctx, sftp, p, item, index))
+                try:
+                    if p.operation == "execute":
+                        out.append({"json": await _execute(conn, p, index)})
+                        continue
+                    if sftp is None:
+                        sftp = await _sftp(conn)
+                    if p.operation == "upload":
+                        out.append({"json": await _upload(ctx, sftp, p, item, index)})
+                    else:
+                        out.append(await _download(ctx, sftp, p, item, index))
+                except (asyncssh.DisconnectError, asyncssh.ConnectionLost, BrokenPipeError, ConnectionError) as exc:
+                    raise NodeTransientError(f"item {index}: the connection to the SSH server {login['host']}:"
+                                             f"{login['port']} was lost: {exc}", item_index=index) from None
             return out
         finally:
             conn.close()
@@ -199,7 +204,11 @@ async def _upload(ctx, sftp: asyncssh.SFTPClient, p: SshParameters, item: dict, 
 async def _download(ctx, sftp: asyncssh.SFTPClient, p: SshParameters, item: dict, index: int) -> dict:
     try:
         async with sftp.open(p.path, "rb") as handle:
-            size = (await handle.stat()).size or 0
+            attrs = await handle.stat()
+            if attrs.permissions is not None and stat.S_ISDIR(attrs.permissions):
+                raise NodeUserError(f"item {index}: {p.path!r} is a directory on the SSH server; download one "
+                                    "file at a time", item_index=index)
+            size = attrs.size or 0
             if size > MAX_TRANSFER_BYTES:
                 raise NodeUserError(f"item {index}: {p.path!r} is {size:,} bytes; at most {MAX_TRANSFER_BYTES:,} "
                                     "are downloaded", item_index=index)

@@ -22,7 +22,7 @@ from nodes.builtin._ssh import HostKeyRefused, normalized_fingerprint
 from nodes.builtin.ssh import Ssh
 from nodes.sdk import NodeUserError
 from nodes.sdk.net import AddressRefused
-from nodes.sdk.testing import run_node
+from nodes.sdk.testing import FakeContext, run_context, run_node
 
 LOOPBACK = {"http_allow_private": False, "http_allow_list": ["127.0.0.1"]}
 # a key exported with few bcrypt rounds keeps the passphrase test fast; bcrypt warns that few rounds are weak
@@ -127,6 +127,14 @@ async def test_upload_then_download_a_few_megabytes_through_the_storage_service(
 async def test_sftp_errors_name_the_path_and_the_servers_reason(login, workdir):
     with pytest.raises(NodeUserError, match=r"refused to read 'no/such/file.txt': No such file"):
         await _run(login, {"resource": "file", "operation": "download", "path": "no/such/file.txt"})
+    await _run(login, {"command": f"mkdir -p {workdir}"})
+    with pytest.raises(NodeUserError, match=f"'{workdir}' is a directory on the SSH server"):
+        await _run(login, {"resource": "file", "operation": "download", "path": workdir})
+    ctx = FakeContext(Ssh, {"resource": "file", "operation": "upload", "path": "no-such-dir"},
+                      credentials={"ssh": login}, settings=LOOPBACK)
+    ref = await ctx.put_binary(b"x", mime_type="text/plain", file_name="x.txt")
+    with pytest.raises(NodeUserError, match=r"refused to write 'no-such-dir/x.txt': No such file"):
+        await run_context(Ssh, ctx, [{"json": {}, "binary": {"data": ref}}])
     with pytest.raises(NodeUserError, match=r"has no binary data 'data'"):
         await _run(login, {"resource": "file", "operation": "upload", "path": workdir})
 
@@ -266,3 +274,11 @@ async def test_an_upload_reads_only_the_teams_stored_files_never_a_local_path(lo
         assert result.status == "failed" and "does not exist" in str(result.error), result.error
     listing = await _run(login, {"command": f"ls -A {workdir}"})
     assert listing[0]["stdout"] == ""  # nothing was written on the server
+
+
+async def test_a_lost_connection_is_a_transient_error_so_the_retry_settings_apply(login):
+    from nodes.sdk import NodeTransientError
+
+    # the command kills its own sshd session process: the server drops the connection mid-command
+    with pytest.raises(NodeTransientError, match=r"item 0: the connection to the SSH server .* was lost"):
+        await _run(login, {"command": "kill -9 $PPID; sleep 5"}, [{"json": {}}, {"json": {}}])
