@@ -104,8 +104,8 @@ test-unit: install ## fast tests, no services
 test-integration: install ## tests against real PostgreSQL/Redis/Kafka/stripe-mock/S3/Elasticsearch/MariaDB/sshd (bash deploy/local/infra.sh up kafka stripe s3 elasticsearch mariadb ssh first)
 	eval "$$(bash $(INFRA) env)" && $(BIN)/pytest -q tests/integration
 
-test-e2e: install system-deps ## Playwright in Debian Chromium against a running app (billing: stripe-mock up)
-	eval "$$(bash $(INFRA) env stripe)" && $(BIN)/pytest -q tests/e2e --screenshot only-on-failure --output test-results
+test-e2e: install system-deps ## Playwright in Debian Chromium against a running app (billing: stripe-mock up; SSH credential: sshd up)
+	eval "$$(bash $(INFRA) env stripe ssh)" && $(BIN)/pytest -q tests/e2e --screenshot only-on-failure --output test-results
 
 # ---- deployment (deploy/; the README's "Operations" section maps the ops guide's commands here) -------
 DEPLOY_TOOLS := deploy/check/tools.sh
