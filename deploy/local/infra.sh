@@ -1337,9 +1337,10 @@ mariadb_status() {
 #  - as a normal user it runs as that user (sshd needs no /run/sshd then) and lets only that user in,
 #    by key; password login cannot work there (an unprivileged sshd cannot read /etc/shadow).
 #  - as root it runs in a private mount namespace (unshare) with a tmpfs on /run (sshd's privilege
-#    separation wants /run/sshd) and private copies of /etc/passwd, /etc/group and /etc/shadow bind-mounted
-#    there, which add an unprivileged user `linkflow` (password `linkflow`) that exists only for this sshd:
-#    the machine's accounts are not touched. Logins run as that user, by key or password.
+#    separation wants /run/sshd) and private copies of /etc/passwd and /etc/group plus an /etc/shadow with
+#    only its own entry, bind-mounted there, which add an unprivileged user `linkflow` (password `linkflow`)
+#    that exists only for this sshd: the machine's accounts are not touched. Logins run as that user, by key
+#    or password.
 
 SSH_DIR="$INFRA_DIR/ssh"
 SSH_PIDFILE="$SSH_DIR/sshd.pid"
@@ -1381,7 +1382,8 @@ ssh_accounts() {
   hash=$(openssl passwd -6 "$SSH_PASSWORD")
   { cat /etc/passwd; echo "linkflow:x:$uid:$uid:LinkFlow SSH test user:$SSH_DIR/home:/bin/bash"; } >"$SSH_DIR/etc/passwd"
   { cat /etc/group; echo "linkflow:x:$uid:"; } >"$SSH_DIR/etc/group"
-  { cat /etc/shadow; echo "linkflow:$hash:19000:0:99999:7:::"; } >"$SSH_DIR/etc/shadow"
+  # only this user: the machine's password hashes are not copied (sshd reads no one else's here)
+  echo "linkflow:$hash:19000:0:99999:7:::" >"$SSH_DIR/etc/shadow"
   chmod 644 "$SSH_DIR/etc/passwd" "$SSH_DIR/etc/group"
   chmod 600 "$SSH_DIR/etc/shadow"
 }
