@@ -27,6 +27,7 @@ from backend.credentials.types.redis import Redis
 from backend.credentials.types.sendgrid import SendGrid
 from backend.credentials.types.slack import Slack
 from backend.credentials.types.smtp import Smtp
+from backend.credentials.types.ssh import Ssh
 from backend.credentials.types.stripe import Stripe
 from backend.credentials.types.telegram import Telegram
 from backend.credentials.types.twilio import Twilio
@@ -40,6 +41,7 @@ CREDENTIAL_TYPES: list[type[CredentialType]] = [
     OpenAi,
     GitHub, GitLab, Jira, Notion, Airtable, GoogleSheets,
     Telegram, DiscordWebhook, DiscordBot, Twilio, SendGrid, HubSpot,
+    Ssh,
 ]
 
 

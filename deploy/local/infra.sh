@@ -6,11 +6,11 @@
 #   deploy/local/infra.sh status [SERVICE...]           one line per service; exit 0 iff all requested run
 #   deploy/local/infra.sh env    [SERVICE...]           print `export ...` lines for tests
 #
-# SERVICE is one of: postgres, redis, kafka, stripe, s3, elasticsearch, mariadb.  For `up` and `status`,
+# SERVICE is one of: postgres, redis, kafka, stripe, s3, elasticsearch, mariadb, ssh.  For `up` and `status`,
 # postgres and redis are always included unless one of them is named explicitly, or only stripe,
-# s3, elasticsearch and/or mariadb are named: `up kafka` starts postgres + redis + kafka, `up redis` only
+# s3, elasticsearch, mariadb and/or ssh are named: `up kafka` starts postgres + redis + kafka, `up redis` only
 # redis, `up stripe` only stripe-mock, `up s3` only the S3 server, `up elasticsearch` only
-# Elasticsearch, `up mariadb` only MariaDB (next to servers that already run elsewhere).
+# Elasticsearch, `up mariadb` only MariaDB, `up ssh` only sshd (next to servers that already run elsewhere).
 # `down` with no names stops everything; `down --purge` also deletes the data.
 #
 # Everything listens on 127.0.0.1 only and keeps its data under <repo>/.infra/
@@ -30,6 +30,8 @@
 #                    launcher cached in <repo>/.tools/elasticsearch-8.19.0.
 #   mariadb   13306  LINKFLOW_INFRA_MARIADB_PORT (Debian's mariadb-server; user linkflow/linkflow, database
 #                    linkflow_test; the MySQL node's integration tests)
+#   ssh       12222  LINKFLOW_INFRA_SSH_PORT (Debian's openssh-server, a private sshd; as root a private user
+#                    linkflow/linkflow by key or password, else the current user by key; the SSH node's tests)
 # Other knobs:
 #   LINKFLOW_INFRA_KAFKA_VERSION  Kafka version(s) to try, space separated (default "4.1.0 4.4.0")
 #   LINKFLOW_INFRA_MVN_TIMEOUT    seconds allowed per Maven download attempt (default 300)
@@ -56,8 +58,9 @@ S3_PORT=${LINKFLOW_INFRA_S3_PORT:-19000}
 MARIADB_PORT=${LINKFLOW_INFRA_MARIADB_PORT:-13306}
 ES_PORT=${LINKFLOW_INFRA_ES_PORT:-19200}
 ES_TRANSPORT_PORT=${LINKFLOW_INFRA_ES_TRANSPORT_PORT:-19300}
+SSH_PORT=${LINKFLOW_INFRA_SSH_PORT:-12222}
 
-for _v in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT MVN_TIMEOUT STRIPE_PORT STRIPE_HTTPS_PORT S3_PORT ES_PORT ES_TRANSPORT_PORT MARIADB_PORT; do
+for _v in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT MVN_TIMEOUT STRIPE_PORT STRIPE_HTTPS_PORT S3_PORT ES_PORT ES_TRANSPORT_PORT MARIADB_PORT SSH_PORT; do
   [[ ${!_v} =~ ^[0-9]+$ ]] || {
     printf '[infra] ERROR: %s must be a number, got "%s"\n' "$_v" "${!_v}" >&2
     exit 1
@@ -176,6 +179,9 @@ ensure_packages() {
   fi
   if want mariadb; then
     command -v mariadbd >/dev/null 2>&1 || pkgs+=(mariadb-server)
+  fi
+  if want ssh; then
+    [[ -x /usr/sbin/sshd ]] || pkgs+=(openssh-server)
   fi
   if want stripe && [[ ! -x $STRIPE_BIN ]] && ! go_cmd >/dev/null; then
     pkgs+=(golang-go)
@@ -1324,6 +1330,176 @@ mariadb_status() {
   return 1
 }
 
+# -------------------------------------------------------------------- ssh --
+#
+# Debian's OpenSSH server as a private test server: its own host key, config, authorized_keys and log
+# under .infra/ssh, listening on 127.0.0.1 only, pid tracked in .infra/ssh/sshd.pid.
+#  - as a normal user it runs as that user (sshd needs no /run/sshd then) and lets only that user in,
+#    by key; password login cannot work there (an unprivileged sshd cannot read /etc/shadow).
+#  - as root it runs in a private mount namespace (unshare) with a tmpfs on /run (sshd's privilege
+#    separation wants /run/sshd) and private copies of /etc/passwd and /etc/group plus an /etc/shadow with
+#    only its own entry, bind-mounted there, which add an unprivileged user `linkflow` (password `linkflow`)
+#    that exists only for this sshd: the machine's accounts are not touched. Logins run as that user, by key
+#    or password.
+
+SSH_DIR="$INFRA_DIR/ssh"
+SSH_PIDFILE="$SSH_DIR/sshd.pid"
+SSH_LOG="$SSH_DIR/sshd.log"
+SSH_WAIT=30
+SSH_PRIVATE_UID=42022
+SSH_PASSWORD=linkflow
+
+ssh_user() { [[ $IS_ROOT -eq 1 ]] && echo linkflow || id -un; }
+
+ssh_pid() {
+  local pid
+  [[ -r $SSH_PIDFILE ]] || return 1
+  pid=$(head -n1 "$SSH_PIDFILE" 2>/dev/null || true)
+  pid_alive "$pid" || return 1
+  [[ $(pid_cmdline "$pid") == *sshd* ]] || return 1
+  echo "$pid"
+}
+
+# ssh_keys: the server's host key and the test client's key pair, made once.
+ssh_keys() {
+  mkdir -p "$SSH_DIR"
+  chmod 755 "$SSH_DIR"
+  [[ -f $SSH_DIR/host_ed25519_key ]] || ssh-keygen -q -t ed25519 -N '' -C linkflow-test-host -f "$SSH_DIR/host_ed25519_key"
+  [[ -f $SSH_DIR/client_key ]] || ssh-keygen -q -t ed25519 -N '' -C linkflow-test-client -f "$SSH_DIR/client_key"
+  cp "$SSH_DIR/client_key.pub" "$SSH_DIR/authorized_keys"
+  chmod 644 "$SSH_DIR/authorized_keys"
+  printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1,2 "$SSH_DIR/host_ed25519_key.pub")" >"$SSH_DIR/known_hosts"
+}
+
+# ssh_accounts (root only): the private passwd/group/shadow that add the `linkflow` user for this sshd.
+ssh_accounts() {
+  local uid=$SSH_PRIVATE_UID hash
+  while getent passwd "$uid" >/dev/null || getent group "$uid" >/dev/null; do uid=$((uid + 1)); done
+  getent passwd linkflow >/dev/null && die "ssh: an OS user 'linkflow' already exists; the test server adds its own"
+  mkdir -p "$SSH_DIR/home" "$SSH_DIR/etc"
+  chown "$uid:$uid" "$SSH_DIR/home"
+  chmod 755 "$SSH_DIR/home"
+  hash=$(openssl passwd -6 "$SSH_PASSWORD")
+  { cat /etc/passwd; echo "linkflow:x:$uid:$uid:LinkFlow SSH test user:$SSH_DIR/home:/bin/bash"; } >"$SSH_DIR/etc/passwd"
+  { cat /etc/group; echo "linkflow:x:$uid:"; } >"$SSH_DIR/etc/group"
+  # only this user: the machine's password hashes are not copied (sshd reads no one else's here)
+  echo "linkflow:$hash:19000:0:99999:7:::" >"$SSH_DIR/etc/shadow"
+  chmod 644 "$SSH_DIR/etc/passwd" "$SSH_DIR/etc/group"
+  chmod 600 "$SSH_DIR/etc/shadow"
+}
+
+ssh_write_config() {
+  local password=no
+  [[ $IS_ROOT -eq 1 ]] && password=yes
+  cat >"$SSH_DIR/sshd_config" <<CONF
+# Generated by deploy/local/infra.sh on every 'up'; edits are overwritten. A throw-away test server.
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $SSH_DIR/host_ed25519_key
+PidFile $SSH_PIDFILE
+AuthorizedKeysFile $SSH_DIR/authorized_keys
+AllowUsers $(ssh_user)
+PermitRootLogin no
+PubkeyAuthentication yes
+PasswordAuthentication $password
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+Subsystem sftp internal-sftp
+AllowTcpForwarding no
+AllowAgentForwarding no
+X11Forwarding no
+PermitTunnel no
+PrintMotd no
+MaxStartups 100:30:200
+MaxSessions 50
+LogLevel INFO
+CONF
+}
+
+ssh_up() {
+  local t0 pid
+  t0=$(now_ms)
+  if pid=$(ssh_pid); then
+    say "ssh: already running (pid $pid, 127.0.0.1:$SSH_PORT)"
+    return 0
+  fi
+  port_open "$SSH_PORT" && die "ssh: port 127.0.0.1:$SSH_PORT is already in use by another process (set LINKFLOW_INFRA_SSH_PORT)"
+  ssh_keys
+  ssh_write_config
+  rm -f "$SSH_PIDFILE"
+  echo "### $(date -Is) starting sshd" >>"$SSH_LOG"
+  if [[ $IS_ROOT -eq 1 ]]; then
+    ssh_accounts
+    (
+      setsid nohup unshare --mount --propagation private bash -c '
+        set -e
+        mount -t tmpfs -o mode=755,size=1m linkflow-sshd-run /run
+        mkdir -m 755 /run/sshd
+        for f in passwd group shadow; do mount --bind "$0/etc/$f" "/etc/$f"; done
+        exec /usr/sbin/sshd -D -e -f "$0/sshd_config"' "$SSH_DIR" </dev/null >>"$SSH_LOG" 2>&1 9>&- &
+    )
+  else
+    (setsid nohup /usr/sbin/sshd -D -e -f "$SSH_DIR/sshd_config" </dev/null >>"$SSH_LOG" 2>&1 9>&- &)
+  fi
+  # Ready when a real login by key runs a command (the listener alone says nothing about auth).
+  local ok=0 deadline=$(($(now_ms) + SSH_WAIT * 1000))
+  while (($(now_ms) < deadline)); do
+    if ss -Hltn "sport = :$SSH_PORT" 2>/dev/null | grep -q . &&
+      timeout 5 ssh -F none -n -p "$SSH_PORT" -i "$SSH_DIR/client_key" -o IdentitiesOnly=yes -o BatchMode=yes \
+        -o UserKnownHostsFile="$SSH_DIR/known_hosts" -o StrictHostKeyChecking=yes -o LogLevel=ERROR \
+        "$(ssh_user)@127.0.0.1" true 2>>"$SSH_LOG"; then
+      ok=1
+      break
+    fi
+    sleep 0.1
+  done
+  if [[ $ok -ne 1 ]]; then
+    show_log_tail "$SSH_LOG"
+    pid=$(head -n1 "$SSH_PIDFILE" 2>/dev/null || true)
+    pid_alive "$pid" && stop_pid sshd "$pid" 10
+    die "ssh: no login by key on 127.0.0.1:$SSH_PORT after ${SSH_WAIT}s (log: $SSH_LOG)"
+  fi
+  pid=$(ssh_pid) || die "ssh: started but its pid file $SSH_PIDFILE is missing"
+  say "ssh: started (pid $pid, 127.0.0.1:$SSH_PORT, user $(ssh_user)) in $(elapsed "$t0")"
+}
+
+ssh_down() {
+  local pid
+  if ! pid=$(ssh_pid); then
+    say "ssh: not running"
+    return 0
+  fi
+  stop_pid sshd "$pid" 10
+  say "ssh: stopped (was pid $pid)"
+}
+
+ssh_purge() {
+  rm -rf -- "$SSH_DIR"
+  say "ssh: keys, home and log purged"
+}
+
+ssh_status() {
+  local pid
+  if pid=$(ssh_pid); then
+    printf '%-9s running  pid=%-8s port=%s\n' ssh "$pid" "$SSH_PORT"
+    return 0
+  fi
+  printf '%-9s stopped  pid=%-8s port=%s\n' ssh - "$SSH_PORT"
+  return 1
+}
+
+ssh_env() {
+  echo "export LINKFLOW_TEST_SSH_HOST=127.0.0.1"
+  echo "export LINKFLOW_TEST_SSH_PORT=$SSH_PORT"
+  echo "export LINKFLOW_TEST_SSH_USER=$(ssh_user)"
+  echo "export LINKFLOW_TEST_SSH_KEY_FILE=$SSH_DIR/client_key"
+  echo "export LINKFLOW_TEST_SSH_HOST_KEY_FILE=$SSH_DIR/host_ed25519_key.pub"
+  # password login works only when the server runs as root (see above)
+  [[ $IS_ROOT -eq 1 ]] && echo "export LINKFLOW_TEST_SSH_PASSWORD=$SSH_PASSWORD"
+  return 0
+}
+
 # ------------------------------------------------------------------- main --
 
 SERVICES=()
@@ -1351,21 +1527,22 @@ main() {
       stripe | stripe-mock) named+=(stripe) ;;
       s3 | moto) named+=(s3) ;;
       mariadb | mysql) named+=(mariadb) ;;
+      ssh | sshd) named+=(ssh) ;;
       elasticsearch | es | elastic) named+=(elasticsearch) ;;
       --purge) purge=1 ;;
       -h | --help)
         usage
         exit 0
         ;;
-      *) die "unknown argument '$a' (services: postgres redis kafka stripe s3 elasticsearch mariadb)" ;;
+      *) die "unknown argument '$a' (services: postgres redis kafka stripe s3 elasticsearch mariadb ssh)" ;;
     esac
   done
   [[ $purge -eq 1 && $cmd != down ]] && die "--purge only goes with 'down'"
 
   local has_core=0
   for a in "${named[@]}"; do [[ $a == postgres || $a == redis ]] && has_core=1; done
-  local only_side=1 # stripe, s3, elasticsearch and mariadb alone need neither postgres nor redis
-  for a in "${named[@]}"; do [[ $a == stripe || $a == s3 || $a == elasticsearch || $a == mariadb ]] || only_side=0; done
+  local only_side=1 # stripe, s3, elasticsearch, mariadb and ssh alone need neither postgres nor redis
+  for a in "${named[@]}"; do [[ $a == stripe || $a == s3 || $a == elasticsearch || $a == mariadb || $a == ssh ]] || only_side=0; done
   [[ ${#named[@]} -gt 0 && $only_side -eq 1 ]] && has_core=1
   case $cmd in
     up | status)
@@ -1373,7 +1550,7 @@ main() {
       if [[ $has_core -eq 0 ]]; then SERVICES=(postgres redis); fi
       ;;
     down | env)
-      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=(postgres redis kafka stripe s3 elasticsearch mariadb); fi
+      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=(postgres redis kafka stripe s3 elasticsearch mariadb ssh); fi
       ;;
     -h | --help | help)
       usage
@@ -1407,6 +1584,7 @@ main() {
       fi
       want s3 && s3_up
       want mariadb && mariadb_up
+      want ssh && ssh_up
       want postgres && pg_up
       want redis && redis_up
       want kafka && kafka_up
@@ -1423,6 +1601,7 @@ main() {
       want elasticsearch && es_down
       want s3 && s3_down
       want mariadb && mariadb_down
+      want ssh && ssh_down
       want stripe && stripe_down
       want kafka && kafka_down
       want redis && redis_down
@@ -1431,6 +1610,7 @@ main() {
         want elasticsearch && es_purge
         want s3 && s3_purge
         want mariadb && mariadb_purge
+        want ssh && ssh_purge
         want stripe && stripe_purge
         want kafka && kafka_purge
         want redis && redis_purge
@@ -1470,6 +1650,11 @@ main() {
       elif [[ ${#named[@]} -eq 0 ]]; then
         mariadb_status || true # informational only
       fi
+      if want ssh; then
+        ssh_status || rc=1
+      elif [[ ${#named[@]} -eq 0 ]]; then
+        ssh_status || true # informational only
+      fi
       exit "$rc"
       ;;
     env)
@@ -1480,6 +1665,7 @@ main() {
       want s3 && echo "export LINKFLOW_TEST_S3_ENDPOINT_URL=http://127.0.0.1:$S3_PORT"
       want elasticsearch && echo "export LINKFLOW_TEST_ELASTICSEARCH_URL=http://127.0.0.1:$ES_PORT"
       want mariadb && echo "export LINKFLOW_TEST_MARIADB_URL=mysql://linkflow:linkflow@127.0.0.1:$MARIADB_PORT/linkflow_test"
+      want ssh && ssh_env
       ;;
   esac
   return 0

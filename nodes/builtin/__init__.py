@@ -47,6 +47,7 @@ from nodes.builtin.set import Set
 from nodes.builtin.slack import Slack
 from nodes.builtin.sort import Sort
 from nodes.builtin.split_out import SplitOut
+from nodes.builtin.ssh import Ssh
 from nodes.builtin.stop_and_error import StopAndError
 from nodes.builtin.stripe import Stripe
 from nodes.builtin.switch import Switch
@@ -70,4 +71,5 @@ NODE_TYPES = [
     OpenAi, AiAgent,
     GitHub, GitLab, Jira, Notion, Airtable, GoogleSheets,
     Telegram, Discord, Stripe, Twilio, SendGrid, RssRead, HubSpot,
+    Ssh,
 ]

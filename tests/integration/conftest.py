@@ -112,6 +112,21 @@ def mariadb_url():
 
 
 @pytest.fixture(scope="session")
+def ssh_server() -> dict:
+    """The private sshd of `bash deploy/local/infra.sh up ssh` (`make test` starts it): host, port, user, the
+    client's key file, the host's public key file and (when infra.sh ran as root) a password."""
+    host, port = _require("LINKFLOW_TEST_SSH_HOST"), _require("LINKFLOW_TEST_SSH_PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+    except (OSError, ValueError) as exc:
+        pytest.fail(f"sshd at {host}:{port} is not reachable ({exc}); run `bash deploy/local/infra.sh up ssh`")
+    return {"host": host, "port": int(port), "user": _require("LINKFLOW_TEST_SSH_USER"),
+            "key_file": _require("LINKFLOW_TEST_SSH_KEY_FILE"),
+            "host_key_file": _require("LINKFLOW_TEST_SSH_HOST_KEY_FILE"),
+            "password": os.environ.get("LINKFLOW_TEST_SSH_PASSWORD")}
+
+
+@pytest.fixture(scope="session")
 def kafka_bootstrap():
     """The real Kafka broker of `bash deploy/local/infra.sh up kafka` (`make test` starts it)."""
     return _loopback_service("LINKFLOW_TEST_KAFKA_BOOTSTRAP", "kafka", "Kafka")

@@ -245,3 +245,26 @@ from backend.workflows.n8n import saas  # noqa: E402 - GitHub, GitLab, Jira, Not
 
 CONVERTERS.update(saas.CONVERTERS)
 CREDENTIAL_TYPES.update(saas.CREDENTIAL_TYPES)
+
+def _ssh(job: NodeJob, params: dict, version: float) -> Converted:
+    resource = params.get("resource", "command")
+    operation = params.get("operation", "execute" if resource == "command" else "upload")
+    if resource == "command" and operation == "execute":
+        return Converted("ssh", {"resource": "command", "operation": "execute",
+                                 "command": job.value(params.get("command", ""), "command"),
+                                 "cwd": job.value(params.get("cwd", "/"), "cwd")})  # n8n runs in / by default
+    if resource == "file" and operation == "upload":
+        out = {"resource": "file", "operation": "upload", "path": job.value(params.get("path", ""), "path"),
+               "binary_property": params.get("binaryPropertyName") or "data"}
+        if _options(params).get("fileName"):
+            out["file_name"] = job.value(_options(params)["fileName"], "options.fileName")
+        return Converted("ssh", out)
+    if resource == "file" and operation == "download":
+        return Converted("ssh", {"resource": "file", "operation": "download",
+                                 "path": job.value(params.get("path", ""), "path"),
+                                 "binary_property": params.get("binaryPropertyName") or "data"})
+    raise Unsupported(f"SSH {resource} {operation!r} is not converted")
+
+
+CONVERTERS["n8n-nodes-base.ssh"] = _ssh
+CREDENTIAL_TYPES.update(sshPassword=("ssh", "ssh"), sshPrivateKey=("ssh", "ssh"))

@@ -16,6 +16,7 @@ CORE_TYPES = {
     "openai", "ai_agent",
     "github", "gitlab", "jira", "notion", "airtable", "google_sheets",
     "telegram", "discord", "stripe", "twilio", "sendgrid", "rss_read", "hubspot",
+    "ssh",
 }
 
 
@@ -76,4 +77,5 @@ def test_the_built_in_nodes_with_side_effects_are_those_that_act_outside_linkflo
                       "postgres", "mysql", "redis", "s3", "send_email", "kafka", "slack",
                       "openai", "ai_agent",
                       "github", "gitlab", "jira", "notion", "airtable", "google_sheets",
-                      "telegram", "discord", "stripe", "twilio", "sendgrid", "rss_read", "hubspot"}
+                      "telegram", "discord", "stripe", "twilio", "sendgrid", "rss_read", "hubspot",
+                      "ssh"}
