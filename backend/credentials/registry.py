@@ -10,6 +10,7 @@ from backend.credentials.types.aws_s3 import AwsS3
 from backend.credentials.types.base import CredentialType
 from backend.credentials.types.bearer_token import BearerToken
 from backend.credentials.types.http_basic import HttpBasic
+from backend.credentials.types.imap import Imap
 from backend.credentials.types.kafka import Kafka
 from backend.credentials.types.mysql import MySql
 from backend.credentials.types.oauth2 import OAuth2
@@ -25,6 +26,7 @@ CREDENTIAL_TYPES: list[type[CredentialType]] = [
     ApiKeyHeader, HttpBasic, BearerToken, OAuth2,
     # services
     Smtp, Postgres, Redis, AwsS3, Slack, Stripe, Kafka, MySql,
+    Imap,
 ]
 
 

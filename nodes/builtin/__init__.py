@@ -6,6 +6,7 @@ from nodes.builtin.compare_datasets import CompareDatasets
 from nodes.builtin.compression import Compression
 from nodes.builtin.convert_to_file import ConvertToFile
 from nodes.builtin.crypto import Crypto
+from nodes.builtin.email_imap_trigger import EmailReadImap
 from nodes.builtin.date_time import DateTime
 from nodes.builtin.execute_workflow import ExecuteWorkflow
 from nodes.builtin.extract_from_file import ExtractFromFile
@@ -44,6 +45,7 @@ from nodes.builtin.xml_node import Xml
 NODE_TYPES = [
     # triggers
     ManualTrigger, Webhook, Schedule, RedisTrigger, KafkaTrigger,
+    EmailReadImap,
     # flow
     If, Switch, Merge, Filter, Loop, Wait, ExecuteWorkflow, StopAndError, NoOp,
     # data
