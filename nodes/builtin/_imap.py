@@ -24,6 +24,7 @@ from nodes.sdk.net import open_connection
 
 TIMEOUT_S = 30
 IDLE_RENEW_S = 25 * 60  # RFC 2177: servers may drop a client idle for 30 minutes
+_NEWS = frozenset(("EXISTS", "RECENT"))  # untagged answers that say the mailbox got messages
 _FETCH_META = re.compile(rb"UID (\d+)|FLAGS \(([^)]*)\)|RFC822\.SIZE (\d+)")
 
 # IMAP SEARCH keys (RFC 3501 6.4.4) and what follows each: "" nothing, "s" a string, "d" a date, "n" a number
@@ -185,6 +186,8 @@ class ImapSession:
     @_mapped
     def search(self, criteria: list[str], after_uid: int) -> list[int]:
         """UIDs above ``after_uid`` matching ``criteria``, oldest first."""
+        for news in _NEWS:  # what the server reports from here on is news to the next wait_for_news
+            self.imap.untagged_responses.pop(news, None)
         typ, data = self.imap.uid("SEARCH", *criteria, "UID", f"{after_uid + 1}:*")
         if typ != "OK":
             raise NodeUserError(f"{self.where} refused the search {' '.join(criteria)[:200]}: {_said(data[0])}")
@@ -228,7 +231,8 @@ class ImapSession:
         # imaplib (Python < 3.14) has no IDLE: the command is sent with its own tag and the answers are read
         # with imaplib's response reader, so its state stays right for the commands that follow.
         imap = self.imap
-        imap.untagged_responses.clear()
+        if _NEWS & imap.untagged_responses.keys():  # reported since the last search, e.g. with a STORE's answer
+            return
         tag = imap._new_tag()
         imap.send(tag + b" IDLE\r\n")
         while imap._get_response() is not None:  # None: the "+ idling" continuation
@@ -236,9 +240,8 @@ class ImapSession:
                 imap.tagged_commands.pop(tag)
                 stop.wait(1.0)
                 return
-        news = {"EXISTS", "RECENT"}
         deadline = time.monotonic() + IDLE_RENEW_S
-        while not stop.is_set() and time.monotonic() < deadline and not news & imap.untagged_responses.keys():
+        while not stop.is_set() and time.monotonic() < deadline and not _NEWS & imap.untagged_responses.keys():
             if self._readable(1.0):
                 imap._get_response()
                 if "BYE" in imap.untagged_responses:
