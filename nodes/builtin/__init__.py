@@ -6,8 +6,8 @@ from nodes.builtin.compare_datasets import CompareDatasets
 from nodes.builtin.compression import Compression
 from nodes.builtin.convert_to_file import ConvertToFile
 from nodes.builtin.crypto import Crypto
-from nodes.builtin.email_imap_trigger import EmailReadImap
 from nodes.builtin.date_time import DateTime
+from nodes.builtin.email_imap_trigger import EmailReadImap
 from nodes.builtin.execute_workflow import ExecuteWorkflow
 from nodes.builtin.extract_from_file import ExtractFromFile
 from nodes.builtin.filter import Filter

@@ -8,6 +8,7 @@ listener starts again after a pause).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import imaplib
 import json
@@ -272,10 +273,8 @@ class ImapSession:
             imap.sock.settimeout(5)
             imap.logout()
         except (imaplib.IMAP4.error, OSError, ValueError):
-            try:
+            with contextlib.suppress(OSError):
                 imap.shutdown()
-            except OSError:
-                pass
 
 
 def _meta(data: list, uid: int) -> tuple[list[str], int] | None:
