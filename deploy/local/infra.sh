@@ -31,7 +31,8 @@
 #   mariadb   13306  LINKFLOW_INFRA_MARIADB_PORT (Debian's mariadb-server; user linkflow/linkflow, database
 #                    linkflow_test; the MySQL node's integration tests)
 #   imap      11143  LINKFLOW_INFRA_IMAP_PORT (Debian's dovecot-imapd as a plain process with a private config;
-#                    users linkflow/linkflow and other/other, plain IMAP with IDLE; the IMAP trigger's tests)
+#                    users linkflow/linkflow and other/other, IMAP with IDLE and STARTTLS; IMAPS: 11993,
+#                    LINKFLOW_INFRA_IMAPS_PORT; a self-signed certificate for localhost; the IMAP trigger's tests)
 # Other knobs:
 #   LINKFLOW_INFRA_KAFKA_VERSION  Kafka version(s) to try, space separated (default "4.1.0 4.4.0")
 #   LINKFLOW_INFRA_MVN_TIMEOUT    seconds allowed per Maven download attempt (default 300)
@@ -57,10 +58,11 @@ STRIPE_HTTPS_PORT=${LINKFLOW_INFRA_STRIPE_HTTPS_PORT:-12112}
 S3_PORT=${LINKFLOW_INFRA_S3_PORT:-19000}
 MARIADB_PORT=${LINKFLOW_INFRA_MARIADB_PORT:-13306}
 IMAP_PORT=${LINKFLOW_INFRA_IMAP_PORT:-11143}
+IMAPS_PORT=${LINKFLOW_INFRA_IMAPS_PORT:-11993}
 ES_PORT=${LINKFLOW_INFRA_ES_PORT:-19200}
 ES_TRANSPORT_PORT=${LINKFLOW_INFRA_ES_TRANSPORT_PORT:-19300}
 
-for _v in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT MVN_TIMEOUT STRIPE_PORT STRIPE_HTTPS_PORT S3_PORT ES_PORT ES_TRANSPORT_PORT MARIADB_PORT IMAP_PORT; do
+for _v in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT MVN_TIMEOUT STRIPE_PORT STRIPE_HTTPS_PORT S3_PORT ES_PORT ES_TRANSPORT_PORT MARIADB_PORT IMAP_PORT IMAPS_PORT; do
   [[ ${!_v} =~ ^[0-9]+$ ]] || {
     printf '[infra] ERROR: %s must be a number, got "%s"\n' "$_v" "${!_v}" >&2
     exit 1
@@ -1334,8 +1336,9 @@ mariadb_status() {
 #
 # Debian's Dovecot 2.3 as a plain foreground process (`dovecot -F -c private.conf`): its own config,
 # users file (passwd-file, PLAIN passwords: a throw-away test server), maildirs, base and state dirs under
-# .infra/imap, listening on 127.0.0.1 only, IMAP without TLS (IDLE on). As root the mail processes run as
-# the `dovecot` OS user, else as the caller. Nothing in /etc/dovecot is read.
+# .infra/imap, listening on 127.0.0.1 only: IMAP (plain login allowed, STARTTLS offered) and IMAPS, with a
+# self-signed certificate for localhost made once with openssl (.infra/imap/tls). As root the mail processes run
+# as the `dovecot` OS user, else as the caller. Nothing in /etc/dovecot is read.
 
 IMAP_DIR="$INFRA_DIR/imap"
 IMAP_CONF="$IMAP_DIR/private.conf"
@@ -1364,6 +1367,13 @@ imap_write_config() {
   [[ $IS_ROOT -eq 1 ]] && chown "$mail_uid:$mail_gid" "$IMAP_DIR/mail"
   [[ $IS_ROOT -eq 1 ]] || own_users="default_internal_user = $mail_user
 default_login_user = $mail_user"
+  if [[ ! -s $IMAP_DIR/tls/cert.pem ]]; then
+    mkdir -p "$IMAP_DIR/tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+      -keyout "$IMAP_DIR/tls/key.pem" -out "$IMAP_DIR/tls/cert.pem" >"$IMAP_DIR/tls/openssl.log" 2>&1 ||
+      die "imap: openssl could not make the test certificate (see $IMAP_DIR/tls/openssl.log)"
+    chmod 600 "$IMAP_DIR/tls/key.pem"
+  fi
   printf 'linkflow:{PLAIN}linkflow\nother:{PLAIN}other\n' >"$IMAP_DIR/users"
   chmod 644 "$IMAP_DIR/users"
   cat >"$IMAP_CONF" <<EOF
@@ -1373,7 +1383,9 @@ base_dir = $IMAP_DIR/run
 state_dir = $IMAP_DIR/state
 listen = 127.0.0.1
 protocols = imap
-ssl = no
+ssl = yes
+ssl_cert = <$IMAP_DIR/tls/cert.pem
+ssl_key = <$IMAP_DIR/tls/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 log_path = $IMAP_LOG
@@ -1397,7 +1409,8 @@ service imap-login {
     port = $IMAP_PORT
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = $IMAPS_PORT
   }
 }
 EOF
@@ -1417,6 +1430,7 @@ imap_up() {
     return 0
   fi
   port_open "$IMAP_PORT" && die "imap: port 127.0.0.1:$IMAP_PORT is already in use by another process (set LINKFLOW_INFRA_IMAP_PORT)"
+  port_open "$IMAPS_PORT" && die "imap: port 127.0.0.1:$IMAPS_PORT is already in use by another process (set LINKFLOW_INFRA_IMAPS_PORT)"
   dovecot_installed || die "imap: dovecot not found (apt-get install dovecot-imapd)"
   imap_write_config
   rm -f "$IMAP_PIDFILE"
@@ -1443,7 +1457,7 @@ imap_up() {
     pid_alive "$pid" && stop_pid imap "$pid" 10
     die "imap: no IMAP login on 127.0.0.1:$IMAP_PORT after ${IMAP_WAIT}s (log: $IMAP_LOG)"
   fi
-  say "imap: started (pid $pid, Dovecot $("$(dovecot_bin)" --version | cut -d' ' -f1), 127.0.0.1:$IMAP_PORT) in $(elapsed "$t0")"
+  say "imap: started (pid $pid, Dovecot $("$(dovecot_bin)" --version | cut -d' ' -f1), 127.0.0.1:$IMAP_PORT, IMAPS $IMAPS_PORT) in $(elapsed "$t0")"
 }
 
 imap_down() {
@@ -1466,7 +1480,7 @@ imap_purge() {
 imap_status() {
   local pid
   if pid=$(imap_pid); then
-    printf '%-9s running  pid=%-8s port=%s\n' imap "$pid" "$IMAP_PORT"
+    printf '%-9s running  pid=%-8s port=%s  imaps=%s\n' imap "$pid" "$IMAP_PORT" "$IMAPS_PORT"
     return 0
   fi
   printf '%-9s stopped  pid=%-8s port=%s\n' imap - "$IMAP_PORT"
@@ -1639,7 +1653,7 @@ main() {
       want elasticsearch && echo "export LINKFLOW_TEST_ELASTICSEARCH_URL=http://127.0.0.1:$ES_PORT"
       want mariadb && echo "export LINKFLOW_TEST_MARIADB_URL=mysql://linkflow:linkflow@127.0.0.1:$MARIADB_PORT/linkflow_test"
       if want imap; then
-        echo "export LINKFLOW_TEST_IMAP_HOST=127.0.0.1 LINKFLOW_TEST_IMAP_PORT=$IMAP_PORT"
+        echo "export LINKFLOW_TEST_IMAP_HOST=127.0.0.1 LINKFLOW_TEST_IMAP_PORT=$IMAP_PORT LINKFLOW_TEST_IMAPS_PORT=$IMAPS_PORT"
         echo "export LINKFLOW_TEST_IMAP_USER=linkflow LINKFLOW_TEST_IMAP_PASSWORD=linkflow"
       fi
       ;;

@@ -161,10 +161,12 @@ def elasticsearch_url():
 @pytest.fixture(scope="session")
 def imap_server() -> dict:
     """The Dovecot of `bash deploy/local/infra.sh up imap` (`make test` starts it), checked to log in:
-    ``{"host", "port", "user", "password"}``."""
+    ``{"host", "port", "imaps_port", "user", "password"}`` (IMAPS and STARTTLS with a self-signed certificate
+    for localhost)."""
     import imaplib
 
     server = {"host": _require("LINKFLOW_TEST_IMAP_HOST"), "port": int(_require("LINKFLOW_TEST_IMAP_PORT")),
+              "imaps_port": int(_require("LINKFLOW_TEST_IMAPS_PORT")),
               "user": _require("LINKFLOW_TEST_IMAP_USER"), "password": _require("LINKFLOW_TEST_IMAP_PASSWORD")}
     try:
         client = imaplib.IMAP4(server["host"], server["port"], timeout=5)

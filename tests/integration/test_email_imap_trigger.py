@@ -95,11 +95,11 @@ def with_invoice(subject: str) -> bytes:
     return message.as_bytes()
 
 
-def imap_workflow(team_id: str, server: dict, parameters: dict) -> str:
+def imap_workflow(team_id: str, server: dict, parameters: dict, **login) -> str:
     with session_scope() as session:
         credential_id = create_credential(session, team_id=team_id, name="mailbox", type="imap", values={
             "host": server["host"], "port": server["port"], "security": "none", "user": server["user"],
-            "password": server["password"]}).id
+            "password": server["password"], **login}).id
         definition = {"nodes": [
             {"id": "t", "name": "Email", "type": "email_read_imap", "version": 1, "position": [0, 0],
              "parameters": parameters, "credentials": {"imap": credential_id}},
@@ -258,8 +258,28 @@ async def test_the_credential_test_logs_in_or_says_why_not(configure, imap_serve
     assert ok.ok and f"as {imap_server['user']}" in ok.message
     refused = await imap.test(imap.Fields.model_validate({**values, "password": "wrong"}))
     assert not refused.ok and "refused the login" in refused.message and "wrong" not in refused.message
-    no_tls = await imap.test(imap.Fields.model_validate({**values, "security": "starttls"}))
-    assert not no_tls.ok and "STARTTLS" in no_tls.message
+    configure(HTTP_ALLOW_LIST="127.0.0.1,localhost")
+    tls = {**values, "host": "localhost", "port": imap_server["imaps_port"], "security": "tls"}
+    untrusted = await imap.test(imap.Fields.model_validate(tls))  # infra.sh's certificate is self-signed
+    assert not untrusted.ok and "certificate is not trusted" in untrusted.message
+    assert (await imap.test(imap.Fields.model_validate({**tls, "allow_unauthorized_certs": True}))).ok
+    starttls = {**values, "host": "localhost", "security": "starttls", "allow_unauthorized_certs": True}
+    assert (await imap.test(imap.Fields.model_validate(starttls))).ok
+    plain_on_tls_port = await imap.test(imap.Fields.model_validate({**tls, "security": "none"}))
+    assert not plain_on_tls_port.ok
     configure(HTTP_ALLOW_LIST="")
     blocked = await imap.test(imap.Fields.model_validate(values))
     assert not blocked.ok and "refused to connect" in blocked.message
+
+
+async def test_the_trigger_works_over_imaps_with_idle(platform, configure, postgres_url, imap_server, mailbox):
+    configure(HTTP_ALLOW_LIST="127.0.0.1,localhost")
+    workflow_id = imap_workflow(platform, {**imap_server, "host": "localhost", "port": imap_server["imaps_port"]},
+                                {"mailbox": mailbox, "format": "raw"}, security="tls", allow_unauthorized_certs=True)
+    async with running_listeners(postgres_url):
+        row = await until(lambda: (r := listener(workflow_id)) and r.status == "listening" and r, 20, "the listener")
+        assert "IDLE" in row.detail and "localhost:" in row.detail
+        append(imap_server, mailbox, plain("over TLS"))
+        [run] = await until(lambda: runs(workflow_id), 20, "the execution")
+        await until(lambda: seen(imap_server, mailbox) == [1], 10, "the email marked read")
+    assert "Subject: over TLS" in run["json"]["raw"] and run["json"]["attributes"]["uid"] == 1
