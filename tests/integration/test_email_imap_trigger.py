@@ -283,3 +283,23 @@ async def test_the_trigger_works_over_imaps_with_idle(platform, configure, postg
         [run] = await until(lambda: runs(workflow_id), 20, "the execution")
         await until(lambda: seen(imap_server, mailbox) == [1], 10, "the email marked read")
     assert "Subject: over TLS" in run["json"]["raw"] and run["json"]["attributes"]["uid"] == 1
+
+
+async def test_a_renumbered_mailbox_counts_its_emails_as_new(platform, postgres_url, imap_server, mailbox):
+    """The mailbox is deleted and made again while no listener runs: a new UIDVALIDITY, and UID 1 again. The old
+    cursor (last UID 2) must not hide the new email."""
+    append(imap_server, mailbox, plain("first"))
+    append(imap_server, mailbox, plain("second"))
+    workflow_id = imap_workflow(platform, imap_server, {"mailbox": mailbox, "post_process_action": "nothing",
+                                                        "use_idle": False, "poll_interval_s": 1})
+    async with running_listeners(postgres_url):
+        await until(lambda: count(workflow_id) >= 2, 20, "two executions")
+    with client(imap_server) as imap:
+        assert imap.delete(mailbox)[0] == "OK" and imap.create(mailbox)[0] == "OK"
+    append(imap_server, mailbox, plain("after renumbering"))
+    async with running_listeners(postgres_url):
+        await until(lambda: count(workflow_id) >= 3, 20, "the email in the renumbered mailbox")
+        await asyncio.sleep(2)
+    found = runs(workflow_id)
+    assert [run["json"]["subject"] for run in found] == ["first", "second", "after renumbering"]
+    assert found[2]["json"]["attributes"]["uid"] == 1
