@@ -1,4 +1,4 @@
-"""Running listener triggers: one listener per active Redis/Kafka trigger node, on one replica at a time.
+"""Running listener triggers: one listener per active Redis/Kafka/IMAP trigger node, on one replica at a time.
 
 ``listener_loop`` runs beside the scheduler loop (``linkflow scheduler``, and inside the web process in
 embedded mode). Every replica runs it; only the holder of the listener lock (a PostgreSQL advisory lock of
@@ -10,6 +10,8 @@ cancels them all; the replica that takes the lock over starts them again.
 A listener calls ``ctx.emit(items)`` per message: one transaction creates the queued execution and counts
 the message, then the execution is dispatched. Only then does the node acknowledge the message to its source
 (the Kafka trigger commits the offset): a process killed in between delivers the message again (at least once).
+A listener that keeps its own position (the IMAP trigger: UIDVALIDITY and last UID) hands it to ``emit`` as
+``state``; it is saved in that same transaction (``listener_cursors``), so a restart neither skips nor repeats.
 A failing listener (refused credential, address policy, server down) writes its error to its row, which
 ``GET /api/v1/workflows/{id}/triggers`` shows, and is restarted after a growing pause (1 s ... 60 s).
 """
