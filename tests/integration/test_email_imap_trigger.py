@@ -303,3 +303,32 @@ async def test_a_renumbered_mailbox_counts_its_emails_as_new(platform, postgres_
     found = runs(workflow_id)
     assert [run["json"]["subject"] for run in found] == ["first", "second", "after renumbering"]
     assert found[2]["json"]["attributes"]["uid"] == 1
+
+
+async def test_an_imported_n8n_email_trigger_workflow_reads_the_mailbox(platform, postgres_url, imap_server, mailbox):
+    from backend.workflows.n8n.service import import_n8n
+
+    with session_scope() as session:
+        create_credential(session, team_id=platform, name="Support inbox", type="imap", values={
+            "host": imap_server["host"], "port": imap_server["port"], "security": "none",
+            "user": imap_server["user"], "password": imap_server["password"]})
+    n8n = {"name": "Support mail", "connections": {"Email Trigger (IMAP)": {"main": [[{"node": "Next", "type": "main",
+                                                                                       "index": 0}]]}},
+           "nodes": [{"name": "Email Trigger (IMAP)", "type": "n8n-nodes-base.emailReadImap", "typeVersion": 2,
+                      "position": [0, 0], "credentials": {"imap": {"id": "3", "name": "Support inbox"}},
+                      "parameters": {"mailbox": mailbox, "format": "resolved",
+                                     "options": {"customEmailConfig": '["UNSEEN", ["FROM", "shop@example.com"]]'}}},
+                     {"name": "Next", "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [200, 0],
+                      "parameters": {}}]}
+    with session_scope() as session:
+        workflow, _ = import_n8n(session, n8n, team_id=platform, user_id=None)
+        activate(session, workflow, user_id=None)
+        workflow_id = workflow.id
+    append(imap_server, mailbox, with_invoice("not from the shop"))
+    append(imap_server, mailbox, plain("from the shop"))
+    async with running_listeners(postgres_url):
+        [run] = await until(lambda: runs(workflow_id), 20, "the execution")
+        await asyncio.sleep(2)
+    assert run["json"]["subject"] == "from the shop"
+    assert run["json"]["from"]["value"] == [{"address": "shop@example.com", "name": "Shop"}]
+    assert count(workflow_id) == 1 and seen(imap_server, mailbox) == [2]
