@@ -16,6 +16,7 @@ from backend.credentials.types.gitlab import GitLab
 from backend.credentials.types.google_sheets import GoogleSheets
 from backend.credentials.types.http_basic import HttpBasic
 from backend.credentials.types.hubspot import HubSpot
+from backend.credentials.types.imap import Imap
 from backend.credentials.types.jira import Jira
 from backend.credentials.types.kafka import Kafka
 from backend.credentials.types.mysql import MySql
@@ -42,6 +43,7 @@ CREDENTIAL_TYPES: list[type[CredentialType]] = [
     GitHub, GitLab, Jira, Notion, Airtable, GoogleSheets,
     Telegram, DiscordWebhook, DiscordBot, Twilio, SendGrid, HubSpot,
     Ssh,
+    Imap,
 ]
 
 

@@ -6,11 +6,12 @@
 #   deploy/local/infra.sh status [SERVICE...]           one line per service; exit 0 iff all requested run
 #   deploy/local/infra.sh env    [SERVICE...]           print `export ...` lines for tests
 #
-# SERVICE is one of: postgres, redis, kafka, stripe, s3, elasticsearch, mariadb, ssh.  For `up` and `status`,
+# SERVICE is one of: postgres, redis, kafka, stripe, s3, elasticsearch, mariadb, ssh, imap.  For `up` and
+# `status`,
 # postgres and redis are always included unless one of them is named explicitly, or only stripe,
-# s3, elasticsearch, mariadb and/or ssh are named: `up kafka` starts postgres + redis + kafka, `up redis` only
+# s3, elasticsearch, mariadb, ssh and/or imap are named: `up kafka` starts postgres + redis + kafka, `up redis` only
 # redis, `up stripe` only stripe-mock, `up s3` only the S3 server, `up elasticsearch` only
-# Elasticsearch, `up mariadb` only MariaDB, `up ssh` only sshd (next to servers that already run elsewhere).
+# Elasticsearch, `up mariadb` only MariaDB, `up ssh` only sshd, `up imap` only Dovecot (next to servers that already run elsewhere).
 # `down` with no names stops everything; `down --purge` also deletes the data.
 #
 # Everything listens on 127.0.0.1 only and keeps its data under <repo>/.infra/
@@ -32,6 +33,9 @@
 #                    linkflow_test; the MySQL node's integration tests)
 #   ssh       12222  LINKFLOW_INFRA_SSH_PORT (Debian's openssh-server, a private sshd; as root a private user
 #                    linkflow/linkflow by key or password, else the current user by key; the SSH node's tests)
+#   imap      11143  LINKFLOW_INFRA_IMAP_PORT (Debian's dovecot-imapd as a plain process with a private config;
+#                    users linkflow/linkflow and other/other, IMAP with IDLE and STARTTLS; IMAPS: 11993,
+#                    LINKFLOW_INFRA_IMAPS_PORT; a self-signed certificate for localhost; the IMAP trigger's tests)
 # Other knobs:
 #   LINKFLOW_INFRA_KAFKA_VERSION  Kafka version(s) to try, space separated (default "4.1.0 4.4.0")
 #   LINKFLOW_INFRA_MVN_TIMEOUT    seconds allowed per Maven download attempt (default 300)
@@ -56,11 +60,13 @@ STRIPE_PORT=${LINKFLOW_INFRA_STRIPE_PORT:-12111}
 STRIPE_HTTPS_PORT=${LINKFLOW_INFRA_STRIPE_HTTPS_PORT:-12112}
 S3_PORT=${LINKFLOW_INFRA_S3_PORT:-19000}
 MARIADB_PORT=${LINKFLOW_INFRA_MARIADB_PORT:-13306}
+IMAP_PORT=${LINKFLOW_INFRA_IMAP_PORT:-11143}
+IMAPS_PORT=${LINKFLOW_INFRA_IMAPS_PORT:-11993}
 ES_PORT=${LINKFLOW_INFRA_ES_PORT:-19200}
 ES_TRANSPORT_PORT=${LINKFLOW_INFRA_ES_TRANSPORT_PORT:-19300}
 SSH_PORT=${LINKFLOW_INFRA_SSH_PORT:-12222}
 
-for _v in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT MVN_TIMEOUT STRIPE_PORT STRIPE_HTTPS_PORT S3_PORT ES_PORT ES_TRANSPORT_PORT MARIADB_PORT SSH_PORT; do
+for _v in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT MVN_TIMEOUT STRIPE_PORT STRIPE_HTTPS_PORT S3_PORT ES_PORT ES_TRANSPORT_PORT MARIADB_PORT SSH_PORT IMAP_PORT IMAPS_PORT; do
   [[ ${!_v} =~ ^[0-9]+$ ]] || {
     printf '[infra] ERROR: %s must be a number, got "%s"\n' "$_v" "${!_v}" >&2
     exit 1
@@ -182,6 +188,9 @@ ensure_packages() {
   fi
   if want ssh; then
     [[ -x /usr/sbin/sshd ]] || pkgs+=(openssh-server)
+  fi
+  if want imap; then
+    dovecot_installed || pkgs+=(dovecot-imapd)
   fi
   if want stripe && [[ ! -x $STRIPE_BIN ]] && ! go_cmd >/dev/null; then
     pkgs+=(golang-go)
@@ -1500,6 +1509,161 @@ ssh_env() {
   return 0
 }
 
+# ------------------------------------------------------------------- imap --
+#
+# Debian's Dovecot 2.3 as a plain foreground process (`dovecot -F -c private.conf`): its own config,
+# users file (passwd-file, PLAIN passwords: a throw-away test server), maildirs, base and state dirs under
+# .infra/imap, listening on 127.0.0.1 only: IMAP (plain login allowed, STARTTLS offered) and IMAPS, with a
+# self-signed certificate for localhost made once with openssl (.infra/imap/tls). As root the mail processes run
+# as the `dovecot` OS user, else as the caller. Nothing in /etc/dovecot is read.
+
+IMAP_DIR="$INFRA_DIR/imap"
+IMAP_CONF="$IMAP_DIR/private.conf"
+IMAP_PIDFILE="$IMAP_DIR/dovecot.pid"
+IMAP_LOG="$IMAP_DIR/dovecot.log"
+IMAP_WAIT=30
+
+dovecot_installed() { command -v dovecot >/dev/null 2>&1 || [[ -x /usr/sbin/dovecot ]]; }
+dovecot_bin() { command -v dovecot 2>/dev/null || echo /usr/sbin/dovecot; }
+
+imap_pid() {
+  local pid
+  [[ -r $IMAP_PIDFILE ]] || return 1
+  pid=$(head -n1 "$IMAP_PIDFILE" 2>/dev/null || true)
+  pid_alive "$pid" || return 1
+  [[ $(pid_cmdline "$pid") == *dovecot*"$IMAP_CONF"* ]] || return 1
+  echo "$pid"
+}
+
+imap_write_config() {
+  local mail_user mail_uid mail_gid own_users=""
+  if [[ $IS_ROOT -eq 1 ]]; then mail_user=dovecot; else mail_user=$(id -un); fi
+  mail_uid=$(id -u "$mail_user") || die "imap: OS user $mail_user does not exist (it comes with dovecot-core)"
+  mail_gid=$(id -g "$mail_user")
+  mkdir -p "$IMAP_DIR/mail" "$IMAP_DIR/state"
+  [[ $IS_ROOT -eq 1 ]] && chown "$mail_uid:$mail_gid" "$IMAP_DIR/mail"
+  [[ $IS_ROOT -eq 1 ]] || own_users="default_internal_user = $mail_user
+default_login_user = $mail_user"
+  if [[ ! -s $IMAP_DIR/tls/cert.pem ]]; then
+    mkdir -p "$IMAP_DIR/tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+      -keyout "$IMAP_DIR/tls/key.pem" -out "$IMAP_DIR/tls/cert.pem" >"$IMAP_DIR/tls/openssl.log" 2>&1 ||
+      die "imap: openssl could not make the test certificate (see $IMAP_DIR/tls/openssl.log)"
+    chmod 600 "$IMAP_DIR/tls/key.pem"
+  fi
+  printf 'linkflow:{PLAIN}linkflow\nother:{PLAIN}other\n' >"$IMAP_DIR/users"
+  chmod 644 "$IMAP_DIR/users"
+  cat >"$IMAP_CONF" <<EOF
+# Generated by deploy/local/infra.sh on every 'up imap'; edits are overwritten. A throw-away test server.
+instance_name = linkflow-imap-$IMAP_PORT
+base_dir = $IMAP_DIR/run
+state_dir = $IMAP_DIR/state
+listen = 127.0.0.1
+protocols = imap
+ssl = yes
+ssl_cert = <$IMAP_DIR/tls/cert.pem
+ssl_key = <$IMAP_DIR/tls/key.pem
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+log_path = $IMAP_LOG
+mail_location = maildir:$IMAP_DIR/mail/%u
+first_valid_uid = $mail_uid
+last_valid_uid = $mail_uid
+first_valid_gid = $mail_gid
+last_valid_gid = $mail_gid
+$own_users
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $IMAP_DIR/users
+}
+userdb {
+  driver = static
+  args = uid=$mail_uid gid=$mail_gid home=$IMAP_DIR/mail/%u
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $IMAP_PORT
+  }
+  inet_listener imaps {
+    address = 127.0.0.1
+    port = $IMAPS_PORT
+  }
+}
+EOF
+}
+
+# imap_login_ok: a LOGIN over the port answers OK (the readiness check).
+imap_login_ok() {
+  timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$IMAP_PORT && read -r greeting <&3 &&
+    printf 'a LOGIN linkflow linkflow\r\nb LOGOUT\r\n' >&3 && grep -q '^a OK' <&3" 2>/dev/null
+}
+
+imap_up() {
+  local t0 pid
+  t0=$(now_ms)
+  if pid=$(imap_pid); then
+    say "imap: already running (pid $pid, 127.0.0.1:$IMAP_PORT)"
+    return 0
+  fi
+  port_open "$IMAP_PORT" && die "imap: port 127.0.0.1:$IMAP_PORT is already in use by another process (set LINKFLOW_INFRA_IMAP_PORT)"
+  port_open "$IMAPS_PORT" && die "imap: port 127.0.0.1:$IMAPS_PORT is already in use by another process (set LINKFLOW_INFRA_IMAPS_PORT)"
+  dovecot_installed || die "imap: dovecot not found (apt-get install dovecot-imapd)"
+  imap_write_config
+  rm -f "$IMAP_PIDFILE"
+  echo "### $(date -Is) starting dovecot" >>"$IMAP_LOG"
+  (
+    setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$IMAP_PIDFILE" "$(dovecot_bin)" -F -c "$IMAP_CONF" \
+      </dev/null >>"$IMAP_LOG" 2>&1 9>&- &
+  )
+  local i ok=0
+  for ((i = 0; i < IMAP_WAIT * 10; i++)); do
+    pid=$(head -n1 "$IMAP_PIDFILE" 2>/dev/null || true)
+    if ((i > 20)) && ! pid_alive "$pid"; then
+      show_log_tail "$IMAP_LOG"
+      die "imap: dovecot exited during startup (log: $IMAP_LOG)"
+    fi
+    if ss -Hltn "sport = :$IMAP_PORT" 2>/dev/null | grep -q . && imap_login_ok; then
+      ok=1
+      break
+    fi
+    sleep 0.1
+  done
+  if [[ $ok -ne 1 ]]; then
+    show_log_tail "$IMAP_LOG"
+    pid_alive "$pid" && stop_pid imap "$pid" 10
+    die "imap: no IMAP login on 127.0.0.1:$IMAP_PORT after ${IMAP_WAIT}s (log: $IMAP_LOG)"
+  fi
+  say "imap: started (pid $pid, Dovecot $("$(dovecot_bin)" --version | cut -d' ' -f1), 127.0.0.1:$IMAP_PORT, IMAPS $IMAPS_PORT) in $(elapsed "$t0")"
+}
+
+imap_down() {
+  local pid
+  if ! pid=$(imap_pid); then
+    rm -f "$IMAP_PIDFILE"
+    say "imap: not running"
+    return 0
+  fi
+  stop_pid imap "$pid" 15
+  rm -f "$IMAP_PIDFILE"
+  say "imap: stopped (was pid $pid)"
+}
+
+imap_purge() {
+  rm -rf -- "$IMAP_DIR"
+  say "imap: data purged"
+}
+
+imap_status() {
+  local pid
+  if pid=$(imap_pid); then
+    printf '%-9s running  pid=%-8s port=%s  imaps=%s\n' imap "$pid" "$IMAP_PORT" "$IMAPS_PORT"
+    return 0
+  fi
+  printf '%-9s stopped  pid=%-8s port=%s\n' imap - "$IMAP_PORT"
+  return 1
+}
+
 # ------------------------------------------------------------------- main --
 
 SERVICES=()
@@ -1528,21 +1692,22 @@ main() {
       s3 | moto) named+=(s3) ;;
       mariadb | mysql) named+=(mariadb) ;;
       ssh | sshd) named+=(ssh) ;;
+      imap | dovecot) named+=(imap) ;;
       elasticsearch | es | elastic) named+=(elasticsearch) ;;
       --purge) purge=1 ;;
       -h | --help)
         usage
         exit 0
         ;;
-      *) die "unknown argument '$a' (services: postgres redis kafka stripe s3 elasticsearch mariadb ssh)" ;;
+      *) die "unknown argument '$a' (services: postgres redis kafka stripe s3 elasticsearch mariadb ssh imap)" ;;
     esac
   done
   [[ $purge -eq 1 && $cmd != down ]] && die "--purge only goes with 'down'"
 
   local has_core=0
   for a in "${named[@]}"; do [[ $a == postgres || $a == redis ]] && has_core=1; done
-  local only_side=1 # stripe, s3, elasticsearch, mariadb and ssh alone need neither postgres nor redis
-  for a in "${named[@]}"; do [[ $a == stripe || $a == s3 || $a == elasticsearch || $a == mariadb || $a == ssh ]] || only_side=0; done
+  local only_side=1 # stripe, s3, elasticsearch, mariadb, ssh and imap alone need neither postgres nor redis
+  for a in "${named[@]}"; do [[ $a == stripe || $a == s3 || $a == elasticsearch || $a == mariadb || $a == ssh || $a == imap ]] || only_side=0; done
   [[ ${#named[@]} -gt 0 && $only_side -eq 1 ]] && has_core=1
   case $cmd in
     up | status)
@@ -1550,7 +1715,7 @@ main() {
       if [[ $has_core -eq 0 ]]; then SERVICES=(postgres redis); fi
       ;;
     down | env)
-      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=(postgres redis kafka stripe s3 elasticsearch mariadb ssh); fi
+      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=(postgres redis kafka stripe s3 elasticsearch mariadb ssh imap); fi
       ;;
     -h | --help | help)
       usage
@@ -1585,6 +1750,7 @@ main() {
       want s3 && s3_up
       want mariadb && mariadb_up
       want ssh && ssh_up
+      want imap && imap_up
       want postgres && pg_up
       want redis && redis_up
       want kafka && kafka_up
@@ -1602,6 +1768,7 @@ main() {
       want s3 && s3_down
       want mariadb && mariadb_down
       want ssh && ssh_down
+      want imap && imap_down
       want stripe && stripe_down
       want kafka && kafka_down
       want redis && redis_down
@@ -1611,6 +1778,7 @@ main() {
         want s3 && s3_purge
         want mariadb && mariadb_purge
         want ssh && ssh_purge
+        want imap && imap_purge
         want stripe && stripe_purge
         want kafka && kafka_purge
         want redis && redis_purge
@@ -1655,6 +1823,11 @@ main() {
       elif [[ ${#named[@]} -eq 0 ]]; then
         ssh_status || true # informational only
       fi
+      if want imap; then
+        imap_status || rc=1
+      elif [[ ${#named[@]} -eq 0 ]]; then
+        imap_status || true # informational only
+      fi
       exit "$rc"
       ;;
     env)
@@ -1666,6 +1839,10 @@ main() {
       want elasticsearch && echo "export LINKFLOW_TEST_ELASTICSEARCH_URL=http://127.0.0.1:$ES_PORT"
       want mariadb && echo "export LINKFLOW_TEST_MARIADB_URL=mysql://linkflow:linkflow@127.0.0.1:$MARIADB_PORT/linkflow_test"
       want ssh && ssh_env
+      if want imap; then
+        echo "export LINKFLOW_TEST_IMAP_HOST=127.0.0.1 LINKFLOW_TEST_IMAP_PORT=$IMAP_PORT LINKFLOW_TEST_IMAPS_PORT=$IMAPS_PORT"
+        echo "export LINKFLOW_TEST_IMAP_USER=linkflow LINKFLOW_TEST_IMAP_PASSWORD=linkflow"
+      fi
       ;;
   esac
   return 0

@@ -10,6 +10,7 @@ from nodes.builtin.convert_to_file import ConvertToFile
 from nodes.builtin.crypto import Crypto
 from nodes.builtin.date_time import DateTime
 from nodes.builtin.discord import Discord
+from nodes.builtin.email_imap_trigger import EmailReadImap
 from nodes.builtin.execute_workflow import ExecuteWorkflow
 from nodes.builtin.extract_from_file import ExtractFromFile
 from nodes.builtin.filter import Filter
@@ -60,6 +61,7 @@ from nodes.builtin.xml_node import Xml
 NODE_TYPES = [
     # triggers
     ManualTrigger, Webhook, Schedule, RedisTrigger, KafkaTrigger,
+    EmailReadImap,
     # flow
     If, Switch, Merge, Filter, Loop, Wait, ExecuteWorkflow, StopAndError, NoOp,
     # data

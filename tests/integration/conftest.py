@@ -171,3 +171,23 @@ def s3_bucket(s3_endpoint, configure):
 def elasticsearch_url():
     """The real Elasticsearch 8.19 node of `bash deploy/local/infra.sh up elasticsearch` (`make test` starts it)."""
     return _loopback_service("LINKFLOW_TEST_ELASTICSEARCH_URL", "elasticsearch", "Elasticsearch")
+
+
+@pytest.fixture(scope="session")
+def imap_server() -> dict:
+    """The Dovecot of `bash deploy/local/infra.sh up imap` (`make test` starts it), checked to log in:
+    ``{"host", "port", "imaps_port", "user", "password"}`` (IMAPS and STARTTLS with a self-signed certificate
+    for localhost)."""
+    import imaplib
+
+    server = {"host": _require("LINKFLOW_TEST_IMAP_HOST"), "port": int(_require("LINKFLOW_TEST_IMAP_PORT")),
+              "imaps_port": int(_require("LINKFLOW_TEST_IMAPS_PORT")),
+              "user": _require("LINKFLOW_TEST_IMAP_USER"), "password": _require("LINKFLOW_TEST_IMAP_PASSWORD")}
+    try:
+        client = imaplib.IMAP4(server["host"], server["port"], timeout=5)
+        client.login(server["user"], server["password"])
+        client.logout()
+    except (OSError, imaplib.IMAP4.error) as exc:
+        pytest.fail(f"Dovecot at {server['host']}:{server['port']} does not let {server['user']} log in ({exc}); "
+                    "run `bash deploy/local/infra.sh up imap`")
+    return server

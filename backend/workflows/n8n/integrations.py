@@ -268,3 +268,28 @@ def _ssh(job: NodeJob, params: dict, version: float) -> Converted:
 
 CONVERTERS["n8n-nodes-base.ssh"] = _ssh
 CREDENTIAL_TYPES.update(sshPassword=("ssh", "ssh"), sshPrivateKey=("ssh", "ssh"))
+
+def _email_read_imap(job: NodeJob, params: dict, version: float) -> Converted:
+    """n8n's Email Trigger (IMAP), v1 and v2: same parameters; n8n's forceReconnect and trackLastMessageId
+    have no counterpart (LinkFlow always tracks the last UID and reconnects on failures)."""
+    options = _options(params)
+    out: dict[str, Any] = {"mailbox": str(_static(params, "mailbox", "INBOX") or "INBOX"),
+                           "post_process_action": _static(params, "postProcessAction", "read"),
+                           "format": _static(params, "format", "simple"),
+                           "download_attachments": bool(params.get("downloadAttachments", False)),
+                           "attachment_prefix": str(params.get("dataPropertyAttachmentsPrefixName") or "attachment_")}
+    if out["post_process_action"] not in ("read", "nothing"):
+        raise Unsupported(f"action after reading {out['post_process_action']!r} is not converted")
+    if out["format"] not in ("simple", "resolved", "raw"):
+        raise Unsupported(f"email format {out['format']!r} is not converted")
+    if options.get("customEmailConfig"):
+        out["custom_email_config"] = str(_static(options, "customEmailConfig"))
+    if options.get("allowUnauthorizedCerts"):
+        job.problems.append({"node": job.name, "parameter": "options.allowUnauthorizedCerts", "expression": None,
+                             "severity": "warning", "reason": "set allow_unauthorized_certs on the imap "
+                             "credential instead (LinkFlow keeps it with the login)"})
+    return _no_input(Converted("email_read_imap", out))
+
+
+CONVERTERS["n8n-nodes-base.emailReadImap"] = _email_read_imap
+CREDENTIAL_TYPES["imap"] = ("imap", "imap")

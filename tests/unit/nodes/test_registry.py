@@ -17,6 +17,7 @@ CORE_TYPES = {
     "github", "gitlab", "jira", "notion", "airtable", "google_sheets",
     "telegram", "discord", "stripe", "twilio", "sendgrid", "rss_read", "hubspot",
     "ssh",
+    "email_read_imap",
 }
 
 

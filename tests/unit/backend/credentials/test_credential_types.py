@@ -93,7 +93,8 @@ def test_the_catalog_has_every_builtin_with_its_secret_fields_flagged():
                             "redis", "aws_s3", "slack", "stripe", "kafka", "mysql", "openai",
                             "github", "gitlab", "jira", "notion", "airtable", "google_sheets",
                             "telegram", "discord_webhook", "discord_bot", "twilio", "sendgrid", "hubspot",
-                            "ssh"}
+                            "ssh",
+                            "imap"}
     assert len(CREDENTIAL_TYPES) == len(catalog)
     for entry in catalog.values():
         properties = entry["fields_schema"]["properties"]
