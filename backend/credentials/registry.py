@@ -14,6 +14,7 @@ from backend.credentials.types.kafka import Kafka
 from backend.credentials.types.mysql import MySql
 from backend.credentials.types.oauth2 import OAuth2
 from backend.credentials.types.postgres import Postgres
+from backend.credentials.types.rabbitmq import RabbitMq
 from backend.credentials.types.redis import Redis
 from backend.credentials.types.slack import Slack
 from backend.credentials.types.smtp import Smtp
@@ -25,6 +26,7 @@ CREDENTIAL_TYPES: list[type[CredentialType]] = [
     ApiKeyHeader, HttpBasic, BearerToken, OAuth2,
     # services
     Smtp, Postgres, Redis, AwsS3, Slack, Stripe, Kafka, MySql,
+    RabbitMq,
 ]
 
 

@@ -23,6 +23,8 @@ from nodes.builtin.merge import Merge
 from nodes.builtin.mysql import MySql
 from nodes.builtin.noop import NoOp
 from nodes.builtin.postgres import Postgres
+from nodes.builtin.rabbitmq import RabbitMq
+from nodes.builtin.rabbitmq_trigger import RabbitMqTrigger
 from nodes.builtin.read_write_file import ReadWriteFile
 from nodes.builtin.redis_node import Redis
 from nodes.builtin.redis_trigger import RedisTrigger
@@ -43,7 +45,7 @@ from nodes.builtin.xml_node import Xml
 
 NODE_TYPES = [
     # triggers
-    ManualTrigger, Webhook, Schedule, RedisTrigger, KafkaTrigger,
+    ManualTrigger, Webhook, Schedule, RedisTrigger, KafkaTrigger, RabbitMqTrigger,
     # flow
     If, Switch, Merge, Filter, Loop, Wait, ExecuteWorkflow, StopAndError, NoOp,
     # data
@@ -52,4 +54,5 @@ NODE_TYPES = [
     ExtractFromFile, ConvertToFile, Compression, CompareDatasets, Xml, Html, Markdown,
     # integration
     HttpRequest, RespondToWebhook, ReadWriteFile, Postgres, MySql, Redis, S3, SendEmail, Kafka, Slack,
+    RabbitMq,
 ]
