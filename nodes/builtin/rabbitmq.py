@@ -66,6 +66,7 @@ class RabbitMq(Node):
     side_effects = True
 
     async def execute(self, ctx, items):
+        params = [ctx.params(i) for i in range(len(items))]  # bad parameters fail before any connection
         login = await ctx.credentials("rabbitmq")
         addresses = await checked_addresses_async(login["host"], login["port"], AddressPolicy.from_settings(ctx.settings))
         place = where(login)
@@ -74,8 +75,7 @@ class RabbitMq(Node):
             channel = await connection.channel(publisher_confirms=True)
             declared: dict[tuple, aio_pika.abc.AbstractExchange] = {}
             out = []
-            for index, item in enumerate(items):
-                p = ctx.params(index)
+            for index, (item, p) in enumerate(zip(items, params, strict=True)):
                 try:
                     exchange = await _target(channel, p, declared)
                     await exchange.publish(_message(p, item, index), routing_key=_routing_key(p))

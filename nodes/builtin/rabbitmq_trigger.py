@@ -121,7 +121,7 @@ def _properties(message) -> dict:
     found = {"contentType": message.content_type, "contentEncoding": message.content_encoding,
              "headers": {k: _plain(v) for k, v in (message.headers or {}).items()},
              "deliveryMode": int(message.delivery_mode) if message.delivery_mode else None,
-             "priority": message.priority, "correlationId": message.correlation_id, "replyTo": message.reply_to,
+             "priority": message.priority or None, "correlationId": message.correlation_id, "replyTo": message.reply_to,
              "messageId": message.message_id, "type": message.type, "appId": message.app_id,
              "timestamp": message.timestamp.isoformat() if message.timestamp else None}
     return {k: v for k, v in found.items() if v not in (None, "")}
