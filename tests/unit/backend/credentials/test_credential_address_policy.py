@@ -98,6 +98,7 @@ TARGETS = {
     "mysql": lambda h, p: {"host": h, "port": p, "database": "app", "user": "app", "password": "pw-1234"},
     "kafka": lambda h, p: {"bootstrap_servers": _netloc(h, p), "security_protocol": "SASL_PLAINTEXT",
                            "username": "app", "password": "pw-1234"},
+    "rabbitmq": lambda h, p: {"host": h, "port": p, "vhost": "/", "user": "app", "password": "pw-1234"},
 }
 
 # (how the host is written, the listener it reaches)
