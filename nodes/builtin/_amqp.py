@@ -9,6 +9,7 @@ SDK's user and transient errors, naming RabbitMQ's reply ("NOT_FOUND - no queue 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from urllib.parse import quote
 
 import aio_pika
@@ -51,6 +52,8 @@ class _CheckedTransport(TransportFactory):
                 return await asyncio.wait_for(asyncio.open_connection(
                     address, url.port, ssl=context, server_hostname=self.server_name if context else None),
                     self.timeout_s)
+            except ssl.SSLCertVerificationError:
+                raise  # the server is there; its certificate is wrong: not worth another address or a retry
             except (OSError, TimeoutError) as exc:
                 error = exc if isinstance(exc, OSError) else OSError(f"timed out after {self.timeout_s}s")
         raise amqp.AMQPConnectionError(f"could not connect: {error}")
@@ -80,6 +83,9 @@ def amqp_error(exc: BaseException, place: str, *, item_index: int | None = None)
     if isinstance(exc, amqp.InvalidFrameError) and "Connection.OpenOk" in str(exc):  # the open was refused
         return NodeUserError(f"{place}: the virtual host does not exist or the user may not use it; check the "
                              "credential's vhost and the user's permissions", item_index=item_index)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return NodeUserError(f"{place}: the server's TLS certificate was refused ({exc.verify_message}); it must be "
+                             "valid for the host name and signed by a trusted authority", item_index=item_index)
     if isinstance(exc, amqp.ConnectionNotAllowed):
         return NodeUserError(f"{place}: the user may not use this virtual host ({_reason(exc)}); check the "
                              "credential's vhost and the user's permissions", item_index=item_index)

@@ -135,3 +135,94 @@ async def test_the_credential_test_connects(rabbitmq_url, configure):
     assert not refused.ok and "refused the user name or password" in refused.message
     closed = await RabbitMqCredential().test(RabbitMqFields(**{**values, "port": 1}))
     assert not closed.ok and "127.0.0.1:1" in closed.message
+
+
+def _certificates(tmp_path) -> tuple[str, str, str]:
+    """A CA (ca.pem) and a server certificate for the name "localhost" only (no address), signed by it."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def build(subject: str, key, issuer: str, issuer_key, *, ca: bool):
+        builder = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+                   .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if ca:
+            builder = builder.add_extension(x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
+                key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False),
+                critical=True).add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                                             critical=False)
+        else:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                issuer_key.public_key()), critical=False)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = build("LinkFlow test CA", ca_key, "LinkFlow test CA", ca_key, ca=True)
+    server = build("localhost", server_key, "LinkFlow test CA", ca_key, ca=False)
+    paths = [str(tmp_path / n) for n in ("ca.pem", "server.pem", "server.key")]
+    for path, data in zip(paths, (ca.public_bytes(serialization.Encoding.PEM),
+                                  server.public_bytes(serialization.Encoding.PEM),
+                                  server_key.private_bytes(serialization.Encoding.PEM,
+                                                           serialization.PrivateFormat.PKCS8,
+                                                           serialization.NoEncryption())), strict=True):
+        with open(path, "wb") as f:
+            f.write(data)
+    return tuple(paths)
+
+
+@pytest.fixture
+async def tls_front(rabbitmq_url, tmp_path, monkeypatch):
+    """TLS in front of the real broker: a TLS listener on 127.0.0.1 whose certificate names "localhost", relaying
+    the bytes to RabbitMQ (the broker of `infra.sh` has no TLS listener). Its CA is trusted through SSL_CERT_FILE."""
+    import ssl
+
+    ca, cert, key = _certificates(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", ca)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    broker = urlsplit(rabbitmq_url)
+
+    async def relay(reader, writer):
+        up_reader, up_writer = await asyncio.open_connection(broker.hostname, broker.port)
+
+        async def pipe(source, sink):
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (ConnectionError, ssl.SSLError):
+                pass
+            finally:
+                sink.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    server = await asyncio.start_server(relay, "127.0.0.1", 0, ssl=context)
+    yield server.sockets[0].getsockname()[1]
+    server.close()
+
+
+async def test_tls_checks_the_certificate_against_the_host_name(rabbitmq_url, broker, tls_front):
+    channel, prefix, made = broker
+    queue = f"{prefix}-tls"
+    made.append(("queue", queue))
+    secure = login(rabbitmq_url, host="localhost", port=tls_front, tls=True)
+    out = await run_node(RabbitMq, [{"json": {"over": "tls"}}], params={"queue": queue},
+                         credentials={"rabbitmq": secure}, settings={"http_allow_list": ["localhost", "127.0.0.1"]})
+    assert out["main"][0]["json"]["success"] is True
+    (message,) = await read(channel, queue, 1)
+    assert json.loads(message.body) == {"over": "tls"}
+    # The same server by address: connected to the checked address, the certificate (for "localhost") is refused.
+    with pytest.raises(NodeUserError, match="TLS certificate was refused .*(IP address mismatch|127.0.0.1)"):
+        await run_node(RabbitMq, [{"json": {}}], params={"queue": queue},
+                       credentials={"rabbitmq": {**secure, "host": "127.0.0.1"}}, settings=LOOPBACK)
