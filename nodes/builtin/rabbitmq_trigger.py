@@ -17,6 +17,7 @@ the listener that takes over: at least once, so a workflow that must not act twi
 from __future__ import annotations
 
 import json
+import math
 
 from pydantic import Field, model_validator
 
@@ -25,6 +26,7 @@ from nodes.sdk import Node, NodeError, NodeParameters, TriggerSpec
 from nodes.sdk.net import AddressPolicy, checked_addresses_async
 
 _NAME = {"max_length": 255, "pattern": r"^[^\x00-\x1f]*$"}
+MAX_CONTENT_DEPTH = 200  # as every JSON LinkFlow accepts (backend/json_limits.py); deeper content stays text
 
 
 class RabbitMqTriggerParameters(NodeParameters):
@@ -101,13 +103,15 @@ class RabbitMqTrigger(Node):
 
 
 def _item(message, p: RabbitMqTriggerParameters) -> dict:
-    text = (message.body or b"").decode("utf-8", errors="replace")
+    text = _text((message.body or b"").decode("utf-8", errors="replace"))
     content = text
     if p.json_parse_body:
         try:
-            content = json.loads(text)
-        except ValueError:
+            content = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+        except (ValueError, RecursionError):
             content = text
+        if not _storable(content):
+            content = text  # JSON the execution could not store stays text: never a message requeued forever
     if p.only_content:
         return {"json": content if isinstance(content, dict) else {"content": content}}
     return {"json": {"content": content,
@@ -127,16 +131,58 @@ def _properties(message) -> dict:
     return {k: v for k, v in found.items() if v not in (None, "")}
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is too large for JSON")
+    return value
+
+
+def _text(text: str) -> str:
+    """Text PostgreSQL can store (no NUL character)."""
+    return text.replace("\x00", "\ufffd")
+
+
+def _storable(value, max_depth: int = MAX_CONTENT_DEPTH) -> bool:
+    """Whether parsed JSON nests at most ``max_depth`` levels and holds only text PostgreSQL can store."""
+    pending = [(value, 1)]
+    while pending:
+        current, depth = pending.pop()
+        if depth > max_depth:
+            return False
+        if isinstance(current, dict):
+            pending += [(k, depth) for k in current] + [(v, depth + 1) for v in current.values()]
+        elif isinstance(current, list):
+            pending += [(v, depth + 1) for v in current]
+        elif isinstance(current, str) and ("\x00" in current or not current.isascii() and not _encodable(current)):
+            return False
+    return True
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from a "\\ud800" escape
+        return False
+    return True
+
+
 def _plain(value):
     """Header values as JSON: bytes as text, timestamps as ISO text, nested tables and lists kept."""
+    if isinstance(value, str):
+        return _text(value) if _encodable(value) else value.encode("utf-8", "replace").decode("utf-8")
     if isinstance(value, bytes | bytearray):
-        return bytes(value).decode("utf-8", errors="replace")
+        return _text(bytes(value).decode("utf-8", errors="replace"))
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    if isinstance(value, str | int | float | bool) or value is None:
+    if isinstance(value, int | float | bool) or value is None:
         return value
     return str(value)

@@ -115,3 +115,25 @@ def test_refusals_are_user_errors_and_lost_connections_transient():
     lost = amqp_error(amqp.AMQPConnectionError("could not connect"), place)
     assert isinstance(lost, NodeTransientError) and "AMQPConnectionError" in lost.message
     assert isinstance(amqp_error(ConnectionResetError(104, "reset"), place), NodeTransientError)
+
+
+@pytest.mark.parametrize("body", [
+    b"[" * 100_000 + b"]" * 100_000,  # deeper than Python's parser goes
+    b"[" * 201 + b"]" * 201,  # deeper than LinkFlow accepts JSON
+    b'{"a": "nul \\u0000 inside"}', b'{"a": "\\ud800"}', b'{"\\u0000": 1}',  # text PostgreSQL cannot store
+    b'{"a": NaN}', b'[1e999]',  # not JSON numbers
+])
+def test_content_an_execution_could_not_store_stays_text_rather_than_failing_forever(body):
+    item = trigger_item(_delivery(body), RabbitMqTriggerParameters(queue="q"))
+    content = item["json"]["content"]
+    assert isinstance(content, str) and "\x00" not in content
+    content.encode("utf-8")
+
+
+def test_nul_characters_in_text_and_headers_are_replaced():
+    item = trigger_item(_delivery(b"a\x00b", headers={"h": "x\x00y", "b": b"\x00"}),
+                        RabbitMqTriggerParameters(queue="q"))
+    assert item["json"]["content"] == "a\ufffdb"
+    assert item["json"]["properties"]["headers"] == {"h": "x\ufffdy", "b": "\ufffd"}
+    assert trigger_item(_delivery(b"[" * 200 + b"]" * 200), RabbitMqTriggerParameters(queue="q")
+                        )["json"]["content"] != "[" * 200 + "]" * 200  # 200 levels are still JSON
