@@ -16,13 +16,14 @@ the listener that takes over: at least once, so a workflow that must not act twi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 
 from pydantic import Field, model_validator
 
 from nodes.builtin._amqp import amqp_error, connect, where
-from nodes.sdk import Node, NodeError, NodeParameters, TriggerSpec
+from nodes.sdk import Node, NodeError, NodeParameters, NodeTransientError, TriggerSpec
 from nodes.sdk.net import AddressPolicy, checked_addresses_async
 
 _NAME = {"max_length": 255, "pattern": r"^[^\x00-\x1f]*$"}
@@ -73,33 +74,59 @@ class RabbitMqTrigger(Node):
         place = where(login)
         connection = await connect(login, addresses)
         try:
-            try:
-                channel = await connection.channel(publisher_confirms=False)
-                await channel.set_qos(prefetch_count=p.prefetch)
-                if p.assert_queue:
-                    queue = await channel.declare_queue(p.queue, durable=p.durable, auto_delete=p.auto_delete)
-                else:
-                    queue = await channel.declare_queue(p.queue, passive=True)
-                if p.binding_exchange:
-                    await queue.bind(p.binding_exchange, routing_key=p.binding_routing_key)
-                bound = f" bound to {p.binding_exchange!r}" if p.binding_exchange else ""
-                ctx.listening(f"consuming queue {p.queue!r}{bound} on {place} (prefetch {p.prefetch})")
-                async with queue.iterator() as messages:
-                    async for message in messages:
-                        try:
-                            await ctx.emit([_item(message, p)])  # durably queued first ...
-                        except Exception:
-                            await message.reject(requeue=True)  # ... else back to the queue
-                            raise
-                        await message.ack()  # ... then acknowledged
-            except NodeError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - amqp_error sorts refusals from lost connections
-                if type(exc).__module__.startswith(("aiormq", "aio_pika", "pamqp")) or isinstance(exc, OSError):
-                    raise amqp_error(exc, place) from None
-                raise
+            channel = await connection.channel(publisher_confirms=False)
+            queue = await _declare(channel, p)
+            bound = f" bound to {p.binding_exchange!r}" if p.binding_exchange else ""
+            ctx.listening(f"consuming queue {p.queue!r}{bound} on {place} (prefetch {p.prefetch})")
+            await _consume(channel, queue, ctx, p)
+            raise NodeTransientError(f"{place}: the server closed the connection, the channel or the consumer (a "
+                                     "restart, a forced close, a deleted queue); the listener connects again")
+        except NodeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - amqp_error sorts refusals from lost connections
+            if type(exc).__module__.startswith(("aiormq", "aio_pika", "pamqp")) or isinstance(exc, OSError):
+                raise amqp_error(exc, place) from None
+            raise
         finally:
             await connection.close()
+
+
+async def _declare(channel, p: RabbitMqTriggerParameters):
+    await channel.set_qos(prefetch_count=p.prefetch)
+    if p.assert_queue:
+        queue = await channel.declare_queue(p.queue, durable=p.durable, auto_delete=p.auto_delete)
+    else:
+        queue = await channel.declare_queue(p.queue, passive=True)
+    if p.binding_exchange:
+        await queue.bind(p.binding_exchange, routing_key=p.binding_routing_key)
+    return queue
+
+
+async def _consume(channel, queue, ctx, p: RabbitMqTriggerParameters) -> None:
+    """Queue an execution per message, then acknowledge it; return when the server ends the consumer."""
+    ended = asyncio.Event()  # the broker cancels a consumer (a deleted queue) without closing the channel
+    (await channel.get_underlay_channel()).on_consumer_cancel_callbacks.add(lambda frame: ended.set())
+    waiting_end = asyncio.ensure_future(ended.wait())
+    try:
+        async with queue.iterator() as messages:
+            while True:
+                arrival = asyncio.ensure_future(anext(messages))
+                await asyncio.wait({arrival, waiting_end}, return_when=asyncio.FIRST_COMPLETED)
+                if not arrival.done():
+                    arrival.cancel()
+                    return
+                try:
+                    message = arrival.result()
+                except StopAsyncIteration:  # the channel or the connection closed
+                    return
+                try:
+                    await ctx.emit([_item(message, p)])  # durably queued first ...
+                except Exception:
+                    await message.reject(requeue=True)  # ... else back to the queue
+                    raise
+                await message.ack()  # ... then acknowledged
+    finally:
+        waiting_end.cancel()
 
 
 def _item(message, p: RabbitMqTriggerParameters) -> dict:

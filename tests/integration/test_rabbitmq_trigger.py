@@ -30,6 +30,7 @@ from backend.db.session import session_scope
 from backend.workflows.activation import deactivate
 from backend.workflows.service import get_workflow
 from nodes.builtin.rabbitmq_trigger import RabbitMqTrigger, RabbitMqTriggerParameters
+from nodes.sdk import NodeTransientError
 
 platform = listeners.platform  # the fixture: a migrated database, dispatch to Redis with no worker, one team
 
@@ -220,3 +221,17 @@ async def test_an_imported_n8n_rabbitmq_trigger_workflow_consumes_its_queue(plat
         await publish(rabbitmq_url, queue, [json.dumps({"n": i}).encode() for i in range(3)])
         runs = await until(lambda: len(r := inputs(workflow_id)) >= 3 and r, 30, "three executions")
     assert sorted(run[2]["n"] for run in runs) == [0, 1, 2]  # onlyContent: the parsed content is the item
+
+
+async def test_a_consumer_the_server_ends_is_a_transient_error_so_the_runner_reconnects(rabbitmq_url, queue):
+    ctx = FailingOnce(rabbitmq_url, queue)
+    connection = await aio_pika.connect(rabbitmq_url)
+    async with connection:
+        await (await connection.channel()).declare_queue(queue, durable=True)
+    listening = asyncio.create_task(RabbitMqTrigger().listen(ctx))
+    await until(lambda: state(rabbitmq_url, queue)[1] == 1, 20, "the consumer")
+    connection = await aio_pika.connect(rabbitmq_url)
+    async with connection:
+        await (await connection.channel()).queue_delete(queue)  # RabbitMQ cancels the consumer
+    with pytest.raises(NodeTransientError, match="the server closed the connection, the channel or the consumer"):
+        await asyncio.wait_for(listening, 20)
