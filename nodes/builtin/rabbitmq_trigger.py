@@ -107,13 +107,13 @@ async def _consume(channel, queue, ctx, p: RabbitMqTriggerParameters) -> None:
     ended = asyncio.Event()  # the broker cancels a consumer (a deleted queue) without closing the channel
     (await channel.get_underlay_channel()).on_consumer_cancel_callbacks.add(lambda frame: ended.set())
     waiting_end = asyncio.ensure_future(ended.wait())
+    arrival: asyncio.Future | None = None
     try:
         async with queue.iterator() as messages:
             while True:
                 arrival = asyncio.ensure_future(anext(messages))
                 await asyncio.wait({arrival, waiting_end}, return_when=asyncio.FIRST_COMPLETED)
                 if not arrival.done():
-                    arrival.cancel()
                     return
                 try:
                     message = arrival.result()
@@ -125,8 +125,10 @@ async def _consume(channel, queue, ctx, p: RabbitMqTriggerParameters) -> None:
                     await message.reject(requeue=True)  # ... else back to the queue
                     raise
                 await message.ack()  # ... then acknowledged
-    finally:
+    finally:  # also when the listener is cancelled (deactivation) while waiting
         waiting_end.cancel()
+        if arrival is not None:
+            arrival.cancel()
 
 
 def _item(message, p: RabbitMqTriggerParameters) -> dict:
