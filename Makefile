@@ -12,9 +12,10 @@ INFRA := deploy/local/infra.sh
 # what `make test` starts (postgres and redis always come along; plain `make infra-up` starts only those);
 # stripe is stripe-mock, built once into .tools/go and started beside the others; s3 is moto's S3 server
 # (installed once into .tools/s3-venv); elasticsearch is a real ES 8.19 node from the Maven jars (.tools/elasticsearch-*);
-# mariadb is Debian's mariadb-server (installed with apt-get when missing); ssh is Debian's openssh-server's sshd;
-# imap is Debian's dovecot-imapd (Dovecot 2.3 as a plain process with a private config; system-deps installs it)
-INFRA_SERVICES ?= kafka stripe s3 elasticsearch mariadb ssh imap
+# mariadb is Debian's mariadb-server, rabbitmq Debian's rabbitmq-server (infra.sh installs both with apt-get when
+# missing); ssh is Debian's openssh-server's sshd; imap is Debian's dovecot-imapd (Dovecot 2.3 as a plain process
+# with a private config; system-deps installs it)
+INFRA_SERVICES ?= kafka stripe s3 elasticsearch mariadb ssh imap rabbitmq
 
 export REFLEX_USE_SYSTEM_BUN := 1
 export REFLEX_DIR := $(CURDIR)/.reflex-home
@@ -104,7 +105,7 @@ test: deploy-tools-start install system-deps ## everything: lint, unit, integrat
 test-unit: install ## fast tests, no services
 	$(BIN)/pytest -q tests/unit tests/workflows
 
-test-integration: install ## tests against real PostgreSQL/Redis/Kafka/stripe-mock/S3/Elasticsearch/MariaDB/sshd/Dovecot (bash deploy/local/infra.sh up kafka stripe s3 elasticsearch mariadb ssh imap first)
+test-integration: install ## tests against real PostgreSQL/Redis/Kafka/stripe-mock/S3/Elasticsearch/MariaDB/sshd/Dovecot/RabbitMQ (bash deploy/local/infra.sh up kafka stripe s3 elasticsearch mariadb ssh imap rabbitmq first)
 	eval "$$(bash $(INFRA) env)" && $(BIN)/pytest -q tests/integration
 
 test-e2e: install system-deps ## Playwright in Debian Chromium against a running app (billing: stripe-mock up; SSH credential: sshd up)

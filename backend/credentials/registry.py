@@ -24,6 +24,7 @@ from backend.credentials.types.notion import Notion
 from backend.credentials.types.oauth2 import OAuth2
 from backend.credentials.types.openai import OpenAi
 from backend.credentials.types.postgres import Postgres
+from backend.credentials.types.rabbitmq import RabbitMq
 from backend.credentials.types.redis import Redis
 from backend.credentials.types.sendgrid import SendGrid
 from backend.credentials.types.slack import Slack
@@ -44,6 +45,7 @@ CREDENTIAL_TYPES: list[type[CredentialType]] = [
     Telegram, DiscordWebhook, DiscordBot, Twilio, SendGrid, HubSpot,
     Ssh,
     Imap,
+    RabbitMq,
 ]
 
 

@@ -1,4 +1,4 @@
-"""Running listener triggers: one listener per active Redis/Kafka/IMAP trigger node, on one replica at a time.
+"""Running listener triggers: one listener per active Redis/Kafka/IMAP/RabbitMQ trigger node, on one replica at a time.
 
 ``listener_loop`` runs beside the scheduler loop (``linkflow scheduler``, and inside the web process in
 embedded mode). Every replica runs it; only the holder of the listener lock (a PostgreSQL advisory lock of

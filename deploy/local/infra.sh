@@ -6,12 +6,12 @@
 #   deploy/local/infra.sh status [SERVICE...]           one line per service; exit 0 iff all requested run
 #   deploy/local/infra.sh env    [SERVICE...]           print `export ...` lines for tests
 #
-# SERVICE is one of: postgres, redis, kafka, stripe, s3, elasticsearch, mariadb, ssh, imap.  For `up` and
-# `status`,
+# SERVICE is one of: postgres, redis, kafka, stripe, s3, elasticsearch, mariadb, ssh, imap, rabbitmq.  For `up`
+# and `status`,
 # postgres and redis are always included unless one of them is named explicitly, or only stripe,
-# s3, elasticsearch, mariadb, ssh and/or imap are named: `up kafka` starts postgres + redis + kafka, `up redis` only
+# s3, elasticsearch, mariadb, ssh, imap and/or rabbitmq are named: `up kafka` starts postgres + redis + kafka, `up redis` only
 # redis, `up stripe` only stripe-mock, `up s3` only the S3 server, `up elasticsearch` only
-# Elasticsearch, `up mariadb` only MariaDB, `up ssh` only sshd, `up imap` only Dovecot (next to servers that already run elsewhere).
+# Elasticsearch, `up mariadb` only MariaDB, `up ssh` only sshd, `up imap` only Dovecot, `up rabbitmq` only RabbitMQ (next to servers that already run elsewhere).
 # `down` with no names stops everything; `down --purge` also deletes the data.
 #
 # Everything listens on 127.0.0.1 only and keeps its data under <repo>/.infra/
@@ -36,6 +36,9 @@
 #   imap      11143  LINKFLOW_INFRA_IMAP_PORT (Debian's dovecot-imapd as a plain process with a private config;
 #                    users linkflow/linkflow and other/other, IMAP with IDLE and STARTTLS; IMAPS: 11993,
 #                    LINKFLOW_INFRA_IMAPS_PORT; a self-signed certificate for localhost; the IMAP trigger's tests)
+#   rabbitmq  15673  LINKFLOW_INFRA_RABBITMQ_PORT (Debian's rabbitmq-server, AMQP 0-9-1; user linkflow/linkflow,
+#                    vhost /; its epmd: 14369, LINKFLOW_INFRA_RABBITMQ_EPMD_PORT; Erlang distribution: 25673,
+#                    LINKFLOW_INFRA_RABBITMQ_DIST_PORT)
 # Other knobs:
 #   LINKFLOW_INFRA_KAFKA_VERSION  Kafka version(s) to try, space separated (default "4.1.0 4.4.0")
 #   LINKFLOW_INFRA_MVN_TIMEOUT    seconds allowed per Maven download attempt (default 300)
@@ -62,11 +65,15 @@ S3_PORT=${LINKFLOW_INFRA_S3_PORT:-19000}
 MARIADB_PORT=${LINKFLOW_INFRA_MARIADB_PORT:-13306}
 IMAP_PORT=${LINKFLOW_INFRA_IMAP_PORT:-11143}
 IMAPS_PORT=${LINKFLOW_INFRA_IMAPS_PORT:-11993}
+RABBITMQ_PORT=${LINKFLOW_INFRA_RABBITMQ_PORT:-15673}
+RABBITMQ_EPMD_PORT=${LINKFLOW_INFRA_RABBITMQ_EPMD_PORT:-14369}
+RABBITMQ_DIST_PORT=${LINKFLOW_INFRA_RABBITMQ_DIST_PORT:-25673}
 ES_PORT=${LINKFLOW_INFRA_ES_PORT:-19200}
 ES_TRANSPORT_PORT=${LINKFLOW_INFRA_ES_TRANSPORT_PORT:-19300}
 SSH_PORT=${LINKFLOW_INFRA_SSH_PORT:-12222}
 
-for _v in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT MVN_TIMEOUT STRIPE_PORT STRIPE_HTTPS_PORT S3_PORT ES_PORT ES_TRANSPORT_PORT MARIADB_PORT SSH_PORT IMAP_PORT IMAPS_PORT; do
+for _v in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT MVN_TIMEOUT STRIPE_PORT STRIPE_HTTPS_PORT S3_PORT ES_PORT ES_TRANSPORT_PORT MARIADB_PORT SSH_PORT IMAP_PORT IMAPS_PORT \
+  RABBITMQ_PORT RABBITMQ_EPMD_PORT RABBITMQ_DIST_PORT; do
   [[ ${!_v} =~ ^[0-9]+$ ]] || {
     printf '[infra] ERROR: %s must be a number, got "%s"\n' "$_v" "${!_v}" >&2
     exit 1
@@ -191,6 +198,9 @@ ensure_packages() {
   fi
   if want imap; then
     dovecot_installed || pkgs+=(dovecot-imapd)
+  fi
+  if want rabbitmq; then
+    [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || pkgs+=(rabbitmq-server)
   fi
   if want stripe && [[ ! -x $STRIPE_BIN ]] && ! go_cmd >/dev/null; then
     pkgs+=(golang-go)
@@ -1664,6 +1674,147 @@ imap_status() {
   return 1
 }
 
+# --------------------------------------------------------------- rabbitmq --
+#
+# Debian's rabbitmq-server 3.10 as plain processes, no init system: our own epmd on 127.0.0.1, then
+# the broker from /usr/lib/rabbitmq/bin (it runs as the calling user) with every path under
+# .infra/rabbitmq (data, logs, config, plugins list, and HOME, so the Erlang cookie is private too).
+# AMQP and the Erlang distribution port listen on 127.0.0.1 only; no plugins (no management UI).
+# User linkflow/linkflow, vhost "/" (made on the first boot from rabbitmq.conf).
+
+RABBITMQ_DIR="$INFRA_DIR/rabbitmq"
+RABBITMQ_PIDFILE="$RABBITMQ_DIR/rabbitmq.pid"
+RABBITMQ_EPMD_PIDFILE="$RABBITMQ_DIR/epmd.pid"
+RABBITMQ_LOG="$RABBITMQ_DIR/rabbitmq.out"
+RABBITMQ_WAIT=90
+
+rabbitmq_pid() {
+  local pid
+  [[ -r $RABBITMQ_PIDFILE ]] || return 1
+  pid=$(head -n1 "$RABBITMQ_PIDFILE" 2>/dev/null || true)
+  pid_alive "$pid" || return 1
+  [[ $(pid_cmdline "$pid") == *beam*rabbit* ]] || return 1
+  echo "$pid"
+}
+
+rabbitmq_epmd_pid() {
+  local pid
+  [[ -r $RABBITMQ_EPMD_PIDFILE ]] || return 1
+  pid=$(head -n1 "$RABBITMQ_EPMD_PIDFILE" 2>/dev/null || true)
+  pid_alive "$pid" || return 1
+  [[ $(pid_cmdline "$pid") == *epmd*"-port $RABBITMQ_EPMD_PORT"* ]] || return 1
+  echo "$pid"
+}
+
+# rabbitmq_amqp_ready: the AMQP listener answers the protocol header with a Connection.Start frame
+# (listeners open at the end of the boot, so this means the broker is ready).
+rabbitmq_amqp_ready() {
+  timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$RABBITMQ_PORT"'; printf "AMQP\x00\x00\x09\x01" >&3;
+    [[ $(head -c1 <&3 | od -An -tx1 | tr -d " ") == 01 ]]' 2>/dev/null
+}
+
+rabbitmq_write_config() {
+  mkdir -p "$RABBITMQ_DIR/home" "$RABBITMQ_DIR/mnesia" "$RABBITMQ_DIR/log"
+  cat >"$RABBITMQ_DIR/rabbitmq.conf" <<CONF
+# written by deploy/local/infra.sh on every start
+listeners.tcp.1 = 127.0.0.1:$RABBITMQ_PORT
+listeners.ssl = none
+default_user = linkflow
+default_pass = linkflow
+default_vhost = /
+loopback_users = none
+log.file.level = warning
+log.console = false
+CONF
+  echo '[].' >"$RABBITMQ_DIR/enabled_plugins"
+  : >"$RABBITMQ_DIR/rabbitmq-env.conf"
+}
+
+rabbitmq_up() {
+  local t0 pid epid
+  t0=$(now_ms)
+  if pid=$(rabbitmq_pid); then
+    say "rabbitmq: already running (pid $pid, amqp://127.0.0.1:$RABBITMQ_PORT)"
+    return 0
+  fi
+  [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || die "rabbitmq: /usr/lib/rabbitmq/bin/rabbitmq-server is missing (apt-get install rabbitmq-server)"
+  port_open "$RABBITMQ_PORT" && die "rabbitmq: port 127.0.0.1:$RABBITMQ_PORT is already in use by another process (set LINKFLOW_INFRA_RABBITMQ_PORT)"
+  port_open "$RABBITMQ_DIST_PORT" && die "rabbitmq: distribution port 127.0.0.1:$RABBITMQ_DIST_PORT is already in use (set LINKFLOW_INFRA_RABBITMQ_DIST_PORT)"
+  rabbitmq_write_config
+  rm -f "$RABBITMQ_PIDFILE"
+  echo "### $(date -Is) starting epmd and rabbitmq-server" >>"$RABBITMQ_LOG"
+  if ! epid=$(rabbitmq_epmd_pid); then
+    port_open "$RABBITMQ_EPMD_PORT" && die "rabbitmq: epmd port 127.0.0.1:$RABBITMQ_EPMD_PORT is already in use (set LINKFLOW_INFRA_RABBITMQ_EPMD_PORT)"
+    (
+      setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$RABBITMQ_EPMD_PIDFILE" \
+        epmd -address 127.0.0.1 -port "$RABBITMQ_EPMD_PORT" </dev/null >>"$RABBITMQ_LOG" 2>&1 9>&- &
+    )
+  fi
+  (
+    cd "$RABBITMQ_DIR"
+    export HOME="$RABBITMQ_DIR/home" RABBITMQ_NODENAME=rabbit@localhost RABBITMQ_USE_LONGNAME=false \
+      ERL_EPMD_PORT="$RABBITMQ_EPMD_PORT" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$RABBITMQ_PORT" \
+      RABBITMQ_DIST_PORT="$RABBITMQ_DIST_PORT" RABBITMQ_CONF_ENV_FILE="$RABBITMQ_DIR/rabbitmq-env.conf" \
+      RABBITMQ_CONFIG_FILE="$RABBITMQ_DIR/rabbitmq.conf" RABBITMQ_ADVANCED_CONFIG_FILE="$RABBITMQ_DIR/advanced.config" \
+      RABBITMQ_ENABLED_PLUGINS_FILE="$RABBITMQ_DIR/enabled_plugins" RABBITMQ_MNESIA_BASE="$RABBITMQ_DIR/mnesia" \
+      RABBITMQ_LOG_BASE="$RABBITMQ_DIR/log" RABBITMQ_PID_FILE="$RABBITMQ_PIDFILE" \
+      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} +sbwt none +sbwtdcpu none +sbwtdio none"
+    setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$RABBITMQ_DIR/launcher.pid" \
+      /usr/lib/rabbitmq/bin/rabbitmq-server </dev/null >>"$RABBITMQ_LOG" 2>&1 9>&- &
+  )
+  local i ok=0
+  for ((i = 0; i < RABBITMQ_WAIT * 5; i++)); do
+    if port_open "$RABBITMQ_PORT" && rabbitmq_amqp_ready; then
+      ok=1
+      break
+    fi
+    if ((i > 25)) && ! pid_alive "$(head -n1 "$RABBITMQ_DIR/launcher.pid" 2>/dev/null || true)"; then
+      show_log_tail "$RABBITMQ_LOG"
+      die "rabbitmq: rabbitmq-server exited during startup (logs: $RABBITMQ_LOG, $RABBITMQ_DIR/log)"
+    fi
+    sleep 0.2
+  done
+  if [[ $ok -ne 1 ]]; then
+    show_log_tail "$RABBITMQ_LOG"
+    pid=$(head -n1 "$RABBITMQ_PIDFILE" 2>/dev/null || true)
+    pid_alive "$pid" && stop_pid rabbitmq "$pid" 20
+    die "rabbitmq: not answering AMQP on 127.0.0.1:$RABBITMQ_PORT after ${RABBITMQ_WAIT}s (logs: $RABBITMQ_LOG, $RABBITMQ_DIR/log)"
+  fi
+  pid=$(rabbitmq_pid) || die "rabbitmq: started but its pid file $RABBITMQ_PIDFILE is missing"
+  say "rabbitmq: started (pid $pid, amqp://127.0.0.1:$RABBITMQ_PORT, epmd $RABBITMQ_EPMD_PORT, distribution $RABBITMQ_DIST_PORT) in $(elapsed "$t0")"
+}
+
+rabbitmq_down() {
+  local pid epid stopped=0
+  if pid=$(rabbitmq_pid); then
+    stop_pid rabbitmq "$pid" 30 # SIGTERM: the broker shuts down cleanly
+    say "rabbitmq: stopped (was pid $pid)"
+    stopped=1
+  fi
+  if epid=$(rabbitmq_epmd_pid); then
+    stop_pid rabbitmq-epmd "$epid" 10
+    say "rabbitmq: epmd stopped (was pid $epid)"
+    stopped=1
+  fi
+  rm -f "$RABBITMQ_PIDFILE" "$RABBITMQ_EPMD_PIDFILE" "$RABBITMQ_DIR/launcher.pid"
+  [[ $stopped -eq 1 ]] || say "rabbitmq: not running"
+}
+
+rabbitmq_purge() {
+  rm -rf -- "$RABBITMQ_DIR"
+  say "rabbitmq: data purged"
+}
+
+rabbitmq_status() {
+  local pid
+  if pid=$(rabbitmq_pid); then
+    printf '%-9s running  pid=%-8s port=%s\n' rabbitmq "$pid" "$RABBITMQ_PORT"
+    return 0
+  fi
+  printf '%-9s stopped  pid=%-8s port=%s\n' rabbitmq - "$RABBITMQ_PORT"
+  return 1
+}
+
 # ------------------------------------------------------------------- main --
 
 SERVICES=()
@@ -1693,21 +1844,25 @@ main() {
       mariadb | mysql) named+=(mariadb) ;;
       ssh | sshd) named+=(ssh) ;;
       imap | dovecot) named+=(imap) ;;
+      rabbitmq | rabbit | amqp) named+=(rabbitmq) ;;
       elasticsearch | es | elastic) named+=(elasticsearch) ;;
       --purge) purge=1 ;;
       -h | --help)
         usage
         exit 0
         ;;
-      *) die "unknown argument '$a' (services: postgres redis kafka stripe s3 elasticsearch mariadb ssh imap)" ;;
+      *) die "unknown argument '$a' (services: postgres redis kafka stripe s3 elasticsearch mariadb ssh imap rabbitmq)" ;;
     esac
   done
   [[ $purge -eq 1 && $cmd != down ]] && die "--purge only goes with 'down'"
 
   local has_core=0
   for a in "${named[@]}"; do [[ $a == postgres || $a == redis ]] && has_core=1; done
-  local only_side=1 # stripe, s3, elasticsearch, mariadb, ssh and imap alone need neither postgres nor redis
-  for a in "${named[@]}"; do [[ $a == stripe || $a == s3 || $a == elasticsearch || $a == mariadb || $a == ssh || $a == imap ]] || only_side=0; done
+  local only_side=1 # stripe, s3, elasticsearch, mariadb, ssh, imap and rabbitmq alone need neither postgres nor redis
+  for a in "${named[@]}"; do
+    [[ $a == stripe || $a == s3 || $a == elasticsearch || $a == mariadb || $a == ssh || $a == imap || $a == rabbitmq ]] ||
+      only_side=0
+  done
   [[ ${#named[@]} -gt 0 && $only_side -eq 1 ]] && has_core=1
   case $cmd in
     up | status)
@@ -1715,7 +1870,7 @@ main() {
       if [[ $has_core -eq 0 ]]; then SERVICES=(postgres redis); fi
       ;;
     down | env)
-      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=(postgres redis kafka stripe s3 elasticsearch mariadb ssh imap); fi
+      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=(postgres redis kafka stripe s3 elasticsearch mariadb ssh imap rabbitmq); fi
       ;;
     -h | --help | help)
       usage
@@ -1747,6 +1902,12 @@ main() {
         es_up &
         es_job=$!
       fi
+      # RabbitMQ (an Erlang VM: 10-20 s of start-up on a busy machine) likewise
+      local rabbitmq_job=""
+      if want rabbitmq; then
+        rabbitmq_up &
+        rabbitmq_job=$!
+      fi
       want s3 && s3_up
       want mariadb && mariadb_up
       want ssh && ssh_up
@@ -1760,6 +1921,9 @@ main() {
       if [[ -n $es_job ]]; then
         wait "$es_job" || die "elasticsearch: failed to start (see above)"
       fi
+      if [[ -n $rabbitmq_job ]]; then
+        wait "$rabbitmq_job" || die "rabbitmq: failed to start (see above)"
+      fi
       say "up: ${SERVICES[*]} ready in $(elapsed "$t0"); test settings: eval \"\$($0 env)\""
       ;;
     down)
@@ -1769,6 +1933,7 @@ main() {
       want mariadb && mariadb_down
       want ssh && ssh_down
       want imap && imap_down
+      want rabbitmq && rabbitmq_down
       want stripe && stripe_down
       want kafka && kafka_down
       want redis && redis_down
@@ -1779,6 +1944,7 @@ main() {
         want mariadb && mariadb_purge
         want ssh && ssh_purge
         want imap && imap_purge
+        want rabbitmq && rabbitmq_purge
         want stripe && stripe_purge
         want kafka && kafka_purge
         want redis && redis_purge
@@ -1828,6 +1994,11 @@ main() {
       elif [[ ${#named[@]} -eq 0 ]]; then
         imap_status || true # informational only
       fi
+      if want rabbitmq; then
+        rabbitmq_status || rc=1
+      elif [[ ${#named[@]} -eq 0 ]]; then
+        rabbitmq_status || true # informational only
+      fi
       exit "$rc"
       ;;
     env)
@@ -1843,6 +2014,7 @@ main() {
         echo "export LINKFLOW_TEST_IMAP_HOST=127.0.0.1 LINKFLOW_TEST_IMAP_PORT=$IMAP_PORT LINKFLOW_TEST_IMAPS_PORT=$IMAPS_PORT"
         echo "export LINKFLOW_TEST_IMAP_USER=linkflow LINKFLOW_TEST_IMAP_PASSWORD=linkflow"
       fi
+      want rabbitmq && echo "export LINKFLOW_TEST_RABBITMQ_URL=amqp://linkflow:linkflow@127.0.0.1:$RABBITMQ_PORT/%2F"
       ;;
   esac
   return 0

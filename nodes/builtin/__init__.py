@@ -34,6 +34,8 @@ from nodes.builtin.noop import NoOp
 from nodes.builtin.notion import Notion
 from nodes.builtin.openai import OpenAi
 from nodes.builtin.postgres import Postgres
+from nodes.builtin.rabbitmq import RabbitMq
+from nodes.builtin.rabbitmq_trigger import RabbitMqTrigger
 from nodes.builtin.read_write_file import ReadWriteFile
 from nodes.builtin.redis_node import Redis
 from nodes.builtin.redis_trigger import RedisTrigger
@@ -60,7 +62,7 @@ from nodes.builtin.xml_node import Xml
 
 NODE_TYPES = [
     # triggers
-    ManualTrigger, Webhook, Schedule, RedisTrigger, KafkaTrigger,
+    ManualTrigger, Webhook, Schedule, RedisTrigger, KafkaTrigger, RabbitMqTrigger,
     EmailReadImap,
     # flow
     If, Switch, Merge, Filter, Loop, Wait, ExecuteWorkflow, StopAndError, NoOp,
@@ -74,4 +76,5 @@ NODE_TYPES = [
     GitHub, GitLab, Jira, Notion, Airtable, GoogleSheets,
     Telegram, Discord, Stripe, Twilio, SendGrid, RssRead, HubSpot,
     Ssh,
+    RabbitMq,
 ]

@@ -191,3 +191,31 @@ def imap_server() -> dict:
         pytest.fail(f"Dovecot at {server['host']}:{server['port']} does not let {server['user']} log in ({exc}); "
                     "run `bash deploy/local/infra.sh up imap`")
     return server
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url():
+    """The RabbitMQ of `bash deploy/local/infra.sh up rabbitmq` (`make test` starts it): an amqp:// URL (user
+    linkflow/linkflow, vhost /). Tests use queue and exchange names of their own and delete them."""
+    value = _require_service("LINKFLOW_TEST_RABBITMQ_URL", "rabbitmq")
+    url = urlsplit(value)
+    _loopback_port(url.hostname or "", url.port or 5672, value, "rabbitmq", "RabbitMQ")
+    return value
+
+
+def _require_service(variable: str, service: str) -> str:
+    value = os.environ.get(variable)
+    if not value:
+        message = (f"{variable} is not set: run `bash deploy/local/infra.sh up {service}` and "
+                   "`eval \"$(bash deploy/local/infra.sh env)\"`")
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return value
+
+
+def _loopback_port(host: str, port: int, value: str, service: str, name: str) -> None:
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as exc:
+        pytest.fail(f"{name} at {value} is not reachable ({exc}); run `bash deploy/local/infra.sh up {service}`")

@@ -1,5 +1,5 @@
 """Converters for n8n's integration nodes that have a LinkFlow counterpart: Postgres, Redis, S3, Send Email, Kafka,
-and the Redis Trigger and Kafka Trigger.
+and the Redis Trigger and Kafka Trigger; RabbitMQ and its trigger are at the end.
 
 Same contract as ``nodes.py``: a converter returns ``Converted`` or raises ``Unsupported`` for the whole
 node; ``NodeJob.value`` converts (or reports) each parameter value.
@@ -293,3 +293,70 @@ def _email_read_imap(job: NodeJob, params: dict, version: float) -> Converted:
 
 CONVERTERS["n8n-nodes-base.emailReadImap"] = _email_read_imap
 CREDENTIAL_TYPES["imap"] = ("imap", "imap")
+
+def _rabbitmq(job: NodeJob, params: dict, version: float) -> Converted:
+    """n8n's RabbitMQ node (send a message); its messages become persistent (LinkFlow's default)."""
+    operation = params.get("operation", "sendMessage")
+    if operation != "sendMessage":
+        raise Unsupported(f"RabbitMQ operation {operation!r} is not converted (LinkFlow acknowledges a trigger's "
+                          "message once its execution is queued)")
+    options = _options(params)
+    mode = params.get("mode", "queue")
+    if mode not in ("queue", "exchange"):
+        raise Unsupported(f"RabbitMQ mode {mode!r} is not converted")
+    out: dict[str, Any] = {"mode": mode, "durable": bool(options.get("durable", True)),
+                           "auto_delete": bool(options.get("autoDelete", False)),
+                           "send_input_data": bool(params.get("sendInputData", True))}
+    if mode == "queue":
+        out["queue"] = job.value(params.get("queue", ""), "queue")
+    else:
+        out.update(exchange=job.value(params.get("exchange", ""), "exchange"),
+                   exchange_type=params.get("exchangeType", "fanout"),
+                   routing_key=job.value(params.get("routingKey", ""), "routingKey"))
+        if out["exchange_type"] not in ("direct", "fanout", "topic", "headers"):
+            raise Unsupported(f"exchange type {out['exchange_type']!r} is not converted")
+    if not out["send_input_data"]:
+        out["message"] = job.value(params.get("message", ""), "message")
+    headers = (options.get("headers") or {}).get("header") or []
+    out["headers"] = {h.get("key", ""): job.value(h.get("value", ""), f"options.headers.{h.get('key')}")
+                      for h in headers if h.get("key")}
+    for unsupported in ("alternateExchange", "arguments", "exclusive"):
+        if options.get(unsupported):
+            raise Unsupported(f"option {unsupported!r} is not converted; declare the queue or exchange beforehand")
+    return Converted("rabbitmq", out)
+
+
+def _rabbitmq_trigger(job: NodeJob, params: dict, version: float) -> Converted:
+    options = _options(params)
+    if options.get("contentIsBinary"):
+        raise Unsupported("binary content (contentIsBinary) is not converted; the content arrives as text")
+    acknowledge = options.get("acknowledge", "immediately")
+    if acknowledge == "laterMessageNode":
+        raise Unsupported("acknowledging from a later RabbitMQ node is not converted; LinkFlow acknowledges a "
+                          "message once its execution is queued")
+    if acknowledge != "immediately":
+        job.problems.append({"node": job.name, "parameter": "options.acknowledge", "expression": None,
+                             "severity": "warning", "reason": "n8n acknowledged when the execution finished; "
+                             "LinkFlow acknowledges once the execution is durably queued (a crash before that "
+                             "redelivers the message)"})
+    bindings = (options.get("binding") or {}).get("bindings") or []
+    if len(bindings) > 1:
+        raise Unsupported("more than one binding is not converted; bind the queue to the other exchanges beforehand")
+    out: dict[str, Any] = {"queue": str(_static(params, "queue")),
+                           "assert_queue": bool(options.get("assertQueue", True)),
+                           "durable": bool(options.get("durable", True)),
+                           "auto_delete": bool(options.get("autoDelete", False)),
+                           "json_parse_body": bool(options.get("jsonParseBody", False)),
+                           "only_content": bool(options.get("onlyContent", False))}
+    if bindings:
+        out.update(binding_exchange=str(bindings[0].get("exchange", "")),
+                   binding_routing_key=str(bindings[0].get("routingKey", "")))
+    parallel = options.get("parallelMessages", -1)
+    if isinstance(parallel, int) and parallel > 0:
+        out["prefetch"] = min(parallel, 1000)
+    return _no_input(Converted("rabbitmq_trigger", out))
+
+
+CONVERTERS["n8n-nodes-base.rabbitmq"] = _rabbitmq
+CONVERTERS["n8n-nodes-base.rabbitmqTrigger"] = _rabbitmq_trigger
+CREDENTIAL_TYPES["rabbitmq"] = ("rabbitmq", "rabbitmq")

@@ -18,6 +18,7 @@ CORE_TYPES = {
     "telegram", "discord", "stripe", "twilio", "sendgrid", "rss_read", "hubspot",
     "ssh",
     "email_read_imap",
+    "rabbitmq", "rabbitmq_trigger",
 }
 
 
@@ -79,4 +80,5 @@ def test_the_built_in_nodes_with_side_effects_are_those_that_act_outside_linkflo
                       "openai", "ai_agent",
                       "github", "gitlab", "jira", "notion", "airtable", "google_sheets",
                       "telegram", "discord", "stripe", "twilio", "sendgrid", "rss_read", "hubspot",
-                      "ssh"}
+                      "ssh",
+                      "rabbitmq"}

@@ -115,6 +115,7 @@ TARGETS = {
     "hubspot": lambda h, p: {"access_token": "pat-1234", "api_base_url": f"http://{_netloc(h, p)}"},
     "ssh": lambda h, p: {"host": h, "port": p, "username": "app", "password": "pw-1234"},
     "imap": lambda h, p: {"host": h, "port": p, "security": "none", "user": "app", "password": "pw-1234"},
+    "rabbitmq": lambda h, p: {"host": h, "port": p, "vhost": "/", "user": "app", "password": "pw-1234"},
 }
 
 # (how the host is written, the listener it reaches)

@@ -94,7 +94,8 @@ def test_the_catalog_has_every_builtin_with_its_secret_fields_flagged():
                             "github", "gitlab", "jira", "notion", "airtable", "google_sheets",
                             "telegram", "discord_webhook", "discord_bot", "twilio", "sendgrid", "hubspot",
                             "ssh",
-                            "imap"}
+                            "imap",
+                            "rabbitmq"}
     assert len(CREDENTIAL_TYPES) == len(catalog)
     for entry in catalog.values():
         properties = entry["fields_schema"]["properties"]
