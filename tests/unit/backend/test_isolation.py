@@ -41,7 +41,9 @@ async def test_work_runs_on_a_lane_thread_and_the_callers_loop_keeps_running():
     lanes = Lanes(threads=2, concurrency=4, wait_s=1)
     thread_name, lag = await _loop_lag_while(lanes.call(_compute, 0.5))
     assert thread_name == "linkflow-inline-0"
-    assert lag < 0.1  # on the loop itself the ticker would have waited the whole 0.5 s
+    # on the loop itself the ticker would have waited the whole 0.5 s; a loaded CI machine (other processes
+    # on both cores, GIL hand-offs) has shown single waits near 0.1 s, so the bound is half the work
+    assert lag < 0.25
 
 
 async def test_results_and_errors_come_back_to_the_caller():
