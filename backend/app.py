@@ -29,6 +29,7 @@ from backend.observability import MetricsMiddleware, metrics_endpoint
 from backend.search import api as search_api
 from backend.settings import get_settings
 from backend.storage import api as storage_api
+from backend.templates import api as templates_api
 from backend.users import api as users_api
 from backend.users import teams_api
 from backend.variables import api as variables_api
@@ -51,6 +52,7 @@ SERVICE_ROUTERS += [billing_api.router, billing_api.admin_router]
 SERVICE_ROUTERS += [analytics_api.router]
 SERVICE_ROUTERS += [storage_api.router]
 SERVICE_ROUTERS += [search_api.router]
+SERVICE_ROUTERS += [templates_api.router]
 
 
 async def _unknown_api_path(request: Request, path: str) -> None:

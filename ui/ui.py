@@ -15,6 +15,7 @@ from ui.pages import (
     insights,
     not_found,
     settings,
+    templates,
     variables,
     workflows,
 )
@@ -27,6 +28,6 @@ app = rx.App(
 )
 app.register_lifespan_task(embedded_services)
 
-for page in (auth, workflows, editor, executions, insights, credentials, variables, audit, settings, billing, admin,
+for page in (auth, workflows, templates, editor, executions, insights, credentials, variables, audit, settings, billing, admin,
              not_found):
     page.register(app)

@@ -63,7 +63,7 @@ def _shown(who: Principal, definition: dict) -> dict:
     return definition if at_least(who.role, Role.EDITOR) else masked(definition)
 
 
-def _out(session: Session, workflow: Workflow, who: Principal) -> WorkflowOut:
+def workflow_out(session: Session, workflow: Workflow, who: Principal) -> WorkflowOut:
     shown = _shown(who, service.latest_version(session, workflow).definition)
     return WorkflowOut(
         **WorkflowSummary.model_validate(workflow).model_dump(), created_by=workflow.created_by,
@@ -86,12 +86,12 @@ def create_workflow(body: WorkflowCreate, db: Db, who: Editor) -> WorkflowOut:
     workflow = service.create_workflow(db, team_id=who.team_id, user_id=who.user_id, name=body.name,
                                        definition=body.definition, description=body.description,
                                        tags=body.tags, message=body.message)
-    return _out(db, workflow, who)
+    return workflow_out(db, workflow, who)
 
 
 @router.post("/import", response_model=WorkflowOut, status_code=201)
 def import_workflow(body: WorkflowFile, db: Db, who: Editor) -> WorkflowOut:
-    return _out(db, transfer.import_file(db, body, team_id=who.team_id, user_id=who.user_id), who)
+    return workflow_out(db, transfer.import_file(db, body, team_id=who.team_id, user_id=who.user_id), who)
 
 
 @router.post("/import/n8n", response_model=N8nImportOut, status_code=201)
@@ -100,12 +100,12 @@ def import_n8n_workflow(body: Annotated[dict[str, Any], Body(description="An n8n
     """Convert an n8n workflow and create it; ``report`` lists what could not be converted (those nodes are
     disabled). A file that is not an n8n workflow, too large or deep, or reaching for the host: 422, nothing made."""
     workflow, report = n8n_service.import_n8n(db, body, team_id=who.team_id, user_id=who.user_id)
-    return N8nImportOut(workflow=_out(db, workflow, who), report=report)
+    return N8nImportOut(workflow=workflow_out(db, workflow, who), report=report)
 
 
 @router.get("/{workflow_id}", response_model=WorkflowOut)
 def get_workflow(workflow_id: str, db: Db, who: Viewer) -> WorkflowOut:
-    return _out(db, service.get_workflow(db, who.team_id, workflow_id), who)
+    return workflow_out(db, service.get_workflow(db, who.team_id, workflow_id), who)
 
 
 @router.patch("/{workflow_id}", response_model=WorkflowOut)
@@ -116,7 +116,7 @@ def update_workflow(workflow_id: str, body: WorkflowUpdate, db: Db, who: Editor)
     with _conflicts(f"saving workflow {workflow_id}"):
         service.update_workflow(db, workflow, user_id=who.user_id, changes=changes,
                                 base_version=body.base_version, message=body.message)
-    return _out(db, workflow, who)
+    return workflow_out(db, workflow, who)
 
 
 @router.delete("/{workflow_id}", status_code=204)
@@ -128,7 +128,7 @@ def delete_workflow(workflow_id: str, db: Db, who: Editor) -> Response:
 @router.post("/{workflow_id}/duplicate", response_model=WorkflowOut, status_code=201)
 def duplicate_workflow(workflow_id: str, db: Db, who: Editor) -> WorkflowOut:
     workflow = service.get_workflow(db, who.team_id, workflow_id)
-    return _out(db, service.duplicate_workflow(db, workflow, user_id=who.user_id), who)
+    return workflow_out(db, service.duplicate_workflow(db, workflow, user_id=who.user_id), who)
 
 
 @router.get("/{workflow_id}/export")
@@ -160,7 +160,7 @@ def restore_version(workflow_id: str, number: VersionNumber, db: Db, who: Editor
     workflow = service.get_workflow(db, who.team_id, workflow_id)
     with _conflicts(f"restoring workflow {workflow_id}"):
         service.restore_version(db, workflow, number, user_id=who.user_id)
-    return _out(db, workflow, who)
+    return workflow_out(db, workflow, who)
 
 
 @router.get("/{workflow_id}/diff")
@@ -186,13 +186,13 @@ def diff_draft(workflow_id: str, body: DraftDiffRequest, db: Db, who: Viewer) ->
 @router.post("/{workflow_id}/activate", response_model=WorkflowOut)
 def activate_workflow(workflow_id: str, db: Db, who: Editor) -> WorkflowOut:
     workflow = service.get_workflow(db, who.team_id, workflow_id)
-    return _out(db, activation.activate(db, workflow, user_id=who.user_id), who)
+    return workflow_out(db, activation.activate(db, workflow, user_id=who.user_id), who)
 
 
 @router.post("/{workflow_id}/deactivate", response_model=WorkflowOut)
 def deactivate_workflow(workflow_id: str, db: Db, who: Editor) -> WorkflowOut:
     workflow = service.get_workflow(db, who.team_id, workflow_id)
-    return _out(db, activation.deactivate(db, workflow, user_id=who.user_id), who)
+    return workflow_out(db, activation.deactivate(db, workflow, user_id=who.user_id), who)
 
 
 @router.get("/{workflow_id}/triggers", response_model=TriggerStatusOut)

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nodes.builtin._fields import FieldPathError, get_field, has_field, set_field
-from nodes.sdk import Node, NodeParameters, NodeUserError
+from nodes.sdk import Node, NodeParameters, NodeUserError, show_if
 
 
 class AggregateField(BaseModel):
@@ -22,10 +22,11 @@ class AggregateParameters(NodeParameters):
         "individual_fields",
         description="individual_fields: one list per chosen field; all_items: every item's data in one list",
     )
-    fields: list[AggregateField] = Field(default_factory=list, description="individual_fields: what to collect")
+    fields: list[AggregateField] = Field(default_factory=list, description="individual_fields: what to collect",
+                                         json_schema_extra=show_if(mode=["individual_fields"]))
     keep_missing: bool = Field(
-        False, description="individual_fields: put null in the list for items without the field"
-    )
+        False, description="individual_fields: put null in the list for items without the field",
+        json_schema_extra=show_if(mode=["individual_fields"]))
     output_field: str = Field("data", min_length=1, description="all_items: field that holds the list")
 
     @model_validator(mode="after")

@@ -12,20 +12,22 @@ from typing import Literal
 from pydantic import Field
 
 from nodes.builtin._files import MAX_FILE_BYTES, check_zip, read_binary, read_entry
-from nodes.sdk import Node, NodeParameters, NodeUserError
+from nodes.sdk import Node, NodeParameters, NodeUserError, show_if
 
 _GZIP_CHUNK = 1024 * 1024
 
 
 class CompressionParameters(NodeParameters):
     operation: Literal["compress", "decompress"] = Field("compress", description="Pack files, or unpack them")
-    format: Literal["zip", "gzip"] = Field("zip", description="compress: zip (any number of files) or gzip (one)")
+    format: Literal["zip", "gzip"] = Field("zip", description="compress: zip (any number of files) or gzip (one)",
+                                           json_schema_extra=show_if(operation=["compress"]))
     binary_properties: str = Field("data", min_length=1,
                                    description="Comma-separated binary data names to read, e.g. 'data' or 'a,b'")
     output_property: str = Field("data", min_length=1,
                                  description="compress: the archive's name in the item's binary; decompress: "
                                              "the prefix of the unpacked files' names (data_0, data_1, ...)")
-    file_name: str = Field("", description="compress: the archive's file name; empty: archive.zip / <name>.gz")
+    file_name: str = Field("", description="compress: the archive's file name; empty: archive.zip / <name>.gz",
+                           json_schema_extra=show_if(operation=["compress"]))
 
 
 class Compression(Node):

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from nodes.builtin._fields import get_field
 from nodes.builtin._files import MAX_FILE_BYTES, MAX_STREAMED_BYTES
-from nodes.sdk import Item, Node, NodeParameters, NodeUserError
+from nodes.sdk import Item, Node, NodeParameters, NodeUserError, show_if
 
 _TYPES = {"csv": "text/csv", "json": "application/json", "ndjson": "application/x-ndjson",
           "text": "text/plain", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -24,11 +24,16 @@ class ConvertToFileParameters(NodeParameters):
         "csv", description="csv, json (a list), ndjson, xlsx: one file from all items; text: one file per item")
     binary_property: str = Field("data", min_length=1, description="The name the file gets in the item's binary")
     file_name: str = Field("", description="The file's name; empty: data.<format>")
-    delimiter: str = Field(",", min_length=1, max_length=1, description="csv: the separator")
-    header: bool = Field(True, description="csv, xlsx: write the column names as the first row")
-    source_field: str = Field("data", min_length=1, description="text: the field whose text becomes the file")
-    encoding: str = Field("utf-8", description="csv, text, json, ndjson: how the text is encoded")
-    sheet_name: str = Field("Sheet1", min_length=1, max_length=31, description="xlsx: the sheet's name")
+    delimiter: str = Field(",", min_length=1, max_length=1, description="csv: the separator",
+                           json_schema_extra=show_if(operation=["csv"]))
+    header: bool = Field(True, description="csv, xlsx: write the column names as the first row",
+                         json_schema_extra=show_if(operation=["csv", "xlsx"]))
+    source_field: str = Field("data", min_length=1, description="text: the field whose text becomes the file",
+                              json_schema_extra=show_if(operation=["text"]))
+    encoding: str = Field("utf-8", description="csv, text, json, ndjson: how the text is encoded",
+                          json_schema_extra=show_if(operation=["csv", "text", "json", "ndjson"]))
+    sheet_name: str = Field("Sheet1", min_length=1, max_length=31, description="xlsx: the sheet's name",
+                            json_schema_extra=show_if(operation=["xlsx"]))
 
 
 class ConvertToFile(Node):

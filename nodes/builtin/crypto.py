@@ -13,17 +13,21 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from nodes.builtin._fields import FieldPathError, jsonable, new_item, set_field
-from nodes.sdk import Node, NodeParameters, NodeUserError
+from nodes.sdk import Node, NodeParameters, NodeUserError, show_if
 
 
 class CryptoParameters(NodeParameters):
     operation: Literal["hash", "hmac", "uuid"] = Field(
         "hash", description="hash: digest of the value; hmac: keyed signature of the value; uuid: a random UUID v4"
     )
-    value: Any = Field(None, description="hash/hmac: text to digest; other values are digested as compact JSON")
-    algorithm: Literal["md5", "sha1", "sha256", "sha512"] = Field("sha256", description="hash/hmac: the digest")
-    secret: str = Field("", description="hmac: the key (better an expression reading a variable than a literal)")
-    encoding: Literal["hex", "base64"] = Field("hex", description="hash/hmac: how the digest is written")
+    value: Any = Field(None, description="hash/hmac: text to digest; other values are digested as compact JSON",
+                       json_schema_extra=show_if(operation=["hash", "hmac"]))
+    algorithm: Literal["md5", "sha1", "sha256", "sha512"] = Field("sha256", description="hash/hmac: the digest",
+                                                                  json_schema_extra=show_if(operation=["hash", "hmac"]))
+    secret: str = Field("", description="hmac: the key (better an expression reading a variable than a literal)",
+                        json_schema_extra=show_if(operation=["hmac"]))
+    encoding: Literal["hex", "base64"] = Field("hex", description="hash/hmac: how the digest is written",
+                                               json_schema_extra=show_if(operation=["hash", "hmac"]))
     output_field: str = Field("hash", min_length=1, description="Field the result is written to")
 
     @model_validator(mode="after")

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from nodes.builtin._fields import FieldPathError, new_item, set_field
-from nodes.sdk import Node, NodeParameters, NodeUserError
+from nodes.sdk import Node, NodeParameters, NodeUserError, show_if
 
 Unit = Literal["seconds", "minutes", "hours", "days", "weeks", "months", "years"]
 _SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400, "weeks": 604800}
@@ -23,12 +23,17 @@ class DateTimeParameters(NodeParameters):
         description="now: the current time; format: date as text (strftime); add/subtract: move a date; "
         "parse: text or Unix seconds to an ISO date; diff: how far 'end' is after 'value'",
     )
-    value: Any = Field(None, description="The date: ISO text, Unix seconds or an expression like {{ $json.created }}")
-    end: Any = Field(None, description="diff: the later date")
-    amount: float = Field(0, description="add/subtract: how many units")
-    unit: Unit = Field("days", description="add/subtract/diff: the unit")
-    format: str = Field("%Y-%m-%d %H:%M:%S", description="format: strftime pattern of the result")
-    parse_format: str = Field("", description="parse: strptime pattern of the value, e.g. %d.%m.%Y; empty: ISO 8601")
+    value: Any = Field(None, description="The date: ISO text, Unix seconds or an expression like {{ $json.created }}",
+                       json_schema_extra=show_if(operation=["format", "add", "subtract", "parse", "diff"]))
+    end: Any = Field(None, description="diff: the later date", json_schema_extra=show_if(operation=["diff"]))
+    amount: float = Field(0, description="add/subtract: how many units",
+                          json_schema_extra=show_if(operation=["add", "subtract"]))
+    unit: Unit = Field("days", description="add/subtract/diff: the unit",
+                       json_schema_extra=show_if(operation=["add", "subtract", "diff"]))
+    format: str = Field("%Y-%m-%d %H:%M:%S", description="format: strftime pattern of the result",
+                        json_schema_extra=show_if(operation=["format"]))
+    parse_format: str = Field("", description="parse: strptime pattern of the value, e.g. %d.%m.%Y; empty: ISO 8601",
+                              json_schema_extra=show_if(operation=["parse"]))
     timezone: str = Field("", description="Show the result in this IANA time zone; empty: keep the date's own")
     output_field: str = Field("date", min_length=1, description="Field the result is written to")
 

@@ -24,7 +24,7 @@ from nodes.builtin._files import (
     read_binary,
 )
 from nodes.builtin._html_tables import html_tables
-from nodes.sdk import Item, Node, NodeParameters, NodeUserError
+from nodes.sdk import Item, Node, NodeParameters, NodeUserError, show_if
 
 Format = Literal["csv", "json", "ndjson", "text", "xlsx", "pdf", "html_table"]
 _DELIMITERS = ",;\t|"
@@ -39,13 +39,19 @@ class ExtractFromFileParameters(NodeParameters):
     binary_property: str = Field("data", min_length=1, description="The item's binary data to read, e.g. 'data'")
     destination_field: str = Field("data", min_length=1,
                                    description="text, pdf and JSON values that are not objects: the field they go to")
-    delimiter: str = Field("", max_length=1, description="csv: the separator; empty: detect , ; tab or |")
+    delimiter: str = Field("", max_length=1, description="csv: the separator; empty: detect , ; tab or |",
+                           json_schema_extra=show_if(operation=["csv"]))
     header: bool = Field(True, description="csv, xlsx, html_table: the first row names the columns; off: column_1, "
-                                           "column_2, ...")
-    encoding: str = Field("", description="csv, json, ndjson, text, html_table: e.g. utf-8, latin-1; empty: detect")
-    sheet: str = Field("", description="xlsx: the sheet to read; empty: the first")
-    skip_empty_rows: bool = Field(True, description="csv, xlsx, html_table: leave out rows with no value in any column")
-    table_index: int = Field(0, ge=0, description="html_table: which table of the page, 0 for the first")
+                                           "column_2, ...",
+                         json_schema_extra=show_if(operation=["csv", "xlsx", "html_table"]))
+    encoding: str = Field("", description="csv, json, ndjson, text, html_table: e.g. utf-8, latin-1; empty: detect",
+                          json_schema_extra=show_if(operation=["csv", "json", "ndjson", "text", "html_table"]))
+    sheet: str = Field("", description="xlsx: the sheet to read; empty: the first",
+                       json_schema_extra=show_if(operation=["xlsx"]))
+    skip_empty_rows: bool = Field(True, description="csv, xlsx, html_table: leave out rows with no value in any column",
+                                  json_schema_extra=show_if(operation=["csv", "xlsx", "html_table"]))
+    table_index: int = Field(0, ge=0, description="html_table: which table of the page, 0 for the first",
+                             json_schema_extra=show_if(operation=["html_table"]))
 
 
 class ExtractFromFile(Node):

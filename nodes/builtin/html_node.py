@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nodes.builtin._fields import get_field, has_field, new_item, set_field
 from nodes.builtin._files import decode, read_binary
-from nodes.sdk import Node, NodeParameters, NodeUserError
+from nodes.sdk import Node, NodeParameters, NodeUserError, show_if
 
 MAX_HTML_CHARS = 20 * 1024 * 1024  # text one item may hand to the parser
 
@@ -23,15 +23,18 @@ class Extraction(BaseModel):
     returns: Literal["text", "html", "attribute"] = Field(
         "text", description="text: the element's text; html: its HTML (the element itself included); "
                             "attribute: the value of 'attribute'")
-    attribute: str = Field("", description="returns=attribute: its name, e.g. 'href'")
+    attribute: str = Field("", description="returns=attribute: its name, e.g. 'href'",
+                           json_schema_extra=show_if(returns=["attribute"]))
     all: bool = Field(False, description="A list of every match; off: the first match only (null if none)")
 
 
 class HtmlParameters(NodeParameters):
     source: Literal["json", "binary"] = Field("json", description="json: the HTML is text in a field; binary: a "
                                                                   "file the item carries")
-    source_field: str = Field("data", min_length=1, description="source=json: the field with the HTML text")
-    binary_property: str = Field("data", min_length=1, description="source=binary: the item's file, e.g. 'data'")
+    source_field: str = Field("data", min_length=1, description="source=json: the field with the HTML text",
+                              json_schema_extra=show_if(source=["json"]))
+    binary_property: str = Field("data", min_length=1, description="source=binary: the item's file, e.g. 'data'",
+                                 json_schema_extra=show_if(source=["binary"]))
     extract: list[Extraction] = Field(min_length=1, description="What to take out of the page")
     trim: bool = Field(True, description="Strip spaces and line breaks around text and collapse runs of them")
 

@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from nodes.builtin._fields import get_field, has_field
 from nodes.builtin._http_auth import Injection, injection_from
-from nodes.sdk import Node, NodeError, NodeParameters, NodeTransientError, NodeUserError
+from nodes.sdk import Node, NodeError, NodeParameters, NodeTransientError, NodeUserError, show_if
 from nodes.sdk.net import AddressPolicy, AsyncGuardedTransport
 
 CONCURRENCY = 8
@@ -34,8 +34,10 @@ class HttpRequestParameters(NodeParameters):
     body_type: Literal["none", "json", "form", "raw"] = Field(
         "none", description="none: no body; json: the body as JSON; form: the body object URL-encoded; raw: text"
     )
-    body: Any = Field(None, description="The request body (json: any value; form: an object; raw: text)")
-    content_type: str = Field("text/plain; charset=utf-8", description="raw: the Content-Type of the body")
+    body: Any = Field(None, description="The request body (json: any value; form: an object; raw: text)",
+                      json_schema_extra=show_if(body_type=["json", "form", "raw"]))
+    content_type: str = Field("text/plain; charset=utf-8", description="raw: the Content-Type of the body",
+                              json_schema_extra=show_if(body_type=["raw"]))
     response_format: Literal["json", "text", "binary"] = Field(
         "json", description="How to read the answer: parsed JSON, text, or a file kept as binary data 'data'"
     )
@@ -53,13 +55,17 @@ class HttpRequestParameters(NodeParameters):
                            "link_header: follow the Link header's rel=\"next\"; page_number: add page_parameter "
                            "1, 2, ... until a page has no records")
     next_url_field: str = Field("next", description="next_url: the answer's field with the next page's URL "
-                                                    "(dots reach nested fields); empty or missing ends it")
-    page_parameter: str = Field("page", min_length=1, description="page_number: the query parameter of the page")
-    page_start: int = Field(1, ge=0, description="page_number: the first page's number")
+                                                    "(dots reach nested fields); empty or missing ends it",
+                                json_schema_extra=show_if(pagination=["next_url"]))
+    page_parameter: str = Field("page", min_length=1, description="page_number: the query parameter of the page",
+                                json_schema_extra=show_if(pagination=["page_number"]))
+    page_start: int = Field(1, ge=0, description="page_number: the first page's number",
+                            json_schema_extra=show_if(pagination=["page_number"]))
     records_field: str = Field("", description="Where each page's list of records is, e.g. 'data' (empty: the "
                                                "body itself when it is a list); set: one output item per record "
                                                "instead of one per answer")
-    max_pages: int = Field(100, ge=1, le=100_000, description="Pagination stops after this many pages")
+    max_pages: int = Field(100, ge=1, le=100_000, description="Pagination stops after this many pages",
+                           json_schema_extra=show_if(pagination=["next_url", "link_header", "page_number"]))
 
     @field_validator("url")
     @classmethod

@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, KafkaTimeoutError, UnknownTopicOrPartitionError
 from pydantic import Field, field_validator
 
-from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError
+from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError, show_if
 from nodes.sdk.net import AddressPolicy, checked_addresses_async
 
 TIMEOUT_S = 30
@@ -30,7 +30,8 @@ class KafkaParameters(NodeParameters):
     topic: str = Field(min_length=1, max_length=249, description="The topic to produce to")
     key: str = Field("", max_length=10_000, description="Message key (empty: none; one key keeps its order)")
     send_input_data: bool = Field(True, description="Send the item's json as the message")
-    message: Any = Field(None, description="send_input_data off: the message (objects as JSON, text as is)")
+    message: Any = Field(None, description="send_input_data off: the message (objects as JSON, text as is)",
+                         json_schema_extra=show_if(send_input_data=[False]))
     headers: dict[str, str] = Field(default_factory=dict, description="Message headers")
 
     @field_validator("topic")

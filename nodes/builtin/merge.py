@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from nodes.builtin._fields import canonical, get_field
-from nodes.sdk import Item, Node, NodeParameters
+from nodes.sdk import Item, Node, NodeParameters, show_if
 
 
 class MergeParameters(NodeParameters):
@@ -18,16 +18,17 @@ class MergeParameters(NodeParameters):
         "match; combine_by_position: join the 1st with the 1st, 2nd with 2nd...; wait_all: like append, "
         "used as a barrier that waits for both branches",
     )
-    key1: str = Field("", description="combine_by_key: field of input1 items to match on, e.g. 'id'")
-    key2: str = Field("", description="combine_by_key: field of input2 items to match on, e.g. 'user_id'")
+    key1: str = Field("", description="combine_by_key: field of input1 items to match on, e.g. 'id'",
+                      json_schema_extra=show_if(mode=["combine_by_key"]))
+    key2: str = Field("", description="combine_by_key: field of input2 items to match on, e.g. 'user_id'",
+                      json_schema_extra=show_if(mode=["combine_by_key"]))
     join: Literal["inner", "left", "outer"] = Field(
         "inner",
         description="combine_by_key: inner keeps matches only; left keeps every input1 item; "
-        "outer keeps every item of both inputs",
-    )
+        "outer keeps every item of both inputs", json_schema_extra=show_if(mode=["combine_by_key"]))
     include_unpaired: bool = Field(
-        False, description="combine_by_position: keep the extra items of the longer input"
-    )
+        False, description="combine_by_position: keep the extra items of the longer input",
+        json_schema_extra=show_if(mode=["combine_by_position"]))
 
     @model_validator(mode="after")
     def _keys_for_key_mode(self) -> MergeParameters:

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import pymysql
 from pydantic import Field, model_validator
 
-from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError
+from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError, show_if
 from nodes.sdk.net import AddressPolicy, checked_addresses_async, open_connection
 
 MAX_ROWS = 100_000
@@ -34,13 +34,19 @@ _LOST = {2003, 2006, 2013, 2055}  # can't connect, gone away, lost during query,
 class MySqlParameters(NodeParameters):
     operation: Literal["execute_query", "insert", "upsert", "update", "delete", "select"] = Field(
         "execute_query", description="What to do for each item")
-    query: str = Field("", max_length=100_000, description="execute_query: SQL with $1, $2... placeholders")
-    query_parameters: list[Any] = Field(default_factory=list, description="execute_query: values for $1, $2...")
-    table: str = Field("", max_length=64, description="insert/upsert/update/delete/select: the table")
-    columns: list[str] = Field(default_factory=list, description="insert/upsert/update: fields to write (empty: all)")
+    query: str = Field("", max_length=100_000, description="execute_query: SQL with $1, $2... placeholders",
+                       json_schema_extra=show_if(operation=["execute_query"]))
+    query_parameters: list[Any] = Field(default_factory=list, description="execute_query: values for $1, $2...",
+                                        json_schema_extra=show_if(operation=["execute_query"]))
+    table: str = Field("", max_length=64, description="insert/upsert/update/delete/select: the table",
+                       json_schema_extra=show_if(operation=["insert", "upsert", "update", "delete", "select"]))
+    columns: list[str] = Field(default_factory=list, description="insert/upsert/update: fields to write (empty: all)",
+                               json_schema_extra=show_if(operation=["insert", "upsert", "update"]))
     match_columns: list[str] = Field(default_factory=list,
-                                     description="update/delete/select: rows whose columns equal the item's fields")
-    limit: int = Field(1000, ge=1, le=MAX_ROWS, description="select: at most this many rows per item")
+                                     description="update/delete/select: rows whose columns equal the item's fields",
+                                     json_schema_extra=show_if(operation=["update", "delete", "select"]))
+    limit: int = Field(1000, ge=1, le=MAX_ROWS, description="select: at most this many rows per item",
+                       json_schema_extra=show_if(operation=["select"]))
     mode: Literal["transaction", "independently"] = Field(
         "transaction", description="transaction: all items or none; independently: commit each item")
 

@@ -37,7 +37,7 @@ import psycopg
 from psycopg import sql
 from pydantic import Field, model_validator
 
-from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError
+from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError, show_if
 from nodes.sdk.net import AddressPolicy, checked_addresses_async
 
 Operation = Literal["execute_query", "insert", "upsert", "update", "delete", "select"]
@@ -50,16 +50,23 @@ CONNECT_TIMEOUT_S = 10
 
 class PostgresParameters(NodeParameters):
     operation: Operation = Field("execute_query", description="What to do for each item")
-    query: str = Field("", max_length=100_000, description="execute_query: SQL with $1, $2... placeholders")
-    query_parameters: list[Any] = Field(default_factory=list, description="execute_query: values for $1, $2...")
-    schema_name: str = Field("public", min_length=1, max_length=63, description="Schema of the table")
-    table: str = Field("", max_length=63, description="insert/upsert/update/delete/select: the table")
+    query: str = Field("", max_length=100_000, description="execute_query: SQL with $1, $2... placeholders",
+                       json_schema_extra=show_if(operation=["execute_query"]))
+    query_parameters: list[Any] = Field(default_factory=list, description="execute_query: values for $1, $2...",
+                                        json_schema_extra=show_if(operation=["execute_query"]))
+    schema_name: str = Field("public", min_length=1, max_length=63, description="Schema of the table",
+                             json_schema_extra=show_if(operation=["insert", "upsert", "update", "delete", "select"]))
+    table: str = Field("", max_length=63, description="insert/upsert/update/delete/select: the table",
+                       json_schema_extra=show_if(operation=["insert", "upsert", "update", "delete", "select"]))
     columns: list[str] = Field(default_factory=list,
-                               description="insert/upsert/update: fields of the item to write (empty: all)")
+                               description="insert/upsert/update: fields of the item to write (empty: all)",
+                               json_schema_extra=show_if(operation=["insert", "upsert", "update"]))
     match_columns: list[str] = Field(default_factory=list,
                                      description="upsert: conflict target; update/delete/select: rows whose "
-                                                 "columns equal the item's fields")
-    limit: int = Field(1000, ge=1, le=MAX_ROWS, description="select: at most this many rows per item")
+                                                 "columns equal the item's fields",
+                                     json_schema_extra=show_if(operation=["upsert", "update", "delete", "select"]))
+    limit: int = Field(1000, ge=1, le=MAX_ROWS, description="select: at most this many rows per item",
+                       json_schema_extra=show_if(operation=["select"]))
     mode: Literal["transaction", "independently"] = Field(
         "transaction", description="transaction: all items or none; independently: commit each item")
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import redis
 from pydantic import Field, model_validator
 
-from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError
+from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError, show_if
 from nodes.sdk.net import AddressPolicy, checked_addresses_async
 from nodes.sdk.redis_client import pinned_redis
 
@@ -30,16 +30,26 @@ _READS = {"get", "incr", "pop", "list_range", "hash_get", "hash_get_all"}
 class RedisParameters(NodeParameters):
     operation: Operation = Field("get", description="The command to run for each item")
     key: str = Field("", max_length=10_000, description="The key (publish: the channel)")
-    value: Any = Field(None, description="set/push/publish/hash_set: the value; objects and lists as JSON")
-    field: str = Field("", max_length=10_000, description="hash_get/hash_set: the field of the hash")
-    property_name: str = Field("value", min_length=1, description="Where a read result goes in the item")
-    keep_input: bool = Field(True, description="Read results are added to the item; off: the item is only the result")
-    parse_json: bool = Field(False, description="Read JSON text back as a value (get, pop, list_range, hashes)")
-    expire_s: int | None = Field(None, ge=1, description="set/incr: seconds until the key expires")
-    by: int = Field(1, description="incr: how much to add (negative: subtract)")
-    side: Literal["left", "right"] = Field("right", description="push/pop: the list's head (left) or tail")
-    start: int = Field(0, description="list_range: first index")
-    stop: int = Field(-1, description="list_range: last index (-1: the end)")
+    value: Any = Field(None, description="set/push/publish/hash_set: the value; objects and lists as JSON",
+                       json_schema_extra=show_if(operation=["set", "push", "publish", "hash_set"]))
+    field: str = Field("", max_length=10_000, description="hash_get/hash_set: the field of the hash",
+                       json_schema_extra=show_if(operation=["hash_get", "hash_set"]))
+    property_name: str = Field("value", min_length=1, description="Where a read result goes in the item",
+                               json_schema_extra=show_if(operation=["get", "incr", "pop", "list_range", "hash_get", "hash_get_all"]))
+    keep_input: bool = Field(True, description="Read results are added to the item; off: the item is only the result",
+                             json_schema_extra=show_if(operation=["get", "incr", "pop", "list_range", "hash_get", "hash_get_all"]))
+    parse_json: bool = Field(False, description="Read JSON text back as a value (get, pop, list_range, hashes)",
+                             json_schema_extra=show_if(operation=["get", "pop", "list_range", "hash_get", "hash_get_all"]))
+    expire_s: int | None = Field(None, ge=1, description="set/incr: seconds until the key expires",
+                                 json_schema_extra=show_if(operation=["set", "incr"]))
+    by: int = Field(1, description="incr: how much to add (negative: subtract)",
+                    json_schema_extra=show_if(operation=["incr"]))
+    side: Literal["left", "right"] = Field("right", description="push/pop: the list's head (left) or tail",
+                                           json_schema_extra=show_if(operation=["push", "pop"]))
+    start: int = Field(0, description="list_range: first index",
+                       json_schema_extra=show_if(operation=["list_range"]))
+    stop: int = Field(-1, description="list_range: last index (-1: the end)",
+                      json_schema_extra=show_if(operation=["list_range"]))
 
     @model_validator(mode="after")
     def _key_needed(self) -> RedisParameters:

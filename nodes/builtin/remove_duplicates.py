@@ -7,14 +7,15 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from nodes.builtin._fields import canonical, get_field
-from nodes.sdk import Node, NodeParameters
+from nodes.sdk import Node, NodeParameters, show_if
 
 
 class RemoveDuplicatesParameters(NodeParameters):
     compare: Literal["all_fields", "selected_fields"] = Field(
         "all_fields", description="Items are alike when all their fields are equal, or only the chosen ones"
     )
-    fields: list[str] = Field(default_factory=list, description="selected_fields: the fields to compare")
+    fields: list[str] = Field(default_factory=list, description="selected_fields: the fields to compare",
+                              json_schema_extra=show_if(compare=["selected_fields"]))
 
     @model_validator(mode="after")
     def _fields_for_selected(self) -> RemoveDuplicatesParameters:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from nodes.builtin._fields import jsonable
-from nodes.sdk import Node, NodeParameters, ResponseSpec
+from nodes.sdk import Node, NodeParameters, ResponseSpec, show_if
 
 _CONTENT_TYPES = {"text": "text/plain; charset=utf-8"}
 _JSON = "application/json"
@@ -28,7 +28,8 @@ class RespondToWebhookParameters(NodeParameters):
         description="json: the body below as JSON; text: the body below as text; first_item: the first "
         "item's json; all_items: a list of every item's json; no_data: an empty body",
     )
-    body: Any = Field(None, description="json/text: what to send, e.g. {\"ok\": true} or an expression")
+    body: Any = Field(None, description="json/text: what to send, e.g. {\"ok\": true} or an expression",
+                      json_schema_extra=show_if(body_type=["json", "text"]))
 
 
 class RespondToWebhook(Node):

@@ -24,7 +24,7 @@ from botocore.exceptions import (
 )
 from pydantic import Field, model_validator
 
-from nodes.sdk import Node, NodeError, NodeParameters, NodeTransientError, NodeUserError
+from nodes.sdk import Node, NodeError, NodeParameters, NodeTransientError, NodeUserError, show_if
 from nodes.sdk.net import AddressPolicy
 from nodes.sdk.s3_client import guarded_s3
 
@@ -39,14 +39,22 @@ _TRANSIENT = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout",
 class S3Parameters(NodeParameters):
     operation: Literal["list", "get", "put", "delete", "presign"] = Field("list", description="What to do per item")
     bucket: str = Field(min_length=3, max_length=63, description="The bucket")
-    key: str = Field("", max_length=1024, description="get/put/delete/presign: the object's key")
-    prefix: str = Field("", max_length=1024, description="list: only keys starting with this")
-    limit: int = Field(1000, ge=1, le=MAX_LIST, description="list: at most this many objects")
-    binary_property: str = Field("data", min_length=1, description="get/put: the item's file field")
-    text: str | None = Field(None, description="put: upload this text when the item has no file")
-    content_type: str = Field("", description="put: the object's Content-Type (default: the file's)")
-    expires_s: int = Field(3600, ge=1, le=604_800, description="presign: how long the URL works")
-    presign_method: Literal["GET", "PUT"] = Field("GET", description="presign: what the URL allows")
+    key: str = Field("", max_length=1024, description="get/put/delete/presign: the object's key",
+                     json_schema_extra=show_if(operation=["get", "put", "delete", "presign"]))
+    prefix: str = Field("", max_length=1024, description="list: only keys starting with this",
+                        json_schema_extra=show_if(operation=["list"]))
+    limit: int = Field(1000, ge=1, le=MAX_LIST, description="list: at most this many objects",
+                       json_schema_extra=show_if(operation=["list"]))
+    binary_property: str = Field("data", min_length=1, description="get/put: the item's file field",
+                                 json_schema_extra=show_if(operation=["get", "put"]))
+    text: str | None = Field(None, description="put: upload this text when the item has no file",
+                             json_schema_extra=show_if(operation=["put"]))
+    content_type: str = Field("", description="put: the object's Content-Type (default: the file's)",
+                              json_schema_extra=show_if(operation=["put"]))
+    expires_s: int = Field(3600, ge=1, le=604_800, description="presign: how long the URL works",
+                           json_schema_extra=show_if(operation=["presign"]))
+    presign_method: Literal["GET", "PUT"] = Field("GET", description="presign: what the URL allows",
+                                                  json_schema_extra=show_if(operation=["presign"]))
 
     @model_validator(mode="after")
     def _key_needed(self) -> S3Parameters:

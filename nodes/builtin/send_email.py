@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError
+from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError, show_if
 from nodes.sdk.net import AddressPolicy, checked_addresses_async, open_connection
 
 TIMEOUT_S = 30
@@ -37,8 +37,10 @@ class SendEmailParameters(NodeParameters):
     reply_to: str = Field("", max_length=500, description="Where replies go")
     subject: str = Field("", max_length=2_000, description="Subject line")
     format: Literal["text", "html", "both"] = Field("text", description="Plain text, HTML, or both")
-    text: str = Field("", max_length=5_000_000, description="text/both: the plain-text body")
-    html: str = Field("", max_length=5_000_000, description="html/both: the HTML body")
+    text: str = Field("", max_length=5_000_000, description="text/both: the plain-text body",
+                      json_schema_extra=show_if(format=["text", "both"]))
+    html: str = Field("", max_length=5_000_000, description="html/both: the HTML body",
+                      json_schema_extra=show_if(format=["html", "both"]))
     attachments: str = Field("", description="Names of the item's files to attach, comma-separated, e.g. 'data'")
 
     @field_validator("from_email", "to_email", "cc", "bcc", "reply_to", "subject")

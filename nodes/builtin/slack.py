@@ -24,7 +24,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field, model_validator
 
-from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError
+from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError, show_if
 from nodes.sdk.jsonapi import JsonApi
 
 MAX_ITEMS = 10_000
@@ -40,13 +40,20 @@ class SlackParameters(NodeParameters):
     operation: Literal["post", "update", "delete", "get_all", "history", "info"] = Field(
         "post", description="message: post, update, delete; channel: get_all, history; user: info")
     channel: str = Field("", max_length=200, description="Channel id (C...) or name (#general)")
-    text: str = Field("", max_length=40_000, description="post/update: the message text (mrkdwn)")
-    blocks: list[dict] | None = Field(None, description="post/update: Block Kit blocks")
-    thread_ts: str = Field("", description="post: reply in this message's thread")
-    ts: str = Field("", description="update/delete: the message's timestamp id")
-    user: str = Field("", description="info: the user id (U...)")
-    return_all: bool = Field(False, description="get_all/history: every page")
-    limit: int = Field(100, ge=1, le=MAX_ITEMS, description="get_all/history: at most this many items")
+    text: str = Field("", max_length=40_000, description="post/update: the message text (mrkdwn)",
+                      json_schema_extra=show_if(resource=["message"], operation=["post", "update"]))
+    blocks: list[dict] | None = Field(None, description="post/update: Block Kit blocks",
+                                      json_schema_extra=show_if(resource=["message"], operation=["post", "update"]))
+    thread_ts: str = Field("", description="post: reply in this message's thread",
+                           json_schema_extra=show_if(resource=["message"], operation=["post"]))
+    ts: str = Field("", description="update/delete: the message's timestamp id",
+                    json_schema_extra=show_if(resource=["message"], operation=["update", "delete"]))
+    user: str = Field("", description="info: the user id (U...)",
+                      json_schema_extra=show_if(resource=["user"], operation=["info"]))
+    return_all: bool = Field(False, description="get_all/history: every page",
+                             json_schema_extra=show_if(operation=["get_all", "history"]))
+    limit: int = Field(100, ge=1, le=MAX_ITEMS, description="get_all/history: at most this many items",
+                       json_schema_extra=show_if(operation=["get_all", "history"]))
 
     @model_validator(mode="after")
     def _fits(self) -> SlackParameters:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from nodes.sdk import Node, NodeParameters, WaitRequested
+from nodes.sdk import Node, NodeParameters, WaitRequested, show_if
 
 Unit = Literal["seconds", "minutes", "hours", "days"]
 
@@ -19,11 +19,13 @@ class WaitParameters(NodeParameters):
         "webhook: wait until the execution's resume URL is called (send it out beforehand with the "
         "expression {{ $execution.resume_url }})",
     )
-    amount: float = Field(1, ge=0, description="duration: how long to wait, in units")
-    unit: Unit = Field("minutes", description="duration: the unit of amount")
+    amount: float = Field(1, ge=0, description="duration: how long to wait, in units",
+                          json_schema_extra=show_if(mode=["duration"]))
+    unit: Unit = Field("minutes", description="duration: the unit of amount",
+                       json_schema_extra=show_if(mode=["duration"]))
     until: datetime | None = Field(
-        None, description="until: ISO date and time, e.g. 2026-02-01T09:00:00+01:00 (no offset: workflow time zone)"
-    )
+        None, description="until: ISO date and time, e.g. 2026-02-01T09:00:00+01:00 (no offset: workflow time zone)",
+        json_schema_extra=show_if(mode=["until"]))
 
     @model_validator(mode="after")
     def _until_for_until_mode(self) -> WaitParameters:

@@ -13,7 +13,7 @@ from defusedxml.ElementTree import fromstring
 from pydantic import Field
 
 from nodes.builtin._fields import get_field, has_field, new_item, set_field
-from nodes.sdk import Node, NodeParameters, NodeUserError
+from nodes.sdk import Node, NodeParameters, NodeUserError, show_if
 
 MAX_XML_CHARS = 20 * 1024 * 1024  # text one item may hand to the parser
 MAX_DEPTH = 200  # elements nested deeper than this are refused (an item's JSON may nest 240 levels)
@@ -29,9 +29,12 @@ class XmlParameters(NodeParameters):
     attribute_prefix: str = Field("@", max_length=5, description="Keys starting with this are attributes")
     text_key: str = Field("#text", min_length=1, description="The key of an element's text when it also has "
                                                              "attributes or children")
-    root_name: str = Field("root", description="build: the root element when the object has more than one key")
-    pretty: bool = Field(True, description="build: indent the XML")
-    declaration: bool = Field(True, description="build: start with <?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+    root_name: str = Field("root", description="build: the root element when the object has more than one key",
+                           json_schema_extra=show_if(operation=["build"]))
+    pretty: bool = Field(True, description="build: indent the XML",
+                         json_schema_extra=show_if(operation=["build"]))
+    declaration: bool = Field(True, description="build: start with <?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+                              json_schema_extra=show_if(operation=["build"]))
 
 
 class Xml(Node):

@@ -31,6 +31,7 @@ from nodes.sdk.listener import ListenerContext
 from nodes.sdk.node import Item, Node, NodeParameters, Output, TriggerSpec
 from nodes.sdk.registry import NodeRegistry, default_registry
 from nodes.sdk.sandbox import CodeRun, CodeSandbox
+from nodes.sdk.show_if import show_if
 
 __all__ = [
     "CodeRun",
@@ -47,6 +48,7 @@ __all__ = [
     "Output",
     "ResponseSpec",
     "TriggerSpec",
+    "show_if",
     "WaitRequested",
     "default_registry",
 ]

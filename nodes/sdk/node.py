@@ -9,6 +9,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from nodes.sdk.show_if import show_if_problems
+
 Item = dict[str, Any]  # {"json": {...}, "binary": {name: ref}}
 Output = dict[str, list[Item]] | list[Item]  # per output port, or a list for the first port
 
@@ -149,6 +151,9 @@ def _check_declaration(cls: type[Node]) -> None:
     _check_ports(cls, fail)
     if not (isinstance(cls.Parameters, type) and issubclass(cls.Parameters, NodeParameters)):
         fail("`Parameters` must subclass nodes.sdk.NodeParameters")
+    problems = show_if_problems(cls.Parameters.model_json_schema())
+    if problems:
+        fail("; ".join(problems))
     if cls.execute is Node.execute or not inspect.iscoroutinefunction(cls.execute):
         fail("define `async def execute(self, ctx, items)`")
 

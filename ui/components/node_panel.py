@@ -89,7 +89,7 @@ def _collection(field) -> rx.Component:
     def row(cells, index) -> rx.Component:
         return rx.box(
             rx.vstack(
-                rx.foreach(cells, lambda sub: rx.vstack(
+                rx.foreach(cells, lambda sub: rx.cond(sub.visible, rx.vstack(
                     rx.text(sub.label, rx.cond(sub.required, rx.text.span(" *", color=rx.color("red", 10))),
                             size="1", weight="medium", color=rx.color("gray", 11)),
                     _input(sub.kind, sub.value, sub.checked, sub.choices, sub.placeholder,
@@ -97,7 +97,7 @@ def _collection(field) -> rx.Component:
                            lambda v: NodePanelState.set_item(field.key, index, sub.key, v)),
                     _preview(sub),
                     spacing="1", width="100%",
-                )),
+                ))),
                 spacing="2", width="100%",
             ),
             rx.icon_button(rx.icon("x", size=12), size="1", variant="ghost", color_scheme="gray",

@@ -10,6 +10,7 @@ from ui.state.notifications import NotificationsState
 
 NAV = [
     ("Workflows", "/workflows", "workflow"),
+    ("Templates", "/templates", "layout-template"),
     ("Executions", "/executions", "list-checks"),
     ("Insights", "/insights", "chart-column"),
     ("Credentials", "/credentials", "key-round"),

@@ -147,13 +147,27 @@ def with_problems(fields: list[FormField], problems: list[str]) -> list[FormFiel
             for f in fields]
 
 
-def shown(prop: dict, schema: dict, values: dict) -> bool:
-    """A parameter's ``show_if`` ({"other": [allowed values]}) against the current values (or defaults)."""
+def shown(prop: dict, schema: dict, values: dict, scope: dict | None = None) -> bool:
+    """A parameter's ``show_if`` ({"other": [allowed values], ...}: all must hold) against the current values.
+
+    ``scope`` is the object schema whose properties ``other`` names (the node's parameters, or a
+    collection's item); an unset value counts as its default. A value that is an expression is only
+    known at run time, so the fields depending on it stay shown.
+    """
+    scope = schema if scope is None else scope
     for other, allowed in (resolve(prop, schema).get("show_if") or {}).items():
-        current = values.get(other, resolve(schema.get("properties", {}).get(other, {}), schema).get("default"))
+        current = values.get(other, resolve(scope.get("properties", {}).get(other, {}), schema).get("default"))
+        if isinstance(current, str) and "{{" in current:
+            continue
         if current not in allowed:
             return False
     return True
+
+
+def row_visibility(item_schema: dict, root: dict, item: Any) -> dict[str, bool]:
+    """Which fields of one collection row are shown, by key (show_if inside the item's schema)."""
+    item = item if isinstance(item, dict) else {}
+    return {k: shown(p, root, item, item_schema) for k, p in item_schema.get("properties", {}).items()}
 
 
 def _words(camel: str) -> str:
@@ -164,7 +178,8 @@ def _words(camel: str) -> str:
 def _row(item_schema: dict, root: dict, item: Any) -> list[SubField]:
     item = item if isinstance(item, dict) else {}
     required = set(item_schema.get("required", []))
-    return [SubField(**_describe(k, p, root, item.get(k), k in required))
+    visible = row_visibility(item_schema, root, item)
+    return [SubField(**_describe(k, p, root, item.get(k), k in required), visible=visible[k])
             for k, p in item_schema.get("properties", {}).items()]
 
 

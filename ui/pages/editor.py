@@ -330,6 +330,8 @@ def _canvas() -> rx.Component:
         rx.cond(EditorState.loaded & (EditorState.canvas_nodes.length() == 0),
                 rx.center(rx.vstack(rx.icon("mouse-pointer-click", size=28, color=rx.color("gray", 8)),
                                     rx.text("Drag a trigger from the palette to start", color=rx.color("gray", 10)),
+                                    rx.link("or start from a template", href="/templates", size="2",
+                                            pointer_events="auto"),
                                     align="center"),
                           position="absolute", inset="0", pointer_events="none")),
         position="relative", flex="1", height="100%", min_width="0",

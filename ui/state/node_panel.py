@@ -266,9 +266,12 @@ class NodePanelState(rx.State):
 
         editor.change_node(self.node_id, change, coalesce=f"{self.node_id}:item:{key}:{index}:{sub}")
         shown = {"checked": raw} if isinstance(raw, bool) else {"value": str(raw)}
-        self.fields = [dataclasses.replace(f, rows=[[dataclasses.replace(s, **shown) if i == index and s.key == sub
-                                                     else s for s in row] for i, row in enumerate(f.rows)])
-                       if f.key == key else f for f in self.fields]
+        node = self._node(editor)
+        items = (node or {}).get("parameters", {}).get(key) or []
+        visible = forms.row_visibility(item_schema, schema, items[index] if 0 <= index < len(items) else {})
+        self.fields = [dataclasses.replace(f, rows=[[dataclasses.replace(
+            s, **(shown if s.key == sub else {}), visible=visible.get(s.key, True)) if i == index else s
+            for s in row] for i, row in enumerate(f.rows)]) if f.key == key else f for f in self.fields]
         return None if isinstance(raw, bool) else self._preview_later(key, index, sub, str(raw))
 
     @rx.event

@@ -98,3 +98,48 @@ def test_a_drafts_problems_show_on_the_fields_they_name():
     typed = [forms.FormField(**{**f.__dict__, "error": "not a number"}) if f.key == "url" else f for f in shown]
     assert {f.key: f.error for f in forms.with_problems(typed, problems)}["url"] == "not a number"  # its own first
     assert forms.with_problems(shown, []) == shown
+
+
+def _visible(schema: dict, values: dict) -> set[str]:
+    return {f.key for f in forms.fields(schema, values) if f.visible}
+
+
+def test_http_request_body_and_pagination_fields_appear_only_when_they_apply(schemas):
+    http = schemas["http_request"]
+    plain = _visible(http, {"url": "https://x.io"})
+    assert {"method", "url", "body_type", "pagination", "records_field"} <= plain
+    assert not plain & {"body", "content_type", "next_url_field", "page_parameter", "page_start", "max_pages"}
+    assert {"body"} <= _visible(http, {"body_type": "json"}) and "content_type" not in _visible(http, {"body_type": "json"})
+    assert {"body", "content_type"} <= _visible(http, {"body_type": "raw"})
+    pages = _visible(http, {"pagination": "page_number"})
+    assert {"page_parameter", "page_start", "max_pages"} <= pages and "next_url_field" not in pages
+
+
+def test_integration_fields_follow_resource_and_operation(schemas):
+    pg = schemas["postgres"]
+    assert {"query", "query_parameters"} <= _visible(pg, {}) and "table" not in _visible(pg, {})
+    insert = _visible(pg, {"operation": "insert"})
+    assert {"table", "columns", "schema_name"} <= insert and not insert & {"query", "match_columns", "limit"}
+    slack = schemas["slack"]
+    assert {"text", "thread_ts"} <= _visible(slack, {})  # message post by default
+    assert not {"text", "thread_ts"} & _visible(slack, {"resource": "channel", "operation": "post"})
+    assert "user" in _visible(slack, {"resource": "user", "operation": "info"})
+    assert "user" not in _visible(slack, {"resource": "channel", "operation": "info"})  # both must hold
+    assert "message" not in _visible(schemas["kafka"], {"topic": "t"})
+    assert "message" in _visible(schemas["kafka"], {"topic": "t", "send_input_data": False})
+
+
+def test_a_controlling_value_given_as_an_expression_shows_every_dependent_field(schemas):
+    shown = _visible(schemas["postgres"], {"operation": "{{ $json.op }}"})
+    assert {"query", "table", "columns", "match_columns", "limit"} <= shown
+
+
+def test_fields_inside_collection_rows_follow_their_own_rows_values(schemas):
+    html = schemas["html"]
+    values = {"extract": [{"key": "a", "selector": "a"}, {"key": "b", "selector": "a", "returns": "attribute"}]}
+    rows = next(f for f in forms.fields(html, values) if f.key == "extract").rows
+    visible = [{sub.key for sub in row if sub.visible} for row in rows]
+    assert "attribute" not in visible[0] and "attribute" in visible[1]
+    item = forms.item_schema_of(html, "extract")
+    assert forms.row_visibility(item, html, {"returns": "attribute"})["attribute"] is True
+    assert forms.row_visibility(item, html, None)["attribute"] is False
