@@ -25,10 +25,9 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field, model_validator
 
-from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError
-from nodes.sdk.saas_http import SaasClient, collect, dig, saas_client
+from nodes.sdk import Node, NodeParameters, NodeUserError
+from nodes.sdk.jsonapi import MAX_ITEMS, JsonApi, collect, dig, per_item
 
-MAX_ITEMS = 10_000
 PAGE_SIZE = 100  # Discord's maximum for GET /channels/{id}/messages
 
 
@@ -67,16 +66,9 @@ class Discord(Node):
 
     async def execute(self, ctx, items):
         login = await ctx.credentials("discord")
-        async with saas_client(ctx, "Discord", headers=login.get("headers"), error_text=_message,
-                               retry_after=lambda body: dig(body, "retry_after")) as api:
-            out: list[dict] = []
-            for index in range(len(items)):
-                try:
-                    out += await _one(api, login, ctx.params(index))
-                except (NodeUserError, NodeTransientError) as exc:
-                    exc.item_index = index
-                    raise
-            return out
+        async with JsonApi.open(ctx, "Discord", headers=login.get("headers"), error_text=_message,
+                                retry_after=lambda body: dig(body, "retry_after")) as api:
+            return await per_item(ctx, items, lambda p: _one(api, login, p))
 
 
 def _message(body: Any) -> str | None:
@@ -100,7 +92,7 @@ def _first_field_error(errors: Any, path: str = "") -> str:
     return ""
 
 
-async def _one(api: SaasClient, login: dict, p: DiscordParameters) -> list[dict]:
+async def _one(api: JsonApi, login: dict, p: DiscordParameters) -> list[dict]:
     webhook = login.get("kind") == "webhook"
     if p.operation == "get_all":
         if webhook:
@@ -121,15 +113,15 @@ async def _one(api: SaasClient, login: dict, p: DiscordParameters) -> list[dict]
         if p.avatar_url:
             body["avatar_url"] = p.avatar_url
         url = str(httpx.URL(login["webhook_url"]).copy_merge_params({"wait": "true"}))  # keeps ?thread_id=
-        return [{"json": await api.call("POST", url, json=body, label="webhook")}]
+        return [{"json": await api.json("POST", url, json=body, label="webhook")}]
     if not p.channel_id:
         raise NodeUserError("sending with a bot needs channel_id")
     if p.reply_to:
         body["message_reference"] = {"message_id": p.reply_to}
-    return [{"json": await api.call("POST", f"{login['api_base_url']}/channels/{p.channel_id}/messages", json=body)}]
+    return [{"json": await api.json("POST", f"{login['api_base_url']}/channels/{p.channel_id}/messages", json=body)}]
 
 
-async def _messages(api: SaasClient, base: str, p: DiscordParameters) -> list[dict]:
+async def _messages(api: JsonApi, base: str, p: DiscordParameters) -> list[dict]:
     limit = MAX_ITEMS if p.return_all else p.limit
     fetched: list[dict] = []
 
@@ -137,7 +129,7 @@ async def _messages(api: SaasClient, base: str, p: DiscordParameters) -> list[di
         query = {"limit": min(PAGE_SIZE, limit - len(fetched))}
         if before or p.before:
             query["before"] = before or p.before
-        answer = await api.call("GET", f"{base}/channels/{p.channel_id}/messages", params=query)
+        answer = await api.json("GET", f"{base}/channels/{p.channel_id}/messages", params=query)
         rows = answer if isinstance(answer, list) else []
         fetched.extend(rows)
         full = len(rows) == query["limit"]

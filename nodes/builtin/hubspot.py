@@ -26,10 +26,9 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, Field, model_validator
 
-from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError
-from nodes.sdk.saas_http import SaasClient, collect, dig, saas_client
+from nodes.sdk import Node, NodeParameters, NodeUserError
+from nodes.sdk.jsonapi import MAX_ITEMS, JsonApi, collect, dig, per_item
 
-MAX_ITEMS = 10_000
 PAGE_SIZE = 100  # GET list maximum
 SEARCH_PAGE_SIZE = 200  # search maximum
 _OPERATORS = ("EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY", "NOT_HAS_PROPERTY",
@@ -87,15 +86,8 @@ class HubSpot(Node):
     async def execute(self, ctx, items):
         login = await ctx.credentials("hubspot")
         base = login.get("api_base_url", "https://api.hubapi.com").rstrip("/") + "/crm/v3/objects/contacts"
-        async with saas_client(ctx, "HubSpot", headers=login["headers"], error_text=_error) as api:
-            out: list[dict] = []
-            for index in range(len(items)):
-                try:
-                    out += await _one(api, base, ctx.params(index))
-                except (NodeUserError, NodeTransientError) as exc:
-                    exc.item_index = index
-                    raise
-            return out
+        async with JsonApi.open(ctx, "HubSpot", headers=login["headers"], error_text=_error) as api:
+            return await per_item(ctx, items, lambda p: _one(api, base, p))
 
 
 def _error(body: Any) -> str | None:
@@ -109,19 +101,19 @@ def _values(properties: dict) -> dict[str, str]:
             v if isinstance(v, str) else str(v) for k, v in properties.items()}
 
 
-async def _one(api: SaasClient, base: str, p: HubSpotParameters) -> list[dict]:
+async def _one(api: JsonApi, base: str, p: HubSpotParameters) -> list[dict]:
     limit = MAX_ITEMS if p.return_all else p.limit
     if p.operation == "create":
-        return [{"json": await api.call("POST", base, json={"properties": _values(p.properties)})}]
+        return [{"json": await api.json("POST", base, json={"properties": _values(p.properties)})}]
     if p.operation == "update":
-        return [{"json": await api.call("PATCH", f"{base}/{_segment(p.contact_id)}",
+        return [{"json": await api.json("PATCH", f"{base}/{_segment(p.contact_id)}",
                                         json={"properties": _values(p.properties)})}]
     if p.operation == "upsert":
         return [{"json": await _upsert(api, base, _values(p.properties))}]
     if p.operation == "get":
         query = {**({"idProperty": p.id_property} if p.id_property else {}),
                  **({"properties": ",".join(p.property_names)} if p.property_names else {})}
-        return [{"json": await api.call("GET", f"{base}/{_segment(p.contact_id)}", params=query)}]
+        return [{"json": await api.json("GET", f"{base}/{_segment(p.contact_id)}", params=query)}]
     fetched = 0
 
     async def page(after: str | None) -> tuple[list, str | None]:
@@ -136,11 +128,11 @@ async def _one(api: SaasClient, base: str, p: HubSpotParameters) -> list[dict]:
                 body["properties"] = p.property_names
             if after:
                 body["after"] = after
-            answer = await api.call("POST", f"{base}/search", json=body)
+            answer = await api.json("POST", f"{base}/search", json=body)
         else:
             query = {"limit": min(PAGE_SIZE, limit - fetched), **({"after": after} if after else {}),
                      **({"properties": ",".join(p.property_names)} if p.property_names else {})}
-            answer = await api.call("GET", base, params=query)
+            answer = await api.json("GET", base, params=query)
         rows = dig(answer, "results")
         if not isinstance(rows, list):
             raise NodeUserError("HubSpot answered without 'results'; check the API base URL")
@@ -151,14 +143,14 @@ async def _one(api: SaasClient, base: str, p: HubSpotParameters) -> list[dict]:
     return [{"json": c} for c in await collect(page, limit)]
 
 
-async def _upsert(api: SaasClient, base: str, properties: dict[str, str]) -> dict:
+async def _upsert(api: JsonApi, base: str, properties: dict[str, str]) -> dict:
     """Update the contact with this email, or create it (as n8n's HubSpot upsert does)."""
     search = {"filterGroups": [{"filters": [{"propertyName": "email", "operator": "EQ",
                                              "value": properties["email"]}]}], "limit": 1}
-    found = dig(await api.call("POST", f"{base}/search", json=search), "results") or []
+    found = dig(await api.json("POST", f"{base}/search", json=search), "results") or []
     if found and isinstance(found[0], dict) and found[0].get("id"):
-        return await api.call("PATCH", f"{base}/{_segment(str(found[0]['id']))}", json={"properties": properties})
-    return await api.call("POST", base, json={"properties": properties})
+        return await api.json("PATCH", f"{base}/{_segment(str(found[0]['id']))}", json={"properties": properties})
+    return await api.json("POST", base, json={"properties": properties})
 
 
 def _filter(f: HubSpotFilter) -> dict:

@@ -23,7 +23,7 @@ from defusedxml.ElementTree import fromstring
 from pydantic import Field
 
 from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError
-from nodes.sdk.saas_http import saas_client
+from nodes.sdk.jsonapi import JsonApi
 
 MAX_ENTRIES = 10_000
 _ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -48,17 +48,17 @@ class RssRead(Node):
 
     async def execute(self, ctx, items):
         headers = {"Accept": _ACCEPT, "User-Agent": "LinkFlow RSS Read"}
-        async with saas_client(ctx, "RSS Read", headers=headers, follow_redirects=True) as api:
+        async with JsonApi.open(ctx, "RSS Read", headers=headers, follow_redirects=True) as api:
             out: list[dict] = []
             for index in range(len(items)):
                 params = ctx.params(index)
                 shown = _shown(params.url)
                 try:
-                    response, body = await api.send("GET", params.url, label=shown)
+                    response = await api.request("GET", params.url, label=shown, check=False)
                     if response.status_code >= 400:
                         raise NodeUserError(f"the feed at {shown} answered {response.status_code} "
                                             f"{response.reason_phrase}; check the URL")
-                    entries = parse_feed(body, shown)
+                    entries = parse_feed(response.content, shown)
                 except (NodeUserError, NodeTransientError) as exc:
                     exc.item_index = index
                     raise

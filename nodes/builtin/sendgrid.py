@@ -17,14 +17,13 @@ answers. Calls go through the platform's address policy.
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from nodes.builtin._files import binary_ref
 from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError
-from nodes.sdk.saas_http import dig, saas_client
+from nodes.sdk.jsonapi import JsonApi, dig
 
 MAX_ATTACHMENT_BYTES = 30 * 1024 * 1024  # SendGrid's limit for the whole message
 
@@ -71,27 +70,18 @@ class SendGrid(Node):
     async def execute(self, ctx, items):
         login = await ctx.credentials("sendgrid")
         url = login.get("api_base_url", "https://api.sendgrid.com").rstrip("/") + "/v3/mail/send"
-        async with saas_client(ctx, "SendGrid", headers=login["headers"], error_text=_errors) as api:
+        async with JsonApi.open(ctx, "SendGrid", headers=login["headers"], error_text=_errors) as api:
             out: list[dict] = []
             for index, item in enumerate(items):
                 try:
                     body = await _message(ctx, ctx.params(index), item, index)
-                    response, answer = await api.send("POST", url, json=body)
-                    if response.status_code >= 400:
-                        raise api.refused("POST", "/v3/mail/send", response.status_code, _json(answer))
+                    response = await api.request("POST", url, json=body)
                     out.append({"json": {"message_id": response.headers.get("X-Message-Id", ""),
                                          "status": response.status_code}})
                 except (NodeUserError, NodeTransientError) as exc:
                     exc.item_index = index
                     raise
             return out
-
-
-def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
 
 
 def _errors(body: Any) -> str | None:

@@ -26,9 +26,8 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError
-from nodes.sdk.saas_http import SaasClient, collect, dig, saas_client
+from nodes.sdk.jsonapi import MAX_ITEMS, JsonApi, collect, dig
 
-MAX_ITEMS = 10_000
 PAGE_SIZE = 100  # Stripe's maximum ``limit``
 _OPERATIONS = {"customer": ("create", "update", "get", "get_all"), "charge": ("get_all",),
                "payment_intent": ("get_all",)}
@@ -80,7 +79,7 @@ class Stripe(Node):
     async def execute(self, ctx, items):
         login = await ctx.credentials("stripe")
         base = login.get("api_base_url", "https://api.stripe.com").rstrip("/")
-        async with saas_client(ctx, "Stripe", headers=login["headers"], error_text=_error) as api:
+        async with JsonApi.open(ctx, "Stripe", headers=login["headers"], error_text=_error) as api:
             out: list[dict] = []
             for index in range(len(items)):
                 try:
@@ -113,7 +112,7 @@ def form(values: dict, prefix: str = "") -> dict[str, str]:
     return out
 
 
-async def _one(ctx, api: SaasClient, base: str, p: StripeParameters, index: int) -> list[dict]:
+async def _one(ctx, api: JsonApi, base: str, p: StripeParameters, index: int) -> list[dict]:
     path = _PATHS[p.resource]
     if p.operation == "get_all":
         filters = {"email": p.email} if p.resource == "customer" and p.email else {}
@@ -122,22 +121,22 @@ async def _one(ctx, api: SaasClient, base: str, p: StripeParameters, index: int)
         objects = await _list(api, base + path, filters, MAX_ITEMS if p.return_all else p.limit)
         return [{"json": o} for o in objects]
     if p.operation == "get":
-        return [{"json": await api.call("GET", f"{base}{path}/{p.customer_id}")}]
+        return [{"json": await api.json("GET", f"{base}{path}/{p.customer_id}")}]
     fields = form({k: v for k, v in {"email": p.email, "name": p.name, "description": p.description,
                                      "phone": p.phone, "address": p.address, "metadata": p.metadata}.items() if v})
     if p.operation == "update":
-        return [{"json": await api.call("POST", f"{base}{path}/{p.customer_id}", data=fields)}]
+        return [{"json": await api.json("POST", f"{base}{path}/{p.customer_id}", data=fields)}]
     key = hashlib.sha256(f"{ctx.execution_id}|{ctx.node_name}|{index}".encode()).hexdigest()[:40]
-    return [{"json": await api.call("POST", base + path, data=fields, headers={"Idempotency-Key": f"lf-{key}"})}]
+    return [{"json": await api.json("POST", base + path, data=fields, headers={"Idempotency-Key": f"lf-{key}"})}]
 
 
-async def _list(api: SaasClient, url: str, filters: dict, limit: int) -> list[dict]:
+async def _list(api: JsonApi, url: str, filters: dict, limit: int) -> list[dict]:
     fetched = 0
 
     async def page(after: str | None) -> tuple[list, str | None]:
         nonlocal fetched
         query = {**filters, "limit": min(PAGE_SIZE, limit - fetched), **({"starting_after": after} if after else {})}
-        answer = await api.call("GET", url, params=query)
+        answer = await api.json("GET", url, params=query)
         rows = dig(answer, "data")
         if not isinstance(rows, list):
             raise NodeUserError(f"Stripe GET {_shown_path(url)} answered without a list's data; "

@@ -27,7 +27,7 @@ from pydantic import Field, model_validator
 
 from nodes.builtin._files import read_binary
 from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError
-from nodes.sdk.saas_http import SaasClient, dig, saas_client
+from nodes.sdk.jsonapi import JsonApi, dig
 
 _OPERATIONS = {"message": ("send_message", "edit_message_text", "send_photo", "send_document"), "chat": ("get",)}
 _METHODS = {"send_message": "sendMessage", "edit_message_text": "editMessageText", "send_photo": "sendPhoto",
@@ -82,8 +82,8 @@ class Telegram(Node):
     async def execute(self, ctx, items):
         login = await ctx.credentials("telegram")
         base = f"{login['api_base_url'].rstrip('/')}/bot{login['bot_token']}"
-        async with saas_client(ctx, "Telegram", error_text=_description,
-                               retry_after=lambda body: dig(body, "parameters", "retry_after")) as api:
+        async with JsonApi.open(ctx, "Telegram", error_text=_description,
+                                retry_after=lambda body: dig(body, "parameters", "retry_after")) as api:
             out: list[dict] = []
             for index, item in enumerate(items):
                 try:
@@ -99,7 +99,7 @@ def _description(body: Any) -> str | None:
     return str(text) if text else None
 
 
-async def _one(ctx, api: SaasClient, base: str, p: TelegramParameters, item: dict, index: int) -> dict:
+async def _one(ctx, api: JsonApi, base: str, p: TelegramParameters, item: dict, index: int) -> dict:
     method = _METHODS[p.operation]
     fields: dict[str, Any] = {"chat_id": p.chat_id}
     if p.operation in ("send_message", "edit_message_text"):
@@ -130,7 +130,7 @@ async def _one(ctx, api: SaasClient, base: str, p: TelegramParameters, item: dic
             request = {"data": form, "files": {field: (name, data, ref.get("mime_type") or "application/octet-stream")}}
         else:
             fields[field] = p.file
-    answer = await api.call("POST", f"{base}/{method}", label=method, **request)
+    answer = await api.json("POST", f"{base}/{method}", label=method, **request)
     if not isinstance(answer, dict) or answer.get("ok") is not True:
         raise NodeUserError(f"Telegram refused {method}: {_description(answer) or 'no description'}")
     result = answer.get("result")

@@ -23,10 +23,9 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError
-from nodes.sdk.saas_http import SaasClient, collect, dig, saas_client
+from nodes.sdk import Node, NodeParameters, NodeUserError
+from nodes.sdk.jsonapi import MAX_ITEMS, JsonApi, collect, dig, per_item
 
-MAX_ITEMS = 10_000
 PAGE_SIZE = 1000  # Twilio's maximum PageSize
 
 
@@ -73,15 +72,8 @@ class Twilio(Node):
         login = await ctx.credentials("twilio")
         base = login.get("api_base_url", "https://api.twilio.com").rstrip("/")
         messages = f"{base}/2010-04-01/Accounts/{login['account_sid']}/Messages.json"
-        async with saas_client(ctx, "Twilio", headers=login["headers"], error_text=_error) as api:
-            out: list[dict] = []
-            for index in range(len(items)):
-                try:
-                    out += await _one(api, base, messages, ctx.params(index))
-                except (NodeUserError, NodeTransientError) as exc:
-                    exc.item_index = index
-                    raise
-            return out
+        async with JsonApi.open(ctx, "Twilio", headers=login["headers"], error_text=_error) as api:
+            return await per_item(ctx, items, lambda p: _one(api, base, messages, p))
 
 
 def _error(body: Any) -> str | None:
@@ -89,7 +81,7 @@ def _error(body: Any) -> str | None:
     return f"{message}" + (f" (code {code})" if code else "") if message else None
 
 
-async def _one(api: SaasClient, base: str, messages: str, p: TwilioParameters) -> list[dict]:
+async def _one(api: JsonApi, base: str, messages: str, p: TwilioParameters) -> list[dict]:
     if p.operation == "send":
         prefix = "whatsapp:" if p.to_whatsapp else ""
         form = {"To": _with(prefix, p.to)}
@@ -103,15 +95,15 @@ async def _one(api: SaasClient, base: str, messages: str, p: TwilioParameters) -
             form["MediaUrl"] = p.media_url
         if p.status_callback:
             form["StatusCallback"] = p.status_callback
-        return [{"json": await api.call("POST", messages, data=form)}]
+        return [{"json": await api.json("POST", messages, data=form)}]
     limit = MAX_ITEMS if p.return_all else p.limit
     filters = {k: v for k, v in (("To", p.to), ("From", p.from_number)) if v}
 
     async def page(next_uri: str | None) -> tuple[list, str | None]:
         if next_uri:  # Twilio's next_page_uri is a path with every query parameter the next page needs
-            answer = await api.call("GET", base + next_uri)
+            answer = await api.json("GET", base + next_uri)
         else:
-            answer = await api.call("GET", messages, params={**filters, "PageSize": min(PAGE_SIZE, limit)})
+            answer = await api.json("GET", messages, params={**filters, "PageSize": min(PAGE_SIZE, limit)})
         rows = dig(answer, "messages")
         if not isinstance(rows, list):
             raise NodeUserError("Twilio answered a message list without 'messages'; check the API base URL")

@@ -81,9 +81,9 @@ async def test_a_429_is_waited_out_as_retry_after_says(discord):
 
 
 async def test_a_long_retry_after_is_transient(discord, monkeypatch):
-    import nodes.sdk.saas_http as saas_http
+    import nodes.sdk.jsonapi as jsonapi
 
-    monkeypatch.setattr(saas_http, "MAX_WAIT_S", 0.1)
+    monkeypatch.setattr(jsonapi, "MAX_WAIT_S", 0.1)
     with pytest.raises(NodeTransientError, match="Discord rate-limited POST webhook; it asks to retry after 1 s"):
         await _run(_hook(discord, webhook_id="429", token="x"), {"content": "hi"})
 

@@ -80,9 +80,9 @@ async def test_a_429_is_waited_out_until_the_rate_limit_resets(sendgrid):
 
 
 async def test_a_long_wait_is_transient(sendgrid, monkeypatch):
-    import nodes.sdk.saas_http as saas_http
+    import nodes.sdk.jsonapi as jsonapi
 
-    monkeypatch.setattr(saas_http, "TRIES", 1)
+    monkeypatch.setattr(jsonapi, "TRIES", 1)
     with pytest.raises(NodeTransientError, match="SendGrid rate-limited POST /v3/mail/send; it asks to retry after"):
         await _run(sendgrid, {**MAIL, "to_email": "busy@example.com"})
 

@@ -88,9 +88,9 @@ async def test_a_429_is_waited_out_as_retry_after_says(telegram):
 
 
 async def test_a_long_retry_after_is_transient(telegram, monkeypatch):
-    import nodes.sdk.saas_http as saas_http
+    import nodes.sdk.jsonapi as jsonapi
 
-    monkeypatch.setattr(saas_http, "MAX_WAIT_S", 0.5)
+    monkeypatch.setattr(jsonapi, "MAX_WAIT_S", 0.5)
     with pytest.raises(NodeTransientError, match="Telegram rate-limited POST sendMessage; it asks to retry after 1 s"):
         await _run(telegram, {"chat_id": "-100429", "text": "x"})
 
