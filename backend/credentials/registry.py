@@ -9,6 +9,7 @@ from backend.credentials.types.api_key_header import ApiKeyHeader
 from backend.credentials.types.aws_s3 import AwsS3
 from backend.credentials.types.base import CredentialType
 from backend.credentials.types.bearer_token import BearerToken
+from backend.credentials.types.github import GitHub
 from backend.credentials.types.http_basic import HttpBasic
 from backend.credentials.types.kafka import Kafka
 from backend.credentials.types.mysql import MySql
@@ -18,6 +19,7 @@ from backend.credentials.types.redis import Redis
 from backend.credentials.types.slack import Slack
 from backend.credentials.types.smtp import Smtp
 from backend.credentials.types.stripe import Stripe
+from backend.credentials.types.telegram import Telegram
 from backend.errors import UserError
 
 CREDENTIAL_TYPES: list[type[CredentialType]] = [
@@ -25,6 +27,7 @@ CREDENTIAL_TYPES: list[type[CredentialType]] = [
     ApiKeyHeader, HttpBasic, BearerToken, OAuth2,
     # services
     Smtp, Postgres, Redis, AwsS3, Slack, Stripe, Kafka, MySql,
+    GitHub, Telegram,
 ]
 
 

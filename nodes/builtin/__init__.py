@@ -10,6 +10,7 @@ from nodes.builtin.date_time import DateTime
 from nodes.builtin.execute_workflow import ExecuteWorkflow
 from nodes.builtin.extract_from_file import ExtractFromFile
 from nodes.builtin.filter import Filter
+from nodes.builtin.github_trigger import GitHubTrigger
 from nodes.builtin.html_node import Html
 from nodes.builtin.http_request import HttpRequest
 from nodes.builtin.if_node import If
@@ -33,10 +34,13 @@ from nodes.builtin.schedule import Schedule
 from nodes.builtin.send_email import SendEmail
 from nodes.builtin.set import Set
 from nodes.builtin.slack import Slack
+from nodes.builtin.slack_trigger import SlackTrigger
 from nodes.builtin.sort import Sort
 from nodes.builtin.split_out import SplitOut
 from nodes.builtin.stop_and_error import StopAndError
+from nodes.builtin.stripe_trigger import StripeTrigger
 from nodes.builtin.switch import Switch
+from nodes.builtin.telegram_trigger import TelegramTrigger
 from nodes.builtin.wait import Wait
 from nodes.builtin.webhook import Webhook
 from nodes.builtin.xml_node import Xml
@@ -44,6 +48,7 @@ from nodes.builtin.xml_node import Xml
 NODE_TYPES = [
     # triggers
     ManualTrigger, Webhook, Schedule, RedisTrigger, KafkaTrigger,
+    GitHubTrigger, StripeTrigger, SlackTrigger, TelegramTrigger,
     # flow
     If, Switch, Merge, Filter, Loop, Wait, ExecuteWorkflow, StopAndError, NoOp,
     # data

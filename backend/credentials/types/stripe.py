@@ -23,7 +23,8 @@ class Stripe(CredentialType):
     Fields = StripeFields
 
     def inject(self, values: StripeFields) -> dict:
-        return {"headers": {"Authorization": f"Bearer {values.secret_key.get_secret_value()}"}}
+        return {"headers": {"Authorization": f"Bearer {values.secret_key.get_secret_value()}"},
+                "api_base_url": values.api_base_url.rstrip("/")}
 
     async def test(self, values: StripeFields) -> TestResult:
         url = values.api_base_url.rstrip("/") + "/v1/balance"
