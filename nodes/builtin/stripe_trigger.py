@@ -50,8 +50,7 @@ class StripeTrigger(VendorWebhookTrigger):
     credential_slots = {"stripe": ("stripe",)}
 
     def register(self, http, login, params, url, secret):
-        form = [("url", url), ("description", "LinkFlow workflow trigger")]
-        form += [("enabled_events[]", event) for event in params.events]
+        form = {"url": url, "description": "LinkFlow workflow trigger", "enabled_events[]": params.events}
         response = http.post(f"{_base(login)}/v1/webhook_endpoints", headers=login["headers"], data=form)
         answer = vendor_answer("Stripe", "creating a webhook endpoint", response)
         if not isinstance(answer, dict) or not answer.get("secret") or not answer.get("id"):
