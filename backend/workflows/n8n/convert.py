@@ -19,7 +19,7 @@ from typing import Any
 
 from backend import json_limits
 from backend.errors import UserError
-from backend.workflows.n8n import integrations
+from backend.workflows.n8n import integrations, vendor_triggers
 from backend.workflows.n8n.js_lexer import Refused, Unsupported
 from backend.workflows.n8n.nodes import CONVERTERS, CREDENTIAL_TYPES, Converted, NodeJob
 from backend.workflows.n8n.values import convert_value
@@ -30,8 +30,8 @@ MAX_NODES = 1_000
 FORBIDDEN_KEYS = frozenset({"__proto__", "constructor", "prototype"})
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _STICKY = "n8n-nodes-base.stickyNote"
-CONVERTERS = {**CONVERTERS, **integrations.CONVERTERS}
-CREDENTIAL_TYPES = {**CREDENTIAL_TYPES, **integrations.CREDENTIAL_TYPES}
+CONVERTERS = {**CONVERTERS, **integrations.CONVERTERS, **vendor_triggers.CONVERTERS}
+CREDENTIAL_TYPES = {**CREDENTIAL_TYPES, **integrations.CREDENTIAL_TYPES, **vendor_triggers.CREDENTIAL_TYPES}
 
 
 class N8nImportError(UserError):
