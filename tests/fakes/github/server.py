@@ -34,17 +34,18 @@ REPO = ("octo-org", "hello-world")
 
 
 class FakeGitHub:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.hooks: dict[int, dict] = {}
         self.calls: list[tuple[str, str]] = []
         self._ids = itertools.count(4_000_001)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer((host, 0), self._handler())
         self._server.daemon_threads = True
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
 
     def __enter__(self) -> FakeGitHub:
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
