@@ -28,10 +28,10 @@ class Telegram(CredentialType):
     async def test(self, values: TelegramFields) -> TestResult:
         base = values.api_base_url.rstrip("/")
         # The token is part of the path: messages name the host only, never the URL.
-        response = await request("GET", f"{base}/bot{values.bot_token.get_secret_value()}/getMe", headers={},
-                                 timeout_s=self.test_timeout_s)
-        if isinstance(response, TestResult):
-            return TestResult(False, f"Telegram at {base} could not be reached")
+        token = values.bot_token.get_secret_value()
+        response = await request("GET", f"{base}/bot{token}/getMe", headers={}, timeout_s=self.test_timeout_s)
+        if isinstance(response, TestResult):  # the reason, with the URL's token blanked out
+            return TestResult(False, response.message.replace(token, "***"))
         try:
             answer = response.json()
         except ValueError:

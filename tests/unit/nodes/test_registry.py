@@ -13,6 +13,7 @@ CORE_TYPES = {
     "extract_from_file", "convert_to_file", "compression", "read_write_file", "compare_datasets",
     "xml", "html", "markdown",
     "postgres", "mysql", "redis", "s3", "send_email", "kafka", "slack", "redis_trigger", "kafka_trigger",
+    "github_trigger", "stripe_trigger", "slack_trigger", "telegram_trigger",
 }
 
 

@@ -88,6 +88,8 @@ TARGETS = {
     "http_basic": lambda h, p: {"username": "ada", "password": "pw-1234", "test_url": f"http://{_netloc(h, p)}/"},
     "slack": lambda h, p: {"bot_token": "xoxb-1234", "api_base_url": f"http://{_netloc(h, p)}/api"},
     "stripe": lambda h, p: {"secret_key": "sk_test_1234", "api_base_url": f"http://{_netloc(h, p)}"},
+    "github": lambda h, p: {"access_token": "ghp_1234", "api_base_url": f"http://{_netloc(h, p)}"},
+    "telegram": lambda h, p: {"bot_token": "1234:abcd", "api_base_url": f"http://{_netloc(h, p)}"},
     "oauth2": lambda h, p: {"grant_type": "client_credentials", "client_id": "app", "client_secret": "cs-1234",
                             "token_url": f"http://{_netloc(h, p)}/token"},
     "aws_s3": lambda h, p: {"access_key_id": "AKID1234", "secret_access_key": "sk-1234",
@@ -123,7 +125,8 @@ async def _test(type_name: str, values: dict) -> TestResult:
     return await ctype.test(ctype.Fields.model_validate(values))
 
 
-URL_TYPES = {"api_key_header", "bearer_token", "http_basic", "slack", "stripe", "oauth2", "aws_s3"}
+URL_TYPES = {"api_key_header", "bearer_token", "http_basic", "slack", "stripe", "oauth2", "aws_s3", "github",
+             "telegram"}
 UNPARSABLE_IN_URLS = {"0177.0.0.1"}  # httpx will not parse an octal address in a URL
 
 
@@ -170,7 +173,7 @@ async def test_control_the_allow_list_lets_the_same_test_connect(listeners, monk
     assert listener.connections() >= 1
 
 
-REDIRECTING_TYPES = ["api_key_header", "bearer_token", "http_basic", "slack", "stripe"]
+REDIRECTING_TYPES = ["api_key_header", "bearer_token", "http_basic", "slack", "stripe", "github", "telegram"]
 
 
 @pytest.mark.parametrize("type_name", REDIRECTING_TYPES)
