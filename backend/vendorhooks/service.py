@@ -210,6 +210,18 @@ def request_secret(workflow_id: str, node_id: str, path: str) -> str | None:
         return current_vault().open(row.key_id, row.secret, _aad(row), f"the {row.vendor} webhook secret").decode()
 
 
+def reseal_secrets(session: Session) -> int:
+    """Seal every stored webhook secret again under the vault's current key (``linkflow credentials rotate-key``)."""
+    vault = current_vault()
+    rows = session.scalars(select(VendorWebhook).where(VendorWebhook.secret.is_not(None))
+                           .order_by(VendorWebhook.id).with_for_update()).all()
+    for row in rows:
+        plain = vault.open(row.key_id or "", row.secret, _aad(row), f"the {row.vendor} webhook secret")
+        row.key_id, row.secret = vault.seal(plain, _aad(row))
+    session.flush()
+    return len(rows)
+
+
 # ---- helpers ---------------------------------------------------------------------------------------------------
 
 def _rows(session: Session, workflow_id: str) -> list[VendorWebhook]:
