@@ -12,8 +12,10 @@ INFRA := deploy/local/infra.sh
 # what `make test` starts (postgres and redis always come along; plain `make infra-up` starts only those);
 # stripe is stripe-mock, built once into .tools/go and started beside the others; s3 is moto's S3 server
 # (installed once into .tools/s3-venv); elasticsearch is a real ES 8.19 node from the Maven jars (.tools/elasticsearch-*);
-# mariadb is Debian's mariadb-server (installed with apt-get when missing)
-INFRA_SERVICES ?= kafka stripe s3 elasticsearch mariadb
+# mariadb is Debian's mariadb-server, rabbitmq Debian's rabbitmq-server (infra.sh installs both with apt-get when
+# missing); ssh is Debian's openssh-server's sshd; imap is Debian's dovecot-imapd (Dovecot 2.3 as a plain process
+# with a private config; system-deps installs it)
+INFRA_SERVICES ?= kafka stripe s3 elasticsearch mariadb ssh imap rabbitmq
 
 export REFLEX_USE_SYSTEM_BUN := 1
 export REFLEX_DIR := $(CURDIR)/.reflex-home
@@ -47,10 +49,14 @@ $(BUN):
 
 install: $(STAMP) $(BUN) ## create the venv, install Python deps and bun (idempotent)
 
-system-deps: sandbox-deps ## install Debian packages the tests need (Chromium, bubblewrap); PostgreSQL/Redis come with infra-up
+system-deps: sandbox-deps ## install Debian packages the tests need (Chromium, bubblewrap, openssh-server, dovecot-imapd); PostgreSQL/Redis come with infra-up
 	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 	  apt-get install -y -q chromium; }
 	@command -v bwrap >/dev/null || { echo "make: bubblewrap is required for the tests (apt-get install bubblewrap)" >&2; exit 1; }
+	@test -x /usr/sbin/sshd || { apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -q openssh-server; }
+	@command -v dovecot >/dev/null || test -x /usr/sbin/dovecot || { apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -q dovecot-imapd; }
 
 # The Code node's sandbox: bubblewrap, and a python3 the sandbox user can read (Debian's). As root
 # apt-get directly, else through sudo if there is one; if neither works, say so and go on: a Code
@@ -99,11 +105,11 @@ test: deploy-tools-start install system-deps ## everything: lint, unit, integrat
 test-unit: install ## fast tests, no services
 	$(BIN)/pytest -q tests/unit tests/workflows
 
-test-integration: install ## tests against real PostgreSQL/Redis/Kafka/stripe-mock/S3/Elasticsearch/MariaDB (bash deploy/local/infra.sh up kafka stripe s3 elasticsearch mariadb first)
+test-integration: install ## tests against real PostgreSQL/Redis/Kafka/stripe-mock/S3/Elasticsearch/MariaDB/sshd/Dovecot/RabbitMQ (bash deploy/local/infra.sh up kafka stripe s3 elasticsearch mariadb ssh imap rabbitmq first)
 	eval "$$(bash $(INFRA) env)" && $(BIN)/pytest -q tests/integration
 
-test-e2e: install system-deps ## Playwright in Debian Chromium against a running app (billing: stripe-mock up)
-	eval "$$(bash $(INFRA) env stripe)" && $(BIN)/pytest -q tests/e2e --screenshot only-on-failure --output test-results
+test-e2e: install system-deps ## Playwright in Debian Chromium against a running app (billing: stripe-mock up; SSH credential: sshd up)
+	eval "$$(bash $(INFRA) env stripe ssh)" && $(BIN)/pytest -q tests/e2e --screenshot only-on-failure --output test-results
 
 # ---- deployment (deploy/; the README's "Operations" section maps the ops guide's commands here) -------
 DEPLOY_TOOLS := deploy/check/tools.sh

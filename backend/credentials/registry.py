@@ -5,21 +5,34 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
+from backend.credentials.types.airtable import Airtable
 from backend.credentials.types.api_key_header import ApiKeyHeader
 from backend.credentials.types.aws_s3 import AwsS3
 from backend.credentials.types.base import CredentialType
 from backend.credentials.types.bearer_token import BearerToken
+from backend.credentials.types.discord import DiscordBot, DiscordWebhook
 from backend.credentials.types.github import GitHub
+from backend.credentials.types.gitlab import GitLab
+from backend.credentials.types.google_sheets import GoogleSheets
 from backend.credentials.types.http_basic import HttpBasic
+from backend.credentials.types.hubspot import HubSpot
+from backend.credentials.types.imap import Imap
+from backend.credentials.types.jira import Jira
 from backend.credentials.types.kafka import Kafka
 from backend.credentials.types.mysql import MySql
+from backend.credentials.types.notion import Notion
 from backend.credentials.types.oauth2 import OAuth2
+from backend.credentials.types.openai import OpenAi
 from backend.credentials.types.postgres import Postgres
+from backend.credentials.types.rabbitmq import RabbitMq
 from backend.credentials.types.redis import Redis
+from backend.credentials.types.sendgrid import SendGrid
 from backend.credentials.types.slack import Slack
 from backend.credentials.types.smtp import Smtp
+from backend.credentials.types.ssh import Ssh
 from backend.credentials.types.stripe import Stripe
 from backend.credentials.types.telegram import Telegram
+from backend.credentials.types.twilio import Twilio
 from backend.errors import UserError
 
 CREDENTIAL_TYPES: list[type[CredentialType]] = [
@@ -27,7 +40,12 @@ CREDENTIAL_TYPES: list[type[CredentialType]] = [
     ApiKeyHeader, HttpBasic, BearerToken, OAuth2,
     # services
     Smtp, Postgres, Redis, AwsS3, Slack, Stripe, Kafka, MySql,
-    GitHub, Telegram,
+    OpenAi,
+    GitHub, GitLab, Jira, Notion, Airtable, GoogleSheets,
+    Telegram, DiscordWebhook, DiscordBot, Twilio, SendGrid, HubSpot,
+    Ssh,
+    Imap,
+    RabbitMq,
 ]
 
 

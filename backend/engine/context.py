@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ValidationError
 
@@ -28,6 +29,8 @@ class RunEnvironment:
     services: EngineServices
     node_items: dict[str, list[dict]] = field(default_factory=dict)  # $node: name -> first-port items
     response: ResponseSpec | None = None
+    # Set by the runner: runs one of an agent's tool nodes as a step (see tools.py): (agent, tool, items) -> step
+    tool_runner: Callable[[PlannedNode, PlannedNode, list[dict]], Awaitable[Any]] | None = None
     execution_vars: dict = field(init=False)
     workflow_vars: dict = field(init=False)
 
@@ -102,6 +105,34 @@ class StepContext:
 
     async def run_workflow(self, workflow_id: str, items: list[dict]) -> list[dict]:
         return await self._env.services.run_subworkflow(workflow_id, items, self.execution_id)
+
+    def tools(self) -> list[dict]:
+        """The nodes on this node's ``tools`` output as the LLM sees them (see backend/engine/tools.py)."""
+        from backend.engine.tools import describe_tools
+
+        return describe_tools(self._env.plan, self._node)
+
+    async def call_tool(self, name: str, arguments: dict) -> dict:
+        """Run the tool node ``name`` (a name from ``tools()``) with ``arguments`` as its one input item.
+
+        Returns {"node", "run_index", "status": "succeeded" | "failed", "items": [json...], "error": message}.
+        Unknown names raise NodeUserError; a tool node's own failure is returned, not raised.
+        """
+        from backend.engine.items import as_list
+        from backend.engine.tools import describe_tools
+
+        known = {tool["name"]: tool["node"] for tool in describe_tools(self._env.plan, self._node)}
+        if name not in known:
+            raise NodeUserError(f"there is no tool named {name!r}; the tools are: {', '.join(known) or 'none'}")
+        runner = self._env.tool_runner
+        if runner is None:
+            raise NodeUserError("tools can only be called while the engine runs the workflow")
+        tool = self._env.plan.by_name[known[name]]
+        step = await runner(self._node, tool, [{"json": arguments}])
+        items = as_list(step.output.get(tool.first_output, [])) if step.status == "succeeded" else []
+        error = (step.error or {}).get("message") if step.status != "succeeded" else None
+        return {"node": tool.name, "run_index": step.run_index, "status": step.status,
+                "items": [item.get("json", {}) for item in items], "error": error}
 
     def respond(self, response: ResponseSpec) -> None:
         self._env.response = response

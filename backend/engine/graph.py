@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 LOOP_TYPE = "loop"
 LOOP_PORT = "loop"
 DONE_PORT = "done"
+TOOL_PORT = "tools"  # an AI Agent's tool nodes hang off this output (see plan.py, runner.py)
 
 
 @dataclass(frozen=True, slots=True)

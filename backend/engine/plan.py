@@ -14,15 +14,15 @@ import json
 import threading
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
 from backend.engine.definition import NodeDefinition, NodeSettings, WorkflowDefinition
 from backend.engine.expressions import has_expression
-from backend.engine.graph import LOOP_TYPE, Edge
-from backend.engine.validate import ERROR_PORT, Inspection, Problem, inspect_workflow, output_ports
+from backend.engine.graph import LOOP_TYPE, TOOL_PORT, Edge
+from backend.engine.validate import ERROR_PORT, Inspection, Problem, has_tools, inspect_workflow, output_ports
 from nodes.sdk import Node, NodeRegistry
 
 MAX_CACHED_PLANS = 256
@@ -73,6 +73,11 @@ class Plan:
     in_loop_body: frozenset[str]
     start_ids: frozenset[str]  # the trigger, else every node without incoming connections
     timezone: ZoneInfo
+    tools: dict[str, tuple[str, ...]] = field(default_factory=dict)  # agent id -> ids of the nodes on its "tools" output
+    tool_ids: frozenset[str] = frozenset()  # nodes that run only when an agent calls them
+
+    def tools_of(self, agent_id: str) -> list[PlannedNode]:
+        return [self.nodes[i] for i in self.tools.get(agent_id, ())]
 
 
 class _Plans:
@@ -132,10 +137,17 @@ def _build(inspection: Inspection) -> Plan:
     in_body = frozenset(i for body in topology.bodies.values() for i in body)
     back_edges = {loop_id: sorted(edges, key=lambda e: positions[e.source])
                   for loop_id, edges in topology.back_edges.items()}
+    tools: dict[str, list[str]] = {}
+    for node in nodes.values():
+        for edge in node.incoming:
+            if edge.output == TOOL_PORT and has_tools(nodes[edge.source].cls):
+                tools.setdefault(edge.source, []).append(node.id)
+    tools_sorted = {agent: tuple(sorted(ids, key=lambda i: positions[i])) for agent, ids in tools.items()}
     return Plan(
         definition=definition, nodes=nodes, by_name={n.name: n for n in nodes.values()},
         order=topology.order, bodies=topology.bodies, back_edges=back_edges,
         in_loop_body=in_body, start_ids=frozenset(starts), timezone=ZoneInfo(definition.settings.timezone),
+        tools=tools_sorted, tool_ids=frozenset(i for ids in tools_sorted.values() for i in ids),
     )
 
 

@@ -21,6 +21,9 @@ Semantics (the docs and the tests hold the details):
 * Loops: see ``_run_loop``. The loop node's own ``execute`` is never called; each batch
   and the final "done" are steps of the loop node (run_index 0, 1, ...). A loop whose
   batch_size is invalid fails the run whatever its ``on_error``.
+* Tools (``tools.py``): a node on an AI Agent's ``tools`` output is never run in this order; the agent
+  runs it through ``_run_tool`` (the same ``execute_step``), each call committed as its next step. A call
+  whose committed step has the same input is replayed; a tool's failure goes back to the agent, not up.
 * Side effects: before a node whose type declares ``side_effects`` runs, the store is told
   (``before_effects``), so an execution kept in memory is recorded durably first.
 * Pins (manual and test runs only, see ``pins.py``): a pinned node is not called; its step
@@ -154,6 +157,7 @@ def _needed(plan: Plan, destination: str | None, pins: dict[str, list[dict]]) ->
             pending.append(loop_of[current])
         if planned.is_loop:
             pending += plan.bodies[current]
+        pending += plan.tools.get(current, ())
         if current not in pins:
             pending += [edge.source for edge in planned.incoming]
     return frozenset(needed)
@@ -185,6 +189,7 @@ class _Runner:
                  resume_data: dict | None, start_ids: frozenset[str], input_items: list[dict]) -> None:
         self.plan, self.services, self.store, self.resume_data = plan, services, store, resume_data
         self.env = RunEnvironment(plan, execution, services)
+        self.env.tool_runner = self._run_tool
         self.start_ids, self.start_items = start_ids, input_items or [{"json": {}}]
         self.committed: dict[tuple[str, int], StepRecord] = {}
         self.outputs: dict[str, dict[str, list[dict]]] = {}  # node id -> latest output per port
@@ -223,8 +228,8 @@ class _Runner:
 
     async def _run_units(self, units: list[str]) -> None:
         for unit in units:
-            if self.needed is not None and unit not in self.needed:
-                continue
+            if self.needed is not None and unit not in self.needed or unit in self.plan.tool_ids:
+                continue  # an agent's tool runs only when the agent calls it (_run_tool)
             node = self.plan.nodes[unit]
             if node.is_loop:
                 await self._run_loop(node)
@@ -249,6 +254,38 @@ class _Runner:
             step = await observed_step(node, execute_step(self.env, node, run_index, inputs))
             self.current = None
         await self._commit(node, step)
+
+    async def _run_tool(self, agent: PlannedNode, node: PlannedNode, items: list[dict]) -> StepRecord:
+        """One call of an agent's tool node: run (or replayed, pinned) and committed as its next step.
+
+        Its failure is the agent's to handle (it tells the LLM), so it does not stop the execution here.
+        """
+        run_index = self._next_index(node)
+        inputs: dict[str, list[dict]] = {port: [] for port in node.input_ports}
+        inputs[node.first_input] = items
+        committed = self.committed.get((node.id, run_index))
+        if committed is not None and committed.status in REUSABLE_STATUSES and committed.input == inputs:
+            self._record(node, committed, replayed=True)  # the agent ran again after a crash: same call, same answer
+            return committed
+        if node.id in self.pins:
+            step = self._pinned(node, run_index, inputs)
+        else:
+            if node.cls.side_effects:
+                await self.store.before_effects()
+            step = await observed_step(node, execute_step(self.env, node, run_index, inputs))
+        if step.status == "waiting":
+            step = StepRecord(node.id, node.name, run_index, "failed", attempts=step.attempts, input=inputs,
+                              started_at=step.started_at, finished_at=self.services.clock(),
+                              error={"message": "a tool cannot make the execution wait", "type": "ToolWaited",
+                                     "item_index": None, "retryable": False})
+        try:
+            await self.store.save_step(step)
+        except StepNotStored as refused:
+            step = await self._not_stored(step, refused)
+        step.encoded_output = None
+        self._record(node, step)
+        log.info("agent %r called tool %r (run %d): %s", agent.name, node.name, run_index, step.status)
+        return step
 
     async def _run_loop(self, loop: PlannedNode) -> None:
         """Emit the input in batches on "loop", run the body for each, then all returns on "done"."""

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from backend.engine.definition import Connection, NodeDefinition, WorkflowDefinition, WorkflowSettings
 from backend.engine.expressions import syntax_error
-from backend.engine.graph import LOOP_TYPE, Edge, GraphNode, Topology, analyse
+from backend.engine.graph import LOOP_TYPE, TOOL_PORT, Edge, GraphNode, Topology, analyse
 from backend.engine.params import format_loc, static_problems
 from backend.engine.pins import pin_problems
 from nodes.sdk import Node, NodeRegistry
@@ -60,6 +60,7 @@ def inspect_workflow(definition: dict | WorkflowDefinition, registry: NodeRegist
     problems += _connection_problems(inspection.definition.connections, ids, inspection.classes)
     problems += _trigger_problems(nodes, inspection.classes)
     problems += _pin_problems(inspection.definition, inspection.classes)
+    problems += _tool_problems(inspection.definition, ids, inspection.classes)
     inspection.topology = _topology(inspection.definition, ids)
     problems += [Problem(name, message) for name, message in inspection.topology.problems]
     return inspection
@@ -226,6 +227,31 @@ def _pin_problems(definition: WorkflowDefinition, classes: dict) -> list[Problem
     ports = {node.id: tuple(p for p in output_ports(node, classes[node.id]) if p != ERROR_PORT)
              for node in definition.nodes if node.id in classes}
     return [Problem(name, message) for name, message in pin_problems(definition.pin_data, definition.nodes, ports)]
+
+
+def has_tools(cls: type[Node] | None) -> bool:
+    """Whether a node type's ``tools`` output holds tools (an AI Agent's), not items (a Switch rule so named)."""
+    return cls is not None and TOOL_PORT in cls.outputs and not cls.dynamic_outputs
+
+
+def _tool_problems(definition: WorkflowDefinition, ids: dict, classes: dict) -> list[Problem]:
+    """A node on an agent's ``tools`` output runs only when the agent calls it, and answers only the agent."""
+    problems = []
+    tools = {c.to: ids[c.from_].name for c in definition.connections
+             if c.output == TOOL_PORT and c.from_ in ids and c.to in ids and has_tools(classes.get(c.from_))}
+    for tool_id, agent in tools.items():
+        tool = ids[tool_id]
+        if tool_id in classes and (classes[tool_id].trigger is not None or tool.type == LOOP_TYPE):
+            problems.append(Problem(tool.name, f"node {tool.name!r} is a tool of {agent!r} but a trigger or loop "
+                                               "cannot be a tool"))
+        others = [c for c in definition.connections if c.to == tool_id and c.output != TOOL_PORT
+                  or c.to == tool_id and ids.get(c.from_) is not None and ids[c.from_].name != agent]
+        onward = [c for c in definition.connections if c.from_ == tool_id]
+        if others or onward:
+            problems.append(Problem(tool.name, f"node {tool.name!r} is a tool of {agent!r} (on its 'tools' output): "
+                                               "it runs only when the agent calls it and its output goes back to "
+                                               "the agent, so it cannot have other connections"))
+    return problems
 
 
 def _topology(definition: WorkflowDefinition, ids: dict) -> Topology:

@@ -27,12 +27,13 @@ def lease() -> timedelta:
 def create_execution(session: Session, *, team_id: str, definition: dict, mode: str = "manual",
                      input_items: list | None = None, workflow_id: str | None = None,
                      version_id: str | None = None, retry_of_id: str | None = None,
-                     parent_execution_id: str | None = None) -> Execution:
+                     parent_execution_id: str | None = None, execution_id: str | None = None) -> Execution:
     """A queued execution; dispatch its id after the transaction commits.
 
-    The definition snapshot is kept without secret parameters (workflows/secrets.py).
+    The definition snapshot is kept without secret parameters (workflows/secrets.py). ``execution_id``: an
+    id drawn beforehand, when the trigger stored the execution's files under it first.
     """
-    execution = Execution(team_id=team_id, workflow_id=workflow_id, version_id=version_id,
+    execution = Execution(**({"id": execution_id} if execution_id else {}), team_id=team_id, workflow_id=workflow_id, version_id=version_id,
                           definition=masked(definition), mode=mode, input=input_items or [],
                           retry_of_id=retry_of_id, parent_execution_id=parent_execution_id)
     session.add(execution)

@@ -25,3 +25,17 @@ class TriggerListener(IdMixin, Base):
     messages: Mapped[int] = mapped_column(default=0)
     last_message_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ListenerCursor(Base):
+    """Where a listener trigger node got to in its source (the IMAP trigger: mailbox, UIDVALIDITY and the last
+    UID queued). Written in the transaction that queues a message's execution, so a restart resumes after the
+    last queued message, never before or past it. Kept across deactivation (like n8n's static data);
+    deleted with the workflow."""
+
+    __tablename__ = "listener_cursors"
+
+    workflow_id: Mapped[str] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    state: Mapped[dict]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,4 @@
-"""Running listener triggers: one listener per active Redis/Kafka trigger node, on one replica at a time.
+"""Running listener triggers: one listener per active Redis/Kafka/IMAP/RabbitMQ trigger node, on one replica at a time.
 
 ``listener_loop`` runs beside the scheduler loop (``linkflow scheduler``, and inside the web process in
 embedded mode). Every replica runs it; only the holder of the listener lock (a PostgreSQL advisory lock of
@@ -10,6 +10,8 @@ cancels them all; the replica that takes the lock over starts them again.
 A listener calls ``ctx.emit(items)`` per message: one transaction creates the queued execution and counts
 the message, then the execution is dispatched. Only then does the node acknowledge the message to its source
 (the Kafka trigger commits the offset): a process killed in between delivers the message again (at least once).
+A listener that keeps its own position (the IMAP trigger: UIDVALIDITY and last UID) hands it to ``emit`` as
+``state``; it is saved in that same transaction (``listener_cursors``), so a restart neither skips nor repeats.
 A failing listener (refused credential, address policy, server down) writes its error to its row, which
 ``GET /api/v1/workflows/{id}/triggers`` shows, and is restarted after a growing pause (1 s ... 60 s).
 """
@@ -26,17 +28,19 @@ from sqlalchemy import update
 
 from backend.billing import hooks as billing
 from backend.credentials.runtime import credentials_resolver
-from backend.db.base import utcnow
+from backend.db.base import new_id, utcnow
 from backend.db.session import session_scope
 from backend.errors import UserError
 from backend.executions.dispatch import commit_then_dispatch
 from backend.executions.models import ExecutionMode
 from backend.executions.service import create_execution, trigger_fired
 from backend.listeners import service
-from backend.listeners.models import TriggerListener
+from backend.listeners.models import ListenerCursor, TriggerListener
 from backend.outbound import node_settings
 from backend.schedules.leader import InProcessLeader, Leadership, PostgresLeader
 from backend.settings import get_settings
+from backend.storage.binary import StorageBinaryStore
+from backend.storage.service import get_storage
 from backend.workflows.service import get_workflow, runnable_definition
 from nodes.sdk import NodeError, default_registry
 
@@ -75,6 +79,7 @@ class Context:
     definition: dict
     node_credentials: dict
     settings: dict = field(default_factory=node_settings)
+    _next_execution_id: str | None = None  # the files of the next message are stored under it
 
     @property
     def workflow_id(self) -> str:
@@ -88,10 +93,24 @@ class Context:
         return await credentials_resolver(self.row.team_id, f"listener:{self.row.id}")(credential_id,
                                                                                        self.node_name)
 
-    async def emit(self, items: list[dict]) -> str:
-        return await asyncio.to_thread(self._queue, items)
+    async def emit(self, items: list[dict], *, state: dict | None = None) -> str:
+        return await asyncio.to_thread(self._queue, items, state)
 
-    def _queue(self, items: list[dict]) -> str:
+    async def put_binary(self, data, *, mime_type: str, file_name: str = "") -> dict:
+        if self._next_execution_id is None:
+            self._next_execution_id = new_id()
+        store = StorageBinaryStore(get_storage(), self.row.team_id, self._next_execution_id)
+        return await store.put(data, mime_type=mime_type, file_name=file_name)
+
+    async def load_state(self) -> dict:
+        return await asyncio.to_thread(self._load_state)
+
+    def _load_state(self) -> dict:
+        with session_scope() as session:
+            cursor = session.get(ListenerCursor, (self.row.workflow_id, self.row.node_id))
+            return dict(cursor.state) if cursor is not None else {}
+
+    def _queue(self, items: list[dict], state: dict | None = None) -> str:
         with session_scope() as session:
             if session.get(TriggerListener, self.row.id, with_for_update=True) is None:
                 # Deactivated (or re-activated as another version) since this listener started: no run,
@@ -102,12 +121,16 @@ class Context:
                                 "unacknowledged and delivered again when runs are admitted")
             execution = create_execution(session, team_id=self.row.team_id, definition=self.definition,
                                          mode=MODE, input_items=items, workflow_id=self.row.workflow_id,
-                                         version_id=self.row.version_id)
+                                         version_id=self.row.version_id, execution_id=self._next_execution_id)
+            if state is not None:  # the source's position moves in the same commit as the run it started
+                session.merge(ListenerCursor(workflow_id=self.row.workflow_id, node_id=self.row.node_id,
+                                             state=state, updated_at=utcnow()))
             trigger_fired(session, execution, "listener", self.row.node_id)
             session.execute(update(TriggerListener).where(TriggerListener.id == self.row.id).values(
                 messages=TriggerListener.messages + 1, last_message_at=utcnow(), status="listening",
                 error=None))
             commit_then_dispatch(session, execution.id)
+            self._next_execution_id = None
             return execution.id
 
     def listening(self, detail: str = "") -> None:

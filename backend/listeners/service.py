@@ -1,4 +1,4 @@
-"""Listener triggers (Redis Trigger, Kafka Trigger): one ``trigger_listeners`` row per such node of an active
+"""Listener triggers (Redis Trigger, Kafka Trigger, Email Trigger (IMAP)): one ``trigger_listeners`` row per such node of an active
 workflow. Activation writes them (``sync_workflow_listeners``, in the activation's transaction, so bad
 parameters refuse the activation with a message), deactivation deletes them; the listener runner
 (``runner.py``) starts and stops a listener per row and writes its status here.

@@ -6,11 +6,12 @@
 #   deploy/local/infra.sh status [SERVICE...]           one line per service; exit 0 iff all requested run
 #   deploy/local/infra.sh env    [SERVICE...]           print `export ...` lines for tests
 #
-# SERVICE is one of: postgres, redis, kafka, stripe, s3, elasticsearch, mariadb.  For `up` and `status`,
+# SERVICE is one of: postgres, redis, kafka, stripe, s3, elasticsearch, mariadb, ssh, imap, rabbitmq.  For `up`
+# and `status`,
 # postgres and redis are always included unless one of them is named explicitly, or only stripe,
-# s3, elasticsearch and/or mariadb are named: `up kafka` starts postgres + redis + kafka, `up redis` only
+# s3, elasticsearch, mariadb, ssh, imap and/or rabbitmq are named: `up kafka` starts postgres + redis + kafka, `up redis` only
 # redis, `up stripe` only stripe-mock, `up s3` only the S3 server, `up elasticsearch` only
-# Elasticsearch, `up mariadb` only MariaDB (next to servers that already run elsewhere).
+# Elasticsearch, `up mariadb` only MariaDB, `up ssh` only sshd, `up imap` only Dovecot, `up rabbitmq` only RabbitMQ (next to servers that already run elsewhere).
 # `down` with no names stops everything; `down --purge` also deletes the data.
 #
 # Everything listens on 127.0.0.1 only and keeps its data under <repo>/.infra/
@@ -30,6 +31,14 @@
 #                    launcher cached in <repo>/.tools/elasticsearch-8.19.0.
 #   mariadb   13306  LINKFLOW_INFRA_MARIADB_PORT (Debian's mariadb-server; user linkflow/linkflow, database
 #                    linkflow_test; the MySQL node's integration tests)
+#   ssh       12222  LINKFLOW_INFRA_SSH_PORT (Debian's openssh-server, a private sshd; as root a private user
+#                    linkflow/linkflow by key or password, else the current user by key; the SSH node's tests)
+#   imap      11143  LINKFLOW_INFRA_IMAP_PORT (Debian's dovecot-imapd as a plain process with a private config;
+#                    users linkflow/linkflow and other/other, IMAP with IDLE and STARTTLS; IMAPS: 11993,
+#                    LINKFLOW_INFRA_IMAPS_PORT; a self-signed certificate for localhost; the IMAP trigger's tests)
+#   rabbitmq  15673  LINKFLOW_INFRA_RABBITMQ_PORT (Debian's rabbitmq-server, AMQP 0-9-1; user linkflow/linkflow,
+#                    vhost /; its epmd: 14369, LINKFLOW_INFRA_RABBITMQ_EPMD_PORT; Erlang distribution: 25673,
+#                    LINKFLOW_INFRA_RABBITMQ_DIST_PORT)
 # Other knobs:
 #   LINKFLOW_INFRA_KAFKA_VERSION  Kafka version(s) to try, space separated (default "4.1.0 4.4.0")
 #   LINKFLOW_INFRA_MVN_TIMEOUT    seconds allowed per Maven download attempt (default 300)
@@ -54,10 +63,17 @@ STRIPE_PORT=${LINKFLOW_INFRA_STRIPE_PORT:-12111}
 STRIPE_HTTPS_PORT=${LINKFLOW_INFRA_STRIPE_HTTPS_PORT:-12112}
 S3_PORT=${LINKFLOW_INFRA_S3_PORT:-19000}
 MARIADB_PORT=${LINKFLOW_INFRA_MARIADB_PORT:-13306}
+IMAP_PORT=${LINKFLOW_INFRA_IMAP_PORT:-11143}
+IMAPS_PORT=${LINKFLOW_INFRA_IMAPS_PORT:-11993}
+RABBITMQ_PORT=${LINKFLOW_INFRA_RABBITMQ_PORT:-15673}
+RABBITMQ_EPMD_PORT=${LINKFLOW_INFRA_RABBITMQ_EPMD_PORT:-14369}
+RABBITMQ_DIST_PORT=${LINKFLOW_INFRA_RABBITMQ_DIST_PORT:-25673}
 ES_PORT=${LINKFLOW_INFRA_ES_PORT:-19200}
 ES_TRANSPORT_PORT=${LINKFLOW_INFRA_ES_TRANSPORT_PORT:-19300}
+SSH_PORT=${LINKFLOW_INFRA_SSH_PORT:-12222}
 
-for _v in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT MVN_TIMEOUT STRIPE_PORT STRIPE_HTTPS_PORT S3_PORT ES_PORT ES_TRANSPORT_PORT MARIADB_PORT; do
+for _v in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT MVN_TIMEOUT STRIPE_PORT STRIPE_HTTPS_PORT S3_PORT ES_PORT ES_TRANSPORT_PORT MARIADB_PORT SSH_PORT IMAP_PORT IMAPS_PORT \
+  RABBITMQ_PORT RABBITMQ_EPMD_PORT RABBITMQ_DIST_PORT; do
   [[ ${!_v} =~ ^[0-9]+$ ]] || {
     printf '[infra] ERROR: %s must be a number, got "%s"\n' "$_v" "${!_v}" >&2
     exit 1
@@ -176,6 +192,15 @@ ensure_packages() {
   fi
   if want mariadb; then
     command -v mariadbd >/dev/null 2>&1 || pkgs+=(mariadb-server)
+  fi
+  if want ssh; then
+    [[ -x /usr/sbin/sshd ]] || pkgs+=(openssh-server)
+  fi
+  if want imap; then
+    dovecot_installed || pkgs+=(dovecot-imapd)
+  fi
+  if want rabbitmq; then
+    [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || pkgs+=(rabbitmq-server)
   fi
   if want stripe && [[ ! -x $STRIPE_BIN ]] && ! go_cmd >/dev/null; then
     pkgs+=(golang-go)
@@ -1324,6 +1349,472 @@ mariadb_status() {
   return 1
 }
 
+# -------------------------------------------------------------------- ssh --
+#
+# Debian's OpenSSH server as a private test server: its own host key, config, authorized_keys and log
+# under .infra/ssh, listening on 127.0.0.1 only, pid tracked in .infra/ssh/sshd.pid.
+#  - as a normal user it runs as that user (sshd needs no /run/sshd then) and lets only that user in,
+#    by key; password login cannot work there (an unprivileged sshd cannot read /etc/shadow).
+#  - as root it runs in a private mount namespace (unshare) with a tmpfs on /run (sshd's privilege
+#    separation wants /run/sshd) and private copies of /etc/passwd and /etc/group plus an /etc/shadow with
+#    only its own entry, bind-mounted there, which add an unprivileged user `linkflow` (password `linkflow`)
+#    that exists only for this sshd: the machine's accounts are not touched. Logins run as that user, by key
+#    or password.
+
+SSH_DIR="$INFRA_DIR/ssh"
+SSH_PIDFILE="$SSH_DIR/sshd.pid"
+SSH_LOG="$SSH_DIR/sshd.log"
+SSH_WAIT=30
+SSH_PRIVATE_UID=42022
+SSH_PASSWORD=linkflow
+
+ssh_user() { [[ $IS_ROOT -eq 1 ]] && echo linkflow || id -un; }
+
+ssh_pid() {
+  local pid
+  [[ -r $SSH_PIDFILE ]] || return 1
+  pid=$(head -n1 "$SSH_PIDFILE" 2>/dev/null || true)
+  pid_alive "$pid" || return 1
+  [[ $(pid_cmdline "$pid") == *sshd* ]] || return 1
+  echo "$pid"
+}
+
+# ssh_keys: the server's host key and the test client's key pair, made once.
+ssh_keys() {
+  mkdir -p "$SSH_DIR"
+  chmod 755 "$SSH_DIR"
+  [[ -f $SSH_DIR/host_ed25519_key ]] || ssh-keygen -q -t ed25519 -N '' -C linkflow-test-host -f "$SSH_DIR/host_ed25519_key"
+  [[ -f $SSH_DIR/client_key ]] || ssh-keygen -q -t ed25519 -N '' -C linkflow-test-client -f "$SSH_DIR/client_key"
+  cp "$SSH_DIR/client_key.pub" "$SSH_DIR/authorized_keys"
+  chmod 644 "$SSH_DIR/authorized_keys"
+  printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1,2 "$SSH_DIR/host_ed25519_key.pub")" >"$SSH_DIR/known_hosts"
+}
+
+# ssh_accounts (root only): the private passwd/group/shadow that add the `linkflow` user for this sshd.
+ssh_accounts() {
+  local uid=$SSH_PRIVATE_UID hash
+  while getent passwd "$uid" >/dev/null || getent group "$uid" >/dev/null; do uid=$((uid + 1)); done
+  getent passwd linkflow >/dev/null && die "ssh: an OS user 'linkflow' already exists; the test server adds its own"
+  mkdir -p "$SSH_DIR/home" "$SSH_DIR/etc"
+  chown "$uid:$uid" "$SSH_DIR/home"
+  chmod 755 "$SSH_DIR/home"
+  hash=$(openssl passwd -6 "$SSH_PASSWORD")
+  { cat /etc/passwd; echo "linkflow:x:$uid:$uid:LinkFlow SSH test user:$SSH_DIR/home:/bin/bash"; } >"$SSH_DIR/etc/passwd"
+  { cat /etc/group; echo "linkflow:x:$uid:"; } >"$SSH_DIR/etc/group"
+  # only this user: the machine's password hashes are not copied (sshd reads no one else's here)
+  echo "linkflow:$hash:19000:0:99999:7:::" >"$SSH_DIR/etc/shadow"
+  chmod 644 "$SSH_DIR/etc/passwd" "$SSH_DIR/etc/group"
+  chmod 600 "$SSH_DIR/etc/shadow"
+}
+
+ssh_write_config() {
+  local password=no
+  [[ $IS_ROOT -eq 1 ]] && password=yes
+  cat >"$SSH_DIR/sshd_config" <<CONF
+# Generated by deploy/local/infra.sh on every 'up'; edits are overwritten. A throw-away test server.
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $SSH_DIR/host_ed25519_key
+PidFile $SSH_PIDFILE
+AuthorizedKeysFile $SSH_DIR/authorized_keys
+AllowUsers $(ssh_user)
+PermitRootLogin no
+PubkeyAuthentication yes
+PasswordAuthentication $password
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+Subsystem sftp internal-sftp
+AllowTcpForwarding no
+AllowAgentForwarding no
+X11Forwarding no
+PermitTunnel no
+PrintMotd no
+MaxStartups 100:30:200
+MaxSessions 50
+LogLevel INFO
+CONF
+}
+
+ssh_up() {
+  local t0 pid
+  t0=$(now_ms)
+  if pid=$(ssh_pid); then
+    say "ssh: already running (pid $pid, 127.0.0.1:$SSH_PORT)"
+    return 0
+  fi
+  port_open "$SSH_PORT" && die "ssh: port 127.0.0.1:$SSH_PORT is already in use by another process (set LINKFLOW_INFRA_SSH_PORT)"
+  ssh_keys
+  ssh_write_config
+  rm -f "$SSH_PIDFILE"
+  echo "### $(date -Is) starting sshd" >>"$SSH_LOG"
+  if [[ $IS_ROOT -eq 1 ]]; then
+    ssh_accounts
+    (
+      setsid nohup unshare --mount --propagation private bash -c '
+        set -e
+        mount -t tmpfs -o mode=755,size=1m linkflow-sshd-run /run
+        mkdir -m 755 /run/sshd
+        for f in passwd group shadow; do mount --bind "$0/etc/$f" "/etc/$f"; done
+        exec /usr/sbin/sshd -D -e -f "$0/sshd_config"' "$SSH_DIR" </dev/null >>"$SSH_LOG" 2>&1 9>&- &
+    )
+  else
+    (setsid nohup /usr/sbin/sshd -D -e -f "$SSH_DIR/sshd_config" </dev/null >>"$SSH_LOG" 2>&1 9>&- &)
+  fi
+  # Ready when a real login by key runs a command (the listener alone says nothing about auth).
+  local ok=0 deadline=$(($(now_ms) + SSH_WAIT * 1000))
+  while (($(now_ms) < deadline)); do
+    if ss -Hltn "sport = :$SSH_PORT" 2>/dev/null | grep -q . &&
+      timeout 5 ssh -F none -n -p "$SSH_PORT" -i "$SSH_DIR/client_key" -o IdentitiesOnly=yes -o BatchMode=yes \
+        -o UserKnownHostsFile="$SSH_DIR/known_hosts" -o StrictHostKeyChecking=yes -o LogLevel=ERROR \
+        "$(ssh_user)@127.0.0.1" true 2>>"$SSH_LOG"; then
+      ok=1
+      break
+    fi
+    sleep 0.1
+  done
+  if [[ $ok -ne 1 ]]; then
+    show_log_tail "$SSH_LOG"
+    pid=$(head -n1 "$SSH_PIDFILE" 2>/dev/null || true)
+    pid_alive "$pid" && stop_pid sshd "$pid" 10
+    die "ssh: no login by key on 127.0.0.1:$SSH_PORT after ${SSH_WAIT}s (log: $SSH_LOG)"
+  fi
+  pid=$(ssh_pid) || die "ssh: started but its pid file $SSH_PIDFILE is missing"
+  say "ssh: started (pid $pid, 127.0.0.1:$SSH_PORT, user $(ssh_user)) in $(elapsed "$t0")"
+}
+
+ssh_down() {
+  local pid
+  if ! pid=$(ssh_pid); then
+    say "ssh: not running"
+    return 0
+  fi
+  stop_pid sshd "$pid" 10
+  say "ssh: stopped (was pid $pid)"
+}
+
+ssh_purge() {
+  rm -rf -- "$SSH_DIR"
+  say "ssh: keys, home and log purged"
+}
+
+ssh_status() {
+  local pid
+  if pid=$(ssh_pid); then
+    printf '%-9s running  pid=%-8s port=%s\n' ssh "$pid" "$SSH_PORT"
+    return 0
+  fi
+  printf '%-9s stopped  pid=%-8s port=%s\n' ssh - "$SSH_PORT"
+  return 1
+}
+
+ssh_env() {
+  echo "export LINKFLOW_TEST_SSH_HOST=127.0.0.1"
+  echo "export LINKFLOW_TEST_SSH_PORT=$SSH_PORT"
+  echo "export LINKFLOW_TEST_SSH_USER=$(ssh_user)"
+  echo "export LINKFLOW_TEST_SSH_KEY_FILE=$SSH_DIR/client_key"
+  echo "export LINKFLOW_TEST_SSH_HOST_KEY_FILE=$SSH_DIR/host_ed25519_key.pub"
+  # password login works only when the server runs as root (see above)
+  [[ $IS_ROOT -eq 1 ]] && echo "export LINKFLOW_TEST_SSH_PASSWORD=$SSH_PASSWORD"
+  return 0
+}
+
+# ------------------------------------------------------------------- imap --
+#
+# Debian's Dovecot 2.3 as a plain foreground process (`dovecot -F -c private.conf`): its own config,
+# users file (passwd-file, PLAIN passwords: a throw-away test server), maildirs, base and state dirs under
+# .infra/imap, listening on 127.0.0.1 only: IMAP (plain login allowed, STARTTLS offered) and IMAPS, with a
+# self-signed certificate for localhost made once with openssl (.infra/imap/tls). As root the mail processes run
+# as the `dovecot` OS user, else as the caller. Nothing in /etc/dovecot is read.
+
+IMAP_DIR="$INFRA_DIR/imap"
+IMAP_CONF="$IMAP_DIR/private.conf"
+IMAP_PIDFILE="$IMAP_DIR/dovecot.pid"
+IMAP_LOG="$IMAP_DIR/dovecot.log"
+IMAP_WAIT=30
+
+dovecot_installed() { command -v dovecot >/dev/null 2>&1 || [[ -x /usr/sbin/dovecot ]]; }
+dovecot_bin() { command -v dovecot 2>/dev/null || echo /usr/sbin/dovecot; }
+
+imap_pid() {
+  local pid
+  [[ -r $IMAP_PIDFILE ]] || return 1
+  pid=$(head -n1 "$IMAP_PIDFILE" 2>/dev/null || true)
+  pid_alive "$pid" || return 1
+  [[ $(pid_cmdline "$pid") == *dovecot*"$IMAP_CONF"* ]] || return 1
+  echo "$pid"
+}
+
+imap_write_config() {
+  local mail_user mail_uid mail_gid own_users=""
+  if [[ $IS_ROOT -eq 1 ]]; then mail_user=dovecot; else mail_user=$(id -un); fi
+  mail_uid=$(id -u "$mail_user") || die "imap: OS user $mail_user does not exist (it comes with dovecot-core)"
+  mail_gid=$(id -g "$mail_user")
+  mkdir -p "$IMAP_DIR/mail" "$IMAP_DIR/state"
+  [[ $IS_ROOT -eq 1 ]] && chown "$mail_uid:$mail_gid" "$IMAP_DIR/mail"
+  [[ $IS_ROOT -eq 1 ]] || own_users="default_internal_user = $mail_user
+default_login_user = $mail_user"
+  if [[ ! -s $IMAP_DIR/tls/cert.pem ]]; then
+    mkdir -p "$IMAP_DIR/tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+      -keyout "$IMAP_DIR/tls/key.pem" -out "$IMAP_DIR/tls/cert.pem" >"$IMAP_DIR/tls/openssl.log" 2>&1 ||
+      die "imap: openssl could not make the test certificate (see $IMAP_DIR/tls/openssl.log)"
+    chmod 600 "$IMAP_DIR/tls/key.pem"
+  fi
+  printf 'linkflow:{PLAIN}linkflow\nother:{PLAIN}other\n' >"$IMAP_DIR/users"
+  chmod 644 "$IMAP_DIR/users"
+  cat >"$IMAP_CONF" <<EOF
+# Generated by deploy/local/infra.sh on every 'up imap'; edits are overwritten. A throw-away test server.
+instance_name = linkflow-imap-$IMAP_PORT
+base_dir = $IMAP_DIR/run
+state_dir = $IMAP_DIR/state
+listen = 127.0.0.1
+protocols = imap
+ssl = yes
+ssl_cert = <$IMAP_DIR/tls/cert.pem
+ssl_key = <$IMAP_DIR/tls/key.pem
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+log_path = $IMAP_LOG
+mail_location = maildir:$IMAP_DIR/mail/%u
+first_valid_uid = $mail_uid
+last_valid_uid = $mail_uid
+first_valid_gid = $mail_gid
+last_valid_gid = $mail_gid
+$own_users
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $IMAP_DIR/users
+}
+userdb {
+  driver = static
+  args = uid=$mail_uid gid=$mail_gid home=$IMAP_DIR/mail/%u
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $IMAP_PORT
+  }
+  inet_listener imaps {
+    address = 127.0.0.1
+    port = $IMAPS_PORT
+  }
+}
+EOF
+}
+
+# imap_login_ok: a LOGIN over the port answers OK (the readiness check).
+imap_login_ok() {
+  timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$IMAP_PORT && read -r greeting <&3 &&
+    printf 'a LOGIN linkflow linkflow\r\nb LOGOUT\r\n' >&3 && grep -q '^a OK' <&3" 2>/dev/null
+}
+
+imap_up() {
+  local t0 pid
+  t0=$(now_ms)
+  if pid=$(imap_pid); then
+    say "imap: already running (pid $pid, 127.0.0.1:$IMAP_PORT)"
+    return 0
+  fi
+  port_open "$IMAP_PORT" && die "imap: port 127.0.0.1:$IMAP_PORT is already in use by another process (set LINKFLOW_INFRA_IMAP_PORT)"
+  port_open "$IMAPS_PORT" && die "imap: port 127.0.0.1:$IMAPS_PORT is already in use by another process (set LINKFLOW_INFRA_IMAPS_PORT)"
+  dovecot_installed || die "imap: dovecot not found (apt-get install dovecot-imapd)"
+  imap_write_config
+  rm -f "$IMAP_PIDFILE"
+  echo "### $(date -Is) starting dovecot" >>"$IMAP_LOG"
+  (
+    setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$IMAP_PIDFILE" "$(dovecot_bin)" -F -c "$IMAP_CONF" \
+      </dev/null >>"$IMAP_LOG" 2>&1 9>&- &
+  )
+  local i ok=0
+  for ((i = 0; i < IMAP_WAIT * 10; i++)); do
+    pid=$(head -n1 "$IMAP_PIDFILE" 2>/dev/null || true)
+    if ((i > 20)) && ! pid_alive "$pid"; then
+      show_log_tail "$IMAP_LOG"
+      die "imap: dovecot exited during startup (log: $IMAP_LOG)"
+    fi
+    if ss -Hltn "sport = :$IMAP_PORT" 2>/dev/null | grep -q . && imap_login_ok; then
+      ok=1
+      break
+    fi
+    sleep 0.1
+  done
+  if [[ $ok -ne 1 ]]; then
+    show_log_tail "$IMAP_LOG"
+    pid_alive "$pid" && stop_pid imap "$pid" 10
+    die "imap: no IMAP login on 127.0.0.1:$IMAP_PORT after ${IMAP_WAIT}s (log: $IMAP_LOG)"
+  fi
+  say "imap: started (pid $pid, Dovecot $("$(dovecot_bin)" --version | cut -d' ' -f1), 127.0.0.1:$IMAP_PORT, IMAPS $IMAPS_PORT) in $(elapsed "$t0")"
+}
+
+imap_down() {
+  local pid
+  if ! pid=$(imap_pid); then
+    rm -f "$IMAP_PIDFILE"
+    say "imap: not running"
+    return 0
+  fi
+  stop_pid imap "$pid" 15
+  rm -f "$IMAP_PIDFILE"
+  say "imap: stopped (was pid $pid)"
+}
+
+imap_purge() {
+  rm -rf -- "$IMAP_DIR"
+  say "imap: data purged"
+}
+
+imap_status() {
+  local pid
+  if pid=$(imap_pid); then
+    printf '%-9s running  pid=%-8s port=%s  imaps=%s\n' imap "$pid" "$IMAP_PORT" "$IMAPS_PORT"
+    return 0
+  fi
+  printf '%-9s stopped  pid=%-8s port=%s\n' imap - "$IMAP_PORT"
+  return 1
+}
+
+# --------------------------------------------------------------- rabbitmq --
+#
+# Debian's rabbitmq-server 3.10 as plain processes, no init system: our own epmd on 127.0.0.1, then
+# the broker from /usr/lib/rabbitmq/bin (it runs as the calling user) with every path under
+# .infra/rabbitmq (data, logs, config, plugins list, and HOME, so the Erlang cookie is private too).
+# AMQP and the Erlang distribution port listen on 127.0.0.1 only; no plugins (no management UI).
+# User linkflow/linkflow, vhost "/" (made on the first boot from rabbitmq.conf).
+
+RABBITMQ_DIR="$INFRA_DIR/rabbitmq"
+RABBITMQ_PIDFILE="$RABBITMQ_DIR/rabbitmq.pid"
+RABBITMQ_EPMD_PIDFILE="$RABBITMQ_DIR/epmd.pid"
+RABBITMQ_LOG="$RABBITMQ_DIR/rabbitmq.out"
+RABBITMQ_WAIT=90
+
+rabbitmq_pid() {
+  local pid
+  [[ -r $RABBITMQ_PIDFILE ]] || return 1
+  pid=$(head -n1 "$RABBITMQ_PIDFILE" 2>/dev/null || true)
+  pid_alive "$pid" || return 1
+  [[ $(pid_cmdline "$pid") == *beam*rabbit* ]] || return 1
+  echo "$pid"
+}
+
+rabbitmq_epmd_pid() {
+  local pid
+  [[ -r $RABBITMQ_EPMD_PIDFILE ]] || return 1
+  pid=$(head -n1 "$RABBITMQ_EPMD_PIDFILE" 2>/dev/null || true)
+  pid_alive "$pid" || return 1
+  [[ $(pid_cmdline "$pid") == *epmd*"-port $RABBITMQ_EPMD_PORT"* ]] || return 1
+  echo "$pid"
+}
+
+# rabbitmq_amqp_ready: the AMQP listener answers the protocol header with a Connection.Start frame
+# (listeners open at the end of the boot, so this means the broker is ready).
+rabbitmq_amqp_ready() {
+  timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$RABBITMQ_PORT"'; printf "AMQP\x00\x00\x09\x01" >&3;
+    [[ $(head -c1 <&3 | od -An -tx1 | tr -d " ") == 01 ]]' 2>/dev/null
+}
+
+rabbitmq_write_config() {
+  mkdir -p "$RABBITMQ_DIR/home" "$RABBITMQ_DIR/mnesia" "$RABBITMQ_DIR/log"
+  cat >"$RABBITMQ_DIR/rabbitmq.conf" <<CONF
+# written by deploy/local/infra.sh on every start
+listeners.tcp.1 = 127.0.0.1:$RABBITMQ_PORT
+listeners.ssl = none
+default_user = linkflow
+default_pass = linkflow
+default_vhost = /
+loopback_users = none
+log.file.level = warning
+log.console = false
+CONF
+  echo '[].' >"$RABBITMQ_DIR/enabled_plugins"
+  : >"$RABBITMQ_DIR/rabbitmq-env.conf"
+}
+
+rabbitmq_up() {
+  local t0 pid epid
+  t0=$(now_ms)
+  if pid=$(rabbitmq_pid); then
+    say "rabbitmq: already running (pid $pid, amqp://127.0.0.1:$RABBITMQ_PORT)"
+    return 0
+  fi
+  [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || die "rabbitmq: /usr/lib/rabbitmq/bin/rabbitmq-server is missing (apt-get install rabbitmq-server)"
+  port_open "$RABBITMQ_PORT" && die "rabbitmq: port 127.0.0.1:$RABBITMQ_PORT is already in use by another process (set LINKFLOW_INFRA_RABBITMQ_PORT)"
+  port_open "$RABBITMQ_DIST_PORT" && die "rabbitmq: distribution port 127.0.0.1:$RABBITMQ_DIST_PORT is already in use (set LINKFLOW_INFRA_RABBITMQ_DIST_PORT)"
+  rabbitmq_write_config
+  rm -f "$RABBITMQ_PIDFILE"
+  echo "### $(date -Is) starting epmd and rabbitmq-server" >>"$RABBITMQ_LOG"
+  if ! epid=$(rabbitmq_epmd_pid); then
+    port_open "$RABBITMQ_EPMD_PORT" && die "rabbitmq: epmd port 127.0.0.1:$RABBITMQ_EPMD_PORT is already in use (set LINKFLOW_INFRA_RABBITMQ_EPMD_PORT)"
+    (
+      setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$RABBITMQ_EPMD_PIDFILE" \
+        epmd -address 127.0.0.1 -port "$RABBITMQ_EPMD_PORT" </dev/null >>"$RABBITMQ_LOG" 2>&1 9>&- &
+    )
+  fi
+  (
+    cd "$RABBITMQ_DIR"
+    export HOME="$RABBITMQ_DIR/home" RABBITMQ_NODENAME=rabbit@localhost RABBITMQ_USE_LONGNAME=false \
+      ERL_EPMD_PORT="$RABBITMQ_EPMD_PORT" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$RABBITMQ_PORT" \
+      RABBITMQ_DIST_PORT="$RABBITMQ_DIST_PORT" RABBITMQ_CONF_ENV_FILE="$RABBITMQ_DIR/rabbitmq-env.conf" \
+      RABBITMQ_CONFIG_FILE="$RABBITMQ_DIR/rabbitmq.conf" RABBITMQ_ADVANCED_CONFIG_FILE="$RABBITMQ_DIR/advanced.config" \
+      RABBITMQ_ENABLED_PLUGINS_FILE="$RABBITMQ_DIR/enabled_plugins" RABBITMQ_MNESIA_BASE="$RABBITMQ_DIR/mnesia" \
+      RABBITMQ_LOG_BASE="$RABBITMQ_DIR/log" RABBITMQ_PID_FILE="$RABBITMQ_PIDFILE" \
+      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} +sbwt none +sbwtdcpu none +sbwtdio none"
+    setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$RABBITMQ_DIR/launcher.pid" \
+      /usr/lib/rabbitmq/bin/rabbitmq-server </dev/null >>"$RABBITMQ_LOG" 2>&1 9>&- &
+  )
+  local i ok=0
+  for ((i = 0; i < RABBITMQ_WAIT * 5; i++)); do
+    if port_open "$RABBITMQ_PORT" && rabbitmq_amqp_ready; then
+      ok=1
+      break
+    fi
+    if ((i > 25)) && ! pid_alive "$(head -n1 "$RABBITMQ_DIR/launcher.pid" 2>/dev/null || true)"; then
+      show_log_tail "$RABBITMQ_LOG"
+      die "rabbitmq: rabbitmq-server exited during startup (logs: $RABBITMQ_LOG, $RABBITMQ_DIR/log)"
+    fi
+    sleep 0.2
+  done
+  if [[ $ok -ne 1 ]]; then
+    show_log_tail "$RABBITMQ_LOG"
+    pid=$(head -n1 "$RABBITMQ_PIDFILE" 2>/dev/null || true)
+    pid_alive "$pid" && stop_pid rabbitmq "$pid" 20
+    die "rabbitmq: not answering AMQP on 127.0.0.1:$RABBITMQ_PORT after ${RABBITMQ_WAIT}s (logs: $RABBITMQ_LOG, $RABBITMQ_DIR/log)"
+  fi
+  pid=$(rabbitmq_pid) || die "rabbitmq: started but its pid file $RABBITMQ_PIDFILE is missing"
+  say "rabbitmq: started (pid $pid, amqp://127.0.0.1:$RABBITMQ_PORT, epmd $RABBITMQ_EPMD_PORT, distribution $RABBITMQ_DIST_PORT) in $(elapsed "$t0")"
+}
+
+rabbitmq_down() {
+  local pid epid stopped=0
+  if pid=$(rabbitmq_pid); then
+    stop_pid rabbitmq "$pid" 30 # SIGTERM: the broker shuts down cleanly
+    say "rabbitmq: stopped (was pid $pid)"
+    stopped=1
+  fi
+  if epid=$(rabbitmq_epmd_pid); then
+    stop_pid rabbitmq-epmd "$epid" 10
+    say "rabbitmq: epmd stopped (was pid $epid)"
+    stopped=1
+  fi
+  rm -f "$RABBITMQ_PIDFILE" "$RABBITMQ_EPMD_PIDFILE" "$RABBITMQ_DIR/launcher.pid"
+  [[ $stopped -eq 1 ]] || say "rabbitmq: not running"
+}
+
+rabbitmq_purge() {
+  rm -rf -- "$RABBITMQ_DIR"
+  say "rabbitmq: data purged"
+}
+
+rabbitmq_status() {
+  local pid
+  if pid=$(rabbitmq_pid); then
+    printf '%-9s running  pid=%-8s port=%s\n' rabbitmq "$pid" "$RABBITMQ_PORT"
+    return 0
+  fi
+  printf '%-9s stopped  pid=%-8s port=%s\n' rabbitmq - "$RABBITMQ_PORT"
+  return 1
+}
+
 # ------------------------------------------------------------------- main --
 
 SERVICES=()
@@ -1351,21 +1842,27 @@ main() {
       stripe | stripe-mock) named+=(stripe) ;;
       s3 | moto) named+=(s3) ;;
       mariadb | mysql) named+=(mariadb) ;;
+      ssh | sshd) named+=(ssh) ;;
+      imap | dovecot) named+=(imap) ;;
+      rabbitmq | rabbit | amqp) named+=(rabbitmq) ;;
       elasticsearch | es | elastic) named+=(elasticsearch) ;;
       --purge) purge=1 ;;
       -h | --help)
         usage
         exit 0
         ;;
-      *) die "unknown argument '$a' (services: postgres redis kafka stripe s3 elasticsearch mariadb)" ;;
+      *) die "unknown argument '$a' (services: postgres redis kafka stripe s3 elasticsearch mariadb ssh imap rabbitmq)" ;;
     esac
   done
   [[ $purge -eq 1 && $cmd != down ]] && die "--purge only goes with 'down'"
 
   local has_core=0
   for a in "${named[@]}"; do [[ $a == postgres || $a == redis ]] && has_core=1; done
-  local only_side=1 # stripe, s3, elasticsearch and mariadb alone need neither postgres nor redis
-  for a in "${named[@]}"; do [[ $a == stripe || $a == s3 || $a == elasticsearch || $a == mariadb ]] || only_side=0; done
+  local only_side=1 # stripe, s3, elasticsearch, mariadb, ssh, imap and rabbitmq alone need neither postgres nor redis
+  for a in "${named[@]}"; do
+    [[ $a == stripe || $a == s3 || $a == elasticsearch || $a == mariadb || $a == ssh || $a == imap || $a == rabbitmq ]] ||
+      only_side=0
+  done
   [[ ${#named[@]} -gt 0 && $only_side -eq 1 ]] && has_core=1
   case $cmd in
     up | status)
@@ -1373,7 +1870,7 @@ main() {
       if [[ $has_core -eq 0 ]]; then SERVICES=(postgres redis); fi
       ;;
     down | env)
-      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=(postgres redis kafka stripe s3 elasticsearch mariadb); fi
+      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=(postgres redis kafka stripe s3 elasticsearch mariadb ssh imap rabbitmq); fi
       ;;
     -h | --help | help)
       usage
@@ -1405,8 +1902,16 @@ main() {
         es_up &
         es_job=$!
       fi
+      # RabbitMQ (an Erlang VM: 10-20 s of start-up on a busy machine) likewise
+      local rabbitmq_job=""
+      if want rabbitmq; then
+        rabbitmq_up &
+        rabbitmq_job=$!
+      fi
       want s3 && s3_up
       want mariadb && mariadb_up
+      want ssh && ssh_up
+      want imap && imap_up
       want postgres && pg_up
       want redis && redis_up
       want kafka && kafka_up
@@ -1416,6 +1921,9 @@ main() {
       if [[ -n $es_job ]]; then
         wait "$es_job" || die "elasticsearch: failed to start (see above)"
       fi
+      if [[ -n $rabbitmq_job ]]; then
+        wait "$rabbitmq_job" || die "rabbitmq: failed to start (see above)"
+      fi
       say "up: ${SERVICES[*]} ready in $(elapsed "$t0"); test settings: eval \"\$($0 env)\""
       ;;
     down)
@@ -1423,6 +1931,9 @@ main() {
       want elasticsearch && es_down
       want s3 && s3_down
       want mariadb && mariadb_down
+      want ssh && ssh_down
+      want imap && imap_down
+      want rabbitmq && rabbitmq_down
       want stripe && stripe_down
       want kafka && kafka_down
       want redis && redis_down
@@ -1431,6 +1942,9 @@ main() {
         want elasticsearch && es_purge
         want s3 && s3_purge
         want mariadb && mariadb_purge
+        want ssh && ssh_purge
+        want imap && imap_purge
+        want rabbitmq && rabbitmq_purge
         want stripe && stripe_purge
         want kafka && kafka_purge
         want redis && redis_purge
@@ -1470,6 +1984,21 @@ main() {
       elif [[ ${#named[@]} -eq 0 ]]; then
         mariadb_status || true # informational only
       fi
+      if want ssh; then
+        ssh_status || rc=1
+      elif [[ ${#named[@]} -eq 0 ]]; then
+        ssh_status || true # informational only
+      fi
+      if want imap; then
+        imap_status || rc=1
+      elif [[ ${#named[@]} -eq 0 ]]; then
+        imap_status || true # informational only
+      fi
+      if want rabbitmq; then
+        rabbitmq_status || rc=1
+      elif [[ ${#named[@]} -eq 0 ]]; then
+        rabbitmq_status || true # informational only
+      fi
       exit "$rc"
       ;;
     env)
@@ -1480,6 +2009,12 @@ main() {
       want s3 && echo "export LINKFLOW_TEST_S3_ENDPOINT_URL=http://127.0.0.1:$S3_PORT"
       want elasticsearch && echo "export LINKFLOW_TEST_ELASTICSEARCH_URL=http://127.0.0.1:$ES_PORT"
       want mariadb && echo "export LINKFLOW_TEST_MARIADB_URL=mysql://linkflow:linkflow@127.0.0.1:$MARIADB_PORT/linkflow_test"
+      want ssh && ssh_env
+      if want imap; then
+        echo "export LINKFLOW_TEST_IMAP_HOST=127.0.0.1 LINKFLOW_TEST_IMAP_PORT=$IMAP_PORT LINKFLOW_TEST_IMAPS_PORT=$IMAPS_PORT"
+        echo "export LINKFLOW_TEST_IMAP_USER=linkflow LINKFLOW_TEST_IMAP_PASSWORD=linkflow"
+      fi
+      want rabbitmq && echo "export LINKFLOW_TEST_RABBITMQ_URL=amqp://linkflow:linkflow@127.0.0.1:$RABBITMQ_PORT/%2F"
       ;;
   esac
   return 0

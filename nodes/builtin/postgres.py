@@ -10,6 +10,11 @@ Operations (n8n's Postgres node shapes them the same way):
   a unique index); the rows written are output (``RETURNING *``).
 * ``select``: rows of ``schema.table`` where ``match_columns`` equal the item's values, up to ``limit``.
 
+Inside a workflow run the rows are streamed (the engine calls ``produce``): psycopg reads the result row by
+row and the node hands it over in batches of 1,000, which the engine spills to storage past its threshold,
+so a query of millions of rows runs in bounded memory (up to 100,000,000 rows per item; without streaming,
+as in ``execute``, 100,000).
+
 ``transaction`` (the default) runs every item's statement in one transaction: an error rolls all of them
 back and nothing is written. ``independently`` commits item by item. Identifiers are quoted, values always
 bound as parameters, never pasted into SQL. SQL errors are user errors naming the server's message;
@@ -20,9 +25,12 @@ against the platform's address policy and pinned, as HTTP Request does.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import decimal
+import re
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import psycopg
@@ -33,7 +41,10 @@ from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError
 from nodes.sdk.net import AddressPolicy, checked_addresses_async
 
 Operation = Literal["execute_query", "insert", "upsert", "update", "delete", "select"]
-MAX_ROWS = 100_000
+MAX_ROWS = 100_000  # per item when the rows are held in a list (execute)
+MAX_STREAMED_ROWS = 100_000_000  # per item when they are streamed in batches (produce)
+BATCH_ROWS = 1000
+_READS = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(select|with|values|table|show|explain)\b", re.I | re.S)
 CONNECT_TIMEOUT_S = 10
 
 
@@ -76,24 +87,30 @@ class Postgres(Node):
     side_effects = True
 
     async def execute(self, ctx, items):
+        out: list[dict] = []
+        async for batch in self._batches(ctx, items, MAX_ROWS):
+            out += batch
+        return out
+
+    async def produce(self, ctx, items):
+        """The engine's way in: the same rows as ``execute``, streamed from the server in batches."""
+        async for batch in self._batches(ctx, items, MAX_STREAMED_ROWS):
+            yield batch
+
+    async def _batches(self, ctx, items, max_rows: int):
         login = await ctx.credentials("postgres")
         policy = AddressPolicy.from_settings(ctx.settings)
         addresses = await checked_addresses_async(login["host"], login["port"], policy)
         params = [ctx.params(i) for i in range(len(items))]
         independent = bool(params) and params[0].mode == "independently"
-        out: list[dict] = []
         try:
-            async with await _connect(login, addresses, autocommit=independent) as conn:
-                if independent:
-                    for index, p in enumerate(params):
-                        out += await _run(conn, p, items[index]["json"], index)
-                else:
-                    async with conn.transaction():
-                        for index, p in enumerate(params):
-                            out += await _run(conn, p, items[index]["json"], index)
+            async with await _connect(login, addresses, autocommit=independent) as conn, \
+                    conn.transaction() if not independent else contextlib.nullcontext():
+                for index, p in enumerate(params):
+                    async for batch in _run(conn, p, items[index]["json"], index, max_rows):
+                        yield batch
         except psycopg.OperationalError as exc:
             raise NodeTransientError(f"PostgreSQL {login['host']}:{login['port']}: {_message(exc)}") from None
-        return out
 
 
 async def _connect(login: dict, addresses: list[str], *, autocommit: bool) -> psycopg.AsyncConnection:
@@ -113,23 +130,60 @@ def _message(exc: psycopg.Error) -> str:
     return f"{text} ({detail})" if detail else text
 
 
-async def _run(conn: psycopg.AsyncConnection, p: PostgresParameters, item: dict, index: int) -> list[dict]:
+async def _run(conn: psycopg.AsyncConnection, p: PostgresParameters, item: dict, index: int,
+               max_rows: int) -> AsyncIterator[list[dict]]:
+    """The statement's rows in batches. A query (select, or execute_query starting with SELECT, WITH, VALUES,
+    TABLE, SHOW or EXPLAIN) is read from the server row by row, never the whole result at once; other
+    statements (writes, whose RETURNING rows are one per item) are read whole, up to MAX_ROWS."""
     statement, values = _statement(p, item, index)
+    cursor = conn.cursor()
     try:
-        cursor = await conn.execute(statement, values)
+        if p.operation == "select" or _READS.match(p.query):
+            async for batch in _streamed(cursor, statement, values, index, max_rows):
+                yield batch
+            return
+        await cursor.execute(statement, values)
+        if cursor.description is None:
+            yield [{"json": {"success": True, "rowcount": cursor.rowcount}}]
+            return
+        names = [column.name for column in cursor.description]
+        while rows := await cursor.fetchmany(BATCH_ROWS):
+            if cursor.rownumber > MAX_ROWS:
+                raise NodeUserError(f"item {index}: the statement returned more than {MAX_ROWS:,} rows; "
+                                    "add a LIMIT", item_index=index)
+            yield [{"json": {name: _plain(value) for name, value in zip(names, row, strict=True)}} for row in rows]
     except psycopg.OperationalError:
         raise
     except psycopg.Error as exc:
         raise NodeUserError(f"item {index}: PostgreSQL refused the {p.operation.replace('_', ' ')}: "
                             f"{_message(exc)}", item_index=index) from None
-    if cursor.description is None:
-        return [{"json": {"success": True, "rowcount": cursor.rowcount}}]
-    names = [column.name for column in cursor.description]
-    rows = await cursor.fetchmany(MAX_ROWS + 1)
-    if len(rows) > MAX_ROWS:
-        raise NodeUserError(f"item {index}: the query returned more than {MAX_ROWS:,} rows; add a LIMIT",
-                            item_index=index)
-    return [{"json": {name: _plain(value) for name, value in zip(names, row, strict=True)}} for row in rows]
+
+
+async def _streamed(cursor, statement, values, index: int, max_rows: int) -> AsyncIterator[list[dict]]:
+    batch: list[dict] = []
+    count, names = 0, None
+    try:
+        async for row in cursor.stream(statement, values):
+            if names is None:
+                names = [column.name for column in cursor.description]
+            count += 1
+            if count > max_rows:
+                raise NodeUserError(f"item {index}: the query returned more than {max_rows:,} rows; add a LIMIT",
+                                    item_index=index)
+            batch.append({"json": {name: _plain(value) for name, value in zip(names, row, strict=True)}})
+            if len(batch) >= BATCH_ROWS:
+                yield batch
+                batch = []
+    except psycopg.ProgrammingError as exc:
+        if "didn't produce a result" not in str(exc):
+            raise
+        # WITH ... a write without RETURNING: it ran, but a streamed statement reports no row count
+        yield [{"json": {"success": True, "rowcount": None}}]
+        return
+    if batch:
+        yield batch
+    elif count == 0 and cursor.description is None:
+        yield [{"json": {"success": True, "rowcount": cursor.rowcount}}]
 
 
 def _fields(p: PostgresParameters, item: dict, index: int) -> dict:

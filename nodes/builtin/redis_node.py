@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from typing import Any, Literal
 
 import redis
 from pydantic import Field, model_validator
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError
-from nodes.sdk.net import AddressPolicy, checked_addresses_async, open_connection
+from nodes.sdk.net import AddressPolicy, checked_addresses_async
+from nodes.sdk.redis_client import pinned_redis
 
 Operation = Literal["get", "set", "delete", "incr", "publish", "push", "pop", "list_range", "hash_get",
                     "hash_set", "hash_get_all"]
@@ -156,33 +154,4 @@ def _decoded(value: Any, parse: bool) -> Any:
 
 
 def _client(login: dict, addresses: list[str]) -> redis.Redis:
-    options = {"host": login["host"], "port": login["port"], "db": login.get("db", 0),
-               "username": login.get("username"), "password": login.get("password")}
-    pool = redis.ConnectionPool(connection_class=_PinnedSSL if login.get("ssl") else _Pinned, addresses=addresses,
-                                socket_connect_timeout=TIMEOUT_S, socket_timeout=TIMEOUT_S,
-                                retry=Retry(NoBackoff(), 1), **options)
-    return redis.Redis(connection_pool=pool)
-
-
-class _Pinned(redis.Connection):
-    """Connects to the checked addresses only, never to the name again."""
-
-    def __init__(self, *, addresses: list[str], **kwargs) -> None:
-        self.addresses = addresses
-        super().__init__(**kwargs)
-
-    def _connect(self) -> socket.socket:
-        sock = open_connection(self.addresses, self.port, self.socket_connect_timeout)
-        sock.settimeout(self.socket_timeout)
-        return sock
-
-
-class _PinnedSSL(redis.SSLConnection):
-    def __init__(self, *, addresses: list[str], **kwargs) -> None:
-        self.addresses = addresses
-        super().__init__(**kwargs)
-
-    def _connect(self) -> socket.socket:
-        sock = open_connection(self.addresses, self.port, self.socket_connect_timeout)
-        sock.settimeout(self.socket_timeout)
-        return self._wrap_socket_with_ssl(sock)
+    return pinned_redis(login, addresses, TIMEOUT_S)

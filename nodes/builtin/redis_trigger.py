@@ -16,11 +16,12 @@ import json
 import redis
 from pydantic import Field, field_validator
 
-from nodes.builtin.redis_node import _client
 from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError, TriggerSpec
 from nodes.sdk.net import AddressPolicy, checked_addresses_async
+from nodes.sdk.redis_client import pinned_redis
 
 POLL_S = 1.0  # a cancelled listener stops within this
+TIMEOUT_S = 10  # connect and read timeout, as the Redis node
 
 
 class RedisTriggerParameters(NodeParameters):
@@ -68,7 +69,7 @@ class RedisTrigger(Node):
         login = await ctx.credentials("redis")
         addresses = await checked_addresses_async(login["host"], login["port"], AddressPolicy.from_settings(ctx.settings))
         where = f"Redis {login['host']}:{login['port']}"
-        client = _client(login, addresses)
+        client = pinned_redis(login, addresses, TIMEOUT_S)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         channels, patterns = p.split()
         try:

@@ -16,25 +16,17 @@ lost connections are transient, so the node's retry settings apply.
 from __future__ import annotations
 
 import asyncio
-import functools
-import io
 from typing import Any, Literal
 
-import boto3
-import httpx
-from botocore.awsrequest import AWSPreparedRequest, AWSResponse
-from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
 )
 from pydantic import Field, model_validator
 
 from nodes.sdk import Node, NodeError, NodeParameters, NodeTransientError, NodeUserError
-from nodes.sdk.net import AddressPolicy, GuardedTransport
+from nodes.sdk.net import AddressPolicy
+from nodes.sdk.s3_client import guarded_s3
 
 TIMEOUT_S = 60
 MAX_LIST = 100_000
@@ -105,29 +97,22 @@ async def _upload_body(ctx, p: S3Parameters, item: dict, index: int) -> tuple[by
 
 
 def _call(login: dict, policy: AddressPolicy, p: S3Parameters, body: tuple[bytes, str] | None, index: int) -> Any:
-    config = Config(connect_timeout=TIMEOUT_S, read_timeout=TIMEOUT_S, retries={"max_attempts": 1},
-                    signature_version="s3v4")
-    client = boto3.client("s3", config=config, **login)
     where = f"s3://{p.bucket}/{p.key or p.prefix}"
-    with httpx.Client(transport=GuardedTransport(policy), trust_env=False, timeout=TIMEOUT_S) as http:
-        client.meta.events.register("before-send.s3", functools.partial(_send, http))
-        try:
+    try:
+        with guarded_s3(login, policy, TIMEOUT_S) as client:
             return _OPERATIONS[p.operation](client, p, body)
-        except NodeError:
-            raise
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-            code = error.get("Code", "error")
-            message = f"item {index}: S3 refused {p.operation} {where}: {code}: {error.get('Message', '')}".rstrip(": ")
-            if code in _TRANSIENT or status >= 500:
-                raise NodeTransientError(message, item_index=index) from None
-            raise NodeUserError(message, item_index=index) from None
-        except BotoCoreError as exc:
-            raise NodeTransientError(f"item {index}: could not reach S3 for {where}: {exc}", item_index=index) \
-                from None
-        finally:
-            client.close()
+    except NodeError:
+        raise
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        code = error.get("Code", "error")
+        message = f"item {index}: S3 refused {p.operation} {where}: {code}: {error.get('Message', '')}".rstrip(": ")
+        if code in _TRANSIENT or status >= 500:
+            raise NodeTransientError(message, item_index=index) from None
+        raise NodeUserError(message, item_index=index) from None
+    except BotoCoreError as exc:
+        raise NodeTransientError(f"item {index}: could not reach S3 for {where}: {exc}", item_index=index) from None
 
 
 def _list(client, p: S3Parameters, body: Any) -> list[dict]:
@@ -171,29 +156,3 @@ def _presign(client, p: S3Parameters, body: Any) -> dict:
 
 
 _OPERATIONS = {"list": _list, "get": _get, "put": _put, "delete": _delete, "presign": _presign}
-
-
-def _send(http: httpx.Client, request: AWSPreparedRequest, **_) -> AWSResponse:
-    """Send a signed botocore request with httpx through the address policy."""
-    body = request.body.read() if hasattr(request.body, "read") else request.body
-    headers = httpx.Headers(dict(request.headers.items()))
-    headers.setdefault("accept-encoding", "identity")  # botocore reads the body as sent, undecoded
-    try:
-        response = http.request(request.method, request.url, headers=headers, content=body)
-    except (httpx.InvalidURL, httpx.UnsupportedProtocol):
-        raise NodeUserError(f"{request.url.split('?')[0]} is not a valid http(s) URL; check the endpoint") from None
-    except httpx.ConnectTimeout:
-        raise ConnectTimeoutError(endpoint_url=request.url) from None
-    except httpx.TimeoutException:
-        raise ReadTimeoutError(endpoint_url=request.url) from None
-    except httpx.TransportError:
-        raise EndpointConnectionError(endpoint_url=request.url) from None
-    return AWSResponse(request.url, response.status_code, response.headers, _Body(response.content))
-
-
-class _Body(io.BytesIO):
-    """What botocore reads a response from: ``read`` and ``stream`` of urllib3's response."""
-
-    def stream(self, amt: int = 65536, decode_content: bool | None = None):
-        while chunk := self.read(amt):
-            yield chunk

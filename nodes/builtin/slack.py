@@ -13,19 +13,19 @@ credential's bot token:
 
 Errors name Slack's error code (``Slack refused chat.postMessage: channel_not_found``). A 429 answer is
 waited out as its ``Retry-After`` header says (up to 30 s, 3 times), then reported as transient, as are
-5xx answers and Slack's own transient errors. Calls go through the platform's address policy.
+5xx answers and Slack's own transient errors. Calls go through the platform's address policy (both through
+``nodes/sdk/jsonapi.py``, which the other SaaS nodes share).
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Literal
 
 import httpx
 from pydantic import Field, model_validator
 
 from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError
-from nodes.sdk.net import AddressPolicy, AsyncGuardedTransport
+from nodes.sdk.jsonapi import JsonApi
 
 MAX_ITEMS = 10_000
 PAGE_SIZE = 200  # Slack's recommended page size for cursor-paged methods
@@ -78,10 +78,9 @@ class Slack(Node):
     async def execute(self, ctx, items):
         login = await ctx.credentials("slack")
         base = login.get("api_base_url", "https://slack.com/api").rstrip("/")
-        transport = AsyncGuardedTransport(AddressPolicy.from_settings(ctx.settings))
-        async with httpx.AsyncClient(transport=transport, headers=login["headers"], timeout=30,
-                                     trust_env=False) as client:
-            api = _Api(client, base)
+        async with JsonApi.open(ctx, "Slack", base, login["headers"], max_wait_s=MAX_RETRY_AFTER_S,
+                                tries=RATE_LIMIT_TRIES) as http:
+            api = _Api(http)
             out: list[dict] = []
             for index in range(len(items)):
                 try:
@@ -93,24 +92,16 @@ class Slack(Node):
 
 
 class _Api:
-    def __init__(self, client: httpx.AsyncClient, base: str) -> None:
-        self.client, self.base = client, base
+    """Slack's methods over the shared JsonApi (address policy, Retry-After, 5xx); Slack's own ``ok: false``
+    answers (HTTP 200) are read here."""
+
+    def __init__(self, http: JsonApi) -> None:
+        self.http = http
 
     async def call(self, method: str, payload: dict, *, read: bool = False) -> dict:
-        for attempt in range(1, RATE_LIMIT_TRIES + 1):
-            try:
-                response = await (self.client.get(f"{self.base}/{method}", params=payload) if read else
-                                  self.client.post(f"{self.base}/{method}", json=payload))
-            except httpx.TransportError as exc:
-                raise NodeTransientError(f"Slack {method}: {type(exc).__name__}: {exc}") from None
-            if response.status_code == 429:
-                wait = _retry_after(response)
-                if wait > MAX_RETRY_AFTER_S or attempt == RATE_LIMIT_TRIES:
-                    raise NodeTransientError(f"Slack rate-limited {method}; it asks to retry after {wait} s")
-                await asyncio.sleep(wait)
-                continue
-            return _answer(method, response)
-        raise AssertionError("unreachable")  # pragma: no cover
+        response = await (self.http.request("GET", f"/{method}", params=payload) if read else
+                          self.http.request("POST", f"/{method}", json=payload))
+        return _answer(method, response)
 
     async def pages(self, method: str, payload: dict, key: str, limit: int) -> list[dict]:
         found: list[dict] = []
@@ -123,13 +114,6 @@ class _Api:
             if not cursor:
                 break
         return found[:limit]
-
-
-def _retry_after(response: httpx.Response) -> int:
-    try:
-        return max(int(response.headers.get("Retry-After", "1")), 0)
-    except ValueError:
-        return 1
 
 
 def _answer(method: str, response: httpx.Response) -> dict:

@@ -57,6 +57,16 @@ class NodeContext(Protocol):
     def respond(self, response: ResponseSpec) -> None:
         """Set the answer to the webhook call that started this execution."""
 
+    def tools(self) -> list[dict]:
+        """The nodes on this node's ``tools`` output as an LLM sees them: [{"name", "node", "description",
+        "parameters" (JSON schema)}] (see backend/engine/tools.py; the AI Agent node uses it)."""
+
+    async def call_tool(self, name: str, arguments: dict) -> dict:
+        """Run the tool ``name`` with ``arguments`` as its one input item, committed as a step of that node.
+
+        Returns {"node", "run_index", "status", "items": [json...], "error"}; the tool's failure is returned.
+        """
+
     async def put_binary(self, data: bytes | BinaryIO, *, mime_type: str, file_name: str = "") -> dict:
         """Store binary data; returns the reference to put in an item's ``binary``.
 

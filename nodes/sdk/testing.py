@@ -58,6 +58,7 @@ class FakeContext:
         node_name: str = "Node",
         mode: str = "manual",
         code_sandbox: CodeSandbox | None = None,
+        tools: dict[str, Callable[[dict], Any]] | None = None,
     ) -> None:
         self.node_class = node
         self._params = {} if params is None else params
@@ -76,6 +77,8 @@ class FakeContext:
         self.binaries: dict[str, bytes] = {}
         self.streamed: list[str] = []  # file names of binaries handed to put_binary as files
         self._code_sandbox = code_sandbox
+        self._tools = tools or {}
+        self.tool_calls: list[tuple[str, dict]] = []
 
     def raw_parameters(self) -> dict:
         return self._raw(0)
@@ -112,6 +115,24 @@ class FakeContext:
 
     def respond(self, response: ResponseSpec) -> None:
         self.responses.append(response)
+
+    def tools(self) -> list[dict]:
+        """``tools`` given as {name: function of the arguments returning items (or raising)}."""
+        return [{"name": name, "node": name, "description": (function.__doc__ or name).strip(),
+                 "parameters": {"type": "object", "properties": {}}} for name, function in self._tools.items()]
+
+    async def call_tool(self, name: str, arguments: dict) -> dict:
+        self.tool_calls.append((name, copy.deepcopy(arguments)))
+        if name not in self._tools:
+            raise NodeUserError(f"there is no tool named {name!r}")
+        run_index = sum(1 for called, _ in self.tool_calls if called == name) - 1
+        try:
+            result = self._tools[name](copy.deepcopy(arguments))
+            items = await result if inspect.isawaitable(result) else result
+        except Exception as exc:  # noqa: BLE001 - a tool's failure is returned, as the engine does
+            return {"node": name, "run_index": run_index, "status": "failed", "items": [], "error": str(exc)}
+        return {"node": name, "run_index": run_index, "status": "succeeded",
+                "items": [item.get("json", {}) for item in items], "error": None}
 
     async def put_binary(self, data: bytes | BinaryIO, *, mime_type: str, file_name: str = "") -> dict:
         if not isinstance(data, bytes | bytearray | memoryview):

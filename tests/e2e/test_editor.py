@@ -79,7 +79,7 @@ def test_build_run_and_serve_a_workflow(open_editor, account):
 
     # Activate: the panel shows the webhook's production and test URLs.
     page.get_by_role("switch", name="Active").click()
-    expect(page.get_by_text("Workflow is active")).to_be_visible()
+    expect(page.get_by_text("Workflow is active: its triggers are live")).to_be_visible()
     panel = editor.open("Webhook")
     panel.get_by_role("tab", name="Parameters").click()
     path = by_name["Webhook"]["parameters"]["path"]
@@ -107,7 +107,7 @@ def test_activating_serves_the_production_webhook(open_editor):
     editor = open_editor("Served", HOOK_DOUBLER)
     page = editor.page
     page.get_by_role("switch", name="Active").click()
-    expect(page.get_by_text("Workflow is active")).to_be_visible()
+    expect(page.get_by_text("Workflow is active: its triggers are live")).to_be_visible()
     url = editor.open("Hook").get_by_test_id("production-url").inner_text()
     response = _call_when_registered(url, {"n": 3})
     assert response.status_code == 200, response.text

@@ -37,7 +37,7 @@ def test_saving_an_active_workflow_shows_what_is_live_and_publish_makes_the_new_
     live = page.get_by_test_id("live-version")
     expect(live).to_have_count(0)  # inactive: nothing is live
     page.get_by_role("switch", name="Active").click()
-    expect(page.get_by_text("Workflow is active")).to_be_visible()
+    expect(page.get_by_text("Workflow is active: its triggers are live")).to_be_visible()
     expect(live).to_have_text("live v1")
     url = editor.open("Hook").get_by_test_id("production-url").inner_text()
     assert _greeting_becomes(url, "hello v1") == "hello v1"

@@ -112,6 +112,21 @@ def mariadb_url():
 
 
 @pytest.fixture(scope="session")
+def ssh_server() -> dict:
+    """The private sshd of `bash deploy/local/infra.sh up ssh` (`make test` starts it): host, port, user, the
+    client's key file, the host's public key file and (when infra.sh ran as root) a password."""
+    host, port = _require("LINKFLOW_TEST_SSH_HOST"), _require("LINKFLOW_TEST_SSH_PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+    except (OSError, ValueError) as exc:
+        pytest.fail(f"sshd at {host}:{port} is not reachable ({exc}); run `bash deploy/local/infra.sh up ssh`")
+    return {"host": host, "port": int(port), "user": _require("LINKFLOW_TEST_SSH_USER"),
+            "key_file": _require("LINKFLOW_TEST_SSH_KEY_FILE"),
+            "host_key_file": _require("LINKFLOW_TEST_SSH_HOST_KEY_FILE"),
+            "password": os.environ.get("LINKFLOW_TEST_SSH_PASSWORD")}
+
+
+@pytest.fixture(scope="session")
 def kafka_bootstrap():
     """The real Kafka broker of `bash deploy/local/infra.sh up kafka` (`make test` starts it)."""
     return _loopback_service("LINKFLOW_TEST_KAFKA_BOOTSTRAP", "kafka", "Kafka")
@@ -156,3 +171,51 @@ def s3_bucket(s3_endpoint, configure):
 def elasticsearch_url():
     """The real Elasticsearch 8.19 node of `bash deploy/local/infra.sh up elasticsearch` (`make test` starts it)."""
     return _loopback_service("LINKFLOW_TEST_ELASTICSEARCH_URL", "elasticsearch", "Elasticsearch")
+
+
+@pytest.fixture(scope="session")
+def imap_server() -> dict:
+    """The Dovecot of `bash deploy/local/infra.sh up imap` (`make test` starts it), checked to log in:
+    ``{"host", "port", "imaps_port", "user", "password"}`` (IMAPS and STARTTLS with a self-signed certificate
+    for localhost)."""
+    import imaplib
+
+    server = {"host": _require("LINKFLOW_TEST_IMAP_HOST"), "port": int(_require("LINKFLOW_TEST_IMAP_PORT")),
+              "imaps_port": int(_require("LINKFLOW_TEST_IMAPS_PORT")),
+              "user": _require("LINKFLOW_TEST_IMAP_USER"), "password": _require("LINKFLOW_TEST_IMAP_PASSWORD")}
+    try:
+        client = imaplib.IMAP4(server["host"], server["port"], timeout=5)
+        client.login(server["user"], server["password"])
+        client.logout()
+    except (OSError, imaplib.IMAP4.error) as exc:
+        pytest.fail(f"Dovecot at {server['host']}:{server['port']} does not let {server['user']} log in ({exc}); "
+                    "run `bash deploy/local/infra.sh up imap`")
+    return server
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url():
+    """The RabbitMQ of `bash deploy/local/infra.sh up rabbitmq` (`make test` starts it): an amqp:// URL (user
+    linkflow/linkflow, vhost /). Tests use queue and exchange names of their own and delete them."""
+    value = _require_service("LINKFLOW_TEST_RABBITMQ_URL", "rabbitmq")
+    url = urlsplit(value)
+    _loopback_port(url.hostname or "", url.port or 5672, value, "rabbitmq", "RabbitMQ")
+    return value
+
+
+def _require_service(variable: str, service: str) -> str:
+    value = os.environ.get(variable)
+    if not value:
+        message = (f"{variable} is not set: run `bash deploy/local/infra.sh up {service}` and "
+                   "`eval \"$(bash deploy/local/infra.sh env)\"`")
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return value
+
+
+def _loopback_port(host: str, port: int, value: str, service: str, name: str) -> None:
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as exc:
+        pytest.fail(f"{name} at {value} is not reachable ({exc}); run `bash deploy/local/infra.sh up {service}`")

@@ -47,14 +47,14 @@ def after_step_a_committed() -> None:
 
 def after_listener_queued() -> None:
     """A listener trigger queued its 25th execution (committed); the process dies before the message is
-    acknowledged to its source (the Kafka trigger's offset commit)."""
+    acknowledged to its source (the Kafka trigger's offset commit, the IMAP trigger's \\Seen flag)."""
     from backend.listeners.runner import Context
 
     queue = Context._queue
     queued = []
 
-    def dying(self, items):
-        execution_id = queue(self, items)
+    def dying(self, items, *args, **kwargs):
+        execution_id = queue(self, items, *args, **kwargs)
         queued.append(execution_id)
         if len(queued) == 25:
             _die()

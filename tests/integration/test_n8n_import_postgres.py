@@ -6,38 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
+import test_workflows_api_postgres
 from sqlalchemy import func, select
+from test_workflows_api_postgres import sign_in
 
-from backend.app import create_app
-from backend.auth.tokens import issue_access_token
-from backend.db import migrate
 from backend.db.session import session_scope
-from backend.executions import dispatch
-from backend.executions.worker_runtime import execute
-from backend.users.service import create_user
 from backend.workflows.models import Workflow
 
 pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "n8n"
 
 
-@pytest.fixture
-def api(configure, postgres_url):
-    configure(DATABASE_URL=postgres_url)
-    migrate.upgrade(postgres_url)
-    previous = dispatch._dispatcher
-    dispatch.register(lambda execution_id: execute(execution_id, "pg-test-worker"))
-    with TestClient(create_app()) as client:
-        yield client
-    dispatch._dispatcher = previous
-
-
-def sign_in(email: str) -> dict:
-    with session_scope() as session:
-        user, team = create_user(session, email=email, password="a long enough password")
-        user_id, team_id = user.id, team.id
-    return {"Authorization": f"Bearer {issue_access_token(user_id)[0]}", "X-Team-Id": team_id}
+api = test_workflows_api_postgres.api  # the fixture: the API on PostgreSQL with an in-process worker
 
 
 def test_import_then_run_on_postgres(api):

@@ -133,3 +133,41 @@ async def test_orders_pipeline_stores_publishes_archives_and_mails(postgres_url,
     s3 = boto3.client("s3", **aws)
     s3.delete_object(Bucket=bucket, Key="orders/7.json")
     s3.delete_bucket(Bucket=bucket)
+
+
+async def test_rabbitmq_order_events_queue_the_job_and_publish_the_status(rabbitmq_url):
+    import aio_pika
+
+    suffix = uuid.uuid4().hex[:8]
+    queue, exchange, listener = f"lf-jobs-{suffix}", f"lf-events-{suffix}", f"lf-events-in-{suffix}"
+    parts = urlsplit(rabbitmq_url)
+    login = {"host": parts.hostname, "port": parts.port, "vhost": "/", "user": parts.username,
+             "password": parts.password, "tls": False}
+    workflow, services = _bound("rabbitmq_order_events.json", {"Broker": login})
+    for node in workflow["nodes"]:  # our own queue and exchange on the shared broker
+        if node["type"] == "rabbitmq" and node["parameters"]["mode"] == "queue":
+            node["parameters"]["queue"] = queue
+        elif node["type"] == "rabbitmq":
+            node["parameters"]["exchange"] = exchange
+    connection = await aio_pika.connect(rabbitmq_url)
+    async with connection:
+        channel = await connection.channel()
+        events = await channel.declare_exchange(exchange, "topic", durable=True)
+        inbox = await channel.declare_queue(listener, auto_delete=False)
+        await inbox.bind(events, routing_key="orders.*")
+        try:
+            result = await _run(workflow, services, [{"json": {"id": 7, "status": "PAID", "total": 42}},
+                                                     {"json": {"id": 8, "status": "Open", "total": 5}}])
+            assert [i["json"]["success"] for i in result.output] == [True, True]
+            jobs = await channel.declare_queue(queue, durable=True)
+            bodies = [await jobs.get(no_ack=True), await jobs.get(no_ack=True)]
+            assert [json.loads(m.body) for m in bodies] == [{"id": 7, "status": "paid", "total": 42},
+                                                            {"id": 8, "status": "open", "total": 5}]
+            assert bodies[0].headers == {"source": "shop"}
+            published = [await inbox.get(no_ack=True), await inbox.get(no_ack=True)]
+            assert [(m.routing_key, m.body) for m in published] == [("orders.paid", b"Order 7 is paid"),
+                                                                    ("orders.open", b"Order 8 is open")]
+        finally:
+            await channel.queue_delete(queue)
+            await channel.queue_delete(listener)
+            await channel.exchange_delete(exchange)

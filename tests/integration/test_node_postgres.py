@@ -99,3 +99,28 @@ async def test_errors_name_the_servers_message(login):
 async def test_loopback_is_refused_without_the_allow_list(login):
     with pytest.raises(AddressRefused):
         await run_node(Postgres, [{"json": {}}], params={"query": "SELECT 1"}, credentials={"postgres": login})
+
+
+async def test_a_run_streams_a_query_in_batches_past_the_list_limit(login):
+    """In a workflow run the engine calls produce: 250,000 rows (over the 100,000 a list may hold) arrive in
+    batches of 1,000, read from the server row by row; the largest batch is all a step holds at once."""
+    from nodes.builtin.postgres import BATCH_ROWS, MAX_ROWS
+    from nodes.sdk.testing import FakeContext
+
+    rows = 250_000
+    params = {"query": f"SELECT g AS n, repeat('x', 100) AS pad FROM generate_series(1, {rows}) g"}
+    with pytest.raises(NodeUserError, match="more than 100,000 rows"):  # the list path keeps its limit
+        await _run(login, params, [{"json": {}}])
+    ctx = FakeContext(Postgres, params, credentials={"postgres": login}, settings=LOOPBACK)
+    count, largest, last = 0, 0, 0
+    async for batch in Postgres().produce(ctx, [{"json": {}}]):
+        count += len(batch)
+        largest = max(largest, len(batch))
+        last = batch[-1]["json"]["n"]
+    assert (count, largest, last) == (rows, BATCH_ROWS, rows) and rows > MAX_ROWS
+
+
+async def test_a_streamed_write_in_a_with_statement_still_runs(login):
+    params = {"query": "WITH gone AS (DELETE FROM customers WHERE id = 2 RETURNING id) SELECT count(*) AS n FROM gone"}
+    assert [i["json"] for i in await _run(login, params, [{"json": {}}])] == [{"n": 1}]
+    assert _rows(login, "SELECT id FROM customers ORDER BY id") == [(1,)]

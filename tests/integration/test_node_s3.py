@@ -66,10 +66,11 @@ async def test_put_list_get_delete_round_trip(login, bucket):
 
 async def test_list_follows_continuation_tokens(login, bucket, monkeypatch):
     import nodes.builtin.s3 as s3_module
+    import nodes.sdk.s3_client as s3_client
 
     monkeypatch.setattr(s3_module, "PAGE_SIZE", 2)  # pages of 2 instead of 1,000: five objects make three pages
     calls: list[str] = []
-    monkeypatch.setattr(s3_module, "_send", _counting(s3_module._send, calls))
+    monkeypatch.setattr(s3_client, "_send", _counting(s3_client._send, calls))
     client = boto3.client("s3", **login)
     for i in range(5):
         client.put_object(Bucket=bucket, Key=f"k{i}", Body=b"")

@@ -7,6 +7,7 @@ from ui.components.logs_panel import logs_panel
 from ui.components.ndv import ndv
 from ui.components.node_panel import node_panel
 from ui.components.shell import theme_toggle
+from ui.state import debug as _debug  # noqa: F401 - registers Debug in editor with the editor's hooks
 from ui.state.auth import AuthState
 from ui.state.diff import DiffState
 from ui.state.editor import EditorState

@@ -11,7 +11,8 @@ import reflex as rx
 from ui.api_client import ApiError
 from ui.editor import graph, pins
 from ui.state.auth import api_failed, call_api
-from ui.state.editor import EditorState
+from ui.state.editor import EditorState, on
+from ui.state.run import RunState
 
 
 async def pin_execution(editor: EditorState, execution_id: str):
@@ -30,8 +31,6 @@ async def pin_execution(editor: EditorState, execution_id: str):
         editor.commit({**graph.normalized(definition), "pin_data": merged})
     editor.debug_execution_id = execution_id
     editor.debug_note = _note(execution_id, pinned, skipped)
-    from ui.state.run import RunState
-
     (await editor.get_state(RunState)).show_execution(execution)
     return None
 
@@ -45,3 +44,11 @@ def _note(execution_id: str, pinned: dict, skipped: list[str]) -> str:
     if skipped:
         note += f" Not pinned (several outputs, or too large): {', '.join(skipped[:10])}."
     return note
+
+
+# ---- what the editor's events do here (ui/state/editor.py: the editor never imports this module) ------------
+@on("workflow_opened")
+async def _debug_from_the_url(editor: EditorState):
+    """/workflows/<id>?debug=<execution id>: pin that execution's outputs once the workflow is shown."""
+    debug = editor.router.url.query_parameters.get("debug", "")
+    return await pin_execution(editor, debug) if debug else None

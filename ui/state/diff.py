@@ -9,7 +9,7 @@ import reflex as rx
 from ui.api_client import ApiError
 from ui.editor import graph
 from ui.state.auth import api_failed, call_api
-from ui.state.editor import EditorState
+from ui.state.editor import EditorState, on
 
 READ_ONLY = {"draggable": False, "selectable": False, "deletable": False, "connectable": False}
 
@@ -89,3 +89,9 @@ class DiffState(rx.State):
     @rx.event
     def leave(self):
         self.clear()
+
+
+# ---- what the editor's events do here (ui/state/editor.py: the editor never imports this module) ------------
+@on("workflow_changed")
+async def _leave_diff(editor: EditorState, workflow_id: str) -> None:
+    (await editor.get_state(DiffState)).clear()

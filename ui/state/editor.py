@@ -7,7 +7,7 @@ a drag and reports back on drag stop, connect, drop and delete (see flow_canvas.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import reflex as rx
@@ -34,6 +34,47 @@ def palette_groups(catalog: list[dict], search: str) -> list[dict]:
                  "description": entry.get("description", "")})
     ordered = sorted(groups, key=lambda g: (order.get(g, len(order)), g))
     return [{"group": g, "label": labels.get(g, g.capitalize()), "items": groups[g]} for g in ordered]
+
+
+# ---- the panels' hooks -------------------------------------------------------------------------------
+# The editor is the hub: the panels (node panel, run, NDV, logs, pins, diff, debug) import it and register
+# here what they do when something happens in it; it never imports them (an import-linter contract in
+# pyproject.toml keeps it so). Each hook gets the EditorState and the event's arguments; `notify` returns
+# the answers that are not None, in order (lower `order` first, then registration order).
+EVENTS = {
+    "workflow_changed": "another workflow (its id, or '' when none) is shown: forget what belonged to the last",
+    "workflow_opened": "the workflow is loaded and shown; an answer is an event to send back",
+    "structure_changed": "the definition changed (edit, undo, save): show it as it is now",
+    "node_opened": "a node (its id) was opened from the canvas or the palette",
+    "canvas_clicked": "the empty canvas was clicked",
+    "open_node_id": "which node's panel is open (answer: its id), if any",
+    "run_finished": "the followed run finished",
+}
+Hook = Callable[..., Awaitable[Any]]
+_HOOKS: dict[str, list[tuple[int, int, Hook]]] = {}
+
+
+def on(event: str, order: int = 0) -> Callable[[Hook], Hook]:
+    if event not in EVENTS:
+        raise ValueError(f"unknown editor event {event!r}; one of {', '.join(EVENTS)}")
+
+    def register(hook: Hook) -> Hook:
+        hooks = _HOOKS.setdefault(event, [])
+        hooks.append((order, len(hooks), hook))
+        hooks.sort(key=lambda entry: entry[:2])
+        return hook
+
+    return register
+
+
+async def notify(state: rx.State, event: str, *args: Any) -> list:
+    """Run the panels' hooks for `event` with the editor (found from any `state`); their answers."""
+    editor = state if isinstance(state, EditorState) else await state.get_state(EditorState)
+    answers = []
+    for _, _, hook in _HOOKS.get(event, []):
+        if (answer := await hook(editor, *args)) is not None:
+            answers.append(answer)
+    return answers
 
 
 def live_label(live: int, latest: int, dirty: bool) -> str:
@@ -98,38 +139,18 @@ class EditorState(rx.State):
             return api_failed(exc) if exc.unauthorized else None
         self._open(workflow)
         self.palette = palette_groups(self._catalog, self.palette_search)
-        from ui.state.node_panel import NodePanelState
-        from ui.state.run import RunState
-
-        (await self.get_state(NodePanelState)).close()
-        (await self.get_state(RunState)).open_workflow(workflow["id"])
-        from ui.state.logs import LogsState
-        from ui.state.ndv import NdvState
-
-        (await self.get_state(NdvState)).open = False
-        (await self.get_state(LogsState)).executions = []  # the list belongs to the workflow shown before
-        from ui.state.diff import DiffState
-
-        (await self.get_state(DiffState)).clear()
         self.debug_execution_id = self.debug_note = ""
-        debug = self.router.url.query_parameters.get("debug", "")
-        if not debug:
-            return None
-        from ui.state.debug import pin_execution
-
-        return await pin_execution(self, debug)
+        await notify(self, "workflow_changed", workflow["id"])
+        answers = await notify(self, "workflow_opened")
+        return answers[0] if answers else None
 
     async def _forget_workflow(self) -> None:
-        from ui.state.node_panel import NodePanelState
-        from ui.state.run import RunState
-
         self.workflow_id, self.name, self.active = "", "", False
         self.latest_version = self.live_version = 0
         self._definition = graph.normalized(None)
         self.canvas_nodes, self.canvas_edges, self.selected_ids = [], [], []
         self.dirty, self.problems, self.workflow_problems = False, {}, []
-        (await self.get_state(NodePanelState)).close()
-        (await self.get_state(RunState)).open_workflow("")
+        await notify(self, "workflow_changed", "")
 
     @rx.event
     def back_to_list(self):
@@ -237,9 +258,7 @@ class EditorState(rx.State):
         return node
 
     async def _after_structure_change(self):
-        from ui.state.node_panel import NodePanelState
-
-        await (await self.get_state(NodePanelState)).sync(self)
+        await notify(self, "structure_changed")
 
     @rx.event
     async def drop_node(self, node_type: str, x: float, y: float):
@@ -253,13 +272,12 @@ class EditorState(rx.State):
     @rx.event
     async def add_node(self, node_type: str):
         """A palette click: the new node goes right of the open (or the one selected) node, connected to it."""
-        from ui.state.node_panel import NodePanelState
-
         entry = self.catalog_entry(node_type)
         if entry is None:
             return rx.toast.error(f"Unknown node type {node_type}")
-        panel = await self.get_state(NodePanelState)
-        anchor_id = panel.node_id or (self.selected_ids[0] if len(self.selected_ids) == 1 else None)
+        open_ids = await notify(self, "open_node_id")
+        anchor_id = (open_ids[0] if open_ids else None) or (self.selected_ids[0] if len(self.selected_ids) == 1
+                                                            else None)
         anchor = graph.node_by_id(self._definition, anchor_id) if anchor_id else None
         anchor_entry = self.catalog_entry(anchor["type"]) if anchor else None
         definition, node = graph.add_after(self._definition, entry, anchor_id if anchor else None, anchor_entry)
@@ -276,11 +294,7 @@ class EditorState(rx.State):
         return await self.add_node(self.palette[0]["items"][0]["type"])
 
     async def _open_node(self, node_id: str):
-        from ui.state.node_panel import NodePanelState
-        from ui.state.run import RunState
-
-        await (await self.get_state(NodePanelState)).show(self, node_id)
-        (await self.get_state(RunState)).focus(node_id)
+        await notify(self, "node_opened", node_id)
 
     def set_pin(self, name: str, items: list[dict] | None) -> None:
         """Pin (or with None unpin) a node's output; the canvas shows the pin badge."""
@@ -339,9 +353,7 @@ class EditorState(rx.State):
 
     @rx.event
     async def pane_clicked(self):
-        from ui.state.node_panel import NodePanelState
-
-        (await self.get_state(NodePanelState)).close()
+        await notify(self, "canvas_clicked")
 
     @rx.event
     async def undo(self):
@@ -460,9 +472,7 @@ class EditorState(rx.State):
     @rx.event
     async def save(self):
         _, events = await self.save_definition()
-        from ui.state.node_panel import NodePanelState
-
-        await (await self.get_state(NodePanelState)).sync(self)
+        await notify(self, "structure_changed")
         return events
 
     @rx.event

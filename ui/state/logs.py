@@ -7,7 +7,7 @@ import reflex as rx
 from ui.api_client import ApiError
 from ui.editor import logs
 from ui.state.auth import api_failed, call_api
-from ui.state.editor import EditorState
+from ui.state.editor import EditorState, on
 from ui.state.run import RunState
 
 PAGE = 20
@@ -58,3 +58,9 @@ class LogsState(rx.State):
         (await self.get_state(RunState)).show_execution(execution)
         self.tab = "logs"
         return None
+
+
+# ---- what the editor's events do here (ui/state/editor.py: the editor never imports this module) ------------
+@on("workflow_changed")
+async def _forget_executions(editor: EditorState, workflow_id: str) -> None:
+    (await editor.get_state(LogsState)).executions = []  # the list belongs to the workflow shown before

@@ -12,7 +12,7 @@ from ui.api_client import ApiError
 from ui.editor import ndv
 from ui.executions.view import preview_kind, preview_note
 from ui.state.auth import api_failed, call_api
-from ui.state.editor import EditorState
+from ui.state.editor import EditorState, on
 from ui.state.node_panel import NodePanelState
 from ui.state.run import RunState
 
@@ -177,3 +177,14 @@ class NdvState(rx.State):
     async def set_source(self, name: str):
         self.source, self.in_page = name, 0
         await self.refresh()
+
+
+# ---- what the editor's events do here (ui/state/editor.py: the editor never imports this module) ------------
+@on("workflow_changed")
+async def _close_for_another_workflow(editor: EditorState, workflow_id: str) -> None:
+    (await editor.get_state(NdvState)).open = False
+
+
+@on("run_finished", order=1)  # after the node panel took the run's data
+async def _refresh_after_run(editor: EditorState) -> None:
+    await (await editor.get_state(NdvState)).refresh()

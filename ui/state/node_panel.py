@@ -12,7 +12,7 @@ from ui.api_client import ApiError
 from ui.editor import forms, preview
 from ui.editor.forms import FormField
 from ui.state.auth import call_api
-from ui.state.editor import EditorState
+from ui.state.editor import EditorState, on
 from ui.state.pins import PinState
 
 NO_INPUT_HINT = "No input yet — run the previous node (or pin its output) to preview with real data."
@@ -374,3 +374,34 @@ def _put_setting(node: dict, path: str, value: Any) -> None:
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+# ---- what the editor's events do here (ui/state/editor.py: the editor never imports this module) ------------
+@on("workflow_changed")
+async def _close_for_another_workflow(editor: EditorState, workflow_id: str) -> None:
+    (await editor.get_state(NodePanelState)).close()
+
+
+@on("canvas_clicked")
+async def _close_on_canvas_click(editor: EditorState) -> None:
+    (await editor.get_state(NodePanelState)).close()
+
+
+@on("structure_changed")
+async def _sync_with_definition(editor: EditorState) -> None:
+    await (await editor.get_state(NodePanelState)).sync(editor)
+
+
+@on("node_opened")
+async def _show_node(editor: EditorState, node_id: str) -> None:
+    await (await editor.get_state(NodePanelState)).show(editor, node_id)
+
+
+@on("open_node_id")
+async def _open_node_id(editor: EditorState) -> str | None:
+    return (await editor.get_state(NodePanelState)).node_id or None
+
+
+@on("run_finished")
+async def _after_run(editor: EditorState) -> None:
+    await (await editor.get_state(NodePanelState)).after_run()

@@ -82,15 +82,7 @@ class NotificationRulesState(rx.State):
             body["secrets"] = {"url": url, "signing_secret": secret}
         elif kind == "email":
             body["config"] = {"recipients": recipients}
-        self.saving, self.channel_error = True, ""
-        try:
-            await call_api(self, "POST", "/notifications/channels", json=body)
-        except ApiError as exc:
-            self.channel_error = _sentence(exc.message)
-            return api_failed(exc) if exc.unauthorized else None
-        finally:
-            self.saving = False
-        return [NotificationRulesState.load, rx.toast.success(f"Channel “{name}” added")]
+        return await self._create("/notifications/channels", body, "channel_error", f"Channel “{name}” added")
 
     @rx.event
     async def send_test(self, channel_id: str, name: str):
@@ -103,11 +95,7 @@ class NotificationRulesState(rx.State):
 
     @rx.event
     async def delete_channel(self, channel_id: str):
-        try:
-            await call_api(self, "DELETE", f"/notifications/channels/{channel_id}")
-        except ApiError as exc:
-            return api_failed(exc)
-        return NotificationRulesState.load
+        return await self._change("DELETE", f"/notifications/channels/{channel_id}")
 
     @rx.event
     async def create_rule(self, form: dict):
@@ -131,28 +119,33 @@ class NotificationRulesState(rx.State):
                 body[field] = int(value)
         if self.trigger != "long_run":
             body.pop("threshold_s", None)
-        self.saving, self.rule_error = True, ""
-        try:
-            await call_api(self, "POST", "/notifications/rules", json=body)
-        except ApiError as exc:
-            self.rule_error = _sentence(exc.message)
-            return api_failed(exc) if exc.unauthorized else None
-        finally:
-            self.saving = False
-        return [NotificationRulesState.load, rx.toast.success(f"Rule “{name}” added")]
+        return await self._create("/notifications/rules", body, "rule_error", f"Rule “{name}” added")
 
     @rx.event
     async def toggle_rule(self, rule_id: str, state: str):
-        try:
-            await call_api(self, "PATCH", f"/notifications/rules/{rule_id}", json={"enabled": state != "on"})
-        except ApiError as exc:
-            return api_failed(exc)
-        return NotificationRulesState.load
+        return await self._change("PATCH", f"/notifications/rules/{rule_id}", {"enabled": state != "on"})
 
     @rx.event
     async def delete_rule(self, rule_id: str):
+        return await self._change("DELETE", f"/notifications/rules/{rule_id}")
+
+    async def _create(self, path: str, body: dict, error_field: str, done: str):
+        """POST a new channel or rule; the API's refusal shows under its form (`error_field`)."""
+        self.saving = True
+        setattr(self, error_field, "")
         try:
-            await call_api(self, "DELETE", f"/notifications/rules/{rule_id}")
+            await call_api(self, "POST", path, json=body)
+        except ApiError as exc:
+            setattr(self, error_field, _sentence(exc.message))
+            return api_failed(exc) if exc.unauthorized else None
+        finally:
+            self.saving = False
+        return [NotificationRulesState.load, rx.toast.success(done)]
+
+    async def _change(self, method: str, path: str, body: dict | None = None):
+        """PATCH or DELETE a row of the lists, then reload them."""
+        try:
+            await call_api(self, method, path, **({"json": body} if body is not None else {}))
         except ApiError as exc:
             return api_failed(exc)
         return NotificationRulesState.load

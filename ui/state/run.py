@@ -11,7 +11,7 @@ from ui.api_client import ApiClient, ApiError, Tokens
 from ui.editor import logs
 from ui.editor.pins import captured_event
 from ui.state.auth import AuthState, api_failed, call_api
-from ui.state.editor import EditorState
+from ui.state.editor import EditorState, notify, on
 
 POLL_SECONDS = 0.4
 LISTEN_SECONDS = 120  # the API's longest wait for a test event
@@ -156,10 +156,8 @@ class RunState(rx.State):
                 self.status, self.error = execution["status"], execution.get("error") or ""
                 self.runs, self._data = node_runs(execution.get("steps", []))
                 self.timeline = logs.timeline(execution.get("steps", []))
-                from ui.state.node_panel import NodePanelState
-
-                panel = await self.get_state(NodePanelState)
-                self.focus(panel.node_id)
+                open_ids = await notify(self, "open_node_id")
+                self.focus(open_ids[0] if open_ids else "")
                 if self.status in FINISHED:
                     self.running = False
                     if self._capture_event:  # "Run this node" and Run use the captured event from now on
@@ -168,10 +166,7 @@ class RunState(rx.State):
                                                execution.get("steps", []))
                         if event is not None:
                             self.input_text = json.dumps(event, indent=2, ensure_ascii=False)
-                    await panel.after_run()
-                    from ui.state.ndv import NdvState
-
-                    await (await self.get_state(NdvState)).refresh()
+                    await notify(self, "run_finished")  # the node panel's pins and previews, the NDV's panes
                     yield _finished_toast(self.status, self.error)
                     return
             await asyncio.sleep(POLL_SECONDS)
@@ -251,3 +246,14 @@ def _ports(value):
 
 def _pretty(value) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str) if value is not None else ""
+
+
+# ---- what the editor's events do here (ui/state/editor.py: the editor never imports this module) ------------
+@on("workflow_changed")
+async def _open_workflow(editor: EditorState, workflow_id: str) -> None:
+    (await editor.get_state(RunState)).open_workflow(workflow_id)
+
+
+@on("node_opened", order=1)  # after the node panel showed it
+async def _focus_node(editor: EditorState, node_id: str) -> None:
+    (await editor.get_state(RunState)).focus(node_id)

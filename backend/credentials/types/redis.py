@@ -8,16 +8,13 @@ certificate is checked against.
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import redis
 from pydantic import Field, SecretStr
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from backend.credentials.types._http import server_addresses
 from backend.credentials.types.base import CredentialFields, CredentialType, TestResult, secret
-from nodes.sdk.net import open_connection
+from nodes.sdk.redis_client import pinned_redis
 
 
 class RedisFields(CredentialFields):
@@ -66,35 +63,4 @@ def _check(params: dict, addresses: list[str], timeout_s: float) -> TestResult:
 
 
 def _client(params: dict, addresses: list[str], timeout_s: float) -> redis.Redis:
-    options = {k: v for k, v in params.items() if k != "ssl"}
-    pool = redis.ConnectionPool(
-        connection_class=_CheckedSSLConnection if params["ssl"] else _CheckedConnection, addresses=addresses,
-        socket_connect_timeout=timeout_s, socket_timeout=timeout_s,
-        retry=Retry(NoBackoff(), 0), **options)  # one try: a test answers now, not after backoffs
-    return redis.Redis(connection_pool=pool)
-
-
-class _CheckedConnection(redis.Connection):
-    def __init__(self, *, addresses: list[str], **kwargs) -> None:
-        self.addresses = addresses
-        super().__init__(**kwargs)
-
-    def _connect(self) -> socket.socket:
-        sock = open_connection(self.addresses, self.port, self.socket_connect_timeout)
-        sock.settimeout(self.socket_timeout)
-        return sock
-
-
-class _CheckedSSLConnection(redis.SSLConnection):
-    def __init__(self, *, addresses: list[str], **kwargs) -> None:
-        self.addresses = addresses
-        super().__init__(**kwargs)
-
-    def _connect(self) -> socket.socket:
-        sock = open_connection(self.addresses, self.port, self.socket_connect_timeout)
-        sock.settimeout(self.socket_timeout)
-        try:
-            return self._wrap_socket_with_ssl(sock)  # checks the certificate against self.host, the name
-        except (OSError, redis.RedisError):
-            sock.close()
-            raise
+    return pinned_redis(params, addresses, timeout_s, retries=0)  # one try: a test answers now, not after backoffs

@@ -23,6 +23,7 @@ class Stripe(CredentialType):
     Fields = StripeFields
 
     def inject(self, values: StripeFields) -> dict:
+        """The bearer header (what HTTP Request applies) and the API's base URL (what the Stripe node calls)."""
         return {"headers": {"Authorization": f"Bearer {values.secret_key.get_secret_value()}"},
                 "api_base_url": values.api_base_url.rstrip("/")}
 

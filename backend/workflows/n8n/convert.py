@@ -19,7 +19,7 @@ from typing import Any
 
 from backend import json_limits
 from backend.errors import UserError
-from backend.workflows.n8n import integrations, vendor_triggers
+from backend.workflows.n8n import ai, integrations, integrations_saas, vendor_triggers
 from backend.workflows.n8n.js_lexer import Refused, Unsupported
 from backend.workflows.n8n.nodes import CONVERTERS, CREDENTIAL_TYPES, Converted, NodeJob
 from backend.workflows.n8n.values import convert_value
@@ -30,8 +30,12 @@ MAX_NODES = 1_000
 FORBIDDEN_KEYS = frozenset({"__proto__", "constructor", "prototype"})
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _STICKY = "n8n-nodes-base.stickyNote"
-CONVERTERS = {**CONVERTERS, **integrations.CONVERTERS, **vendor_triggers.CONVERTERS}
-CREDENTIAL_TYPES = {**CREDENTIAL_TYPES, **integrations.CREDENTIAL_TYPES, **vendor_triggers.CREDENTIAL_TYPES}
+CONVERTERS = {**CONVERTERS, **integrations.CONVERTERS, **ai.CONVERTERS}
+CREDENTIAL_TYPES = {**CREDENTIAL_TYPES, **integrations.CREDENTIAL_TYPES, **ai.CREDENTIAL_TYPES}
+CONVERTERS.update(integrations_saas.CONVERTERS)
+CREDENTIAL_TYPES.update(integrations_saas.CREDENTIAL_TYPES)
+CONVERTERS.update(vendor_triggers.CONVERTERS)
+CREDENTIAL_TYPES.update(vendor_triggers.CREDENTIAL_TYPES)
 
 
 class N8nImportError(UserError):
@@ -260,6 +264,7 @@ def convert(data: dict) -> Result:
     _check_keys(data)
     nodes, connections = _shape(data)
     flow = _Workflow(data)
+    nodes, connections = ai.merge_models(nodes, connections, flow.problem)
     flow.data_nodes = {n["name"]: n for n in nodes}
     lf_nodes, stickies = [], []
     try:

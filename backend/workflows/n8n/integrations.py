@@ -1,5 +1,5 @@
 """Converters for n8n's integration nodes that have a LinkFlow counterpart: Postgres, Redis, S3, Send Email, Kafka,
-and the Redis Trigger and Kafka Trigger.
+and the Redis Trigger and Kafka Trigger; RabbitMQ and its trigger are at the end.
 
 Same contract as ``nodes.py``: a converter returns ``Converted`` or raises ``Unsupported`` for the whole
 node; ``NodeJob.value`` converts (or reports) each parameter value.
@@ -240,3 +240,123 @@ def _slack(job: NodeJob, params: dict, version: float) -> Converted:
 
 CONVERTERS["n8n-nodes-base.slack"] = _slack
 CREDENTIAL_TYPES["slackApi"] = ("slack", "slack")
+
+from backend.workflows.n8n import saas  # noqa: E402 - GitHub, GitLab, Jira, Notion, Airtable
+
+CONVERTERS.update(saas.CONVERTERS)
+CREDENTIAL_TYPES.update(saas.CREDENTIAL_TYPES)
+
+def _ssh(job: NodeJob, params: dict, version: float) -> Converted:
+    resource = params.get("resource", "command")
+    operation = params.get("operation", "execute" if resource == "command" else "upload")
+    if resource == "command" and operation == "execute":
+        return Converted("ssh", {"resource": "command", "operation": "execute",
+                                 "command": job.value(params.get("command", ""), "command"),
+                                 "cwd": job.value(params.get("cwd", "/"), "cwd")})  # n8n runs in / by default
+    if resource == "file" and operation == "upload":
+        out = {"resource": "file", "operation": "upload", "path": job.value(params.get("path", ""), "path"),
+               "binary_property": params.get("binaryPropertyName") or "data"}
+        if _options(params).get("fileName"):
+            out["file_name"] = job.value(_options(params)["fileName"], "options.fileName")
+        return Converted("ssh", out)
+    if resource == "file" and operation == "download":
+        return Converted("ssh", {"resource": "file", "operation": "download",
+                                 "path": job.value(params.get("path", ""), "path"),
+                                 "binary_property": params.get("binaryPropertyName") or "data"})
+    raise Unsupported(f"SSH {resource} {operation!r} is not converted")
+
+
+CONVERTERS["n8n-nodes-base.ssh"] = _ssh
+CREDENTIAL_TYPES.update(sshPassword=("ssh", "ssh"), sshPrivateKey=("ssh", "ssh"))
+
+def _email_read_imap(job: NodeJob, params: dict, version: float) -> Converted:
+    """n8n's Email Trigger (IMAP), v1 and v2: same parameters; n8n's forceReconnect and trackLastMessageId
+    have no counterpart (LinkFlow always tracks the last UID and reconnects on failures)."""
+    options = _options(params)
+    out: dict[str, Any] = {"mailbox": str(_static(params, "mailbox", "INBOX") or "INBOX"),
+                           "post_process_action": _static(params, "postProcessAction", "read"),
+                           "format": _static(params, "format", "simple"),
+                           "download_attachments": bool(params.get("downloadAttachments", False)),
+                           "attachment_prefix": str(params.get("dataPropertyAttachmentsPrefixName") or "attachment_")}
+    if out["post_process_action"] not in ("read", "nothing"):
+        raise Unsupported(f"action after reading {out['post_process_action']!r} is not converted")
+    if out["format"] not in ("simple", "resolved", "raw"):
+        raise Unsupported(f"email format {out['format']!r} is not converted")
+    if options.get("customEmailConfig"):
+        out["custom_email_config"] = str(_static(options, "customEmailConfig"))
+    if options.get("allowUnauthorizedCerts"):
+        job.problems.append({"node": job.name, "parameter": "options.allowUnauthorizedCerts", "expression": None,
+                             "severity": "warning", "reason": "set allow_unauthorized_certs on the imap "
+                             "credential instead (LinkFlow keeps it with the login)"})
+    return _no_input(Converted("email_read_imap", out))
+
+
+CONVERTERS["n8n-nodes-base.emailReadImap"] = _email_read_imap
+CREDENTIAL_TYPES["imap"] = ("imap", "imap")
+
+def _rabbitmq(job: NodeJob, params: dict, version: float) -> Converted:
+    """n8n's RabbitMQ node (send a message); its messages become persistent (LinkFlow's default)."""
+    operation = params.get("operation", "sendMessage")
+    if operation != "sendMessage":
+        raise Unsupported(f"RabbitMQ operation {operation!r} is not converted (LinkFlow acknowledges a trigger's "
+                          "message once its execution is queued)")
+    options = _options(params)
+    mode = params.get("mode", "queue")
+    if mode not in ("queue", "exchange"):
+        raise Unsupported(f"RabbitMQ mode {mode!r} is not converted")
+    out: dict[str, Any] = {"mode": mode, "durable": bool(options.get("durable", True)),
+                           "auto_delete": bool(options.get("autoDelete", False)),
+                           "send_input_data": bool(params.get("sendInputData", True))}
+    if mode == "queue":
+        out["queue"] = job.value(params.get("queue", ""), "queue")
+    else:
+        out.update(exchange=job.value(params.get("exchange", ""), "exchange"),
+                   exchange_type=params.get("exchangeType", "fanout"),
+                   routing_key=job.value(params.get("routingKey", ""), "routingKey"))
+        if out["exchange_type"] not in ("direct", "fanout", "topic", "headers"):
+            raise Unsupported(f"exchange type {out['exchange_type']!r} is not converted")
+    if not out["send_input_data"]:
+        out["message"] = job.value(params.get("message", ""), "message")
+    headers = (options.get("headers") or {}).get("header") or []
+    out["headers"] = {h.get("key", ""): job.value(h.get("value", ""), f"options.headers.{h.get('key')}")
+                      for h in headers if h.get("key")}
+    for unsupported in ("alternateExchange", "arguments", "exclusive"):
+        if options.get(unsupported):
+            raise Unsupported(f"option {unsupported!r} is not converted; declare the queue or exchange beforehand")
+    return Converted("rabbitmq", out)
+
+
+def _rabbitmq_trigger(job: NodeJob, params: dict, version: float) -> Converted:
+    options = _options(params)
+    if options.get("contentIsBinary"):
+        raise Unsupported("binary content (contentIsBinary) is not converted; the content arrives as text")
+    acknowledge = options.get("acknowledge", "immediately")
+    if acknowledge == "laterMessageNode":
+        raise Unsupported("acknowledging from a later RabbitMQ node is not converted; LinkFlow acknowledges a "
+                          "message once its execution is queued")
+    if acknowledge != "immediately":
+        job.problems.append({"node": job.name, "parameter": "options.acknowledge", "expression": None,
+                             "severity": "warning", "reason": "n8n acknowledged when the execution finished; "
+                             "LinkFlow acknowledges once the execution is durably queued (a crash before that "
+                             "redelivers the message)"})
+    bindings = (options.get("binding") or {}).get("bindings") or []
+    if len(bindings) > 1:
+        raise Unsupported("more than one binding is not converted; bind the queue to the other exchanges beforehand")
+    out: dict[str, Any] = {"queue": str(_static(params, "queue")),
+                           "assert_queue": bool(options.get("assertQueue", True)),
+                           "durable": bool(options.get("durable", True)),
+                           "auto_delete": bool(options.get("autoDelete", False)),
+                           "json_parse_body": bool(options.get("jsonParseBody", False)),
+                           "only_content": bool(options.get("onlyContent", False))}
+    if bindings:
+        out.update(binding_exchange=str(bindings[0].get("exchange", "")),
+                   binding_routing_key=str(bindings[0].get("routingKey", "")))
+    parallel = options.get("parallelMessages", -1)
+    if isinstance(parallel, int) and parallel > 0:
+        out["prefetch"] = min(parallel, 1000)
+    return _no_input(Converted("rabbitmq_trigger", out))
+
+
+CONVERTERS["n8n-nodes-base.rabbitmq"] = _rabbitmq
+CONVERTERS["n8n-nodes-base.rabbitmqTrigger"] = _rabbitmq_trigger
+CREDENTIAL_TYPES["rabbitmq"] = ("rabbitmq", "rabbitmq")

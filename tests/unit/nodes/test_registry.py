@@ -13,6 +13,12 @@ CORE_TYPES = {
     "extract_from_file", "convert_to_file", "compression", "read_write_file", "compare_datasets",
     "xml", "html", "markdown",
     "postgres", "mysql", "redis", "s3", "send_email", "kafka", "slack", "redis_trigger", "kafka_trigger",
+    "openai", "ai_agent",
+    "github", "gitlab", "jira", "notion", "airtable", "google_sheets",
+    "telegram", "discord", "stripe", "twilio", "sendgrid", "rss_read", "hubspot",
+    "ssh",
+    "email_read_imap",
+    "rabbitmq", "rabbitmq_trigger",
     "github_trigger", "stripe_trigger", "slack_trigger", "telegram_trigger",
 }
 
@@ -71,4 +77,9 @@ def test_a_node_type_must_say_whether_it_has_side_effects():
 def test_the_built_in_nodes_with_side_effects_are_those_that_act_outside_linkflow():
     acting = {entry["type"] for entry in default_registry().catalog() if entry["side_effects"]}
     assert acting == {"http_request", "code", "execute_workflow", "wait", "read_write_file",  # it writes server files
-                      "postgres", "mysql", "redis", "s3", "send_email", "kafka", "slack"}
+                      "postgres", "mysql", "redis", "s3", "send_email", "kafka", "slack",
+                      "openai", "ai_agent",
+                      "github", "gitlab", "jira", "notion", "airtable", "google_sheets",
+                      "telegram", "discord", "stripe", "twilio", "sendgrid", "rss_read", "hubspot",
+                      "ssh",
+                      "rabbitmq"}

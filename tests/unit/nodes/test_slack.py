@@ -93,7 +93,7 @@ async def test_a_long_retry_after_is_transient(slack, monkeypatch):
     import nodes.builtin.slack as slack_module
 
     monkeypatch.setattr(slack_module, "MAX_RETRY_AFTER_S", 0)
-    with pytest.raises(NodeTransientError, match="rate-limited chat.postMessage; it asks to retry after 1 s"):
+    with pytest.raises(NodeTransientError, match="Slack rate-limited POST /api/chat.postMessage; it asks to retry after 1 s"):
         await _run(slack, {"channel": "C_RATE", "text": "x"})
 
 

@@ -88,8 +88,7 @@ TARGETS = {
     "http_basic": lambda h, p: {"username": "ada", "password": "pw-1234", "test_url": f"http://{_netloc(h, p)}/"},
     "slack": lambda h, p: {"bot_token": "xoxb-1234", "api_base_url": f"http://{_netloc(h, p)}/api"},
     "stripe": lambda h, p: {"secret_key": "sk_test_1234", "api_base_url": f"http://{_netloc(h, p)}"},
-    "github": lambda h, p: {"access_token": "ghp_1234", "api_base_url": f"http://{_netloc(h, p)}"},
-    "telegram": lambda h, p: {"bot_token": "1234:abcd", "api_base_url": f"http://{_netloc(h, p)}"},
+    "openai": lambda h, p: {"api_key": "sk-1234", "base_url": f"http://{_netloc(h, p)}/v1"},
     "oauth2": lambda h, p: {"grant_type": "client_credentials", "client_id": "app", "client_secret": "cs-1234",
                             "token_url": f"http://{_netloc(h, p)}/token"},
     "aws_s3": lambda h, p: {"access_key_id": "AKID1234", "secret_access_key": "sk-1234",
@@ -98,8 +97,25 @@ TARGETS = {
     "redis": lambda h, p: {"host": h, "port": p, "password": "pw-1234"},
     "smtp": lambda h, p: {"host": h, "port": p, "security": "none", "username": "mailer", "password": "pw-1234"},
     "mysql": lambda h, p: {"host": h, "port": p, "database": "app", "user": "app", "password": "pw-1234"},
+    "github": lambda h, p: {"access_token": "ghp_1234", "api_base_url": f"http://{_netloc(h, p)}"},
+    "gitlab": lambda h, p: {"access_token": "glpat-1234", "server_url": f"http://{_netloc(h, p)}"},
+    "jira": lambda h, p: {"site_url": f"http://{_netloc(h, p)}", "email": "ada@example.com", "api_token": "t-1234"},
+    "notion": lambda h, p: {"api_key": "secret_1234", "api_base_url": f"http://{_netloc(h, p)}/v1"},
+    "airtable": lambda h, p: {"access_token": "pat1234", "api_base_url": f"http://{_netloc(h, p)}/v0"},
+    "google_sheets": lambda h, p: {"auth_type": "api_key", "api_key": "AIza1234",
+                                   "api_base_url": f"http://{_netloc(h, p)}/v4"},
     "kafka": lambda h, p: {"bootstrap_servers": _netloc(h, p), "security_protocol": "SASL_PLAINTEXT",
                            "username": "app", "password": "pw-1234"},
+    "telegram": lambda h, p: {"bot_token": "1234:tok", "api_base_url": f"http://{_netloc(h, p)}"},
+    "discord_webhook": lambda h, p: {"webhook_url": f"http://{_netloc(h, p)}/api/webhooks/1/tok-1234"},
+    "discord_bot": lambda h, p: {"bot_token": "bot-1234", "api_base_url": f"http://{_netloc(h, p)}/api/v10"},
+    "twilio": lambda h, p: {"account_sid": "AC" + "0" * 32, "auth_token": "tw-1234",
+                            "api_base_url": f"http://{_netloc(h, p)}"},
+    "sendgrid": lambda h, p: {"api_key": "SG.1234", "api_base_url": f"http://{_netloc(h, p)}"},
+    "hubspot": lambda h, p: {"access_token": "pat-1234", "api_base_url": f"http://{_netloc(h, p)}"},
+    "ssh": lambda h, p: {"host": h, "port": p, "username": "app", "password": "pw-1234"},
+    "imap": lambda h, p: {"host": h, "port": p, "security": "none", "user": "app", "password": "pw-1234"},
+    "rabbitmq": lambda h, p: {"host": h, "port": p, "vhost": "/", "user": "app", "password": "pw-1234"},
 }
 
 # (how the host is written, the listener it reaches)
@@ -125,8 +141,9 @@ async def _test(type_name: str, values: dict) -> TestResult:
     return await ctype.test(ctype.Fields.model_validate(values))
 
 
-URL_TYPES = {"api_key_header", "bearer_token", "http_basic", "slack", "stripe", "oauth2", "aws_s3", "github",
-             "telegram"}
+URL_TYPES = {"api_key_header", "bearer_token", "http_basic", "slack", "stripe", "oauth2", "aws_s3", "openai",
+             "github", "gitlab", "jira", "notion", "airtable", "google_sheets",
+             "telegram", "discord_webhook", "discord_bot", "twilio", "sendgrid", "hubspot"}
 UNPARSABLE_IN_URLS = {"0177.0.0.1"}  # httpx will not parse an octal address in a URL
 
 
@@ -173,7 +190,9 @@ async def test_control_the_allow_list_lets_the_same_test_connect(listeners, monk
     assert listener.connections() >= 1
 
 
-REDIRECTING_TYPES = ["api_key_header", "bearer_token", "http_basic", "slack", "stripe", "github", "telegram"]
+REDIRECTING_TYPES = ["api_key_header", "bearer_token", "http_basic", "slack", "stripe", "openai",
+                     "github", "gitlab", "jira", "notion", "airtable", "google_sheets",
+                     "telegram"]
 
 
 @pytest.mark.parametrize("type_name", REDIRECTING_TYPES)

@@ -90,7 +90,12 @@ def test_the_registry_refuses_duplicate_names_and_names_the_known_types():
 def test_the_catalog_has_every_builtin_with_its_secret_fields_flagged():
     catalog = {entry["type"]: entry for entry in default_registry().catalog()}
     assert set(catalog) == {"api_key_header", "http_basic", "bearer_token", "oauth2", "smtp", "postgres",
-                            "redis", "aws_s3", "slack", "stripe", "kafka", "mysql", "github", "telegram"}
+                            "redis", "aws_s3", "slack", "stripe", "kafka", "mysql", "openai",
+                            "github", "gitlab", "jira", "notion", "airtable", "google_sheets",
+                            "telegram", "discord_webhook", "discord_bot", "twilio", "sendgrid", "hubspot",
+                            "ssh",
+                            "imap",
+                            "rabbitmq"}
     assert len(CREDENTIAL_TYPES) == len(catalog)
     for entry in catalog.values():
         properties = entry["fields_schema"]["properties"]

@@ -32,10 +32,10 @@ async def test_telegram_token_is_tested_with_get_me_and_never_shown():
     with FakeTelegram() as telegram:
         good = await _test("telegram", {"bot_token": TELEGRAM_TOKEN, "api_base_url": telegram.url})
         bad = await _test("telegram", {"bot_token": "999:wrong-token", "api_base_url": telegram.url})
-    assert good.ok and good.message == "bot @linkflow_test_bot"
+    assert good.ok and good.message == "authenticated as @linkflow_bot (LinkFlow)"
     assert not bad.ok and bad.message == "Telegram refused the token (401): Unauthorized"
     closed = await _test("telegram", {"bot_token": TELEGRAM_TOKEN, "api_base_url": "http://127.0.0.1:9"})
-    assert not closed.ok and TELEGRAM_TOKEN not in closed.message and "***" in closed.message, closed.message
+    assert not closed.ok and TELEGRAM_TOKEN not in closed.message and "<token>" in closed.message, closed.message
 
 
 def test_github_injection_carries_the_api_headers():

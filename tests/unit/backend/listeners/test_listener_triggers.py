@@ -74,12 +74,16 @@ def test_activation_refuses_a_listener_without_its_credential(api, api_user):
     assert api.get(f"/api/v1/workflows/{workflow_id}", headers=owner.headers).json()["active"] is False
 
 
-def test_bad_listener_parameters_are_refused_when_saved(api, api_user):
+def test_bad_listener_parameters_save_as_a_draft_that_cannot_be_activated(api, api_user):
     owner = api_user("owner@example.com")
-    refused = api.post("/api/v1/workflows", headers=owner.headers, json={
+    saved = api.post("/api/v1/workflows", headers=owner.headers, json={
         "name": "orders", "definition": redis_trigger_workflow(redis_credential(owner.team_id), channels=" , ")})
+    assert saved.status_code == 201, saved.text
+    assert any("name at least one channel" in w["message"] for w in saved.json()["warnings"])
+    refused = api.post(f"/api/v1/workflows/{saved.json()['id']}/activate", headers=owner.headers)
     assert refused.status_code == 422
     assert "name at least one channel" in refused.text
+    assert listeners(saved.json()["id"]) == []
 
 
 def _row(workflow_id: str) -> runner._Row:

@@ -467,3 +467,44 @@ def test_redis_and_kafka_triggers_convert_to_listener_triggers():
     assert ("On order", "options.parallelProcessing", "warning") in report
     assert any(p["node"] == "Dynamic" and "fixed value" in p["reason"] and p["severity"] == "error"
                for p in result.report)
+
+
+def test_rabbitmq_node_and_trigger_convert():
+    from backend.workflows.n8n.service import convert_file
+
+    trigger = {"name": "On order", "type": "n8n-nodes-base.rabbitmqTrigger", "typeVersion": 1, "position": [0, 0],
+               "parameters": {"queue": "orders", "options": {
+                   "jsonParseBody": True, "onlyContent": True, "parallelMessages": 5, "acknowledge": "executionFinishes",
+                   "binding": {"bindings": [{"exchange": "shop", "routingKey": "orders.*"}]}}},
+               "credentials": {"rabbitmq": {"id": "3", "name": "Broker"}}}
+    to_queue = {"name": "To queue", "type": "n8n-nodes-base.rabbitmq", "typeVersion": 1.1, "position": [200, 0],
+                "parameters": {"queue": "done", "options": {"headers": {"header": [
+                    {"key": "source", "value": "={{ $json.id }}"}]}}},
+                "credentials": {"rabbitmq": {"id": "3", "name": "Broker"}}}
+    to_exchange = {"name": "To exchange", "type": "n8n-nodes-base.rabbitmq", "typeVersion": 1.1, "position": [400, 0],
+                   "parameters": {"mode": "exchange", "exchange": "events", "exchangeType": "topic",
+                                  "routingKey": "orders.done", "sendInputData": False, "message": "={{ $json.id }}",
+                                  "options": {"durable": False}}}
+    acks_later = {**to_queue, "name": "Ack", "parameters": {"operation": "deleteMessage"}}
+    binary = {**trigger, "name": "Binary", "parameters": {"queue": "q", "options": {"contentIsBinary": True}}}
+    result = convert_file(json.dumps(_n8n([trigger, to_queue, to_exchange, acks_later, binary], {
+        "On order": {"main": [[{"node": "To queue", "type": "main", "index": 0}]]},
+        "To queue": {"main": [[{"node": "To exchange", "type": "main", "index": 0}]]}})))
+    nodes = {n["name"]: n for n in result.workflow["nodes"]}
+    assert (nodes["On order"]["type"], nodes["On order"]["parameters"]) == ("rabbitmq_trigger", {
+        "queue": "orders", "assert_queue": True, "durable": True, "auto_delete": False, "json_parse_body": True,
+        "only_content": True, "binding_exchange": "shop", "binding_routing_key": "orders.*", "prefetch": 5})
+    assert (nodes["To queue"]["type"], nodes["To queue"]["parameters"]) == ("rabbitmq", {
+        "mode": "queue", "queue": "done", "durable": True, "auto_delete": False, "send_input_data": True,
+        "headers": {"source": "{{ $json.id }}"}})
+    assert nodes["To exchange"]["parameters"] == {
+        "mode": "exchange", "exchange": "events", "exchange_type": "topic", "routing_key": "orders.done",
+        "durable": False, "auto_delete": False, "send_input_data": False, "message": "{{ $json.id }}", "headers": {}}
+    assert not any(nodes[n].get("disabled") for n in ("On order", "To queue", "To exchange"))
+    assert nodes["Ack"]["disabled"] and nodes["Binary"]["disabled"]
+    assert ("On order", "rabbitmq", "rabbitmq", "Broker") in {
+        (c["node_name"], c["slot"], c["type"], c["name"]) for c in result.credentials}
+    report = {(p["node"], p["parameter"], p["severity"]) for p in result.report}
+    assert ("On order", "options.acknowledge", "warning") in report
+    assert any(p["node"] == "Ack" and "deleteMessage" in p["reason"] for p in result.report)
+    assert any(p["node"] == "Binary" and "contentIsBinary" in p["reason"] for p in result.report)

@@ -1,8 +1,8 @@
 """vendor_webhooks: one row per vendor trigger node (GitHub, Stripe, Slack, Telegram) with its registration at
 the vendor, its sealed secret and its last error
 
-Revision ID: 0015_vendor_webhooks
-Revises: 0014_trigger_listeners
+Revision ID: 0016_vendor_webhooks
+Revises: 0015_listener_cursors
 Create Date: 2026-12-05 18:30:00.000000
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import backend.db.base
 
-revision: str = '0015_vendor_webhooks'
-down_revision: str | None = '0014_trigger_listeners'
+revision: str = '0016_vendor_webhooks'
+down_revision: str | None = '0015_listener_cursors'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
