@@ -47,17 +47,19 @@ def credentials_command(args: argparse.Namespace) -> int:
     from backend.db.session import session_scope
     from backend.errors import UserError
     from backend.variables.service import reseal_secrets
+    from backend.vendorhooks.service import reseal_secrets as reseal_vendor_hooks
 
     try:
-        with session_scope() as session:  # one transaction: credentials, secret variables, 2FA secrets
+        with session_scope() as session:  # one transaction: credentials, secret variables, 2FA and webhook secrets
             count = rotate(session)
             variables = reseal_secrets(session)
             two_factor = reseal_two_factor(session)
+            vendor_hooks = reseal_vendor_hooks(session)
     except UserError as exc:  # a row sealed with a key that is no longer listed: nothing was changed
         print(f"linkflow: {exc.message}; nothing was changed", file=sys.stderr)
         return 2
     print(json.dumps({"rotated": count, "secret_variables": variables, "two_factor_secrets": two_factor,
-                      "key_id": current_vault().current_kid}))
+                      "vendor_webhook_secrets": vendor_hooks, "key_id": current_vault().current_kid}))
     return 0
 
 

@@ -324,3 +324,14 @@ def _unit_of_work(session: Session | None) -> Iterator[Session]:
         return
     with session_scope() as own:
         yield own
+
+
+def injection_in_session(session: Session, team_id: str, credential_id: str) -> tuple[str, dict]:
+    """(type, injection) of a team's credential, read in the caller's transaction (activation uses it to
+    register vendor webhooks without a second connection); nothing is recorded or renewed."""
+    row = _row(session, team_id, credential_id)
+    ctype = default_registry().get(row.type)
+    try:
+        return row.type, ctype.inject(_stored_fields(ctype, row))
+    except CredentialProblem as exc:
+        raise UserError(f"credential {row.name!r}: {_scrubbed(str(exc), _stored_fields(ctype, row))}") from None

@@ -13,6 +13,7 @@ from backend.notifications import models as _notifications  # noqa: F401
 from backend.schedules import models as _schedules  # noqa: F401
 from backend.users import models as _users  # noqa: F401
 from backend.variables import models as _variables  # noqa: F401
+from backend.vendorhooks import models as _vendorhooks  # noqa: F401
 from backend.webhooks import models as _webhooks  # noqa: F401
 from backend.workflows import models as _workflows  # noqa: F401
 

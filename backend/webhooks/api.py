@@ -41,7 +41,7 @@ from backend.errors import NotFound, UserError, error_body
 from backend.settings import get_settings
 from backend.storage.binary import StorageBinaryStore
 from backend.storage.service import get_storage
-from backend.webhooks import facts, listeners, resume
+from backend.webhooks import facts, listeners, resume, vendor_intake
 from backend.webhooks.intake import SpooledBody, read_body, read_webhook_body, request_item
 from backend.webhooks.persist import ordered_id
 from backend.webhooks.runs import Outcome, Trigger, queue_run, run_inline
@@ -70,6 +70,10 @@ async def production_webhook(request: Request) -> Response:
     target = version_target(route.version_id)
     trigger = Trigger(route.team_id, route.workflow_id, route.workflow_name, route.node_id, "webhook")
     seen = _Seen()
+    vendor = target.vendors.get(route.node_id)
+    if vendor is not None:  # GitHub, Stripe, Slack, Telegram: the vendor's signature decides (vendor_intake.py)
+        return await _recorded(request, trigger, route.path,
+                               vendor_intake.answer(request, trigger, target, route.path, vendor, seen), seen)
     return await _recorded(request, trigger, route.path, _answer(request, trigger, target, params, seen), seen)
 
 

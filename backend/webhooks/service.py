@@ -107,9 +107,12 @@ def _lacks_path(node: object) -> bool:
     return isinstance(parameters, dict) and not str(parameters.get("path") or "").strip(" /")
 
 
-def register_workflow_webhooks(session: Session, workflow: Workflow, definition: dict) -> list[Webhook]:
-    """Replace ``workflow``'s registrations with the Webhook triggers of ``definition``."""
+def register_workflow_webhooks(session: Session, workflow: Workflow, definition: dict,
+                               extra: Iterable[tuple[str, str, str]] = ()) -> list[Webhook]:
+    """Replace ``workflow``'s registrations with the Webhook triggers of ``definition`` and ``extra``
+    (node id, method, path) routes (vendor triggers: backend/vendorhooks)."""
     wanted = [(node_id, params.method, normalise(params.path)) for node_id, params in webhook_nodes(definition)]
+    wanted += [(node_id, method, normalise(path)) for node_id, method, path in extra]
     _refuse_duplicates_within(wanted)
     held = {(row.method, row.path) for row in registered_webhooks(session, workflow.id)}
     claims.lock_registry(session)

@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
 
 from backend.db.session import session_scope
 from backend.engine.definition import WorkflowDefinition
 from backend.engine.plan import InvalidWorkflow, compile_plan
 from backend.errors import NotFound
+from backend.vendorhooks.service import VendorTarget, vendor_nodes
 from backend.webhooks.persist import dumps
 from backend.webhooks.service import webhook_nodes
 from backend.workflows.models import WorkflowVersion
@@ -40,6 +43,7 @@ class Target:
     save_data: str  # all | errors | none
     timeout_s: float
     vars_probe: dict  # the definition when it reads $vars, else {} (engine_services scans it per call)
+    vendors: dict[str, VendorTarget] = field(default_factory=dict)  # vendor trigger node id -> node and parameters
 
 
 def compile_target(definition: dict, version_id: str | None = None) -> Target:
@@ -56,7 +60,18 @@ def compile_target(definition: dict, version_id: str | None = None) -> Target:
         version_id=version_id, definition=definition, definition_json=dumps(definition), runnable=runnable,
         triggers=triggers, save_data=settings.get("save_data", "all"),
         timeout_s=timeout_s, vars_probe=definition if "$vars" in json.dumps(definition) else {},
+        vendors=_vendor_targets(definition),
     )
+
+
+def _vendor_targets(definition: dict) -> dict[str, VendorTarget]:
+    found = {}
+    for node, trigger in vendor_nodes(definition):
+        try:
+            found[node["id"]] = VendorTarget(trigger, trigger.Parameters.model_validate(node.get("parameters") or {}))
+        except ValidationError:
+            continue  # activation refuses such a node; a request to it finds no trigger (404)
+    return found
 
 
 def version_target(version_id: str) -> Target:

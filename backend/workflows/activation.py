@@ -14,6 +14,7 @@ from backend.billing import hooks as billing
 from backend.events.outbox import emit
 from backend.listeners.service import remove_workflow_listeners, sync_workflow_listeners
 from backend.schedules.service import remove_workflow_schedules, sync_workflow_schedules
+from backend.vendorhooks import service as vendorhooks
 from backend.webhooks.service import register_workflow_webhooks, unregister_workflow_webhooks
 from backend.workflows.models import Workflow
 from backend.workflows.service import (
@@ -35,7 +36,8 @@ def activate(session: Session, workflow: Workflow, *, user_id: str | None) -> Wo
     checked_definition(version.definition)
     _require_trigger(version.definition)
     workflow.active, workflow.active_version_id = True, version.id
-    register_workflow_webhooks(session, workflow, version.definition)  # Conflict names the other workflow
+    vendor_plan = vendorhooks.plan(session, workflow, version.definition)  # GitHub/Stripe/Slack/Telegram triggers
+    register_workflow_webhooks(session, workflow, version.definition, vendor_plan.routes)  # Conflict names the other
     sync_workflow_schedules(session, workflow, version.definition)
     sync_workflow_listeners(session, workflow, version.definition)  # Redis/Kafka triggers: backend/listeners
     billing.check_active_workflows(session, workflow.team_id)  # 402 past the plan's active workflows
@@ -44,6 +46,7 @@ def activate(session: Session, workflow: Workflow, *, user_id: str | None) -> Wo
         "version_id": version.id, "version": version.number})
     audit(session, workflow, "workflow.activate", user_id, {"version": version.number})
     session.flush()
+    vendorhooks.register(session, vendor_plan)  # last: calls the vendors, undoes its own calls if one fails
     return workflow
 
 
@@ -51,6 +54,7 @@ def deactivate(session: Session, workflow: Workflow, *, user_id: str | None) -> 
     was_active = workflow.active
     workflow.active, workflow.active_version_id = False, None
     unregister_workflow_webhooks(session, workflow.id)
+    vendorhooks.unregister_workflow(session, workflow.id)  # deletes the webhooks at the vendors
     remove_workflow_schedules(session, workflow.id)
     remove_workflow_listeners(session, workflow.id)
     if was_active:
@@ -72,5 +76,5 @@ def _require_trigger(definition: dict) -> None:
         found = f" (it has only: {', '.join(sorted(kinds))})" if kinds else ""
         raise InvalidDefinition(
             f"the workflow has no trigger that can start it on its own{found}; add a Webhook, "
-            "Schedule, Redis Trigger or Kafka Trigger before activating it",
+            "Schedule, Redis Trigger, Kafka Trigger or a vendor trigger (GitHub, Stripe, Slack, Telegram) before activating it",
             [{"node": None, "message": "an active workflow needs a webhook, schedule or listener trigger"}])

@@ -17,6 +17,7 @@ from backend.errors import Conflict
 from backend.executions.dispatch import commit_then_dispatch
 from backend.users.models import Role
 from backend.users.roles import at_least
+from backend.vendorhooks import service as vendorhooks
 from backend.workflows import activation, runs, service, transfer
 from backend.workflows.diff import diff_definitions
 from backend.workflows.models import Workflow
@@ -28,6 +29,7 @@ from backend.workflows.schemas import (
     RunRequest,
     TriggerListenerOut,
     TriggerStatusOut,
+    VendorHookOut,
     VersionOut,
     VersionPage,
     VersionSummary,
@@ -121,7 +123,9 @@ def update_workflow(workflow_id: str, body: WorkflowUpdate, db: Db, who: Editor)
 
 @router.delete("/{workflow_id}", status_code=204)
 def delete_workflow(workflow_id: str, db: Db, who: Editor) -> Response:
-    service.delete_workflow(db, service.get_workflow(db, who.team_id, workflow_id), user_id=who.user_id)
+    workflow = service.get_workflow(db, who.team_id, workflow_id)
+    vendorhooks.unregister_workflow(db, workflow.id)  # its GitHub/Stripe/Telegram webhooks go with it
+    service.delete_workflow(db, workflow, user_id=who.user_id)
     return Response(status_code=204)
 
 
@@ -186,7 +190,12 @@ def diff_draft(workflow_id: str, body: DraftDiffRequest, db: Db, who: Viewer) ->
 @router.post("/{workflow_id}/activate", response_model=WorkflowOut)
 def activate_workflow(workflow_id: str, db: Db, who: Editor) -> WorkflowOut:
     workflow = service.get_workflow(db, who.team_id, workflow_id)
-    return workflow_out(db, activation.activate(db, workflow, user_id=who.user_id), who)
+    try:
+        return workflow_out(db, activation.activate(db, workflow, user_id=who.user_id), who)
+    except vendorhooks.RegistrationFailed as exc:  # rolled back; the trigger's status keeps the vendor's message
+        db.rollback()
+        vendorhooks.record_failure(exc)
+        raise
 
 
 @router.post("/{workflow_id}/deactivate", response_model=WorkflowOut)
@@ -197,12 +206,16 @@ def deactivate_workflow(workflow_id: str, db: Db, who: Editor) -> WorkflowOut:
 
 @router.get("/{workflow_id}/triggers", response_model=TriggerStatusOut)
 def workflow_triggers(workflow_id: str, db: Db, who: Viewer) -> TriggerStatusOut:
-    """The listener triggers of the active workflow: listening, or the error that stops them (and the retry)."""
+    """The listener triggers of the active workflow: listening, or the error that stops them (and the retry);
+    and its vendor webhook triggers: registered at the vendor (with the URL it calls) or not, and the last error."""
     from backend.listeners.service import list_workflow_listeners
 
     workflow = service.get_workflow(db, who.team_id, workflow_id)
     return TriggerStatusOut(active=workflow.active, listeners=[
-        TriggerListenerOut.model_validate(row) for row in list_workflow_listeners(db, workflow.id)])
+        TriggerListenerOut.model_validate(row) for row in list_workflow_listeners(db, workflow.id)], vendor_hooks=[
+        VendorHookOut(node_id=row.node_id, node_type=row.node_type, vendor=row.vendor, status=row.status,
+                      url=vendorhooks.public_url(row), error=row.error, registered_at=row.registered_at,
+                      updated_at=row.updated_at) for row in vendorhooks.list_status(db, workflow.id)])
 
 
 @router.post("/{workflow_id}/run", response_model=RunAccepted, status_code=202)

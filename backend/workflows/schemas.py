@@ -183,6 +183,21 @@ class TriggerListenerOut(BaseModel):
     updated_at: datetime
 
 
+class VendorHookOut(BaseModel):
+    """A vendor webhook trigger (GitHub, Stripe, Slack, Telegram): registered at the vendor or not, and why not.
+    Its secret is never part of it."""
+
+    node_id: str
+    node_type: str
+    vendor: str
+    status: str  # registered | not_registered
+    url: str | None  # what the vendor calls, while registered (Slack: paste it into the app's Event Subscriptions)
+    error: str | None  # the last registration (or deletion) error, with the vendor's message
+    registered_at: datetime | None
+    updated_at: datetime
+
+
 class TriggerStatusOut(BaseModel):
     active: bool
     listeners: list[TriggerListenerOut]
+    vendor_hooks: list[VendorHookOut] = []

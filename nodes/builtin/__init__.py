@@ -15,6 +15,7 @@ from nodes.builtin.execute_workflow import ExecuteWorkflow
 from nodes.builtin.extract_from_file import ExtractFromFile
 from nodes.builtin.filter import Filter
 from nodes.builtin.github import GitHub
+from nodes.builtin.github_trigger import GitHubTrigger
 from nodes.builtin.gitlab import GitLab
 from nodes.builtin.google_sheets import GoogleSheets
 from nodes.builtin.html_node import Html
@@ -48,13 +49,16 @@ from nodes.builtin.send_email import SendEmail
 from nodes.builtin.sendgrid import SendGrid
 from nodes.builtin.set import Set
 from nodes.builtin.slack import Slack
+from nodes.builtin.slack_trigger import SlackTrigger
 from nodes.builtin.sort import Sort
 from nodes.builtin.split_out import SplitOut
 from nodes.builtin.ssh import Ssh
 from nodes.builtin.stop_and_error import StopAndError
 from nodes.builtin.stripe import Stripe
+from nodes.builtin.stripe_trigger import StripeTrigger
 from nodes.builtin.switch import Switch
 from nodes.builtin.telegram import Telegram
+from nodes.builtin.telegram_trigger import TelegramTrigger
 from nodes.builtin.twilio import Twilio
 from nodes.builtin.wait import Wait
 from nodes.builtin.webhook import Webhook
@@ -64,6 +68,7 @@ NODE_TYPES = [
     # triggers
     ManualTrigger, Webhook, Schedule, RedisTrigger, KafkaTrigger, RabbitMqTrigger,
     EmailReadImap,
+    GitHubTrigger, StripeTrigger, SlackTrigger, TelegramTrigger,
     # flow
     If, Switch, Merge, Filter, Loop, Wait, ExecuteWorkflow, StopAndError, NoOp,
     # data

@@ -21,6 +21,7 @@ _ALLOWED_ATTRS = {
     "type", "version", "display_name", "group", "icon", "description", "inputs", "outputs",
     "Parameters", "credential_slots", "trigger", "execute", "output_ports", "dynamic_outputs", "side_effects",
     "batchable", "accepts_streams", "produce",
+    "vendor", "secret_header",  # vendor webhook triggers (nodes/sdk/vendor_webhook.py)
 }
 
 
@@ -51,7 +52,7 @@ class TriggerSpec:
     message, which returns once the execution is durably queued (see ``nodes.sdk.listener``).
     """
 
-    kind: Literal["manual", "webhook", "schedule", "listener"]
+    kind: Literal["manual", "webhook", "schedule", "listener", "vendor_webhook"]
 
 
 class Node:

@@ -7,10 +7,16 @@ only writes down what went by (method, path, Idempotency-Key, form fields), and 
   so a test can kill the calling process while "Stripe" has its request;
 * ``fail_next(prefix, status)``: answer the next matching request with a Stripe-shaped error
   without forwarding it (a Stripe outage).
+
+One addition to stripe-mock's answers: a created webhook endpoint gets the ``secret`` (``whsec_...``) that
+Stripe's API reference says the create call returns (and only it); stripe-mock's fixture has none. The secrets
+given out are kept in ``endpoint_secrets`` (endpoint id -> secret) so a test can sign events as Stripe does.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +38,7 @@ class StripeProxy:
         self.upstream = upstream.rstrip("/")
         self.seen: list[Seen] = []
         self.answers: list[tuple[str, str, dict | None]] = []
+        self.endpoint_secrets: dict[str, str] = {}
         self.arrived = threading.Event()  # a held request is waiting
         self._hold: str | None = None
         self._released = threading.Event()
@@ -58,7 +65,7 @@ class StripeProxy:
                 proxy._answered(self.command, self.path, answer)
                 passed = {k: v for k, v in answer.headers.items()
                           if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")}
-                self._answer(answer.status_code, passed, answer.content)
+                self._answer(answer.status_code, passed, proxy._with_secret(self.command, self.path, answer))
 
             def _answer(self, status: int, headers: dict, body: bytes) -> None:
                 try:
@@ -94,6 +101,16 @@ class StripeProxy:
             body = None
         with self._lock:
             self.answers.append((method, path.split("?")[0], body))
+
+    def _with_secret(self, method: str, path: str, answer: httpx.Response) -> bytes:
+        if method != "POST" or path.split("?")[0] != "/v1/webhook_endpoints" or answer.status_code != 200:
+            return answer.content
+        endpoint = answer.json()
+        endpoint["id"] = f"we_{secrets.token_hex(8)}"  # stripe-mock answers every create with one fixture id
+        endpoint["secret"] = f"whsec_{secrets.token_hex(16)}"
+        with self._lock:
+            self.endpoint_secrets[endpoint["id"]] = endpoint["secret"]
+        return json.dumps(endpoint).encode()
 
     def answer(self, path_prefix: str, method: str = "POST") -> dict | None:
         """What stripe-mock answered to the last such request (e.g. the Checkout Session and its url)."""

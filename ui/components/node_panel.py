@@ -159,6 +159,34 @@ def _webhook_urls() -> rx.Component:
     )
 
 
+def _vendor_status() -> rx.Component:
+    """A vendor trigger's webhook at GitHub/Stripe/Slack/Telegram: registered (with the URL it calls) or not, and
+    the last error, e.g. the vendor's message when activation was refused."""
+    registered = NodePanelState.vendor_status == "registered"
+    return rx.cond(
+        NodePanelState.vendor != "",
+        rx.vstack(
+            rx.hstack(
+                rx.badge(rx.cond(registered, "Registered", "Not registered"),
+                         color_scheme=rx.cond(registered, "green", "gray"), data_testid="vendor-status"),
+                rx.text("webhook at ", NodePanelState.vendor, size="1", color=rx.color("gray", 11)),
+                rx.spacer(),
+                rx.icon_button(rx.icon("refresh-cw", size=12), size="1", variant="ghost",
+                               aria_label="Refresh trigger status", on_click=NodePanelState.refresh_vendor_status),
+                align="center", width="100%",
+            ),
+            rx.cond(NodePanelState.vendor_url != "", _url_row("Vendor webhook URL", NodePanelState.vendor_url)),
+            rx.cond(NodePanelState.vendor_error != "",
+                    rx.text(NodePanelState.vendor_error, size="1", color=rx.color("red", 11),
+                            data_testid="vendor-error")),
+            rx.text("Activating the workflow registers the webhook at ", NodePanelState.vendor,
+                    "; deactivating deletes it.", size="1", color=rx.color("gray", 10)),
+            spacing="2", padding="10px", border_radius="8px", background=rx.color("accent", 2),
+            border=f"1px solid {rx.color('accent', 5)}", width="100%", data_testid="vendor-trigger",
+        ),
+    )
+
+
 def _listen() -> rx.Component:
     return rx.cond(
         RunState.listening,
@@ -194,6 +222,7 @@ def _credential_slot(slot) -> rx.Component:
 def _parameters() -> rx.Component:
     return rx.vstack(
         _webhook_urls(),
+        _vendor_status(),
         rx.foreach(NodePanelState.credential_slots, _credential_slot),
         rx.cond(NodePanelState.fields.length() == 0,
                 rx.text("This node has no parameters.", size="2", color=rx.color("gray", 10))),

@@ -45,6 +45,10 @@ class NodePanelState(rx.State):
     credential_slots: list[dict] = []  # [{slot, label, types, value, options: [{id, name}]}]
     production_url: str = ""
     test_url: str = ""
+    vendor: str = ""  # a vendor webhook trigger's vendor ("GitHub"...), else ""
+    vendor_status: str = ""  # registered | not_registered
+    vendor_url: str = ""
+    vendor_error: str = ""
     preview_hint: str = ""  # shown under expression previews when there is no data to evaluate against
 
     _drafts: dict[str, tuple[str, str]] = {}
@@ -57,6 +61,7 @@ class NodePanelState(rx.State):
             self._drafts, self.name_error, self._previews = {}, "", {}
         self.node_id = node_id
         await self.sync(editor)
+        await self._load_vendor_status(editor)
         await self._preview_all(editor)
 
     def close(self) -> None:
@@ -99,9 +104,30 @@ class NodePanelState(rx.State):
              "options": [{"id": NO_CREDENTIAL, "name": "(none)"},
                          *({"id": c["id"], "name": f"{c['name']} · {c['type']}"} for c in editor.credentials_of(types))]}
             for slot, types in (entry.get("credential_slots") or {}).items()]
+        self.vendor = entry.get("display_name", "").removesuffix(" Trigger") \
+            if entry.get("trigger") == "vendor_webhook" else ""
         hook = next((h for h in editor.webhooks if h["id"] == self.node_id), None)
         self.production_url = hook["production_url"] if hook else ""
         self.test_url = hook["test_url"] if hook else ""
+
+    async def _load_vendor_status(self, editor: EditorState) -> None:
+        """A vendor trigger's registration at its vendor, from GET /workflows/{id}/triggers."""
+        self.vendor_status, self.vendor_url, self.vendor_error = "not_registered", "", ""
+        if not self.vendor or not editor.workflow_id:
+            return
+        try:
+            found = await call_api(self, "GET", f"/workflows/{editor.workflow_id}/triggers")
+        except ApiError as exc:
+            self.vendor_error = f"the trigger's status could not be read: {exc.message}"
+            return
+        row = next((r for r in found.get("vendor_hooks") or [] if r["node_id"] == self.node_id), None)
+        if row is not None:
+            self.vendor_status, self.vendor_url = row["status"], row.get("url") or ""
+            self.vendor_error = row.get("error") or ""
+
+    @rx.event
+    async def refresh_vendor_status(self):
+        await self._load_vendor_status(await self.get_state(EditorState))
 
     def _node(self, editor: EditorState) -> dict | None:
         if not self.node_id:

@@ -12,6 +12,8 @@ SLACK_API = "https://slack.com/api"
 
 class SlackFields(CredentialFields):
     bot_token: SecretStr = secret(description="Bot User OAuth Token (starts with xoxb-)")
+    signing_secret: SecretStr = secret(SecretStr(""), description="The app's signing secret (Basic Information > "
+                                       "App Credentials); only the Slack Trigger needs it")
     api_base_url: str = Field(SLACK_API, description="Slack Web API base URL (change only for a proxy or tests)")
 
 
@@ -25,7 +27,9 @@ class Slack(CredentialType):
     def inject(self, values: SlackFields) -> dict:
         """The bearer header (what HTTP Request applies) and the API's base URL (what the Slack node calls)."""
         return {"headers": {"Authorization": f"Bearer {values.bot_token.get_secret_value()}"},
-                "api_base_url": values.api_base_url.rstrip("/")}
+                "api_base_url": values.api_base_url.rstrip("/"),
+                **({"signing_secret": values.signing_secret.get_secret_value()}
+                   if values.signing_secret.get_secret_value() else {})}
 
     async def test(self, values: SlackFields) -> TestResult:
         url = values.api_base_url.rstrip("/") + "/auth.test"

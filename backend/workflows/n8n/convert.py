@@ -19,7 +19,7 @@ from typing import Any
 
 from backend import json_limits
 from backend.errors import UserError
-from backend.workflows.n8n import ai, integrations, integrations_saas
+from backend.workflows.n8n import ai, integrations, integrations_saas, vendor_triggers
 from backend.workflows.n8n.js_lexer import Refused, Unsupported
 from backend.workflows.n8n.nodes import CONVERTERS, CREDENTIAL_TYPES, Converted, NodeJob
 from backend.workflows.n8n.values import convert_value
@@ -34,6 +34,8 @@ CONVERTERS = {**CONVERTERS, **integrations.CONVERTERS, **ai.CONVERTERS}
 CREDENTIAL_TYPES = {**CREDENTIAL_TYPES, **integrations.CREDENTIAL_TYPES, **ai.CREDENTIAL_TYPES}
 CONVERTERS.update(integrations_saas.CONVERTERS)
 CREDENTIAL_TYPES.update(integrations_saas.CREDENTIAL_TYPES)
+CONVERTERS.update(vendor_triggers.CONVERTERS)
+CREDENTIAL_TYPES.update(vendor_triggers.CREDENTIAL_TYPES)
 
 
 class N8nImportError(UserError):

@@ -1,4 +1,5 @@
-"""A stand-in for GitHub's REST API on 127.0.0.1, for tests (GitHub itself cannot be reached from here).
+"""A stand-in for GitHub's REST API and webhook deliveries on 127.0.0.1, for tests (GitHub itself cannot be
+reached from here). One fake serves both the GitHub node's tests and the GitHub Trigger's.
 
 Follows the REST API docs, version 2022-11-28 (https://docs.github.com/en/rest?apiVersion=2022-11-28):
 ``GET /user``, ``GET /repos/{owner}/{repo}``, ``GET|POST /repos/{owner}/{repo}/issues``,
@@ -8,26 +9,52 @@ Follows the REST API docs, version 2022-11-28 (https://docs.github.com/en/rest?a
 ``errors``; an assignee ``nobody`` is invalid); a token other than ``TOKEN`` gets 401 ``Bad credentials``. Repository ``octo/busy`` answers every
 (method, path) once with 429 and ``Retry-After: 1``, and ``octo/spent`` once with 403,
 ``x-ratelimit-remaining: 0`` and ``x-ratelimit-reset`` one second ahead (GitHub's primary rate limit).
+
+Repository webhooks (https://docs.github.com/en/rest/repos/webhooks): ``POST /repos/{owner}/{repo}/hooks``
+answers 201 with the hook (its secret shown as ``********``), ``DELETE /repos/{owner}/{repo}/hooks/{hook_id}``
+204; hooks exist only on ``REPO`` (any other repository's hooks are 404 "Not Found"); a URL that is not http(s)
+is 422 "Validation Failed", a second hook with the same URL 422 "Hook already exists on this repository".
+Deliveries (https://docs.github.com/en/webhooks/webhook-events-and-payloads) are a JSON POST with
+``X-GitHub-Event``, ``X-GitHub-Delivery``, ``X-Hub-Signature-256: sha256=<HMAC-SHA256 of the body under the
+hook's secret>``; GitHub sends a ``ping`` when a hook is created, this fake when a test calls ``ping``.
+
+    with FakeGitHub() as github:               # FakeGitHub(host="127.0.0.2") to listen elsewhere
+        github.url                             # the API base URL
+        github.calls                           # [(method, path, query, body), ...]
+        github.hooks                           # {hook_id: {"owner", "repo", "events", "config": {"url", "secret"}}}
+        github.deliver(hook_id, "push", {...})  # POST a signed delivery to the hook's URL; the httpx.Response
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import itertools
+import json
 import re
+import threading
 import time
+import uuid
+
+import httpx
 
 from tests.fakes._http import FakeApi
 
 TOKEN = "ghp_test_token"
+REPO = ("octo-org", "hello-world")  # the repository that takes webhooks
 DOCS = "https://docs.github.com/rest"
 RELEASES = [{"id": n, "tag_name": f"v1.{n}.0", "name": f"Release 1.{n}", "draft": False, "prerelease": False}
             for n in range(5, 0, -1)]
 
 
 class FakeGitHub(FakeApi):
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        super().__init__(host)
         self.issues: dict[str, list[dict]] = {}
         self.comments: list[dict] = []
+        self.hooks: dict[int, dict] = {}
+        self._hook_ids = itertools.count(4_000_001)
+        self._lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -36,6 +63,28 @@ class FakeGitHub(FakeApi):
     def seed(self, repo: str, count: int) -> None:
         for n in range(count):
             self._new_issue(repo, {"title": f"Issue {n + 1}", "body": "seeded"})
+
+    # --- webhook deliveries -------------------------------------------------------------------------------
+
+    def signed(self, hook_id: int, event: str, payload: dict) -> tuple[bytes, dict]:
+        body = json.dumps(payload).encode()
+        secret = self.hooks[hook_id]["config"]["secret"].encode()
+        return body, {"Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/fake",
+                      "X-GitHub-Event": event, "X-GitHub-Delivery": str(uuid.uuid4()),
+                      "X-GitHub-Hook-ID": str(hook_id),
+                      "X-Hub-Signature": "sha1=" + hmac.new(secret, body, hashlib.sha1).hexdigest(),
+                      "X-Hub-Signature-256": "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()}
+
+    def deliver(self, hook_id: int, event: str, payload: dict) -> httpx.Response:
+        body, headers = self.signed(hook_id, event, payload)
+        return httpx.post(self.hooks[hook_id]["config"]["url"], content=body, headers=headers, timeout=30)
+
+    def ping(self, hook_id: int) -> httpx.Response:
+        hook = self.hooks[hook_id]
+        return self.deliver(hook_id, "ping", {"zen": "Design for failure.", "hook_id": hook_id,
+                                              "hook": {"id": hook_id, "type": "Repository", "events": hook["events"]}})
+
+    # --- the REST API ---------------------------------------------------------------------------------------
 
     def _new_issue(self, repo: str, body: dict) -> dict:
         issues = self.issues.setdefault(repo, [])
@@ -47,6 +96,31 @@ class FakeGitHub(FakeApi):
         issues.append(issue)
         return issue
 
+    def _hooks(self, method: str, repo: str, rest: str, body) -> tuple[int, dict, dict | None]:
+        if tuple(repo.split("/")) != REPO:
+            return 404, {}, {"message": "Not Found", "documentation_url": DOCS}
+        owner, name = REPO
+        if rest == "/hooks" and method == "POST":
+            config = (body or {}).get("config") or {}
+            if not str(config.get("url", "")).startswith(("http://", "https://")):
+                return 422, {}, _invalid("url", "missing_field", "url is missing or not a valid URL")
+            with self._lock:
+                if any(h["config"]["url"] == config["url"] for h in self.hooks.values()):
+                    return 422, {}, _invalid("Hook", "custom", "Hook already exists on this repository")
+                hook_id = next(self._hook_ids)
+                self.hooks[hook_id] = {"owner": owner, "repo": name, "events": body.get("events") or ["push"],
+                                       "active": body.get("active", True), "config": dict(config)}
+            shown = {k: ("********" if k == "secret" else v) for k, v in config.items()}
+            return 201, {}, {"type": "Repository", "id": hook_id, "name": "web", "active": True,
+                             "events": self.hooks[hook_id]["events"], "config": shown,
+                             "url": f"{self.url}/repos/{owner}/{name}/hooks/{hook_id}"}
+        match = re.fullmatch(r"/hooks/(\d+)", rest)
+        if match and method == "DELETE":
+            with self._lock:
+                removed = self.hooks.pop(int(match.group(1)), None)
+            return (204, {}, None) if removed else (404, {}, {"message": "Not Found", "documentation_url": DOCS})
+        return 404, {}, {"message": "Not Found", "documentation_url": DOCS}
+
     def answer(self, method, path, query, body, headers):
         if headers.get("Authorization") not in (f"Bearer {TOKEN}", f"token {TOKEN}"):
             return 401, {}, {"message": "Bad credentials", "documentation_url": DOCS}
@@ -56,6 +130,8 @@ class FakeGitHub(FakeApi):
         if not match:
             return 404, {}, {"message": "Not Found", "documentation_url": DOCS}
         repo, rest = match.group(1), match.group(2) or ""
+        if rest == "/hooks" or rest.startswith("/hooks/"):
+            return self._hooks(method, repo, rest, body)
         if repo == "octo/busy" and self.once(method, path):
             return 429, {"Retry-After": "1"}, {"message": "You have exceeded a secondary rate limit."}
         if repo == "octo/spent" and self.once(method, path):
@@ -102,3 +178,8 @@ class FakeGitHub(FakeApi):
             if "assignees" in body:
                 issue["assignees"] = [{"login": n} for n in body["assignees"]]
         return 200, {}, issue
+
+
+def _invalid(resource: str, code: str, message: str) -> dict:
+    return {"message": "Validation Failed", "errors": [{"resource": resource, "code": code, "message": message}],
+            "documentation_url": "https://docs.github.com/rest/repos/webhooks#create-a-repository-webhook"}

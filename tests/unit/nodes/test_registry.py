@@ -19,6 +19,7 @@ CORE_TYPES = {
     "ssh",
     "email_read_imap",
     "rabbitmq", "rabbitmq_trigger",
+    "github_trigger", "stripe_trigger", "slack_trigger", "telegram_trigger",
 }
 
 

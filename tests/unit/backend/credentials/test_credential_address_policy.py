@@ -191,7 +191,8 @@ async def test_control_the_allow_list_lets_the_same_test_connect(listeners, monk
 
 
 REDIRECTING_TYPES = ["api_key_header", "bearer_token", "http_basic", "slack", "stripe", "openai",
-                     "github", "gitlab", "jira", "notion", "airtable", "google_sheets"]
+                     "github", "gitlab", "jira", "notion", "airtable", "google_sheets",
+                     "telegram"]
 
 
 @pytest.mark.parametrize("type_name", REDIRECTING_TYPES)

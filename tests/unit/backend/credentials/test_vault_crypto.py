@@ -43,7 +43,8 @@ def test_rows_survive_a_key_rotation_and_then_need_only_the_new_key(team_id, con
     configure(SECURITY_VAULT_KEYS=f"k2:{K2},k1:{K1}")  # k2 now encrypts; k1 still opens old rows
     assert service.resolve_for_node(team_id, first) == {"headers": {"Authorization": f"Bearer {SECRET}"}}
     assert main(["credentials", "rotate-key"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"rotated": 2, "secret_variables": 0, "two_factor_secrets": 0, "key_id": "k2"}
+    assert json.loads(capsys.readouterr().out) == {"rotated": 2, "secret_variables": 0, "two_factor_secrets": 0,
+                                                   "vendor_webhook_secrets": 0, "key_id": "k2"}
     assert {row.key_id for row in _rows().values()} == {"k2"}
 
     configure(SECURITY_VAULT_KEYS=f"k2:{K2}")

@@ -61,7 +61,7 @@ def test_activation_writes_a_listener_shown_to_the_team_and_deactivation_removes
     assert api.post(f"/api/v1/workflows/{workflow_id}/deactivate", headers=owner.headers).status_code == 200
     assert listeners(workflow_id) == []
     assert api.get(f"/api/v1/workflows/{workflow_id}/triggers", headers=owner.headers).json() == {
-        "active": False, "listeners": []}
+        "active": False, "listeners": [], "vendor_hooks": []}
 
 
 def test_activation_refuses_a_listener_without_its_credential(api, api_user):
