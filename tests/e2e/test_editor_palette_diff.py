@@ -107,3 +107,20 @@ def test_run_this_node_after_a_test_event_uses_the_captured_event(open_editor):
     expect(page.get_by_test_id("run-status")).to_have_text("Run succeeded", timeout=20_000)
     panel.get_by_role("tab", name="Data").click()
     assert '"hi": "Ada"' in panel.get_by_test_id("node-output").inner_text()
+
+
+def test_the_palette_groups_each_apps_nodes_and_triggers_under_its_name_and_icon(open_editor, account):
+    editor = open_editor("Apps", HOOK)
+    page = editor.page
+    palette = page.get_by_role("region", name="Node palette")
+    github = palette.get_by_role("group", name="GitHub", exact=True)
+    expect(github.get_by_role("button", name="Add GitHub", exact=True)).to_be_visible()
+    expect(github.get_by_role("button", name="Add GitHub Trigger", exact=True)).to_be_visible()
+    expect(github.locator("svg").first).to_be_visible()  # the app's icon beside its name
+    triggers = palette.get_by_role("group", name="Triggers", exact=True)
+    expect(triggers.get_by_role("button", name="Add Webhook", exact=True)).to_be_visible()
+    expect(triggers.get_by_role("button", name="Add GitHub Trigger", exact=True)).to_have_count(0)
+
+    page.get_by_label("Search nodes").fill("rabbit")
+    expect(palette.get_by_role("group")).to_have_count(1)
+    expect(palette.get_by_role("group", name="RabbitMQ", exact=True).get_by_role("button")).to_have_count(2)

@@ -278,10 +278,14 @@ def _palette() -> rx.Component:
         rx.scroll_area(
             rx.vstack(
                 rx.foreach(EditorState.palette, lambda g: rx.vstack(
-                    rx.text(g["label"], size="1", weight="bold", color=rx.color("gray", 10),
-                            text_transform="uppercase", letter_spacing="0.04em", padding="8px 8px 2px"),
+                    rx.hstack(
+                        rx.cond(g["icon"].to(str) != "", rx.icon(g["icon"].to(str), size=12)),
+                        rx.text(g["label"], size="1", weight="bold", text_transform="uppercase",
+                                letter_spacing="0.04em"),
+                        spacing="1", align="center", color=rx.color("gray", 10), padding="8px 8px 2px",
+                    ),
                     rx.foreach(g["items"].to(list[dict]), _palette_item),
-                    spacing="0", width="100%",
+                    spacing="0", width="100%", role="group", aria_label=g["label"],
                 )),
                 spacing="2", width="100%",
             ),

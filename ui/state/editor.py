@@ -21,19 +21,48 @@ GROUPS = [("trigger", "Triggers"), ("flow", "Flow"), ("data", "Data"), ("integra
           ("core", "Core")]
 
 
+# Nodes of one outside service are listed together under its name in the palette (n8n's "apps"): the nodes with
+# a credential (and RSS Read), grouped by their name without " Trigger", unless named here.
+APP_OF = {"ai_agent": "OpenAI", "email_read_imap": "Email (IMAP)", "send_email": "Email (SMTP)", "rss_read": "RSS",
+          "http_request": None}  # HTTP Request is for any API: it stays with the core nodes
+
+
+def app_of(entry: dict) -> str | None:
+    """The app a catalog entry belongs to in the palette, or None for LinkFlow's own nodes."""
+    if entry["type"] in APP_OF:
+        return APP_OF[entry["type"]]
+    if not entry.get("credential_slots"):
+        return None
+    return entry["display_name"].removesuffix(" Trigger")
+
+
 def palette_groups(catalog: list[dict], search: str) -> list[dict]:
+    """The palette's groups: LinkFlow's own nodes by kind (Triggers, Flow, Data, ...), then one group per app
+    (alphabetical, with the app's icon) holding its nodes and triggers; only entries matching `search`."""
     words = search.lower().split()
     order = {name: i for i, (name, _) in enumerate(GROUPS)}
     labels = dict(GROUPS)
     groups: dict[str, list[dict]] = {}
+    apps: dict[str, list[dict]] = {}
+    icons: dict[str, str] = {}
     for entry in catalog:
-        text = f"{entry['display_name']} {entry['type']} {entry.get('description', '')}".lower()
-        if all(w in text for w in words):
-            groups.setdefault(entry["group"], []).append(
-                {"type": entry["type"], "name": entry["display_name"], "icon": entry.get("icon") or "box",
-                 "description": entry.get("description", "")})
+        app = app_of(entry)
+        text = f"{entry['display_name']} {entry['type']} {entry.get('description', '')} {app or ''}".lower()
+        if not all(w in text for w in words):
+            continue
+        item = {"type": entry["type"], "name": entry["display_name"], "icon": entry.get("icon") or "box",
+                "description": entry.get("description", "")}
+        if app is None:
+            groups.setdefault(entry["group"], []).append(item)
+            continue
+        apps.setdefault(app, []).append(item)
+        if entry["group"] != "trigger" or app not in icons:  # the app's own node gives the group its icon
+            icons[app] = item["icon"]
     ordered = sorted(groups, key=lambda g: (order.get(g, len(order)), g))
-    return [{"group": g, "label": labels.get(g, g.capitalize()), "items": groups[g]} for g in ordered]
+    own = [{"group": g, "label": labels.get(g, g.capitalize()), "icon": "", "items": groups[g]} for g in ordered]
+    return own + [{"group": f"app:{app}", "label": app, "icon": icons[app],
+                   "items": sorted(apps[app], key=lambda i: (i["name"].endswith("Trigger"), i["name"]))}
+                  for app in sorted(apps, key=str.lower)]
 
 
 # ---- the panels' hooks -------------------------------------------------------------------------------
