@@ -17,6 +17,7 @@ from nodes.builtin.filter import Filter
 from nodes.builtin.github import GitHub
 from nodes.builtin.github_trigger import GitHubTrigger
 from nodes.builtin.gitlab import GitLab
+from nodes.builtin.gmail import Gmail
 from nodes.builtin.google_sheets import GoogleSheets
 from nodes.builtin.html_node import Html
 from nodes.builtin.http_request import HttpRequest
@@ -82,4 +83,5 @@ NODE_TYPES = [
     Telegram, Discord, Stripe, Twilio, SendGrid, RssRead, HubSpot,
     Ssh,
     RabbitMq,
+    Gmail,
 ]

@@ -1,4 +1,4 @@
-"""Converters for n8n's Telegram, Discord, Stripe, Twilio, SendGrid, RSS Read and HubSpot nodes.
+"""Converters for n8n's Telegram, Discord, Stripe, Twilio, SendGrid, RSS Read, HubSpot and Gmail nodes.
 
 Same contract as ``nodes.py``: a converter returns ``Converted`` or raises ``Unsupported`` for the whole node (an
 operation LinkFlow's node does not have); ``NodeJob.value`` converts (or reports) each parameter value.
@@ -284,7 +284,81 @@ def _hubspot(job: NodeJob, params: dict, version: float) -> Converted:
     return Converted("hubspot", out)
 
 
+_GMAIL_MESSAGE = {"send": "send", "reply": "reply", "get": "get", "getAll": "get_all", "delete": "delete",
+                  "markAsRead": "mark_as_read", "markAsUnread": "mark_as_unread"}
+
+
+def _gmail(job: NodeJob, params: dict, version: float) -> Converted:
+    """n8n's Gmail node v2 (message send/reply/get/getAll/delete/markAsRead/markAsUnread, label getAll); n8n's
+    ``simple`` (headers only) becomes format ``metadata``, its full parse format ``full``."""
+    if version < 2:
+        raise Unsupported("Gmail node version 1 is not converted; open the workflow in n8n 1.x to upgrade the node")
+    if params.get("authentication", "oAuth2") != "oAuth2":
+        raise Unsupported("Gmail with a Google service account is not converted; bind an oauth2 credential")
+    resource = params.get("resource", "message")
+    operation = params.get("operation", "send" if resource == "message" else "getAll")
+    if resource == "label" and operation == "getAll":
+        return Converted("gmail", {"resource": "label", "operation": "get_all",
+                                   "return_all": bool(params.get("returnAll")), "limit": params.get("limit", 50)})
+    if resource != "message" or operation not in _GMAIL_MESSAGE:
+        raise Unsupported(f"Gmail {resource} {operation!r} is not converted (message send, reply, get, getAll, "
+                          "delete, markAsRead, markAsUnread; label getAll)")
+    out: dict[str, Any] = {"resource": "message", "operation": _GMAIL_MESSAGE[operation]}
+    if operation != "send" and operation != "getAll":
+        out["message_id"] = job.value(params.get("messageId", ""), "messageId")
+    options = _options(params)
+    if operation in ("send", "reply"):
+        kind = params.get("emailType", "html" if version >= 2.1 else "text")
+        out["html" if kind == "html" else "text"] = job.value(params.get("message", ""), "message")
+        if operation == "send":
+            out.update(send_to=job.value(params.get("sendTo", ""), "sendTo"),
+                       subject=job.value(params.get("subject", ""), "subject"))
+        elif options.get("sendTo"):
+            out["send_to"] = job.value(options["sendTo"], "options.sendTo")
+        for n8n_name, name in (("ccList", "cc"), ("bccList", "bcc")):
+            if options.get(n8n_name):
+                out[name] = job.value(options[n8n_name], f"options.{n8n_name}")
+        files = _dict(options.get("attachmentsUi")).get("attachmentsBinary") or []
+        names = [str(f.get("property")) for f in files if isinstance(f, dict) and f.get("property")]
+        if names:
+            out["attachments"] = ", ".join(names)
+        for name in ("senderName", "replyTo"):
+            if options.get(name):
+                job.problems.append({"node": job.name, "parameter": f"options.{name}", "expression": None,
+                                     "severity": "warning", "reason": f"the Gmail option {name!r} is not "
+                                     "converted; Gmail sends from the connected account"})
+        return Converted("gmail", out)
+    if operation in ("get", "getAll"):
+        out["format"] = "metadata" if params.get("simple", True) else "full"
+        if options.get("downloadAttachments"):
+            out.update(format="full", download_attachments=True)
+        if options.get("dataPropertyAttachmentsPrefixName"):
+            out["attachment_prefix"] = options["dataPropertyAttachmentsPrefixName"]
+    if operation == "getAll":
+        out.update(return_all=bool(params.get("returnAll")), limit=params.get("limit", 50))
+        filters = _dict(params.get("filters"))
+        for name in ("receivedAfter", "receivedBefore"):
+            if filters.get(name):
+                raise Unsupported(f"the Gmail filter {name!r} is not converted; write it into the search "
+                                  "(after:YYYY/MM/DD, before:YYYY/MM/DD)")
+        terms = [job.value(filters["q"], "filters.q")] if filters.get("q") else []
+        if filters.get("sender"):
+            terms.append("from:" + str(job.value(filters["sender"], "filters.sender")))
+        if filters.get("readStatus") in ("read", "unread"):
+            terms.append(f"is:{filters['readStatus']}")
+        if terms:
+            out["q"] = " ".join(str(t) for t in terms)
+        labels = filters.get("labelIds")
+        if labels:
+            out["label_ids"] = [job.value(v, "filters.labelIds") for v in
+                                (labels if isinstance(labels, list) else str(labels).split(","))]
+        if filters.get("includeSpamTrash"):
+            out["include_spam_trash"] = True
+    return Converted("gmail", out)
+
+
 CONVERTERS = {
+    "n8n-nodes-base.gmail": _gmail,
     "n8n-nodes-base.telegram": _telegram,
     "n8n-nodes-base.discord": _discord,
     "n8n-nodes-base.stripe": _stripe,
@@ -297,4 +371,5 @@ CONVERTERS = {
 CREDENTIAL_TYPES = {"telegramApi": ("telegram", "telegram"), "discordBotApi": ("discord_bot", "discord"),
                     "discordWebhookApi": ("discord_webhook", "discord"), "stripeApi": ("stripe", "stripe"),
                     "twilioApi": ("twilio", "twilio"), "sendGridApi": ("sendgrid", "sendgrid"),
-                    "hubspotAppToken": ("hubspot", "hubspot")}
+                    "hubspotAppToken": ("hubspot", "hubspot"),
+                    "gmailOAuth2": ("oauth2", "gmail")}

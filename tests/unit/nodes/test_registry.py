@@ -20,6 +20,7 @@ CORE_TYPES = {
     "email_read_imap",
     "rabbitmq", "rabbitmq_trigger",
     "github_trigger", "stripe_trigger", "slack_trigger", "telegram_trigger",
+    "gmail",
 }
 
 
@@ -82,4 +83,5 @@ def test_the_built_in_nodes_with_side_effects_are_those_that_act_outside_linkflo
                       "github", "gitlab", "jira", "notion", "airtable", "google_sheets",
                       "telegram", "discord", "stripe", "twilio", "sendgrid", "rss_read", "hubspot",
                       "ssh",
-                      "rabbitmq"}
+                      "rabbitmq",
+                      "gmail"}

@@ -1,0 +1,1 @@
+"""A stand-in for the Gmail API v1 (see server.py)."""
