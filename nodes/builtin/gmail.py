@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.policy import SMTP
 from typing import Any, Literal
 from urllib.parse import quote
@@ -223,6 +223,16 @@ def _b64(data: str) -> bytes:
         raise NodeUserError("Gmail answered a body that is not base64url; check base_url") from None
 
 
+def _text(data: bytes, content_type: str) -> str:
+    """A body part's text in the charset its Content-Type names (UTF-8 when none or unknown)."""
+    charset = Message()
+    charset["Content-Type"] = content_type or "text/plain"
+    try:
+        return data.decode(charset.get_content_charset() or "utf-8", "replace")
+    except LookupError:
+        return data.decode("utf-8", "replace")
+
+
 def _parts(part: dict):
     yield part
     for child in part.get("parts") or []:
@@ -252,7 +262,7 @@ async def _read(ctx, api: JsonApi, p: GmailParameters, message_id: str) -> dict:
                     file_name=part["filename"])
         elif part.get("mimeType") in ("text/plain", "text/html") and body.get("data"):
             kind = "text" if part["mimeType"] == "text/plain" else "html"
-            bodies.setdefault(kind, _b64(body["data"]).decode("utf-8", "replace"))
+            bodies.setdefault(kind, _text(_b64(body["data"]), _headers(part).get("content-type", "")))
     out: dict[str, Any] = {"json": message}
     if p.simple:
         headers = {h.get("name"): h.get("value") for h in payload.get("headers") or []}

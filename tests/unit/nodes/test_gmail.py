@@ -125,6 +125,11 @@ async def test_get_decodes_the_simple_fields_and_attachments_into_binary(gmail):
     assert any("/attachments/" in c[1] for c in gmail.calls)
     [meta] = await _run(gmail, {"operation": "get", "message_id": message_id, "format": "metadata"})
     assert meta["json"]["Subject"] == "Report" and "text" not in meta["json"] and "binary" not in meta
+    latin = EmailMessage()
+    latin["Subject"] = "Café"
+    latin.set_content("Un café, s'il vous plaît.", charset="latin-1", cte="8bit")
+    [cafe] = await _run(gmail, {"operation": "get", "message_id": gmail.add(latin.as_bytes())})
+    assert cafe["json"]["text"].strip() == "Un café, s'il vous plaît." and cafe["json"]["Subject"] == "Café"
     [raw] = await _run(gmail, {"operation": "get", "message_id": message_id, "simple": False})
     assert raw["json"]["payload"]["mimeType"] == "multipart/mixed"
 
@@ -140,7 +145,7 @@ async def test_get_all_pages_by_page_token_up_to_the_limit(gmail):
     labelled = await _run(gmail, {"operation": "get_all", "label_ids": ["Label_1"], "return_all": True})
     assert [i["json"]["Subject"] for i in labelled] == ["Order 0", "Order 2", "Order 4", "Order 6"]
     gmail.calls.clear()
-    # pages of 2: the node asks for at most `limit` per page and follows nextPageToken
+    # the node asks for no more than `limit` per page (test_get_all_follows_next_page_token pages by 2)
     five = await _run(gmail, {"operation": "get_all", "limit": 5, "format": "metadata"})
     assert len(five) == 5
     lists = [c[2] for c in gmail.calls if c[1] == "/gmail/v1/users/me/messages"]
