@@ -172,7 +172,7 @@ def _vendor_status() -> rx.Component:
                 rx.text("webhook at ", NodePanelState.vendor, size="1", color=rx.color("gray", 11)),
                 rx.spacer(),
                 rx.icon_button(rx.icon("refresh-cw", size=12), size="1", variant="ghost",
-                               aria_label="Refresh trigger status", on_click=NodePanelState.refresh_vendor_status),
+                               aria_label="Refresh trigger status", on_click=NodePanelState.refresh_trigger_status),
                 align="center", width="100%",
             ),
             rx.cond(NodePanelState.vendor_url != "", _url_row("Vendor webhook URL", NodePanelState.vendor_url)),
@@ -183,6 +183,35 @@ def _vendor_status() -> rx.Component:
                     "; deactivating deletes it.", size="1", color=rx.color("gray", 10)),
             spacing="2", padding="10px", border_radius="8px", background=rx.color("accent", 2),
             border=f"1px solid {rx.color('accent', 5)}", width="100%", data_testid="vendor-trigger",
+        ),
+    )
+
+
+def _listener_status() -> rx.Component:
+    """A listener trigger (Redis, Kafka, RabbitMQ, Email (IMAP)): listening, starting, error, stopped or not active;
+    the messages it took and when the last came; its error in words saying what to do."""
+    view = NodePanelState.listener
+    return rx.cond(
+        NodePanelState.listener_trigger != "",
+        rx.vstack(
+            rx.hstack(
+                rx.badge(view["label"], color_scheme=view["color"].to(str), data_testid="listener-status"),
+                rx.text(view["messages"], size="1", color=rx.color("gray", 11), data_testid="listener-messages"),
+                rx.spacer(),
+                rx.icon_button(rx.icon("refresh-cw", size=12), size="1", variant="ghost",
+                               aria_label="Refresh trigger status", on_click=NodePanelState.refresh_trigger_status),
+                align="center", width="100%",
+            ),
+            rx.cond(view["last_message"] != "",
+                    rx.text("Last message: ", view["last_message"], size="1", color=rx.color("gray", 11),
+                            data_testid="listener-last-message")),
+            rx.cond(view["detail"] != "",
+                    rx.text(view["detail"], size="1", color=rx.color("gray", 11), data_testid="listener-detail")),
+            rx.cond(view["error"] != "",
+                    rx.text(view["error"], size="1", color=rx.color("red", 11), data_testid="listener-error")),
+            rx.cond(view["hint"] != "", rx.text(view["hint"], size="1", color=rx.color("gray", 10))),
+            spacing="2", padding="10px", border_radius="8px", background=rx.color("accent", 2),
+            border=f"1px solid {rx.color('accent', 5)}", width="100%", data_testid="listener-trigger",
         ),
     )
 
@@ -223,6 +252,7 @@ def _parameters() -> rx.Component:
     return rx.vstack(
         _webhook_urls(),
         _vendor_status(),
+        _listener_status(),
         rx.foreach(NodePanelState.credential_slots, _credential_slot),
         rx.cond(NodePanelState.fields.length() == 0,
                 rx.text("This node has no parameters.", size="2", color=rx.color("gray", 10))),

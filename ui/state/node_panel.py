@@ -9,7 +9,7 @@ from typing import Any
 import reflex as rx
 
 from ui.api_client import ApiError
-from ui.editor import forms, preview
+from ui.editor import forms, listeners, preview
 from ui.editor.forms import FormField
 from ui.state.auth import call_api
 from ui.state.editor import EditorState, on
@@ -49,6 +49,8 @@ class NodePanelState(rx.State):
     vendor_status: str = ""  # registered | not_registered
     vendor_url: str = ""
     vendor_error: str = ""
+    listener_trigger: str = ""  # a listener trigger's name ("Redis Trigger"...), else ""
+    listener: dict[str, str] = {}  # listeners.listener_view of its status
     preview_hint: str = ""  # shown under expression previews when there is no data to evaluate against
 
     _drafts: dict[str, tuple[str, str]] = {}
@@ -61,7 +63,7 @@ class NodePanelState(rx.State):
             self._drafts, self.name_error, self._previews = {}, "", {}
         self.node_id = node_id
         await self.sync(editor)
-        await self._load_vendor_status(editor)
+        await self._load_trigger_status(editor)
         await self._preview_all(editor)
 
     def close(self) -> None:
@@ -106,19 +108,30 @@ class NodePanelState(rx.State):
             for slot, types in (entry.get("credential_slots") or {}).items()]
         self.vendor = entry.get("display_name", "").removesuffix(" Trigger") \
             if entry.get("trigger") == "vendor_webhook" else ""
+        self.listener_trigger = entry.get("display_name", node["type"]) if entry.get("trigger") == "listener" else ""
         hook = next((h for h in editor.webhooks if h["id"] == self.node_id), None)
         self.production_url = hook["production_url"] if hook else ""
         self.test_url = hook["test_url"] if hook else ""
 
-    async def _load_vendor_status(self, editor: EditorState) -> None:
-        """A vendor trigger's registration at its vendor, from GET /workflows/{id}/triggers."""
+    async def _load_trigger_status(self, editor: EditorState) -> None:
+        """From GET /workflows/{id}/triggers: a vendor trigger's registration at its vendor, or a listener
+        trigger's status (listening, the messages it took, its error)."""
         self.vendor_status, self.vendor_url, self.vendor_error = "not_registered", "", ""
-        if not self.vendor or not editor.workflow_id:
+        self.listener = listeners.listener_view(None, active=False) if self.listener_trigger else {}
+        if not (self.vendor or self.listener_trigger) or not editor.workflow_id:
             return
         try:
             found = await call_api(self, "GET", f"/workflows/{editor.workflow_id}/triggers")
         except ApiError as exc:
-            self.vendor_error = f"the trigger's status could not be read: {exc.message}"
+            problem = f"the trigger's status could not be read: {exc.message}"
+            if self.vendor:
+                self.vendor_error = problem
+            else:
+                self.listener = {**self.listener, "label": "Unknown", "color": "gray", "error": problem, "hint": ""}
+            return
+        if self.listener_trigger:
+            row = next((r for r in found.get("listeners") or [] if r["node_id"] == self.node_id), None)
+            self.listener = listeners.listener_view(row, active=bool(found.get("active")))
             return
         row = next((r for r in found.get("vendor_hooks") or [] if r["node_id"] == self.node_id), None)
         if row is not None:
@@ -126,8 +139,8 @@ class NodePanelState(rx.State):
             self.vendor_error = row.get("error") or ""
 
     @rx.event
-    async def refresh_vendor_status(self):
-        await self._load_vendor_status(await self.get_state(EditorState))
+    async def refresh_trigger_status(self):
+        await self._load_trigger_status(await self.get_state(EditorState))
 
     def _node(self, editor: EditorState) -> dict | None:
         if not self.node_id:
