@@ -108,8 +108,8 @@ test-unit: install ## fast tests, no services
 test-integration: install ## tests against real PostgreSQL/Redis/Kafka/stripe-mock/S3/Elasticsearch/MariaDB/sshd/Dovecot/RabbitMQ (bash deploy/local/infra.sh up kafka stripe s3 elasticsearch mariadb ssh imap rabbitmq first)
 	eval "$$(bash $(INFRA) env)" && $(BIN)/pytest -q tests/integration
 
-test-e2e: install system-deps ## Playwright in Debian Chromium against a running app (billing: stripe-mock up; SSH credential: sshd up)
-	eval "$$(bash $(INFRA) env stripe ssh)" && $(BIN)/pytest -q tests/e2e --screenshot only-on-failure --output test-results
+test-e2e: install system-deps ## Playwright in Debian Chromium against a running app (billing: stripe-mock up; SSH credential: sshd up; Redis Trigger status: redis up)
+	eval "$$(bash $(INFRA) env redis stripe ssh)" && $(BIN)/pytest -q tests/e2e --screenshot only-on-failure --output test-results
 
 # ---- deployment (deploy/; the README's "Operations" section maps the ops guide's commands here) -------
 DEPLOY_TOOLS := deploy/check/tools.sh
