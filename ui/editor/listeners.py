@@ -77,7 +77,7 @@ def listener_view(row: dict | None, *, active: bool, now: datetime | None = None
     return {
         "status": status, "label": label, "color": color,
         "messages": "No messages yet" if count == 0 else f"{count:,} message{'s' if count != 1 else ''}",
-        "last_message": f"last {ago(last, now)} ({last.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S')} UTC)" if last else "",
+        "last_message": f"{ago(last, now)} ({last.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S')} UTC)" if last else "",
         "detail": str((row or {}).get("detail") or "") if status == "listening" else "",
         "error": error_text((row or {}).get("error")) if status == "error" else "",
         "hint": EXPLAINED.get(status, ""),

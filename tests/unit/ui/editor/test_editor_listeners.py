@@ -17,7 +17,7 @@ def test_a_listening_trigger_shows_its_messages_and_when_the_last_came():
     view = listener_view(_row(messages=1234, last_message_at="2026-12-05T19:57:30+00:00"), active=True, now=NOW)
     assert (view["status"], view["label"], view["color"]) == ("listening", "Listening", "green")
     assert view["messages"] == "1,234 messages"
-    assert view["last_message"] == "last 2 min ago (2026-12-05 19:57:30 UTC)"
+    assert view["last_message"] == "2 min ago (2026-12-05 19:57:30 UTC)"
     assert view["detail"] == "subscribed to orders on Redis 10.0.0.5:6379"
     assert view["error"] == view["hint"] == ""
 
@@ -30,7 +30,7 @@ def test_one_message_is_singular_and_none_says_so():
 
 def test_a_naive_timestamp_is_read_as_utc():  # SQLite hands back datetimes without a zone
     view = listener_view(_row(messages=2, last_message_at="2026-12-05T17:00:00"), active=True, now=NOW)
-    assert view["last_message"] == "last 3 h ago (2026-12-05 17:00:00 UTC)"
+    assert view["last_message"] == "3 h ago (2026-12-05 17:00:00 UTC)"
 
 
 def test_an_error_says_what_failed_that_it_is_retried_and_what_to_do():
