@@ -63,6 +63,10 @@ def test_ctrl_k_finds_workflows_executions_and_credentials(signed_in_page: Page,
     expect(page.get_by_role("dialog").get_by_test_id("search-result")).to_contain_text("succeeded")
     box.press("Enter")
     expect(page).to_have_url(f"{base_url}/executions/{execution_id}")
+    # the URL changes before the execution page has replaced the list's; a dialog opened on the page being left
+    # goes with it (and the text typed into it), so wait for the new page before opening the search again
+    expect(page.get_by_role("heading", name="Execution", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("execution-status")).to_contain_text("succeeded")
 
     page.keyboard.press("Control+k")
     box = page.get_by_role("dialog").get_by_role("textbox", name="Search everything")
