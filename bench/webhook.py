@@ -373,7 +373,8 @@ def main() -> None:
     parser.add_argument("--billing", choices=["free", "stripe", "both"], default="free",
                         help="both: the A/B of billing on the webhook path, alternating, --rounds times")
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--server", choices=["webhook", "up"], default="webhook")
+    parser.add_argument("--server", choices=["webhook", "up", "both"], default="webhook",
+                        help="both: `linkflow up` and the webhook role alternately, every round")
     parser.add_argument("--workflow", choices=["set", "http"], default="set")
     parser.add_argument("--root", type=Path, action="append",
                         help="run the code of this checkout (A/B); repeated: each in turn, every round")
@@ -401,14 +402,15 @@ def main() -> None:
     roots = args.root or [ROOT]
     print(f"# code: {', '.join(map(str, roots))}; load average {os.getloadavg()[0]:.1f}")
     billings = ["free", "stripe"] if args.billing == "both" else [args.billing]
+    servers = ["up", "webhook"] if args.server == "both" else [args.server]
     print("| code | server | workflow | database | save_data | billing | req/s | load p50 / p95 / p99 ms "
           "| sequential p50 / p95 / p99 ms | server CPU µs/req | server RSS MB | errors | executions saved |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for kind, save_data in itertools.product(dbs, saves):
         for _ in range(max(1, min(args.rounds, 20))):
-            for billing, root in itertools.product(billings, roots):
+            for billing, root, server in itertools.product(billings, roots, servers):
                 row = measure(kind, save_data, args.connections, args.duration, args.sequential, billing=billing,
-                              server_kind=args.server, flow=args.workflow, root=root)
+                              server_kind=server, flow=args.workflow, root=root)
                 print(f"| {root.name} " + report(row), flush=True)
 
 

@@ -1,26 +1,48 @@
-"""The `analytics` consumer: usage facts from analytics.events into the Insights rollups, once per event."""
+"""The `analytics` consumer: usage facts from analytics.events into the Insights rollups, once per event.
+
+Events come in batches (a Kafka fetch, or what the in-memory bus has queued): one transaction counts a
+whole batch, its facts summed per rollup row first (backend/analytics/service.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
 
-from backend.analytics.service import record_usage
+from backend.analytics.service import record_usage_batch
 from backend.db.session import session_scope
+from backend.errors import UserError
 from backend.events import schemas
 from backend.events.bus import Event
 from backend.events.consumers import Consumer
 from backend.events.schemas.other import ExecutionUsage
 
 
-def _count(event: Event) -> None:
-    fact = schemas.validate(event.topic, event.key, event.payload)
-    if isinstance(fact, ExecutionUsage):  # other analytics event types: not counted yet
+def _count(events: list[Event]) -> dict[int, Exception]:
+    facts: list[ExecutionUsage] = []
+    refused: dict[int, Exception] = {}
+    for position, event in enumerate(events):
+        fact = schemas.validate(event.topic, event.key, event.payload)
+        if not isinstance(fact, ExecutionUsage):  # other analytics event types: not counted yet
+            continue
+        if fact.event_id is None:
+            refused[position] = UserError("an analytics event without an event_id cannot be counted exactly once; "
+                                          "events reach analytics through the outbox, which sets it")
+            continue
+        facts.append(fact)
+    if facts:
         with session_scope() as session:
-            record_usage(session, fact)
+            record_usage_batch(session, facts)
+    return refused
+
+
+async def handle_batch(events: list[Event]) -> dict[int, Exception]:
+    return await asyncio.to_thread(_count, events)
 
 
 async def handle(event: Event) -> None:
-    await asyncio.to_thread(_count, event)
+    refused = await handle_batch([event])
+    if refused:
+        raise refused[0]
 
 
-CONSUMER = Consumer("analytics", ("analytics.events",), handle)
+CONSUMER = Consumer("analytics", ("analytics.events",), handle, handle_batch=handle_batch)

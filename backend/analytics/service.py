@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import bisect
+import functools
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -21,68 +23,112 @@ from backend.analytics.models import (
     TeamRollup,
     TimeSaved,
 )
+from backend.db.base import utcnow
 from backend.errors import UserError
-from backend.events.schemas.other import ExecutionUsage, UsageFact
+from backend.events.schemas.other import ExecutionUsage
 
 GRANULARITIES = ("hour", "day")
 
 
 def record_usage(session: Session, event: ExecutionUsage) -> bool:
     """Count the usage facts of one event into the hour and day rollups; False if the event was counted before."""
-    if event.event_id is None:
+    return record_usage_batch(session, [event]) == 1
+
+
+def record_usage_batch(session: Session, events: Sequence[ExecutionUsage]) -> int:
+    """Count a batch of usage events into the hour and day rollups, each event at most once (its `event_id` in
+    analytics_seen); returns how many were new. The batch's facts are summed per rollup row first, so a batch
+    costs one statement per table however many runs it holds."""
+    if any(event.event_id is None for event in events):
         raise UserError("an analytics event without an event_id cannot be counted exactly once; "
                         "events reach analytics through the outbox, which sets it")
-    insert = _insert(session)
-    first = session.execute(insert(AnalyticsSeen).values(event_id=event.event_id)
-                            .on_conflict_do_nothing(index_elements=["event_id"])
-                            .returning(AnalyticsSeen.event_id)).first()  # rowcount is -1 here on psycopg
-    if first is None:
-        return False
-    minutes = minutes_per_run(session, event.team_id, event.workflow_id)
-    for fact in event.executions:
-        _count(session, event, fact, minutes)
-    return True
+    if not events:
+        return 0
+    dialect = session.get_bind().dialect.name
+    ids = list(dict.fromkeys(event.event_id for event in events))
+    now = utcnow()
+    new = set(session.scalars(_inserter(dialect)(AnalyticsSeen).values([{"event_id": i, "seen_at": now} for i in ids])
+                              .on_conflict_do_nothing(index_elements=["event_id"])
+                              .returning(AnalyticsSeen.event_id)))  # rowcount is -1 here on psycopg
+    fresh = []
+    for event in events:
+        if event.event_id in new:
+            new.discard(event.event_id)  # a batch may hold one event twice (redelivered): count it once
+            fresh.append(event)
+    if not fresh:
+        return 0
+    minutes = _minutes(session, fresh)
+    workflows: dict[tuple, dict] = {}
+    teams: dict[tuple, dict] = {}
+    failures: dict[tuple, dict] = {}
+    for event in fresh:
+        per_run = minutes.get((event.team_id, event.workflow_id), 0.0)
+        for fact in event.executions:
+            moment = _moment(fact.finished_at or event.occurred_at)
+            workflow_id = event.workflow_id or ""
+            for granularity in GRANULARITIES:
+                start = period_start(moment, granularity)
+                for rows, key in ((workflows, (event.team_id, granularity, start, workflow_id, fact.mode, fact.status)),
+                                  (teams, (event.team_id, granularity, start, fact.mode, fact.status))):
+                    counts = rows.get(key)
+                    if counts is None:
+                        counts = rows[key] = dict.fromkeys(COUNT_COLUMNS, 0)
+                    counts["executions"] += 1
+                    counts["duration_ms"] += fact.duration_ms or 0.0
+                    counts["items"] += fact.items
+                    counts["time_saved_minutes"] += saved_minutes(fact.mode, fact.status, per_run)
+                    counts[bucket_column(duration_bucket(fact.duration_ms))] += 1
+            if fact.status == "failed":
+                key = (event.team_id, period_start(moment, "day"), workflow_id, fact.failed_node or "")
+                failures.setdefault(key, {"failures": 0})["failures"] += 1
+    for table, rows in ((ExecutionRollup.__table__, workflows), (TeamRollup.__table__, teams),
+                        (FailureRollup.__table__, failures)):
+        if rows:
+            keys = ROLLUP_KEYS[table.name]
+            # in key order: two consumers adding to the same rows take their locks in the same order
+            session.execute(_adder(dialect, table), [dict(zip(keys, key, strict=True)) | counts
+                                                     for key, counts in sorted(rows.items(), key=_order)])
+    return len(fresh)
 
 
-def minutes_per_run(session: Session, team_id: str, workflow_id: str | None) -> float:
-    """The time saved per successful production run of this team's workflow (0 when not set)."""
-    if not workflow_id:
-        return 0.0
-    row = session.get(TimeSaved, workflow_id)
-    return row.minutes_per_run if row is not None and row.team_id == team_id else 0.0
+ROLLUP_KEYS = {
+    ExecutionRollup.__tablename__: ("team_id", "granularity", "period_start", "workflow_id", "mode", "status"),
+    TeamRollup.__tablename__: ("team_id", "granularity", "period_start", "mode", "status"),
+    FailureRollup.__tablename__: ("team_id", "day", "workflow_id", "failed_node"),
+}
+COUNT_COLUMNS = ("executions", "duration_ms", "items", "time_saved_minutes", *BUCKET_COLUMNS, UNKNOWN_COLUMN)
+
+
+def _order(row: tuple) -> tuple:
+    return tuple(str(part) for part in row[0])
+
+
+def _minutes(session: Session, events: Sequence[ExecutionUsage]) -> dict[tuple[str, str], float]:
+    """{(team, workflow): minutes per successful production run} for the batch's workflows that set it."""
+    wanted = {(event.team_id, event.workflow_id) for event in events if event.workflow_id}
+    if not wanted:
+        return {}
+    rows = session.execute(select(TimeSaved.team_id, TimeSaved.workflow_id, TimeSaved.minutes_per_run)
+                           .where(TimeSaved.workflow_id.in_({workflow for _, workflow in wanted})))
+    return {(team, workflow): minutes for team, workflow, minutes in rows if (team, workflow) in wanted}
 
 
 def saved_minutes(mode: str, status: str, minutes: float) -> float:
     return minutes if status == "succeeded" and mode not in NOT_PRODUCTION else 0.0
 
 
-def _count(session: Session, event: ExecutionUsage, fact: UsageFact, minutes: float) -> None:
-    moment = _moment(fact.finished_at or event.occurred_at)
-    workflow_id = event.workflow_id or ""
-    counts = {"executions": 1, "duration_ms": fact.duration_ms or 0.0, "items": fact.items,
-              "time_saved_minutes": saved_minutes(fact.mode, fact.status, minutes),
-              bucket_column(duration_bucket(fact.duration_ms)): 1}
-    for granularity in GRANULARITIES:
-        key = {"team_id": event.team_id, "granularity": granularity, "period_start": period_start(moment, granularity),
-               "mode": fact.mode, "status": fact.status}
-        _add(session, ExecutionRollup.__table__, {**key, "workflow_id": workflow_id}, counts)
-        _add(session, TeamRollup.__table__, key, counts)
-    if fact.status == "failed":
-        _add(session, FailureRollup.__table__, {
-            "team_id": event.team_id, "day": period_start(moment, "day"), "workflow_id": workflow_id,
-            "failed_node": fact.failed_node or ""}, {"failures": 1})
+@functools.cache
+def _adder(dialect: str, table: Table):
+    """INSERT a row of counts, or add them to the row with its key (atomic on both databases); built once."""
+    keys = ROLLUP_KEYS[table.name]
+    statement = _inserter(dialect)(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={column.name: column + statement.excluded[column.name] for column in table.c if column.name not in keys})
 
 
-def _add(session: Session, table: Table, key: dict, counts: dict) -> None:
-    """INSERT the counts, or add them to the row with this key (atomic on both databases)."""
-    statement = _insert(session)(table).values(**key, **counts)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(key), set_={name: table.c[name] + statement.excluded[name] for name in counts})
-    session.execute(statement)
-
-
-def _insert(session: Session):
-    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
+def _inserter(dialect: str):
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
 
 
 def duration_bucket(duration_ms: float | None) -> int:

@@ -22,7 +22,10 @@ from backend.settings import get_settings
 def _json_text(value: object) -> str:
     """JSON columns are written strictly: NaN and Infinity raise here on every database (PostgreSQL's
     JSONB would refuse them anyway; SQLite would store text no JSON parser but Python's reads)."""
-    return json.dumps(value, allow_nan=False)
+    return _strict(value)
+
+
+_strict = json.JSONEncoder(allow_nan=False).encode  # built once (json.dumps builds one per call with options)
 
 
 def make_engine(url: str, echo: bool = False, pool_size: int = 10) -> Engine:

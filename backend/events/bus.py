@@ -62,8 +62,9 @@ class EventBus(Protocol):
         consumer stops with that exception and the event is delivered again later.
         A new group starts at the topics' beginning, or with `start_at_end` at their end
         (only what is published from now on: a group of one process's own).
-        With `batch_handler`, a bus that fetches batches (Kafka) hands it each fetch instead,
-        and the whole fetch counts as consumed when it returned.
+        With `batch_handler`, the bus hands it batches instead (Kafka: each fetch; in memory: what
+        is queued for the group when the consumer is ready for more), and the whole batch counts
+        as consumed when it returned.
         """
 
     async def close(self) -> None: ...
@@ -138,6 +139,19 @@ class InMemoryBus:
         token = _handling_group.set(group)
         try:
             while (item := await _next(state.queue, stop)) is not None:
+                if batch_handler is not None:  # what else is queued already goes with it: one bulk write
+                    items = [item]
+                    while len(items) < MAX_BATCH_RECORDS and not state.queue.empty():
+                        items.append(state.queue.get_nowait())
+                    try:
+                        await batch_handler([event for event, _ in items])
+                    except BaseException as exc:
+                        for _, done in items:
+                            _settle(done, exc)
+                        raise
+                    for _, done in items:
+                        done.set_result(None)
+                    continue
                 event, done = item
                 try:
                     await handler(event)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from backend.errors import UserError
 from backend.events import schemas
-from backend.events.bus import Event, EventBus, Handler, KafkaBus
+from backend.events.bus import Event, EventBus, Handler
 from backend.events.topics import TOPICS
 from backend.tracing import consumer_span
 
@@ -41,7 +41,7 @@ class Consumer:
     service: str
     topics: tuple[str, ...]
     handle: Handler
-    handle_batch: BatchHandle | None = None  # on Kafka, each fetch at once (bulk writes); `handle` elsewhere
+    handle_batch: BatchHandle | None = None  # each fetch (Kafka) or queued batch (in memory) at once: bulk writes
     start_at_end: bool = False  # a new group reads only what is published from now on
     # The deployed service it runs in: `linkflow consume --service notifications` runs every consumer
     # part of it too (each its own group), so one service needs one Deployment.
@@ -108,7 +108,7 @@ async def run_consumer(bus: EventBus, consumer: Consumer, stop: asyncio.Event,
     async def batch_handler(events: list[Event]) -> None:
         await deliver_batch(bus, consumer, events, stop, retry)
 
-    batched = batch_handler if consumer.handle_batch is not None and isinstance(bus, KafkaBus) else None
+    batched = batch_handler if consumer.handle_batch is not None else None
     while not stop.is_set():
         try:
             await bus.run_consumer(consumer.service, consumer.topics, handler, stop,

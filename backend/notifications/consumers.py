@@ -23,5 +23,6 @@ async def handle(event: Event) -> None:
 
 
 CONSUMER = Consumer("notifications", ("execution.events",), handle)
-RULES = Consumer("notification-rules", ("execution.events",), evaluator.handle, part_of="notifications")
+RULES = Consumer("notification-rules", ("execution.events",), evaluator.handle, evaluator.handle_batch,
+                 part_of="notifications")
 DELIVERY = Consumer("notification-delivery", ("notification.events",), delivery.handle, part_of="notifications")

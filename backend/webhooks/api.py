@@ -226,8 +226,11 @@ def _json(content: object, status: int, background: BackgroundTask | None = None
     return Response(_dumps(content), status_code=status, media_type="application/json", background=background)
 
 
+_ANSWER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode  # built once
+
+
 def _dumps(content: object) -> bytes:
-    return json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    return _ANSWER(content).encode()
 
 
 def _unauthorized(node: WebhookParameters, reason: str) -> WebhookUnauthorized:

@@ -22,11 +22,13 @@ import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from json.encoder import c_make_encoder, encode_basestring_ascii
 
 from sqlalchemy import Insert, Text, bindparam, cast, insert
 from sqlalchemy.dialects.postgresql import JSONB
 
 from backend.db.base import utcnow
+from backend.db.fast_insert import insert_many
 from backend.db.session import get_engine
 from backend.engine.items import storable
 from backend.engine.runner import RunResult
@@ -65,8 +67,16 @@ _bits = _rng.getrandbits
 os.register_at_fork(after_in_child=lambda: _rng.seed(os.urandom(32)))
 
 
+# json.dumps(value, default=str), with its C encoder built once (json.dumps builds one per call)
+_C_ENCODER = c_make_encoder and c_make_encoder(None, str, encode_basestring_ascii, None, ": ", ", ", False, False,
+                                               True)
+_encode = json.JSONEncoder(default=str, check_circular=False).encode
+
+
 def dumps(value: object) -> str:
-    return json.dumps(value, default=str)
+    if _C_ENCODER is None:
+        return _encode(value)
+    return "".join(_C_ENCODER(value, 0))
 
 
 class JsonOnce:
@@ -86,7 +96,7 @@ class JsonOnce:
         if isinstance(value, list):
             return self._items(value)
         if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, list) for k, v in value.items()):
-            return "{" + ", ".join(f"{json.dumps(k)}: {self._items(v)}" for k, v in value.items()) + "}"
+            return "{" + ", ".join(f"{encode_basestring_ascii(k)}: {self._items(v)}" for k, v in value.items()) + "}"
         return dumps(value)
 
     def _items(self, items: list) -> str:
@@ -214,16 +224,31 @@ def write_runs(runs: list[FinishedRun]) -> None:
     events += fact_rows(facts)  # one event of each kind per workflow for the whole batch
     engine = get_engine()
     statements = _statements(engine.dialect.name)
+    sqlite = engine.dialect.name == "sqlite"
     with engine.begin() as conn:
         if executions:
-            conn.execute(statements.execution, executions)
+            if sqlite:
+                insert_many(conn, Execution.__table__, executions, text_json=_EXECUTION_TEXT)
+            else:
+                conn.execute(statements.execution, executions)
         for run in runs:
             if run.recorded:
                 steps += _finish_recorded(conn, run)
         if steps:
-            conn.execute(statements.step, steps)
+            if sqlite:
+                insert_many(conn, ExecutionStep.__table__, steps, text_json=_STEP_TEXT)
+            else:
+                conn.execute(statements.step, steps)
         if events:
-            conn.execute(statements.event, events)
+            if sqlite:
+                insert_many(conn, OutboxEvent.__table__, events)
+            else:
+                conn.execute(statements.event, events)
+
+
+# the JSON columns the rows above carry as encoded text (bound as Text by the prebuilt statements)
+_EXECUTION_TEXT = frozenset(EXECUTION_JSON)
+_STEP_TEXT = frozenset(STEP_JSON)
 
 
 def _finish_recorded(conn, run: FinishedRun) -> list[dict]:

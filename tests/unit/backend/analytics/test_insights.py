@@ -219,3 +219,46 @@ def test_bad_query_parameters_are_4xx(api, api_user, path, params):
     response = api.get(f"/api/v1/analytics/{path}", headers=owner.headers, params=params)
     assert response.status_code in (400, 422), response.text
     assert "error" in response.json()
+
+
+def test_a_batch_counts_the_same_rollups_as_its_events_one_at_a_time_and_a_repeat_once(api, api_user):
+    """The consumer counts a whole batch in one transaction, summed per rollup row first: the rows must be
+    those of counting each event alone, and an event twice in a batch (or again later) counts once."""
+    from sqlalchemy import select
+
+    from backend.analytics.models import ExecutionRollup, FailureRollup, TeamRollup
+    from backend.analytics.service import record_usage_batch
+
+    alone, batched = api_user("alone@example.com").team_id, api_user("batched@example.com").team_id
+    shapes = [("wf-a", "succeeded", "webhook", 12.0, None), ("wf-a", "failed", "webhook", 700.0, "Fetch"),
+              ("wf-b", "succeeded", "trigger", None, None), (None, "failed", "manual", 3.0, None),
+              ("wf-a", "failed", "webhook", 45.0, "Fetch"), ("wf-b", "succeeded", "trigger", 90_000.0, None)]
+
+    def events(team_id: str) -> list[ExecutionUsage]:
+        out = []
+        for round_ in range(3):
+            for workflow_id, status, mode, duration, node in shapes:
+                at = (NOW - timedelta(hours=round_ * 5)).isoformat()
+                facts = [{"execution_id": f"ex-{next(_ids)}", "mode": mode, "status": status, "finished_at": at,
+                          "duration_ms": duration, "items": 3, "failed_node": node} for _ in range(round_ + 1)]
+                out.append(ExecutionUsage(type="usage.executions", team_id=team_id, workflow_id=workflow_id,
+                                          executions=facts, event_id=next(_ids)))
+        return out
+
+    with session_scope() as session:
+        for event in events(alone):
+            assert record_usage_batch(session, [event]) == 1
+    several = events(batched)
+    with session_scope() as session:
+        assert record_usage_batch(session, [*several, several[0]]) == len(several)
+    with session_scope() as session:
+        assert record_usage_batch(session, several[:4]) == 0
+
+    def rows(model, team_id: str) -> list[tuple]:
+        with session_scope() as session:
+            found = session.execute(select(model).where(model.team_id == team_id)).scalars().all()
+            columns = [c.name for c in model.__table__.c if c.name != "team_id"]
+            return sorted(tuple(getattr(row, c) for c in columns) for row in found)
+
+    for model in (ExecutionRollup, TeamRollup, FailureRollup):
+        assert rows(model, batched) == rows(model, alone) and rows(model, alone), model.__name__

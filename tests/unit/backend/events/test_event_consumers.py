@@ -171,3 +171,34 @@ def test_the_search_consumer_bulk_indexes_from_the_start_of_its_topics():
     search = registry()["search"]
     assert search.handle_batch is not None and search.start_at_end is False
     assert all(c.start_at_end is False for c in registry().values())  # only a process's own command group is
+
+
+async def test_the_in_memory_bus_hands_a_batch_handler_what_is_queued_and_publish_waits_for_it():
+    """Embedded mode: a consumer with `handle_batch` gets the events queued for its group together (one bulk
+    write), and `publish` returns only once the batch was handled; a batch that keeps failing is handed over
+    one event at a time, as on Kafka."""
+    bus, stop = InMemoryBus(), asyncio.Event()
+    batches: list[list[int]] = []
+    singles: list[int] = []
+    fail = asyncio.Event()
+
+    async def bulk(events: list[Event]) -> dict[int, Exception]:
+        if fail.is_set():
+            raise ConnectionError("database away")
+        batches.append([e.event_id for e in events])
+        return {}
+
+    async def one(event: Event) -> None:
+        singles.append(event.event_id)
+
+    task = await start(bus, Consumer("search", ("workflow.events",), one, bulk), stop,
+                       RetryPolicy(attempts=2, first_delay_s=0))
+    await bus.publish([deleted(i) for i in range(1, 6)])
+    assert batches == [[1, 2, 3, 4, 5]] and singles == []
+    await bus.publish([deleted(6)])
+    assert batches[-1] == [6]
+    fail.set()
+    await asyncio.wait_for(bus.publish([deleted(7), deleted(8)]), 5)
+    assert singles == [7, 8] and len(batches) == 2
+    stop.set()
+    await asyncio.wait_for(task, 5)

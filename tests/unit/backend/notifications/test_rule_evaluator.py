@@ -12,7 +12,7 @@ from backend.db.session import session_scope
 from backend.events.models import OutboxEvent
 from backend.executions import service as executions
 from backend.executions.models import Execution, ExecutionStatus
-from backend.notifications.evaluator import evaluate
+from backend.notifications.evaluator import evaluate, evaluate_batch
 
 URL = "/api/v1/notifications"
 
@@ -118,3 +118,24 @@ def test_the_bookkeeping_is_pruned_after_keep_days(api, api_user, configure):
     with session_scope() as session:
         assert session.scalars(select(NotificationSeen)).all() == []
         assert session.scalars(select(NotificationDelivery)).all() == []
+
+
+def test_a_batch_evaluates_only_the_events_of_teams_with_enabled_rules_in_order(api, api_user):
+    """The consumer's batch path (Kafka fetches, and the in-memory bus in embedded mode): one query finds the
+    teams with rules; another team's events and a team whose only rule is disabled are skipped."""
+    ada, bob, cy = api_user("ada@example.com"), api_user("bob@example.com"), api_user("cy@example.com")
+    workflow, _, bell = setup(api, ada)
+    rule(api, ada, channel_id=bell, trigger="failure", workflow_id=workflow)
+    rule(api, ada, channel_id=bell, trigger="recovery")
+    bobs, _, bobs_bell = setup(api, bob)
+    cys, _, cys_bell = setup(api, cy)
+    off = rule(api, cy, channel_id=cys_bell, trigger="failure")
+    api.patch(f"{URL}/rules/{off}", json={"enabled": False}, headers=cy.headers)
+
+    failed = run(ada.team_id, workflow, ExecutionStatus.FAILED)
+    batch = [failed, run(bob.team_id, bobs, ExecutionStatus.FAILED), run(cy.team_id, cys, ExecutionStatus.FAILED),
+             run(ada.team_id, workflow, ExecutionStatus.SUCCEEDED), failed]  # the last: redelivered
+    assert evaluate_batch(batch) == 2  # ada's failure, then her recovery (in the batch's order)
+    assert sorted(p["kind"] for p in requested()) == ["rule.failure", "rule.recovery"]
+    assert {p["team_id"] for p in requested()} == {ada.team_id}
+    assert evaluate_batch(batch) == 0  # the whole batch again: nothing twice

@@ -1,0 +1,104 @@
+"""Bulk inserts of the webhook group commit on SQLite, straight to the driver.
+
+SQLAlchemy's executemany spends more CPU per row than SQLite does inserting it: it builds a
+parameter dict per row from the compiled statement and runs a bind processor per value (a
+datetime becomes text through a %-format of seven fields). On the embedded default that was about
+a third of a saved webhook run's write (py-spy, bench/README.md). Here a table's INSERT is
+written once, and each row becomes a tuple with the same values SQLAlchemy would have bound:
+
+* UTC datetimes as SQLAlchemy's SQLite DATETIME text (``YYYY-MM-DD HH:MM:SS.ffffff``, in UTC);
+* JSON columns the caller already encoded (``text_json``) as they are, other JSON values encoded
+  strictly (``backend.db.session._json_text``, as the engine's serializer);
+* columns a row leaves out get their Python-side default (``created_at``, ``attempts``), once per batch.
+
+``tests/unit/backend/db/test_fast_insert.py`` checks that the stored rows are byte for byte the ones
+SQLAlchemy's own insert stores. Other databases keep SQLAlchemy's insert (PostgreSQL's driver has its
+own fast path, and the JSON columns there are JSONB casts).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from operator import itemgetter
+
+from sqlalchemy import JSON, Connection, Table
+
+from backend.db.base import UtcDateTime
+from backend.db.session import _json_text
+
+Convert = Callable[[object], object]
+
+
+def sqlite_datetime(value: datetime | None) -> str | None:
+    """What UtcDateTime binds on SQLite: the UTC wall time with microseconds, no offset."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given; use backend.db.base.utcnow()")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
+
+
+def _json(value: object) -> str:
+    return _json_text(value)  # JSON(none_as_null=False): None is stored as the JSON text null, as SQLAlchemy does
+
+
+def _keep(value: object) -> object:
+    return value
+
+
+def insert_many(conn: Connection, table: Table, rows: Sequence[dict], *, text_json: frozenset[str] = frozenset()) -> None:
+    """INSERT ``rows`` (dicts with the same keys) into ``table``; SQLite only."""
+    if not rows:
+        return
+    sql, get, converting, defaults = _plan(table, tuple(rows[0]), text_json)
+    extra = [default() for default in defaults]
+    values = []
+    for row in rows:
+        value = [*get(row), *extra]
+        for index, convert in converting:
+            value[index] = convert(value[index])
+        values.append(tuple(value))
+    conn.exec_driver_sql(sql, values)
+
+
+@functools.cache
+def _plan(table: Table, given: tuple[str, ...], text_json: frozenset[str]) -> tuple[
+        str, Callable[[dict], tuple], tuple[tuple[int, Convert], ...], tuple[Callable[[], object], ...]]:
+    """The INSERT, a getter of the given values in order, which of them need converting, the defaults."""
+    columns = {column.name: column for column in table.c}
+    unknown = [name for name in given if name not in columns]
+    if unknown:
+        raise ValueError(f"{table.name} has no column(s) {unknown}")
+    converters = tuple(_converter(columns[name], name in text_json) for name in given)
+    missing = [column for column in table.c if column.name not in given and column.default is not None
+               and not column.primary_key]
+    defaults = tuple(_default(column) for column in missing)
+    names = [*given, *(column.name for column in missing)]
+    sql = (f'INSERT INTO "{table.name}" ({", ".join(f"{chr(34)}{name}{chr(34)}" for name in names)}) '
+           f'VALUES ({", ".join("?" for _ in names)})')
+    get = itemgetter(*given) if len(given) > 1 else lambda row: (row[given[0]],)
+    converting = tuple((index, convert) for index, convert in enumerate(converters) if convert is not _keep)
+    return sql, get, converting, defaults
+
+
+def _converter(column, already_text: bool) -> Convert:
+    kind = column.type
+    if isinstance(kind, UtcDateTime):
+        return sqlite_datetime
+    if isinstance(kind, JSON) and not already_text:
+        return _json
+    return _keep
+
+
+def _default(column) -> Callable[[], object]:
+    default = column.default
+    if default.is_callable:
+        make = default.arg  # SQLAlchemy wraps a plain callable to take the execution context
+        converter = _converter(column, False)
+        return lambda: converter(make(None))
+    value = _converter(column, False)(default.arg)
+    return lambda: value
