@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -70,14 +72,28 @@ async def relay_loop(bus: EventBus, stop: asyncio.Event, *, interval_s: float = 
             await asyncio.wait_for(stop.wait(), interval_s)
 
 
-def _claim(session: Session, batch: int) -> list[OutboxEvent]:
-    rows = session.scalars(
-        select(OutboxEvent).where(OutboxEvent.published_at.is_(None)).order_by(OutboxEvent.id)
-        .limit(batch).with_for_update(skip_locked=True)).all()
+class _Row(NamedTuple):
+    """An unpublished outbox row as the relay reads it: plain columns, no ORM object (a batch is 500 rows)."""
+
+    id: int
+    topic: str
+    key: str
+    payload: dict
+    created_at: datetime
+
+
+_CLAIM = select(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.key, OutboxEvent.payload, OutboxEvent.created_at) \
+    .where(OutboxEvent.published_at.is_(None)).order_by(OutboxEvent.id)
+
+
+def _claim(session: Session, batch: int) -> list[_Row]:
+    rows = [_Row(*row) for row in session.execute(_CLAIM.limit(batch).with_for_update(skip_locked=True))]
+    if session.get_bind().dialect.name == "sqlite":
+        return rows  # no row locks, so no rows claimed by another relay to wait for (one process: `linkflow up`)
     return _without_overtaking(session, rows)
 
 
-def _without_overtaking(session: Session, rows: list[OutboxEvent]) -> list[OutboxEvent]:
+def _without_overtaking(session: Session, rows: list[_Row]) -> list[_Row]:
     """Drop the keys that have an older unpublished row outside this batch (claimed by another relay)."""
     first_claimed: dict[str, int] = {}
     for row in rows:
@@ -92,7 +108,7 @@ def _without_overtaking(session: Session, rows: list[OutboxEvent]) -> list[Outbo
     return [row for row in rows if row.key not in held]
 
 
-def _prepare(session: Session, batch: int) -> tuple[list[OutboxEvent], list[Event], dict[int, str]]:
+def _prepare(session: Session, batch: int) -> tuple[list[_Row], list[Event], dict[int, str]]:
     """The claimed rows, the event each one publishes, and the reasons of those refused by their schema."""
     rows = _claim(session, batch)
     events, refused = [], {}
@@ -109,7 +125,7 @@ def _prepare(session: Session, batch: int) -> tuple[list[OutboxEvent], list[Even
     return rows, events, refused
 
 
-def _event(row: OutboxEvent, payload: dict) -> Event:
+def _event(row: _Row, payload: dict) -> Event:
     return Event(row.topic, row.key, {**payload, "event_id": row.id, "occurred_at": row.created_at.isoformat()})
 
 
@@ -128,7 +144,7 @@ async def _publish(bus: EventBus, events: list[Event]) -> dict[int, BaseExceptio
     return failed
 
 
-def _settle(session: Session, rows: list[OutboxEvent], failed: dict[int, BaseException],
+def _settle(session: Session, rows: list[_Row], failed: dict[int, BaseException],
             refused: dict[int, str]) -> None:
     published = [row.id for index, row in enumerate(rows) if index not in failed]
     if published:
@@ -136,8 +152,9 @@ def _settle(session: Session, rows: list[OutboxEvent], failed: dict[int, BaseExc
                         execution_options={"synchronize_session": False})
     for index, reason in refused.items():
         if index not in failed:
-            rows[index].last_error = reason[:MAX_ERROR_CHARS]
+            session.execute(update(OutboxEvent).where(OutboxEvent.id == rows[index].id)
+                            .values(last_error=reason[:MAX_ERROR_CHARS]))
     for index, exc in failed.items():
-        rows[index].attempts += 1
-        rows[index].last_error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+        session.execute(update(OutboxEvent).where(OutboxEvent.id == rows[index].id).values(
+            attempts=OutboxEvent.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]))
     session.commit()

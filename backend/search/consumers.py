@@ -1,7 +1,7 @@
 """The `search` consumer group: keeps Elasticsearch in step with workflow, execution and audit events.
 
-On Kafka each fetch (up to 1,000 events) becomes one bulk request (`handle_batch`); elsewhere events come
-one at a time. With the SQL backend (the default) there is nothing to index: search reads the database.
+Each batch (a Kafka fetch of up to 1,000 events, or what the in-memory bus has queued) becomes one bulk
+request (`handle_batch`). With the SQL backend (the default) there is nothing to index: search reads the database.
 A document Elasticsearch refuses (e.g. a mapping conflict) sends its event to dlq.events with the reason;
 Elasticsearch being away is retried with backoff by the consumer runner. Once an hour it also drops the
 monthly indices that fell out of execution retention.
