@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -125,7 +125,7 @@ async def deliver(bus: EventBus, consumer: Consumer, event: Event, stop: asyncio
                   retry: RetryPolicy) -> None:
     """Hand one event to the consumer, retrying with backoff; dead-letter it if it keeps failing."""
     try:
-        schemas.validate(event.topic, event.key, event.payload)
+        _check(event)
     except schemas.InvalidEvent as exc:  # retrying cannot make it match: the reason goes with it
         await _dead_letter(bus, consumer, event, exc, 0)
         return
@@ -158,7 +158,7 @@ async def deliver_batch(bus: EventBus, consumer: Consumer, events: list[Event], 
     valid: list[Event] = []
     for event in events:
         try:
-            schemas.validate(event.topic, event.key, event.payload)
+            _check(event)
             valid.append(event)
         except schemas.InvalidEvent as exc:
             await _dead_letter(bus, consumer, event, exc, 0)
@@ -182,6 +182,22 @@ async def deliver_batch(bus: EventBus, consumer: Consumer, events: list[Event], 
         return
     for position, error in sorted(refused.items()):
         await _dead_letter(bus, consumer, valid[position], error, attempt)
+
+
+CHECKED_KEPT = 2048
+_checked: OrderedDict[int, Event] = OrderedDict()  # id -> the event itself (kept, so the id stays its own)
+
+
+def _check(event: Event) -> None:
+    """Check the event against its schema, once per event object: the in-memory bus hands the same object to
+    every group that reads its topic (three for an execution event), so the first group's check holds for the
+    others. Kafka deserialises an object per group: each is checked."""
+    if _checked.get(id(event)) is event:
+        return
+    schemas.validate(event.topic, event.key, event.payload)
+    _checked[id(event)] = event
+    if len(_checked) > CHECKED_KEPT:
+        _checked.popitem(last=False)
 
 
 async def _dead_letter(bus: EventBus, consumer: Consumer, event: Event, error: Exception,

@@ -202,3 +202,34 @@ async def test_the_in_memory_bus_hands_a_batch_handler_what_is_queued_and_publis
     assert singles == [7, 8] and len(batches) == 2
     stop.set()
     await asyncio.wait_for(task, 5)
+
+
+async def test_an_event_object_is_checked_once_however_many_groups_read_it(monkeypatch, listen):
+    """The in-memory bus gives every group the same Event object: its schema is checked by the first group only.
+    An equal but separate object (what Kafka gives each group) is checked again, and an invalid one still goes
+    to the DLQ from every group that reads it."""
+    from backend.events import consumers as module
+
+    calls: list[int] = []
+    real = module.schemas.validate
+    monkeypatch.setattr(module.schemas, "validate", lambda *a: (calls.append(1), real(*a))[1])
+    bus, stop = InMemoryBus(), asyncio.Event()
+    dlq = await listen(bus, "dlq-watch", ("dlq.events",))
+    seen: list[str] = []
+
+    def group(name: str) -> Consumer:
+        async def handle(event: Event) -> None:
+            seen.append(name)
+        return Consumer(name, ("workflow.events",), handle)
+
+    tasks = [await start(bus, group(name), stop) for name in ("search", "audit", "analytics")]
+    event = deleted(41)
+    await bus.publish([event])
+    assert sorted(seen) == ["analytics", "audit", "search"] and len(calls) == 1
+    await bus.publish([deleted(41)])  # equal, not the same object
+    assert len(calls) == 2
+    bad = Event("workflow.events", "wf-1", {"type": "workflow.deleted", "event_id": 42})  # no workflow_id
+    await bus.publish([bad])
+    assert len(dlq) == 3 and len(seen) == 6  # each group refused it for itself
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
