@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
-
-import boto3
-from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from typing import TYPE_CHECKING, BinaryIO
 
 from backend.storage.ports import CHUNK_BYTES, ObjectInfo, ObjectMissing, as_stream, check_key, check_prefix
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
+
+# boto3 and botocore are imported where they are used, not at module level: the default (local) storage
+# never needs them, and loading them costs ~0.1 s at start-up.
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 _DELETE_BATCH = 1000  # the most DeleteObjects takes at once
@@ -39,6 +40,8 @@ class S3Options:
 
 class S3Storage:
     def __init__(self, options: S3Options, client=None) -> None:
+        from boto3.s3.transfer import TransferConfig
+
         self.options = options
         self.client = client or _client(options)
         self._prefix = check_prefix(options.prefix)
@@ -53,6 +56,8 @@ class S3Storage:
         return counter.size
 
     def open(self, key: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+        from botocore.exceptions import ClientError
+
         try:
             response = self.client.get_object(Bucket=self.options.bucket, Key=self._key(key))
         except ClientError as exc:
@@ -60,6 +65,8 @@ class S3Storage:
         return _chunks(response["Body"], chunk_bytes)
 
     def info(self, key: str) -> ObjectInfo:
+        from botocore.exceptions import ClientError
+
         try:
             head = self.client.head_object(Bucket=self.options.bucket, Key=self._key(key))
         except ClientError as exc:
@@ -67,6 +74,8 @@ class S3Storage:
         return ObjectInfo(key, head["ContentLength"], head["LastModified"])
 
     def copy(self, source: str, target: str) -> None:
+        from botocore.exceptions import ClientError
+
         try:  # managed copy: multipart (UploadPartCopy) for large objects, server-side either way
             self.client.copy({"Bucket": self.options.bucket, "Key": self._key(source)}, self.options.bucket,
                              self._key(target), ExtraArgs=self._sse(), Config=self._transfer)
@@ -98,6 +107,8 @@ class S3Storage:
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it is missing (local servers and tests; in AWS it is provisioned)."""
+        from botocore.exceptions import ClientError
+
         try:
             self.client.head_bucket(Bucket=self.options.bucket)
         except ClientError:
@@ -136,6 +147,9 @@ class _Counting:
 
 
 def _client(options: S3Options):
+    import boto3
+    from botocore.config import Config
+
     credentials = {}
     if options.access_key_id:
         credentials = {"aws_access_key_id": options.access_key_id, "aws_secret_access_key": options.secret_access_key}

@@ -9,20 +9,28 @@ SDK's user and transient errors, naming RabbitMQ's reply ("NOT_FOUND - no queue 
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
+from typing import TYPE_CHECKING
 from urllib.parse import quote
-
-import aio_pika
-from aiormq import exceptions as amqp
-from aiormq.connection import TransportFactory
-from yarl import URL
 
 from nodes.sdk import NodeError, NodeTransientError, NodeUserError
 
+if TYPE_CHECKING:
+    import aio_pika
+    from yarl import URL
+
+# aio_pika and aiormq are imported where they are used, not at module level (start-up time)
+
 TIMEOUT_S = 30
-_USER_CLOSES = (amqp.ChannelAccessRefused, amqp.ChannelNotFoundEntity, amqp.ChannelPreconditionFailed,
-                amqp.ChannelLockedResource, amqp.ConnectionNotAllowed, amqp.ConnectionSyntaxError,
-                amqp.ConnectionCommandInvalid)
+
+
+def _user_closes() -> tuple[type[Exception], ...]:
+    from aiormq import exceptions as amqp
+
+    return (amqp.ChannelAccessRefused, amqp.ChannelNotFoundEntity, amqp.ChannelPreconditionFailed,
+            amqp.ChannelLockedResource, amqp.ConnectionNotAllowed, amqp.ConnectionSyntaxError,
+            amqp.ConnectionCommandInvalid)
 
 
 def where(login: dict) -> str:
@@ -31,38 +39,51 @@ def where(login: dict) -> str:
 
 def amqp_url(login: dict) -> URL:
     """The AMQP URL of a login; the virtual host is one path segment (``/`` is ``%2F``)."""
+    from yarl import URL
+
     return URL.build(scheme="amqps" if login.get("tls") else "amqp", user=quote(login["user"], safe=""),
                      password=quote(login.get("password") or "", safe=""), host=login["host"],
                      port=int(login["port"]), path="/" + quote(login["vhost"], safe=""),
                      query_string="heartbeat=30", encoded=True)
 
 
-class _CheckedTransport(TransportFactory):
-    """Connects to the checked addresses in turn; TLS checks the certificate against the name."""
+@functools.cache
+def _checked_transport() -> type:
+    """The aiormq transport factory that connects to checked addresses (defined on first use, so that
+    importing this module does not import aiormq)."""
+    from aiormq import exceptions as amqp
+    from aiormq.connection import TransportFactory
 
-    def __init__(self, addresses: list[str], server_name: str, timeout_s: float) -> None:
-        self.addresses, self.server_name, self.timeout_s = addresses, server_name, timeout_s
+    class _CheckedTransport(TransportFactory):
+        """Connects to the checked addresses in turn; TLS checks the certificate against the name."""
 
-    async def create(self, url: URL, **kwargs):
-        provider = kwargs.pop("ssl_context_provider", None)
-        context = await provider.get_context() if url.scheme == "amqps" and provider is not None else None
-        error: OSError | None = None
-        for address in self.addresses:
-            try:
-                return await asyncio.wait_for(asyncio.open_connection(
-                    address, url.port, ssl=context, server_hostname=self.server_name if context else None),
-                    self.timeout_s)
-            except ssl.SSLCertVerificationError:
-                raise  # the server is there; its certificate is wrong: not worth another address or a retry
-            except (OSError, TimeoutError) as exc:
-                error = exc if isinstance(exc, OSError) else OSError(f"timed out after {self.timeout_s}s")
-        raise amqp.AMQPConnectionError(f"could not connect: {error}")
+        def __init__(self, addresses: list[str], server_name: str, timeout_s: float) -> None:
+            self.addresses, self.server_name, self.timeout_s = addresses, server_name, timeout_s
+
+        async def create(self, url: URL, **kwargs):
+            provider = kwargs.pop("ssl_context_provider", None)
+            context = await provider.get_context() if url.scheme == "amqps" and provider is not None else None
+            error: OSError | None = None
+            for address in self.addresses:
+                try:
+                    return await asyncio.wait_for(asyncio.open_connection(
+                        address, url.port, ssl=context, server_hostname=self.server_name if context else None),
+                        self.timeout_s)
+                except ssl.SSLCertVerificationError:
+                    raise  # the server is there; its certificate is wrong: not worth another address or a retry
+                except (OSError, TimeoutError) as exc:
+                    error = exc if isinstance(exc, OSError) else OSError(f"timed out after {self.timeout_s}s")
+            raise amqp.AMQPConnectionError(f"could not connect: {error}")
+
+    return _CheckedTransport
 
 
 async def connect(login: dict, addresses: list[str], *, timeout_s: float = TIMEOUT_S) -> aio_pika.abc.AbstractConnection:
     """An open connection (close it), or a NodeUserError/NodeTransientError saying why there is none."""
+    import aio_pika
+
     connection = aio_pika.Connection(amqp_url(login), client_properties={"connection_name": "linkflow"})
-    connection.kwargs["transport_factory"] = _CheckedTransport(addresses, login["host"], timeout_s)
+    connection.kwargs["transport_factory"] = _checked_transport()(addresses, login["host"], timeout_s)
     try:
         await asyncio.wait_for(connection.connect(timeout=timeout_s), timeout_s + 1)
     except BaseException as exc:
@@ -77,6 +98,8 @@ def amqp_error(exc: BaseException, place: str, *, item_index: int | None = None)
     """The node error for a client exception: user errors for refusals, transient for lost connections."""
     if isinstance(exc, NodeError):
         return exc
+    from aiormq import exceptions as amqp
+
     if isinstance(exc, amqp.ProbableAuthenticationError | amqp.AuthenticationError):
         return NodeUserError(f"{place} refused the user name or password ({_reason(exc)}); check the credential",
                              item_index=item_index)
@@ -89,7 +112,7 @@ def amqp_error(exc: BaseException, place: str, *, item_index: int | None = None)
     if isinstance(exc, amqp.ConnectionNotAllowed):
         return NodeUserError(f"{place}: the user may not use this virtual host ({_reason(exc)}); check the "
                              "credential's vhost and the user's permissions", item_index=item_index)
-    if isinstance(exc, _USER_CLOSES):
+    if isinstance(exc, _user_closes()):
         return NodeUserError(f"{place}: {_reason(exc)}", item_index=item_index)
     if isinstance(exc, amqp.AMQPError | OSError | TimeoutError | ConnectionError):
         return NodeTransientError(f"{place}: {type(exc).__name__}: {_reason(exc)}", item_index=item_index)

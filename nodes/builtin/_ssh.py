@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+import functools
 import re
-
-import asyncssh
+from typing import TYPE_CHECKING
 
 from nodes.sdk import NodeTransientError, NodeUserError
+
+if TYPE_CHECKING:
+    import asyncssh
+
+# asyncssh is imported where it is used, not at module level: loading it costs ~0.1 s at start-up
 
 CONNECT_TIMEOUT_S = 15
 _SHA256 = re.compile(r"^(?:SHA256:)?([A-Za-z0-9+/]{43})=?$")
@@ -33,6 +38,8 @@ def normalized_fingerprint(text: str) -> str:
     if match:
         return "SHA256:" + match.group(1)
     if text.startswith(("ssh-", "ecdsa-", "sk-")):
+        import asyncssh
+
         try:
             return asyncssh.import_public_key(text).get_fingerprint("sha256")
         except (asyncssh.KeyImportError, ValueError, binascii.Error):
@@ -74,18 +81,28 @@ class HostKeyRefused(NodeUserError):
     """The server's host key is not the one the credential names (or the credential names none)."""
 
 
-class _Client(asyncssh.SSHClient):
-    def __init__(self, expected: str | None) -> None:
-        self.expected, self.presented = expected, None
+@functools.cache
+def _client_class() -> type:
+    """The ``asyncssh.SSHClient`` that records the host key the server presents and checks it (defined on
+    first use, so that importing this module does not import asyncssh)."""
+    import asyncssh
 
-    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
-        self.presented = key
-        return self.expected is None or key.get_fingerprint("sha256") == self.expected
+    class _Client(asyncssh.SSHClient):
+        def __init__(self, expected: str | None) -> None:
+            self.expected, self.presented = expected, None
+
+        def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+            self.presented = key
+            return self.expected is None or key.get_fingerprint("sha256") == self.expected
+
+    return _Client
 
 
 def _private_key(login: dict) -> asyncssh.SSHKey | None:
     if not login.get("private_key"):
         return None
+    import asyncssh
+
     try:
         return asyncssh.import_private_key(normalized_private_key(login["private_key"]),
                                            login.get("passphrase") or None)
@@ -97,7 +114,7 @@ def _private_key(login: dict) -> asyncssh.SSHKey | None:
                             "key in OpenSSH or PEM format, BEGIN and END lines included") from None
 
 
-def _refusal(where: str, client: _Client) -> HostKeyRefused:
+def _refusal(where: str, client: asyncssh.SSHClient) -> HostKeyRefused:
     key = client.presented
     shown = f"{key.get_fingerprint('sha256')} ({key.get_algorithm()})" if key is not None else "no key"
     if not client.expected:
@@ -118,12 +135,14 @@ async def connect(login: dict, addresses: list[str], timeout_s: float = CONNECT_
     ``login`` is what the ``ssh`` credential injects: host, port, username, password, private_key,
     passphrase, host_key_fingerprint, verify_host_key.
     """
+    import asyncssh
+
     where = f"the SSH server {login['host']}:{login['port']}"
     key = _private_key(login)
     expected = None if not login.get("verify_host_key", True) else (login.get("host_key_fingerprint") or "")
     error: Exception | None = None
     for address in addresses:
-        client = _Client(expected)
+        client = _client_class()(expected)
         try:
             conn, _ = await asyncio.wait_for(asyncssh.create_connection(
                 lambda client=client: client, address, login["port"], username=login["username"],

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError, KafkaTimeoutError, UnknownTopicOrPartitionError
 from pydantic import Field, field_validator
 
 from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError, show_if
 from nodes.sdk.net import AddressPolicy, checked_addresses_async
+
+if TYPE_CHECKING:
+    from aiokafka import AIOKafkaProducer
+
+# aiokafka is imported where it is used, not at module level (start-up time)
 
 TIMEOUT_S = 30
 _TOPIC_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
@@ -55,6 +58,9 @@ class Kafka(Node):
     side_effects = True
 
     async def execute(self, ctx, items):
+        from aiokafka import AIOKafkaProducer
+        from aiokafka.errors import KafkaError, KafkaTimeoutError
+
         login = await ctx.credentials("kafka")
         policy = AddressPolicy.from_settings(ctx.settings)
         for server in login["bootstrap_servers"]:
@@ -86,6 +92,8 @@ def _value(p: KafkaParameters, item: dict) -> bytes:
 
 
 async def _send(producer: AIOKafkaProducer, p: KafkaParameters, item: dict, index: int, where: str) -> dict:
+    from aiokafka.errors import UnknownTopicOrPartitionError
+
     try:
         sent = await producer.send_and_wait(
             p.topic, _value(p, item), key=p.key.encode("utf-8") if p.key else None,

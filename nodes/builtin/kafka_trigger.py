@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import json
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError, KafkaTimeoutError
 from pydantic import Field, field_validator
 
 from nodes.builtin.kafka import _TOPIC_CHARS, TIMEOUT_S
 from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError, TriggerSpec
 from nodes.sdk.net import AddressPolicy, checked_addresses_async
+
+# aiokafka is imported where it is used, not at module level (start-up time)
 
 _GROUP_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:")
 
@@ -70,6 +70,9 @@ class KafkaTrigger(Node):
         return [{"json": {"topic": "", "partition": 0, "offset": 0, "key": None, "message": None}}]
 
     async def listen(self, ctx) -> None:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+        from aiokafka.errors import KafkaError, KafkaTimeoutError
+
         p: KafkaTriggerParameters = ctx.params
         login = await ctx.credentials("kafka")
         policy = AddressPolicy.from_settings(ctx.settings)

@@ -18,13 +18,17 @@ import base64
 import datetime as dt
 import decimal
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pymysql
 from pydantic import Field, model_validator
 
 from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError, show_if
 from nodes.sdk.net import AddressPolicy, checked_addresses_async, open_connection
+
+if TYPE_CHECKING:
+    import pymysql
+
+# pymysql is imported where it is used, not at module level (start-up time)
 
 MAX_ROWS = 100_000
 TIMEOUT_S = 10
@@ -82,6 +86,8 @@ class MySql(Node):
 
 
 def _connect(login: dict, addresses: list[str]) -> pymysql.connections.Connection:
+    import pymysql
+
     options = {k: v for k, v in login.items() if k != "tls"}
     if login.get("tls"):
         options.update(ssl={"check_hostname": True}, ssl_verify_cert=True, ssl_verify_identity=True)
@@ -92,6 +98,8 @@ def _connect(login: dict, addresses: list[str]) -> pymysql.connections.Connectio
 
 
 def _run_all(login: dict, addresses: list[str], params: list, items: list) -> list[dict]:
+    import pymysql
+
     where = f"MySQL {login['host']}:{login['port']}/{login['database']}"
     try:
         conn = _connect(login, addresses)
@@ -114,6 +122,8 @@ def _run_all(login: dict, addresses: list[str], params: list, items: list) -> li
 
 
 def _error(exc: Exception, where: str, index: int | None, operation: str) -> Exception:
+    import pymysql
+
     code = exc.args[0] if isinstance(exc, pymysql.Error) and exc.args and isinstance(exc.args[0], int) else None
     message = exc.args[1] if isinstance(exc, pymysql.Error) and len(exc.args) > 1 else str(exc)
     prefix = f"item {index}: " if index is not None else ""

@@ -31,14 +31,18 @@ import decimal
 import re
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import psycopg
-from psycopg import sql
 from pydantic import Field, model_validator
 
 from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError, show_if
 from nodes.sdk.net import AddressPolicy, checked_addresses_async
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg import sql
+
+# psycopg is imported where it is used (not at module level): loading it costs ~0.1 s at start-up
 
 Operation = Literal["execute_query", "insert", "upsert", "update", "delete", "select"]
 MAX_ROWS = 100_000  # per item when the rows are held in a list (execute)
@@ -105,6 +109,8 @@ class Postgres(Node):
             yield batch
 
     async def _batches(self, ctx, items, max_rows: int):
+        import psycopg
+
         login = await ctx.credentials("postgres")
         policy = AddressPolicy.from_settings(ctx.settings)
         addresses = await checked_addresses_async(login["host"], login["port"], policy)
@@ -121,6 +127,8 @@ class Postgres(Node):
 
 
 async def _connect(login: dict, addresses: list[str], *, autocommit: bool) -> psycopg.AsyncConnection:
+    import psycopg
+
     count = len(addresses)
     return await psycopg.AsyncConnection.connect(
         host=",".join([login["host"]] * count), hostaddr=",".join(addresses),
@@ -142,6 +150,8 @@ async def _run(conn: psycopg.AsyncConnection, p: PostgresParameters, item: dict,
     """The statement's rows in batches. A query (select, or execute_query starting with SELECT, WITH, VALUES,
     TABLE, SHOW or EXPLAIN) is read from the server row by row, never the whole result at once; other
     statements (writes, whose RETURNING rows are one per item) are read whole, up to MAX_ROWS."""
+    import psycopg
+
     statement, values = _statement(p, item, index)
     cursor = conn.cursor()
     try:
@@ -167,6 +177,8 @@ async def _run(conn: psycopg.AsyncConnection, p: PostgresParameters, item: dict,
 
 
 async def _streamed(cursor, statement, values, index: int, max_rows: int) -> AsyncIterator[list[dict]]:
+    import psycopg
+
     batch: list[dict] = []
     count, names = 0, None
     try:
@@ -203,6 +215,8 @@ def _fields(p: PostgresParameters, item: dict, index: int) -> dict:
 
 
 def _where(p: PostgresParameters, item: dict, index: int) -> tuple[sql.Composable, list]:
+    from psycopg import sql
+
     missing = [c for c in p.match_columns if c not in item]
     if missing:
         raise NodeUserError(f"item {index} has no field {missing[0]!r} to match rows on", item_index=index)
@@ -219,6 +233,8 @@ def _statement(p: PostgresParameters, item: dict, index: int) -> tuple[Any, list
             raise NodeUserError(f"item {index}: the query uses ${max(used)} but query_parameters has "
                                 f"{len(p.query_parameters)} value(s)", item_index=index)
         return text, {str(i + 1): _bound(v) for i, v in enumerate(p.query_parameters)}
+    from psycopg import sql
+
     table = sql.Identifier(p.schema_name, p.table)
     if p.operation == "select":
         where, values = _where(p, item, index)

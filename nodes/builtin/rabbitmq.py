@@ -14,14 +14,18 @@ against the address policy. Refusals name RabbitMQ's reply (``NOT_FOUND``, ``ACC
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import aio_pika
 from pydantic import Field, model_validator
 
 from nodes.builtin._amqp import amqp_error, connect, where
 from nodes.sdk import Node, NodeParameters, NodeUserError
 from nodes.sdk.net import AddressPolicy, checked_addresses_async
+
+if TYPE_CHECKING:
+    import aio_pika
+
+# aio_pika is imported where it is used, not at module level (start-up time)
 
 _NAME = {"max_length": 255, "pattern": r"^[^\x00-\x1f]*$"}  # AMQP short strings: 255 bytes, no control characters
 
@@ -108,6 +112,8 @@ def _routing_key(p: RabbitMqParameters) -> str:
 
 
 def _message(p: RabbitMqParameters, item: dict, index: int) -> aio_pika.Message:
+    import aio_pika
+
     value = item.get("json", {}) if p.send_input_data else p.message
     if isinstance(value, bytes):
         body, content_type = value, "application/octet-stream"

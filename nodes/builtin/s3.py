@@ -18,10 +18,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Literal
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-)
 from pydantic import Field, model_validator
 
 from nodes.sdk import Node, NodeError, NodeParameters, NodeTransientError, NodeUserError, show_if
@@ -106,6 +102,8 @@ async def _upload_body(ctx, p: S3Parameters, item: dict, index: int) -> tuple[by
 
 def _call(login: dict, policy: AddressPolicy, p: S3Parameters, body: tuple[bytes, str] | None, index: int) -> Any:
     where = f"s3://{p.bucket}/{p.key or p.prefix}"
+    from botocore.exceptions import BotoCoreError, ClientError  # here: slow to import
+
     try:
         with guarded_s3(login, policy, TIMEOUT_S) as client:
             return _OPERATIONS[p.operation](client, p, body)

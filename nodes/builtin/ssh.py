@@ -25,15 +25,19 @@ import posixpath
 import shlex
 import stat
 import tempfile
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import asyncssh
 from pydantic import Field, model_validator
 
 from nodes.builtin._files import binary_ref
 from nodes.builtin._ssh import connect
 from nodes.sdk import Node, NodeParameters, NodeTransientError, NodeUserError
 from nodes.sdk.net import AddressPolicy, checked_addresses_async
+
+if TYPE_CHECKING:
+    import asyncssh
+
+# asyncssh is imported where it is used, not at module level: loading it costs ~0.1 s at start-up
 
 MAX_OUTPUT_BYTES = 16 * 1024 * 1024
 MAX_TRANSFER_BYTES = 1024 ** 3
@@ -85,6 +89,8 @@ class Ssh(Node):
     side_effects = True
 
     async def execute(self, ctx, items):
+        import asyncssh
+
         login = await ctx.credentials("ssh")
         addresses = await checked_addresses_async(login["host"], login["port"], AddressPolicy.from_settings(ctx.settings))
         conn = await connect(login, addresses)
@@ -112,6 +118,8 @@ class Ssh(Node):
 
 
 async def _execute(conn: asyncssh.SSHClientConnection, p: SshParameters, index: int) -> dict:
+    import asyncssh
+
     command = f"cd {shlex.quote(p.cwd)} && {p.command}" if p.cwd else p.command
     try:
         process = await conn.create_process(command, encoding=None, stdin=asyncssh.DEVNULL)
@@ -142,6 +150,8 @@ async def _execute(conn: asyncssh.SSHClientConnection, p: SshParameters, index: 
 async def _stop(process: asyncssh.SSHClientProcess) -> None:
     """TERM, then KILL, to the command's process group (OpenSSH's sshd delivers a "signal" request with
     killpg); closing the session alone leaves a command that does not write running on the server."""
+    import asyncssh
+
     for signal in ("TERM", "KILL"):
         try:
             process.send_signal(signal)
@@ -166,6 +176,8 @@ def _text(data: bytes) -> str:
 
 
 async def _sftp(conn: asyncssh.SSHClientConnection) -> asyncssh.SFTPClient:
+    import asyncssh
+
     try:
         return await conn.start_sftp_client()
     except (asyncssh.ChannelOpenError, asyncssh.SFTPError) as exc:
@@ -179,6 +191,8 @@ def _refused(exc: asyncssh.SFTPError, what: str, path: str, index: int) -> NodeU
 
 
 async def _upload(ctx, sftp: asyncssh.SFTPClient, p: SshParameters, item: dict, index: int) -> dict:
+    import asyncssh
+
     ref = binary_ref(item, p.binary_property, index, limit=MAX_TRANSFER_BYTES)
     name = p.file_name or posixpath.basename(str(ref.get("file_name") or ""))
     if not name:
@@ -202,6 +216,8 @@ async def _upload(ctx, sftp: asyncssh.SFTPClient, p: SshParameters, item: dict, 
 
 
 async def _download(ctx, sftp: asyncssh.SFTPClient, p: SshParameters, item: dict, index: int) -> dict:
+    import asyncssh
+
     try:
         async with sftp.open(p.path, "rb") as handle:
             attrs = await handle.stat()

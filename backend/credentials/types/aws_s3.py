@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import asyncio
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-)
 from pydantic import Field, SecretStr
 
 from backend.credentials.types.base import CredentialFields, CredentialType, TestResult, secret
@@ -47,6 +43,8 @@ class AwsS3(CredentialType):
 
 
 def _check(params: dict, bucket: str, timeout_s: float) -> TestResult:
+    from botocore.exceptions import BotoCoreError, ClientError  # here: slow to import
+
     try:
         with guarded_s3(params, address_policy(), timeout_s) as client:
             if bucket:

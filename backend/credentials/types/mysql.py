@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pymysql
 from pydantic import Field, SecretStr
 
 from backend.credentials.types._http import server_addresses
@@ -45,6 +44,8 @@ class MySql(CredentialType):
 
 
 def _check(params: dict, addresses: list[str], timeout_s: float) -> TestResult:
+    import pymysql  # here, not at module level: only a test needs it
+
     where = f"{params['host']}:{params['port']}/{params['database']}"
     try:
         conn = pymysql.connect(**connect_options(params, timeout_s), defer_connect=True)

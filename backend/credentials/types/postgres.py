@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from typing import Literal
 
-import psycopg
 from pydantic import Field, SecretStr
 
 from backend.credentials.types._http import server_addresses
@@ -53,6 +52,8 @@ def _pinned_params(params: dict, addresses: list[str]) -> dict:
 
 
 def _check(params: dict, addresses: list[str], timeout_s: float) -> TestResult:
+    import psycopg  # here, not at module level: it is slow to import and only a test needs it
+
     where = f"{params['host']}:{params['port']}/{params['dbname']}"
     try:
         with psycopg.connect(**_pinned_params(params, addresses), connect_timeout=max(1, int(timeout_s))) as conn:
