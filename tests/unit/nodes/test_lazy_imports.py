@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-HEAVY = ("psycopg", "asyncssh", "boto3", "botocore", "aiokafka", "aio_pika")
+HEAVY = ("psycopg", "asyncssh", "boto3", "botocore", "aiokafka", "aio_pika", "segno")
 
 
 def test_importing_the_app_and_the_nodes_loads_no_node_client_library(tmp_path):
