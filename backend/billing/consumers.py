@@ -18,7 +18,18 @@ async def handle(event: Event) -> None:
     await asyncio.to_thread(meter_event, event.payload)
 
 
-CONSUMER = Consumer("billing", ("execution.events",), handle)
+async def handle_batch(events: list[Event]) -> dict[int, Exception]:
+    """A batch in one hop to a thread; each event is still metered in its own transaction (idempotent)."""
+    await asyncio.to_thread(_meter_all, [event.payload for event in events])
+    return {}
+
+
+def _meter_all(payloads: list[dict]) -> None:
+    for payload in payloads:
+        meter_event(payload)
+
+
+CONSUMER = Consumer("billing", ("execution.events",), handle, handle_batch)
 
 
 def billing_consumers() -> tuple[Consumer, ...]:
