@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -108,6 +108,19 @@ def consumer_span(service: str, topic: str, payload: dict) -> Iterator[None]:
                                        attributes={"messaging.system": "kafka", "messaging.destination.name": topic,
                                                    "messaging.consumer.group.name": service,
                                                    "linkflow.event_id": str(payload.get("event_id"))}):
+        yield
+
+
+@contextlib.contextmanager
+def consumer_spans(service: str, events: Iterable[tuple[str, dict]]) -> Iterator[None]:
+    """A consumer handling a batch: one consumer span per (topic, payload), each a child of the span that wrote
+    that event, all open while the batch is handled."""
+    if _tracer is None:
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        for topic, payload in events:
+            stack.enter_context(consumer_span(service, topic, payload))
         yield
 
 

@@ -21,7 +21,7 @@ from backend.errors import UserError
 from backend.events import schemas
 from backend.events.bus import Event, EventBus, Handler
 from backend.events.topics import TOPICS
-from backend.tracing import consumer_span
+from backend.tracing import consumer_span, consumer_spans
 
 log = logging.getLogger("linkflow.events.consumers")
 DLQ_TOPIC = "dlq.events"
@@ -166,7 +166,8 @@ async def deliver_batch(bus: EventBus, consumer: Consumer, events: list[Event], 
         return
     for attempt in range(1, retry.attempts + 1):
         try:
-            refused = await consumer.handle_batch(valid)
+            with consumer_spans(consumer.service, [(event.topic, event.payload) for event in valid]):
+                refused = await consumer.handle_batch(valid)
             break
         except Exception as exc:
             log.warning("batch handler failed; retrying", extra={

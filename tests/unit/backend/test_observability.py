@@ -136,3 +136,34 @@ def test_request_metrics_are_labelled_by_the_full_route_template():
         text = client.get("/metrics").text
     assert 'route="/webhook/{path:path}",status="404"' in text  # not "other": the dashboards read this
     assert 'route="/api/v1/workflows/{workflow_id}",status="401"' in text  # the router's prefix kept, no ids
+
+
+async def test_a_batch_handled_by_a_consumer_gives_each_event_its_consumer_span(traced):
+    """Consumers that take batches (analytics, notifications, search, billing) still show every event they
+    handled in its trace: one `consume <topic>` span per event, a child of the span that wrote it."""
+    import asyncio
+
+    from backend.events.bus import Event, InMemoryBus
+    from backend.events.consumers import Consumer, RetryPolicy, run_consumer
+
+    with tracing.tracer().start_as_current_span("webhook") as writer:
+        parent = tracing.traceparent()
+    handled: list[int] = []
+
+    async def bulk(events):
+        handled.extend(e.event_id for e in events)
+        return {}
+
+    bus, stop = InMemoryBus(), asyncio.Event()
+    task = asyncio.create_task(run_consumer(bus, Consumer("notifications", ("workflow.events",), bulk, bulk), stop,
+                                            RetryPolicy(first_delay_s=0)))
+    await asyncio.sleep(0)
+    events = [Event("workflow.events", "w1", {"type": "workflow.deleted", "workflow_id": "w1", "team_id": "t1",
+                                              "event_id": i, "traceparent": parent}) for i in (1, 2)]
+    await bus.publish(events)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert handled == [1, 2]
+    consumed = [s for s in traced.get_finished_spans() if s.name == "consume workflow.events"]
+    assert sorted(s.attributes["linkflow.event_id"] for s in consumed) == ["1", "2"]
+    assert {s.parent.span_id for s in consumed} == {writer.get_span_context().span_id}
