@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
@@ -20,6 +24,53 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 PARTNER_HOST = "127.0.0.2"  # where tests run fake third-party services the app may call
+
+
+def service_missing(message: str) -> NoReturn:
+    """A service of `infra.sh` the test needs is not configured: a failure in CI (`make test` starts it), a skip
+    elsewhere."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+    except OSError:
+        pass  # either side closed: the relay of this connection is over
+    finally:
+        for end in (source, target):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+
+@contextlib.contextmanager
+def partner_relay(host: str, port: int) -> Iterator[int]:
+    """A TCP relay on the partner host to a loopback service (the app refuses loopback addresses); its port."""
+    listener = socket.create_server((PARTNER_HOST, 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            upstream = socket.create_connection((host, port))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        listener.close()
 
 
 def _free_port() -> int:
@@ -219,10 +270,7 @@ def billing_app(tmp_path_factory):
     app: the backend URL is baked into each bundle."""
     stripe_url = os.environ.get("LINKFLOW_TEST_STRIPE_URL")
     if not stripe_url:
-        message = "LINKFLOW_TEST_STRIPE_URL is not set: run `bash deploy/local/infra.sh up stripe` (make test does)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        service_missing("LINKFLOW_TEST_STRIPE_URL is not set: run `bash deploy/local/infra.sh up stripe` (make test does)")
     from tests.integration.stripe_proxy import StripeProxy
 
     proxy = StripeProxy(stripe_url)

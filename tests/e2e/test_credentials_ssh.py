@@ -8,15 +8,12 @@ The app may reach only 127.0.0.2 on loopback (conftest's LINKFLOW_HTTP_ALLOW_LIS
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PARTNER_HOST
+from conftest import PARTNER_HOST, partner_relay, service_missing
 from playwright.sync_api import Page, expect
 
 from nodes.builtin._ssh import normalized_fingerprint
@@ -26,48 +23,15 @@ def _sshd() -> dict:
     names = ("HOST", "PORT", "USER", "KEY_FILE", "HOST_KEY_FILE")
     values = {n: os.environ.get(f"LINKFLOW_TEST_SSH_{n}") for n in names}
     if not all(values.values()):
-        message = "LINKFLOW_TEST_SSH_* are not set: run `bash deploy/local/infra.sh up ssh` and its `env ssh`"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        service_missing("LINKFLOW_TEST_SSH_* are not set: run `bash deploy/local/infra.sh up ssh` and its `env ssh`")
     return values
-
-
-def _pipe(source: socket.socket, target: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            target.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (source, target):
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
 
 
 @pytest.fixture
 def relay() -> Iterator[tuple[int, dict]]:
     sshd = _sshd()
-    listener = socket.create_server((PARTNER_HOST, 0))
-    listener.settimeout(0.1)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                client, _ = listener.accept()
-            except TimeoutError:
-                continue
-            upstream = socket.create_connection((sshd["HOST"], int(sshd["PORT"])))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1], sshd
-    stop.set()
-    thread.join(timeout=2)
-    listener.close()
+    with partner_relay(sshd["HOST"], int(sshd["PORT"])) as port:
+        yield port, sshd
 
 
 def test_an_ssh_credential_is_made_tested_and_its_host_key_pinned(signed_in_page: Page, base_url: str, account,

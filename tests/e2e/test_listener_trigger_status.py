@@ -5,70 +5,27 @@ real Redis of `infra.sh up redis`, reached through a relay on the partner host (
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from urllib.parse import urlparse
 
 import pytest
 import redis
+from conftest import PARTNER_HOST, new_account, partner_relay, service_missing
 from playwright.sync_api import Locator, expect
 
-from tests.e2e.conftest import PARTNER_HOST, new_account
-
 CHANNEL = "e2e-orders"
-
-
-def _redis_url() -> str:
-    url = os.environ.get("LINKFLOW_TEST_REDIS_URL")
-    if not url:
-        message = "LINKFLOW_TEST_REDIS_URL is not set: run `bash deploy/local/infra.sh up redis` (make test does)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return url
-
-
-def _pipe(source: socket.socket, target: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            target.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (source, target):
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
 
 
 @pytest.fixture
 def redis_relay() -> Iterator[tuple[int, str]]:
     """(port on the partner host relaying to the test Redis, that Redis's URL)."""
-    url = _redis_url()
+    url = os.environ.get("LINKFLOW_TEST_REDIS_URL") or service_missing(
+        "LINKFLOW_TEST_REDIS_URL is not set: run `bash deploy/local/infra.sh up redis` (make test does)")
     target = urlparse(url)
-    listener = socket.create_server((PARTNER_HOST, 0))
-    listener.settimeout(0.1)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                client, _ = listener.accept()
-            except TimeoutError:
-                continue
-            upstream = socket.create_connection((target.hostname, target.port or 6379))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1], url
-    stop.set()
-    thread.join(timeout=2)
-    listener.close()
+    with partner_relay(target.hostname, target.port or 6379) as port:
+        yield port, url
 
 
 def _definition(credential_id: str) -> dict:
