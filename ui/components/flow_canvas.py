@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import reflex as rx
 
+from ui.components.assets import shared_asset
+
 XYFLOW = "@xyflow/react@12.12.1"
 
-_SOURCE = rx.asset("flow_canvas.jsx", shared=True)
-rx.asset("flow_canvas.css", shared=True)  # imported by the .jsx; linked next to it
+_SOURCE = shared_asset("flow_canvas.jsx")
+shared_asset("flow_canvas.css")  # imported by the .jsx; linked next to it
 
 
 def _one(value):

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import reflex as rx
 
+from ui.components.assets import shared_asset
 from ui.components.node_panel import BORDER, MONO, parameters_form, settings_form
 from ui.state.auth import AuthState
 from ui.state.ndv import NdvState
 from ui.state.node_panel import NodePanelState
 from ui.state.run import RunState
 
-_MAPPING_SOURCE = rx.asset("field_mapping.jsx", shared=True)
+_MAPPING_SOURCE = shared_asset("field_mapping.jsx")
 
 
 class FieldMapping(rx.Component):
@@ -24,7 +25,7 @@ class FieldMapping(rx.Component):
     tag = "FieldMapping"
 
 
-_AUTOCOMPLETE_SOURCE = rx.asset("field_autocomplete.jsx", shared=True)
+_AUTOCOMPLETE_SOURCE = shared_asset("field_autocomplete.jsx")
 
 
 class FieldAutocomplete(rx.Component):

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from ui.components.assets import shared_asset
 from ui.state.auth import AuthState
 from ui.state.ndv import NdvState
 from ui.state.node_panel import NodePanelState
@@ -11,8 +12,8 @@ from ui.state.run import RunState
 MONO = "var(--code-font-family)"
 BORDER = f"1px solid {rx.color('gray', 5)}"
 
-_TOKENS_SOURCE = rx.asset("expression_tokens.js", shared=True)  # imported by expression_highlight.jsx
-_HIGHLIGHT_SOURCE = rx.asset("expression_highlight.jsx", shared=True)
+_TOKENS_SOURCE = shared_asset("expression_tokens.js")  # imported by expression_highlight.jsx
+_HIGHLIGHT_SOURCE = shared_asset("expression_highlight.jsx")
 
 
 class ExpressionHighlight(rx.Component):

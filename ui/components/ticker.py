@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-_SOURCE = rx.asset("ticker.jsx", shared=True)
+from ui.components.assets import shared_asset
+
+_SOURCE = shared_asset("ticker.jsx")
 
 
 class Ticker(rx.Component):
