@@ -4,8 +4,8 @@ For facts about a request that belong to no change's transaction (webhook.events
 of a webhook run): the request adds an entry and goes on; ``FLUSH_AFTER_S`` later the loop's entries
 are gathered into one event per (topic, head) — e.g. one webhook.answered per workflow listing its
 requests — and written as outbox rows in one transaction, on a thread, so the request path does no
-database work for them (the relay checks each against its schema before publishing it) (the scheme of billing's unsaved runs,
-backend/billing/unsaved.py).
+database work for them (the relay checks each against its schema before publishing it). `LoopBatch` does
+the batching, here and for billing's unsaved runs (backend/billing/unsaved.py).
 The price: a process that dies within ``FLUSH_AFTER_S`` loses those events, never the change they
 describe. If the database refuses the write, the batch is kept and written with the next one.
 """
@@ -16,6 +16,7 @@ import asyncio
 import logging
 import weakref
 from collections import defaultdict
+from collections.abc import Callable
 
 from sqlalchemy import insert
 
@@ -31,38 +32,55 @@ MAX_PENDING = 100_000  # while the database is away; past it the oldest are drop
 MAX_PER_EVENT = 1000  # the schemas' bound on one event's list
 
 
-class _Batch:
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._pending: list[Entry] = []
+class LoopBatch:
+    """Entries added from one event loop, written together ``flush_after_s`` later on a thread (the loop's
+    default executor). A write that fails keeps its entries for the next one, ``retry_s`` later, up to
+    ``max_pending`` (the oldest are dropped past it, and logged). ``what`` names the entries in the logs.
+    Used here and by billing's unsaved runs (backend/billing/unsaved.py)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, write: Callable[[list], None], what: str, *,
+                 flush_after_s: float = FLUSH_AFTER_S, retry_s: float = RETRY_S,
+                 max_pending: int = MAX_PENDING) -> None:
+        self._loop, self._write, self._what = loop, write, what
+        self._flush_after_s, self._retry_s, self._max_pending = flush_after_s, retry_s, max_pending
+        self._pending: list = []
         self._scheduled = False
 
-    def add(self, entry: Entry) -> None:
+    def add(self, entry: object) -> None:
         self._pending.append(entry)
         if not self._scheduled:
             self._scheduled = True
-            self._loop.call_later(FLUSH_AFTER_S, self._flush)
+            self._loop.call_later(self._flush_after_s, self._flush)
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
         if not pending:
             self._scheduled = False
             return
-        self._loop.run_in_executor(None, write, pending).add_done_callback(
+        self._loop.run_in_executor(None, self._write, pending).add_done_callback(
             lambda done: self._written(pending, done.exception()))
 
     def _written(self, pending: list, error: BaseException | None) -> None:
         self._scheduled = False
         if error is not None:
-            log.error("could not write deferred events; retried", exc_info=error, extra={"events": len(pending)})
+            log.error("could not write %s; retried", self._what, exc_info=error, extra={"entries": len(pending)})
             merged = pending + self._pending
-            if len(merged) > MAX_PENDING:
-                log.error("deferred events dropped: the database was away too long",
-                          extra={"dropped": len(merged) - MAX_PENDING})
-            self._pending = merged[-MAX_PENDING:]
+            if len(merged) > self._max_pending:
+                log.error("%s dropped: the database was away too long", self._what,
+                          extra={"dropped": len(merged) - self._max_pending})
+            self._pending = merged[-self._max_pending:]
         if self._pending:
             self._scheduled = True
-            self._loop.call_later(RETRY_S if error is not None else FLUSH_AFTER_S, self._flush)
+            self._loop.call_later(self._retry_s if error is not None else self._flush_after_s, self._flush)
+
+
+def loop_batch(batches: weakref.WeakKeyDictionary, make: Callable[[asyncio.AbstractEventLoop], LoopBatch]) -> LoopBatch:
+    """The running loop's batch in `batches`, made by `make` the first time."""
+    loop = asyncio.get_running_loop()
+    batch = batches.get(loop)
+    if batch is None:
+        batch = batches[loop] = make(loop)
+    return batch
 
 
 # (topic, key, head: the event's fields besides the list, e.g. type, workflow_id, team_id; field: the list the
@@ -85,14 +103,10 @@ def write(pending: list[Entry]) -> None:
             conn.execute(insert(OutboxEvent), rows)
 
 
-_batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batch] = weakref.WeakKeyDictionary()
+_batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopBatch] = weakref.WeakKeyDictionary()
 
 
 def emit_soon(topic: str, key: str, head: tuple[tuple[str, object], ...], field: str, item: list) -> None:
     """Within ``FLUSH_AFTER_S``, write the packed `item` into the `field` list of an event
     `{**dict(head), field: [...]}`, with the other items of this event loop that share topic, key and head."""
-    loop = asyncio.get_running_loop()
-    batch = _batches.get(loop)
-    if batch is None:
-        batch = _batches[loop] = _Batch(loop)
-    batch.add((topic, key, head, field, item))
+    loop_batch(_batches, lambda loop: LoopBatch(loop, write, "deferred events")).add((topic, key, head, field, item))
