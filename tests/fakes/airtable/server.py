@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-from tests.fakes._http import FakeApi
+from tests.fakes.http_fake import FakeApi, Request
 
 TOKEN = "patTEST.0123456789abcdef"
 BASE = "appTEST123456789"
@@ -50,8 +50,9 @@ class FakeAirtable(FakeApi):
         self.records.append(record)
         return record
 
-    def answer(self, method, path, query, body, headers):
-        if headers.get("Authorization") != f"Bearer {TOKEN}":
+    def answer(self, request: Request):
+        method, path, query, body = request.method, request.path, request.query, request.data()
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
             return _error(401, "AUTHENTICATION_REQUIRED", "Authentication required")
         if path == "/v0/meta/whoami":
             return 200, {}, {"id": "usrTEST", "scopes": ["data.records:read", "data.records:write"]}

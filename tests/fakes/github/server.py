@@ -20,7 +20,7 @@ hook's secret>``; GitHub sends a ``ping`` when a hook is created, this fake when
 
     with FakeGitHub() as github:               # FakeGitHub(host="127.0.0.2") to listen elsewhere
         github.url                             # the API base URL
-        github.calls                           # [(method, path, query, body), ...]
+        github.requests                        # [Request(method, path, query, headers, body), ...]
         github.hooks                           # {hook_id: {"owner", "repo", "events", "config": {"url", "secret"}}}
         github.deliver(hook_id, "push", {...})  # POST a signed delivery to the hook's URL; the httpx.Response
 """
@@ -38,7 +38,7 @@ import uuid
 
 import httpx
 
-from tests.fakes._http import FakeApi
+from tests.fakes.http_fake import FakeApi, Request
 
 TOKEN = "ghp_test_token"
 REPO = ("octo-org", "hello-world")  # the repository that takes webhooks
@@ -55,10 +55,6 @@ class FakeGitHub(FakeApi):
         self.hooks: dict[int, dict] = {}
         self._hook_ids = itertools.count(4_000_001)
         self._lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return self.origin
 
     def seed(self, repo: str, count: int) -> None:
         for n in range(count):
@@ -121,8 +117,9 @@ class FakeGitHub(FakeApi):
             return (204, {}, None) if removed else (404, {}, {"message": "Not Found", "documentation_url": DOCS})
         return 404, {}, {"message": "Not Found", "documentation_url": DOCS}
 
-    def answer(self, method, path, query, body, headers):
-        if headers.get("Authorization") not in (f"Bearer {TOKEN}", f"token {TOKEN}"):
+    def answer(self, request: Request):
+        method, path, query, body = request.method, request.path, request.query, request.data()
+        if request.headers.get("authorization") not in (f"Bearer {TOKEN}", f"token {TOKEN}"):
             return 401, {}, {"message": "Bad credentials", "documentation_url": DOCS}
         if path == "/user":
             return 200, {}, {"login": "octocat", "id": 1, "type": "User"}

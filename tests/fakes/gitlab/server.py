@@ -8,7 +8,7 @@ Authentication by the ``PRIVATE-TOKEN`` header (401 ``{"message": "401 Unauthori
 by ``page``/``per_page`` (default 20) with ``Link``, ``X-Next-Page`` and ``X-Total`` headers; a missing
 required attribute is 400 ``{"error": "title is missing"}``, an unknown project 404 ``{"message": "404 Project
 Not Found"}``. Project ``group/busy`` answers each (method, path) once with 429, ``Retry-After: 1`` and the
-``RateLimit-*`` headers.
+``RateLimit-*`` headers. ``url`` is the server URL a user types (the origin); the API is under ``/api/v4``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import re
 import time
 from urllib.parse import unquote
 
-from tests.fakes._http import FakeApi
+from tests.fakes.http_fake import FakeApi, Request
 
 TOKEN = "glpat-test-token"
 STATES = {"opened", "closed"}
@@ -31,10 +31,6 @@ class FakeGitLab(FakeApi):
         self.merge_requests = [{"id": 900 + n, "iid": n, "title": f"MR {n}", "state": "merged" if n % 3 == 0
                                 else "opened", "source_branch": f"feature-{n}", "target_branch": "main"}
                                for n in range(1, 8)]
-
-    @property
-    def url(self) -> str:  # the server URL a user types; the API is under /api/v4
-        return self.origin
 
     def seed(self, project: str, count: int) -> None:
         for n in range(count):
@@ -51,8 +47,9 @@ class FakeGitLab(FakeApi):
         issues.append(issue)
         return issue
 
-    def answer(self, method, path, query, body, headers):
-        if headers.get("PRIVATE-TOKEN") != TOKEN:
+    def answer(self, request: Request):
+        method, path, query, body = request.method, request.path, request.query, request.data()
+        if request.headers.get("private-token") != TOKEN:
             return 401, {}, {"message": "401 Unauthorized"}
         if path == "/api/v4/user":
             return 200, {}, {"id": 1, "username": "ada", "name": "Ada Lovelace", "state": "active"}

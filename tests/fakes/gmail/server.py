@@ -27,7 +27,7 @@ from email.message import EmailMessage
 from email.policy import default
 from email.utils import getaddresses
 
-from tests.fakes._http import FakeApi
+from tests.fakes.http_fake import FakeApi, Request
 
 TOKEN = "ya29.test-gmail-token"
 LABELS = [{"id": "INBOX", "name": "INBOX", "type": "system"}, {"id": "UNREAD", "name": "UNREAD", "type": "system"},
@@ -62,8 +62,9 @@ class FakeGmail(FakeApi):
                                      "mime": message_from_bytes(raw, policy=default)}
         return message_id
 
-    def answer(self, method, path, query, body, headers):
-        if (headers.get("Authorization") or "") != f"Bearer {TOKEN}":
+    def answer(self, request: Request):
+        method, path, query, body = request.method, request.path, request.query, request.data()
+        if (request.headers.get("authorization") or "") != f"Bearer {TOKEN}":
             return _error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 "
                                                   "access token, login cookie or other valid authentication "
                                                   "credential.")

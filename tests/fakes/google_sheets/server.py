@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 import jwt
 
-from tests.fakes._http import FakeApi
+from tests.fakes.http_fake import FakeApi, Request
 
 API_KEY = "AIzaTestKey0123456789"
 SPREADSHEET = "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"
@@ -65,10 +65,11 @@ class FakeSheets(FakeApi):
     def token_url(self) -> str:
         return self.origin + "/token"
 
-    def answer(self, method, path, query, body, headers):
+    def answer(self, request: Request):
+        method, path, query, body = request.method, request.path, request.query, request.data()
         if path == "/token":
             return self._token(body)
-        bearer = (headers.get("Authorization") or "").removeprefix("Bearer ")
+        bearer = (request.headers.get("authorization") or "").removeprefix("Bearer ")
         if query.get("key") is not None and query["key"] != API_KEY:
             return _error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.")
         if query.get("key") is None and bearer not in self.tokens:

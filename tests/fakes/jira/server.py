@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import re
 
-from tests.fakes._http import FakeApi
+from tests.fakes.http_fake import FakeApi, Request
 
 EMAIL, TOKEN = "ada@example.com", "jira-api-token"
 PROJECTS = {"OPS", "WEB", "BUSY"}
@@ -36,10 +36,6 @@ class FakeJira(FakeApi):
         self.issues: dict[str, dict] = {}
         self.comments: dict[str, list[dict]] = {}
 
-    @property
-    def url(self) -> str:
-        return self.origin
-
     def seed(self, project: str, count: int) -> None:
         for n in range(count):
             self._create({"project": {"key": project}, "issuetype": {"name": "Task"}, "summary": f"Task {n + 1}"})
@@ -52,9 +48,10 @@ class FakeJira(FakeApi):
                             "fields": {**fields, "status": {"name": "To Do"}}}
         return {"id": self.issues[key]["id"], "key": key, "self": self.issues[key]["self"]}
 
-    def answer(self, method, path, query, body, headers):
+    def answer(self, request: Request):
+        method, path, query, body = request.method, request.path, request.query, request.data()
         basic = "Basic " + base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode()
-        if headers.get("Authorization") not in (basic, f"Bearer {TOKEN}"):
+        if request.headers.get("authorization") not in (basic, f"Bearer {TOKEN}"):
             return 401, {}, {"errorMessages": ["Client must be authenticated to access this resource."],
                              "errors": {}}
         if "BUSY" in path and self.once(method, path):

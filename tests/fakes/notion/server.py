@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from tests.fakes._http import FakeApi
+from tests.fakes.http_fake import FakeApi, Request
 
 TOKEN = "secret_notion_test_token"
 DB = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -60,10 +60,11 @@ class FakeNotion(FakeApi):
         self.children[_norm(page_id)] = []
         return page
 
-    def answer(self, method, path, query, body, headers):
-        if headers.get("Authorization") != f"Bearer {TOKEN}":
+    def answer(self, request: Request):
+        method, path, query, body = request.method, request.path, request.query, request.data()
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
             return _error(401, "unauthorized", "API token is invalid.")
-        if headers.get("Notion-Version") != "2022-06-28":
+        if request.headers.get("notion-version") != "2022-06-28":
             return _error(400, "missing_version", "Notion-Version header failed validation: Notion-Version "
                                                   "header should be defined, instead was `undefined`.")
         if BUSY_DB in path and self.once(method, path):

@@ -37,7 +37,7 @@ async def test_create_get_update_and_delete_records(airtable):
                                     "fields": {"Status": "Todo"}},
                          items=[{"json": {"Name": "Write docs", "Points": 3}}, {"json": {"Name": "Ship"}}])
     assert [r["fields"]["Name"] for r in created] == ["Write docs", "Ship"]
-    assert airtable.calls[0][3] == {"records": [{"fields": {"Name": "Write docs", "Points": 3,
+    assert airtable.requests[0].json() == {"records": [{"fields": {"Name": "Write docs", "Points": 3,
                                                             "Status": "Todo"}}], "typecast": True}
     record_id = created[0]["id"]
     updated = await _run(airtable, {"operation": "update", "record_id": record_id, "fields": {"Status": "Done"},
@@ -60,13 +60,13 @@ async def test_list_and_search_follow_the_offset(airtable, monkeypatch):
     records = await _run(airtable, {"operation": "list", "return_all": True, "view": "Grid view",
                                     "sort": [{"field": "Points", "direction": "desc"}]})
     assert len(records) == 12
-    assert [c[2].get("offset") for c in airtable.calls] == [None, "itr4", "itr8"]
-    assert airtable.calls[0][2]["sort[0][field]"] == "Points" and airtable.calls[0][2]["view"] == "Grid view"
-    airtable.calls.clear()
+    assert [c.query.get("offset") for c in airtable.requests] == [None, "itr4", "itr8"]
+    assert airtable.requests[0].query["sort[0][field]"] == "Points" and airtable.requests[0].query["view"] == "Grid view"
+    airtable.requests.clear()
     todo = await _run(airtable, {"operation": "search", "filter_by_formula": "{Status} = 'Todo'", "limit": 6,
                                  "simplify": True})
     assert [r["Name"] for r in todo] == [f"Task {n}" for n in range(1, 7)]
-    assert [c[2]["pageSize"] for c in airtable.calls] == ["4", "2"]
+    assert [c.query["pageSize"] for c in airtable.requests] == ["4", "2"]
 
 
 async def test_a_429_without_retry_after_waits_the_documented_time(airtable, monkeypatch):
@@ -75,7 +75,7 @@ async def test_a_429_without_retry_after_waits_the_documented_time(airtable, mon
     monkeypatch.setattr(airtable_module, "RATE_LIMIT_WAIT_S", 1)  # Airtable documents 30 s
     started = time.monotonic()
     assert await _run(airtable, {"table": "Busy"}) == []
-    assert time.monotonic() - started >= 1.0 and len(airtable.calls) == 2
+    assert time.monotonic() - started >= 1.0 and len(airtable.requests) == 2
 
 
 async def test_the_documented_30_s_wait_is_longer_than_a_run_may_hold_so_it_is_transient(airtable,
@@ -112,7 +112,7 @@ async def test_airtables_errors_are_named(airtable):
 async def test_incomplete_parameters_are_refused(airtable, params, message):
     with pytest.raises(NodeUserError, match=message):
         await _run(airtable, params)
-    assert airtable.calls == []
+    assert airtable.requests == []
 
 
 async def test_the_credential_test_calls_whoami(airtable, monkeypatch):

@@ -39,12 +39,12 @@ async def test_create_get_update_and_comment_on_an_issue(github):
     created = await _run(github, {"title": "Crash on start", "body": "Stack trace...", "labels": ["bug"],
                                   "assignees": ["ada"]})
     assert created[0]["number"] == 1 and created[0]["labels"] == [{"name": "bug"}]
-    assert github.calls[-1][:2] == ("POST", "/repos/octo/hello/issues")
-    assert github.calls[-1][3] == {"title": "Crash on start", "body": "Stack trace...", "labels": ["bug"],
+    assert (github.requests[-1].method, github.requests[-1].path) == ("POST", "/repos/octo/hello/issues")
+    assert github.requests[-1].json() == {"title": "Crash on start", "body": "Stack trace...", "labels": ["bug"],
                                    "assignees": ["ada"]}
     updated = await _run(github, {"operation": "update", "issue_number": 1, "state": "closed"})
     assert updated[0]["state"] == "closed" and updated[0]["title"] == "Crash on start"
-    assert github.calls[-1][3] == {"state": "closed"}  # only what was set is sent
+    assert github.requests[-1].json() == {"state": "closed"}  # only what was set is sent
     comment = await _run(github, {"operation": "create_comment", "issue_number": 1, "body": "Fixed in #2"})
     assert comment[0]["body"] == "Fixed in #2"
     got = await _run(github, {"operation": "get", "issue_number": 1})
@@ -57,11 +57,11 @@ async def test_listings_follow_the_link_header_up_to_the_limit(github):
     github.seed("octo/hello", 230)
     issues = await _run(github, {"operation": "get_all", "return_all": True})
     assert [i["number"] for i in issues] == list(range(1, 231))
-    pages = [(c[2].get("page"), c[2].get("per_page")) for c in github.calls if c[1].endswith("/issues")]
+    pages = [(c.query.get("page"), c.query.get("per_page")) for c in github.requests if c.path.endswith("/issues")]
     assert pages == [(None, "100"), ("2", "100"), ("3", "100")]  # pages 2 and 3 from rel="next"
-    github.calls.clear()
+    github.requests.clear()
     assert len(await _run(github, {"operation": "get_all", "limit": 120})) == 120
-    assert len(github.calls) == 2
+    assert len(github.requests) == 2
     releases = await _run(github, {"resource": "release", "operation": "get_all", "limit": 3})
     assert [r["tag_name"] for r in releases] == [r["tag_name"] for r in RELEASES[:3]]
 
@@ -72,7 +72,7 @@ async def test_a_429_and_an_exhausted_rate_limit_are_waited_out(github):
     assert repo[0]["full_name"] == "octo/busy" and time.monotonic() - started >= 1.0  # Retry-After: 1
     repo = await _run(github, {"resource": "repository", "operation": "get", "repository": "spent"})
     assert repo[0]["full_name"] == "octo/spent"  # 403 + x-ratelimit-remaining: 0, waited until the reset
-    assert [c[1] for c in github.calls] == ["/repos/octo/busy"] * 2 + ["/repos/octo/spent"] * 2
+    assert [c.path for c in github.requests] == ["/repos/octo/busy"] * 2 + ["/repos/octo/spent"] * 2
 
 
 async def test_a_long_wait_is_reported_as_transient(github, monkeypatch):
@@ -102,7 +102,7 @@ async def test_githubs_errors_are_named(github):
 async def test_incomplete_parameters_are_refused(github, params, message):
     with pytest.raises(NodeUserError, match=message):
         await _run(github, params)
-    assert github.calls == []
+    assert github.requests == []
 
 
 async def test_the_credential_test_calls_get_user(github, monkeypatch):

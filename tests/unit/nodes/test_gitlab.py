@@ -36,12 +36,13 @@ async def test_create_get_update_and_comment_on_an_issue(gitlab):
     created = await _run(gitlab, {"title": "Broken build", "body": "See job 12", "labels": ["ci", "bug"],
                                   "due_date": "2026-12-24"})
     assert created[0]["iid"] == 1 and created[0]["labels"] == ["ci", "bug"]
-    method, path, _, body = gitlab.calls[-1]
+    sent = gitlab.requests[-1]
+    method, path, body = sent.method, sent.path, sent.json()
     assert (method, path) == ("POST", "/api/v4/projects/group%2Fsub%2Fapp/issues")  # the path, URL-encoded
     assert body == {"title": "Broken build", "description": "See job 12", "due_date": "2026-12-24",
                     "labels": "ci,bug"}
     closed = await _run(gitlab, {"operation": "update", "issue_number": 1, "state": "closed"})
-    assert closed[0]["state"] == "closed" and gitlab.calls[-1][3] == {"state_event": "close"}
+    assert closed[0]["state"] == "closed" and gitlab.requests[-1].json() == {"state_event": "close"}
     note = await _run(gitlab, {"operation": "create_comment", "issue_number": 1, "body": "Fixed"})
     assert note[0]["body"] == "Fixed" and note[0]["noteable_iid"] == 1
     got = await _run(gitlab, {"operation": "get", "issue_number": 1})
@@ -54,13 +55,13 @@ async def test_listings_follow_the_link_header_up_to_the_limit(gitlab):
     gitlab.seed("group/sub/app", 205)
     issues = await _run(gitlab, {"operation": "get_all", "return_all": True})
     assert [i["iid"] for i in issues] == list(range(1, 206))
-    assert [c[2].get("page") for c in gitlab.calls] == [None, "2", "3"]
-    gitlab.calls.clear()
+    assert [c.query.get("page") for c in gitlab.requests] == [None, "2", "3"]
+    gitlab.requests.clear()
     merged = await _run(gitlab, {"resource": "merge_request", "operation": "get_all", "state": "merged"})
     assert [m["iid"] for m in merged] == [3, 6]
     opened = await _run(gitlab, {"resource": "merge_request", "operation": "get_all", "state": "opened",
                                  "limit": 2})
-    assert [m["iid"] for m in opened] == [1, 2] and gitlab.calls[-1][2]["per_page"] == "2"
+    assert [m["iid"] for m in opened] == [1, 2] and gitlab.requests[-1].query["per_page"] == "2"
 
 
 async def test_a_429_is_waited_out_as_retry_after_says(gitlab):
@@ -68,7 +69,7 @@ async def test_a_429_is_waited_out_as_retry_after_says(gitlab):
     project = await _run(gitlab, {"resource": "repository", "operation": "get", "repository": "busy",
                                   "owner": "group"})
     assert project[0]["path_with_namespace"] == "group/busy" and time.monotonic() - started >= 1.0
-    assert len(gitlab.calls) == 2
+    assert len(gitlab.requests) == 2
 
 
 async def test_gitlabs_errors_are_named(gitlab):

@@ -60,9 +60,9 @@ async def test_send_builds_an_rfc822_message_with_both_bodies_and_an_attachment(
     out = await run_context(Gmail, ctx, [{"json": {}, "binary": {"invoice": invoice}}])
     [sent] = out["main"]
     assert sent["json"]["labelIds"] == ["SENT"] and sent["json"]["id"] in gmail.messages
-    [call] = [c for c in gmail.calls if c[1] == "/gmail/v1/users/me/messages/send"]
-    assert set(call[3]) == {"raw"} and not {"+", "/"} & set(call[3]["raw"])  # base64url, as Gmail asks
-    assert b"Subject: " in base64.urlsafe_b64decode(call[3]["raw"])
+    [call] = [c for c in gmail.requests if c.path == "/gmail/v1/users/me/messages/send"]
+    assert set(call.json()) == {"raw"} and not {"+", "/"} & set(call.json()["raw"])  # base64url, as Gmail asks
+    assert b"Subject: " in base64.urlsafe_b64decode(call.json()["raw"])
     [mime] = gmail.sent
     assert mime["To"] == "ada@example.com, Bob <bob@example.com>" and mime["Cc"] == "ops@example.com"
     assert mime["Bcc"] == "audit@example.com" and mime["Subject"] == "Invoice Ünï"
@@ -88,7 +88,7 @@ async def test_a_line_break_in_a_header_is_refused(gmail, field):
     params[field] = params.get(field, "ops@example.com") + "\r\nBcc: victim@example.com"
     with pytest.raises(NodeUserError, match=f"{field} holds a line break"):
         await _run(gmail, params)
-    assert gmail.sent == [] and gmail.calls == []
+    assert gmail.sent == [] and gmail.requests == []
 
 
 async def test_reply_threads_under_the_original(gmail):
@@ -99,7 +99,7 @@ async def test_reply_threads_under_the_original(gmail):
     [mime] = gmail.sent
     assert mime["In-Reply-To"] == "<q1@example.com>" and mime["References"] == "<q1@example.com>"
     assert mime["Subject"] == "Re: Quote request" and mime["To"] == "Ada <ada@example.com>"
-    assert [c[3].get("threadId") for c in gmail.calls if c[0] == "POST"] == ["thread-7"]
+    assert [c.json().get("threadId") for c in gmail.requests if c.method == "POST"] == ["thread-7"]
     await _run(gmail, {"operation": "reply", "message_id": out["json"]["id"], "send_to": "bob@example.com",
                        "text": "Again"})
     assert gmail.sent[1]["To"] == "bob@example.com" and gmail.sent[1]["Subject"] == "Re: Quote request"
@@ -122,7 +122,7 @@ async def test_get_decodes_the_simple_fields_and_attachments_into_binary(gmail):
     assert data["attachments"] == [{"filename": "report.csv", "mimeType": "text/csv", "size": 8}]
     ref = item["binary"]["attachment_0"]
     assert ref["file_name"] == "report.csv" and await ctx.get_binary(ref) == b"a,b\n1,2\n"
-    assert any("/attachments/" in c[1] for c in gmail.calls)
+    assert any("/attachments/" in c.path for c in gmail.requests)
     [meta] = await _run(gmail, {"operation": "get", "message_id": message_id, "format": "metadata"})
     assert meta["json"]["Subject"] == "Report" and "text" not in meta["json"] and "binary" not in meta
     latin = EmailMessage()
@@ -144,11 +144,11 @@ async def test_get_all_pages_by_page_token_up_to_the_limit(gmail):
     assert len(limited) == 3
     labelled = await _run(gmail, {"operation": "get_all", "label_ids": ["Label_1"], "return_all": True})
     assert [i["json"]["Subject"] for i in labelled] == ["Order 0", "Order 2", "Order 4", "Order 6"]
-    gmail.calls.clear()
+    gmail.requests.clear()
     # the node asks for no more than `limit` per page (test_get_all_follows_next_page_token pages by 2)
     five = await _run(gmail, {"operation": "get_all", "limit": 5, "format": "metadata"})
     assert len(five) == 5
-    lists = [c[2] for c in gmail.calls if c[1] == "/gmail/v1/users/me/messages"]
+    lists = [c.query for c in gmail.requests if c.path == "/gmail/v1/users/me/messages"]
     assert lists[0]["maxResults"] == "5" and "pageToken" not in lists[0]
 
 
@@ -158,7 +158,7 @@ async def test_get_all_follows_next_page_token(gmail, monkeypatch):
     monkeypatch.setattr("nodes.builtin.gmail.PAGE_SIZE", 2)
     listed = await _run(gmail, {"operation": "get_all", "return_all": True, "format": "metadata"})
     assert [i["json"]["Subject"] for i in listed] == [f"Order {n}" for n in range(5)]
-    tokens = [c[2].get("pageToken") for c in gmail.calls if c[1] == "/gmail/v1/users/me/messages"]
+    tokens = [c.query.get("pageToken") for c in gmail.requests if c.path == "/gmail/v1/users/me/messages"]
     assert tokens == [None, "2", "4"]
 
 
@@ -167,7 +167,7 @@ async def test_a_429_is_waited_out_as_retry_after_says(gmail):
     started = time.monotonic()
     listed = await _run(gmail, {"operation": "get_all", "q": "busy", "format": "metadata"})
     assert time.monotonic() - started >= 1.0 and len(listed) == 1
-    assert [c[1] for c in gmail.calls if c[0] == "GET"][:2] == ["/gmail/v1/users/me/messages"] * 2
+    assert [c.path for c in gmail.requests if c.method == "GET"][:2] == ["/gmail/v1/users/me/messages"] * 2
 
 
 async def test_googles_errors_are_named(gmail):
@@ -183,7 +183,7 @@ async def test_googles_errors_are_named(gmail):
 async def test_delete_mark_and_labels(gmail):
     message_id = gmail.add(_mail("Old"))
     [read] = await _run(gmail, {"operation": "mark_as_read", "message_id": message_id})
-    assert read["json"]["labelIds"] == ["INBOX"] and gmail.calls[-1][3] == {"removeLabelIds": ["UNREAD"]}
+    assert read["json"]["labelIds"] == ["INBOX"] and gmail.requests[-1].json() == {"removeLabelIds": ["UNREAD"]}
     [unread] = await _run(gmail, {"operation": "mark_as_unread", "message_id": message_id})
     assert unread["json"]["labelIds"] == ["INBOX", "UNREAD"]
     [deleted] = await _run(gmail, {"operation": "delete", "message_id": message_id})

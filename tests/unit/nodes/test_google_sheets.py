@@ -54,7 +54,7 @@ async def test_read_append_and_update_with_a_service_account(sheets):
     rows = await _run(sheets, {"operation": "read"})
     assert rows == [{"name": "Ada", "email": "ada@example.com", "age": 36, "row_number": 2},
                     {"name": "Alan", "email": "alan@example.com", "age": "", "row_number": 3}]
-    assert sheets.calls[0][0:2] == ("POST", "/token")  # the JWT exchanged for a token first
+    assert (sheets.requests[0].method, sheets.requests[0].path) == ("POST", "/token")  # the JWT exchanged for a token first
     appended = await _run(sheets, {"operation": "append"},
                           items=[{"json": {"name": "Grace", "age": "85", "extra": "dropped"}},
                                  {"json": {"email": "linus@example.com", "name": "Linus"}}])
@@ -62,7 +62,7 @@ async def test_read_append_and_update_with_a_service_account(sheets):
     assert sheets.sheets["Sheet1"][3:] == [["Grace", "", 85], ["Linus", "linus@example.com", ""]]
     await _run(sheets, {"operation": "append", "fields_from_input": False, "fields": {"name": "Edsger", "age": 72}})
     assert sheets.sheets["Sheet1"][5] == ["Edsger", "", 72]
-    header_reads = [c for c in sheets.calls if c[1].endswith("/values/Sheet1%211%3A1")]
+    header_reads = [c for c in sheets.requests if c.path.endswith("/values/Sheet1%211%3A1")]
     assert len(header_reads) == 2  # the header row is read once per run
     updated = await _run(sheets, {"operation": "update", "range": "Sheet1!C3", "values": [[37]],
                                   "value_input_option": "RAW"})
@@ -74,7 +74,7 @@ async def test_read_append_and_update_with_a_service_account(sheets):
 async def test_an_api_key_reads_and_google_refuses_it_a_write(sheets):
     rows = await _run(sheets, {"operation": "read", "range": "Sheet1!A1:A3"}, auth_type="api_key",
                       api_key=API_KEY, service_account_key="")
-    assert rows == [{"name": "Ada", "row_number": 2}, {"name": "Alan", "row_number": 3}] and sheets.calls[0][2]["key"] == API_KEY
+    assert rows == [{"name": "Ada", "row_number": 2}, {"name": "Alan", "row_number": 3}] and sheets.requests[0].query["key"] == API_KEY
     with pytest.raises(NodeUserError, match=r"\(401\): UNAUTHENTICATED: API keys are not supported"):
         await _run(sheets, {"operation": "update", "range": "Sheet1!A1", "values": ["x"]}, auth_type="api_key",
                    api_key=API_KEY, service_account_key="")
@@ -85,7 +85,7 @@ async def test_a_429_is_waited_out_as_retry_after_says(sheets):
     started = time.monotonic()
     assert await _run(sheets, {"operation": "read", "range": "Busy"}) == [{"a": 1, "row_number": 2}]
     assert time.monotonic() - started >= 1.0
-    assert [c[1] for c in sheets.calls if c[0] == "GET"] == ["/v4/spreadsheets/" + SPREADSHEET + "/values/Busy"] * 2
+    assert [c.path for c in sheets.requests if c.method == "GET"] == ["/v4/spreadsheets/" + SPREADSHEET + "/values/Busy"] * 2
 
 
 async def test_googles_errors_are_named(sheets):

@@ -39,7 +39,7 @@ async def test_create_get_update_transition_comment_and_delete(jira):
                                 "description": "db-1 is at 99%\nclean it", "labels": ["infra"],
                                 "priority": "High", "fields": {"duedate": "2026-12-24"}})
     assert created[0]["key"] == "OPS-1"
-    sent = jira.calls[-1][3]["fields"]
+    sent = jira.requests[-1].json()["fields"]
     assert sent["description"]["type"] == "doc" and len(sent["description"]["content"]) == 2  # ADF paragraphs
     assert sent["issuetype"] == {"name": "Bug"} and sent["priority"] == {"name": "High"}
     assert sent["duedate"] == "2026-12-24"
@@ -58,11 +58,11 @@ async def test_create_get_update_transition_comment_and_delete(jira):
 
 async def test_ids_as_n8n_stores_them_and_an_update_that_also_transitions(jira):
     created = await _run(jira, {"project": "10000", "issue_type": "10001", "summary": "By ids", "priority": "2"})
-    sent = jira.calls[-1][3]["fields"]
+    sent = jira.requests[-1].json()["fields"]
     assert sent["project"] == {"id": "10000"} and sent["issuetype"] == {"id": "10001"}
     assert sent["priority"] == {"id": "2"} and created[0]["key"] == "OPS-1"
     await _run(jira, {"operation": "update", "issue_key": "OPS-1", "summary": "Renamed", "transition": "21"})
-    assert [c[:2] for c in jira.calls[-2:]] == [("PUT", "/rest/api/3/issue/OPS-1"),
+    assert [(c.method, c.path) for c in jira.requests[-2:]] == [("PUT", "/rest/api/3/issue/OPS-1"),
                                                ("POST", "/rest/api/3/issue/OPS-1/transitions")]
     assert jira.issues["OPS-1"]["fields"]["status"] == {"name": "In Progress"}
     assert jira.issues["OPS-1"]["fields"]["summary"] == "Renamed"
@@ -76,9 +76,9 @@ async def test_jql_search_follows_next_page_tokens(jira, monkeypatch):
     jira.seed("WEB", 2)
     issues = await _run(jira, {"operation": "get_all", "jql": "project = OPS", "return_all": True})
     assert [i["key"] for i in issues] == [f"OPS-{n}" for n in range(1, 11)]
-    tokens = [c[3].get("nextPageToken") for c in jira.calls if c[1] == "/rest/api/3/search/jql"]
+    tokens = [c.json().get("nextPageToken") for c in jira.requests if c.path == "/rest/api/3/search/jql"]
     assert tokens == [None, "4", "8"]
-    assert jira.calls[-1][3]["fields"] == ["*navigable"]
+    assert jira.requests[-1].json()["fields"] == ["*navigable"]
     assert len(await _run(jira, {"operation": "get_all", "jql": "project = OPS", "limit": 6})) == 6
 
 
@@ -90,15 +90,15 @@ async def test_data_center_v2_pages_by_start_at_and_sends_plain_text(jira, monke
     issues = await _run(jira, {"operation": "get_all", "jql": "project = OPS", "return_all": True},
                         email="", api_version="2")  # Bearer personal access token
     assert len(issues) == 7
-    assert [c[3]["startAt"] for c in jira.calls if c[1] == "/rest/api/2/search"] == [0, 3, 6]
+    assert [c.json()["startAt"] for c in jira.requests if c.path == "/rest/api/2/search"] == [0, 3, 6]
     await _run(jira, {"project": "OPS", "summary": "x", "description": "plain"}, email="", api_version="2")
-    assert jira.calls[-1][3]["fields"]["description"] == "plain"
+    assert jira.requests[-1].json()["fields"]["description"] == "plain"
     for n in range(5):
         await _run(jira, {"resource": "comment", "operation": "add", "issue_key": "OPS-2", "comment": f"c{n}"})
     comments = await _run(jira, {"resource": "comment", "operation": "get_all", "issue_key": "OPS-2",
                                  "return_all": True})
     assert [c["body"]["content"][0]["content"][0]["text"] for c in comments] == [f"c{n}" for n in range(5)]
-    assert [c[2]["startAt"] for c in jira.calls if c[0] == "GET"] == ["0", "3"]
+    assert [c.query["startAt"] for c in jira.requests if c.method == "GET"] == ["0", "3"]
 
 
 async def test_a_429_is_waited_out_as_retry_after_says(jira):
@@ -106,7 +106,7 @@ async def test_a_429_is_waited_out_as_retry_after_says(jira):
     started = time.monotonic()
     got = await _run(jira, {"operation": "get", "issue_key": "BUSY-1"})
     assert got[0]["key"] == "BUSY-1" and time.monotonic() - started >= 1.0
-    assert [c[1] for c in jira.calls] == ["/rest/api/3/issue/BUSY-1"] * 2
+    assert [c.path for c in jira.requests] == ["/rest/api/3/issue/BUSY-1"] * 2
 
 
 async def test_jiras_errors_are_named(jira):

@@ -16,9 +16,7 @@ from nodes.sdk import NodeTransientError, NodeUserError
 from nodes.sdk.jsonapi import JsonApi, api_message, collect, dig, next_link
 from nodes.sdk.net import AddressRefused
 from nodes.sdk.testing import FakeContext
-from tests.fakes._http import FakeApi
-from tests.fakes.http_fake import FakeApi as HttpFake
-from tests.fakes.http_fake import Request
+from tests.fakes.http_fake import FakeApi, Request
 
 
 def _api(**options) -> JsonApi:
@@ -67,7 +65,7 @@ def test_link_headers():
 
 
 class _Hopper(FakeApi):
-    def answer(self, method, path, query, body, headers):
+    def answer(self, request: Request):
         return 200, {"Link": '<http://127.0.0.2:9/steal?page=2>; rel="next"'}, [{"n": 1}]
 
 
@@ -78,10 +76,10 @@ async def test_a_next_link_to_another_host_is_not_followed():
             with pytest.raises(NodeUserError, match="Vendor pointed to 127.0.0.2 for the next page, not to the "
                                                     "credential's host 127.0.0.1; it was not followed"):
                 await api.link_pages("/items", {}, limit=10)
-            assert len(server.calls) == 1
+            assert len(server.requests) == 1
 
 
-class Scripted(HttpFake):
+class Scripted(FakeApi):
     """Answers the queued (status, headers, body) in order; then 200 {"ok": true}."""
 
     def __init__(self, *answers) -> None:

@@ -41,7 +41,7 @@ async def test_create_a_row_read_update_it_and_append_blocks(notion):
                                   {"name": "Done", "type": "checkbox", "value": "false"},
                                   {"name": "Due", "type": "date", "value": "2026-12-24"}],
                               "text": "first line\nsecond line"})
-    sent = notion.calls[-1][3]
+    sent = notion.requests[-1].json()
     assert sent["parent"] == {"database_id": DB}
     assert sent["properties"]["Tags"] == {"multi_select": [{"name": "a"}, {"name": "b"}]}
     assert sent["properties"]["Points"] == {"number": 3} and sent["properties"]["Done"] == {"checkbox": False}
@@ -74,22 +74,22 @@ async def test_queries_and_block_lists_follow_cursors(notion, monkeypatch):
                                "filter": {"property": "Status", "select": {"equals": "Open"}}})
     assert [r["properties"]["Name"]["title"][0]["text"]["content"] for r in rows] == \
         [f"Row {n}" for n in range(1, 10)]
-    assert [c[3].get("start_cursor") for c in notion.calls] == [None, "4", "8"]
-    assert notion.calls[0][3]["filter"] == {"property": "Status", "select": {"equals": "Open"}}
+    assert [c.json().get("start_cursor") for c in notion.requests] == [None, "4", "8"]
+    assert notion.requests[0].json()["filter"] == {"property": "Status", "select": {"equals": "Open"}}
     assert len(await _run(notion, {"database_id": DB, "limit": 5})) == 5
     page_id = rows[0]["id"]
     await _run(notion, {"resource": "block", "operation": "append", "block_id": page_id,
                         "text": "\n".join(f"line {n}" for n in range(6))})
-    notion.calls.clear()
+    notion.requests.clear()
     blocks = await _run(notion, {"resource": "block", "operation": "get_all", "block_id": page_id,
                                  "return_all": True})
-    assert len(blocks) == 6 and [c[2].get("start_cursor") for c in notion.calls] == [None, "4"]
+    assert len(blocks) == 6 and [c.query.get("start_cursor") for c in notion.requests] == [None, "4"]
 
 
 async def test_a_429_is_waited_out_as_retry_after_says(notion):
     started = time.monotonic()
     assert await _run(notion, {"database_id": BUSY_DB}) == []
-    assert time.monotonic() - started >= 1.0 and len(notion.calls) == 2
+    assert time.monotonic() - started >= 1.0 and len(notion.requests) == 2
 
 
 async def test_notions_errors_are_named(notion):
