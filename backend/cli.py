@@ -109,6 +109,10 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if _freezes_startup_heap(args):
+        from backend.observability import pause_collection_for_startup
+
+        pause_collection_for_startup()  # until the role has started (freeze_startup_heap)
     handler = COMMANDS.get(args.command) or _role(args.command)
     try:
         if not _is_code_runner(args):  # the code-runner role reads only its own, secret-free settings
@@ -121,6 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({"error": str(exc)}) if args.command == "run" else f"linkflow: {exc}",
               file=sys.stderr)
         return 2
+
+
+def _freezes_startup_heap(args: argparse.Namespace) -> bool:
+    """The roles that call `freeze_startup_heap` once started: up, worker, serve (not the code-runner)."""
+    return args.command in ("up", "worker") or (args.command == "serve" and not _is_code_runner(args))
 
 
 def _is_code_runner(args: argparse.Namespace) -> bool:

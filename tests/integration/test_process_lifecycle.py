@@ -168,6 +168,26 @@ def test_sigterm_to_the_process_group_stops_it_within_the_limit(built, tmp_path)
     assert port_free(port)
 
 
+def _gen0_collections(port: int) -> float:
+    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return float(next(line.rsplit(" ", 1)[1] for line in metrics.splitlines()
+                      if line.startswith('python_gc_collections_total{generation="0"}')))
+
+
+def test_the_collector_paused_for_start_up_runs_again_once_started(built, tmp_path):
+    """Start-up runs with the cyclic GC paused (backend/observability.py); once serving, it collects again."""
+    port = free_port()
+    proc = up(port, tmp_path / "data", tmp_path / "up.log")
+    try:
+        wait_for(lambda: running(tmp_path / "up.log"), 60, "the start")
+        before = _gen0_collections(port)
+        for _ in range(200):  # each request allocates far more than the 700 objects of a generation-0 run
+            httpx.get(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=10)
+        assert _gen0_collections(port) > before
+    finally:
+        finish(proc)
+
+
 def test_the_ui_build_dies_with_a_killed_linkflow_up(tmp_path):
     port = free_port()
     log = tmp_path / "up.log"
