@@ -252,6 +252,7 @@ pg_locate() {
     PG_SOCK_DIR="$ALT_BASE/pg-run"
   fi
 }
+pg_locate # PG_DATA for pg_pid; pg_up and pg_down locate again
 
 # pg_prepare_dirs: create PG_DIR, choosing /var/tmp when the checkout is not
 # reachable by the postgres OS user (e.g. a clone in a mode-700 mktemp dir).
@@ -314,6 +315,8 @@ pg_pid() {
 
 pg_running_port() { sed -n 4p "$PG_DATA/postmaster.pid" 2>/dev/null || true; }
 pg_running_sock() { sed -n 5p "$PG_DATA/postmaster.pid" 2>/dev/null || true; }
+pg_status_info() { printf '  data=%s' "$PG_DATA"; }
+pg_env() { echo "export LINKFLOW_TEST_POSTGRES_URL=postgresql+psycopg://linkflow:linkflow@127.0.0.1:$PG_PORT/linkflow_test"; }
 
 pg_write_config() {
   local conf="$PG_DATA/linkflow-infra.conf"
@@ -454,17 +457,6 @@ pg_purge() {
   say "postgres: data purged"
 }
 
-pg_status() {
-  pg_locate
-  local pid
-  if pid=$(pg_pid); then
-    printf '%-9s running  pid=%-8s port=%s  data=%s\n' postgres "$pid" "$(pg_running_port)" "$PG_DATA"
-    return 0
-  fi
-  printf '%-9s stopped  pid=%-8s port=%s  data=%s\n' postgres - "$PG_PORT" "$PG_DATA"
-  return 1
-}
-
 # ------------------------------------------------------------------ redis --
 
 REDIS_DIR="$INFRA_DIR/redis"
@@ -486,6 +478,8 @@ redis_running_port() {
   p=$(pid_cmdline "$pid" | grep -o '127\.0\.0\.1:[0-9]*' | head -n1 | cut -d: -f2 || true)
   echo "${p:-$REDIS_PORT}"
 }
+
+redis_env() { echo "export LINKFLOW_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"; }
 
 redis_up() {
   local t0 pid
@@ -542,33 +536,6 @@ EOF
   say "redis: started (pid ${pid:-?}, 127.0.0.1:$REDIS_PORT) in $(elapsed "$t0")"
 }
 
-redis_down() {
-  local pid
-  if ! pid=$(redis_pid); then
-    rm -f "$REDIS_PIDFILE"
-    say "redis: not running"
-    return 0
-  fi
-  stop_pid redis "$pid" 20
-  rm -f "$REDIS_PIDFILE"
-  say "redis: stopped (was pid $pid)"
-}
-
-redis_purge() {
-  rm -rf -- "$REDIS_DIR"
-  say "redis: data purged"
-}
-
-redis_status() {
-  local pid
-  if pid=$(redis_pid); then
-    printf '%-9s running  pid=%-8s port=%s\n' redis "$pid" "$(redis_running_port "$pid")"
-    return 0
-  fi
-  printf '%-9s stopped  pid=%-8s port=%s\n' redis - "$REDIS_PORT"
-  return 1
-}
-
 # ------------------------------------------------------------------ kafka --
 #
 # Apache Kafka (KRaft, single combined broker+controller node) run straight
@@ -596,6 +563,11 @@ kafka_pid() {
   [[ $cmd == *kafka.Kafka* && $cmd == *"$KAFKA_PROPS"* ]] || return 1
   echo "$pid"
 }
+
+kafka_status_info() {
+  if [[ $1 == running ]]; then printf '  version=%s' "$(cat "$KAFKA_LIB/.complete" 2>/dev/null || echo '?')"; fi
+}
+kafka_env() { echo "export LINKFLOW_TEST_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT"; }
 
 kafka_write_pom() { # VERSION
   cat >"$KAFKA_DIR/pom.xml" <<EOF
@@ -804,33 +776,6 @@ kafka_up() {
   say "kafka: started (pid $pid, Kafka $KAFKA_VERSION, 127.0.0.1:$KAFKA_PORT, controller 127.0.0.1:$KAFKA_CONTROLLER_PORT) in $(elapsed "$t0") (class path ready in $fetch_time)"
 }
 
-kafka_down() {
-  local pid
-  if ! pid=$(kafka_pid); then
-    rm -f "$KAFKA_PIDFILE"
-    say "kafka: not running"
-    return 0
-  fi
-  stop_pid kafka "$pid" 60
-  rm -f "$KAFKA_PIDFILE"
-  say "kafka: stopped (was pid $pid)"
-}
-
-kafka_purge() {
-  rm -rf -- "$KAFKA_DIR"
-  say "kafka: data purged"
-}
-
-kafka_status() {
-  local pid
-  if pid=$(kafka_pid); then
-    printf '%-9s running  pid=%-8s port=%s  version=%s\n' kafka "$pid" "$KAFKA_PORT" "$(cat "$KAFKA_LIB/.complete" 2>/dev/null || echo '?')"
-    return 0
-  fi
-  printf '%-9s stopped  pid=%-8s port=%s\n' kafka - "$KAFKA_PORT"
-  return 1
-}
-
 # ----------------------------------------------------------------- stripe --
 #
 # stripe-mock (Stripe's own API mock, a Go program): answers every Stripe API call with
@@ -884,6 +829,8 @@ stripe_pid() {
   echo "$pid"
 }
 
+stripe_env() { echo "export LINKFLOW_TEST_STRIPE_URL=http://127.0.0.1:$STRIPE_PORT"; }
+
 stripe_up() {
   local t0 pid
   t0=$(now_ms)
@@ -930,33 +877,6 @@ stripe_up() {
   say "stripe: started (pid $pid, stripe-mock $STRIPE_MOCK_VERSION, http://127.0.0.1:$STRIPE_PORT) in $(elapsed "$t0")"
 }
 
-stripe_down() {
-  local pid
-  if ! pid=$(stripe_pid); then
-    rm -f "$STRIPE_PIDFILE"
-    say "stripe: not running"
-    return 0
-  fi
-  stop_pid stripe "$pid" 10
-  rm -f "$STRIPE_PIDFILE"
-  say "stripe: stopped (was pid $pid)"
-}
-
-stripe_purge() {
-  rm -rf -- "$STRIPE_DIR"
-  say "stripe: data purged (the stripe-mock build in $GO_DIR stays)"
-}
-
-stripe_status() {
-  local pid
-  if pid=$(stripe_pid); then
-    printf '%-9s running  pid=%-8s port=%s\n' stripe "$pid" "$STRIPE_PORT"
-    return 0
-  fi
-  printf '%-9s stopped  pid=%-8s port=%s\n' stripe - "$STRIPE_PORT"
-  return 1
-}
-
 # --------------------------------------------------------------------- s3 --
 #
 # moto's server mode: an S3-compatible API on loopback (buckets, objects, multipart,
@@ -999,6 +919,8 @@ s3_pid() {
   echo "$pid"
 }
 
+s3_env() { echo "export LINKFLOW_TEST_S3_ENDPOINT_URL=http://127.0.0.1:$S3_PORT"; }
+
 s3_up() {
   local t0 pid
   t0=$(now_ms)
@@ -1038,33 +960,6 @@ s3_up() {
   say "s3: started (pid $pid, $MOTO_SPEC, http://127.0.0.1:$S3_PORT) in $(elapsed "$t0")"
 }
 
-s3_down() {
-  local pid
-  if ! pid=$(s3_pid); then
-    rm -f "$S3_PIDFILE"
-    say "s3: not running"
-    return 0
-  fi
-  stop_pid s3 "$pid" 10
-  rm -f "$S3_PIDFILE"
-  say "s3: stopped (was pid $pid)"
-}
-
-s3_purge() {
-  rm -rf -- "$S3_DIR"
-  say "s3: data purged (it was in memory; the venv in $S3_VENV stays)"
-}
-
-s3_status() {
-  local pid
-  if pid=$(s3_pid); then
-    printf '%-9s running  pid=%-8s port=%s\n' s3 "$pid" "$S3_PORT"
-    return 0
-  fi
-  printf '%-9s stopped  pid=%-8s port=%s\n' s3 - "$S3_PORT"
-  return 1
-}
-
 # --------------------------------------------------------- elasticsearch --
 #
 # A real Elasticsearch 8.19 node run from the Maven Central jars (no distribution
@@ -1097,6 +992,11 @@ es_pid() {
   [[ $cmd == *org.elasticsearch.node.LinkflowNode* && $cmd == *"$ES_DIR"* ]] || return 1
   echo "$pid"
 }
+
+es_status_info() {
+  if [[ $1 == running ]]; then printf '  version=%s' "$ES_VERSION"; fi
+}
+es_env() { echo "export LINKFLOW_TEST_ELASTICSEARCH_URL=http://127.0.0.1:$ES_PORT"; }
 
 es_fetch() {
   [[ -f $ES_LIB/.complete ]] && return 0
@@ -1223,33 +1123,6 @@ es_up() {
   say "elasticsearch: started (pid $pid, Elasticsearch $ES_VERSION, http://127.0.0.1:$ES_PORT) in $(elapsed "$t0")"
 }
 
-es_down() {
-  local pid
-  if ! pid=$(es_pid); then
-    rm -f "$ES_PIDFILE"
-    say "elasticsearch: not running"
-    return 0
-  fi
-  stop_pid elasticsearch "$pid" 60
-  rm -f "$ES_PIDFILE"
-  say "elasticsearch: stopped (was pid $pid)"
-}
-
-es_purge() {
-  rm -rf -- "$ES_DIR"
-  say "elasticsearch: data purged (the jars in $ES_TOOLS stay)"
-}
-
-es_status() {
-  local pid
-  if pid=$(es_pid); then
-    printf '%-9s running  pid=%-8s port=%s  version=%s\n' elastic "$pid" "$ES_PORT" "$ES_VERSION"
-    return 0
-  fi
-  printf '%-9s stopped  pid=%-8s port=%s\n' elastic - "$ES_PORT"
-  return 1
-}
-
 # ---------------------------------------------------------------- mariadb --
 #
 # Debian's MariaDB as a private server: its own data dir and socket under .infra/mariadb, no
@@ -1273,6 +1146,8 @@ mariadb_pid() {
   [[ $(pid_cmdline "$pid") == *mariadbd* ]] || return 1
   echo "$pid"
 }
+
+mariadb_env() { echo "export LINKFLOW_TEST_MARIADB_URL=mysql://linkflow:linkflow@127.0.0.1:$MARIADB_PORT/linkflow_test"; }
 
 mariadb_sql() { mariadb --no-defaults --protocol=socket --socket="$MARIADB_SOCK" -uroot -e "$1"; }
 
@@ -1322,31 +1197,6 @@ mariadb_up() {
     die "mariadb: could not create the linkflow user and database"
   pid=$(mariadb_pid) || die "mariadb: started but its pid file $MARIADB_PIDFILE is missing"
   say "mariadb: started (pid $pid, 127.0.0.1:$MARIADB_PORT) in $(elapsed "$t0")"
-}
-
-mariadb_down() {
-  local pid
-  if ! pid=$(mariadb_pid); then
-    say "mariadb: not running"
-    return 0
-  fi
-  stop_pid mariadb "$pid" 30
-  say "mariadb: stopped (was pid $pid)"
-}
-
-mariadb_purge() {
-  rm -rf -- "$MARIADB_DIR"
-  say "mariadb: data purged"
-}
-
-mariadb_status() {
-  local pid
-  if pid=$(mariadb_pid); then
-    printf '%-9s running  pid=%-8s port=%s\n' mariadb "$pid" "$MARIADB_PORT"
-    return 0
-  fi
-  printf '%-9s stopped  pid=%-8s port=%s\n' mariadb - "$MARIADB_PORT"
-  return 1
 }
 
 # -------------------------------------------------------------------- ssh --
@@ -1483,31 +1333,6 @@ ssh_up() {
   say "ssh: started (pid $pid, 127.0.0.1:$SSH_PORT, user $(ssh_user)) in $(elapsed "$t0")"
 }
 
-ssh_down() {
-  local pid
-  if ! pid=$(ssh_pid); then
-    say "ssh: not running"
-    return 0
-  fi
-  stop_pid sshd "$pid" 10
-  say "ssh: stopped (was pid $pid)"
-}
-
-ssh_purge() {
-  rm -rf -- "$SSH_DIR"
-  say "ssh: keys, home and log purged"
-}
-
-ssh_status() {
-  local pid
-  if pid=$(ssh_pid); then
-    printf '%-9s running  pid=%-8s port=%s\n' ssh "$pid" "$SSH_PORT"
-    return 0
-  fi
-  printf '%-9s stopped  pid=%-8s port=%s\n' ssh - "$SSH_PORT"
-  return 1
-}
-
 ssh_env() {
   echo "export LINKFLOW_TEST_SSH_HOST=127.0.0.1"
   echo "export LINKFLOW_TEST_SSH_PORT=$SSH_PORT"
@@ -1543,6 +1368,14 @@ imap_pid() {
   pid_alive "$pid" || return 1
   [[ $(pid_cmdline "$pid") == *dovecot*"$IMAP_CONF"* ]] || return 1
   echo "$pid"
+}
+
+imap_status_info() {
+  if [[ $1 == running ]]; then printf '  imaps=%s' "$IMAPS_PORT"; fi
+}
+imap_env() {
+  echo "export LINKFLOW_TEST_IMAP_HOST=127.0.0.1 LINKFLOW_TEST_IMAP_PORT=$IMAP_PORT LINKFLOW_TEST_IMAPS_PORT=$IMAPS_PORT"
+  echo "export LINKFLOW_TEST_IMAP_USER=linkflow LINKFLOW_TEST_IMAP_PASSWORD=linkflow"
 }
 
 imap_write_config() {
@@ -1647,33 +1480,6 @@ imap_up() {
   say "imap: started (pid $pid, Dovecot $("$(dovecot_bin)" --version | cut -d' ' -f1), 127.0.0.1:$IMAP_PORT, IMAPS $IMAPS_PORT) in $(elapsed "$t0")"
 }
 
-imap_down() {
-  local pid
-  if ! pid=$(imap_pid); then
-    rm -f "$IMAP_PIDFILE"
-    say "imap: not running"
-    return 0
-  fi
-  stop_pid imap "$pid" 15
-  rm -f "$IMAP_PIDFILE"
-  say "imap: stopped (was pid $pid)"
-}
-
-imap_purge() {
-  rm -rf -- "$IMAP_DIR"
-  say "imap: data purged"
-}
-
-imap_status() {
-  local pid
-  if pid=$(imap_pid); then
-    printf '%-9s running  pid=%-8s port=%s  imaps=%s\n' imap "$pid" "$IMAP_PORT" "$IMAPS_PORT"
-    return 0
-  fi
-  printf '%-9s stopped  pid=%-8s port=%s\n' imap - "$IMAP_PORT"
-  return 1
-}
-
 # --------------------------------------------------------------- rabbitmq --
 #
 # Debian's rabbitmq-server 3.10 as plain processes, no init system: our own epmd on 127.0.0.1, then
@@ -1696,6 +1502,8 @@ rabbitmq_pid() {
   [[ $(pid_cmdline "$pid") == *beam*rabbit* ]] || return 1
   echo "$pid"
 }
+
+rabbitmq_env() { echo "export LINKFLOW_TEST_RABBITMQ_URL=amqp://linkflow:linkflow@127.0.0.1:$RABBITMQ_PORT/%2F"; }
 
 rabbitmq_epmd_pid() {
   local pid
@@ -1800,19 +1608,131 @@ rabbitmq_down() {
   [[ $stopped -eq 1 ]] || say "rabbitmq: not running"
 }
 
-rabbitmq_purge() {
-  rm -rf -- "$RABBITMQ_DIR"
-  say "rabbitmq: data purged"
+# --------------------------------------------------------------- services --
+#
+# One row per service, in the order `status` and `env` list them. Columns:
+#   names    the service's name, then the other names the command line accepts for it
+#   fn       prefix of its functions: <fn>_pid (prints the pid if it runs), <fn>_up, <fn>_env (its `env` lines);
+#            optional hooks where a service differs: <fn>_down and <fn>_purge (replace the generic ones),
+#            <fn>_running_port PID (the port it really runs on), <fn>_status_info running|stopped (text
+#            appended to its status line)
+#   label    first column of its `status` line
+#   port     variable holding its port
+#   dir      variable holding its directory under .infra/ (what `down --purge` deletes)
+#   pidfile  variable holding the pid file `down` removes ("-": none, the server removes its own or <fn>_down
+#            does)
+#   grace    seconds `down` waits after SIGTERM before SIGKILL ("-": <fn>_down decides)
+#   group    base:  in the default set of `up` and `status` (unless a base service is named)
+#            addon: naming it still brings the base set
+#            alone: naming only such services starts / checks just them
+#   start    bg: `up` starts it in the background, beside the others (slow starters); fg: in turn
+#   up down  order of starting and stopping (lower first; equal: table order)
+# `down --purge` says "<name>: data purged" unless SVC_PURGED below has another text.
+SERVICE_TABLE='
+  postgres,postgresql,pg    pg        postgres  PG_PORT        PG_LINK        -               -   base   fg   8   10
+  redis                     redis     redis     REDIS_PORT     REDIS_DIR      REDIS_PIDFILE   20  base   fg   9   9
+  kafka                     kafka     kafka     KAFKA_PORT     KAFKA_DIR      KAFKA_PIDFILE   60  addon  fg   10  8
+  stripe,stripe-mock        stripe    stripe    STRIPE_PORT    STRIPE_DIR     STRIPE_PIDFILE  10  alone  bg   1   7
+  s3,moto                   s3        s3        S3_PORT        S3_DIR         S3_PIDFILE      10  alone  fg   4   2
+  elasticsearch,es,elastic  es        elastic   ES_PORT        ES_DIR         ES_PIDFILE      60  alone  bg   2   1
+  mariadb,mysql             mariadb   mariadb   MARIADB_PORT   MARIADB_DIR    -               30  alone  fg   5   3
+  ssh,sshd                  ssh       ssh       SSH_PORT       SSH_DIR        -               10  alone  fg   6   4
+  imap,dovecot              imap      imap      IMAP_PORT      IMAP_DIR       IMAP_PIDFILE    15  alone  fg   7   5
+  rabbitmq,rabbit,amqp      rabbitmq  rabbitmq  RABBITMQ_PORT  RABBITMQ_DIR   -               -   alone  bg   3   6
+'
+declare -A SVC_PURGED=(
+  [stripe]="data purged (the stripe-mock build in $GO_DIR stays)"
+  [s3]="data purged (it was in memory; the venv in $S3_VENV stays)"
+  [elasticsearch]="data purged (the jars in $ES_TOOLS stay)"
+  [ssh]="keys, home and log purged"
+)
+
+SVC_NAMES=() # table order
+declare -A SVC_ALIASES SVC_FN SVC_LABEL SVC_PORT SVC_DIR SVC_PIDFILE SVC_GRACE SVC_GROUP SVC_START
+svc_load_table() {
+  local names fn label port dir pidfile grace group start up down name f up_keys=() down_keys=()
+  while read -r names fn label port dir pidfile grace group start up down; do
+    [[ -n $names ]] || continue
+    name=${names%%,*}
+    SVC_NAMES+=("$name")
+    SVC_ALIASES[$name]=${names//,/ }
+    SVC_FN[$name]=$fn
+    SVC_LABEL[$name]=$label
+    SVC_PORT[$name]=$port
+    SVC_DIR[$name]=$dir
+    SVC_PIDFILE[$name]=$pidfile
+    SVC_GRACE[$name]=$grace
+    SVC_GROUP[$name]=$group
+    SVC_START[$name]=$start
+    up_keys+=("$up $name")
+    down_keys+=("$down $name")
+    for f in pid up env; do
+      declare -F "${fn}_$f" >/dev/null || die "service table: $name has no function ${fn}_$f"
+    done
+    [[ $group =~ ^(base|addon|alone)$ && $start =~ ^(fg|bg)$ && $up =~ ^[0-9]+$ && $down =~ ^[0-9]+$ ]] ||
+      die "service table: bad row for $name"
+  done <<<"$SERVICE_TABLE"
+  mapfile -t SVC_UP_ORDER < <(printf '%s\n' "${up_keys[@]}" | sort -s -n -k1,1 | cut -d' ' -f2)
+  mapfile -t SVC_DOWN_ORDER < <(printf '%s\n' "${down_keys[@]}" | sort -s -n -k1,1 | cut -d' ' -f2)
+}
+svc_load_table
+
+# svc_lookup WORD: the service WORD names (its name or another name of it), else fail.
+svc_lookup() {
+  local name alias
+  for name in "${SVC_NAMES[@]}"; do
+    for alias in ${SVC_ALIASES[$name]}; do
+      if [[ $1 == "$alias" ]]; then
+        echo "$name"
+        return 0
+      fi
+    done
+  done
+  return 1
 }
 
-rabbitmq_status() {
-  local pid
-  if pid=$(rabbitmq_pid); then
-    printf '%-9s running  pid=%-8s port=%s\n' rabbitmq "$pid" "$RABBITMQ_PORT"
+# svc_down NAME: stop it (SIGTERM, SIGKILL after its grace time) and remove its pid file.
+svc_down() {
+  local name=$1 fn=${SVC_FN[$1]} pidfile=${SVC_PIDFILE[$1]} pid
+  if declare -F "${fn}_down" >/dev/null; then
+    "${fn}_down"
     return 0
   fi
-  printf '%-9s stopped  pid=%-8s port=%s\n' rabbitmq - "$RABBITMQ_PORT"
-  return 1
+  if [[ $pidfile == - ]]; then pidfile=""; else pidfile=${!pidfile}; fi
+  if ! pid=$("${fn}_pid"); then
+    if [[ -n $pidfile ]]; then rm -f "$pidfile"; fi
+    say "$name: not running"
+    return 0
+  fi
+  stop_pid "$name" "$pid" "${SVC_GRACE[$name]}"
+  if [[ -n $pidfile ]]; then rm -f "$pidfile"; fi
+  say "$name: stopped (was pid $pid)"
+}
+
+# svc_purge NAME: delete its data (its directory under .infra/).
+svc_purge() {
+  local name=$1 fn=${SVC_FN[$1]} dir=${SVC_DIR[$1]}
+  if declare -F "${fn}_purge" >/dev/null; then
+    "${fn}_purge"
+    return 0
+  fi
+  rm -rf -- "${!dir}"
+  say "$name: ${SVC_PURGED[$name]:-data purged}"
+}
+
+# svc_status NAME: its status line; true iff it runs.
+svc_status() {
+  local name=$1 fn=${SVC_FN[$1]} port_var=${SVC_PORT[$1]} pid port state=running info=""
+  port=${!port_var}
+  if pid=$("${fn}_pid"); then
+    if declare -F "${fn}_running_port" >/dev/null; then port=$("${fn}_running_port" "$pid"); fi
+  else
+    state=stopped
+    pid=-
+  fi
+  if declare -F "${fn}_status_info" >/dev/null; then info=$("${fn}_status_info" "$state"); fi
+  printf '%-9s %s  pid=%-8s port=%s%s\n' "${SVC_LABEL[$name]}" "$state" "$pid" "$port" "$info"
+  [[ $state == running ]]
 }
 
 # ------------------------------------------------------------------- main --
@@ -1833,44 +1753,40 @@ lock_infra() {
 main() {
   local cmd=${1:-}
   [[ $# -gt 0 ]] && shift
-  local purge=0 named=() a
+  local purge=0 named=() a s
   for a in "$@"; do
     case $a in
-      postgres | postgresql | pg) named+=(postgres) ;;
-      redis) named+=(redis) ;;
-      kafka) named+=(kafka) ;;
-      stripe | stripe-mock) named+=(stripe) ;;
-      s3 | moto) named+=(s3) ;;
-      mariadb | mysql) named+=(mariadb) ;;
-      ssh | sshd) named+=(ssh) ;;
-      imap | dovecot) named+=(imap) ;;
-      rabbitmq | rabbit | amqp) named+=(rabbitmq) ;;
-      elasticsearch | es | elastic) named+=(elasticsearch) ;;
       --purge) purge=1 ;;
       -h | --help)
         usage
         exit 0
         ;;
-      *) die "unknown argument '$a' (services: postgres redis kafka stripe s3 elasticsearch mariadb ssh imap rabbitmq)" ;;
+      *)
+        s=$(svc_lookup "$a") || die "unknown argument '$a' (services: ${SVC_NAMES[*]})"
+        named+=("$s")
+        ;;
     esac
   done
   [[ $purge -eq 1 && $cmd != down ]] && die "--purge only goes with 'down'"
 
-  local has_core=0
-  for a in "${named[@]}"; do [[ $a == postgres || $a == redis ]] && has_core=1; done
-  local only_side=1 # stripe, s3, elasticsearch, mariadb, ssh, imap and rabbitmq alone need neither postgres nor redis
-  for a in "${named[@]}"; do
-    [[ $a == stripe || $a == s3 || $a == elasticsearch || $a == mariadb || $a == ssh || $a == imap || $a == rabbitmq ]] ||
-      only_side=0
+  # up and status: the base set (postgres, redis) comes along unless a base service is named or
+  # only services of the group "alone" are
+  local has_base=0 only_alone=1
+  for s in "${named[@]}"; do
+    if [[ ${SVC_GROUP[$s]} == base ]]; then has_base=1; fi
+    if [[ ${SVC_GROUP[$s]} != alone ]]; then only_alone=0; fi
   done
-  [[ ${#named[@]} -gt 0 && $only_side -eq 1 ]] && has_core=1
+  [[ ${#named[@]} -gt 0 && $only_alone -eq 1 ]] && has_base=1
   case $cmd in
     up | status)
-      # postgres + redis are the base set unless one of them is named
-      if [[ $has_core -eq 0 ]]; then SERVICES=(postgres redis); fi
+      if [[ $has_base -eq 0 ]]; then
+        for s in "${SVC_NAMES[@]}"; do
+          if [[ ${SVC_GROUP[$s]} == base ]]; then SERVICES+=("$s"); fi
+        done
+      fi
       ;;
     down | env)
-      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=(postgres redis kafka stripe s3 elasticsearch mariadb ssh imap rabbitmq); fi
+      if [[ ${#named[@]} -eq 0 ]]; then SERVICES=("${SVC_NAMES[@]}"); fi
       ;;
     -h | --help | help)
       usage
@@ -1882,73 +1798,39 @@ main() {
       ;;
     *) die "unknown command '$cmd' (use up, down, status or env)" ;;
   esac
-  for a in "${named[@]}"; do want "$a" || SERVICES+=("$a"); done
+  for s in "${named[@]}"; do want "$s" || SERVICES+=("$s"); done
 
   case $cmd in
     up)
       lock_infra
-      local t0
+      local t0 bg_names=() bg_pids=() i
       t0=$(now_ms)
       ensure_packages
-      # stripe-mock (a Go build the first time) comes up beside the others, not after them
-      local stripe_job=""
-      if want stripe; then
-        stripe_up &
-        stripe_job=$!
-      fi
-      # Elasticsearch (a Maven fetch the first time, then ~4 s of JVM start) likewise
-      local es_job=""
-      if want elasticsearch; then
-        es_up &
-        es_job=$!
-      fi
-      # RabbitMQ (an Erlang VM: 10-20 s of start-up on a busy machine) likewise
-      local rabbitmq_job=""
-      if want rabbitmq; then
-        rabbitmq_up &
-        rabbitmq_job=$!
-      fi
-      want s3 && s3_up
-      want mariadb && mariadb_up
-      want ssh && ssh_up
-      want imap && imap_up
-      want postgres && pg_up
-      want redis && redis_up
-      want kafka && kafka_up
-      if [[ -n $stripe_job ]]; then
-        wait "$stripe_job" || die "stripe: failed to start (see above)"
-      fi
-      if [[ -n $es_job ]]; then
-        wait "$es_job" || die "elasticsearch: failed to start (see above)"
-      fi
-      if [[ -n $rabbitmq_job ]]; then
-        wait "$rabbitmq_job" || die "rabbitmq: failed to start (see above)"
-      fi
+      for s in "${SVC_UP_ORDER[@]}"; do
+        want "$s" || continue
+        if [[ ${SVC_START[$s]} == bg ]]; then
+          # a slow starter (stripe-mock's first Go build, a JVM, the Erlang VM) comes up beside the others
+          "${SVC_FN[$s]}_up" &
+          bg_names+=("$s")
+          bg_pids+=("$!")
+        else
+          "${SVC_FN[$s]}_up"
+        fi
+      done
+      for i in "${!bg_pids[@]}"; do
+        wait "${bg_pids[$i]}" || die "${bg_names[$i]}: failed to start (see above)"
+      done
       say "up: ${SERVICES[*]} ready in $(elapsed "$t0"); test settings: eval \"\$($0 env)\""
       ;;
     down)
       lock_infra
-      want elasticsearch && es_down
-      want s3 && s3_down
-      want mariadb && mariadb_down
-      want ssh && ssh_down
-      want imap && imap_down
-      want rabbitmq && rabbitmq_down
-      want stripe && stripe_down
-      want kafka && kafka_down
-      want redis && redis_down
-      want postgres && pg_down
+      for s in "${SVC_DOWN_ORDER[@]}"; do
+        if want "$s"; then svc_down "$s"; fi
+      done
       if [[ $purge -eq 1 ]]; then
-        want elasticsearch && es_purge
-        want s3 && s3_purge
-        want mariadb && mariadb_purge
-        want ssh && ssh_purge
-        want imap && imap_purge
-        want rabbitmq && rabbitmq_purge
-        want stripe && stripe_purge
-        want kafka && kafka_purge
-        want redis && redis_purge
-        want postgres && pg_purge
+        for s in "${SVC_DOWN_ORDER[@]}"; do
+          if want "$s"; then svc_purge "$s"; fi
+        done
         if [[ ${#named[@]} -eq 0 ]]; then
           rm -rf -- "$INFRA_DIR"
           say "removed $INFRA_DIR"
@@ -1957,64 +1839,19 @@ main() {
       ;;
     status)
       local rc=0
-      want postgres && { pg_status || rc=1; }
-      want redis && { redis_status || rc=1; }
-      if want kafka; then
-        kafka_status || rc=1
-      elif [[ ${#named[@]} -eq 0 ]]; then
-        kafka_status || true # informational only: kafka is optional
-      fi
-      if want stripe; then
-        stripe_status || rc=1
-      elif [[ ${#named[@]} -eq 0 ]]; then
-        stripe_status || true # informational only
-      fi
-      if want s3; then
-        s3_status || rc=1
-      elif [[ ${#named[@]} -eq 0 ]]; then
-        s3_status || true # informational only
-      fi
-      if want elasticsearch; then
-        es_status || rc=1
-      elif [[ ${#named[@]} -eq 0 ]]; then
-        es_status || true # informational only
-      fi
-      if want mariadb; then
-        mariadb_status || rc=1
-      elif [[ ${#named[@]} -eq 0 ]]; then
-        mariadb_status || true # informational only
-      fi
-      if want ssh; then
-        ssh_status || rc=1
-      elif [[ ${#named[@]} -eq 0 ]]; then
-        ssh_status || true # informational only
-      fi
-      if want imap; then
-        imap_status || rc=1
-      elif [[ ${#named[@]} -eq 0 ]]; then
-        imap_status || true # informational only
-      fi
-      if want rabbitmq; then
-        rabbitmq_status || rc=1
-      elif [[ ${#named[@]} -eq 0 ]]; then
-        rabbitmq_status || true # informational only
-      fi
+      for s in "${SVC_NAMES[@]}"; do
+        if want "$s"; then
+          svc_status "$s" || rc=1
+        elif [[ ${#named[@]} -eq 0 ]]; then
+          svc_status "$s" || true # informational only: the services outside the base set are optional
+        fi
+      done
       exit "$rc"
       ;;
     env)
-      want postgres && echo "export LINKFLOW_TEST_POSTGRES_URL=postgresql+psycopg://linkflow:linkflow@127.0.0.1:$PG_PORT/linkflow_test"
-      want redis && echo "export LINKFLOW_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
-      want kafka && echo "export LINKFLOW_TEST_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT"
-      want stripe && echo "export LINKFLOW_TEST_STRIPE_URL=http://127.0.0.1:$STRIPE_PORT"
-      want s3 && echo "export LINKFLOW_TEST_S3_ENDPOINT_URL=http://127.0.0.1:$S3_PORT"
-      want elasticsearch && echo "export LINKFLOW_TEST_ELASTICSEARCH_URL=http://127.0.0.1:$ES_PORT"
-      want mariadb && echo "export LINKFLOW_TEST_MARIADB_URL=mysql://linkflow:linkflow@127.0.0.1:$MARIADB_PORT/linkflow_test"
-      want ssh && ssh_env
-      if want imap; then
-        echo "export LINKFLOW_TEST_IMAP_HOST=127.0.0.1 LINKFLOW_TEST_IMAP_PORT=$IMAP_PORT LINKFLOW_TEST_IMAPS_PORT=$IMAPS_PORT"
-        echo "export LINKFLOW_TEST_IMAP_USER=linkflow LINKFLOW_TEST_IMAP_PASSWORD=linkflow"
-      fi
-      want rabbitmq && echo "export LINKFLOW_TEST_RABBITMQ_URL=amqp://linkflow:linkflow@127.0.0.1:$RABBITMQ_PORT/%2F"
+      for s in "${SVC_NAMES[@]}"; do
+        if want "$s"; then "${SVC_FN[$s]}_env"; fi
+      done
       ;;
   esac
   return 0
