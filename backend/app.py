@@ -35,6 +35,7 @@ from backend.users import teams_api
 from backend.variables import api as variables_api
 from backend.webhooks import api as webhooks_api
 from backend.webhooks import test_events as webhook_test_events_api
+from backend.webhooks.express import WebhookExpress
 from backend.webhooks.origin import WebhookOrigin
 from backend.workflows import api as workflows_api
 
@@ -93,6 +94,7 @@ def create_app() -> FastAPI:
                       methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     app.add_middleware(JsonDepthGuard)  # /api/v1 only; inside the rate limit, so refused bodies are counted
     app.add_middleware(RateLimitMiddleware)  # /api/v1 only; inside metrics so 429s are counted
+    app.add_middleware(WebhookExpress)  # /webhook/<path>: straight to its endpoint, inside metrics and tracing
     app.add_middleware(MetricsMiddleware)
     if tracing.configure(_tracing_role()):  # off by default: then not even the middleware is installed
         app.add_middleware(tracing.TracingMiddleware)

@@ -83,22 +83,27 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     "4XX": {"model": ErrorOut, "description": "Refused: `error.message` says what was wrong and what to do"}}
 
 
-async def _user_error(_: Request, exc: UserError) -> JSONResponse:
-    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code,
-                        headers=exc.headers)
+def refusal(exc: Exception) -> JSONResponse | None:
+    """The JSON answer to a refused request (UserError, HTTPException, a validation error), or None for
+    anything else. The app's exception handlers answer with it, and so does the webhook fast path
+    (backend/webhooks/express.py), which does not pass the exception middleware."""
+    if isinstance(exc, UserError):
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code,
+                            headers=exc.headers)
+    if isinstance(exc, HTTPException):
+        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                409: "conflict", 413: "payload_too_large", 429: "rate_limited"}.get(exc.status_code, "error")
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+    if isinstance(exc, RequestValidationError):
+        details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in exc.errors()]
+        return JSONResponse(error_body("validation_error", "The request is invalid; see details.", details),
+                            status_code=422)
+    return None
 
 
-async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
-    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-            409: "conflict", 413: "payload_too_large", 429: "rate_limited"}.get(exc.status_code, "error")
-    return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
-                        headers=getattr(exc, "headers", None))
-
-
-async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-    details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in exc.errors()]
-    return JSONResponse(error_body("validation_error", "The request is invalid; see details.", details),
-                        status_code=422)
+async def _refused(_: Request, exc: Exception) -> JSONResponse:
+    return refusal(exc)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -108,7 +113,6 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app) -> None:
-    app.add_exception_handler(UserError, _user_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    for refused in (UserError, HTTPException, RequestValidationError):
+        app.add_exception_handler(refused, _refused)
     app.add_exception_handler(Exception, _unexpected)
