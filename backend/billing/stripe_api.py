@@ -13,11 +13,13 @@ import functools
 import logging
 from collections.abc import Iterator
 from datetime import datetime
-
-import stripe
+from typing import TYPE_CHECKING
 
 from backend.errors import UserError
 from backend.settings import get_settings
+
+if TYPE_CHECKING:
+    import stripe
 
 log = logging.getLogger("linkflow.billing.stripe")
 TIMEOUT_S = 20
@@ -40,6 +42,8 @@ class StripeRefused(UserError):
 
 @functools.cache
 def client() -> stripe.StripeClient:
+    import stripe  # here, not at start-up: most installs never call Stripe (~40 ms of every start)
+
     billing = get_settings().billing
     base = billing.stripe_api_base.rstrip("/") or None
     return stripe.StripeClient(billing.stripe_api_key, base_addresses={"api": base} if base else None,
@@ -48,6 +52,8 @@ def client() -> stripe.StripeClient:
 
 @contextlib.contextmanager
 def call(what: str) -> Iterator[None]:
+    import stripe
+
     try:
         yield
     except (stripe.APIConnectionError, stripe.RateLimitError) as exc:

@@ -17,7 +17,6 @@ import json
 import logging
 from dataclasses import dataclass
 
-import stripe
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -53,6 +52,8 @@ class Outcome:
 
 def verify(payload: bytes, signature: str | None) -> dict:
     """The event, if Stripe signed exactly these bytes within the tolerance; else InvalidSignature (400)."""
+    import stripe  # here, not at start-up (~40 ms of every start)
+
     billing = get_settings().billing
     if not signature:
         raise InvalidSignature("the request has no Stripe-Signature header; only Stripe may call this endpoint")
