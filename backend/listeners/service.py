@@ -6,7 +6,6 @@ parameters refuse the activation with a message), deactivation deletes them; the
 
 from __future__ import annotations
 
-from pydantic import ValidationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -14,6 +13,7 @@ from backend.db.base import utcnow
 from backend.errors import UserError
 from backend.listeners.models import TriggerListener
 from backend.workflows.models import Workflow
+from backend.workflows.trigger_nodes import trigger_nodes, trigger_parameters
 from nodes.sdk import default_registry
 
 TRIGGER_KIND = "listener"
@@ -22,24 +22,12 @@ MAX_ERROR = 2000
 
 def listener_nodes(definition: dict) -> list[dict]:
     """The enabled nodes of the definition whose type is a listener trigger."""
-    registry = default_registry()
-    found = []
-    for node in definition.get("nodes") or []:
-        trigger = registry.get(node["type"], node.get("version", 1)).trigger
-        if trigger is not None and trigger.kind == TRIGGER_KIND and not node.get("disabled", False):
-            found.append(node)
-    return found
+    return trigger_nodes(definition, TRIGGER_KIND)
 
 
 def validated_parameters(node: dict):
     """The node's Parameters, or a UserError naming the node and each problem."""
-    node_class = default_registry().get(node["type"], node.get("version", 1))
-    try:
-        return node_class.Parameters.model_validate(node.get("parameters") or {})
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'parameters'}: {e['msg']}" for e in exc.errors())
-        raise UserError(f"trigger node {node.get('name', node['id'])!r} has invalid parameters: {problems}",
-                        [{"node": node.get("name"), "message": problems}]) from None
+    return trigger_parameters(node)
 
 
 def sync_workflow_listeners(session: Session, workflow: Workflow, definition: dict) -> list[TriggerListener]:

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backend.db.base import utcnow
-from backend.errors import UserError
 from backend.schedules.cron import Cron
 from backend.schedules.models import Schedule
 from backend.workflows.models import Workflow
-from nodes.sdk import default_registry
+from backend.workflows.trigger_nodes import trigger_nodes, trigger_parameters
 
 TRIGGER_KIND = "schedule"
 
@@ -50,23 +48,11 @@ def list_workflow_schedules(session: Session, workflow_id: str) -> list[Schedule
 
 def schedule_nodes(definition: dict) -> list[dict]:
     """The enabled nodes of the definition whose type is a schedule trigger."""
-    registry = default_registry()
-    found = []
-    for node in definition.get("nodes") or []:
-        trigger = registry.get(node["type"], node.get("version", 1)).trigger
-        if trigger is not None and trigger.kind == TRIGGER_KIND and not node.get("disabled", False):
-            found.append(node)
-    return found
+    return trigger_nodes(definition, TRIGGER_KIND)
 
 
 def _schedule_for(workflow: Workflow, node: dict, now: datetime) -> Schedule:
-    node_class = default_registry().get(node["type"], node.get("version", 1))
-    try:
-        params = node_class.Parameters.model_validate(node.get("parameters") or {})
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'parameters'}: {e['msg']}" for e in exc.errors())
-        raise UserError(f"schedule node {node.get('name', node['id'])!r} has invalid parameters: {problems}",
-                        [{"node": node.get("name"), "message": problems}]) from None
+    params = trigger_parameters(node, "schedule node")
     cron = Cron(params.cron, params.timezone)
     return Schedule(team_id=workflow.team_id, workflow_id=workflow.id, node_id=node["id"], cron=cron.expression,
                     timezone=params.timezone, misfire_policy=params.misfire_policy,
