@@ -10,7 +10,9 @@ counted; `up` also builds its UI bundle then, for a fixed backend URL, if it is 
 start: seconds from spawning the process to the first 200 from /health (polled every 20 ms), the CPU
 (user + system, whole process tree) spent by then, and the RSS of the tree `--idle` seconds after that with
 no traffic (on the last round only, to keep the run short). Starts of the checkouts given with --root
-alternate, so a noisy machine affects them alike; the figures to read are the medians.
+alternate, so a noisy machine affects them alike; the figures to read are the medians. Give each checkout its
+own `.web` (a copy, not a link): the bundle's fingerprint covers ui/, so two checkouts whose UI differs sharing one
+`.web` rebuild it at every other start (~20 s each).
 """
 
 from __future__ import annotations
