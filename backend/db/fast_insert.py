@@ -12,8 +12,14 @@ written once, and each row becomes a tuple with the same values SQLAlchemy would
 * columns a row leaves out get their Python-side default (``created_at``, ``attempts``), once per batch.
 
 ``tests/unit/backend/db/test_fast_insert.py`` checks that the stored rows are byte for byte the ones
-SQLAlchemy's own insert stores. Other databases keep SQLAlchemy's insert (PostgreSQL's driver has its
-own fast path, and the JSON columns there are JSONB casts).
+SQLAlchemy's own insert stores.
+
+On PostgreSQL, ``copy_many`` writes the same rows with ``COPY ... FROM STDIN`` through the connection's
+psycopg cursor, inside the caller's transaction: psycopg's executemany (even pipelined) did per-row
+Python work that made the scaled-out intake's group commit cost ~100 µs of CPU per queued webhook at the
+batch sizes seen under load, COPY ~75 (bench/README.md). JSON columns go as their text (PostgreSQL
+parses it into jsonb), datetimes as psycopg adapts them; ``tests/integration/test_fast_insert_postgres.py``
+compares the stored rows with SQLAlchemy's insert.
 """
 
 from __future__ import annotations
@@ -83,6 +89,69 @@ def _plan(table: Table, given: tuple[str, ...], text_json: frozenset[str]) -> tu
     get = itemgetter(*given) if len(given) > 1 else lambda row: (row[given[0]],)
     converting = tuple((index, convert) for index, convert in enumerate(converters) if convert is not _keep)
     return sql, get, converting, defaults
+
+
+def copy_many(conn: Connection, table: Table, rows: Sequence[dict], *, text_json: frozenset[str] = frozenset()) -> None:
+    """INSERT ``rows`` (dicts with the same keys) into ``table`` with COPY; PostgreSQL (psycopg) only."""
+    if not rows:
+        return
+    sql, get, converting, defaults = _copy_plan(table, tuple(rows[0]), text_json)
+    extra = [default() for default in defaults]
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(sql) as copy:
+            for row in rows:
+                value = [*get(row), *extra]
+                for index, convert in converting:
+                    value[index] = convert(value[index])
+                copy.write_row(value)
+    finally:
+        cursor.close()
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """What UtcDateTime binds on PostgreSQL: an aware datetime (in UTC); a naive one is refused."""
+    if value is not None and value.tzinfo is None:
+        raise ValueError("naive datetime given; use backend.db.base.utcnow()")
+    return value
+
+
+@functools.cache
+def _copy_plan(table: Table, given: tuple[str, ...], text_json: frozenset[str]) -> tuple[
+        str, Callable[[dict], tuple], tuple[tuple[int, Convert], ...], tuple[Callable[[], object], ...]]:
+    """As `_plan`, for COPY on PostgreSQL: the statement, the getter, the converters, the defaults."""
+    columns = {column.name: column for column in table.c}
+    unknown = [name for name in given if name not in columns]
+    if unknown:
+        raise ValueError(f"{table.name} has no column(s) {unknown}")
+    converters = tuple(_pg_converter(columns[name], name in text_json) for name in given)
+    missing = [column for column in table.c if column.name not in given and column.default is not None
+               and not column.primary_key]
+    defaults = tuple(_pg_default(column) for column in missing)
+    names = [*given, *(column.name for column in missing)]
+    sql = f'COPY "{table.name}" ({", ".join(f"{chr(34)}{name}{chr(34)}" for name in names)}) FROM STDIN'
+    get = itemgetter(*given) if len(given) > 1 else lambda row: (row[given[0]],)
+    converting = tuple((index, convert) for index, convert in enumerate(converters) if convert is not _keep)
+    return sql, get, converting, defaults
+
+
+def _pg_converter(column, already_text: bool) -> Convert:
+    kind = column.type
+    if isinstance(kind, UtcDateTime):
+        return _aware
+    if isinstance(kind, JSON) and not already_text:
+        return _json
+    return _keep  # strings (StrEnum members too), numbers, NULLs: psycopg adapts them as SQLAlchemy's executemany does
+
+
+def _pg_default(column) -> Callable[[], object]:
+    default = column.default
+    convert = _pg_converter(column, False)
+    if default.is_callable:
+        make = default.arg
+        return lambda: convert(make(None))
+    value = convert(default.arg)
+    return lambda: value
 
 
 def _converter(column, already_text: bool) -> Convert:
