@@ -91,6 +91,12 @@ def _plan(table: Table, given: tuple[str, ...], text_json: frozenset[str]) -> tu
     return sql, get, converting, defaults
 
 
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict], *,
+                text_json: frozenset[str] = frozenset()) -> None:
+    """``insert_many`` on SQLite, ``copy_many`` on PostgreSQL (the two databases LinkFlow runs on)."""
+    (insert_many if conn.dialect.name == "sqlite" else copy_many)(conn, table, rows, text_json=text_json)
+
+
 def copy_many(conn: Connection, table: Table, rows: Sequence[dict], *, text_json: frozenset[str] = frozenset()) -> None:
     """INSERT ``rows`` (dicts with the same keys) into ``table`` with COPY; PostgreSQL (psycopg) only."""
     if not rows:

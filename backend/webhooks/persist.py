@@ -28,7 +28,7 @@ from sqlalchemy import Insert, Text, bindparam, cast, insert
 from sqlalchemy.dialects.postgresql import JSONB
 
 from backend.db.base import utcnow
-from backend.db.fast_insert import copy_many, insert_many
+from backend.db.fast_insert import bulk_insert
 from backend.db.session import get_engine
 from backend.engine.items import storable
 from backend.engine.runner import RunResult
@@ -222,28 +222,13 @@ def write_runs(runs: list[FinishedRun]) -> None:
         events.append(event)
         facts.append(outcome)
     events += fact_rows(facts)  # one event of each kind per workflow for the whole batch
-    engine = get_engine()
-    statements = _statements(engine.dialect.name)
-    sqlite = engine.dialect.name == "sqlite"
-    with engine.begin() as conn:
-        if executions:
-            if sqlite:
-                insert_many(conn, Execution.__table__, executions, text_json=_EXECUTION_TEXT)
-            else:
-                conn.execute(statements.execution, executions)
+    with get_engine().begin() as conn:  # straight to the driver: backend/db/fast_insert.py
+        bulk_insert(conn, Execution.__table__, executions, text_json=_EXECUTION_TEXT)
         for run in runs:
             if run.recorded:
                 steps += _finish_recorded(conn, run)
-        if steps:
-            if sqlite:
-                insert_many(conn, ExecutionStep.__table__, steps, text_json=_STEP_TEXT)
-            else:
-                conn.execute(statements.step, steps)
-        if events:
-            if sqlite:
-                insert_many(conn, OutboxEvent.__table__, events)
-            else:
-                conn.execute(statements.event, events)
+        bulk_insert(conn, ExecutionStep.__table__, steps, text_json=_STEP_TEXT)
+        bulk_insert(conn, OutboxEvent.__table__, events)
 
 
 # the JSON columns the rows above carry as encoded text (bound as Text by the prebuilt statements)
@@ -279,15 +264,9 @@ def write_queued(drafts: list[RunDraft]) -> None:
     """
     rows = [draft.row(S.QUEUED, attempts=0, started_at=None) for draft in drafts]
     events = [draft.event(S.QUEUED, None) for draft in drafts]
-    engine = get_engine()
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":  # COPY: the intake's per-row cost (backend/db/fast_insert.py)
-            copy_many(conn, Execution.__table__, rows, text_json=_EXECUTION_TEXT)
-            copy_many(conn, OutboxEvent.__table__, events)
-        else:
-            statements = _statements(engine.dialect.name)
-            conn.execute(statements.execution, rows)
-            conn.execute(statements.event, events)
+    with get_engine().begin() as conn:  # COPY on PostgreSQL: the intake's per-row cost (backend/db/fast_insert.py)
+        bulk_insert(conn, Execution.__table__, rows, text_json=_EXECUTION_TEXT)
+        bulk_insert(conn, OutboxEvent.__table__, events)
 
 
 def write_steps(draft: RunDraft, steps: list[StepRecord]) -> None:
