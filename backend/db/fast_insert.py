@@ -25,7 +25,7 @@ compares the stored rows with SQLAlchemy's insert.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
 
@@ -58,37 +58,23 @@ def _keep(value: object) -> object:
 
 def insert_many(conn: Connection, table: Table, rows: Sequence[dict], *, text_json: frozenset[str] = frozenset()) -> None:
     """INSERT ``rows`` (dicts with the same keys) into ``table``; SQLite only."""
+    if rows:
+        sql, values = _prepared(table, rows, text_json, "sqlite")
+        conn.exec_driver_sql(sql, [tuple(value) for value in values])
+
+
+def copy_many(conn: Connection, table: Table, rows: Sequence[dict], *, text_json: frozenset[str] = frozenset()) -> None:
+    """INSERT ``rows`` (dicts with the same keys) into ``table`` with COPY; PostgreSQL (psycopg) only."""
     if not rows:
         return
-    sql, get, converting, defaults = _plan(table, tuple(rows[0]), text_json)
-    extra = [default() for default in defaults]
-    values = []
-    for row in rows:
-        value = [*get(row), *extra]
-        for index, convert in converting:
-            value[index] = convert(value[index])
-        values.append(tuple(value))
-    conn.exec_driver_sql(sql, values)
-
-
-@functools.cache
-def _plan(table: Table, given: tuple[str, ...], text_json: frozenset[str]) -> tuple[
-        str, Callable[[dict], tuple], tuple[tuple[int, Convert], ...], tuple[Callable[[], object], ...]]:
-    """The INSERT, a getter of the given values in order, which of them need converting, the defaults."""
-    columns = {column.name: column for column in table.c}
-    unknown = [name for name in given if name not in columns]
-    if unknown:
-        raise ValueError(f"{table.name} has no column(s) {unknown}")
-    converters = tuple(_converter(columns[name], name in text_json) for name in given)
-    missing = [column for column in table.c if column.name not in given and column.default is not None
-               and not column.primary_key]
-    defaults = tuple(_default(column) for column in missing)
-    names = [*given, *(column.name for column in missing)]
-    sql = (f'INSERT INTO "{table.name}" ({", ".join(f"{chr(34)}{name}{chr(34)}" for name in names)}) '
-           f'VALUES ({", ".join("?" for _ in names)})')
-    get = itemgetter(*given) if len(given) > 1 else lambda row: (row[given[0]],)
-    converting = tuple((index, convert) for index, convert in enumerate(converters) if convert is not _keep)
-    return sql, get, converting, defaults
+    sql, values = _prepared(table, rows, text_json, "postgresql")
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(sql) as copy:
+            for value in values:
+                copy.write_row(value)
+    finally:
+        cursor.close()
 
 
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict], *,
@@ -97,22 +83,43 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict], *,
     (insert_many if conn.dialect.name == "sqlite" else copy_many)(conn, table, rows, text_json=text_json)
 
 
-def copy_many(conn: Connection, table: Table, rows: Sequence[dict], *, text_json: frozenset[str] = frozenset()) -> None:
-    """INSERT ``rows`` (dicts with the same keys) into ``table`` with COPY; PostgreSQL (psycopg) only."""
-    if not rows:
-        return
-    sql, get, converting, defaults = _copy_plan(table, tuple(rows[0]), text_json)
+def _prepared(table: Table, rows: Sequence[dict], text_json: frozenset[str],
+              dialect: str) -> tuple[str, Iterator[list]]:
+    """The statement, and each row's values in its column order, converted as the dialect's bind would."""
+    sql, get, converting, defaults = _plan(table, tuple(rows[0]), text_json, dialect)
     extra = [default() for default in defaults]
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        with cursor.copy(sql) as copy:
-            for row in rows:
-                value = [*get(row), *extra]
-                for index, convert in converting:
-                    value[index] = convert(value[index])
-                copy.write_row(value)
-    finally:
-        cursor.close()
+
+    def values() -> Iterator[list]:
+        for row in rows:
+            value = [*get(row), *extra]
+            for index, convert in converting:
+                value[index] = convert(value[index])
+            yield value
+
+    return sql, values()
+
+
+@functools.cache
+def _plan(table: Table, given: tuple[str, ...], text_json: frozenset[str], dialect: str) -> tuple[
+        str, Callable[[dict], tuple], tuple[tuple[int, Convert], ...], tuple[Callable[[], object], ...]]:
+    """The INSERT (SQLite) or COPY (PostgreSQL), a getter of the given values in order, which of them need
+    converting, and the defaults of the columns left out."""
+    converter = _converter if dialect == "sqlite" else _pg_converter
+    columns = {column.name: column for column in table.c}
+    unknown = [name for name in given if name not in columns]
+    if unknown:
+        raise ValueError(f"{table.name} has no column(s) {unknown}")
+    converters = tuple(converter(columns[name], name in text_json) for name in given)
+    missing = [column for column in table.c if column.name not in given and column.default is not None
+               and not column.primary_key]
+    defaults = tuple(_default(column, converter) for column in missing)
+    names = [*given, *(column.name for column in missing)]
+    quoted = ", ".join(f'"{name}"' for name in names)
+    sql = (f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" for _ in names)})' if dialect == "sqlite"
+           else f'COPY "{table.name}" ({quoted}) FROM STDIN')
+    get = itemgetter(*given) if len(given) > 1 else lambda row: (row[given[0]],)
+    converting = tuple((index, convert) for index, convert in enumerate(converters) if convert is not _keep)
+    return sql, get, converting, defaults
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -120,25 +127,6 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         raise ValueError("naive datetime given; use backend.db.base.utcnow()")
     return value
-
-
-@functools.cache
-def _copy_plan(table: Table, given: tuple[str, ...], text_json: frozenset[str]) -> tuple[
-        str, Callable[[dict], tuple], tuple[tuple[int, Convert], ...], tuple[Callable[[], object], ...]]:
-    """As `_plan`, for COPY on PostgreSQL: the statement, the getter, the converters, the defaults."""
-    columns = {column.name: column for column in table.c}
-    unknown = [name for name in given if name not in columns]
-    if unknown:
-        raise ValueError(f"{table.name} has no column(s) {unknown}")
-    converters = tuple(_pg_converter(columns[name], name in text_json) for name in given)
-    missing = [column for column in table.c if column.name not in given and column.default is not None
-               and not column.primary_key]
-    defaults = tuple(_pg_default(column) for column in missing)
-    names = [*given, *(column.name for column in missing)]
-    sql = f'COPY "{table.name}" ({", ".join(f"{chr(34)}{name}{chr(34)}" for name in names)}) FROM STDIN'
-    get = itemgetter(*given) if len(given) > 1 else lambda row: (row[given[0]],)
-    converting = tuple((index, convert) for index, convert in enumerate(converters) if convert is not _keep)
-    return sql, get, converting, defaults
 
 
 def _pg_converter(column, already_text: bool) -> Convert:
@@ -150,16 +138,6 @@ def _pg_converter(column, already_text: bool) -> Convert:
     return _keep  # strings (StrEnum members too), numbers, NULLs: psycopg adapts them as SQLAlchemy's executemany does
 
 
-def _pg_default(column) -> Callable[[], object]:
-    default = column.default
-    convert = _pg_converter(column, False)
-    if default.is_callable:
-        make = default.arg
-        return lambda: convert(make(None))
-    value = convert(default.arg)
-    return lambda: value
-
-
 def _converter(column, already_text: bool) -> Convert:
     kind = column.type
     if isinstance(kind, UtcDateTime):
@@ -169,11 +147,11 @@ def _converter(column, already_text: bool) -> Convert:
     return _keep
 
 
-def _default(column) -> Callable[[], object]:
+def _default(column, converter: Callable[[object, bool], Convert]) -> Callable[[], object]:
     default = column.default
+    convert = converter(column, False)
     if default.is_callable:
         make = default.arg  # SQLAlchemy wraps a plain callable to take the execution context
-        converter = _converter(column, False)
-        return lambda: converter(make(None))
-    value = _converter(column, False)(default.arg)
+        return lambda: convert(make(None))
+    value = convert(default.arg)
     return lambda: value

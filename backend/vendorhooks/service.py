@@ -38,6 +38,7 @@ from backend.settings import get_settings
 from backend.vendorhooks.models import VendorWebhook
 from backend.workflows.models import Workflow
 from backend.workflows.service import latest_version
+from backend.workflows.trigger_nodes import trigger_parameters
 from nodes.sdk import NodeError, default_registry
 from nodes.sdk.net import GuardedTransport
 from nodes.sdk.vendor_webhook import REGISTER_TIMEOUT_S, Registration, VendorWebhookTrigger
@@ -230,12 +231,7 @@ def _rows(session: Session, workflow_id: str) -> list[VendorWebhook]:
 
 
 def _parameters(node: dict, trigger: VendorWebhookTrigger):
-    try:
-        return trigger.Parameters.model_validate(node.get("parameters") or {})
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'parameters'}: {e['msg']}" for e in exc.errors())
-        raise UserError(f"trigger node {_name(node)!r} has invalid parameters: {problems}",
-                        [{"node": node.get("name"), "message": problems}]) from None
+    return trigger_parameters(node, node_class=trigger)
 
 
 def _login(session: Session, team_id: str, credential_id: str, trigger: VendorWebhookTrigger) -> dict:

@@ -19,12 +19,13 @@ def trigger_nodes(definition: dict, kind: str) -> list[dict]:
     return found
 
 
-def trigger_parameters(node: dict, what: str = "trigger node") -> BaseModel:
-    """The node's Parameters, or a UserError naming the node (as `what`) and each problem."""
-    node_class = default_registry().get(node["type"], node.get("version", 1))
+def trigger_parameters(node: dict, what: str = "trigger node", node_class: type | None = None) -> BaseModel:
+    """The node's Parameters (of `node_class`, else its registered type), or a UserError naming the node (as
+    `what`) and each problem."""
+    node_class = node_class or default_registry().get(node["type"], node.get("version", 1))
     try:
         return node_class.Parameters.model_validate(node.get("parameters") or {})
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'parameters'}: {e['msg']}" for e in exc.errors())
-        raise UserError(f"{what} {node.get('name', node['id'])!r} has invalid parameters: {problems}",
+        raise UserError(f"{what} {str(node.get('name') or node['id'])!r} has invalid parameters: {problems}",
                         [{"node": node.get("name"), "message": problems}]) from None
