@@ -113,13 +113,13 @@ def pause_collection_for_startup(backstop_s: float = STARTUP_BACKSTOP_S) -> None
     collector back on after `backstop_s` (and says so).
     """
     gc.disable()
-    timer = threading.Timer(backstop_s, _collect_again)
+    timer = threading.Timer(backstop_s, _collect_again, args=(backstop_s,))
     timer.daemon = True
     timer.start()
 
 
-def _collect_again() -> None:
+def _collect_again(after_s: float) -> None:
     if not gc.isenabled():
         logging.getLogger("linkflow.observability").warning(
-            "the garbage collector was still paused %.0f s after start-up began; turned back on", STARTUP_BACKSTOP_S)
+            "the garbage collector was still paused %g s after start-up began; turned back on", after_s)
         gc.enable()

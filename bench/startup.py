@@ -27,10 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from webhook import ROOT, cpu_seconds, free_port, rss_mb, server_command  # noqa: E402
+from webhook import ROOT, cpu_seconds, free_port, rss_mb, server_command, wait_healthy  # noqa: E402
 
 API_URL = "http://127.0.0.1:3999"  # the UI bundle is built for this backend URL once (as bench/webhook.py does)
 
@@ -44,18 +42,7 @@ def start_once(server: str, root: Path, data_dir: str, idle_s: float) -> dict:
     proc = subprocess.Popen(server_command(server, port), env=env, cwd=root, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = started + 600
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{server} exited during start-up (code {proc.returncode})")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{server} did not answer /health")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.02)
+        wait_healthy(port, proc, 600, every_s=0.02)
         result = {"seconds": time.monotonic() - started, "cpu_s": cpu_seconds(proc.pid)}
         if idle_s:
             time.sleep(idle_s)

@@ -191,7 +191,7 @@ def run_child(args: list[str], env: dict, timeout_s: float, cwd: Path = ROOT) ->
     return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
 
 
-def wait_healthy(port: int, server: subprocess.Popen, timeout_s: float = 400) -> None:
+def wait_healthy(port: int, server: subprocess.Popen, timeout_s: float = 400, every_s: float = 0.2) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout_s
@@ -202,7 +202,8 @@ def wait_healthy(port: int, server: subprocess.Popen, timeout_s: float = 400) ->
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
-            time.sleep(0.2)
+            pass
+        time.sleep(every_s)
     raise RuntimeError("the server did not become healthy")
 
 

@@ -34,8 +34,11 @@ _batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopBatch] = weak
 
 
 def record_unsaved_run(team_id: str, execution_id: str, workflow_id: str | None, mode: str, status: str) -> None:
-    batch = loop_batch(_batches, lambda loop: LoopBatch(loop, lambda runs: _write(runs), "unsaved runs for metering",
-                                                        flush_after_s=FLUSH_AFTER_S, retry_s=RETRY_S,
-                                                        max_pending=MAX_PENDING))
-    batch.add({"execution_id": execution_id, "team_id": team_id, "workflow_id": workflow_id, "mode": mode,
-               "status": status})
+    loop_batch(_batches, _new_batch).add({"execution_id": execution_id, "team_id": team_id,
+                                          "workflow_id": workflow_id, "mode": mode, "status": status})
+
+
+def _new_batch(loop: asyncio.AbstractEventLoop) -> LoopBatch:
+    # _write and the settings looked up when the batch is made (tests replace them)
+    return LoopBatch(loop, lambda runs: _write(runs), "unsaved runs for metering", flush_after_s=FLUSH_AFTER_S,
+                     retry_s=RETRY_S, max_pending=MAX_PENDING)

@@ -104,15 +104,14 @@ def _plan(table: Table, given: tuple[str, ...], text_json: frozenset[str], diale
         str, Callable[[dict], tuple], tuple[tuple[int, Convert], ...], tuple[Callable[[], object], ...]]:
     """The INSERT (SQLite) or COPY (PostgreSQL), a getter of the given values in order, which of them need
     converting, and the defaults of the columns left out."""
-    converter = _converter if dialect == "sqlite" else _pg_converter
     columns = {column.name: column for column in table.c}
     unknown = [name for name in given if name not in columns]
     if unknown:
         raise ValueError(f"{table.name} has no column(s) {unknown}")
-    converters = tuple(converter(columns[name], name in text_json) for name in given)
+    converters = tuple(_converter(columns[name], name in text_json, dialect) for name in given)
     missing = [column for column in table.c if column.name not in given and column.default is not None
                and not column.primary_key]
-    defaults = tuple(_default(column, converter) for column in missing)
+    defaults = tuple(_default(column, dialect) for column in missing)
     names = [*given, *(column.name for column in missing)]
     quoted = ", ".join(f'"{name}"' for name in names)
     sql = (f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" for _ in names)})' if dialect == "sqlite"
@@ -129,27 +128,21 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
-def _pg_converter(column, already_text: bool) -> Convert:
+def _converter(column, already_text: bool, dialect: str = "sqlite") -> Convert:
+    """How a value of `column` is bound: datetimes as SQLite's text or checked aware for PostgreSQL; JSON values
+    encoded (unless the caller gave text); strings (StrEnum members too), numbers and NULLs as they are, which
+    psycopg adapts as SQLAlchemy's executemany does."""
     kind = column.type
     if isinstance(kind, UtcDateTime):
-        return _aware
-    if isinstance(kind, JSON) and not already_text:
-        return _json
-    return _keep  # strings (StrEnum members too), numbers, NULLs: psycopg adapts them as SQLAlchemy's executemany does
-
-
-def _converter(column, already_text: bool) -> Convert:
-    kind = column.type
-    if isinstance(kind, UtcDateTime):
-        return sqlite_datetime
+        return sqlite_datetime if dialect == "sqlite" else _aware
     if isinstance(kind, JSON) and not already_text:
         return _json
     return _keep
 
 
-def _default(column, converter: Callable[[object, bool], Convert]) -> Callable[[], object]:
+def _default(column, dialect: str) -> Callable[[], object]:
     default = column.default
-    convert = converter(column, False)
+    convert = _converter(column, False, dialect)
     if default.is_callable:
         make = default.arg  # SQLAlchemy wraps a plain callable to take the execution context
         return lambda: convert(make(None))

@@ -109,4 +109,8 @@ _batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopBatch] = weak
 def emit_soon(topic: str, key: str, head: tuple[tuple[str, object], ...], field: str, item: list) -> None:
     """Within ``FLUSH_AFTER_S``, write the packed `item` into the `field` list of an event
     `{**dict(head), field: [...]}`, with the other items of this event loop that share topic, key and head."""
-    loop_batch(_batches, lambda loop: LoopBatch(loop, write, "deferred events")).add((topic, key, head, field, item))
+    loop_batch(_batches, _new_batch).add((topic, key, head, field, item))
+
+
+def _new_batch(loop: asyncio.AbstractEventLoop) -> LoopBatch:
+    return LoopBatch(loop, write, "deferred events")
