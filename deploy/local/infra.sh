@@ -1202,7 +1202,8 @@ mariadb_up() {
 # -------------------------------------------------------------------- ssh --
 #
 # Debian's OpenSSH server as a private test server: its own host key, config, authorized_keys and log
-# under .infra/ssh, listening on 127.0.0.1 only, pid tracked in .infra/ssh/sshd.pid.
+# under .infra/ssh (as root, when other users cannot reach the checkout: /var/tmp/linkflow-infra-<hash>/ssh),
+# listening on 127.0.0.1 only, pid tracked in sshd.pid there.
 #  - as a normal user it runs as that user (sshd needs no /run/sshd then) and lets only that user in,
 #    by key; password login cannot work there (an unprivileged sshd cannot read /etc/shadow).
 #  - as root it runs in a private mount namespace (unshare) with a tmpfs on /run (sshd's privilege
@@ -1211,7 +1212,24 @@ mariadb_up() {
 #    that exists only for this sshd: the machine's accounts are not touched. Logins run as that user, by key
 #    or password.
 
+# reachable_by_others DIR: every existing directory on the way to DIR lets any user search it (o+x).
+reachable_by_others() {
+  local dir=$1 perm
+  while [[ -n $dir && $dir != / ]]; do
+    if [[ -d $dir ]]; then
+      perm=$(stat -c %a "$dir")
+      ((${perm: -1} & 1)) || return 1
+    fi
+    dir=$(dirname "$dir")
+  done
+}
+
 SSH_DIR="$INFRA_DIR/ssh"
+# As root, sshd reads authorized_keys, and logins run, as the private user `linkflow`: it must reach SSH_DIR.
+# A checkout under a directory only its owner may enter (e.g. one made by `mktemp -d`) keeps it in ALT_BASE.
+if [[ $IS_ROOT -eq 1 ]] && ! reachable_by_others "$INFRA_DIR"; then
+  SSH_DIR="$ALT_BASE/ssh"
+fi
 SSH_PIDFILE="$SSH_DIR/sshd.pid"
 SSH_LOG="$SSH_DIR/sshd.log"
 SSH_WAIT=30
@@ -1231,6 +1249,11 @@ ssh_pid() {
 
 # ssh_keys: the server's host key and the test client's key pair, made once.
 ssh_keys() {
+  if [[ $SSH_DIR == "$ALT_BASE"/* ]]; then
+    mkdir -p "$ALT_BASE"
+    [[ -O $ALT_BASE ]] || die "$ALT_BASE exists but is not owned by $(id -un)"
+    chmod 755 "$ALT_BASE"
+  fi
   mkdir -p "$SSH_DIR"
   chmod 755 "$SSH_DIR"
   [[ -f $SSH_DIR/host_ed25519_key ]] || ssh-keygen -q -t ed25519 -N '' -C linkflow-test-host -f "$SSH_DIR/host_ed25519_key"
