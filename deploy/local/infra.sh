@@ -53,6 +53,39 @@ INFRA_DIR="$REPO_ROOT/.infra"
 REPO_HASH=$(printf '%s' "$REPO_ROOT" | sha256sum | cut -c1-12)
 ALT_BASE="/var/tmp/linkflow-infra-$REPO_HASH"
 
+# reachable_by_others DIR: every existing directory on the way to DIR lets any user search it (o+x).
+reachable_by_others() {
+  local dir=$1 perm
+  while [[ -n $dir && $dir != / ]]; do
+    if [[ -d $dir ]]; then
+      perm=$(stat -c %a "$dir")
+      ((${perm: -1} & 1)) || return 1
+    fi
+    dir=$(dirname "$dir")
+  done
+}
+
+# private_user_dir NAME: where a service whose processes run as another OS user (sshd's private user,
+# Dovecot's mail user) keeps its files: .infra/NAME, or, as root when the checkout is under a directory only
+# its owner may enter (e.g. one made by `mktemp -d`), ALT_BASE/NAME, which that user can reach.
+private_user_dir() {
+  if [[ $IS_ROOT -eq 1 ]] && ! reachable_by_others "$INFRA_DIR"; then
+    echo "$ALT_BASE/$1"
+  else
+    echo "$INFRA_DIR/$1"
+  fi
+}
+
+# make_service_dir DIR: mkdir -p DIR, first making ALT_BASE (mode 755, ours) when DIR is in it.
+make_service_dir() {
+  if [[ $1 == "$ALT_BASE"/* ]]; then
+    mkdir -p "$ALT_BASE"
+    [[ -O $ALT_BASE ]] || die "$ALT_BASE exists but is not owned by $(id -un)"
+    chmod 755 "$ALT_BASE"
+  fi
+  mkdir -p "$1"
+}
+
 PG_PORT=${LINKFLOW_INFRA_PG_PORT:-55432}
 REDIS_PORT=${LINKFLOW_INFRA_REDIS_PORT:-56379}
 KAFKA_PORT=${LINKFLOW_INFRA_KAFKA_PORT:-59092}
@@ -1212,24 +1245,8 @@ mariadb_up() {
 #    that exists only for this sshd: the machine's accounts are not touched. Logins run as that user, by key
 #    or password.
 
-# reachable_by_others DIR: every existing directory on the way to DIR lets any user search it (o+x).
-reachable_by_others() {
-  local dir=$1 perm
-  while [[ -n $dir && $dir != / ]]; do
-    if [[ -d $dir ]]; then
-      perm=$(stat -c %a "$dir")
-      ((${perm: -1} & 1)) || return 1
-    fi
-    dir=$(dirname "$dir")
-  done
-}
-
-SSH_DIR="$INFRA_DIR/ssh"
 # As root, sshd reads authorized_keys, and logins run, as the private user `linkflow`: it must reach SSH_DIR.
-# A checkout under a directory only its owner may enter (e.g. one made by `mktemp -d`) keeps it in ALT_BASE.
-if [[ $IS_ROOT -eq 1 ]] && ! reachable_by_others "$INFRA_DIR"; then
-  SSH_DIR="$ALT_BASE/ssh"
-fi
+SSH_DIR=$(private_user_dir ssh)
 SSH_PIDFILE="$SSH_DIR/sshd.pid"
 SSH_LOG="$SSH_DIR/sshd.log"
 SSH_WAIT=30
@@ -1249,12 +1266,7 @@ ssh_pid() {
 
 # ssh_keys: the server's host key and the test client's key pair, made once.
 ssh_keys() {
-  if [[ $SSH_DIR == "$ALT_BASE"/* ]]; then
-    mkdir -p "$ALT_BASE"
-    [[ -O $ALT_BASE ]] || die "$ALT_BASE exists but is not owned by $(id -un)"
-    chmod 755 "$ALT_BASE"
-  fi
-  mkdir -p "$SSH_DIR"
+  make_service_dir "$SSH_DIR"
   chmod 755 "$SSH_DIR"
   [[ -f $SSH_DIR/host_ed25519_key ]] || ssh-keygen -q -t ed25519 -N '' -C linkflow-test-host -f "$SSH_DIR/host_ed25519_key"
   [[ -f $SSH_DIR/client_key ]] || ssh-keygen -q -t ed25519 -N '' -C linkflow-test-client -f "$SSH_DIR/client_key"
@@ -1375,7 +1387,8 @@ ssh_env() {
 # self-signed certificate for localhost made once with openssl (.infra/imap/tls). As root the mail processes run
 # as the `dovecot` OS user, else as the caller. Nothing in /etc/dovecot is read.
 
-IMAP_DIR="$INFRA_DIR/imap"
+# As root, Dovecot reads the users file and the mail as its own users: they must reach IMAP_DIR.
+IMAP_DIR=$(private_user_dir imap)
 IMAP_CONF="$IMAP_DIR/private.conf"
 IMAP_PIDFILE="$IMAP_DIR/dovecot.pid"
 IMAP_LOG="$IMAP_DIR/dovecot.log"
@@ -1406,6 +1419,7 @@ imap_write_config() {
   if [[ $IS_ROOT -eq 1 ]]; then mail_user=dovecot; else mail_user=$(id -un); fi
   mail_uid=$(id -u "$mail_user") || die "imap: OS user $mail_user does not exist (it comes with dovecot-core)"
   mail_gid=$(id -g "$mail_user")
+  make_service_dir "$IMAP_DIR"
   mkdir -p "$IMAP_DIR/mail" "$IMAP_DIR/state"
   [[ $IS_ROOT -eq 1 ]] && chown "$mail_uid:$mail_gid" "$IMAP_DIR/mail"
   [[ $IS_ROOT -eq 1 ]] || own_users="default_internal_user = $mail_user
@@ -1854,6 +1868,7 @@ main() {
         for s in "${SVC_DOWN_ORDER[@]}"; do
           if want "$s"; then svc_purge "$s"; fi
         done
+        rmdir -- "$ALT_BASE" 2>/dev/null || true
         if [[ ${#named[@]} -eq 0 ]]; then
           rm -rf -- "$INFRA_DIR"
           say "removed $INFRA_DIR"
