@@ -102,8 +102,9 @@ test: deploy-tools-start install system-deps ## everything: lint, unit, integrat
 	$(MAKE) test-e2e
 	$(MAKE) deploy-check
 
-test-unit: install ## fast tests, no services
-	$(BIN)/pytest -q tests/unit tests/workflows
+UNIT_WORKERS ?= auto
+test-unit: install ## fast tests, no services (on every core; UNIT_WORKERS=0 runs them in one process)
+	$(BIN)/pytest -q -n $(UNIT_WORKERS) tests/unit tests/workflows
 
 test-integration: install ## tests against real PostgreSQL/Redis/Kafka/stripe-mock/S3/Elasticsearch/MariaDB/sshd/Dovecot/RabbitMQ (bash deploy/local/infra.sh up kafka stripe s3 elasticsearch mariadb ssh imap rabbitmq first)
 	eval "$$(bash $(INFRA) env)" && $(BIN)/pytest -q tests/integration

@@ -12,6 +12,21 @@ from backend.settings import get_settings
 from backend.storage.service import get_storage
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report) -> None:
+    """Captured output that holds text no UTF-8 encoder takes (a test's hostile input in a log line: a lone
+    surrogate) is reported escaped: pytest-xdist's workers send reports as UTF-8 and stop on such text."""
+    report.sections = [(name, _encodable(text)) for name, text in report.sections]
+
+
+def _encodable(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def reset_caches() -> None:
     get_settings.cache_clear()
     code_sandbox.cache_clear()

@@ -98,7 +98,12 @@ case ${1:-} in
     mkdir -p "$TOOLS"
     if running; then say "already building (pid $(cat "$PIDFILE"))"; exit 0; fi
     rm -f "$STATUS"
-    (if build >"$LOG" 2>&1; then echo ok >"$STATUS"; else echo failed >"$STATUS"; fi) </dev/null &
+    # At low priority: make test runs the unit and integration suites meanwhile, and they come first;
+    # the build takes the CPU they leave (they wait on services and subprocesses much of the time).
+    (
+      renice -n 15 "$BASHPID" >/dev/null 2>&1 || true
+      if build >"$LOG" 2>&1; then echo ok >"$STATUS"; else echo failed >"$STATUS"; fi
+    ) </dev/null &
     echo $! >"$PIDFILE"
     say "building the deploy-check tools in the background (pid $!, log $LOG)"
     ;;

@@ -1,14 +1,16 @@
 """The scaled-out intake's COPY (backend/db/fast_insert.copy_many) stores exactly what SQLAlchemy's own insert stores
 on PostgreSQL: datetimes from any time zone, JSON given as text or as values (JSONB), StrEnum values, NULLs, and the
 Python-side defaults of the columns a row leaves out; a naive datetime is refused; and a queued webhook batch
-written by `write_queued` reads back as the ORM expects."""
+written by `write_queued` reads back as the ORM expects; the intake's held connection is replaced when the server
+drops it, and no webhook is lost."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import create_engine, delete, insert, select, text
+from sqlalchemy import create_engine, delete, func, insert, select, text
 
 from backend.db import migrate
 from backend.db.fast_insert import copy_many
@@ -19,6 +21,7 @@ from backend.executions.models import Execution, ExecutionStep
 from backend.executions.models import ExecutionStatus as S
 from backend.settings import get_settings
 from backend.users.service import create_user
+from backend.webhooks.group_commit import save_queued
 from backend.webhooks.persist import EXECUTION_JSON, STEP_JSON, RunDraft, _statements, write_queued
 
 BERLIN = timezone(timedelta(hours=1))
@@ -121,3 +124,29 @@ def test_a_queued_batch_reads_back_through_the_orm(database):
         events = session.scalars(select(OutboxEvent).order_by(OutboxEvent.id)).all()
         assert [(e.topic, e.key, e.payload["type"], e.attempts, e.published_at) for e in events] == [
             ("execution.events", f"q{i}", "execution.queued", 0, None) for i in range(3)]
+
+
+async def test_the_intake_outlives_the_server_dropping_its_held_connection(database):
+    """The intake keeps one connection between its batches (persist._intake). When PostgreSQL ends it (a restart,
+    an idle timeout, an operator's pg_terminate_backend), the batch that meets the dead connection is written again
+    one by one on a fresh one, so every webhook of it is still accepted, and the ones after it too."""
+    _, team_id = database
+
+    def drafts(prefix: str, count: int) -> list[RunDraft]:
+        return [RunDraft(id=f"{prefix}{i}", team_id=team_id, workflow_id=None, version_id=None,
+                         definition_json='{"nodes": []}', mode="webhook", input=[{"json": {"n": i}}])
+                for i in range(count)]
+
+    await asyncio.gather(*(save_queued(draft) for draft in drafts("a", 5)))
+    with get_engine().connect() as conn:
+        ended = conn.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )).scalar()
+    assert ended >= 1  # the held connection at least
+    await asyncio.gather(*(save_queued(draft) for draft in drafts("b", 5)))
+    await asyncio.gather(*(save_queued(draft) for draft in drafts("c", 5)))
+    with session_scope() as session:
+        assert sorted(session.scalars(select(Execution.id))) == sorted(
+            f"{prefix}{i}" for prefix in "abc" for i in range(5))
+        assert session.scalar(select(func.count()).select_from(OutboxEvent)) == 15
