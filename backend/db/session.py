@@ -7,7 +7,6 @@ import functools
 import json
 import sqlite3
 import threading
-import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -95,53 +94,8 @@ def get_engine() -> Engine:
     return make_engine(settings.database_url, settings.database.echo, settings.database.pool_size)
 
 
-class HeldConnection:
-    """One connection kept checked out between the transactions of one writer, who takes turns through a lock.
-
-    Each ``engine.begin()`` checks a pooled connection out (on PostgreSQL with a pre-ping: a round
-    trip) and in again (a rollback: another); a writer that commits small batches back to back pays
-    those per batch. A connection held here skips both. It is given up, for a fresh one from the
-    pool, after any error in a transaction (it may be broken), when the process's engine changes,
-    and when it has been idle ``idle_s`` seconds (so a server restart or an idle timeout meets the
-    pool's pre-ping, not a batch).
-    """
-
-    def __init__(self, idle_s: float | None = None) -> None:
-        self._lock = threading.Lock()
-        self._idle_s = idle_s
-        self._held: tuple[Engine, Connection] | None = None
-        self._used = 0.0
-
-    @contextmanager
-    def begin(self, engine: Engine) -> Iterator[Connection]:
-        with self._lock:
-            conn = self._connection(engine)
-            try:
-                with conn.begin():
-                    yield conn
-            except BaseException:
-                self._release()  # rolled back; the next transaction starts on a fresh connection
-                raise
-            self._used = time.monotonic()
-
-    def _connection(self, engine: Engine) -> Connection:
-        held = self._held
-        if held is not None and (held[0] is not engine or held[1].invalidated or (
-                self._idle_s is not None and time.monotonic() - self._used > self._idle_s)):
-            self._release()
-            held = None
-        if held is None:
-            held = self._held = (engine, engine.connect())
-        return held[1]
-
-    def _release(self) -> None:
-        held, self._held = self._held, None
-        if held is not None:
-            with contextlib.suppress(Exception):
-                held[1].close()
-
-
-_sqlite_writer = HeldConnection()  # the hot path's one SQLite connection
+_SQLITE_WRITER = threading.Lock()
+_writer: tuple[Engine, Connection] | None = None  # the hot path's one SQLite connection, used under the lock
 
 
 @contextmanager
@@ -154,13 +108,24 @@ def write_transaction() -> Iterator[Connection]:
     and they share one connection: its page cache stays valid from one write to the next, where
     each pooled connection would find the database changed by the others and read it again.
     """
+    global _writer
     engine = get_engine()
     if engine.dialect.name != "sqlite":
         with engine.begin() as conn:
             yield conn
         return
-    with _sqlite_writer.begin(engine) as conn:
-        yield conn
+    with _SQLITE_WRITER:
+        if _writer is None or _writer[0] is not engine:
+            _writer = (engine, engine.connect())
+        conn = _writer[1]
+        try:
+            with conn.begin():
+                yield conn
+        except BaseException:
+            # Rolled back; start from a fresh connection in case this one is broken.
+            _writer = None
+            conn.close()
+            raise
 
 
 @functools.cache

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from backend.db.base import utcnow
 from backend.db.fast_insert import bulk_insert
-from backend.db.session import HeldConnection, get_engine, write_transaction
+from backend.db.session import get_engine
 from backend.engine.items import storable
 from backend.engine.runner import RunResult
 from backend.engine.store import StepRecord
@@ -264,21 +264,9 @@ def write_queued(drafts: list[RunDraft]) -> None:
     """
     rows = [draft.row(S.QUEUED, attempts=0, started_at=None) for draft in drafts]
     events = [draft.event(S.QUEUED, None) for draft in drafts]
-    with _intake_transaction() as conn:  # COPY on PostgreSQL: the intake's per-row cost (backend/db/fast_insert.py)
+    with get_engine().begin() as conn:  # COPY on PostgreSQL: the intake's per-row cost (backend/db/fast_insert.py)
         bulk_insert(conn, Execution.__table__, rows, text_json=_EXECUTION_TEXT)
         bulk_insert(conn, OutboxEvent.__table__, events)
-
-
-INTAKE_IDLE_S = 30.0
-_intake = HeldConnection(idle_s=INTAKE_IDLE_S)
-
-
-def _intake_transaction():
-    """The intake commits small batches back to back: on PostgreSQL through a connection it holds (no pool
-    checkout, pre-ping and reset per batch: ~30 µs of CPU per queued webhook at batches of 8); on SQLite as
-    the process's other hot-path writers do, taking turns on their one connection."""
-    engine = get_engine()
-    return write_transaction() if engine.dialect.name == "sqlite" else _intake.begin(engine)
 
 
 def write_steps(draft: RunDraft, steps: list[StepRecord]) -> None:

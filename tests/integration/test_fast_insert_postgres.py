@@ -1,8 +1,8 @@
 """The scaled-out intake's COPY (backend/db/fast_insert.copy_many) stores exactly what SQLAlchemy's own insert stores
 on PostgreSQL: datetimes from any time zone, JSON given as text or as values (JSONB), StrEnum values, NULLs, and the
 Python-side defaults of the columns a row leaves out; a naive datetime is refused; and a queued webhook batch
-written by `write_queued` reads back as the ORM expects; the intake's held connection is replaced when the server
-drops it, and no webhook is lost."""
+written by `write_queued` reads back as the ORM expects; no webhook is lost when the server ends the intake's
+connections."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from backend.executions.models import Execution, ExecutionStep
 from backend.executions.models import ExecutionStatus as S
 from backend.settings import get_settings
 from backend.users.service import create_user
-from backend.webhooks import persist
 from backend.webhooks.group_commit import save_queued
 from backend.webhooks.persist import EXECUTION_JSON, STEP_JSON, RunDraft, _statements, write_queued
 
@@ -127,31 +126,24 @@ def test_a_queued_batch_reads_back_through_the_orm(database):
             ("execution.events", f"q{i}", "execution.queued", 0, None) for i in range(3)]
 
 
-async def test_the_intake_outlives_the_server_dropping_its_held_connection(database):
-    """The intake keeps one connection between its batches (persist._intake). When PostgreSQL ends it (a restart,
-    an idle timeout, an operator's pg_terminate_backend), the batch that meets the dead connection is written again
-    one by one on a fresh one, so every webhook of it is still accepted, and the ones after it too."""
-    _, team_id = database
+async def test_the_intake_outlives_the_server_ending_its_connections(database):
+    """When PostgreSQL ends the intake's connections (a restart, an idle timeout, an operator's
+    pg_terminate_backend), every webhook of the batches after it is still accepted and stored, with its event."""
+    other, team_id = database  # an engine of its own, to end the app's connections from outside
 
     def drafts(prefix: str, count: int) -> list[RunDraft]:
         return [RunDraft(id=f"{prefix}{i}", team_id=team_id, workflow_id=None, version_id=None,
                          definition_json='{"nodes": []}', mode="webhook", input=[{"json": {"n": i}}])
                 for i in range(count)]
 
-    def held_backend() -> int:
-        with persist._intake.begin(get_engine()) as conn:
-            return conn.execute(text("SELECT pg_backend_pid()")).scalar()
-
     await asyncio.gather(*(save_queued(draft) for draft in drafts("a", 5)))
-    before = held_backend()
-    with get_engine().connect() as conn:
+    with other.connect() as conn:
         ended = conn.execute(text(
-            "SELECT array_agg(pid) FROM pg_stat_activity, pg_terminate_backend(pid) "
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
         )).scalar()
-    assert before in ended
+    assert ended >= 1  # the connection the first batch was written on, back in the pool
     await asyncio.gather(*(save_queued(draft) for draft in drafts("b", 5)))
-    assert held_backend() != before
     await asyncio.gather(*(save_queued(draft) for draft in drafts("c", 5)))
     with session_scope() as session:
         assert sorted(session.scalars(select(Execution.id))) == sorted(
