@@ -50,13 +50,15 @@ class Endpoint:
     """An HTTP server on 127.0.0.1 that records every call: the outside world a node has effects on.
 
     ``on_call`` runs in the handler before it answers (a test may kill a process there).
-    ``delay_s`` holds each answer back, like a slow partner API.
+    ``delay_s`` holds each answer back, like a slow partner API; ``hold`` (an Event), when given, holds every
+    answer back until it is set (at most a minute), whatever the machine's load.
     """
 
-    def __init__(self, delay_s: float = 0.0) -> None:
+    def __init__(self, delay_s: float = 0.0, hold: threading.Event | None = None) -> None:
         self.calls: list[tuple[float, str]] = []
         self.on_call = None
         self.delay_s = delay_s
+        self.hold = hold
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -64,6 +66,8 @@ class Endpoint:
                 endpoint.calls.append((time.time(), self.path))
                 if endpoint.on_call is not None:
                     endpoint.on_call(self.path)
+                if endpoint.hold is not None:
+                    endpoint.hold.wait(60)
                 if endpoint.delay_s:
                     time.sleep(endpoint.delay_s)
                 body = b'{"ok": true}'

@@ -126,7 +126,7 @@ def test_a_web_process_killed_after_an_inline_run_acted_leaves_a_row_that_is_rec
 
     configure(QUEUE_LEASE_SECONDS="3", HTTP_ALLOW_PRIVATE="true")
     migrate.upgrade(get_settings().database_url)
-    partner = Endpoint(delay_s=0.3)
+    partner = Endpoint(hold=threading.Event())  # no call is answered before the kill, however slow the machine
     with session_scope() as session:
         user, team = create_user(session, email="inline@example.com", password="long enough")
         flow = create_workflow(session, team_id=team.id, user_id=user.id, name="partner",
@@ -137,7 +137,13 @@ def test_a_web_process_killed_after_an_inline_run_acted_leaves_a_row_that_is_rec
         port = probe.getsockname()[1]
     server = start(["serve", "--role", "webhook", "--port", str(port)], tmp_path / "web.log")
     orders = range(1, 5)
-    partner.on_call = lambda path: len(partner.calls) == len(orders) and os.killpg(server.pid, signal.SIGKILL)
+
+    def kill_when_all_called(path: str) -> None:
+        if len(partner.calls) == len(orders) and not partner.hold.is_set():
+            os.killpg(server.pid, signal.SIGKILL)
+            partner.hold.set()  # the recovery's calls are answered at once
+
+    partner.on_call = kill_when_all_called
     try:
         wait_for(lambda: _healthy(port), 60, "the webhook role to serve")
         with concurrent.futures.ThreadPoolExecutor(len(orders)) as pool:
