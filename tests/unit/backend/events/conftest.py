@@ -7,20 +7,13 @@ import asyncio
 import pytest
 
 from backend.db import migrate
-from backend.db.session import session_scope
 from backend.events.bus import Event
-from backend.events.outbox import emit
 from backend.settings import get_settings
 
 
 @pytest.fixture(autouse=True)
 def migrated():
     migrate.upgrade(get_settings().database_url)
-
-
-def emit_committed(topic: str, key: str, payload: dict) -> None:
-    with session_scope() as session:
-        emit(session, topic, key, payload)
 
 
 @pytest.fixture

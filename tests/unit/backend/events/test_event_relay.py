@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from conftest import emit_committed
+from events_testkit import emit_committed
 from sqlalchemy import insert, select
 
 from backend.db.session import session_scope

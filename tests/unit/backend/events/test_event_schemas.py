@@ -9,7 +9,7 @@ from typing import ClassVar, Literal
 
 import pytest
 import yaml
-from conftest import emit_committed
+from events_testkit import emit_committed
 from sqlalchemy import select
 
 from backend.db.session import session_scope
