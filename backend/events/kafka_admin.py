@@ -98,7 +98,7 @@ async def _ensure(admin, settings: EventsSettings, topic: Topic) -> TopicReport:
 async def _correct_partitions(admin, topic: Topic, report: TopicReport) -> None:
     from aiokafka.admin import NewPartitions
 
-    [described] = await admin.describe_topics([report.topic])
+    described = await _described(admin, report.topic)
     have = len(described["partitions"])
     if have < topic.partitions:
         await admin.create_partitions({report.topic: NewPartitions(topic.partitions)})
@@ -113,7 +113,7 @@ async def _correct_partitions(admin, topic: Topic, report: TopicReport) -> None:
 async def _correct_retention(admin, topic: Topic, report: TopicReport) -> None:
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-    entries = await _topic_configs(admin, report.topic)
+    entries = await _known_configs(admin, report.topic)
     current = entries.get("retention.ms", (None, 0))[0]
     if current == str(topic.retention_ms):
         return
@@ -127,6 +127,33 @@ async def _correct_retention(admin, topic: Topic, report: TopicReport) -> None:
             raise RuntimeError(f"Kafka refused the retention of topic {report.topic}: error {code}: {message}")
     report.actions.append(f"retention.ms {current} -> {topic.retention_ms}")
     log.info("kafka topic retention set", extra={"topic": report.topic, "from": current, "to": topic.retention_ms})
+
+
+async def _described(admin, name: str, timeout_s: float = READY_TIMEOUT_S) -> dict:
+    """The topic as the broker describes it, once it knows it. A topic that exists (create_topics said so) may be
+    unknown to the broker we ask for a moment after it was created (KRaft metadata reaches the brokers a little
+    later): it is described with no partitions then, which must not be read as "0 partitions"."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        [described] = await admin.describe_topics([name])
+        if not described["error_code"] and described["partitions"]:
+            return described
+        if asyncio.get_running_loop().time() >= deadline:
+            raise RuntimeError(f"Kafka says topic {name} exists but did not describe it within {timeout_s:.0f} s "
+                               f"(error {described['error_code']}); run `linkflow kafka ensure-topics` again")
+        await asyncio.sleep(0.1)
+
+
+async def _known_configs(admin, name: str, timeout_s: float = READY_TIMEOUT_S) -> dict[str, tuple[str, int]]:
+    """The topic's settings, once the broker has them: an empty answer would make AlterConfigs (which replaces
+    every setting of a topic) drop the settings it has."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not (configs := await _topic_configs(admin, name)):
+        if asyncio.get_running_loop().time() >= deadline:
+            raise RuntimeError(f"Kafka did not give the settings of topic {name} within {timeout_s:.0f} s; "
+                               "run `linkflow kafka ensure-topics` again")
+        await asyncio.sleep(0.1)
+    return configs
 
 
 async def _topic_configs(admin, name: str) -> dict[str, tuple[str, int]]:
