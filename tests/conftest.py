@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from backend.billing import gate as billing_gate
@@ -10,6 +12,10 @@ from backend.db import session as db_session
 from backend.sandbox import code_sandbox
 from backend.settings import get_settings
 from backend.storage.service import get_storage
+
+# The test SMTP servers (aiosmtpd) log every connection at INFO from their own threads, also after the test
+# that started them ended and its captured stream was closed ("--- Logging error ---" in the output).
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 @pytest.hookimpl(tryfirst=True)
