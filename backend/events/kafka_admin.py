@@ -133,27 +133,30 @@ async def _described(admin, name: str, timeout_s: float = READY_TIMEOUT_S) -> di
     """The topic as the broker describes it, once it knows it. A topic that exists (create_topics said so) may be
     unknown to the broker we ask for a moment after it was created (KRaft metadata reaches the brokers a little
     later): it is described with no partitions then, which must not be read as "0 partitions"."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
+    async def describe() -> dict:
         [described] = await admin.describe_topics([name])
-        if not described["error_code"] and described["partitions"]:
-            return described
-        if asyncio.get_running_loop().time() >= deadline:
-            raise RuntimeError(f"Kafka says topic {name} exists but did not describe it within {timeout_s:.0f} s "
-                               f"(error {described['error_code']}); run `linkflow kafka ensure-topics` again")
-        await asyncio.sleep(0.1)
+        return described
+
+    return await _once_known(describe, lambda d: not d["error_code"] and d["partitions"], timeout_s,
+                             f"Kafka says topic {name} exists but did not describe it")
 
 
 async def _known_configs(admin, name: str, timeout_s: float = READY_TIMEOUT_S) -> dict[str, tuple[str, int]]:
     """The topic's settings, once the broker has them: an empty answer would make AlterConfigs (which replaces
     every setting of a topic) drop the settings it has."""
+    return await _once_known(lambda: _topic_configs(admin, name), bool, timeout_s,
+                             f"Kafka did not give the settings of topic {name}")
+
+
+async def _once_known(ask, known, timeout_s: float, failure: str):
+    """``await ask()`` every 0.1 s until ``known`` of its answer; after ``timeout_s`` an error starting with
+    ``failure``."""
     deadline = asyncio.get_running_loop().time() + timeout_s
-    while not (configs := await _topic_configs(admin, name)):
+    while not known(answer := await ask()):
         if asyncio.get_running_loop().time() >= deadline:
-            raise RuntimeError(f"Kafka did not give the settings of topic {name} within {timeout_s:.0f} s; "
-                               "run `linkflow kafka ensure-topics` again")
+            raise RuntimeError(f"{failure} within {timeout_s:g} s; run `linkflow kafka ensure-topics` again")
         await asyncio.sleep(0.1)
-    return configs
+    return answer
 
 
 async def _topic_configs(admin, name: str) -> dict[str, tuple[str, int]]:

@@ -304,10 +304,7 @@ pg_prepare_dirs() {
     mkdir -p "$PG_LINK"
   else
     say "postgres: the postgres user cannot reach $INFRA_DIR; using $ALT_BASE/postgres (symlinked)"
-    mkdir -p "$ALT_BASE"
-    [[ -O $ALT_BASE ]] || die "$ALT_BASE exists but is not owned by $(id -un)"
-    chmod 755 "$ALT_BASE"
-    mkdir -p "$ALT_BASE/postgres"
+    make_service_dir "$ALT_BASE/postgres"
     ln -sfn "$ALT_BASE/postgres" "$PG_LINK"
   fi
   pg_locate
