@@ -106,8 +106,9 @@ UNIT_WORKERS ?= auto
 test-unit: install ## fast tests, no services (on every core; UNIT_WORKERS=0 runs them in one process)
 	$(BIN)/pytest -q -n $(UNIT_WORKERS) tests/unit tests/workflows
 
-test-integration: install ## tests against real PostgreSQL/Redis/Kafka/stripe-mock/S3/Elasticsearch/MariaDB/sshd/Dovecot/RabbitMQ (bash deploy/local/infra.sh up kafka stripe s3 elasticsearch mariadb ssh imap rabbitmq first)
-	eval "$$(bash $(INFRA) env)" && $(BIN)/pytest -q tests/integration
+INTEGRATION_WORKERS ?= 2
+test-integration: install ## tests against real PostgreSQL/Redis/Kafka/stripe-mock/S3/Elasticsearch/MariaDB/sshd/Dovecot/RabbitMQ (bash deploy/local/infra.sh up kafka stripe s3 elasticsearch mariadb ssh imap rabbitmq first), on INTEGRATION_WORKERS processes (0: one)
+	eval "$$(bash $(INFRA) env)" && $(BIN)/pytest -q -n $(INTEGRATION_WORKERS) tests/integration
 
 test-e2e: install system-deps ## Playwright in Debian Chromium against a running app (billing: stripe-mock up; SSH credential: sshd up; Redis Trigger status: redis up)
 	eval "$$(bash $(INFRA) env redis stripe ssh)" && $(BIN)/pytest -q tests/e2e --screenshot only-on-failure --output test-results
@@ -177,5 +178,5 @@ restore: ## restore the newest dump under BACKUP_TO into LINKFLOW_DATABASE_URL (
 	$(BIN)/python deploy/backup/backup.py restore-postgres --from latest --store $(BACKUP_TO)
 
 clean: ## remove build output, caches and local data (keeps .infra; see infra-down)
-	rm -rf .web .web-e2e-billing .states .reflex-home data .pytest_cache .ruff_cache build *.egg-info
+	rm -rf .web .web-e2e-billing .web-lifecycle .web-lifecycle-killed .web-lifecycle.lock .states .reflex-home data .pytest_cache .ruff_cache build *.egg-info
 	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

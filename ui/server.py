@@ -36,7 +36,7 @@ from backend.processes import bounded_server, start_child
 from backend.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent  # holds rxconfig.py
-WEB = ROOT / ".web"
+WEB = ROOT / os.environ.get("REFLEX_WEB_WORKDIR", ".web")  # where Reflex builds (REFLEX_WEB_WORKDIR moves it)
 STAMP = WEB / "linkflow-build.json"
 BUNDLE_INDEX = WEB / "build" / "client" / "index.html"
 FAST_PREFIXES = ("/webhook/", "/webhook-test/", "/webhook-waiting/", "/api/v1/")

@@ -11,7 +11,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -57,9 +57,22 @@ def module_postgres_url():
         yield url
 
 
+def _worker_database(url: str) -> str:
+    """The Redis database of this pytest-xdist worker (gw0 -> 1, gw1 -> 2, ...; 0 without xdist): the tests
+    flush theirs before and after, so two workers must not share one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    index = int(worker[2:]) + 1
+    if index > 15:
+        pytest.fail(f"Redis has 16 databases; run the integration tests on at most 15 workers, not {worker}+")
+    return urlunsplit(urlsplit(url)._replace(path=f"/{index}"))
+
+
 @pytest.fixture
 def redis_url():
-    url = _require("LINKFLOW_TEST_REDIS_URL")
+    """This test's Redis database on the real server, empty before and after the test."""
+    url = _worker_database(_require("LINKFLOW_TEST_REDIS_URL"))
     client = redis.Redis.from_url(url, socket_connect_timeout=3)
     try:
         client.ping()

@@ -1,9 +1,12 @@
 """`linkflow up` as a process (issue #18, finding 4): nothing of it outlives a kill -9, it never takes a
 port another server holds for its own, and a stop is bounded. SQLite; the UI bundle is built once for
-the fixed backend URL these tests use (each test starts the real command)."""
+the fixed backend URL these tests use (each test starts the real command), in a web directory of these
+tests' own (REFLEX_WEB_WORKDIR): the integration tests run on several pytest-xdist workers, so the
+build is made under a file lock, and the test that kills a build does it in yet another directory."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
@@ -19,6 +22,7 @@ import pytest
 from crash_testkit import ROOT, wait_for
 
 API_URL = "http://127.0.0.1:3999"  # baked into the bundle; fixed so the bundle is built once for these tests
+WEB = ROOT / ".web-lifecycle"
 
 
 def free_port() -> int:
@@ -28,7 +32,8 @@ def free_port() -> int:
 
 
 def up(port: int, data_dir: Path, log: Path, **env) -> subprocess.Popen:
-    environment = {**os.environ, "LINKFLOW_DATA_DIR": str(data_dir), "REFLEX_API_URL": API_URL, **env}
+    environment = {**os.environ, "LINKFLOW_DATA_DIR": str(data_dir), "REFLEX_API_URL": API_URL,
+                   "REFLEX_WEB_WORKDIR": str(WEB), **env}
     return subprocess.Popen([sys.executable, "-m", "backend.cli", "up", "--port", str(port)], cwd=ROOT,
                             env=environment, stdout=open(log, "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
                             start_new_session=True)
@@ -81,13 +86,16 @@ def finish(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """One start builds the bundle for API_URL if it is not built yet (later starts reuse it)."""
+    """One start builds the bundle for API_URL if it is not built yet (later starts reuse it). Under a lock:
+    another worker's first start waits for this build and then finds the bundle made."""
     log = tmp_path_factory.mktemp("build") / "up.log"
-    proc = up(free_port(), tmp_path_factory.mktemp("data"), log)
-    try:
-        wait_for(lambda: running(log) or proc.poll() is not None, 400, "the first start (builds the UI)", 0.5)
-    finally:
-        finish(proc)
+    with open(ROOT / ".web-lifecycle.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        proc = up(free_port(), tmp_path_factory.mktemp("data"), log)
+        try:
+            wait_for(lambda: running(log) or proc.poll() is not None, 400, "the first start (builds the UI)", 0.5)
+        finally:
+            finish(proc)
     assert running(log), log.read_text()[-3000:]
 
 
@@ -191,7 +199,8 @@ def test_the_collector_paused_for_start_up_runs_again_once_started(built, tmp_pa
 def test_the_ui_build_dies_with_a_killed_linkflow_up(tmp_path):
     port = free_port()
     log = tmp_path / "up.log"
-    proc = up(port, tmp_path / "data", log, REFLEX_API_URL=f"http://127.0.0.1:{port}")  # a bundle not built yet
+    proc = up(port, tmp_path / "data", log, REFLEX_API_URL=f"http://127.0.0.1:{port}",  # a bundle not built yet
+              REFLEX_WEB_WORKDIR=str(ROOT / ".web-lifecycle-killed"))  # not the directory the other tests use
     try:
         wait_for(lambda: "building the UI bundle" in log.read_text() and len(descendants(proc.pid)) >= 2, 60,
                  "the build to start")
