@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, profiles
 
+from backend.auth import passwords
 from backend.billing import gate as billing_gate
 from backend.billing import stripe_api
+from backend.db import migrate
 from backend.db import session as db_session
 from backend.sandbox import code_sandbox
 from backend.settings import get_settings
@@ -16,6 +22,40 @@ from backend.storage.service import get_storage
 # The test SMTP servers (aiosmtpd) log every connection at INFO from their own threads, also after the test
 # that started them ended and its captured stream was closed ("--- Logging error ---" in the output).
 logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+# Passwords in tests run in this process are hashed with argon2-cffi's cheapest argon2id profile: the real one
+# (passwords.PROFILE, ~0.15 s a hash on purpose) took minutes of CPU over the sign-ups and sign-ins of the
+# suite. Servers the tests start as processes hash as shipped; tests/unit/backend/auth/test_password_profile.py
+# checks what the module does on its own.
+passwords._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+
+_migrations = migrate.upgrade
+_head: list[Path] = []  # this process's SQLite database migrated to head, made by the real migrations
+
+
+def _upgrade_from_a_copy(url: str, revision: str = "head") -> None:
+    """An empty or new SQLite file migrated to head is a copy of one this process migrated for real once (the
+    migrations took ~0.2-0.4 s for each of hundreds of tests). Anything else (another revision, a database
+    holding something, PostgreSQL) runs the migrations."""
+    path = Path(url.removeprefix("sqlite:///").split("?")[0]) if url.startswith("sqlite:///") else None
+    if path is None or revision != "head" or (path.exists() and path.stat().st_size) or str(path) == ":memory:":
+        _migrations(url, revision)
+        return
+    if not _head:
+        made = Path(tempfile.mkdtemp(prefix="linkflow-head-")) / "head.db"
+        _migrations(f"sqlite:///{made}", "head")
+        assert not Path(f"{made}-wal").exists(), "the migrated template was left with a write-ahead log"
+        _head.append(made)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_head[0], path)
+
+
+migrate.upgrade = _upgrade_from_a_copy
+
+
+def pytest_sessionfinish(session) -> None:  # in each pytest-xdist worker too
+    for made in _head:
+        shutil.rmtree(made.parent, ignore_errors=True)
 
 
 @pytest.hookimpl(tryfirst=True)
