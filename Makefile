@@ -106,8 +106,8 @@ UNIT_WORKERS ?= auto
 test-unit: install ## fast tests, no services (on every core; UNIT_WORKERS=0 runs them in one process)
 	$(BIN)/pytest -q -n $(UNIT_WORKERS) tests/unit tests/workflows
 
-INTEGRATION_WORKERS ?= 2
-test-integration: install ## tests against real PostgreSQL/Redis/Kafka/stripe-mock/S3/Elasticsearch/MariaDB/sshd/Dovecot/RabbitMQ (bash deploy/local/infra.sh up kafka stripe s3 elasticsearch mariadb ssh imap rabbitmq first), on INTEGRATION_WORKERS processes (0: one)
+INTEGRATION_WORKERS ?= 0
+test-integration: install ## tests against real PostgreSQL/Redis/Kafka/stripe-mock/S3/Elasticsearch/MariaDB/sshd/Dovecot/RabbitMQ (bash deploy/local/infra.sh up kafka stripe s3 elasticsearch mariadb ssh imap rabbitmq first), serially (INTEGRATION_WORKERS=2: on two pytest-xdist workers)
 	eval "$$(bash $(INFRA) env)" && $(BIN)/pytest -q -n $(INTEGRATION_WORKERS) tests/integration
 
 test-e2e: install system-deps ## Playwright in Debian Chromium against a running app (billing: stripe-mock up; SSH credential: sshd up; Redis Trigger status: redis up)
