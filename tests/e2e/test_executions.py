@@ -146,7 +146,9 @@ def test_detail_shows_the_failed_node_its_data_and_retries_from_it(signed_in_pag
     original = {s["node_name"]: s for s in account.api.get(f"/executions/{execution_id}").json()["steps"]}
     assert start["started_at"] == original["Start"]["started_at"]  # reused, not run again
 
-    page.get_by_role("link", name="Debug in editor").click()  # the editor pins this execution's data
+    debug = page.get_by_role("link", name="Debug in editor")  # the retry's link, not the last page's
+    expect(debug).to_have_attribute("href", f"/workflows/{workflow_id}?debug={retry_id}")
+    debug.click()  # the editor pins this execution's data
     expect(page).to_have_url(f"{base_url}/workflows/{workflow_id}?debug={retry_id}")
     expect(page.get_by_test_id("debug-banner")).to_contain_text(retry_id)
 

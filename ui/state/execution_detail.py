@@ -68,9 +68,8 @@ class ExecutionDetailState(rx.State):
 
     @rx.event
     async def load(self):
-        self.detail_id = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
-        self.loaded, self.load_error, self.node_id, self.confirm_delete = False, "", "", False
-        self.workflow_name, self.port, self.direction, self.canvas_nodes = "", "", "output", []
+        self._forget(self.router.url.path.rstrip("/").rsplit("/", 1)[-1])
+        yield  # the spinner replaces the last execution shown before this one is fetched
         try:
             if not self._catalog:
                 catalog = await call_api(self, "GET", "/nodes", params={"latest_only": "true"})
@@ -78,11 +77,18 @@ class ExecutionDetailState(rx.State):
             execution = await call_api(self, "GET", f"/executions/{self.detail_id}")
         except ApiError as exc:
             if exc.unauthorized:
-                return api_failed(exc)
+                yield api_failed(exc)
+                return
             self.load_error = exc.message[:1].upper() + exc.message[1:]
-            return None
+            return
         await self._show(execution, fit=True)
-        return None
+
+    def _forget(self, execution_id: str) -> None:
+        """Show nothing of the execution on screen until `execution_id` is loaded: its status, error and
+        "Debug in editor" link must not pass for the next one's (a retry opens on the same page)."""
+        self.detail_id, self.status, self.workflow_id, self.error = execution_id, "", "", ""
+        self.loaded, self.load_error, self.node_id, self.confirm_delete = False, "", "", False
+        self.workflow_name, self.port, self.direction, self.canvas_nodes = "", "", "output", []
 
     @rx.event
     async def tick(self):
@@ -218,6 +224,7 @@ class ExecutionDetailState(rx.State):
         except ApiError as exc:
             return api_failed(exc)
         label = "from the failed step" if from_failed_step else "from the start"
+        self._forget(accepted["execution_id"])
         return [rx.toast.success(f"Retrying {label}"), rx.redirect(f"/executions/{accepted['execution_id']}")]
 
     @rx.event
