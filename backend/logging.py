@@ -32,8 +32,24 @@ class _LinkFlowHandler(logging.StreamHandler):
     """Marks our handler so configuring twice replaces it and leaves others (pytest's) alone."""
 
 
+class _StdoutHandler(_LinkFlowHandler):
+    """Writes to whatever `sys.stdout` is when a record is logged, not the stream it was when configured
+    (like logging's own last-resort handler): a replaced and closed stdout must not break logging."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.setStream; stdout is followed, not stored
+        pass
+
+
 def configure(level: str = "INFO", fmt: str = "json", stream=None) -> None:
-    handler = _LinkFlowHandler(stream or sys.stdout)
+    handler = _LinkFlowHandler(stream) if stream is not None else _StdoutHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(
         "%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()

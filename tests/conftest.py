@@ -56,6 +56,16 @@ def _upgrade_from_a_copy(url: str, revision: str = "head") -> None:
 migrate.upgrade = _upgrade_from_a_copy
 
 
+@pytest.fixture(autouse=True)
+def _root_logger_as_it_was():
+    """A test that configures logging in this process (backend.logging.configure, the CLI's main) leaves the
+    root logger as it found it: its handler must not outlive the test's captured streams."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
+
+
 def pytest_sessionfinish(session) -> None:  # in each pytest-xdist worker too
     for made in _head:
         shutil.rmtree(made.parent, ignore_errors=True)

@@ -36,14 +36,25 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout_s: float = 2
             pass
 
 
-def wait_for(predicate, timeout_s: float, what: str, every_s: float = 0.1):
+def wait_for(predicate, timeout_s: float, what: str, every_s: float = 0.1, explain=None):
+    """Poll ``predicate`` until it is true; past the deadline fail, with what ``explain()`` says (the state
+    seen, the processes' logs) when given."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(every_s)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}" + (f"\n{explain()}" if explain else ""))
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    """The end of a process's log, for a failure message."""
+    try:
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+    except OSError as exc:
+        return f"--- {path.name}: {exc}"
+    return "\n".join([f"--- the last {len(text)} lines of {path.name}:", *text])
 
 
 class Endpoint:

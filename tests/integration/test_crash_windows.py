@@ -10,7 +10,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from crash_testkit import Endpoint, start, stop, wait_for
+from crash_testkit import Endpoint, log_tail, start, stop, wait_for
 from sqlalchemy import select
 
 from backend.db import migrate
@@ -222,7 +222,9 @@ def test_messages_a_killed_worker_had_taken_are_run_by_another_within_a_lease_an
         doomed.wait(10)
         released.set()
         wait_for(lambda: all(execution(i).status == "succeeded" for i in ids), 60,
-                 "the second worker to run what the killed one held")
+                 "the second worker to run what the killed one held",
+                 explain=lambda: "\n".join([*(_row(i) for i in ids), f"partner calls: {partner.calls}",
+                                            log_tail(tmp_path / "survivor.log"), log_tail(tmp_path / "doomed.log")]))
         took = time.monotonic() - killed_at
     finally:
         released.set()
@@ -233,6 +235,12 @@ def test_messages_a_killed_worker_had_taken_are_run_by_another_within_a_lease_an
     assert len(partner.calls) >= 4  # the killed worker's call, then each of the three again
     assert took <= 3 + 5 + 4.5, took  # lease + 5 s, and time to run the three
     assert all(steps(i)["Call"].status == "succeeded" for i in ids)
+
+
+def _row(execution_id: str) -> str:
+    row = execution(execution_id)
+    return (f"{execution_id}: {row.status}, lease {row.lease_owner} until {row.lease_expires_at}, "
+            f"lost attempts {row.lost_attempts}")
 
 
 def _worker_seen(pid: int) -> bool:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
 from fastapi.testclient import TestClient
 
 from backend.app import create_app
@@ -102,7 +102,15 @@ async def index_everything(es: Elasticsearch, until) -> None:
 
 
 def count(es: Elasticsearch, suffix: str) -> int:
-    return es.count(index=f"{get_index().prefix}-{suffix}", ignore_unavailable=True, allow_no_indices=True)["count"]
+    """Documents in the test's indices; 0 while a just-made index has no started shard yet (Elasticsearch answers
+    503 then, which on a busy machine lasts long enough to be seen)."""
+    try:
+        return es.count(index=f"{get_index().prefix}-{suffix}", ignore_unavailable=True,
+                        allow_no_indices=True)["count"]
+    except ApiError as exc:
+        if exc.meta.status != 503:
+            raise
+        return 0
 
 
 def found(client: TestClient, headers: dict, q: str, types: str = "") -> list[tuple[str, str]]:

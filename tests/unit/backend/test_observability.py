@@ -102,6 +102,17 @@ def test_with_tracing_off_events_and_log_lines_carry_no_trace():
     assert recorder.params["payload"] == deleted
 
 
+def test_logs_without_a_stream_go_to_stdout_as_it_is_when_logged(monkeypatch):
+    """The handler follows sys.stdout: one replaced (and closed) after configure() must not break logging."""
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stdout", first)
+    lf_logging.configure("INFO", "json")
+    monkeypatch.setattr("sys.stdout", second)
+    first.close()
+    logging.getLogger("linkflow.test").info("after")
+    assert json.loads(second.getvalue())["msg"] == "after"
+
+
 @pytest.fixture
 def traced(configure, monkeypatch):
     """Tracing on, into an in-memory exporter (the OTLP path is tested end to end in tests/deploy)."""
