@@ -191,11 +191,17 @@ _checked: OrderedDict[int, Event] = OrderedDict()  # id -> the event itself (kep
 
 def _check(event: Event) -> None:
     """Check the event against its schema, once per event object: the in-memory bus hands the same object to
-    every group that reads its topic (three for an execution event), so the first group's check holds for the
-    others. Kafka deserialises an object per group: each is checked."""
+    every group that reads its topic (three for an execution event), so the first check holds for the others,
+    and the relay of the same process has checked what it published (`checked`). Kafka deserialises an object
+    per group: each is checked."""
     if _checked.get(id(event)) is event:
         return
     schemas.validate(event.topic, event.key, event.payload)
+    checked(event)
+
+
+def checked(event: Event) -> None:
+    """Record that `event` (this very object, which must not change afterwards) matches its schema."""
     _checked[id(event)] = event
     if len(_checked) > CHECKED_KEPT:
         _checked.popitem(last=False)

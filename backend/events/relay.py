@@ -31,7 +31,7 @@ from backend.db.base import utcnow
 from backend.db.session import get_engine
 from backend.events import schemas
 from backend.events.bus import Event, EventBus, PublishError
-from backend.events.consumers import DEAD_LETTERED, dead_letter
+from backend.events.consumers import DEAD_LETTERED, checked, dead_letter
 from backend.events.models import OutboxEvent
 from backend.events.packed import unpack
 
@@ -116,6 +116,7 @@ def _prepare(session: Session, batch: int) -> tuple[list[_Row], list[Event], dic
         try:
             event = _event(row, unpack(row.payload))
             schemas.validate(event.topic, event.key, event.payload)
+            checked(event)  # an in-process consumer handed this object does not check it again
         except (schemas.InvalidEvent, ValueError, TypeError) as exc:  # a packed row of the wrong shape too
             refused[index] = f"{type(exc).__name__}: {exc}"
             log.error("outbox event refused by its schema; sent to dlq.events instead", extra={

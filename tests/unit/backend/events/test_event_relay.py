@@ -123,3 +123,37 @@ async def test_a_row_its_schema_refuses_goes_to_the_dlq_with_the_reason_never_to
     assert good_row.published_at is not None and good_row.last_error is None
     assert DEAD_LETTERED["outbox-relay"] == before + 1
     assert await relay_once(bus) == 0
+
+
+async def test_an_event_the_relay_checked_is_not_checked_again_by_the_consumers_of_its_process(monkeypatch):
+    """The relay checks each row against its schema; the in-memory bus hands that same object to every group
+    reading its topic, so none of them checks it again (a Kafka consumer gets its own copy and checks it)."""
+    import asyncio
+
+    from backend.events import consumers, schemas
+
+    calls: list[str] = []
+    validate = schemas.validate
+    monkeypatch.setattr(schemas, "validate", lambda topic, key, payload: (calls.append(topic),
+                                                                          validate(topic, key, payload))[1])
+    bus, stop = InMemoryBus(), asyncio.Event()
+    handled: list[tuple[str, int]] = []
+
+    def recorder(group: str):
+        async def handle(event) -> None:
+            handled.append((group, event.event_id))
+        return consumers.Consumer(group, ("execution.events",), handle)
+
+    tasks = [asyncio.create_task(consumers.run_consumer(bus, recorder(group), stop)) for group in ("a", "b", "c")]
+    await asyncio.sleep(0)
+    emit_committed(*numbered(0))
+    calls.clear()  # emit checks what it writes
+    assert await relay_once(bus) == 1
+    assert sorted(group for group, _ in handled) == ["a", "b", "c"]
+    assert calls == ["execution.events"]  # the relay's check, and only it
+    calls.clear()
+    await consumers.deliver(bus, recorder("kafka-like"), consumers.Event(*numbered(2)), stop,
+                            consumers.RetryPolicy())
+    assert calls == ["execution.events"]  # an object the relay did not hand over is checked
+    stop.set()
+    await asyncio.gather(*tasks)
