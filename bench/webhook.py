@@ -192,13 +192,15 @@ def run_child(args: list[str], env: dict, timeout_s: float, cwd: Path = ROOT) ->
     return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
 
 
-def wait_healthy(port: int, server: subprocess.Popen, timeout_s: float = 400, every_s: float = 0.2) -> None:
+def wait_healthy(port: int, server: subprocess.Popen, timeout_s: float = 400, every_s: float = 0.2, *,
+                 log: Path | None = None) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError("the server exited during start-up")
+            said = f"; it said:\n{log.read_text(errors='replace')[-3000:]}" if log else ""
+            raise RuntimeError(f"the server exited during start-up (exit {server.returncode}){said}")
         with contextlib.suppress(httpx.HTTPError):  # not listening yet: ask again
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                 return
@@ -327,9 +329,10 @@ def measure(kind: str, save_data: str, connections: int, duration_s: float, sequ
             partner, partner_url = start_partner()
         run_child(["--setup", save_data, "--partner-url", partner_url], env, 120, cwd=root)
         port = free_port()
-        server = subprocess.Popen(server_command(server_kind, port), env=env, cwd=root, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_healthy(port, server)
+        server_log = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)  # noqa: SIM115
+        server = subprocess.Popen(server_command(server_kind, port), env=env, cwd=root, stdout=server_log,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+        wait_healthy(port, server, log=Path(server_log.name))
         run_child(["--client", str(port), "--connections", "4", "--duration", "3", "--count", "1000"], env, 60)
         cpu_before = cpu_seconds(server.pid)
         load = json.loads(run_child(["--client", str(port), "--connections", str(connections),
