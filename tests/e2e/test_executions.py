@@ -153,6 +153,27 @@ def test_detail_shows_the_failed_node_its_data_and_retries_from_it(signed_in_pag
     expect(page.get_by_test_id("debug-banner")).to_contain_text(retry_id)
 
 
+def test_another_teams_execution_is_not_shown_and_no_earlier_one_stays_on_screen(signed_in_page: Page, base_url: str,
+                                                                                    account):
+    """Opening an execution id of another team says it cannot be shown; what this user looked at just before
+    (the same page, another execution) is not left on screen as if it were that one."""
+    page = signed_in_page
+    own = run(account.api, create(account.api, "Invoice check", BAD), {"n": 3, "customer": "Initech"})
+    page.goto(f"{base_url}/executions/{own}")
+    expect(page.get_by_test_id("execution-status")).to_have_text("failed")
+    other = new_account(base_url, name="Mallory")
+    try:
+        theirs = run(other.api, create(other.api, "Payroll", GOOD), {"n": 21})
+    finally:
+        other.api.close()
+    page.goto(f"{base_url}/executions/{theirs}")
+    expect(page.get_by_text("Cannot show this execution")).to_be_visible()
+    expect(page.get_by_test_id("execution-status")).to_have_count(0)
+    expect(page.get_by_role("link", name="Debug in editor")).to_have_count(0)
+    expect(page.get_by_text("Payroll")).to_have_count(0)
+    expect(page.get_by_text("Initech")).to_have_count(0)
+
+
 def test_bulk_delete_two_executions(signed_in_page: Page, base_url: str, account):
     page = signed_in_page
     workflow_id = create(account.api, "Orders sync", GOOD)
