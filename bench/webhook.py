@@ -318,7 +318,7 @@ def server_command(server: str, port: int) -> list[str]:
 def measure(kind: str, save_data: str, connections: int, duration_s: float, sequential: int, *,
             billing: str = "free", server_kind: str = "webhook", flow: str = "set", root: Path = ROOT) -> dict:
     database = Database(kind)
-    server = partner = None
+    server = partner = server_log = None
     try:
         env = database.env(billing)
         env["PYTHONPATH"] = str(root)
@@ -353,6 +353,9 @@ def measure(kind: str, save_data: str, connections: int, duration_s: float, sequ
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL) if proc is server else proc.kill()
+        if server_log is not None:
+            server_log.close()
+            Path(server_log.name).unlink(missing_ok=True)
         database.drop()
 
 
