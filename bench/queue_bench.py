@@ -14,6 +14,13 @@ before and after), it starts `linkflow serve --role api` and that many `linkflow
 
 (``--workers 0``: the intake alone, nothing runs the executions.)
 
+``--wait MS`` puts an HTTP Request node first (``webhook -> HTTP Request -> set -> set``): it POSTs the webhook's
+body to a local partner process that answers with it after MS milliseconds. Each execution then spends most of
+its time waiting, not computing, so executions/s shows what more workers add when the CPU is not the limit (on
+this 2-core VM the CPU-bound workflow stops growing at two workers: the API, the workers, PostgreSQL, Redis and
+the client all share the two cores). ``--duration 0`` skips step 1 (its backlog would take minutes to drain at
+a few dozen executions/s).
+
 1. accepted: 16 connections POST for ``--duration`` s; every answer must be 202 with an execution id
    -> accepted webhooks/s (and the API process's CPU per request);
 2. end to end: once that backlog is done, ``--count`` webhooks at 16 at a time -> executions/s from
@@ -43,21 +50,25 @@ PATH = "/webhook/queue-bench"
 CONNECTIONS = 16
 
 
-def workflow() -> dict:
-    return {
-        "nodes": [
-            {"id": "hook", "name": "Webhook", "type": "webhook", "version": 1, "position": [0, 0],
-             "parameters": {"path": "queue-bench", "method": "POST", "respond": "immediately"}},
-            {"id": "a", "name": "Double", "type": "set", "version": 1, "position": [1, 0],
-             "parameters": {"keep_only_set": True, "fields": [{"name": "double", "value": "{{ $json.body.n * 2 }}"}]}},
-            {"id": "b", "name": "Plus", "type": "set", "version": 1, "position": [2, 0],
-             "parameters": {"fields": [{"name": "plus", "value": "{{ $json.double + 1 }}"}]}},
-        ],
-        "connections": [{"from": "hook", "to": "a"}, {"from": "a", "to": "b"}],
-    }
+def workflow(partner_url: str = "") -> dict:
+    nodes = [
+        {"id": "hook", "name": "Webhook", "type": "webhook", "version": 1, "position": [0, 0],
+         "parameters": {"path": "queue-bench", "method": "POST", "respond": "immediately"}},
+        {"id": "a", "name": "Double", "type": "set", "version": 1, "position": [1, 0],
+         "parameters": {"keep_only_set": True, "fields": [{"name": "double", "value": "{{ $json.body.n * 2 }}"}]}},
+        {"id": "b", "name": "Plus", "type": "set", "version": 1, "position": [2, 0],
+         "parameters": {"fields": [{"name": "plus", "value": "{{ $json.double + 1 }}"}]}},
+    ]
+    connections = [{"from": "hook", "to": "a"}, {"from": "a", "to": "b"}]
+    if partner_url:  # the partner answers with the body it got: {status, headers, body: {n}} goes on to Double
+        nodes.insert(1, {"id": "call", "name": "Call", "type": "http_request", "version": 1, "position": [1, 1],
+                         "parameters": {"method": "POST", "url": partner_url, "body_type": "json",
+                                        "body": "{{ $json.body }}"}})
+        connections = [{"from": "hook", "to": "call"}, {"from": "call", "to": "a"}, {"from": "a", "to": "b"}]
+    return {"nodes": nodes, "connections": connections}
 
 
-def setup() -> None:
+def setup(partner_url: str = "") -> None:
     from backend.db import migrate
     from backend.db.session import session_scope
     from backend.settings import get_settings
@@ -68,7 +79,8 @@ def setup() -> None:
     migrate.upgrade(get_settings().database_url)
     with session_scope() as session:
         user, team = create_user(session, email="queue@example.com", password="benchmark password")
-        flow = create_workflow(session, team_id=team.id, user_id=user.id, name="queue", definition=workflow())
+        flow = create_workflow(session, team_id=team.id, user_id=user.id, name="queue",
+                               definition=workflow(partner_url))
         activation.activate(session, flow, user_id=user.id)
 
 
@@ -137,6 +149,32 @@ def client(port: int, duration_s: float, count: int) -> None:
     print(json.dumps(asyncio.run(_drive(port, duration_s, count))))
 
 
+# ---------------------------------------------------------------- the partner of --wait (child process)
+
+def partner(port: int, delay_s: float) -> None:
+    """Answers every POST with the JSON body it got, after ``delay_s`` (and GET /health at once)."""
+    import uvicorn
+
+    async def app(scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        if scope["method"] == "POST":
+            await asyncio.sleep(delay_s)
+        answer = body or b'{"ok":true}'
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(answer)).encode())]})
+        await send({"type": "http.response.body", "body": answer})
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", backlog=4096)
+
+
 # ---------------------------------------------------------------- orchestration
 
 def child(args: list[str], env: dict, root: Path, timeout_s: float) -> str:
@@ -157,7 +195,7 @@ def wait_done(env: dict, root: Path, expected: int, timeout_s: float) -> dict:
         time.sleep(1)
 
 
-def measure(workers: int, duration_s: float, count: int, root: Path, redis_url: str) -> dict:
+def measure(workers: int, duration_s: float, count: int, root: Path, redis_url: str, wait_ms: float = 0) -> dict:
     import redis
 
     database = Database("postgres")
@@ -167,7 +205,16 @@ def measure(workers: int, duration_s: float, count: int, root: Path, redis_url: 
     try:
         env = {**database.env(), "PYTHONPATH": str(root), "LINKFLOW_REDIS_URL": redis_url,
                "LINKFLOW_QUEUE_BACKEND": "redis", "LINKFLOW_CACHE_BACKEND": "redis"}
-        child(["--setup"], env, root, 120)
+        partner_url = ""
+        if wait_ms:
+            env["LINKFLOW_HTTP_ALLOW_PRIVATE"] = "true"  # the partner is on loopback
+            partner_port = free_port()
+            procs.append(subprocess.Popen([sys.executable, __file__, "--partner", str(partner_port),
+                                           "--wait", str(wait_ms)], stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL, start_new_session=True))
+            wait_healthy(partner_port, procs[-1], 30)
+            partner_url = f"http://127.0.0.1:{partner_port}/echo"
+        child(["--setup", "--partner-url", partner_url], env, root, 120)
         port = free_port()
         api = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--role", "api", "--host", "127.0.0.1",
                                 "--port", str(port)], env=env, cwd=root, stdout=subprocess.DEVNULL,
@@ -179,13 +226,17 @@ def measure(workers: int, duration_s: float, count: int, root: Path, redis_url: 
                                           start_new_session=True))
         wait_healthy(port, api)
         time.sleep(3)  # the workers' start-up
-        child(["--client", str(port), "--duration", "2", "--count", "300"], env, root, 60)  # warm-up
-        cpu_before = cpu_seconds(api.pid)
-        load = json.loads(child(["--client", str(port), "--duration", str(duration_s), "--count", "1000000"],
-                                env, root, duration_s + 120))
-        api_cpu_us = (cpu_seconds(api.pid) - cpu_before) / max(load["accepted"], 1) * 1e6
+        warm_up = 300 if not wait_ms else 20
+        child(["--client", str(port), "--duration", "2", "--count", str(warm_up)], env, root, 60)
+        load, api_cpu_us = {"accepted": 0, "refused": 0, "seconds": 0}, None
+        if duration_s > 0:
+            cpu_before = cpu_seconds(api.pid)
+            load = json.loads(child(["--client", str(port), "--duration", str(duration_s), "--count", "1000000"],
+                                    env, root, duration_s + 120))
+            api_cpu_us = (cpu_seconds(api.pid) - cpu_before) / max(load["accepted"], 1) * 1e6
         if workers == 0:  # the intake alone: nothing runs the executions
-            return {"workers": 0, "accepted_per_s": load["accepted"] / load["seconds"], "refused": load["refused"],
+            return {"workers": 0, "accepted_per_s": load["accepted"] / max(load["seconds"], 1e-9),
+                    "refused": load["refused"],
                     "api_cpu_us": api_cpu_us, "executions_per_s": 0, "p50": None, "p95": None, "wrong": 0,
                     "failed": 0, "left": 0}
         backlog = wait_done(env, root, 0, 0)
@@ -195,7 +246,8 @@ def measure(workers: int, duration_s: float, count: int, root: Path, redis_url: 
         e2e = json.loads(child(["--client", str(port), "--duration", "600", "--count", str(count)], env, root, 700))
         final = wait_done(env, root, total + e2e["accepted"], 600)
         runs = json.loads(child(["--state-since", str(before["last"])], env, root, 120))
-        return {"workers": workers, "accepted_per_s": load["accepted"] / load["seconds"],
+        return {"workers": workers,
+                "accepted_per_s": load["accepted"] / load["seconds"] if load["seconds"] else None,
                 "refused": load["refused"] + e2e["refused"], "api_cpu_us": api_cpu_us,
                 "executions_per_s": runs["count"] / runs["span"] if runs["span"] else 0,
                 "p50": runs["p50"], "p95": runs["p95"], "wrong": final["wrong"],
@@ -239,13 +291,19 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--root", type=Path, default=ROOT)
+    parser.add_argument("--wait", type=float, default=0, metavar="MS",
+                        help="an HTTP Request node first, to a partner answering after MS milliseconds")
     parser.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--partner-url", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--partner", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--state", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--state-since", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--client", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.setup:
-        return setup()
+        return setup(args.partner_url)
+    if args.partner:
+        return partner(args.partner, min(args.wait, 60_000) / 1000)
     if args.state:
         result = state()
         return print(json.dumps({**result, "latencies": []}))
@@ -255,15 +313,19 @@ def main() -> None:
         return client(args.client, min(args.duration, 600), min(args.count, 1_000_000))
     base = os.environ.get("LINKFLOW_TEST_REDIS_URL", "redis://127.0.0.1:56379/0")
     redis_url = os.environ.get("LINKFLOW_BENCH_REDIS_URL", base.rsplit("/", 1)[0] + "/9")
-    print(f"# {CONNECTIONS} connections x {args.duration:g} s accepted, then {args.count} end to end; code {args.root}; "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    flow = f"webhook -> HTTP Request (partner answers after {args.wait:g} ms) -> set -> set" if args.wait else \
+        "webhook -> set -> set"
+    print(f"# {flow}; {CONNECTIONS} connections x {args.duration:g} s accepted, then {args.count} end to end; "
+          f"code {args.root}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     print("| workers | accepted webhooks/s | API CPU µs/request | executions/s (end to end) | e2e latency p50 / p95 s "
           "| refused | failed / wrong / left |")
     print("|---|---|---|---|---|---|---|")
     for workers in args.workers:
-        r = measure(workers, args.duration, min(args.count, 100_000), args.root, redis_url)
+        r = measure(workers, args.duration, min(args.count, 100_000), args.root, redis_url, min(args.wait, 60_000))
         p50 = f"{r['p50']:.2f} / {r['p95']:.2f}" if r["p50"] is not None else "—"
-        print(f"| {workers} | {r['accepted_per_s']:,.0f} | {r['api_cpu_us']:.0f} | {r['executions_per_s']:,.0f} | "
+        accepted = f"{r['accepted_per_s']:,.0f}" if r["accepted_per_s"] is not None else "—"
+        cpu = f"{r['api_cpu_us']:.0f}" if r["api_cpu_us"] is not None else "—"
+        print(f"| {workers} | {accepted} | {cpu} | {r['executions_per_s']:,.0f} | "
               f"{p50} | {r['refused']} | {r['failed']} / {r['wrong']} / {r['left']} |", flush=True)
 
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import select
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import models as _all_tables  # noqa: F401 - every FK target must be mapped
@@ -31,8 +34,52 @@ _strict = json.JSONEncoder(allow_nan=False).encode  # built once (json.dumps bui
 def make_engine(url: str, echo: bool = False, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, echo)
-    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                         json_serializer=_json_text)
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, json_serializer=_json_text)
+    _check_on_checkout(engine)
+    return engine
+
+
+IDLE_PING_S = 30.0
+
+
+def _check_on_checkout(engine: Engine) -> None:
+    """Hand out no connection the server has closed, without a round trip for every checkout.
+
+    ``pool_pre_ping`` sent a ``SELECT 1`` each time a connection left the pool: one round trip
+    more for every transaction, and a worker runs five of them per execution (claim, one per
+    step, the outcome), blocking its event loop for each. A connection the server closed
+    (restart, ``pg_terminate_backend``, idle timeout) has something to read on its socket, the
+    end of the stream or the server's last message; one in good order has nothing. So the
+    ping is sent only when there is something to read, or when the connection sat in the pool
+    for ``IDLE_PING_S`` (a peer gone without a word leaves nothing to read). A ping that fails
+    makes the pool drop the connection and take another, as pre-ping did.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _alive(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None:
+            return  # connected just now
+        if time.monotonic() - idle_since < IDLE_PING_S and not _has_input(dbapi_connection):
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(f"connection closed by the server: {exc}") from exc
+
+
+def _has_input(dbapi_connection) -> bool:
+    try:
+        descriptor = dbapi_connection.fileno()
+    except Exception:  # closed on our side
+        return True
+    poller = select.poll()
+    poller.register(descriptor, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
 
 
 def _sqlite_engine(url: str, echo: bool) -> Engine:

@@ -10,6 +10,8 @@ committed or neither is, and a run that never parked runs its Wait node again.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from pathlib import Path
 
 from sqlalchemy import Connection, Insert, Text, bindparam, cast, select
@@ -19,6 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from backend import json_limits
 from backend.db.base import new_id
 from backend.db.failures import refusal, unavailable
+from backend.db.group_commit import GroupCommit, per_loop
 from backend.db.session import get_engine, write_transaction
 from backend.engine.items import revive, storable
 from backend.engine.store import StepNotStored, StepRecord
@@ -39,8 +42,6 @@ class SqlStepStore:
         self._dialect = get_engine().dialect.name
         self.parked: dict | None = None  # the waiting step's row, written with the execution's outcome
 
-    # Blocking calls on purpose: each execution runs on its own worker thread's event loop,
-    # where nothing else waits, and a thread hop per step would cost more than the write.
     async def load_steps(self) -> dict[tuple[str, int], StepRecord]:
         if self._preloaded is not None:
             steps, self._preloaded = self._preloaded, None
@@ -56,7 +57,7 @@ class SqlStepStore:
             if step.status == "waiting":
                 self.parked = self._params(step)  # encoded now: data that cannot be stored fails the node
             else:
-                self._save(step)
+                await self._save(step)
         except Exception as exc:
             if unavailable(exc):
                 raise  # the next attempt (another worker, through the reaper) stores it
@@ -75,10 +76,9 @@ class SqlStepStore:
         with get_engine().connect() as conn:
             return load_steps(conn, self.execution_id)
 
-    def _save(self, step: StepRecord) -> None:
-        params = self._params(step)
-        with write_transaction() as conn:
-            conn.execute(_upsert(self._dialect), params)
+    async def _save(self, step: StepRecord) -> None:
+        """Commit ``step``'s row, in one transaction with the other steps due on this event loop."""
+        await per_loop(_step_writers, _step_writer).save(self._params(step))
 
     def _params(self, step: StepRecord) -> dict:
         output, output_ref = self._maybe_offload(step, "output", _output_text(step))
@@ -106,6 +106,22 @@ class SqlStepStore:
         if len(encoded) <= self._inline_limit:
             return encoded, None
         return None, offload_step(self.team_id, self.execution_id, step, kind, encoded)
+
+
+# A worker runs up to LINKFLOW_QUEUE_CONCURRENCY executions on each of its event loops, and a step is
+# written in the loop itself (a thread hop per step cost more than the write): the steps that finish
+# in one loop iteration share a transaction, so one commit's wait blocks the loop once for all of them,
+# not once each. Each execution still waits for its step's commit before its next node starts.
+_step_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = weakref.WeakKeyDictionary()
+
+
+def _step_writer() -> GroupCommit:
+    return GroupCommit(_write_steps)
+
+
+def _write_steps(rows: list[dict]) -> None:
+    with write_transaction() as conn:
+        conn.execute(_upsert(get_engine().dialect.name), rows)
 
 
 def offload_step(team_id: str, execution_id: str, step: StepRecord, kind: str, encoded: str) -> str:

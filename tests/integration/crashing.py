@@ -37,8 +37,8 @@ def after_step_a_committed() -> None:
 
     save = SqlStepStore._save
 
-    def dying(self, step):
-        save(self, step)
+    async def dying(self, step):
+        await save(self, step)
         if step.node_name == "A":
             _die()
 

@@ -148,10 +148,10 @@ def _failing_write(monkeypatch, error: Exception) -> None:
     """The write of node A's step fails with ``error``, as the database would raise it."""
     save = SqlStepStore._save
 
-    def save_step(self, step):
+    async def save_step(self, step):
         if step.node_name == "A" and step.status == "succeeded":
             raise error
-        return save(self, step)
+        await save(self, step)
 
     monkeypatch.setattr(SqlStepStore, "_save", save_step)
 

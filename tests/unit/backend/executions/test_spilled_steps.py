@@ -70,13 +70,13 @@ def test_a_spilled_step_is_stored_first_and_a_killed_worker_resumes_from_it(ids,
     team_id, execution_id = ids
     save, stored_when_committed = SqlStepStore._save, {}
 
-    def saving(self, step):
+    async def saving(self, step):
         if step.node_name == "Odd":
             raise WorkerKilled  # dies as Odd's step is committed: A's step is in, Odd's is not
         if step.node_name == "A":  # the object is complete in storage before the row is written
             ref = step.output["main"].ref
             stored_when_committed["A"] = get_storage().info(keys.items_key(team_id, execution_id, ref["id"])).size
-        save(self, step)
+        await save(self, step)
 
     monkeypatch.setattr(SqlStepStore, "_save", saving)
     with pytest.raises(WorkerKilled):

@@ -1,0 +1,123 @@
+"""Group commit: writes that come due at the same moment on one event loop share one transaction.
+
+The first write to come due starts a flush (``loop.call_soon``, so after every callback that is
+ready in this loop iteration); those that come due while it writes wait for the next one. A write
+alone is committed at once, so this adds no latency when idle; under load one commit serves many
+callers. Should a shared transaction fail, its entries are written one by one, so only the caller at
+fault sees the error.
+
+``GroupCommit`` writes in the event loop itself, blocking it for the commit (see
+backend/webhooks/group_commit.py for why that is the faster choice for webhook runs and worker
+steps); ``PipelinedGroupCommit`` writes on a thread while the loop goes on gathering the next batch.
+Users: webhook runs (backend/webhooks/group_commit.py) and the steps a worker records
+(backend/executions/sql_store.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable
+
+MAX_BATCH = 200
+
+
+class GroupCommit:
+    def __init__(self, write: Callable[[list], None]) -> None:
+        self._write = write
+        self._pending: list[tuple[object, asyncio.Future]] = []
+
+    async def save(self, run: object) -> None:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._pending.append((run, future))
+        if len(self._pending) == 1:
+            loop.call_soon(self._flush)  # after every request that finishes in this loop iteration
+        await future
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for start in range(0, len(pending), MAX_BATCH):
+            batch = pending[start:start + MAX_BATCH]
+            try:
+                self._write([run for run, _ in batch])
+            except Exception:
+                self._one_by_one(batch)
+            else:
+                for _, future in batch:
+                    _settle(future)
+
+    def _one_by_one(self, batch: list[tuple[object, asyncio.Future]]) -> None:
+        for run, future in batch:
+            try:
+                self._write([run])
+            except Exception as exc:  # the caller's request fails with it (an unexpected error: logged there)
+                _settle(future, exc)
+            else:
+                _settle(future)
+
+
+def _settle(future: asyncio.Future, error: Exception | None = None) -> None:
+    if future.done():  # its request was cancelled meanwhile; the run is saved all the same
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
+class PipelinedGroupCommit(GroupCommit):
+    """A group commit whose write runs on a thread while the loop goes on gathering the next batch.
+
+    For the intake of webhooks that answer at once: nothing runs on the loop meanwhile but taking
+    requests, and on PostgreSQL a commit waits for its WAL flush; with the write on the loop, no
+    request was read while a batch committed (bench/queue.py). One batch is written at a time.
+    """
+
+    def __init__(self, write: Callable[[list], None]) -> None:
+        super().__init__(write)
+        self._busy = False
+
+    async def save(self, run: object) -> None:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._pending.append((run, future))
+        if not self._busy:
+            self._busy = True
+            loop.create_task(self._drain())
+        await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                pending, self._pending = self._pending, []
+                outcomes = await asyncio.to_thread(self._write_all, pending)
+                for (_, future), error in zip(pending, outcomes, strict=True):
+                    _settle(future, error)
+        finally:
+            self._busy = False
+
+    def _write_all(self, pending: list[tuple[object, asyncio.Future]]) -> list[Exception | None]:
+        outcomes: list[Exception | None] = []
+        for start in range(0, len(pending), MAX_BATCH):
+            batch = [run for run, _ in pending[start:start + MAX_BATCH]]
+            try:
+                self._write(batch)
+                outcomes += [None] * len(batch)
+            except Exception:
+                for run in batch:
+                    try:
+                        self._write([run])
+                        outcomes.append(None)
+                    except Exception as exc:  # noqa: BLE001 - handed to its request
+                        outcomes.append(exc)
+        return outcomes
+
+
+def per_loop(writers: weakref.WeakKeyDictionary, make: Callable[[], GroupCommit]) -> GroupCommit:
+    """The running loop's writer in ``writers``, made by ``make`` the first time."""
+    loop = asyncio.get_running_loop()
+    writer = writers.get(loop)
+    if writer is None:
+        writer = writers[loop] = make()
+    return writer

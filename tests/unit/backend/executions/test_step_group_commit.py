@@ -1,0 +1,98 @@
+"""The steps a worker records (backend/executions/sql_store.py) that come due in one loop iteration share one
+transaction; one the database refuses fails only its own execution's step, and a step is committed when its
+save returns. On SQLite, with the store called directly."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import select
+
+from backend.db import migrate
+from backend.db.base import utcnow
+from backend.db.session import session_scope
+from backend.engine.store import StepNotStored, StepRecord
+from backend.executions import service, sql_store
+from backend.executions.models import ExecutionStep
+from backend.executions.sql_store import SqlStepStore
+from backend.settings import get_settings
+from backend.users.service import create_user
+
+DEFINITION = {"name": "steps", "nodes": [
+    {"id": "t", "name": "Start", "type": "manual_trigger", "version": 1, "position": [0, 0]}], "connections": []}
+
+
+@pytest.fixture
+def executions(configure) -> tuple[str, list[str]]:
+    migrate.upgrade(get_settings().database_url)
+    with session_scope() as session:
+        _, team = create_user(session, email="steps@example.com", password="long enough password")
+        ids = [service.create_execution(session, team_id=team.id, definition=DEFINITION,
+                                        input_items=[{"json": {"n": n}}]).id for n in range(5)]
+        return team.id, ids
+
+
+@pytest.fixture
+def transactions(monkeypatch) -> list[int]:
+    """The number of step rows each write transaction carried."""
+    seen: list[int] = []
+    write = sql_store._write_steps
+    monkeypatch.setattr(sql_store, "_write_steps", lambda rows: (seen.append(len(rows)), write(rows))[1])
+    monkeypatch.setattr(sql_store, "_step_writers", type(sql_store._step_writers)())
+    return seen
+
+
+def step(n: int) -> StepRecord:
+    return StepRecord(node_id="a", node_name="A", run_index=0, status="succeeded", attempts=1,
+                      input={"main": [{"json": {"n": n}}]}, output={"main": [{"json": {"n": n, "done": True}}]},
+                      started_at=utcnow(), finished_at=utcnow())
+
+
+def stored(execution_ids: list[str]) -> dict[str, dict]:
+    with session_scope() as session:
+        rows = session.scalars(select(ExecutionStep).where(ExecutionStep.execution_id.in_(execution_ids)))
+        return {row.execution_id: row.output for row in rows}
+
+
+def test_steps_due_together_share_one_transaction_and_are_committed_when_saved(executions, transactions):
+    team_id, ids = executions
+
+    async def save_all() -> dict[str, dict]:
+        stores = [SqlStepStore(execution_id, team_id) for execution_id in ids]
+        await asyncio.gather(*(store.save_step(step(n)) for n, store in enumerate(stores)))
+        return stored(ids)  # read at once: every save has returned, so every row is committed
+
+    rows = asyncio.run(save_all())
+
+    assert transactions == [5]
+    assert rows == {execution_id: {"main": [{"json": {"n": n, "done": True}}]} for n, execution_id in enumerate(ids)}
+
+
+def test_a_step_alone_is_written_at_once(executions, transactions):
+    team_id, ids = executions
+
+    async def one_after_another() -> None:
+        for n, execution_id in enumerate(ids[:3]):
+            await SqlStepStore(execution_id, team_id).save_step(step(n))
+            assert execution_id in stored([execution_id])
+
+    asyncio.run(one_after_another())
+    assert transactions == [1, 1, 1]
+
+
+def test_a_step_the_database_refuses_fails_only_its_own_save(executions, transactions):
+    team_id, ids = executions
+    gone = "0" * 32  # no such execution: the foreign key refuses its row
+
+    async def save_with_one_refused() -> list:
+        stores = [SqlStepStore(ids[0], team_id), SqlStepStore(gone, team_id), SqlStepStore(ids[1], team_id)]
+        return await asyncio.gather(*(store.save_step(step(n)) for n, store in enumerate(stores)),
+                                    return_exceptions=True)
+
+    outcomes = asyncio.run(save_with_one_refused())
+
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], StepNotStored)
+    assert transactions == [3, 1, 1, 1]  # together, refused; then one by one
+    assert set(stored([ids[0], gone, ids[1]])) == {ids[0], ids[1]}
