@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from nodes.builtin._fields import get_field, has_field
 from nodes.builtin._http_auth import Injection, injection_from
 from nodes.sdk import Node, NodeError, NodeParameters, NodeTransientError, NodeUserError, show_if
-from nodes.sdk.net import AddressPolicy, AsyncGuardedTransport
+from nodes.sdk.net import AddressPolicy, shared_transport
 
 CONCURRENCY = 8
 MAX_REDIRECTS = 5
@@ -129,7 +129,7 @@ class HttpRequest(Node):
 
     async def produce(self, ctx, items):
         cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))  # no cookies carried between items
-        transport = AsyncGuardedTransport(AddressPolicy.from_settings(ctx.settings))
+        transport = shared_transport(AddressPolicy.from_settings(ctx.settings))  # connections kept between runs
         async with httpx.AsyncClient(transport=transport, trust_env=False, follow_redirects=False,
                                      cookies=cookies) as client:
             caller = _Caller(ctx, client)

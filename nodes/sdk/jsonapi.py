@@ -45,7 +45,7 @@ from typing import Any
 import httpx
 
 from nodes.sdk.errors import NodeTransientError, NodeUserError
-from nodes.sdk.net import AddressPolicy, AsyncGuardedTransport
+from nodes.sdk.net import AddressPolicy, shared_transport
 
 MAX_ITEMS = 10_000  # return_all stops here
 MAX_ANSWER_BYTES = 50 * 1024 * 1024
@@ -72,7 +72,7 @@ class JsonApi:
              auth: httpx.Auth | tuple[str, str] | None = None, timeout_s: float = 30, follow_redirects: bool = False,
              **options: Any) -> _Session:
         """A ``JsonApi`` on a guarded httpx client, closed when the ``async with`` ends; ``options`` go to it."""
-        transport = AsyncGuardedTransport(AddressPolicy.from_settings(ctx.settings))
+        transport = shared_transport(AddressPolicy.from_settings(ctx.settings))  # connections kept between runs
         client = httpx.AsyncClient(transport=transport, headers=headers or {}, auth=auth, timeout=timeout_s,
                                    trust_env=False, follow_redirects=follow_redirects, max_redirects=5)
         return _Session(cls(client, vendor, base_url, **options))

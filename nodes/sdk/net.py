@@ -25,6 +25,10 @@ request goes through it, each redirect hop included::
     async with httpx.AsyncClient(transport=AsyncGuardedTransport(policy), trust_env=False) as client:
         response = await client.get(url)   # NodeUserError if url's host is internal
 
+A node that makes a request on every run takes ``shared_transport(policy)`` instead: its
+connections stay open for the next run's request to the same host on the same event loop (no
+TCP connect, and for HTTPS no TLS handshake, per run), and closing the client leaves them open.
+
 Other protocols: take the checked addresses and connect to them::
 
     addresses = await checked_addresses_async(host, port, policy)
@@ -38,6 +42,8 @@ import functools
 import ipaddress
 import socket
 import ssl
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -188,6 +194,69 @@ class AsyncGuardedTransport(httpx.AsyncBaseTransport):
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             await pool.aclose()
+
+
+SHARED_HOSTS = 32  # host pools a shared transport keeps; past it the least recently used idle one is closed
+SHARED_KEEPALIVE = 8  # idle connections it keeps per host (httpx's default is 20)
+SHARED_KEEPALIVE_S = 5.0  # an idle connection older than this is not used again
+
+
+class SharedGuardedTransport(AsyncGuardedTransport):
+    """An ``AsyncGuardedTransport`` shared by the runs of one event loop (``shared_transport``).
+
+    Every request is still checked and pinned as by its base class, and each host name keeps its own
+    pool, so sharing changes only this: a connection a run left open to a host serves the next run's
+    request to it. A client cannot close it (``aclose`` does nothing); cookies, headers and credentials
+    belong to each run's client, never to a connection. At most ``SHARED_HOSTS`` host pools are kept: a
+    new host closes the least recently used pool with no request under way.
+    """
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        super().__init__(policy, limits=httpx.Limits(max_connections=100, max_keepalive_connections=SHARED_KEEPALIVE,
+                                                     keepalive_expiry=SHARED_KEEPALIVE_S))
+        self._pools: OrderedDict[tuple[str, str], httpx.AsyncHTTPTransport] = OrderedDict()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = _http_url(request)
+        key = (url.scheme, url.host)
+        if key in self._pools:
+            self._pools.move_to_end(key)
+        else:
+            await self._make_room()
+        return await super().handle_async_request(request)
+
+    async def _make_room(self) -> None:
+        while len(self._pools) >= SHARED_HOSTS:
+            idle = next((key for key, pool in self._pools.items() if _pool_idle(pool)), None)
+            if idle is None:
+                return  # every pool has a request under way: keep them all for now
+            await self._pools.pop(idle).aclose()
+
+    async def aclose(self) -> None:
+        return None  # shared: the clients that borrow it close, the transport stays with its loop
+
+    async def close_all(self) -> None:
+        await super().aclose()
+
+
+def _pool_idle(pool: httpx.AsyncHTTPTransport) -> bool:
+    return all(connection.is_idle() for connection in pool._pool.connections)  # noqa: SLF001 - httpx keeps it there
+
+
+_shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[AddressPolicy, SharedGuardedTransport]] = (
+    weakref.WeakKeyDictionary())
+
+
+def shared_transport(policy: AddressPolicy) -> SharedGuardedTransport:
+    """The running event loop's shared transport for ``policy`` (see ``SharedGuardedTransport``)."""
+    loop = asyncio.get_running_loop()
+    transports = _shared.get(loop)
+    if transports is None:
+        transports = _shared[loop] = {}
+    transport = transports.get(policy)
+    if transport is None:
+        transport = transports[policy] = SharedGuardedTransport(policy)
+    return transport
 
 
 class GuardedTransport(httpx.BaseTransport):
