@@ -24,7 +24,9 @@ a few dozen executions/s).
 1. accepted: 16 connections POST for ``--duration`` s; every answer must be 202 with an execution id
    -> accepted webhooks/s (and the API process's CPU per request);
 2. end to end: once that backlog is done, ``--count`` webhooks at 16 at a time -> executions/s from
-   the first accepted to the last finished, and the p50 / p95 of finished_at - created_at.
+   the first accepted to the last finished, the p50 / p95 of finished_at - created_at, and the workers'
+   CPU time per execution (all worker processes, user + system, over the phase: steadier than
+   executions/s on a VM whose speed moves).
 
 Every accepted execution must end succeeded with the right output. The client is a separate
 process (asyncio HTTP/1.1 keep-alive). Loopback only; every loop is bounded.
@@ -236,20 +238,23 @@ def measure(workers: int, duration_s: float, count: int, root: Path, redis_url: 
             api_cpu_us = (cpu_seconds(api.pid) - cpu_before) / max(load["accepted"], 1) * 1e6
         if workers == 0:  # the intake alone: nothing runs the executions
             return {"workers": 0, "accepted_per_s": load["accepted"] / max(load["seconds"], 1e-9),
-                    "refused": load["refused"],
+                    "refused": load["refused"], "worker_cpu_ms": None,
                     "api_cpu_us": api_cpu_us, "executions_per_s": 0, "p50": None, "p95": None, "wrong": 0,
                     "failed": 0, "left": 0}
         backlog = wait_done(env, root, 0, 0)
         total = sum(backlog["by_status"].values())
         wait_done(env, root, total, 600)
         before = json.loads(child(["--state"], env, root, 120))
+        workers_cpu = sum(cpu_seconds(proc.pid) for proc in procs[-workers:])
         e2e = json.loads(child(["--client", str(port), "--duration", "600", "--count", str(count)], env, root, 700))
         final = wait_done(env, root, total + e2e["accepted"], 600)
+        workers_cpu = sum(cpu_seconds(proc.pid) for proc in procs[-workers:]) - workers_cpu
         runs = json.loads(child(["--state-since", str(before["last"])], env, root, 120))
         return {"workers": workers,
                 "accepted_per_s": load["accepted"] / load["seconds"] if load["seconds"] else None,
                 "refused": load["refused"] + e2e["refused"], "api_cpu_us": api_cpu_us,
                 "executions_per_s": runs["count"] / runs["span"] if runs["span"] else 0,
+                "worker_cpu_ms": workers_cpu / max(runs["count"], 1) * 1e3,
                 "p50": runs["p50"], "p95": runs["p95"], "wrong": final["wrong"],
                 "failed": final["by_status"].get("failed", 0),
                 "left": sum(v for k, v in final["by_status"].items() if k not in ("succeeded", "failed"))}
@@ -317,15 +322,16 @@ def main() -> None:
         "webhook -> set -> set"
     print(f"# {flow}; {CONNECTIONS} connections x {args.duration:g} s accepted, then {args.count} end to end; "
           f"code {args.root}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-    print("| workers | accepted webhooks/s | API CPU µs/request | executions/s (end to end) | e2e latency p50 / p95 s "
-          "| refused | failed / wrong / left |")
-    print("|---|---|---|---|---|---|---|")
+    print("| workers | accepted webhooks/s | API CPU µs/request | executions/s (end to end) | worker CPU ms/execution "
+          "| e2e latency p50 / p95 s | refused | failed / wrong / left |")
+    print("|---|---|---|---|---|---|---|---|")
     for workers in args.workers:
         r = measure(workers, args.duration, min(args.count, 100_000), args.root, redis_url, min(args.wait, 60_000))
         p50 = f"{r['p50']:.2f} / {r['p95']:.2f}" if r["p50"] is not None else "—"
         accepted = f"{r['accepted_per_s']:,.0f}" if r["accepted_per_s"] is not None else "—"
         cpu = f"{r['api_cpu_us']:.0f}" if r["api_cpu_us"] is not None else "—"
-        print(f"| {workers} | {accepted} | {cpu} | {r['executions_per_s']:,.0f} | "
+        worker_cpu = f"{r['worker_cpu_ms']:.1f}" if r["worker_cpu_ms"] is not None else "—"
+        print(f"| {workers} | {accepted} | {cpu} | {r['executions_per_s']:,.0f} | {worker_cpu} | "
               f"{p50} | {r['refused']} | {r['failed']} / {r['wrong']} / {r['left']} |", flush=True)
 
 

@@ -23,45 +23,58 @@ MAX_BATCH = 200
 
 
 class GroupCommit:
-    def __init__(self, write: Callable[[list], None]) -> None:
-        self._write = write
+    """``write(entries)`` commits a list of entries in one transaction. With ``returns``, it returns a list with one
+    result per entry, and ``save`` returns the entry's result."""
+
+    def __init__(self, write: Callable[[list], list | None], *, returns: bool = False) -> None:
+        self._write = write if returns else lambda entries: _none(write, entries)
         self._pending: list[tuple[object, asyncio.Future]] = []
 
-    async def save(self, run: object) -> None:
+    async def save(self, run: object) -> object:
+        """Returns once ``run`` is committed (with ``returns``: what ``write`` returned for it)."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._pending.append((run, future))
         if len(self._pending) == 1:
             loop.call_soon(self._flush)  # after every request that finishes in this loop iteration
-        await future
+        return await future
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
         for start in range(0, len(pending), MAX_BATCH):
             batch = pending[start:start + MAX_BATCH]
             try:
-                self._write([run for run, _ in batch])
+                results = self._write([run for run, _ in batch])
             except Exception:
                 self._one_by_one(batch)
+            except BaseException as exc:  # noqa: BLE001 - the process is going down (or a test's kill): every
+                for _, future in pending[start:]:  # caller hears it, as if it had written alone; none waits forever
+                    _settle(future, exc)
+                return
             else:
-                for _, future in batch:
-                    _settle(future)
+                for (_, future), result in zip(batch, results, strict=True):
+                    _settle(future, result=result)
 
     def _one_by_one(self, batch: list[tuple[object, asyncio.Future]]) -> None:
         for run, future in batch:
             try:
-                self._write([run])
+                results = self._write([run])
             except Exception as exc:  # the caller's request fails with it (an unexpected error: logged there)
                 _settle(future, exc)
             else:
-                _settle(future)
+                _settle(future, result=results[0])
 
 
-def _settle(future: asyncio.Future, error: Exception | None = None) -> None:
+def _none(write: Callable[[list], object], entries: list) -> list[None]:
+    write(entries)
+    return [None] * len(entries)
+
+
+def _settle(future: asyncio.Future, error: BaseException | None = None, result: object = None) -> None:
     if future.done():  # its request was cancelled meanwhile; the run is saved all the same
         return
     if error is None:
-        future.set_result(None)
+        future.set_result(result)
     else:
         future.set_exception(error)
 

@@ -67,10 +67,10 @@ class SqlStepStore:
         return None  # every step is committed: the execution has its row already
 
     def write_parked(self, conn: Connection) -> None:
-        """Write the waiting step, in the caller's transaction that records the execution as waiting."""
+        """Write the waiting step, in the caller's transaction that records the execution as waiting (kept:
+        should that transaction fail, the outcome is written again, the waiting step with it)."""
         if self.parked is not None:
             conn.execute(_upsert(self._dialect), self.parked)
-            self.parked = None
 
     def _load(self) -> dict[tuple[str, int], StepRecord]:
         with get_engine().connect() as conn:

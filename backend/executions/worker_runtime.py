@@ -8,9 +8,12 @@ import itertools
 import logging
 import threading
 import time
+import weakref
+from dataclasses import dataclass
 from datetime import timedelta
 
 from backend.db.failures import refusal, unavailable
+from backend.db.group_commit import GroupCommit, per_loop
 from backend.db.session import get_engine, write_transaction
 from backend.engine.definition import WorkflowDefinition
 from backend.engine.runner import RunResult, report_failure, run
@@ -205,7 +208,7 @@ async def _run_with_lease(execution_id: str, worker_id: str, claimed: service.Cl
         return
     finally:
         keeper.release(execution_id)
-    recorded = record_outcome(execution_id, worker_id, result, store)
+    recorded = await record_outcome_together(execution_id, worker_id, result, store)
     log.info("execution finished" if recorded else "execution outcome dropped (lease lost)",
              extra={"execution_id": execution_id, "status": result.status})
 
@@ -216,20 +219,70 @@ def record_outcome(execution_id: str, worker_id: str, result: RunResult,
 
     A run that parked writes its waiting step in the same transaction (``SqlStepStore.parked``).
     """
-    status = {"succeeded": S.SUCCEEDED, "failed": S.FAILED, "waiting": S.WAITING}[result.status]
+    outcome = _Outcome(execution_id, worker_id, result, store)
     try:
-        with write_transaction() as conn:
-            recorded = service.finish(conn, execution_id, worker_id, status=status, output=result.output,
-                                      error=result.error, resume_at=result.resume_at, result=result)
-            if recorded and isinstance(store, SqlStepStore):
-                store.write_parked(conn)
-        if recorded and status == S.WAITING:
-            schedule_wake_up(execution_id, result.resume_at)
+        return _scheduled(outcome, _write_outcomes([outcome])[0])
     except Exception as exc:
         if unavailable(exc):
             raise
-        # The database refused the outcome (the same would happen on every attempt): fail the run with why.
-        error = {"node": None, "item_index": None, "message": f"the outcome could not be stored: {refusal(exc)}"}
-        with write_transaction() as conn:
-            recorded = service.finish(conn, execution_id, worker_id, status=S.FAILED, error=error)
+        return _refused(outcome, exc)
+
+
+async def record_outcome_together(execution_id: str, worker_id: str, result: RunResult,
+                                  store: SqlStepStore | NullStepStore | None = None) -> bool:
+    """``record_outcome``, in one transaction with the other outcomes due on this event loop.
+
+    A worker runs up to LINKFLOW_QUEUE_CONCURRENCY executions per loop; each outcome committed on
+    its own blocked the loop for a transaction each (bench/queue.py). Should the shared transaction
+    fail, each outcome is written alone, so only the one at fault is refused.
+    """
+    outcome = _Outcome(execution_id, worker_id, result, store)
+    try:
+        return _scheduled(outcome, await per_loop(_outcome_writers, _outcome_writer).save(outcome))
+    except Exception as exc:
+        if unavailable(exc):
+            raise
+        return _refused(outcome, exc)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    execution_id: str
+    worker_id: str
+    result: RunResult
+    store: SqlStepStore | NullStepStore | None
+
+
+_STATUS = {"succeeded": S.SUCCEEDED, "failed": S.FAILED, "waiting": S.WAITING}
+_outcome_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = weakref.WeakKeyDictionary()
+
+
+def _outcome_writer() -> GroupCommit:
+    return GroupCommit(lambda outcomes: _write_outcomes(outcomes), returns=True)
+
+
+def _write_outcomes(outcomes: list[_Outcome]) -> list[bool]:
+    """One transaction; whether each outcome was recorded (False: its lease was lost)."""
+    recorded = []
+    with write_transaction() as conn:
+        for outcome in outcomes:
+            result = outcome.result
+            done = service.finish(conn, outcome.execution_id, outcome.worker_id, status=_STATUS[result.status],
+                                  output=result.output, error=result.error, resume_at=result.resume_at, result=result)
+            if done and isinstance(outcome.store, SqlStepStore):
+                outcome.store.write_parked(conn)
+            recorded.append(done)
     return recorded
+
+
+def _scheduled(outcome: _Outcome, recorded: bool) -> bool:
+    if recorded and outcome.result.status == "waiting":
+        schedule_wake_up(outcome.execution_id, outcome.result.resume_at)
+    return recorded
+
+
+def _refused(outcome: _Outcome, exc: Exception) -> bool:
+    """The database refused the outcome (the same would happen on every attempt): fail the run with why."""
+    error = {"node": None, "item_index": None, "message": f"the outcome could not be stored: {refusal(exc)}"}
+    with write_transaction() as conn:
+        return service.finish(conn, outcome.execution_id, outcome.worker_id, status=S.FAILED, error=error)

@@ -179,16 +179,17 @@ def test_an_outcome_the_database_refuses_fails_the_execution(execution_id, monke
     finish = service.finish
     calls = []
 
-    def refusing_finish(db, execution_id, worker_id, **outcome):
+    def refusing_finish(db, execution_id, worker_id, **outcome):  # as a database would: every time
         calls.append(outcome["status"])
-        if len(calls) == 1:
+        if outcome["status"] == "succeeded":
             raise StatementError("UPDATE ...", None, {}, TypeError("Object of type complex is not JSON serializable"))
         return finish(db, execution_id, worker_id, **outcome)
 
     monkeypatch.setattr(service, "finish", refusing_finish)
     worker_runtime.execute(execution_id, "worker-1")
     final = row(execution_id)
-    assert calls == ["succeeded", "failed"]
+    # the group commit's transaction, then the outcome alone (so only the one at fault is refused), then failed
+    assert calls == ["succeeded", "succeeded", "failed"]
     assert final.status == "failed" and final.output is None
     assert final.error["message"] == ("the outcome could not be stored: TypeError: Object of type complex is "
                                       "not JSON serializable")

@@ -1,6 +1,6 @@
-"""The steps a worker records (backend/executions/sql_store.py) that come due in one loop iteration share one
-transaction; one the database refuses fails only its own execution's step, and a step is committed when its
-save returns. On SQLite, with the store called directly."""
+"""The steps a worker records (backend/executions/sql_store.py) and the outcomes it records (worker_runtime.py)
+that come due in one loop iteration share one transaction; one the database refuses fails only its own execution,
+and each is committed when its save returns. On SQLite, with the store and the runtime called directly."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from sqlalchemy import select
 from backend.db import migrate
 from backend.db.base import utcnow
 from backend.db.session import session_scope
+from backend.engine.runner import RunResult
 from backend.engine.store import StepNotStored, StepRecord
-from backend.executions import service, sql_store
-from backend.executions.models import ExecutionStep
+from backend.executions import service, sql_store, worker_runtime
+from backend.executions.models import Execution, ExecutionStep
 from backend.executions.sql_store import SqlStepStore
 from backend.settings import get_settings
 from backend.users.service import create_user
@@ -96,3 +97,60 @@ def test_a_step_the_database_refuses_fails_only_its_own_save(executions, transac
     assert isinstance(outcomes[1], StepNotStored)
     assert transactions == [3, 1, 1, 1]  # together, refused; then one by one
     assert set(stored([ids[0], gone, ids[1]])) == {ids[0], ids[1]}
+
+
+# ---------------------------------------------------------------- the outcomes (worker_runtime)
+
+@pytest.fixture
+def outcome_transactions(monkeypatch) -> list[int]:
+    seen: list[int] = []
+    write = worker_runtime._write_outcomes
+    monkeypatch.setattr(worker_runtime, "_write_outcomes", lambda outcomes: (seen.append(len(outcomes)), write(outcomes))[1])
+    monkeypatch.setattr(worker_runtime, "_outcome_writers", type(worker_runtime._outcome_writers)())
+    return seen
+
+
+def claimed(ids: list[str], worker_id: str = "w1") -> None:
+    with session_scope() as session:
+        for execution_id in ids:
+            assert service.claim(session, execution_id, worker_id) is not None
+
+
+def finished(execution_ids: list[str]) -> dict[str, tuple]:
+    with session_scope() as session:
+        rows = session.scalars(select(Execution).where(Execution.id.in_(execution_ids)))
+        return {row.id: (row.status, row.output, (row.error or {}).get("message")) for row in rows}
+
+
+def test_outcomes_due_together_share_one_transaction_and_a_lost_lease_is_not_an_error(executions, outcome_transactions):
+    _, ids = executions
+    claimed(ids[:4])
+    claimed(ids[4:], "another-worker")
+
+    async def record_all() -> list[bool]:
+        return await asyncio.gather(*(worker_runtime.record_outcome_together(
+            execution_id, "w1", RunResult("succeeded", output=[{"json": {"n": n}}])) for n, execution_id in enumerate(ids)))
+
+    assert asyncio.run(record_all()) == [True, True, True, True, False]
+    assert outcome_transactions == [5]
+    rows = finished(ids)
+    assert [rows[i] for i in ids[:4]] == [("succeeded", [{"json": {"n": n}}], None) for n in range(4)]
+    assert rows[ids[4]][0] == "running"  # still the other worker's
+
+
+def test_an_outcome_the_database_refuses_fails_only_its_own_execution(executions, outcome_transactions):
+    _, ids = executions
+    claimed(ids[:3])
+    outputs = [[{"json": {"n": 0}}], [{"json": {"n": float("nan")}}], [{"json": {"n": 2}}]]  # NaN: not JSON
+
+    async def record_all() -> list[bool]:
+        return await asyncio.gather(*(worker_runtime.record_outcome_together(execution_id, "w1", RunResult(
+            "succeeded", output=output)) for execution_id, output in zip(ids, outputs, strict=False)))
+
+    assert asyncio.run(record_all()) == [True, True, True]  # the refused one is recorded as failed, with why
+    assert outcome_transactions == [3, 1, 1, 1]  # together, refused; then one by one
+    rows = finished(ids[:3])
+    assert rows[ids[0]] == ("succeeded", [{"json": {"n": 0}}], None)
+    assert rows[ids[2]] == ("succeeded", [{"json": {"n": 2}}], None)
+    status, _, message = rows[ids[1]]
+    assert status == "failed" and message.startswith("the outcome could not be stored")
