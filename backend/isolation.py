@@ -21,7 +21,7 @@ import functools
 import math
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -242,6 +242,107 @@ class Gate:
 def _wake(future: asyncio.Future) -> None:
     if not future.done():
         future.set_result(None)
+
+
+PROVEN_RUNS = 16  # runs seen (and the span of the running average) before a key's work may run on the request loop
+DEMOTED_S = 60.0  # a key whose run on the request loop went past the limit stays on the lanes this long
+SMALL_INPUT_BYTES = 16 * 1024  # and only inputs this small run there: work grows with its input
+MAX_KEYS = 4096  # keys remembered (least recently used forgotten: back to the lanes until proven again)
+
+
+@dataclass(eq=False, slots=True)
+class _Record:
+    runs: int = 0  # seen since it was last sent back to the lanes
+    average_s: float = 0.0  # CPU per run, moving average over ~PROVEN_RUNS runs
+    demoted_until: float = 0.0
+
+
+class Placement:
+    """Whether a piece of repeated work (a workflow's inline run) may run on the request's own loop.
+
+    A hop to a lane and back costs two cross-thread wake-ups: on this 2-core VM ~200 µs of CPU for one
+    run at a time, 30-50 µs under load, more than the whole run of a short workflow. So work that has
+    shown it is short (over at least ``PROVEN_RUNS`` runs its moving average of CPU per run is at most
+    ``limit_s``; inputs of at most ``SMALL_INPUT_BYTES``) runs on the request loop, and anything else on a
+    lane, as before. A run on the request loop that takes the average past the limit sends its key back to
+    the lanes for ``DEMOTED_S``: one run of more than ``PROVEN_RUNS`` times the limit does it at once, while
+    a garbage collection or a rare slower run (a few ms) does not.
+    CPU is the thread time of the run's own steps (``_Timed``): with 32 runs in flight on one lane, time
+    around the whole run would count the others' too, and no workflow would ever look short under load.
+    """
+
+    def __init__(self, limit_s: float) -> None:
+        self.limit_s = limit_s
+        self._records: OrderedDict[object, _Record] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def on_loop(self, key: object, input_bytes: int) -> bool:
+        if self.limit_s <= 0 or input_bytes > SMALL_INPUT_BYTES:
+            return False
+        record = self._records.get(key)
+        return (record is not None and record.runs >= PROVEN_RUNS and record.average_s <= self.limit_s
+                and time.monotonic() >= record.demoted_until)
+
+    async def measured(self, key: object, work: Coroutine[Any, Any, T], *, on_loop: bool) -> T:
+        """``await work``, recording under ``key`` the CPU its own steps took (not other tasks' meanwhile)."""
+        timed = _Timed(work)
+        try:
+            return await timed
+        finally:
+            self.record(key, timed.cpu_s, on_loop=on_loop)
+
+    def record(self, key: object, cpu_s: float, *, on_loop: bool) -> None:
+        with self._lock:
+            record = self._records.get(key)
+            if record is None:
+                record = self._records[key] = _Record()
+                if len(self._records) > MAX_KEYS:
+                    self._records.popitem(last=False)
+            else:
+                self._records.move_to_end(key)
+            record.average_s = cpu_s if record.runs == 0 else \
+                record.average_s + (cpu_s - record.average_s) / PROVEN_RUNS
+            record.runs += 1
+            if on_loop and record.average_s > self.limit_s:
+                record.runs, record.demoted_until = 0, time.monotonic() + DEMOTED_S
+
+
+class _Timed:
+    """Awaits a coroutine, adding up the thread CPU time of each of its steps (between its suspensions)."""
+
+    __slots__ = ("work", "cpu_s")
+
+    def __init__(self, work: Coroutine) -> None:
+        self.work, self.cpu_s = work, 0.0
+
+    def __await__(self):
+        steps = self.work.__await__()
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            started = time.thread_time()
+            try:
+                yielded = steps.send(value) if error is None else steps.throw(error)
+            except StopIteration as done:
+                self.cpu_s += time.thread_time() - started
+                return done.value
+            except BaseException:
+                self.cpu_s += time.thread_time() - started
+                raise
+            self.cpu_s += time.thread_time() - started
+            try:
+                value, error = (yield yielded), None
+            except GeneratorExit:
+                self.work.close()
+                raise
+            except BaseException as thrown:  # cancellation, passed on to the work
+                value, error = None, thrown
+
+
+@functools.cache
+def inline_placement() -> Placement:
+    """Where the process's inline webhook runs go (``LINKFLOW_HTTP_INLINE_ON_LOOP_MS``)."""
+    return Placement(get_settings().http.inline_on_loop_ms / 1000)
 
 
 @functools.cache

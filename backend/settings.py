@@ -151,6 +151,9 @@ class HttpSettings(BaseModel):
     inline_threads: int = Field(2, ge=1, le=64)
     inline_concurrency: int = Field(64, ge=1)
     inline_wait_s: float = Field(10.0, ge=0)
+    # A webhook workflow whose inline runs take at most this much CPU on average (PROVEN_RUNS seen) runs on the request
+    # loop itself, saving two thread hops (backend/isolation.py Placement); 0: every run goes to the lanes.
+    inline_on_loop_ms: float = Field(2.0, ge=0, le=50)
 
 
 class MetricsSettings(BaseModel):

@@ -167,7 +167,7 @@ async def _accepted(request: Request, trigger: Trigger, target: Target, params: 
             execution_id = seen.execution_id = await queue_run(trigger, target, item, execution_id)
             _started(listener, execution_id)
             return _json({"execution_id": execution_id}, 202, background=BackgroundTask(send_soon, execution_id))
-        outcome = await run_inline(trigger, target, item, execution_id)
+        outcome = await run_inline(trigger, target, item, execution_id, input_bytes=seen.body_bytes)
     except BaseException as exc:
         billing.release_execution(trigger.team_id, trigger.mode)
         if listener is not None:  # the editor waiting for this event hears why nothing came of it

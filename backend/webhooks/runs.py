@@ -3,7 +3,8 @@
 Inline runs (respond ``last_node`` / ``respond_node``) do not go through the queue. The
 engine runs on one of the inline lanes (``backend/isolation.py``: a few threads with their
 own event loops, so a workflow that computes for seconds cannot stop the request loop) with
-its steps in memory; back on the request loop, the finished execution (row, every step, the
+its steps in memory; a workflow whose recent runs were all short (a few milliseconds of CPU)
+runs on the request loop itself instead, which saves the two thread hops (``Placement``); back on the request loop, the finished execution (row, every step, the
 outbox event) is written in ONE transaction, shared with other requests finishing at the
 same moment (group_commit.py, persist.py). Going through the queue costs several
 transactions and a dispatch per run; this costs one thread hop and one insert batch.
@@ -45,7 +46,7 @@ from backend.executions.services_factory import engine_services
 from backend.executions.sql_store import SqlStepStore
 from backend.executions.timers import schedule_wake_up
 from backend.executions.worker_runtime import record_outcome
-from backend.isolation import inline_lanes
+from backend.isolation import inline_lanes, inline_placement
 from backend.webhooks.group_commit import save_finished, save_queued
 from backend.webhooks.inline_store import InlineStore
 from backend.webhooks.persist import WEB_WORKER_ID, FinishedRun, RunDraft, ordered_id
@@ -90,14 +91,21 @@ async def queue_run(trigger: Trigger, target: Target, item: dict, execution_id: 
     return draft.id
 
 
-async def run_inline(trigger: Trigger, target: Target, item: dict, execution_id: str | None = None) -> Outcome:
-    """Run on a lane of ``backend/isolation.py``; back on the request loop, save in a group commit."""
+async def run_inline(trigger: Trigger, target: Target, item: dict, execution_id: str | None = None,
+                     input_bytes: int = 0) -> Outcome:
+    """Run on a lane of ``backend/isolation.py`` (or, once the workflow has shown its runs are short, on the
+    request loop itself: ``Placement``); back on the request loop, save in a group commit."""
     draft = RunDraft(id=execution_id or ordered_id(), team_id=trigger.team_id, workflow_id=trigger.workflow_id,
                      version_id=target.version_id, definition_json=target.definition_json, mode=trigger.mode,
                      input=[item], traceparent=tracing.traceparent())
     store = InlineStore(draft)
     try:
-        outcome = await inline_lanes().run(lambda: _run_in_lane(trigger, target, item, store))
+        placement, key = inline_placement(), (trigger.workflow_id, target.version_id)
+        if placement.on_loop(key, input_bytes):
+            outcome = await placement.measured(key, _run_engine(trigger, target, item, store), on_loop=True)
+        else:
+            outcome = await inline_lanes().run(lambda: placement.measured(
+                key, _run_engine(trigger, target, item, store), on_loop=False))
         if store.durable is not None or outcome.result is None:
             return outcome
         keeps = _keeps(target, trigger, outcome.result.status)
@@ -119,7 +127,7 @@ async def run_inline(trigger: Trigger, target: Target, item: dict, execution_id:
             keeper.release(draft.id)
 
 
-async def _run_in_lane(trigger: Trigger, target: Target, item: dict, store: InlineStore) -> Outcome:
+async def _run_engine(trigger: Trigger, target: Target, item: dict, store: InlineStore) -> Outcome:
     draft = store.draft
     info = ExecutionInfo(id=draft.id, mode=trigger.mode, workflow_id=trigger.workflow_id,
                          workflow_name=trigger.workflow_name, resume_url=signed_resume_url(draft.id))

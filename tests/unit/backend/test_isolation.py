@@ -145,3 +145,69 @@ async def test_work_cancelled_before_it_began_does_not_leave_its_lane_looking_bu
     lane = lanes._lanes[0]
     assert lane.submitted == lane.started and not lane.stuck(time.monotonic())
     assert await lanes.call(lambda: threading.current_thread().name) == "linkflow-inline-0"
+
+
+def test_placement_needs_enough_short_runs_and_forgets_the_least_recently_used(monkeypatch):
+    placement = isolation.Placement(0.002)
+    for _ in range(isolation.PROVEN_RUNS - 1):
+        placement.record("wf", 0.001, on_loop=False)
+    assert not placement.on_loop("wf", 10)  # not enough runs seen yet
+    placement.record("wf", 0.001, on_loop=False)
+    assert placement.on_loop("wf", 10) and not placement.on_loop("wf", isolation.SMALL_INPUT_BYTES + 1)
+    placement.record("wf", 0.005, on_loop=True)  # a garbage collection, a rare slower run: stays
+    assert placement.on_loop("wf", 10)
+    placement.record("wf", 0.1, on_loop=False)  # long runs on a lane take the average past the limit
+    assert not placement.on_loop("wf", 10)
+    assert not placement.on_loop("never seen", 10)
+    monkeypatch.setattr(isolation, "MAX_KEYS", 3)
+    for key in ("a", "b", "c"):
+        placement.record(key, 0.001, on_loop=False)
+    assert "wf" not in placement._records and len(placement._records) == 3
+
+
+async def test_placement_measures_the_cpu_a_run_takes_on_its_thread():
+    placement = isolation.Placement(0.05)
+
+    async def work(seconds: float) -> str:
+        return _compute(seconds)
+
+    for _ in range(isolation.PROVEN_RUNS):
+        assert await placement.measured("wf", work(0.001), on_loop=False) == threading.current_thread().name
+    assert placement.on_loop("wf", 10)
+    await placement.measured("wf", work(1.0), on_loop=True)  # 20 times the limit: sent back at once
+    assert not placement.on_loop("wf", 10)
+    assert placement._records["wf"].demoted_until > time.monotonic() + isolation.DEMOTED_S - 5
+
+
+async def test_a_measured_run_counts_only_its_own_steps_and_passes_cancellation_through():
+    placement = isolation.Placement(0.05)
+    release = asyncio.Event()
+
+    async def waits_then_computes() -> str:
+        await release.wait()
+        return _compute(0.001)
+
+    async def busy_neighbour():  # computes on the same loop while the measured run waits
+        _compute(0.2)
+        release.set()
+
+    neighbour = asyncio.create_task(busy_neighbour())
+    await placement.measured("wf", waits_then_computes(), on_loop=True)
+    await neighbour
+    assert placement._records["wf"].average_s < 0.05  # the neighbour's 0.2 s were not counted
+
+    started = asyncio.Event()
+
+    async def cancelled_then_answers() -> str:
+        started.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            asyncio.current_task().uncancel()
+            return "stopped"
+        return "slept"
+
+    task = asyncio.create_task(placement.measured("other", cancelled_then_answers(), on_loop=True))
+    await started.wait()
+    task.cancel()
+    assert await task == "stopped"

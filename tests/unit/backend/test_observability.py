@@ -178,3 +178,14 @@ async def test_a_batch_handled_by_a_consumer_gives_each_event_its_consumer_span(
     consumed = [s for s in traced.get_finished_spans() if s.name == "consume workflow.events"]
     assert sorted(s.attributes["linkflow.event_id"] for s in consumed) == ["1", "2"]
     assert {s.parent.span_id for s in consumed} == {writer.get_span_context().span_id}
+
+
+def test_fastapis_own_telemetry_stays_off_even_with_a_global_tracer_provider(monkeypatch):
+    """LinkFlow traces requests itself (TracingMiddleware): FastAPI's native spans would be a second set,
+    and checking for them read os.environ on every request."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: TracerProvider())
+    app = create_app()
+    assert not app._native_telemetry.enabled()

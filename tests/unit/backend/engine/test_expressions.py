@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from backend.engine.expressions import (
+    MAX_PARAMETER_DEPTH,
     ExpressionContext,
     ExpressionError,
     evaluate,
@@ -202,6 +203,13 @@ def test_resolve_parameters_errors_name_the_json_path():
     assert str(info.value).startswith("parameters.fields[0].value: name 'foo' is not defined")
     with pytest.raises(ExpressionError, match=r'^parameters\["my key"\]\[1\]: '):
         resolve_parameters({"my key": ["ok", "{{ 1 / 0 }}"]}, ctx)
+    with pytest.raises(ExpressionError, match=r'^parameters\.a\["7"\]\[0\]\.b: name \'nope\''):
+        resolve_parameters({"a": {7: ({"b": "{{ nope }}"},)}}, ctx)
+    deep: object = "{{ 1 }}"
+    for _ in range(MAX_PARAMETER_DEPTH + 1):
+        deep = {"x": deep}
+    with pytest.raises(ExpressionError, match=r"^parameters(\.x)+: parameters are nested too deeply"):
+        resolve_parameters(deep, ctx)
 
 
 def test_has_expression():

@@ -1,12 +1,14 @@
-"""Inline webhook runs happen on the inline lanes (backend/isolation.py), not on the request's loop."""
+"""Inline webhook runs happen on the inline lanes (backend/isolation.py), not on the request's loop, until a
+workflow has shown that its runs are short (``Placement``)."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 from webhook_testkit import execution_count, flow, hook, node
 
-from backend.isolation import Lanes
+from backend.isolation import PROVEN_RUNS, SMALL_INPUT_BYTES, Lanes, Placement
 from backend.webhooks import runs
 
 DOUBLE = node("set", "Double", "set", 1, keep_only_set=True, fields=[{"name": "double", "value": "{{ $json.body.n * 2 }}"}])
@@ -37,3 +39,61 @@ def test_with_every_turn_taken_an_inline_webhook_answers_503_and_starts_nothing(
     assert busy.status_code == 503 and busy.headers["retry-after"] == "2"
     assert busy.json()["error"]["code"] == "overloaded"
     assert execution_count() == 0
+
+
+def _engine_threads(monkeypatch, slow_when: str | None = None) -> list[str]:
+    """The thread each run's engine ran on; a run whose body has ``slow_when`` first computes for 0.5 s."""
+    threads: list[str] = []
+    engine = runs.run
+
+    async def recording_run(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        if slow_when and kwargs["input_items"][0]["json"]["body"].get(slow_when):
+            deadline = time.thread_time() + 0.5
+            while time.thread_time() < deadline:
+                sum(range(1000))
+        return await engine(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "run", recording_run)
+    return threads
+
+
+def test_a_workflow_whose_runs_are_short_then_runs_on_the_request_loop(api, deploy, monkeypatch):
+    monkeypatch.setattr(runs, "inline_placement", lambda placement=Placement(0.05): placement)
+    threads = _engine_threads(monkeypatch)
+    deploy(flow(hook("orders"), DOUBLE))
+    for n in range(PROVEN_RUNS + 3):
+        response = api.post("/webhook/orders", json={"n": n})
+        assert response.status_code == 200 and response.json() == {"double": 2 * n}
+    assert all(name.startswith("linkflow-inline-") for name in threads[:PROVEN_RUNS])
+    assert not any(name.startswith("linkflow-inline-") for name in threads[PROVEN_RUNS:])  # the request's loop
+    assert execution_count() == PROVEN_RUNS + 3  # saved the same way
+
+
+def test_a_large_input_or_the_setting_at_zero_keeps_runs_on_the_lanes(api, deploy, monkeypatch):
+    placement = Placement(0.05)
+    monkeypatch.setattr(runs, "inline_placement", lambda: placement)
+    threads = _engine_threads(monkeypatch)
+    deploy(flow(hook("orders"), DOUBLE))
+    for n in range(PROVEN_RUNS):
+        assert api.post("/webhook/orders", json={"n": n}).status_code == 200
+    large = api.post("/webhook/orders", json={"n": 1, "pad": "x" * (SMALL_INPUT_BYTES + 1)})
+    assert large.status_code == 200 and large.json() == {"double": 2}
+    assert threads[-1].startswith("linkflow-inline-")
+    placement.limit_s = 0  # LINKFLOW_HTTP_INLINE_ON_LOOP_MS=0
+    assert api.post("/webhook/orders", json={"n": 1}).status_code == 200
+    assert threads[-1].startswith("linkflow-inline-")
+
+
+def test_a_short_workflow_that_turns_long_goes_back_to_the_lanes(api, deploy, monkeypatch):
+    monkeypatch.setattr(runs, "inline_placement", lambda placement=Placement(0.01): placement)
+    threads = _engine_threads(monkeypatch, slow_when="slow")
+    deploy(flow(hook("orders"), DOUBLE))
+    for n in range(PROVEN_RUNS):
+        assert api.post("/webhook/orders", json={"n": n}).status_code == 200
+    slow = api.post("/webhook/orders", json={"n": 5, "slow": True})  # unforeseeable: runs on the request loop once
+    assert slow.status_code == 200 and slow.json() == {"double": 10}
+    assert not threads[-1].startswith("linkflow-inline-")
+    for n in range(PROVEN_RUNS + 2):  # short again, but demoted for DEMOTED_S: back on the lanes
+        assert api.post("/webhook/orders", json={"n": n}).status_code == 200
+        assert threads[-1].startswith("linkflow-inline-")
