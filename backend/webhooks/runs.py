@@ -102,7 +102,10 @@ async def run_inline(trigger: Trigger, target: Target, item: dict, execution_id:
     try:
         placement, key = inline_placement(), (trigger.workflow_id, target.version_id)
         if placement.on_loop(key, input_bytes):
-            outcome = await placement.measured(key, _run_engine(trigger, target, item, store), on_loop=True)
+            # A task of its own, as on a lane: a cancel (a user's, a lost lease) reaches the run, never the
+            # request's save and answer after it.
+            outcome = await asyncio.get_running_loop().create_task(
+                placement.measured(key, _run_engine(trigger, target, item, store), on_loop=True))
         else:
             outcome = await inline_lanes().run(lambda: placement.measured(
                 key, _run_engine(trigger, target, item, store), on_loop=False))

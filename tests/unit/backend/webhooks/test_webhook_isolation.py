@@ -3,6 +3,7 @@ workflow has shown that its runs are short (``Placement``)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -68,6 +69,31 @@ def test_a_workflow_whose_runs_are_short_then_runs_on_the_request_loop(api, depl
     assert all(name.startswith("linkflow-inline-") for name in threads[:PROVEN_RUNS])
     assert not any(name.startswith("linkflow-inline-") for name in threads[PROVEN_RUNS:])  # the request's loop
     assert execution_count() == PROVEN_RUNS + 3  # saved the same way
+
+
+def test_on_the_request_loop_the_run_has_a_task_of_its_own(api, deploy, monkeypatch):
+    """A cancel (a user's, a lost lease) stops the run's task: it must not be the request's, which saves and answers
+    after the run; on a lane it never was."""
+    monkeypatch.setattr(runs, "inline_placement", lambda placement=Placement(0.05): placement)
+    engine, save = runs.run, runs.save_finished
+    tasks: dict[str, list] = {"run": [], "save": []}
+
+    async def recording_run(*args, **kwargs):
+        tasks["run"].append((threading.current_thread().name, asyncio.current_task()))
+        return await engine(*args, **kwargs)
+
+    async def recording_save(run):
+        tasks["save"].append(asyncio.current_task())
+        return await save(run)
+
+    monkeypatch.setattr(runs, "run", recording_run)
+    monkeypatch.setattr(runs, "save_finished", recording_save)
+    deploy(flow(hook("orders"), DOUBLE))
+    for n in range(PROVEN_RUNS + 1):
+        assert api.post("/webhook/orders", json={"n": n}).json() == {"double": 2 * n}
+    thread, run_task = tasks["run"][-1]
+    assert not thread.startswith("linkflow-inline-") and run_task.done()
+    assert run_task is not tasks["save"][-1]
 
 
 def test_a_large_input_or_the_setting_at_zero_keeps_runs_on_the_lanes(api, deploy, monkeypatch):
