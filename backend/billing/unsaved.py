@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import weakref
 
+from backend.db.group_commit import per_loop
 from backend.db.session import get_engine
-from backend.events.deferred import LoopBatch, loop_batch
+from backend.events.deferred import LoopBatch
 from backend.events.outbox import emit
 
 MAX_PENDING = 100_000  # while the database is away; past it the oldest are dropped (and logged)
@@ -34,7 +35,7 @@ _batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopBatch] = weak
 
 
 def record_unsaved_run(team_id: str, execution_id: str, workflow_id: str | None, mode: str, status: str) -> None:
-    loop_batch(_batches, _new_batch).add({"execution_id": execution_id, "team_id": team_id,
+    per_loop(_batches, _new_batch).add({"execution_id": execution_id, "team_id": team_id,
                                           "workflow_id": workflow_id, "mode": mode, "status": status})
 
 

@@ -18,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable
+from typing import TypeVar
 
 MAX_BATCH = 200
+T = TypeVar("T")
 
 
 class GroupCommit:
@@ -127,10 +129,11 @@ class PipelinedGroupCommit(GroupCommit):
         return outcomes
 
 
-def per_loop(writers: weakref.WeakKeyDictionary, make: Callable[[], GroupCommit]) -> GroupCommit:
-    """The running loop's writer in ``writers``, made by ``make`` the first time."""
+def per_loop(objects: weakref.WeakKeyDictionary, make: Callable[[asyncio.AbstractEventLoop], T]) -> T:
+    """The running loop's object in ``objects`` (a group commit, a batch of deferred writes), made by
+    ``make(loop)`` the first time; it goes when the loop does."""
     loop = asyncio.get_running_loop()
-    writer = writers.get(loop)
-    if writer is None:
-        writer = writers[loop] = make()
-    return writer
+    made = objects.get(loop)
+    if made is None:
+        made = objects[loop] = make(loop)
+    return made

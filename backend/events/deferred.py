@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from sqlalchemy import insert
 
+from backend.db.group_commit import per_loop
 from backend.db.session import get_engine
 from backend.events.models import OutboxEvent
 from backend.events.outbox import outbox_row
@@ -74,15 +75,6 @@ class LoopBatch:
             self._loop.call_later(self._retry_s if error is not None else self._flush_after_s, self._flush)
 
 
-def loop_batch(batches: weakref.WeakKeyDictionary, make: Callable[[asyncio.AbstractEventLoop], LoopBatch]) -> LoopBatch:
-    """The running loop's batch in `batches`, made by `make` the first time."""
-    loop = asyncio.get_running_loop()
-    batch = batches.get(loop)
-    if batch is None:
-        batch = batches[loop] = make(loop)
-    return batch
-
-
 # (topic, key, head: the event's fields besides the list, e.g. type, workflow_id, team_id; field: the list the
 # entries go into; item: one packed entry, backend/events/packed.py, that the relay expands). A plain tuple:
 # one is made per webhook request.
@@ -109,7 +101,7 @@ _batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopBatch] = weak
 def emit_soon(topic: str, key: str, head: tuple[tuple[str, object], ...], field: str, item: list) -> None:
     """Within ``FLUSH_AFTER_S``, write the packed `item` into the `field` list of an event
     `{**dict(head), field: [...]}`, with the other items of this event loop that share topic, key and head."""
-    loop_batch(_batches, _new_batch).add((topic, key, head, field, item))
+    per_loop(_batches, _new_batch).add((topic, key, head, field, item))
 
 
 def _new_batch(loop: asyncio.AbstractEventLoop) -> LoopBatch:

@@ -115,7 +115,7 @@ class SqlStepStore:
 _step_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = weakref.WeakKeyDictionary()
 
 
-def _step_writer() -> GroupCommit:
+def _step_writer(_loop: asyncio.AbstractEventLoop) -> GroupCommit:
     return GroupCommit(_write_steps)
 
 

@@ -257,7 +257,7 @@ _STATUS = {"succeeded": S.SUCCEEDED, "failed": S.FAILED, "waiting": S.WAITING}
 _outcome_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = weakref.WeakKeyDictionary()
 
 
-def _outcome_writer() -> GroupCommit:
+def _outcome_writer(_loop: asyncio.AbstractEventLoop) -> GroupCommit:
     return GroupCommit(lambda outcomes: _write_outcomes(outcomes), returns=True)
 
 

@@ -27,14 +27,14 @@ _queuers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = we
 
 async def save_finished(run: FinishedRun) -> None:
     """Persist ``run``; returns once its transaction has committed."""
-    await per_loop(_finishers, lambda: GroupCommit(lambda runs: write_runs(runs))).save(run)
+    await per_loop(_finishers, lambda _loop: GroupCommit(lambda runs: write_runs(runs))).save(run)
 
 
 async def save_recorded(draft: RunDraft) -> None:
     """Commit the running row of a run about to act outside LinkFlow; returns once it is committed."""
-    await per_loop(_recorders, lambda: GroupCommit(lambda drafts: write_recorded(drafts))).save(draft)
+    await per_loop(_recorders, lambda _loop: GroupCommit(lambda drafts: write_recorded(drafts))).save(draft)
 
 
 async def save_queued(draft: RunDraft) -> None:
     """Commit a queued execution (a webhook that answers at once); returns once it is committed."""
-    await per_loop(_queuers, lambda: PipelinedGroupCommit(lambda drafts: write_queued(drafts))).save(draft)
+    await per_loop(_queuers, lambda _loop: PipelinedGroupCommit(lambda drafts: write_queued(drafts))).save(draft)
