@@ -45,23 +45,41 @@ def record_usage_batch(session: Session, events: Sequence[ExecutionUsage]) -> in
     if not events:
         return 0
     dialect = session.get_bind().dialect.name
-    ids = list(dict.fromkeys(event.event_id for event in events))
+    first, ids = [], set()  # each event_id once: a batch may hold one event twice (redelivered)
+    for event in events:
+        if event.event_id not in ids:
+            ids.add(event.event_id)
+            first.append(event)
+    # Read and sum before the first write: on SQLite the writers of a process take turns from their first
+    # write to their commit (backend/db/session.py), and a webhook's save waits for this one's turn to end.
+    minutes = _minutes(session, first)
+    sums = _sums(first, minutes)
     now = utcnow()
-    new = set(session.scalars(_inserter(dialect)(AnalyticsSeen).values([{"event_id": i, "seen_at": now} for i in ids])
+    new = set(session.scalars(_inserter(dialect)(AnalyticsSeen).values(
+        [{"event_id": event.event_id, "seen_at": now} for event in first])
                               .on_conflict_do_nothing(index_elements=["event_id"])
                               .returning(AnalyticsSeen.event_id)))  # rowcount is -1 here on psycopg
-    fresh = []
-    for event in events:
-        if event.event_id in new:
-            new.discard(event.event_id)  # a batch may hold one event twice (redelivered): count it once
-            fresh.append(event)
+    fresh = [event for event in first if event.event_id in new]  # the others were counted before (redelivered)
     if not fresh:
         return 0
-    minutes = _minutes(session, fresh)
+    if len(fresh) < len(first):
+        sums = _sums(fresh, minutes)
+    for table, rows in zip((ExecutionRollup.__table__, TeamRollup.__table__, FailureRollup.__table__), sums,
+                           strict=True):
+        if rows:
+            keys = ROLLUP_KEYS[table.name]
+            # in key order: two consumers adding to the same rows take their locks in the same order
+            session.execute(_adder(dialect, table), [dict(zip(keys, key, strict=True)) | counts
+                                                     for key, counts in sorted(rows.items(), key=_order)])
+    return len(fresh)
+
+
+def _sums(events: Sequence[ExecutionUsage], minutes: dict[tuple[str, str], float]) -> tuple[dict, dict, dict]:
+    """The facts of ``events`` summed per row of the workflow, team and failure rollups."""
     workflows: dict[tuple, dict] = {}
     teams: dict[tuple, dict] = {}
     failures: dict[tuple, dict] = {}
-    for event in fresh:
+    for event in events:
         per_run = minutes.get((event.team_id, event.workflow_id), 0.0)
         for fact in event.executions:
             moment = _moment(fact.finished_at or event.occurred_at)
@@ -81,14 +99,7 @@ def record_usage_batch(session: Session, events: Sequence[ExecutionUsage]) -> in
             if fact.status == "failed":
                 key = (event.team_id, period_start(moment, "day"), workflow_id, fact.failed_node or "")
                 failures.setdefault(key, {"failures": 0})["failures"] += 1
-    for table, rows in ((ExecutionRollup.__table__, workflows), (TeamRollup.__table__, teams),
-                        (FailureRollup.__table__, failures)):
-        if rows:
-            keys = ROLLUP_KEYS[table.name]
-            # in key order: two consumers adding to the same rows take their locks in the same order
-            session.execute(_adder(dialect, table), [dict(zip(keys, key, strict=True)) | counts
-                                                     for key, counts in sorted(rows.items(), key=_order)])
-    return len(fresh)
+    return workflows, teams, failures
 
 
 ROLLUP_KEYS = {

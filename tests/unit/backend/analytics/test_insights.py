@@ -253,6 +253,12 @@ def test_a_batch_counts_the_same_rollups_as_its_events_one_at_a_time_and_a_repea
         assert record_usage_batch(session, [*several, several[0]]) == len(several)
     with session_scope() as session:
         assert record_usage_batch(session, several[:4]) == 0
+    partly = api_user("partly@example.com").team_id  # a batch of which some events were counted before
+    again = events(partly)
+    with session_scope() as session:
+        assert record_usage_batch(session, again[:5]) == 5
+    with session_scope() as session:
+        assert record_usage_batch(session, again) == len(again) - 5
 
     def rows(model, team_id: str) -> list[tuple]:
         with session_scope() as session:
@@ -262,3 +268,4 @@ def test_a_batch_counts_the_same_rollups_as_its_events_one_at_a_time_and_a_repea
 
     for model in (ExecutionRollup, TeamRollup, FailureRollup):
         assert rows(model, batched) == rows(model, alone) and rows(model, alone), model.__name__
+        assert rows(model, partly) == rows(model, alone), model.__name__
