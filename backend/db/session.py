@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import re
 import select
 import sqlite3
 import threading
@@ -16,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import models as _all_tables  # noqa: F401 - every FK target must be mapped
@@ -106,65 +105,7 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
     checkpointer = "///" in url and path not in ("", ":memory:") and "mode=memory" not in path
     if checkpointer:
         _start_checkpointer(engine, path)
-    _take_turns_writing(engine)
     return engine
-
-
-WRITE_TURN_WAIT_S = 30.0  # as long as a connection waits on SQLite's own lock (connect_args timeout) before refusing
-_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
-
-
-def _take_turns_writing(engine: Engine) -> None:
-    """The writers of this process take turns through a lock, from their first write to their commit.
-
-    SQLite has one writer at a time; a connection that finds the database locked sleeps 1, 2, 5, 10, ...
-    milliseconds between tries whatever the holder does meanwhile. In ``linkflow up`` the request loop's group
-    commit of webhook runs met the outbox relay and the in-process consumers writing on their threads, and
-    slept there with every request of the process waiting behind it (strace: 1-10 ms sleeps; the sequential
-    p99 of a webhook 20-30 ms). With the lock a writer waits exactly until the one before commits, and a
-    thread waiting for it lets the others run. The driver begins a transaction at the first INSERT, UPDATE,
-    DELETE or REPLACE; reads take no turn (WAL: they never wait for the writer).
-    """
-    turns = threading.Lock()
-    holders: set[int] = set()  # the DBAPI connections (id) holding the turn
-    guard = threading.Lock()
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _take(conn, cursor, statement, parameters, _context, _executemany) -> None:
-        key = id(cursor.connection)
-        if key in holders or not _WRITE.match(statement):
-            return
-        if not turns.acquire(timeout=WRITE_TURN_WAIT_S):
-            raise OperationalError(statement, parameters, sqlite3.OperationalError(
-                f"database is locked: another writer of this process held it for {WRITE_TURN_WAIT_S:.0f} s"))
-        with guard:
-            holders.add(key)
-
-    def _give_back(dbapi_connection) -> None:
-        key = id(getattr(dbapi_connection, "dbapi_connection", None) or dbapi_connection)
-        with guard:
-            if key not in holders:
-                return
-            holders.discard(key)
-        turns.release()
-
-    dialect, commit, rollback = engine.dialect, engine.dialect.do_commit, engine.dialect.do_rollback
-
-    def do_commit(dbapi_connection) -> None:  # the turn ends once the commit is done, not before
-        try:
-            commit(dbapi_connection)
-        finally:
-            _give_back(dbapi_connection)
-
-    def do_rollback(dbapi_connection) -> None:  # also the pool's reset of a connection handed back
-        try:
-            rollback(dbapi_connection)
-        finally:
-            _give_back(dbapi_connection)
-
-    dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
-    event.listen(engine, "close", lambda dbapi_connection, _record: _give_back(dbapi_connection))
-    event.listen(engine, "invalidate", lambda dbapi_connection, _record, _exc: _give_back(dbapi_connection))
 
 
 BACKSTOP_PAGES = 20_000  # ~80 MB of WAL before a committing connection checkpoints by itself
