@@ -45,8 +45,18 @@ def sign_out(page: Page, base_url: str) -> None:
 def password_step(page: Page, account: Account) -> None:
     page.get_by_label("Email").fill(account.email)
     page.get_by_label("Password").fill(account.password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Two-factor sign-in")).to_be_visible()
+    second_step = page.get_by_role("heading", name="Two-factor sign-in")
+    for _ in range(2):
+        # Right after signing out, a click can land before the login page's event connection is up and be lost
+        # (seen once in a fresh-clone CI run on a loaded machine: the form stayed as it was); click again then.
+        page.get_by_role("button", name="Sign in").click()
+        try:
+            expect(second_step).to_be_visible(timeout=7_000)
+            return
+        except AssertionError:
+            if second_step.is_visible() or not page.get_by_role("button", name="Sign in").is_visible():
+                break
+    expect(second_step).to_be_visible()
 
 
 def enrol_in_the_browser(page: Page) -> tuple[Authenticator, list[str]]:
