@@ -50,8 +50,8 @@ def record_usage_batch(session: Session, events: Sequence[ExecutionUsage]) -> in
         if event.event_id not in ids:
             ids.add(event.event_id)
             first.append(event)
-    # Read and sum before the first write: on SQLite the writers of a process take turns from their first
-    # write to their commit (backend/db/session.py), and a webhook's save waits for this one's turn to end.
+    # Read and sum before the first write: SQLite has one writer at a time, and from its first write to its
+    # commit this transaction holds the lock a webhook's save (on the request loop) waits for.
     minutes = _minutes(session, first)
     sums = _sums(first, minutes)
     now = utcnow()

@@ -686,9 +686,9 @@ def _resolve(value: Any, ctx: ExpressionContext, depth: int) -> Any:
             return render(value, ctx)
         except ExpressionError as exc:
             raise _Unresolved(str(exc), exc) from None
+    if isinstance(value, (dict, list, tuple)) and depth >= MAX_PARAMETER_DEPTH:
+        raise _Unresolved(f"parameters are nested too deeply (more than {MAX_PARAMETER_DEPTH} levels)", None)
     if isinstance(value, dict):
-        if depth >= MAX_PARAMETER_DEPTH:
-            raise _Unresolved(f"parameters are nested too deeply (more than {MAX_PARAMETER_DEPTH} levels)", None)
         resolved = {}
         for key, item in value.items():
             try:
@@ -698,8 +698,6 @@ def _resolve(value: Any, ctx: ExpressionContext, depth: int) -> Any:
                 raise
         return resolved
     if isinstance(value, (list, tuple)):
-        if depth >= MAX_PARAMETER_DEPTH:
-            raise _Unresolved(f"parameters are nested too deeply (more than {MAX_PARAMETER_DEPTH} levels)", None)
         items = []
         for index, item in enumerate(value):
             try:
