@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, IdMixin, utcnow
@@ -37,6 +37,13 @@ class Execution(IdMixin, Base):
         Index(None, "team_id", "created_at"),
         Index(None, "workflow_id", "created_at"),
         Index(None, "status", "lease_expires_at"),
+        # Partial: few executions wait or have a parent, and only those are looked up by these columns, so a
+        # saved run writes two index entries fewer (issue #18). A comparison on the column implies the
+        # condition, so SQLite and PostgreSQL both use them for `resume_at <= :now` and `parent = :id`.
+        Index(None, "resume_at", sqlite_where=text("resume_at IS NOT NULL"),
+              postgresql_where=text("resume_at IS NOT NULL")),
+        Index(None, "parent_execution_id", sqlite_where=text("parent_execution_id IS NOT NULL"),
+              postgresql_where=text("parent_execution_id IS NOT NULL")),
     )
 
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
@@ -49,11 +56,11 @@ class Execution(IdMixin, Base):
     input: Mapped[list | None]
     output: Mapped[list | None]
     error: Mapped[dict | None]
-    parent_execution_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    parent_execution_id: Mapped[str | None] = mapped_column(String(32))
     retry_of_id: Mapped[str | None] = mapped_column(String(32))
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None]
-    resume_at: Mapped[datetime | None] = mapped_column(index=True)
+    resume_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)  # every claim by a worker, a resume after a wait too
     # Attempts in a row that ended without an outcome (the worker died, or crashed on an unexpected
     # error); reset when an attempt records one. Past the limit the execution fails (see worker_runtime).
@@ -68,9 +75,11 @@ class ExecutionStep(IdMixin, Base):
     """One node run, committed before any successor starts (the resume point)."""
 
     __tablename__ = "execution_steps"
+    # The unique constraint's index, led by execution_id, serves the lookups of a run's steps (and the cascade):
+    # no second index on execution_id to write with every step.
     __table_args__ = (UniqueConstraint("execution_id", "node_id", "run_index"),)
 
-    execution_id: Mapped[str] = mapped_column(ForeignKey("executions.id", ondelete="CASCADE"), index=True)
+    execution_id: Mapped[str] = mapped_column(ForeignKey("executions.id", ondelete="CASCADE"))
     node_id: Mapped[str] = mapped_column(String(100))
     node_name: Mapped[str] = mapped_column(String(200))
     run_index: Mapped[int] = mapped_column(default=0)

@@ -97,3 +97,33 @@ def test_upgrading_an_install_keeps_every_row_that_hangs_off_a_rebuilt_table(tmp
 
 def test_the_billing_migration_evolves_plans_and_usage_with_rows_on_sqlite(tmp_path):
     check_billing_migration(f"sqlite:///{tmp_path / 'b.db'}")
+
+
+def test_a_saved_run_writes_fewer_index_entries_yet_every_lookup_stays_on_an_index(tmp_path):
+    """0017: no second index on execution_steps.execution_id, and the resume_at / parent indexes hold only the
+    rows that have one; the lookups by those columns still search an index instead of scanning the table."""
+    url = f"sqlite:///{tmp_path / 'i.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    lookups = {
+        "SELECT id FROM execution_steps WHERE execution_id = 'e'": "sqlite_autoindex_execution_steps_2",
+        "SELECT id FROM executions WHERE parent_execution_id = 'p'": "ix_executions_parent_execution_id",
+        "SELECT id FROM executions INDEXED BY ix_executions_resume_at WHERE resume_at <= '2026-12-06'":
+            "ix_executions_resume_at",  # the wake-ups' comparison implies the index's condition
+    }
+    with engine.connect() as conn:
+        indexes = dict(conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index'").all())
+        plans = {query: " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}"))
+                 for query in lookups}
+    engine.dispose()
+    assert "ix_execution_steps_execution_id" not in indexes
+    assert indexes["ix_executions_resume_at"].endswith("WHERE resume_at IS NOT NULL")
+    assert indexes["ix_executions_parent_execution_id"].endswith("WHERE parent_execution_id IS NOT NULL")
+    for query, index in lookups.items():
+        assert "SEARCH" in plans[query] and index in plans[query], (query, plans[query])
+    migrate.downgrade(url, "0016_vendor_webhooks")  # and back: the full indexes again
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        indexes = dict(conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index'").all())
+    engine.dispose()
+    assert "ix_execution_steps_execution_id" in indexes and "WHERE" not in indexes["ix_executions_resume_at"]
