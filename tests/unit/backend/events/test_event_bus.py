@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from backend.events.bus import Event, InMemoryBus, KafkaBus, PublishError, create_bus
+from backend.events.bus import BusStopped, Event, InMemoryBus, KafkaBus, PublishError, create_bus
 from backend.settings import EventsSettings
 
 
@@ -54,6 +54,29 @@ async def test_a_raising_handler_stops_its_consumer_and_fails_the_publish():
     await asyncio.sleep(0)
     with pytest.raises(PublishError, match="handler bug"):
         await bus.publish([Event("audit.log", "t", {})])
+    with pytest.raises(RuntimeError, match="handler bug"):
+        await consumer
+
+
+async def test_a_handler_failing_midway_fails_that_event_and_the_rest_of_the_batch_not_the_ones_before():
+    bus = InMemoryBus()
+    handled: list[int] = []
+
+    async def breaks_on_the_third(event: Event) -> None:
+        if event.payload["n"] == 3:
+            raise RuntimeError("handler bug")
+        handled.append(event.payload["n"])
+
+    consumer = asyncio.create_task(bus.run_consumer("audit", ("audit.log",), breaks_on_the_third, asyncio.Event()))
+    await asyncio.sleep(0)
+    events = [Event("audit.log" if n != 2 else "workflow.events", "t", {"n": n}) for n in range(6)]
+    with pytest.raises(PublishError) as failure:
+        await bus.publish(events)
+    # positions in the published batch: 2 is another topic (no group here), 3 raised, 4 and 5 never ran
+    assert sorted(failure.value.failed) == [3, 4, 5]
+    assert isinstance(failure.value.failed[3], RuntimeError)
+    assert all(isinstance(failure.value.failed[n], BusStopped) for n in (4, 5))
+    assert handled == [0, 1]
     with pytest.raises(RuntimeError, match="handler bug"):
         await consumer
 
