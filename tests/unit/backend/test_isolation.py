@@ -37,6 +37,15 @@ def _compute(seconds: float) -> str:
     return threading.current_thread().name
 
 
+def _compute_cpu(seconds: float) -> str:
+    """Like ``_compute``, for ``seconds`` of this thread's CPU time: on a loaded machine a wall-clock second of
+    work may be well under a second of CPU, and the placement measures CPU."""
+    deadline = time.thread_time() + seconds
+    while time.thread_time() < deadline:
+        sum(range(1000))
+    return threading.current_thread().name
+
+
 async def test_work_runs_on_a_lane_thread_and_the_callers_loop_keeps_running():
     lanes = Lanes(threads=2, concurrency=4, wait_s=1)
     thread_name, lag = await _loop_lag_while(lanes.call(_compute, 0.5))
@@ -169,7 +178,7 @@ async def test_placement_measures_the_cpu_a_run_takes_on_its_thread():
     placement = isolation.Placement(0.05)
 
     async def work(seconds: float) -> str:
-        return _compute(seconds)
+        return _compute_cpu(seconds)
 
     for _ in range(isolation.PROVEN_RUNS):
         assert await placement.measured("wf", work(0.001), on_loop=False) == threading.current_thread().name
