@@ -64,17 +64,25 @@ def consumer_lag(group: str, topic: str, partition: int, lag: int) -> None:
 class PoolCollector(Collector):
     """This process's database connections: in use, idle, and the pool's size (QueuePool only)."""
 
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """The metric's name, for the registry: registering asks for it, and must not open the database."""
+        yield self._family()
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from backend.db.session import get_engine
 
         pool = get_engine().pool
-        family = GaugeMetricFamily("linkflow_db_pool_connections", "Database connections of this process",
-                                   labels=["state"])
+        family = self._family()
         if hasattr(pool, "checkedout"):
             family.add_metric(["in_use"], pool.checkedout())
             family.add_metric(["idle"], pool.checkedin())
             family.add_metric(["size"], pool.size())
         yield family
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily("linkflow_db_pool_connections", "Database connections of this process",
+                                 labels=["state"])
 
 
 class DatabaseCollector(Collector):

@@ -6,7 +6,7 @@ groups read flat variables: ``LINKFLOW_DATABASE_URL`` sets ``database.url``.
 
 from __future__ import annotations
 
-import functools
+import threading
 from pathlib import Path
 from typing import Literal
 
@@ -292,6 +292,33 @@ class CodeRunnerSettings(BaseSettings):
         return self
 
 
-@functools.cache
-def get_settings() -> Settings:
-    return Settings()
+class _ReadOnce:
+    """``get_settings()``: the process's settings, read from the environment on first use and kept.
+    ``get_settings.cache_clear()`` makes the next call read the environment again.
+
+    Reading holds a lock, and so does clearing. A thread that began reading before the environment changed
+    (a test's setup, a command that points the process elsewhere) therefore stores what it read before the
+    clear, and the clear removes it. With ``functools.cache`` such a thread stored its stale settings after
+    the clear, over the fresh ones: a test's queries once went to ./data that way, from a background thread
+    that read the settings between two tests.
+    """
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Settings:
+        settings = self._settings
+        if settings is None:
+            with self._lock:
+                if self._settings is None:
+                    self._settings = Settings()
+                settings = self._settings
+        return settings
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._settings = None
+
+
+get_settings = _ReadOnce()

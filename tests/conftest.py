@@ -92,10 +92,8 @@ def reset_caches() -> None:
     get_storage.cache_clear()
     billing_gate.execution_gate.cache_clear()
     stripe_api.client.cache_clear()
-    if db_session.get_engine.cache_info().currsize:
-        db_session.get_engine().dispose()
-    db_session.get_engine.cache_clear()
-    db_session._session_factory.cache_clear()
+    db_session.dispose_engines()
+    db_session._factory.cache_clear()
 
 
 @pytest.fixture(autouse=True)
@@ -105,7 +103,20 @@ def isolated_settings(tmp_path, monkeypatch):
     monkeypatch.delenv("LINKFLOW_REDIS_URL", raising=False)
     reset_caches()
     yield
+    _quiet_background_work()
     reset_caches()
+
+
+def _quiet_background_work() -> None:
+    """What a test started and did not wait for ends in that test: its due waits are not sent, and executions
+    still running get a moment to end. Left alone, they ran on in the next test and, once, between two tests:
+    with the environment of neither, a thread cached a session factory for ./data that the next test's
+    queries then used ("no such table: users")."""
+    from backend.executions import timers, worker_runtime
+
+    if timers.wake_ups.cache_info().currsize:
+        timers.wake_ups().drop_all()
+    worker_runtime.drain(2.0)
 
 
 @pytest.fixture

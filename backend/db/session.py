@@ -135,10 +135,36 @@ def _start_checkpointer(engine: Engine, path: str) -> None:
     threading.Thread(target=run, name=f"linkflow-sqlite-checkpoint:{path}", daemon=True).start()
 
 
-@functools.cache
 def get_engine() -> Engine:
+    """The process's engine for the database the settings name now.
+
+    Engines are kept per URL and options, not once per process: code that read the settings before they
+    changed (a thread that was mid-call when a test or a CLI command pointed the process at another
+    database) can then only make an engine for the URL it read, never hand that engine to callers that
+    read the new settings.
+    """
     settings = get_settings()
-    return make_engine(settings.database_url, settings.database.echo, settings.database.pool_size)
+    key = (settings.database_url, settings.database.echo, settings.database.pool_size)
+    engine = _engines.get(key)
+    if engine is None:
+        with _engines_lock:
+            engine = _engines.get(key)
+            if engine is None:
+                engine = _engines[key] = make_engine(*key)
+    return engine
+
+
+_engines: dict[tuple[str, bool, int], Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def dispose_engines() -> None:
+    """Close every engine this process made and forget them (the next ``get_engine`` makes a new one)."""
+    with _engines_lock:
+        engines = list(_engines.values())
+        _engines.clear()
+    for engine in engines:
+        engine.dispose()
 
 
 _SQLITE_WRITER = threading.Lock()
@@ -175,9 +201,13 @@ def write_transaction() -> Iterator[Connection]:
             raise
 
 
-@functools.cache
 def _session_factory() -> sessionmaker[Session]:
-    return sessionmaker(get_engine(), expire_on_commit=False)
+    return _factory(get_engine())
+
+
+@functools.cache
+def _factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
 
 
 @contextmanager

@@ -58,6 +58,15 @@ class WakeUps:
         with self._changed:
             return self._due.pop(execution_id, None) is not None  # its heap entry is now stale
 
+    def drop_all(self) -> int:
+        """Forget every wake-up (the process stops, or a test ends); returns how many there were. A due wait
+        whose wake-up is dropped is still found by the reaper's poll."""
+        with self._changed:
+            dropped = len(self._due)
+            self._due.clear()
+            self._heap.clear()
+            return dropped
+
     def fire_now(self, execution_id: str) -> bool:
         """Send ``execution_id`` to the queue at once instead of at its time (resumed while it waits); False if
         this process had no wake-up for it."""

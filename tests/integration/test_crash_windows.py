@@ -202,11 +202,13 @@ def test_messages_a_killed_worker_had_taken_are_run_by_another_within_a_lease_an
 
     partner = Endpoint()
     released = threading.Event()  # the first call (the doomed worker's) is not answered until after the kill:
-    partner.on_call = lambda path: released.wait(60) if len(partner.calls) == 1 else None  # it is mid-call then
+    partner.on_call = lambda path: released.wait(180) if len(partner.calls) == 1 else None  # it is mid-call then
     calls = {"name": "call", "nodes": [
         {"id": "t", "name": "Start", "type": "manual_trigger", "version": 1, "position": [0, 0]},
         {"id": "h", "name": "Call", "type": "http_request", "version": 1, "position": [1, 0],
-         "parameters": {"url": f"{partner.url}/effect"}}], "connections": [{"from": "t", "to": "h"}]}
+         # the node must still be waiting for that answer at the kill, however long the second worker takes to
+         # start on a loaded machine (once 34 s: the default 30 s timeout had failed the run before the kill)
+         "parameters": {"url": f"{partner.url}/effect", "timeout_s": 180}}], "connections": [{"from": "t", "to": "h"}]}
     env = {**os.environ, "LINKFLOW_QUEUE_WORKER_THREADS": "1", "LINKFLOW_QUEUE_CONCURRENCY": "1"}
     doomed = start(["worker"], tmp_path / "doomed.log", env=env)
     survivor = None

@@ -53,3 +53,15 @@ def test_a_wait_beyond_the_horizon_is_left_to_the_look_ahead():
     wake_ups, sent, _ = recorder()
     wake_ups.schedule("far", at(HORIZON_S + 30))
     assert wake_ups.pending() == 0 and sent == []
+
+
+def test_dropping_all_sends_none_of_them_and_later_ones_still_go():
+    wake_ups, sent, arrived = recorder()
+    wake_ups.schedule("a", at(0.2))
+    wake_ups.schedule("b", at(0.3))
+    assert wake_ups.drop_all() == 2 and wake_ups.pending() == 0
+    time.sleep(0.5)
+    assert sent == []
+    wake_ups.schedule("c", at(0.1))
+    assert arrived.wait(5)
+    assert [execution_id for execution_id, _ in sent] == ["c"]

@@ -148,6 +148,7 @@ def test_converted_workflow_runs_with_linkflow_run_and_gives_n8ns_output(name, t
     assert summary["output"] == str(out)
     items, expected = CASES[name]
     ran = _linkflow("run", str(out), "--input", json.dumps(items))
+    assert ran.stdout.strip(), f"linkflow run printed nothing (exit {ran.returncode}): {ran.stderr}"
     result = json.loads(ran.stdout)
     expected = dict(expected)
     failure = expected.pop("failed", None)  # n8n stops the execution with this message too
