@@ -190,9 +190,8 @@ async def _handle_each(delivery: _Delivery, handler: Handler) -> None:
         try:
             await handler(event)
         except BaseException as exc:  # this one failed, and the consumer stops before the rest
-            stopped = BusStopped("the consumer stopped before handling the event")
             _finish(delivery, {delivery.positions[handled]: exc,
-                               **dict.fromkeys(delivery.positions[handled + 1:], stopped)})
+                               **dict.fromkeys(delivery.positions[handled + 1:], _unhandled())})
             raise
     _finish(delivery, {})
 
@@ -218,8 +217,11 @@ def _finish(delivery: _Delivery, failed: dict[int, BaseException]) -> None:
 def _fail_pending(queue: asyncio.Queue) -> None:
     while not queue.empty():
         delivery = queue.get_nowait()
-        _finish(delivery, dict.fromkeys(delivery.positions,
-                                        BusStopped("the consumer stopped before handling the event")))
+        _finish(delivery, dict.fromkeys(delivery.positions, _unhandled()))
+
+
+def _unhandled() -> BusStopped:
+    return BusStopped("the consumer stopped before handling the event")
 
 
 # ---------------------------------------------------------------------- kafka --

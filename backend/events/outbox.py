@@ -21,15 +21,20 @@ _INSERT = insert(OutboxEvent)
 
 
 def emit(session: Session | Connection, topic: str, key: str, payload: dict) -> None:
+    # A Core insert: works on a Session or a bare Connection, in the caller's transaction. The statement
+    # is built once; per call only the parameters change (no statement construction or cache key).
+    session.execute(_INSERT, checked_row(topic, key, payload))
+
+
+def checked_row(topic: str, key: str, payload: dict) -> dict:
+    """The values of one outbox row, checked as ``emit`` checks them, for a caller that inserts several at once."""
     if topic not in TOPICS:
         raise ValueError(f"unknown event topic {topic!r}; topics are listed in backend/events/topics.py")
     schemas.validate(topic, key, payload)  # InvalidEvent (a ValueError): a bug in the producer, never stored
-    # A Core insert: works on a Session or a bare Connection, in the caller's transaction. The statement
-    # is built once; per call only the parameters change (no statement construction or cache key).
     parent = traceparent()  # None unless tracing is on: the consumers' spans join the trace of the change
     if parent is not None:
         payload = {**payload, TRACEPARENT: parent}
-    session.execute(_INSERT, {"topic": topic, "key": key, "payload": payload})
+    return {"topic": topic, "key": key, "payload": payload}
 
 
 def outbox_row(topic: str, key: str, payload: dict) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import BindParameter, Connection, bindparam, case, func, insert, or_, update
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from backend.db.base import JsonNullBind, JsonType, utcnow
 from backend.engine.runner import RunResult
 from backend.events.models import OutboxEvent
-from backend.events.outbox import emit
+from backend.events.outbox import checked_row, emit
 from backend.executions.facts import event_error, fact_rows, run_facts
 from backend.executions.models import Execution
 from backend.executions.models import ExecutionStatus as S
@@ -48,16 +48,24 @@ def _param(name: str, column) -> BindParameter:
 
 # claim and finish run for every execution: their statements are built once, and each call only binds
 # parameters (building an UPDATE and its cache key per call cost more than executing it on SQLite).
+_CLAIMABLE = (
+    or_(*(Execution.status == source for source in sources_of(S.RUNNING) if source != S.RUNNING)),
+    or_(Execution.status != S.WAITING, Execution.resume_at <= _param("p_now", Execution.resume_at)),
+)
+_CLAIM_VALUES = {
+    "status": S.RUNNING, "lease_owner": _param("p_owner", Execution.lease_owner),
+    "lease_expires_at": _param("p_expires", Execution.lease_expires_at), "attempts": Execution.attempts + 1,
+    "started_at": func.coalesce(Execution.started_at, _param("p_now", Execution.started_at)),
+}
+_CLAIMED = (Execution.definition, Execution.input, Execution.mode, Execution.workflow_id, Execution.team_id,
+            Execution.resume_at, Execution.lost_attempts, Execution.last_attempt_error)
 _CLAIM = (
-    update(Execution)
-    .where(Execution.id == _param("p_id", Execution.id),
-           or_(*(Execution.status == source for source in sources_of(S.RUNNING) if source != S.RUNNING)),
-           or_(Execution.status != S.WAITING, Execution.resume_at <= _param("p_now", Execution.resume_at)))
-    .values(status=S.RUNNING, lease_owner=_param("p_owner", Execution.lease_owner),
-            lease_expires_at=_param("p_expires", Execution.lease_expires_at), attempts=Execution.attempts + 1,
-            started_at=func.coalesce(Execution.started_at, _param("p_now", Execution.started_at)))
-    .returning(Execution.definition, Execution.input, Execution.mode, Execution.workflow_id, Execution.team_id,
-               Execution.resume_at, Execution.lost_attempts, Execution.last_attempt_error)
+    update(Execution).where(Execution.id == _param("p_id", Execution.id), *_CLAIMABLE)
+    .values(**_CLAIM_VALUES).returning(*_CLAIMED)
+)
+_CLAIM_MANY = (
+    update(Execution).where(Execution.id.in_(bindparam("p_ids", expanding=True)), *_CLAIMABLE)
+    .values(**_CLAIM_VALUES).returning(Execution.id, *_CLAIMED)
 )
 _STATUS = _param("p_status", Execution.status)
 _FINISH = (
@@ -97,20 +105,46 @@ def claim(db: Session | Connection, execution_id: str, worker_id: str) -> Claime
     now = utcnow()
     row = db.execute(_CLAIM, {"p_id": execution_id, "p_now": now, "p_owner": worker_id,
                               "p_expires": now + lease()}).first()
-    if row is None:
-        return None
+    return None if row is None else _claimed(row)
+
+
+def claim_many(db: Session | Connection, execution_ids: list[str], worker_id: str) -> dict[str, Claimed]:
+    """``claim`` for several executions in one statement: those this worker now holds, by id."""
+    now = utcnow()
+    rows = db.execute(_CLAIM_MANY, {"p_ids": execution_ids, "p_now": now, "p_owner": worker_id,
+                                    "p_expires": now + lease()})
+    return {row.id: _claimed(row) for row in rows}
+
+
+def _claimed(row) -> Claimed:
     return Claimed(definition=row.definition or {}, input=row.input or [], mode=row.mode,
                    workflow_id=row.workflow_id, team_id=row.team_id, resumed=row.resume_at is not None,
                    lost_attempts=row.lost_attempts, last_attempt_error=row.last_attempt_error)
 
 
+@dataclass
+class Outbox:
+    """The outbox rows of several outcomes recorded in one transaction, inserted together by ``write`` before it
+    commits: one statement instead of two per outcome, and the node results and usage of runs of one workflow
+    packed into one event of each kind."""
+
+    rows: list[dict] = field(default_factory=list)
+    facts: list = field(default_factory=list)
+
+    def write(self, db: Session | Connection) -> None:
+        if rows := self.rows + fact_rows(self.facts):
+            db.execute(insert(OutboxEvent), rows)
+        self.rows, self.facts = [], []
+
+
 def finish(db: Session | Connection, execution_id: str, worker_id: str, *, status: S,
            output: list | None = None, error: dict | None = None, resume_at=None,
-           result: RunResult | None = None) -> bool:
+           result: RunResult | None = None, outbox: Outbox | None = None) -> bool:
     """Record the outcome if we still hold the lease (a cancel or a lost lease wins).
 
     One conditional UPDATE ... RETURNING plus the outbox rows (with ``result``: the run's node results
-    and usage fact too): this runs once per execution.
+    and usage fact too): this runs once per execution. With ``outbox``, the rows are added to it, and the
+    caller writes it in the same transaction.
     """
     check_transition(execution_id, S.RUNNING, status)
     row = db.execute(_FINISH, {"p_id": execution_id, "p_owner": worker_id, "p_status": status, "p_output": output,
@@ -118,14 +152,16 @@ def finish(db: Session | Connection, execution_id: str, worker_id: str, *, statu
                                "p_finished_at": utcnow() if status in FINISHED else None}).first()
     if row is None:
         return False
-    emit(db, "execution.events", execution_id, {
+    pending = Outbox() if outbox is None else outbox
+    pending.rows.append(checked_row("execution.events", execution_id, {
         "type": f"execution.{status}", "execution_id": execution_id, "workflow_id": row.workflow_id,
-        "team_id": row.team_id, "mode": row.mode, "status": status, "error": event_error(error)})
+        "team_id": row.team_id, "mode": row.mode, "status": status, "error": event_error(error)}))
     if result is not None:
-        facts = run_facts(execution_id=execution_id, team_id=row.team_id, workflow_id=row.workflow_id, mode=row.mode,
-                          status=status, result=result, started_at=row.started_at, finished_at=row.finished_at)
-        if rows := fact_rows([facts]):
-            db.execute(insert(OutboxEvent), rows)
+        pending.facts.append(run_facts(execution_id=execution_id, team_id=row.team_id, workflow_id=row.workflow_id,
+                                       mode=row.mode, status=status, result=result, started_at=row.started_at,
+                                       finished_at=row.finished_at))
+    if outbox is None:
+        pending.write(db)
     return True
 
 

@@ -150,6 +150,25 @@ def load_steps(conn: Connection, execution_id: str) -> dict[tuple[str, int], Ste
     return {r.key: r for r in records}
 
 
+def load_steps_many(conn: Connection, execution_ids: list[str]) -> dict[str, dict[tuple[str, int], StepRecord] | Exception]:
+    """``load_steps`` for several executions in one query; an execution whose steps cannot be read (their data
+    gone from storage, or not what we write) maps to that error instead, and the others are still read."""
+    loaded: dict[str, dict[tuple[str, int], StepRecord] | Exception] = {i: {} for i in execution_ids}
+    for row in conn.execute(_SELECT_STEPS_MANY, {"p_ids": execution_ids}):
+        steps = loaded[row.execution_id]
+        if isinstance(steps, Exception):
+            continue
+        try:
+            record = _to_record(row)
+        except Exception as exc:
+            if unavailable(exc):
+                raise
+            loaded[row.execution_id] = exc
+        else:
+            steps[record.key] = record
+    return loaded
+
+
 def _to_record(row) -> StepRecord:
     return StepRecord(
         node_id=row.node_id,
@@ -186,6 +205,7 @@ _STEPS = ExecutionStep.__table__
 _SELECT_STEPS = select(_STEPS).where(
     _STEPS.c.execution_id == bindparam("p_id", type_=_STEPS.c.execution_id.type)
 )
+_SELECT_STEPS_MANY = select(_STEPS).where(_STEPS.c.execution_id.in_(bindparam("p_ids", expanding=True)))
 _UPSERTS: dict[str, Insert] = {}
 _UPDATED = (
     "status",

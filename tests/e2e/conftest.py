@@ -18,6 +18,12 @@ from typing import NoReturn
 
 import httpx
 import pytest
+from playwright.sync_api import expect
+
+# An answer the page waits for comes from the server through Reflex's websocket. On a 2-core machine that is
+# also running the integration services (or another job), one took longer than Playwright's default 5 s once
+# (an n8n import's refusal, CI of b3b6ddf): what a person sees is checked all the same, with more patience.
+expect.set_options(timeout=10_000)
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend.db import migrate
 from backend.db.base import utcnow
@@ -154,3 +154,115 @@ def test_an_outcome_the_database_refuses_fails_only_its_own_execution(executions
     assert rows[ids[2]] == ("succeeded", [{"json": {"n": 2}}], None)
     status, _, message = rows[ids[1]]
     assert status == "failed" and message.startswith("the outcome could not be stored")
+
+
+# ---------------------------------------------------------------- the claims (worker_runtime)
+
+@pytest.fixture
+def claim_transactions(monkeypatch) -> list[int]:
+    seen: list[int] = []
+    write = worker_runtime._claim_all
+    monkeypatch.setattr(worker_runtime, "_claim_all", lambda claims: (seen.append(len(claims)), write(claims))[1])
+    monkeypatch.setattr(worker_runtime, "_claimers", type(worker_runtime._claimers)())
+    return seen
+
+
+def test_executions_that_arrive_together_are_claimed_in_one_transaction_and_run(executions, claim_transactions):
+    _, ids = executions
+    claimed(ids[4:], "another-worker")
+
+    async def execute_all() -> None:
+        await asyncio.gather(*(worker_runtime._execute(execution_id, "w1") for execution_id in ids))
+
+    asyncio.run(execute_all())
+    assert claim_transactions == [5]
+    rows = finished(ids)
+    assert [rows[i][0] for i in ids[:4]] == ["succeeded"] * 4
+    assert [rows[i][1] for i in ids[:4]] == [[{"json": {"n": n}}] for n in range(4)]
+    assert rows[ids[4]][0] == "running"  # the other worker's lease: not claimed, not run
+
+
+def test_a_claim_alone_is_committed_at_once_and_attempts_past_the_limit_give_up(executions, claim_transactions):
+    _, ids = executions
+    with session_scope() as session:
+        session.get(Execution, ids[0]).lost_attempts = get_settings().executions.max_attempts
+
+    asyncio.run(worker_runtime._execute(ids[0], "w1"))
+    asyncio.run(worker_runtime._execute(ids[1], "w1"))
+
+    assert claim_transactions == [1, 1]
+    rows = finished(ids[:2])
+    assert rows[ids[0]][0] == "failed" and rows[ids[0]][2].startswith("gave up after")
+    assert rows[ids[1]][0] == "succeeded"
+
+
+def test_a_burst_of_claims_reads_each_ones_steps_and_an_unreadable_one_spoils_only_its_own(executions, tmp_path):
+    team_id, ids = executions
+    for n in range(2):
+        asyncio.run(SqlStepStore(ids[n], team_id).save_step(step(n)))
+    not_ours = tmp_path / "step.json"
+    not_ours.write_text("not JSON")  # a step whose data is not what LinkFlow writes
+    with session_scope() as session:
+        row = session.scalar(select(ExecutionStep).where(ExecutionStep.execution_id == ids[1]))
+        row.output, row.output_ref = None, str(not_ours)
+
+    claim = worker_runtime._Claim
+    taken = worker_runtime._claim_all([claim(ids[0], "w1"), claim(ids[1], "w1"), claim(ids[2], "w2"),
+                                       claim(ids[0], "w1")])
+
+    assert [t.claimed is not None for t in taken] == [True, True, True, False]  # the id sent twice: claimed once
+    assert {key: s.output for key, s in taken[0].steps.items()} == {("a", 0): {"main": [{"json": {"n": 0, "done": True}}]}}
+    assert isinstance(taken[1].unreadable, ValueError) and taken[1].steps is None
+    assert taken[2].steps == {} and taken[2].unreadable is None
+    with session_scope() as session:
+        owners = {e.id: e.lease_owner for e in session.scalars(select(Execution).where(Execution.id.in_(ids[:3])))}
+    assert owners == {ids[0]: "w1", ids[1]: "w1", ids[2]: "w2"}
+
+
+def test_outcomes_recorded_together_pack_their_facts_into_one_event_per_workflow(executions, outcome_transactions):
+    from backend.events.models import OutboxEvent
+
+    _, ids = executions
+    claimed(ids[:4])
+    with session_scope() as session:
+        before = session.scalar(select(func.max(OutboxEvent.id)))
+
+    async def record_all() -> list[bool]:
+        return await asyncio.gather(*(worker_runtime.record_outcome_together(
+            execution_id, "w1", RunResult("succeeded", output=[{"json": {"n": n}}])) for n, execution_id in enumerate(ids[:4])))
+
+    assert asyncio.run(record_all()) == [True] * 4
+    with session_scope() as session:
+        rows = session.execute(select(OutboxEvent.topic, OutboxEvent.key, OutboxEvent.payload)
+                               .where(OutboxEvent.id > before).order_by(OutboxEvent.id)).all()
+    events = [(key, payload["type"]) for topic, key, payload in rows if topic == "execution.events"]
+    assert events == [(execution_id, "execution.succeeded") for execution_id in ids[:4]]
+    usage = [payload for topic, _, payload in rows if topic == "analytics.events"]
+    assert len(usage) == 1 and len(usage[0]["executions"]) == 4  # the four runs' usage: one packed event
+
+
+def test_a_burst_of_executions_costs_the_statements_of_a_few(executions):
+    """Five executions arriving together: one claim UPDATE and one steps SELECT for all, one steps write, and per
+    outcome its UPDATE, then one INSERT of every outbox row. Each was one to three statements per execution."""
+    from sqlalchemy import event
+
+    from backend.db.session import get_engine
+
+    _, ids = executions
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    event.listen(get_engine(), "before_cursor_execute", seen)
+    try:
+        async def execute_all() -> None:
+            await asyncio.gather(*(worker_runtime._execute(execution_id, "w1") for execution_id in ids))
+
+        asyncio.run(execute_all())
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", seen)
+    writes = [s for s in statements if s in {"UPDATE", "INSERT", "SELECT"}]
+    assert writes.count("UPDATE") == 1 + 5  # the claims, then one per outcome (each checks its own lease)
+    assert writes.count("SELECT") == 1  # the recorded steps of all five
+    assert writes.count("INSERT") == 2  # the five Start steps, then the outbox rows of all five outcomes
