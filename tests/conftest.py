@@ -109,9 +109,9 @@ def isolated_settings(tmp_path, monkeypatch):
 
 def _quiet_background_work() -> None:
     """What a test started and did not wait for ends in that test: its due waits are not sent, and executions
-    still running get a moment to end. Left alone, they ran on in the next test and, once, between two tests:
-    with the environment of neither, a thread cached a session factory for ./data that the next test's
-    queries then used ("no such table: users")."""
+    still running get a moment to end. Left alone, they ran on in the next test and between two tests, where a
+    background thread once read the settings with the environment of neither test and the next test's queries
+    went to ./data ("no such table: users"; get_settings now clears such a read too)."""
     from backend.executions import timers, worker_runtime
 
     if timers.wake_ups.cache_info().currsize:

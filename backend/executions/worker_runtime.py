@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from backend.db.failures import refusal, unavailable
@@ -200,9 +200,9 @@ def _taken_further(conn, worker_id: str, held: list[tuple[int, str]], taken: dic
     for execution_id, steps in load_steps_many(conn, list(load)).items():
         position = load[execution_id]
         if isinstance(steps, Exception):  # keep the claim: this attempt is lost and counted, like a crash
-            taken[position] = _Taken(taken[position].claimed, unreadable=steps)
+            taken[position] = replace(taken[position], unreadable=steps)
         else:
-            taken[position] = _Taken(taken[position].claimed, steps=steps)
+            taken[position] = replace(taken[position], steps=steps)
 
 
 def _release_lost(execution_id: str, worker_id: str, claimed: service.Claimed, exc: Exception) -> None:

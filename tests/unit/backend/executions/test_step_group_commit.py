@@ -34,14 +34,20 @@ def executions(configure) -> tuple[str, list[str]]:
         return team.id, ids
 
 
+def counted(monkeypatch, module, write: str, writers: str) -> list[int]:
+    """How many entries each call of ``module.<write>`` (one transaction) carried; the per-loop group commits in
+    ``module.<writers>`` are made afresh, so they call the counting one."""
+    seen: list[int] = []
+    original = getattr(module, write)
+    monkeypatch.setattr(module, write, lambda entries: (seen.append(len(entries)), original(entries))[1])
+    monkeypatch.setattr(module, writers, type(getattr(module, writers))())
+    return seen
+
+
 @pytest.fixture
 def transactions(monkeypatch) -> list[int]:
     """The number of step rows each write transaction carried."""
-    seen: list[int] = []
-    write = sql_store._write_steps
-    monkeypatch.setattr(sql_store, "_write_steps", lambda rows: (seen.append(len(rows)), write(rows))[1])
-    monkeypatch.setattr(sql_store, "_step_writers", type(sql_store._step_writers)())
-    return seen
+    return counted(monkeypatch, sql_store, "_write_steps", "_step_writers")
 
 
 def step(n: int) -> StepRecord:
@@ -103,11 +109,7 @@ def test_a_step_the_database_refuses_fails_only_its_own_save(executions, transac
 
 @pytest.fixture
 def outcome_transactions(monkeypatch) -> list[int]:
-    seen: list[int] = []
-    write = worker_runtime._write_outcomes
-    monkeypatch.setattr(worker_runtime, "_write_outcomes", lambda outcomes: (seen.append(len(outcomes)), write(outcomes))[1])
-    monkeypatch.setattr(worker_runtime, "_outcome_writers", type(worker_runtime._outcome_writers)())
-    return seen
+    return counted(monkeypatch, worker_runtime, "_write_outcomes", "_outcome_writers")
 
 
 def claimed(ids: list[str], worker_id: str = "w1") -> None:
@@ -160,11 +162,7 @@ def test_an_outcome_the_database_refuses_fails_only_its_own_execution(executions
 
 @pytest.fixture
 def claim_transactions(monkeypatch) -> list[int]:
-    seen: list[int] = []
-    write = worker_runtime._claim_all
-    monkeypatch.setattr(worker_runtime, "_claim_all", lambda claims: (seen.append(len(claims)), write(claims))[1])
-    monkeypatch.setattr(worker_runtime, "_claimers", type(worker_runtime._claimers)())
-    return seen
+    return counted(monkeypatch, worker_runtime, "_claim_all", "_claimers")
 
 
 def test_executions_that_arrive_together_are_claimed_in_one_transaction_and_run(executions, claim_transactions):
