@@ -213,12 +213,18 @@ def test_messages_a_killed_worker_had_taken_are_run_by_another_within_a_lease_an
     doomed = start(["worker"], tmp_path / "doomed.log", env=env)
     survivor = None
     try:
+        # Started first and on its own clock: a worker took over 30 s to start while the suite loaded the machine
+        wait_for(lambda: _worker_seen(doomed.pid), 120, "the doomed worker to be up",
+                 explain=lambda: log_tail(tmp_path / "doomed.log"))
         ids = [queued(team_id, calls) for _ in range(3)]
         queue = redis.Redis.from_url(get_settings().redis_url)
         wait_for(lambda: partner.calls and queue.llen(f"{QUEUE_NAMESPACE}:{EXECUTION_QUEUE}") == 0, 60,
-                 "the doomed worker to take every message (one running, the others prefetched)")
+                 "the doomed worker to take every message (one running, the others prefetched)",
+                 explain=lambda: "\n".join([*(_row(i) for i in ids), f"partner calls: {partner.calls}",
+                                            f"queued messages: {queue.llen(f'{QUEUE_NAMESPACE}:{EXECUTION_QUEUE}')}",
+                                            log_tail(tmp_path / "doomed.log")]))
         survivor = start(["worker"], tmp_path / "survivor.log")
-        wait_for(lambda: _worker_seen(survivor.pid), 60, "the second worker to be up")
+        wait_for(lambda: _worker_seen(survivor.pid), 120, "the second worker to be up")
         os.killpg(doomed.pid, signal.SIGKILL)
         killed_at = time.monotonic()
         doomed.wait(10)
