@@ -6,6 +6,7 @@ groups read flat variables: ``LINKFLOW_DATABASE_URL`` sets ``database.url``.
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 from typing import Literal
@@ -237,8 +238,10 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("refusing to start in production mode: " + "; ".join(problems))
 
-    @property
+    @functools.cached_property
     def database_url(self) -> str:
+        # Once per settings object: resolve() makes a system call per path component, and every
+        # get_engine() (several per webhook request) reads this.
         return self.database.url or f"sqlite:///{(self.data_dir / 'linkflow.db').resolve()}"
 
     @property
