@@ -9,6 +9,12 @@ Set node's item).
     .venv/bin/python bench/webhook_app.py                       # save_data none and all, 3 rounds each
     .venv/bin/python bench/webhook_app.py --save all --rounds 5
     .venv/bin/python bench/webhook_app.py --ab resolve          # A/B inside one process (see below)
+    .venv/bin/python bench/webhook_app.py --pipeline both       # without and with `linkflow up`'s event pipeline
+
+``--pipeline on`` also runs what `linkflow up` adds on the same loop: the outbox relay and every in-process
+consumer (executors/relay.py), so the process CPU per request (all threads: the relay's reads and the consumers'
+writes go to threads) shows what the event pipeline costs a saved run. Each block waits for the relay to catch up
+(no unpublished outbox rows) before it stops the clock, so the work of the block is counted in full.
 
 ``--ab resolve`` swaps, between alternating blocks of requests in the same process, the settings' database URL
 as it was before 9f21bd3 (the data directory resolved on every read, i.e. on every ``get_engine()``) and as it is
@@ -54,15 +60,36 @@ async def _request(app) -> None:
         raise SystemExit(f"wrong answer: {sent}")
 
 
-async def _block(app, requests: int, concurrency: int) -> float:
-    """µs of this thread's CPU per request for `requests` requests, `concurrency` at a time."""
+async def _block(app, requests: int, concurrency: int, *, drained: bool = False) -> tuple[float, float]:
+    """µs of this thread's CPU and of the process's CPU per request, for `requests` requests, `concurrency` at a
+    time; with `drained`, the clock stops once the outbox relay has published every row."""
     async def lane(count: int) -> None:
         for _ in range(count):
             await _request(app)
 
-    started = time.thread_time()
+    thread, process = time.thread_time(), time.process_time()
     await asyncio.gather(*(lane(requests // concurrency) for _ in range(concurrency)))
-    return (time.thread_time() - started) / (requests // concurrency * concurrency) * 1e6
+    if drained:
+        await _relayed()
+    done = requests // concurrency * concurrency
+    return (time.thread_time() - thread) / done * 1e6, (time.process_time() - process) / done * 1e6
+
+
+async def _relayed(timeout_s: float = 120) -> None:
+    from sqlalchemy import func, select
+
+    from backend.db.session import get_engine
+    from backend.events.models import OutboxEvent
+
+    def unpublished() -> int:
+        with get_engine().connect() as connection:
+            return connection.execute(select(func.count()).where(OutboxEvent.published_at.is_(None))).scalar_one()
+
+    deadline = time.monotonic() + timeout_s
+    while await asyncio.to_thread(unpublished):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the relay left rows unpublished for {timeout_s:g} s")
+        await asyncio.sleep(0.05)
 
 
 async def _measure(save: str, args: argparse.Namespace) -> None:
@@ -76,18 +103,30 @@ async def _measure(save: str, args: argparse.Namespace) -> None:
     started = await out.get()
     if started["type"] != "lifespan.startup.complete":
         raise SystemExit(f"the app did not start: {started}")
+    pipeline = None
+    if args.pipeline_on:
+        from executors.relay import start_event_pipeline
+
+        pipeline = await start_event_pipeline()
     for _ in range(500):  # warm: routes cached, the workflow proven short (runs on the request loop)
         await _request(app)
     freeze_startup_heap()
     if args.ab == "resolve":
         await _ab_resolve(app, save, args)
     else:
-        per_request = [await _block(app, args.requests, args.concurrency) for _ in range(args.rounds)]
-        print(f"| {save} | {args.concurrency} | {' / '.join(f'{us:.0f}' for us in per_request)} "
-              f"| {sorted(per_request)[len(per_request) // 2]:.0f} |")
+        blocks = [await _block(app, args.requests, args.concurrency, drained=pipeline is not None)
+                  for _ in range(args.rounds)]
+        loop_us, process_us = [b[0] for b in blocks], [b[1] for b in blocks]
+        print(f"| {save} | {'on' if pipeline else 'off'} | {args.concurrency} | {_row(loop_us)} | {_row(process_us)} |")
+    if pipeline is not None:
+        await pipeline.stop()
     await into.put({"type": "lifespan.shutdown"})
     await out.get()
     await lifespan
+
+
+def _row(values: list[float]) -> str:
+    return f"{' / '.join(f'{us:.0f}' for us in values)}, median {sorted(values)[len(values) // 2]:.0f}"
 
 
 async def _ab_resolve(app, save: str, args: argparse.Namespace) -> None:
@@ -101,7 +140,7 @@ async def _ab_resolve(app, save: str, args: argparse.Namespace) -> None:
         for label in labels if round_ % 2 == 0 else labels[::-1]:
             get_settings().__dict__.pop("database_url", None)
             Settings.database_url = before if label == labels[0] else now
-            results[label].append(await _block(app, args.requests, args.concurrency))
+            results[label].append((await _block(app, args.requests, args.concurrency))[0])
     Settings.database_url = now
     for label, values in results.items():
         print(f"| {save} | {label} | {' / '.join(f'{us:.0f}' for us in values)} "
@@ -127,7 +166,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ab", choices=["resolve"], help="an A/B inside one process (see the module's doc)")
+    parser.add_argument("--pipeline", choices=["off", "on", "both"], default="off",
+                        help="run `linkflow up`'s outbox relay and in-process consumers on the same loop")
     parser.add_argument("--root", type=Path, default=ROOT, help="run the code of this checkout")
+    parser.add_argument("--pipeline-on", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -137,12 +179,17 @@ def main() -> None:
 
     print(f"# in process, {args.concurrency} requests at a time, {args.requests} per block; code: {args.root}; "
           f"load average {os.getloadavg()[0]:.1f}")
-    print("| save_data | code | loop CPU µs per request, each block | median |" if args.ab else
-          "| save_data | concurrency | loop CPU µs per request, each round | median |")
-    print("|---|---|---|---|")
+    if args.ab:
+        print("| save_data | code | loop CPU µs per request, each block | median |\n|---|---|---|---|")
+    else:
+        print("| save_data | event pipeline | concurrency | request loop CPU µs per request, each round "
+              "| process CPU µs per request, each round |\n|---|---|---|---|---|")
+    pipelines = ["off", "on"] if args.pipeline == "both" else [args.pipeline]
     for save in (["none", "all"] if args.save == "both" else [args.save]):
-        subprocess.run([sys.executable, __file__, "--child", save, *sys.argv[1:]], check=True,
-                       env={**os.environ, "PYTHONPATH": str(args.root)})
+        for pipeline in pipelines:
+            subprocess.run([sys.executable, __file__, "--child", save, *sys.argv[1:],
+                            *(["--pipeline-on"] if pipeline == "on" else [])], check=True,
+                           env={**os.environ, "PYTHONPATH": str(args.root)})
 
 
 if __name__ == "__main__":
