@@ -59,10 +59,6 @@ _CLAIM_VALUES = {
 }
 _CLAIMED = (Execution.definition, Execution.input, Execution.mode, Execution.workflow_id, Execution.team_id,
             Execution.resume_at, Execution.lost_attempts, Execution.last_attempt_error)
-_CLAIM = (
-    update(Execution).where(Execution.id == _param("p_id", Execution.id), *_CLAIMABLE)
-    .values(**_CLAIM_VALUES).returning(*_CLAIMED)
-)
 _CLAIM_MANY = (
     update(Execution).where(Execution.id.in_(bindparam("p_ids", expanding=True)), *_CLAIMABLE)
     .values(**_CLAIM_VALUES).returning(Execution.id, *_CLAIMED)
@@ -102,10 +98,7 @@ def claim(db: Session | Connection, execution_id: str, worker_id: str) -> Claime
 
     One conditional UPDATE ... RETURNING: the database decides who wins a race.
     """
-    now = utcnow()
-    row = db.execute(_CLAIM, {"p_id": execution_id, "p_now": now, "p_owner": worker_id,
-                              "p_expires": now + lease()}).first()
-    return None if row is None else _claimed(row)
+    return claim_many(db, [execution_id], worker_id).get(execution_id)
 
 
 def claim_many(db: Session | Connection, execution_ids: list[str], worker_id: str) -> dict[str, Claimed]:

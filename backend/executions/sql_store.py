@@ -146,8 +146,10 @@ def _output_text(step: StepRecord) -> str:
 
 def load_steps(conn: Connection, execution_id: str) -> dict[tuple[str, int], StepRecord]:
     """The recorded steps of an execution, by (node id, run index)."""
-    records = [_to_record(row) for row in conn.execute(_SELECT_STEPS, {"p_id": execution_id})]
-    return {r.key: r for r in records}
+    steps = load_steps_many(conn, [execution_id])[execution_id]
+    if isinstance(steps, Exception):
+        raise steps
+    return steps
 
 
 def load_steps_many(conn: Connection, execution_ids: list[str]) -> dict[str, dict[tuple[str, int], StepRecord] | Exception]:
@@ -202,9 +204,6 @@ STEP_DATA_DEPTH = json_limits.MAX_ITEM_DEPTH + 3  # {port: [{"json": ...}]}
 
 
 _STEPS = ExecutionStep.__table__
-_SELECT_STEPS = select(_STEPS).where(
-    _STEPS.c.execution_id == bindparam("p_id", type_=_STEPS.c.execution_id.type)
-)
 _SELECT_STEPS_MANY = select(_STEPS).where(_STEPS.c.execution_id.in_(bindparam("p_ids", expanding=True)))
 _UPSERTS: dict[str, Insert] = {}
 _UPDATED = (
