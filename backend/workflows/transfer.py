@@ -38,7 +38,7 @@ def _credential_names(session: Session, team_id: str, definition: dict) -> dict[
         return {}
     rows = session.execute(select(Credential.id, Credential.name).where(Credential.team_id == team_id,
                                                                         Credential.id.in_(ids)))
-    return dict(rows.tuples().all())
+    return {cid: name for cid, name in rows}
 
 
 def rebind_credentials(session: Session, raw: dict, team_id: str) -> list[str]:
@@ -49,7 +49,7 @@ def rebind_credentials(session: Session, raw: dict, team_id: str) -> list[str]:
     from backend.credentials.models import Credential
 
     names = raw.get("credential_names") if isinstance(raw.get("credential_names"), dict) else {}
-    rows = session.execute(select(Credential.id, Credential.name).where(Credential.team_id == team_id)).tuples().all()
+    rows = session.execute(select(Credential.id, Credential.name).where(Credential.team_id == team_id)).all()
     ours, by_name = {cid for cid, _ in rows}, {name: cid for cid, name in rows}
     dropped = []
     for node in raw.get("nodes") or []:
