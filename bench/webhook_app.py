@@ -10,11 +10,22 @@ Set node's item).
     .venv/bin/python bench/webhook_app.py --save all --rounds 5
     .venv/bin/python bench/webhook_app.py --ab resolve          # A/B inside one process (see below)
     .venv/bin/python bench/webhook_app.py --pipeline both       # without and with `linkflow up`'s event pipeline
+    .venv/bin/python bench/webhook_app.py --scaled              # the scaled-out intake (PostgreSQL + Redis)
 
 ``--pipeline on`` also runs what `linkflow up` adds on the same loop: the outbox relay and every in-process
 consumer (executors/relay.py), so the process CPU per request (all threads: the relay's reads and the consumers'
 writes go to threads) shows what the event pipeline costs a saved run. Each block waits for the relay to catch up
 (no unpublished outbox rows) before it stops the clock, so the work of the block is counted in full.
+
+``--scaled`` measures the scaled-out intake instead (what `bench/queue.py --workers 0` measures over HTTP):
+`webhook (respond immediately) -> set -> set` (bench/queue_bench.py's workflow) on a fresh PostgreSQL database
+(LINKFLOW_TEST_POSTGRES_URL) with the Redis queue (LINKFLOW_BENCH_REDIS_URL, default db 9 of
+LINKFLOW_TEST_REDIS_URL, flushed before and after); every answer must be 202 with an execution id, and each block
+waits until Redis holds a message for every accepted webhook, so the process CPU per request counts the group
+commit's thread and the Redis sends in full. No worker runs.
+
+``--ab redis-send`` (with ``--scaled``) swaps the dispatcher's Redis sends between a dispatch script call per
+message and one MULTI/EXEC per batch (executors/actors.py), and compares process CPU per accepted webhook.
 
 ``--ab resolve`` swaps, between alternating blocks of requests in the same process, the settings' database URL
 as it was before 9f21bd3 (the data directory resolved on every read, i.e. on every ``get_engine()``) and as it is
@@ -31,6 +42,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +58,12 @@ def _scope() -> dict:
                         (b"content-length", str(len(BODY)).encode())]}
 
 
+SCALED = {"path": "/webhook/queue-bench", "body": json.dumps({"n": 21}).encode()}
+
+
 async def _request(app) -> None:
+    if SCALED.get("on"):
+        return await _accepted(app)
     sent: list[dict] = []
 
     async def receive() -> dict:
@@ -60,6 +77,43 @@ async def _request(app) -> None:
         raise SystemExit(f"wrong answer: {sent}")
 
 
+async def _accepted(app) -> None:
+    sent: list[dict] = []
+    body = SCALED["body"]
+    scope = {**_scope(), "path": SCALED["path"], "raw_path": SCALED["path"].encode(),
+             "headers": [(b"host", b"127.0.0.1:8000"), (b"content-type", b"application/json"),
+                         (b"content-length", str(len(body)).encode())]}
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    if sent[0]["status"] != 202 or len(json.loads(sent[1]["body"]).get("execution_id", "")) != 32:
+        raise SystemExit(f"wrong answer: {sent}")
+    SCALED["accepted"] = SCALED.get("accepted", 0) + 1
+
+
+def _redis_cpu() -> float:
+    """Redis's own CPU seconds so far (user + system), with --scaled; else 0."""
+    if not SCALED.get("on"):
+        return 0.0
+    info = SCALED["redis"].info("cpu")
+    return info["used_cpu_user"] + info["used_cpu_sys"]
+
+
+async def _enqueued(timeout_s: float = 60) -> None:
+    """Until Redis holds a message for every accepted webhook (the dispatcher sends them after the commit)."""
+    store, key = SCALED["redis"], SCALED["queue_key"]
+    deadline = time.monotonic() + timeout_s
+    while await asyncio.to_thread(store.hlen, key) < SCALED["accepted"]:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"Redis holds {store.hlen(key)} messages for {SCALED['accepted']} accepted webhooks")
+        await asyncio.sleep(0.01)
+
+
 async def _block(app, requests: int, concurrency: int, *, drained: bool = False) -> tuple[float, float]:
     """µs of this thread's CPU and of the process's CPU per request, for `requests` requests, `concurrency` at a
     time; with `drained`, the clock stops once the outbox relay has published every row."""
@@ -68,7 +122,12 @@ async def _block(app, requests: int, concurrency: int, *, drained: bool = False)
             await _request(app)
 
     thread, process = time.thread_time(), time.process_time()
+    redis_before = _redis_cpu()
     await asyncio.gather(*(lane(requests // concurrency) for _ in range(concurrency)))
+    if SCALED.get("on"):
+        await _enqueued()
+        SCALED.setdefault("redis_us", []).append((_redis_cpu() - redis_before) / (requests // concurrency * concurrency)
+                                                 * 1e6)
     if drained:
         await _relayed()
     done = requests // concurrency * concurrency
@@ -111,8 +170,8 @@ async def _measure(save: str, args: argparse.Namespace) -> None:
     for _ in range(500):  # warm: routes cached, the workflow proven short (runs on the request loop)
         await _request(app)
     freeze_startup_heap()
-    if args.ab == "resolve":
-        await _ab_resolve(app, save, args)
+    if args.ab:
+        await _ab(app, save, args, _resolve_variants() if args.ab == "resolve" else _redis_send_variants())
     else:
         blocks = [await _block(app, args.requests, args.concurrency, drained=pipeline is not None)
                   for _ in range(args.rounds)]
@@ -125,26 +184,68 @@ async def _measure(save: str, args: argparse.Namespace) -> None:
     await lifespan
 
 
+def _median(values: list[float]) -> str:
+    """Of the blocks a variant ran (they alternate with the other variant's)."""
+    return f"{sorted(values)[len(values) // 2]:.0f}"
+
+
 def _row(values: list[float]) -> str:
     return f"{' / '.join(f'{us:.0f}' for us in values)}, median {sorted(values)[len(values) // 2]:.0f}"
 
 
-async def _ab_resolve(app, save: str, args: argparse.Namespace) -> None:
+async def _ab(app, save: str, args: argparse.Namespace, variants: dict[str, Callable[[], None]]) -> None:
+    """Alternating blocks of each variant (each callable switches the process to its code), in one process."""
+    results: dict[str, list[float]] = {label: [] for label in variants}
+    redis_us: dict[str, list[float]] = {label: [] for label in variants}
+    labels = list(variants)
+    for round_ in range(args.rounds * 2):
+        for label in labels if round_ % 2 == 0 else labels[::-1]:
+            variants[label]()
+            results[label].append((await _block(app, args.requests, args.concurrency))[1 if SCALED.get("on") else 0])
+            if SCALED.get("on"):
+                redis_us[label].append(SCALED["redis_us"][-1])
+    variants[labels[-1]]()
+    for label, values in results.items():
+        print(f"| {save} | {label} | {' / '.join(f'{us:.0f}' for us in values)} "
+              f"| {sorted(values)[len(values) // 2]:.0f} |" + (f" {_median(redis_us[label])} |" if SCALED.get("on") else ""))
+
+
+def _resolve_variants() -> dict[str, Callable[[], None]]:
     from backend.settings import Settings, get_settings
 
     now = Settings.__dict__["database_url"]
     before = property(lambda self: self.database.url or f"sqlite:///{(self.data_dir / 'linkflow.db').resolve()}")
-    results: dict[str, list[float]] = {"before (resolved on every read)": [], "now (once per settings)": []}
-    labels = list(results)
-    for round_ in range(args.rounds * 2):
-        for label in labels if round_ % 2 == 0 else labels[::-1]:
+
+    def use(url: property) -> Callable[[], None]:
+        def switch() -> None:
             get_settings().__dict__.pop("database_url", None)
-            Settings.database_url = before if label == labels[0] else now
-            results[label].append((await _block(app, args.requests, args.concurrency))[0])
-    Settings.database_url = now
-    for label, values in results.items():
-        print(f"| {save} | {label} | {' / '.join(f'{us:.0f}' for us in values)} "
-              f"| {sorted(values)[len(values) // 2]:.0f} |")
+            Settings.database_url = url
+        return switch
+
+    return {"before (resolved on every read)": use(before), "now (once per settings)": use(now)}
+
+
+def _redis_send_variants() -> dict[str, Callable[[], None]]:
+    """The Redis sends of the intake's dispatcher: a dispatch script call per message (before 2026-12-07 midday),
+    against one MULTI/EXEC for the batch (executors/actors.py `_send`)."""
+    from dramatiq.common import current_millis
+
+    from executors import actors
+
+    now = actors._send  # noqa: SLF001
+
+    def per_message(broker, queue_name: str, messages: list) -> None:
+        script = broker.scripts["dispatch"]
+        pipe = broker.client.pipeline(transaction=False)
+        for message in messages:
+            pipe.evalsha(script.sha, 1, broker.namespace, "enqueue", current_millis(), queue_name, broker.broker_id,
+                         broker.heartbeat_timeout, broker.dead_message_ttl, 0, broker._max_unpack_size(),  # noqa: SLF001
+                         message.options["redis_message_id"], message.encode())
+        pipe.execute()
+
+    actors.get_broker().client.script_load(actors.get_broker().scripts["dispatch"].script)
+    return {"a script call per message": lambda: setattr(actors, "_send", per_message),
+            "one transaction per batch": lambda: setattr(actors, "_send", now)}
 
 
 def _child(save: str, args: argparse.Namespace) -> None:
@@ -155,8 +256,34 @@ def _child(save: str, args: argparse.Namespace) -> None:
     import uvloop
     import webhook  # bench/webhook.py: the same workflow and setup
 
+    if args.scaled:
+        return _scaled_child(args)
     webhook.setup(save)
     uvloop.run(_measure(save, args))
+
+
+def _scaled_child(args: argparse.Namespace) -> None:
+    import queue_bench
+    import redis
+    import uvloop
+    import webhook
+
+    base = os.environ.get("LINKFLOW_TEST_REDIS_URL", "redis://127.0.0.1:56379/0")
+    redis_url = os.environ.get("LINKFLOW_BENCH_REDIS_URL", base.rsplit("/", 1)[0] + "/9")
+    database = webhook.Database("postgres")
+    store = redis.Redis.from_url(redis_url)
+    store.flushdb()
+    os.environ.update({key: value for key, value in database.env().items() if key.startswith("LINKFLOW_")})
+    os.environ.update(LINKFLOW_REDIS_URL=redis_url, LINKFLOW_QUEUE_BACKEND="redis", LINKFLOW_CACHE_BACKEND="redis")
+    try:
+        queue_bench.setup()
+        from executors.actors import get_broker, run_execution
+
+        SCALED.update(on=True, redis=store, queue_key=f"{get_broker().namespace}:{run_execution.queue_name}.msgs")
+        uvloop.run(_measure("intake", args))
+    finally:
+        store.flushdb()
+        database.drop()
 
 
 def main() -> None:
@@ -165,10 +292,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4000, help="per block (one measurement)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--ab", choices=["resolve"], help="an A/B inside one process (see the module's doc)")
+    parser.add_argument("--ab", choices=["resolve", "redis-send"],
+                        help="an A/B inside one process (see the module's doc; redis-send needs --scaled)")
     parser.add_argument("--pipeline", choices=["off", "on", "both"], default="off",
                         help="run `linkflow up`'s outbox relay and in-process consumers on the same loop")
     parser.add_argument("--root", type=Path, default=ROOT, help="run the code of this checkout")
+    parser.add_argument("--scaled", action="store_true",
+                        help="the scaled-out intake: respond immediately, PostgreSQL + Redis (see the module's doc)")
     parser.add_argument("--pipeline-on", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -180,12 +310,14 @@ def main() -> None:
     print(f"# in process, {args.concurrency} requests at a time, {args.requests} per block; code: {args.root}; "
           f"load average {os.getloadavg()[0]:.1f}")
     if args.ab:
-        print("| save_data | code | loop CPU µs per request, each block | median |\n|---|---|---|---|")
+        what = "process" if args.scaled else "loop"
+        extra, rule = (" Redis CPU µs per request, median |", "---|") if args.scaled else ("", "")
+        print(f"| save_data | code | {what} CPU µs per request, each block | median |{extra}\n|---|---|---|---|{rule}")
     else:
         print("| save_data | event pipeline | concurrency | request loop CPU µs per request, each round "
               "| process CPU µs per request, each round |\n|---|---|---|---|---|")
     pipelines = ["off", "on"] if args.pipeline == "both" else [args.pipeline]
-    for save in (["none", "all"] if args.save == "both" else [args.save]):
+    for save in (["intake"] if args.scaled else ["none", "all"] if args.save == "both" else [args.save]):
         for pipeline in pipelines:
             subprocess.run([sys.executable, __file__, "--child", save, *sys.argv[1:],
                             *(["--pipeline-on"] if pipeline == "on" else [])], check=True,

@@ -35,16 +35,17 @@ def enqueue(execution_id: str) -> None:
 
 
 def enqueue_many(execution_ids: list[str], traces: dict[str, str] | None = None) -> None:
-    """Send several ids at once: on Redis in one pipelined round trip instead of one per message.
+    """Send several ids at once: on Redis in one transaction of three commands instead of a round trip each.
 
     What ``RedisBroker.enqueue`` does per message (a unique Redis message id, the enqueue hooks of the
-    broker's middleware, its dispatch script), with the script's calls queued on one pipeline by its
-    hash (a Script object on a pipeline would ask Redis whether it knows the script on every send).
+    broker's middleware) for every message, then what its dispatch script's ``enqueue`` does (the sender's
+    heartbeat, each message's body into the queue's hash, its id onto the queue's list) once for all of them,
+    in a MULTI/EXEC: a worker never sees an id whose body is not there yet. One script call per message cost
+    the API ~10 µs of packing each and Redis a script run each (bench/README.md, "2026-12-07 midday").
     ``traces``: each id's request ``traceparent`` (tracing on), current while its message is made.
     """
     traces = traces or {}
     from dramatiq.brokers.redis import RedisBroker
-    from redis.exceptions import NoScriptError
 
     broker = get_broker()
     if not isinstance(broker, RedisBroker) or len(execution_ids) < 2:
@@ -52,7 +53,6 @@ def enqueue_many(execution_ids: list[str], traces: dict[str, str] | None = None)
             with tracing.attached(traces.get(execution_id)):
                 enqueue(execution_id)
         return
-    script = broker.scripts["dispatch"]
     now = current_millis()
     messages = [dramatiq.Message(queue_name=run_execution.queue_name, actor_name=run_execution.actor_name,
                                  args=(execution_id,), kwargs={}, options={"redis_message_id": _unique_id()},
@@ -61,13 +61,20 @@ def enqueue_many(execution_ids: list[str], traces: dict[str, str] | None = None)
     for message in messages:
         with tracing.attached(traces.get(message.args[0])):
             broker.emit_before("enqueue", message, None)
-    try:
-        _send(broker, script.sha, messages)
-    except NoScriptError:  # Redis restarted (or was flushed of scripts): load it, once, and send again
-        broker.client.script_load(script.script)
-        _send(broker, script.sha, messages)
+    _send(broker, run_execution.queue_name, messages)
     for message in messages:
         broker.emit_after("enqueue", message, None)
+
+
+def _send(broker, queue_name: str, messages: list) -> None:
+    """The dispatch script's ``enqueue`` (dramatiq/brokers/redis/dispatch.lua) for a batch, as one transaction."""
+    queue = f"{broker.namespace}:{queue_name}"
+    ids = [message.options["redis_message_id"] for message in messages]
+    pipe = broker.client.pipeline(transaction=True)
+    pipe.zadd(f"{broker.namespace}:__heartbeats__", {broker.broker_id: current_millis()})
+    pipe.hset(f"{queue}.msgs", mapping={id_: message.encode() for id_, message in zip(ids, messages, strict=True)})
+    pipe.rpush(queue, *ids)
+    pipe.execute()
 
 
 def _unique_id() -> str:
@@ -80,13 +87,3 @@ _rng = random.Random(os.urandom(32))
 _random_bits = _rng.getrandbits
 # A forked worker process would otherwise draw the same ids as its parent.
 os.register_at_fork(after_in_child=lambda: _rng.seed(os.urandom(32)))
-
-
-def _send(broker, sha: str, messages: list) -> None:
-    pipe = broker.client.pipeline(transaction=False)
-    for message in messages:
-        pipe.evalsha(sha, 1, broker.namespace, "enqueue", current_millis(), message.queue_name, broker.broker_id,
-                     broker.heartbeat_timeout, broker.dead_message_ttl, 0,
-                     broker._max_unpack_size(),  # noqa: SLF001 - as RedisBroker.enqueue passes it
-                     message.options["redis_message_id"], message.encode())
-    pipe.execute()
