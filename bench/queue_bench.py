@@ -6,6 +6,7 @@ Run it as bench/queue.py (this module is its body; see that file for why).
     .venv/bin/python bench/queue.py                         # workers 1, 2, 4
     .venv/bin/python bench/queue.py --workers 2 --duration 5 --count 1000
     .venv/bin/python bench/queue.py --root /tmp/base       # the code of another checkout (same venv): A/B
+    .venv/bin/python bench/queue.py --workers 0 --connections 32   # the intake alone, 32 connections
 
 For each worker count, on a fresh PostgreSQL database (on the server of LINKFLOW_TEST_POSTGRES_URL)
 and a Redis database of its own (LINKFLOW_BENCH_REDIS_URL, default db 9 of the test Redis, flushed
@@ -49,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from webhook import ROOT, Database, cpu_seconds, free_port, wait_healthy  # noqa: E402
 
 PATH = "/webhook/queue-bench"
-CONNECTIONS = 16
+CONNECTIONS = int(os.environ.get("BENCH_QUEUE_CONNECTIONS", "16"))  # --connections (the client is a child process)
 
 
 def workflow(partner_url: str = "") -> dict:
@@ -304,6 +305,8 @@ def main() -> None:
     parser.add_argument("--state", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--state-since", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--client", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--connections", type=int, default=int(os.environ.get("BENCH_QUEUE_CONNECTIONS", "16")),
+                        help="the client's connections (16: the issue's figure)")
     args = parser.parse_args()
     if args.setup:
         return setup(args.partner_url)
@@ -314,6 +317,9 @@ def main() -> None:
         return print(json.dumps({**result, "latencies": []}))
     if args.state_since is not None:
         return print(json.dumps(state_since(args.state_since)))
+    global CONNECTIONS
+    CONNECTIONS = max(1, min(args.connections, 256))
+    os.environ["BENCH_QUEUE_CONNECTIONS"] = str(CONNECTIONS)
     if args.client:
         return client(args.client, min(args.duration, 600), min(args.count, 1_000_000))
     base = os.environ.get("LINKFLOW_TEST_REDIS_URL", "redis://127.0.0.1:56379/0")
