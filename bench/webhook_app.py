@@ -27,9 +27,6 @@ commit's thread and the Redis sends in full. No worker runs.
 ``--ab redis-send`` (with ``--scaled``) swaps the dispatcher's Redis sends between a dispatch script call per
 message and one MULTI/EXEC per batch (executors/actors.py), and compares process CPU per accepted webhook.
 
-``--ab depth`` (with ``--scaled``) switches the intake's group commit between one batch committing at a time and
-two (backend/webhooks/group_commit.py ``QUEUED_DEPTH``); its last column, accepted/s in process, is what it is for.
-
 ``--ab resolve`` swaps, between alternating blocks of requests in the same process, the settings' database URL
 as it was before 9f21bd3 (the data directory resolved on every read, i.e. on every ``get_engine()``) and as it is
 (worked out once per settings object): the same process, heap and database for both, so the VM's drift over
@@ -124,14 +121,13 @@ async def _block(app, requests: int, concurrency: int, *, drained: bool = False)
         for _ in range(count):
             await _request(app)
 
-    thread, process, wall = time.thread_time(), time.process_time(), time.perf_counter()
+    thread, process = time.thread_time(), time.process_time()
     redis_before = _redis_cpu()
     await asyncio.gather(*(lane(requests // concurrency) for _ in range(concurrency)))
     if SCALED.get("on"):
         await _enqueued()
         SCALED.setdefault("redis_us", []).append((_redis_cpu() - redis_before) / (requests // concurrency * concurrency)
                                                  * 1e6)
-        SCALED.setdefault("per_s", []).append(requests // concurrency * concurrency / (time.perf_counter() - wall))
     if drained:
         await _relayed()
     done = requests // concurrency * concurrency
@@ -175,8 +171,7 @@ async def _measure(save: str, args: argparse.Namespace) -> None:
         await _request(app)
     freeze_startup_heap()
     if args.ab:
-        variants = {"resolve": _resolve_variants, "redis-send": _redis_send_variants, "depth": _depth_variants}
-        await _ab(app, save, args, variants[args.ab]())
+        await _ab(app, save, args, _resolve_variants() if args.ab == "resolve" else _redis_send_variants())
     else:
         blocks = [await _block(app, args.requests, args.concurrency, drained=pipeline is not None)
                   for _ in range(args.rounds)]
@@ -202,7 +197,6 @@ async def _ab(app, save: str, args: argparse.Namespace, variants: dict[str, Call
     """Alternating blocks of each variant (each callable switches the process to its code), in one process."""
     results: dict[str, list[float]] = {label: [] for label in variants}
     redis_us: dict[str, list[float]] = {label: [] for label in variants}
-    per_s: dict[str, list[float]] = {label: [] for label in variants}
     labels = list(variants)
     for round_ in range(args.rounds * 2):
         for label in labels if round_ % 2 == 0 else labels[::-1]:
@@ -210,12 +204,10 @@ async def _ab(app, save: str, args: argparse.Namespace, variants: dict[str, Call
             results[label].append((await _block(app, args.requests, args.concurrency))[1 if SCALED.get("on") else 0])
             if SCALED.get("on"):
                 redis_us[label].append(SCALED["redis_us"][-1])
-                per_s[label].append(SCALED["per_s"][-1])
     variants[labels[-1]]()
     for label, values in results.items():
         print(f"| {save} | {label} | {' / '.join(f'{us:.0f}' for us in values)} "
-              f"| {sorted(values)[len(values) // 2]:.0f} |" + (f" {_median(redis_us[label])} | {_median(per_s[label])} |"
-                                                                  if SCALED.get("on") else ""))
+              f"| {sorted(values)[len(values) // 2]:.0f} |" + (f" {_median(redis_us[label])} |" if SCALED.get("on") else ""))
 
 
 def _resolve_variants() -> dict[str, Callable[[], None]]:
@@ -254,20 +246,6 @@ def _redis_send_variants() -> dict[str, Callable[[], None]]:
     actors.get_broker().client.script_load(actors.get_broker().scripts["dispatch"].script)
     return {"a script call per message": lambda: setattr(actors, "_send", per_message),
             "one transaction per batch": lambda: setattr(actors, "_send", now)}
-
-
-def _depth_variants() -> dict[str, Callable[[], None]]:
-    """The intake's group commit with one batch committing at a time, against two (backend/webhooks/group_commit.py)."""
-    from backend.webhooks import group_commit
-
-    def depth(value: int) -> Callable[[], None]:
-        def switch() -> None:
-            group_commit.QUEUED_DEPTH = value
-            group_commit._queuers.clear()  # noqa: SLF001 - made again, with this depth, by the next request
-        return switch
-
-    return {"one batch at a time": depth(1), f"{group_commit.QUEUED_DEPTH} batches at a time": depth(
-        group_commit.QUEUED_DEPTH)}
 
 
 def _child(save: str, args: argparse.Namespace) -> None:
@@ -314,8 +292,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4000, help="per block (one measurement)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--ab", choices=["resolve", "redis-send", "depth"],
-                        help="an A/B inside one process (see the module's doc; redis-send and depth need --scaled)")
+    parser.add_argument("--ab", choices=["resolve", "redis-send"],
+                        help="an A/B inside one process (see the module's doc; redis-send needs --scaled)")
     parser.add_argument("--pipeline", choices=["off", "on", "both"], default="off",
                         help="run `linkflow up`'s outbox relay and in-process consumers on the same loop")
     parser.add_argument("--root", type=Path, default=ROOT, help="run the code of this checkout")
@@ -333,8 +311,7 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f}")
     if args.ab:
         what = "process" if args.scaled else "loop"
-        extra, rule = (" Redis CPU µs per request, median | accepted/s in process, median |", "---|---|") \
-            if args.scaled else ("", "")
+        extra, rule = (" Redis CPU µs per request, median |", "---|") if args.scaled else ("", "")
         print(f"| save_data | code | {what} CPU µs per request, each block | median |{extra}\n|---|---|---|---|{rule}")
     else:
         print("| save_data | event pipeline | concurrency | request loop CPU µs per request, each round "

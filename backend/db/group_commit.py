@@ -86,23 +86,20 @@ class PipelinedGroupCommit(GroupCommit):
 
     For the intake of webhooks that answer at once: nothing runs on the loop meanwhile but taking
     requests, and on PostgreSQL a commit waits for its WAL flush; with the write on the loop, no
-    request was read while a batch committed (bench/queue.py). Up to ``depth`` batches are written at
-    once, each on its own thread and connection: with one, a request that arrived during a commit waited
-    for that commit and then for its own.
+    request was read while a batch committed (bench/queue.py). One batch is written at a time.
     """
 
-    def __init__(self, write: Callable[[list], None], *, depth: int = 1) -> None:
+    def __init__(self, write: Callable[[list], None]) -> None:
         super().__init__(write)
-        self._depth = max(1, depth)
-        self._writing = 0
+        self._busy = False
 
     async def save(self, run: object) -> None:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._pending.append((run, future))
-        if self._writing < self._depth and len(self._pending) == 1:
-            self._writing += 1
-            loop.create_task(self._drain())  # runs after this loop iteration's other requests joined the batch
+        if not self._busy:
+            self._busy = True
+            loop.create_task(self._drain())
         await future
 
     async def _drain(self) -> None:
@@ -113,7 +110,7 @@ class PipelinedGroupCommit(GroupCommit):
                 for (_, future), error in zip(pending, outcomes, strict=True):
                     _settle(future, error)
         finally:
-            self._writing -= 1
+            self._busy = False
 
     def _write_all(self, pending: list[tuple[object, asyncio.Future]]) -> list[Exception | None]:
         outcomes: list[Exception | None] = []

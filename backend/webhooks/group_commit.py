@@ -18,13 +18,11 @@ import asyncio
 import weakref
 
 from backend.db.group_commit import GroupCommit, PipelinedGroupCommit, per_loop
-from backend.db.session import get_engine
 from backend.webhooks.persist import FinishedRun, RunDraft, write_queued, write_recorded, write_runs
 
 _finishers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = weakref.WeakKeyDictionary()
 _recorders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = weakref.WeakKeyDictionary()
 _queuers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = weakref.WeakKeyDictionary()
-QUEUED_DEPTH = 2  # intake batches committing at once on PostgreSQL (bench/README.md, "2026-12-07 midday")
 
 
 async def save_finished(run: FinishedRun) -> None:
@@ -39,10 +37,4 @@ async def save_recorded(draft: RunDraft) -> None:
 
 async def save_queued(draft: RunDraft) -> None:
     """Commit a queued execution (a webhook that answers at once); returns once it is committed."""
-    await per_loop(_queuers, _new_queuer).save(draft)
-
-
-def _new_queuer(_loop: asyncio.AbstractEventLoop) -> PipelinedGroupCommit:
-    # SQLite has one writer at a time: a second batch would only wait for the first one's lock
-    depth = 1 if get_engine().dialect.name == "sqlite" else QUEUED_DEPTH
-    return PipelinedGroupCommit(lambda drafts: write_queued(drafts), depth=depth)
+    await per_loop(_queuers, lambda _loop: PipelinedGroupCommit(lambda drafts: write_queued(drafts))).save(draft)
