@@ -37,6 +37,21 @@ def _compute(seconds: float) -> str:
     return threading.current_thread().name
 
 
+async def _until(predicate, timeout_s: float = 10) -> None:
+    """Poll the caller's loop until ``predicate()`` holds (the lanes' threads change what it reads)."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "the lanes never got there"
+        await asyncio.sleep(0.005)
+
+
+def _compute_until(released: threading.Event) -> str:
+    """Pure-Python CPU work, like ``_compute``, until ``released`` is set."""
+    while not released.is_set():
+        sum(range(1000))
+    return threading.current_thread().name
+
+
 def _compute_cpu(seconds: float) -> str:
     """Like ``_compute``, for ``seconds`` of this thread's CPU time: on a loaded machine a wall-clock second of
     work may be well under a second of CPU, and the placement measures CPU."""
@@ -68,32 +83,43 @@ async def test_results_and_errors_come_back_to_the_caller():
 
 async def test_beyond_the_limit_work_waits_its_turn_then_is_refused_503():
     lanes = Lanes(threads=1, concurrency=1, wait_s=0.1)
-    first = asyncio.create_task(lanes.call(time.sleep, 0.4))
-    await asyncio.sleep(0.05)
+    release = threading.Event()
+    first = asyncio.create_task(lanes.call(release.wait, 10))  # holds the one turn until released
+    await _until(lambda: lanes.gate.held == 1)
     with pytest.raises(Overloaded) as refused:
         await lanes.call(lambda: "too late")
     assert refused.value.status_code == 503 and refused.value.headers == {"Retry-After": "2"}
-    assert await lanes.run(_value("patient"), wait_s=2) == "patient"  # waits for the first to finish
-    await first
+    patient = asyncio.create_task(lanes.run(_value("patient"), wait_s=10))
+    await _until(lambda: len(lanes.gate._waiters) == 1)  # in line behind the first
+    assert not patient.done()
+    release.set()
+    assert await patient == "patient"  # its turn came when the first finished
+    assert await first is True
     assert lanes.gate.held == 0
 
 
 async def test_a_lane_busy_computing_is_passed_over():
     lanes = Lanes(threads=2, concurrency=8, wait_s=1)
-    long = asyncio.create_task(lanes.call(_compute, 0.6))
-    queued = asyncio.create_task(lanes.call(_compute, 0.01))  # waits behind it on lane 0
-    await asyncio.sleep(0.1)
-    started = time.perf_counter()
-    assert await lanes.call(threading.current_thread) is not None
-    assert time.perf_counter() - started < 0.3  # lane 1 took it while lane 0 was computing
+    lane = lanes._lanes[0]
+    released = threading.Event()
+    long = asyncio.create_task(lanes.call(_compute_until, released))
+    await _until(lambda: lane.started == 1)  # lane 0 is computing
+    queued = asyncio.create_task(lanes.call(_compute, 0.01))  # lane 0 keeps up so far: waits behind it there
+    await _until(lambda: lane.stuck(time.monotonic()))  # ...until it has waited there longer than STUCK_S
+    try:
+        taken_by = await asyncio.wait_for(lanes.call(lambda: threading.current_thread().name), 10)
+        assert taken_by == "linkflow-inline-1"  # lane 1 took it while lane 0 was computing
+    finally:
+        released.set()
     assert await long == "linkflow-inline-0" and await queued == "linkflow-inline-0"
 
 
 async def test_cancelling_the_caller_cancels_the_work_on_its_lane():
     lanes = Lanes(threads=1, concurrency=1, wait_s=1)
-    stopped = threading.Event()
+    began, stopped = threading.Event(), threading.Event()
 
     async def endless():
+        began.set()
         try:
             await asyncio.sleep(60)
         except asyncio.CancelledError:
@@ -101,7 +127,7 @@ async def test_cancelling_the_caller_cancels_the_work_on_its_lane():
             raise
 
     caller = asyncio.create_task(lanes.run(endless))
-    await asyncio.sleep(0.05)
+    await _until(began.is_set)  # running on its lane (cancelled before it began, it would never set `stopped`)
     caller.cancel()
     with pytest.raises(asyncio.CancelledError):
         await caller
@@ -150,9 +176,9 @@ async def test_work_cancelled_before_it_began_does_not_leave_its_lane_looking_bu
         caller.cancel()
         with pytest.raises(asyncio.CancelledError):
             await caller
-    await asyncio.sleep(0.1)
     lane = lanes._lanes[0]
-    assert lane.submitted == lane.started and not lane.stuck(time.monotonic())
+    await _until(lambda: lane.submitted == lane.started)  # the lane's thread has caught up with the hand-overs
+    assert not lane.stuck(time.monotonic())
     assert await lanes.call(lambda: threading.current_thread().name) == "linkflow-inline-0"
 
 
