@@ -115,9 +115,15 @@ def test_a_refused_address_is_reported_on_the_trigger_and_retried(api, api_user,
     api.post(f"/api/v1/workflows/{workflow_id}/activate", headers=owner.headers)
     monkeypatch.setattr(runner, "BACKOFF_S", (0.05,))
 
-    async def briefly() -> None:
+    def reported() -> bool:
+        return any(row.status == "error" for row in listeners(workflow_id))
+
+    async def briefly() -> None:  # until the failure is on the row (written from a thread), then stopped
         task = asyncio.create_task(runner.run_listener(_row(workflow_id)))
-        await asyncio.sleep(0.5)
+        for _ in range(500):
+            if task.done() or await asyncio.to_thread(reported):
+                break
+            await asyncio.sleep(0.02)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
