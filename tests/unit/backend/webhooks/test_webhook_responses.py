@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select
 from webhook_testkit import execution_count, executions, flow, hook, node
@@ -125,12 +127,23 @@ def test_a_long_run_becomes_durable_while_it_runs(api, deploy, slow_server, monk
     monkeypatch.setattr(runs, "INLINE_BUDGET_S", 0.05)
     server = slow_server(0.6)
 
-    def saved_while_running():
+    def saved() -> tuple | None:
         with session_scope() as session:
-            execution = session.scalars(select(Execution)).one()
+            execution = session.scalars(select(Execution)).one_or_none()
+            if execution is None:
+                return None
             steps = session.scalars(select(ExecutionStep.node_id)
                                     .where(ExecutionStep.execution_id == execution.id)).all()
             return execution.status, execution.lease_owner == runs.WEB_WORKER_ID, steps
+
+    def saved_while_running():
+        # The server holds the Call node's request meanwhile, so the run cannot go past it: what is seen here
+        # was written while the run was still running. Polled, not read once at delay_s / 2: the spill is due
+        # 0.05 s into the run, but on a loaded machine its commit may land later than 0.3 s after the request.
+        deadline = time.monotonic() + 10
+        while (seen := saved()) != ("running", True, ["hook"]) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return seen
 
     server.during = saved_while_running
     deploy(flow(hook("slow"), node("call", "Call", "http_request", 1, url=server.url)))
