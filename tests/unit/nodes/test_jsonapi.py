@@ -95,9 +95,9 @@ def _ctx(settings=None):
 
 
 async def test_a_retry_after_http_date_is_waited_out():
-    when = formatdate(time.time() + 2, usegmt=True)
+    started = time.monotonic()  # before the date is made: the wait it asks for is over 1 s from here
+    when = formatdate(time.time() + 2, usegmt=True)  # a whole second: 1-2 s from now
     with Scripted((429, {"Retry-After": when}, {"error": "slow"})) as server:
-        started = time.monotonic()
         async with JsonApi.open(_ctx(), "Vendor") as api:
             assert await api.json("GET", server.url + "/x") == {"ok": True}
         assert time.monotonic() - started >= 0.9 and len(server.requests) == 2
