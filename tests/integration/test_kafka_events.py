@@ -217,10 +217,11 @@ async def test_two_relays_on_postgresql_share_the_outbox_without_reordering_a_ke
     for key in ("exec-a", "exec-b", "exec-a", "exec-c"):
         emit_committed("execution.events", key, {"type": "execution.queued", "execution_id": key, "team_id": "t",
                                                  "mode": "manual", "status": "queued"})
-    gate = asyncio.Event()
+    gate, claimed = asyncio.Event(), asyncio.Event()
 
     class SlowBus(InMemoryBus):
-        async def publish(self, events):
+        async def publish(self, events):  # reached once the relay's claim (a thread) holds its row
+            claimed.set()
             await gate.wait()
 
     recorder, seen, stop = InMemoryBus(), [], asyncio.Event()
@@ -230,7 +231,7 @@ async def test_two_relays_on_postgresql_share_the_outbox_without_reordering_a_ke
 
     listener = asyncio.create_task(recorder.run_consumer("all", ("execution.events",), record, stop))
     first_relay = asyncio.create_task(relay_once(SlowBus(), batch=1))  # claims row 1 (exec-a), then hangs
-    await asyncio.sleep(0.5)
+    await asyncio.wait_for(claimed.wait(), 30)
     assert await relay_once(recorder) == 2  # skips the locked row and holds back exec-a's second event
     assert [key for key, _ in seen] == ["exec-b", "exec-c"]
     gate.set()
