@@ -22,7 +22,7 @@ this 2-core VM the CPU-bound workflow stops growing at two workers: the API, the
 the client all share the two cores). ``--duration 0`` skips step 1 (its backlog would take minutes to drain at
 a few dozen executions/s).
 
-1. accepted: 16 connections POST for ``--duration`` s; every answer must be 202 with an execution id
+1. accepted: 16 connections (``--connections``) POST for ``--duration`` s; every answer must be 202 with an execution id
    -> accepted webhooks/s (and the API process's CPU per request);
 2. end to end: once that backlog is done, ``--count`` webhooks at 16 at a time -> executions/s from
    the first accepted to the last finished, the p50 / p95 of finished_at - created_at, and the workers'
@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from webhook import ROOT, Database, cpu_seconds, free_port, wait_healthy  # noqa: E402
 
 PATH = "/webhook/queue-bench"
-CONNECTIONS = int(os.environ.get("BENCH_QUEUE_CONNECTIONS", "16"))  # --connections (the client is a child process)
+CONNECTIONS = 16  # the issue's figure; --connections
 
 
 def workflow(partner_url: str = "") -> dict:
@@ -119,7 +119,7 @@ async def _post(reader, writer, n: int) -> bool:
     return header.startswith(b"HTTP/1.1 202") and len(json.loads(payload).get("execution_id", "")) == 32
 
 
-async def _drive(port: int, duration_s: float, count: int) -> dict:
+async def _drive(port: int, duration_s: float, count: int, connections: int) -> dict:
     numbers = iter(range(count))
     accepted, refused = [0], [0]
     stop_at = time.monotonic() + duration_s
@@ -138,18 +138,18 @@ async def _drive(port: int, duration_s: float, count: int) -> dict:
             writer.close()
 
     started = time.monotonic()
-    await asyncio.gather(*(connection() for _ in range(CONNECTIONS)))
+    await asyncio.gather(*(connection() for _ in range(connections)))
     return {"accepted": accepted[0], "refused": refused[0], "seconds": time.monotonic() - started}
 
 
-def client(port: int, duration_s: float, count: int) -> None:
+def client(port: int, duration_s: float, count: int, connections: int) -> None:
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:
         pass
-    print(json.dumps(asyncio.run(_drive(port, duration_s, count))))
+    print(json.dumps(asyncio.run(_drive(port, duration_s, count, connections))))
 
 
 # ---------------------------------------------------------------- the partner of --wait (child process)
@@ -198,7 +198,8 @@ def wait_done(env: dict, root: Path, expected: int, timeout_s: float) -> dict:
         time.sleep(1)
 
 
-def measure(workers: int, duration_s: float, count: int, root: Path, redis_url: str, wait_ms: float = 0) -> dict:
+def measure(workers: int, duration_s: float, count: int, root: Path, redis_url: str, wait_ms: float = 0,
+            connections: int = CONNECTIONS) -> dict:
     import redis
 
     database = Database("postgres")
@@ -230,11 +231,12 @@ def measure(workers: int, duration_s: float, count: int, root: Path, redis_url: 
         wait_healthy(port, api)
         time.sleep(3)  # the workers' start-up
         warm_up = 300 if not wait_ms else 20
-        child(["--client", str(port), "--duration", "2", "--count", str(warm_up)], env, root, 60)
+        clients = ["--client", str(port), "--connections", str(connections)]
+        child([*clients, "--duration", "2", "--count", str(warm_up)], env, root, 60)
         load, api_cpu_us = {"accepted": 0, "refused": 0, "seconds": 0}, None
         if duration_s > 0:
             cpu_before = cpu_seconds(api.pid)
-            load = json.loads(child(["--client", str(port), "--duration", str(duration_s), "--count", "1000000"],
+            load = json.loads(child([*clients, "--duration", str(duration_s), "--count", "1000000"],
                                     env, root, duration_s + 120))
             api_cpu_us = (cpu_seconds(api.pid) - cpu_before) / max(load["accepted"], 1) * 1e6
         if workers == 0:  # the intake alone: nothing runs the executions
@@ -247,7 +249,7 @@ def measure(workers: int, duration_s: float, count: int, root: Path, redis_url: 
         wait_done(env, root, total, 600)
         before = json.loads(child(["--state"], env, root, 120))
         workers_cpu = sum(cpu_seconds(proc.pid) for proc in procs[-workers:])
-        e2e = json.loads(child(["--client", str(port), "--duration", "600", "--count", str(count)], env, root, 700))
+        e2e = json.loads(child([*clients, "--duration", "600", "--count", str(count)], env, root, 700))
         final = wait_done(env, root, total + e2e["accepted"], 600)
         workers_cpu = sum(cpu_seconds(proc.pid) for proc in procs[-workers:]) - workers_cpu
         runs = json.loads(child(["--state-since", str(before["last"])], env, root, 120))
@@ -291,6 +293,12 @@ def state_since(after: float) -> dict:
     return {"count": len(rows), "span": span, "p50": cuts[49], "p95": cuts[94]}
 
 
+def bench_redis_url() -> str:
+    """LINKFLOW_BENCH_REDIS_URL, else db 9 of the test Redis (flushed before and after each measurement)."""
+    base = os.environ.get("LINKFLOW_TEST_REDIS_URL", "redis://127.0.0.1:56379/0")
+    return os.environ.get("LINKFLOW_BENCH_REDIS_URL", base.rsplit("/", 1)[0] + "/9")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2, 4])
@@ -305,8 +313,8 @@ def main() -> None:
     parser.add_argument("--state", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--state-since", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--client", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    parser.add_argument("--connections", type=int, default=int(os.environ.get("BENCH_QUEUE_CONNECTIONS", "16")),
-                        help="the client's connections (16: the issue's figure)")
+    parser.add_argument("--connections", type=int, default=CONNECTIONS,
+                        help=f"the client's connections ({CONNECTIONS}: the issue's figure)")
     args = parser.parse_args()
     if args.setup:
         return setup(args.partner_url)
@@ -317,22 +325,20 @@ def main() -> None:
         return print(json.dumps({**result, "latencies": []}))
     if args.state_since is not None:
         return print(json.dumps(state_since(args.state_since)))
-    global CONNECTIONS
-    CONNECTIONS = max(1, min(args.connections, 256))
-    os.environ["BENCH_QUEUE_CONNECTIONS"] = str(CONNECTIONS)
+    connections = max(1, min(args.connections, 256))
     if args.client:
-        return client(args.client, min(args.duration, 600), min(args.count, 1_000_000))
-    base = os.environ.get("LINKFLOW_TEST_REDIS_URL", "redis://127.0.0.1:56379/0")
-    redis_url = os.environ.get("LINKFLOW_BENCH_REDIS_URL", base.rsplit("/", 1)[0] + "/9")
+        return client(args.client, min(args.duration, 600), min(args.count, 1_000_000), connections)
+    redis_url = bench_redis_url()
     flow = f"webhook -> HTTP Request (partner answers after {args.wait:g} ms) -> set -> set" if args.wait else \
         "webhook -> set -> set"
-    print(f"# {flow}; {CONNECTIONS} connections x {args.duration:g} s accepted, then {args.count} end to end; "
+    print(f"# {flow}; {connections} connections x {args.duration:g} s accepted, then {args.count} end to end; "
           f"code {args.root}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     print("| workers | accepted webhooks/s | API CPU µs/request | executions/s (end to end) | worker CPU ms/execution "
           "| e2e latency p50 / p95 s | refused | failed / wrong / left |")
     print("|---|---|---|---|---|---|---|---|")
     for workers in args.workers:
-        r = measure(workers, args.duration, min(args.count, 100_000), args.root, redis_url, min(args.wait, 60_000))
+        r = measure(workers, args.duration, min(args.count, 100_000), args.root, redis_url, min(args.wait, 60_000),
+                    connections)
         p50 = f"{r['p50']:.2f} / {r['p95']:.2f}" if r["p50"] is not None else "—"
         accepted = f"{r['accepted_per_s']:,.0f}" if r["accepted_per_s"] is not None else "—"
         cpu = f"{r['api_cpu_us']:.0f}" if r["api_cpu_us"] is not None else "—"

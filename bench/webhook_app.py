@@ -50,39 +50,20 @@ BODY = json.dumps({"n": 21, "name": "bench"}).encode()
 EXPECTED = {"double": 42, "greeting": "hello bench"}
 
 
-def _scope() -> dict:
+def _scope(path: str, body: bytes) -> dict:
     return {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
-            "method": "POST", "scheme": "http", "path": "/webhook/bench", "raw_path": b"/webhook/bench",
+            "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 5555), "server": ("127.0.0.1", 8000),
             "headers": [(b"host", b"127.0.0.1:8000"), (b"content-type", b"application/json"),
-                        (b"content-length", str(len(BODY)).encode())]}
+                        (b"content-length", str(len(body)).encode())]}
 
 
 SCALED = {"path": "/webhook/queue-bench", "body": json.dumps({"n": 21}).encode()}
 
 
-async def _request(app) -> None:
-    if SCALED.get("on"):
-        return await _accepted(app)
+async def _post(app, path: str, body: bytes) -> list[dict]:
+    """The ASGI messages the app sent for one POST of ``body`` to ``path``."""
     sent: list[dict] = []
-
-    async def receive() -> dict:
-        return {"type": "http.request", "body": BODY, "more_body": False}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    await app(_scope(), receive, send)
-    if sent[0]["status"] != 200 or json.loads(sent[1]["body"]) != EXPECTED:
-        raise SystemExit(f"wrong answer: {sent}")
-
-
-async def _accepted(app) -> None:
-    sent: list[dict] = []
-    body = SCALED["body"]
-    scope = {**_scope(), "path": SCALED["path"], "raw_path": SCALED["path"].encode(),
-             "headers": [(b"host", b"127.0.0.1:8000"), (b"content-type", b"application/json"),
-                         (b"content-length", str(len(body)).encode())]}
 
     async def receive() -> dict:
         return {"type": "http.request", "body": body, "more_body": False}
@@ -90,7 +71,20 @@ async def _accepted(app) -> None:
     async def send(message: dict) -> None:
         sent.append(message)
 
-    await app(scope, receive, send)
+    await app(_scope(path, body), receive, send)
+    return sent
+
+
+async def _request(app) -> None:
+    if SCALED.get("on"):
+        return await _accepted(app)
+    sent = await _post(app, "/webhook/bench", BODY)
+    if sent[0]["status"] != 200 or json.loads(sent[1]["body"]) != EXPECTED:
+        raise SystemExit(f"wrong answer: {sent}")
+
+
+async def _accepted(app) -> None:
+    sent = await _post(app, SCALED["path"], SCALED["body"])
     if sent[0]["status"] != 202 or len(json.loads(sent[1]["body"]).get("execution_id", "")) != 32:
         raise SystemExit(f"wrong answer: {sent}")
     SCALED["accepted"] = SCALED.get("accepted", 0) + 1
@@ -121,16 +115,15 @@ async def _block(app, requests: int, concurrency: int, *, drained: bool = False)
         for _ in range(count):
             await _request(app)
 
+    done = requests // concurrency * concurrency
     thread, process = time.thread_time(), time.process_time()
     redis_before = _redis_cpu()
     await asyncio.gather(*(lane(requests // concurrency) for _ in range(concurrency)))
     if SCALED.get("on"):
         await _enqueued()
-        SCALED.setdefault("redis_us", []).append((_redis_cpu() - redis_before) / (requests // concurrency * concurrency)
-                                                 * 1e6)
+        SCALED.setdefault("redis_us", []).append((_redis_cpu() - redis_before) / done * 1e6)
     if drained:
         await _relayed()
-    done = requests // concurrency * concurrency
     return (time.thread_time() - thread) / done * 1e6, (time.process_time() - process) / done * 1e6
 
 
@@ -268,8 +261,7 @@ def _scaled_child(args: argparse.Namespace) -> None:
     import uvloop
     import webhook
 
-    base = os.environ.get("LINKFLOW_TEST_REDIS_URL", "redis://127.0.0.1:56379/0")
-    redis_url = os.environ.get("LINKFLOW_BENCH_REDIS_URL", base.rsplit("/", 1)[0] + "/9")
+    redis_url = queue_bench.bench_redis_url()
     database = webhook.Database("postgres")
     store = redis.Redis.from_url(redis_url)
     store.flushdb()
