@@ -27,6 +27,9 @@ commit's thread and the Redis sends in full. No worker runs.
 ``--ab redis-send`` (with ``--scaled``) swaps the dispatcher's Redis sends between a dispatch script call per
 message and one MULTI/EXEC per batch (executors/actors.py), and compares process CPU per accepted webhook.
 
+``--ab outcomes`` (with ``--pipeline on`` and ``--save all``) swaps the status events of saved runs between an outbox
+row per run and one packed row per group commit (backend/events/packed.py), and compares process CPU per request.
+
 ``--ab resolve`` swaps, between alternating blocks of requests in the same process, the settings' database URL
 as it was before 9f21bd3 (the data directory resolved on every read, i.e. on every ``get_engine()``) and as it is
 (worked out once per settings object): the same process, heap and database for both, so the VM's drift over
@@ -164,7 +167,8 @@ async def _measure(save: str, args: argparse.Namespace) -> None:
         await _request(app)
     freeze_startup_heap()
     if args.ab:
-        await _ab(app, save, args, _resolve_variants() if args.ab == "resolve" else _redis_send_variants())
+        variants = {"resolve": _resolve_variants, "redis-send": _redis_send_variants, "outcomes": _outcome_variants}
+        await _ab(app, save, args, variants[args.ab](), drained=pipeline is not None)
     else:
         blocks = [await _block(app, args.requests, args.concurrency, drained=pipeline is not None)
                   for _ in range(args.rounds)]
@@ -186,15 +190,19 @@ def _row(values: list[float]) -> str:
     return f"{' / '.join(f'{us:.0f}' for us in values)}, median {sorted(values)[len(values) // 2]:.0f}"
 
 
-async def _ab(app, save: str, args: argparse.Namespace, variants: dict[str, Callable[[], None]]) -> None:
-    """Alternating blocks of each variant (each callable switches the process to its code), in one process."""
+async def _ab(app, save: str, args: argparse.Namespace, variants: dict[str, Callable[[], None]], *,
+              drained: bool = False) -> None:
+    """Alternating blocks of each variant (each callable switches the process to its code), in one process. The
+    figure is the request loop's CPU per request, or the process's when other threads do part of the work (the
+    scaled-out intake, `linkflow up`'s event pipeline: each block then waits for the relay to publish every row)."""
     results: dict[str, list[float]] = {label: [] for label in variants}
     redis_us: dict[str, list[float]] = {label: [] for label in variants}
     labels = list(variants)
+    figure = 1 if SCALED.get("on") or drained else 0
     for round_ in range(args.rounds * 2):
         for label in labels if round_ % 2 == 0 else labels[::-1]:
             variants[label]()
-            results[label].append((await _block(app, args.requests, args.concurrency))[1 if SCALED.get("on") else 0])
+            results[label].append((await _block(app, args.requests, args.concurrency, drained=drained))[figure])
             if SCALED.get("on"):
                 redis_us[label].append(SCALED["redis_us"][-1])
     variants[labels[-1]]()
@@ -216,6 +224,27 @@ def _resolve_variants() -> dict[str, Callable[[], None]]:
         return switch
 
     return {"before (resolved on every read)": use(before), "now (once per settings)": use(now)}
+
+
+def _outcome_variants() -> dict[str, Callable[[], None]]:
+    """The status events of saved webhook runs: an outbox row per run (before 2026-12-07 evening), against one
+    packed `execution.outcomes` row per group commit that the relay splits (backend/events/packed.py)."""
+    from backend.events.outbox import outbox_row
+    from backend.events.packed import OUTCOME
+    from backend.webhooks import persist
+
+    packed = persist.outcome_rows
+
+    def per_run(outcomes: list[list]) -> list[dict]:
+        rows = []
+        for entry in outcomes:
+            payload = {name: value for name, value in zip(OUTCOME, entry, strict=True)
+                       if name != "traceparent" or value}
+            rows.append(outbox_row("execution.events", entry[0], {"type": f"execution.{entry[4]}", **payload}))
+        return rows
+
+    return {"a row per run": lambda: setattr(persist, "outcome_rows", per_run),
+            "one packed row per commit": lambda: setattr(persist, "outcome_rows", packed)}
 
 
 def _redis_send_variants() -> dict[str, Callable[[], None]]:
@@ -284,7 +313,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4000, help="per block (one measurement)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--ab", choices=["resolve", "redis-send"],
+    parser.add_argument("--ab", choices=["resolve", "redis-send", "outcomes"],
                         help="an A/B inside one process (see the module's doc; redis-send needs --scaled)")
     parser.add_argument("--pipeline", choices=["off", "on", "both"], default="off",
                         help="run `linkflow up`'s outbox relay and in-process consumers on the same loop")
@@ -302,7 +331,7 @@ def main() -> None:
     print(f"# in process, {args.concurrency} requests at a time, {args.requests} per block; code: {args.root}; "
           f"load average {os.getloadavg()[0]:.1f}")
     if args.ab:
-        what = "process" if args.scaled else "loop"
+        what = "process" if args.scaled or args.pipeline == "on" else "loop"
         extra, rule = (" Redis CPU µs per request, median |", "---|") if args.scaled else ("", "")
         print(f"| save_data | code | {what} CPU µs per request, each block | median |{extra}\n|---|---|---|---|{rule}")
     else:

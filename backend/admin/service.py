@@ -178,7 +178,7 @@ def recent_failures(session: Session, limit: int = 50) -> list[FailedExecution]:
 
 @dataclass(frozen=True)
 class OutboxBacklog:
-    unpublished: int  # events written but not yet on the bus
+    unpublished: int  # outbox rows written but not yet on the bus (a packed row holds several events)
     failing: int  # of those, the ones whose publishing already failed at least once
     oldest_unpublished_at: datetime | None
     last_errors: list[dict]  # the latest publishing failures: topic, attempts, error

@@ -6,6 +6,12 @@ cost a saved webhook request. The hot paths now write each entry as a positional
 as integer microseconds, in a payload marked `"packed": 1`; the relay, off the request path, expands it
 (`unpack`) into the event its schema describes and checks that before publishing. Only the outbox holds
 packed rows: the bus, Kafka and every consumer see the schema's shape.
+
+Most packed rows stand for one event whose list they carry compactly. One kind stands for several events:
+`execution.outcomes` holds the `execution.<status>` events of webhook runs committed together (one outbox row
+per group commit instead of one per run); the relay publishes each entry as an event of its own, keyed by its
+execution (`split`). Such events carry `event_id` = -(outbox id × 1024 + position), a space of their own (plain
+rows' ids are positive), the same on every redelivery, for the consumers to dedupe on.
 """
 
 from __future__ import annotations
@@ -83,6 +89,53 @@ def unpack(payload: dict) -> dict:
     return event
 
 
+OUTCOMES = "execution.outcomes"  # a packed row of several execution.<status> events (see the module's doc)
+OUTCOME = ("execution_id", "workflow_id", "team_id", "mode", "status", "error", "traceparent")
+MAX_SPLIT = 1000  # entries of one packed row of several events (the writers chunk their rows at this)
+_SPLIT_SPACE = 1024  # > MAX_SPLIT: an outbox id's events number from -(id × 1024)
+
+
+def split(payload: dict) -> list[dict] | None:
+    """The events a packed row of several events stands for, in order; None for a row of one event. A row
+    of the wrong shape raises ValueError/TypeError (the relay dead-letters it whole); an entry that makes a
+    wrong event is for the schema check to refuse, alone."""
+    if payload.get("type") != OUTCOMES or not payload.get(PACKED):
+        return None
+    entries = payload.get("executions")
+    if not isinstance(entries, list) or not 0 < len(entries) <= MAX_SPLIT \
+            or not all(isinstance(entry, list) and len(entry) == len(OUTCOME) for entry in entries):
+        raise ValueError(f"packed {OUTCOMES}: executions must be a list of 1 to {MAX_SPLIT} lists of "
+                         f"{len(OUTCOME)} values ({', '.join(OUTCOME)})")
+    events = []
+    for entry in entries:
+        event = dict(zip(OUTCOME, entry, strict=True))
+        event["type"] = f"execution.{event['status']}"
+        if event["traceparent"] is None:
+            del event["traceparent"]
+        events.append(event)
+    return events
+
+
+def outcome_entry(execution_id: str, workflow_id: str | None, team_id: str, mode: str, status: str,
+                  error: dict | str | None, traceparent: str | None) -> list:
+    """One entry of an `execution.outcomes` row: the `execution.<status>` event of one run."""
+    return [execution_id, workflow_id, team_id, mode, status, error, traceparent]
+
+
+def split_event_id(outbox_id: int, position: int) -> int:
+    """The `event_id` of the event at `position` of a packed row of several events."""
+    return -(outbox_id * _SPLIT_SPACE + position)
+
+
 def micros(moment: datetime | None) -> int | None:
     """A moment as integer microseconds since the epoch (what packed rows carry)."""
     return None if moment is None else int(moment.timestamp() * 1_000_000)
+
+
+def events_of_row(key: str, payload: dict) -> list[tuple[str, dict]]:
+    """(key, event) of each event an outbox row stands for, as the relay publishes them without the envelope
+    it adds: for what reads the outbox table itself (tests, an operator's query)."""
+    parts = split(payload)
+    if parts is None:
+        return [(key, unpack(payload))]
+    return [(part["execution_id"], part) for part in parts]

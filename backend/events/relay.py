@@ -3,7 +3,10 @@
 A row is marked published in the same transaction that selected it, after the bus
 accepted it. A crash between the two publishes it again on the next run, so delivery
 is at least once: every payload carries the outbox id as `event_id` (and the row's
-`occurred_at`) for consumers to dedupe on.
+`occurred_at`) for consumers to dedupe on. A packed row of several events (the outcomes of
+webhook runs committed together) publishes each as an event of its own, keyed by its
+execution, with an `event_id` of its own (backend/events/packed.py); if the bus refuses any of
+them, the whole row is published again, with the same ids.
 
 On PostgreSQL the rows are claimed with `FOR UPDATE SKIP LOCKED`, so several relays
 (one per `linkflow worker`) share the work. So that events with one key still leave in
@@ -33,7 +36,7 @@ from backend.events import schemas
 from backend.events.bus import Event, EventBus, PublishError
 from backend.events.consumers import DEAD_LETTERED, checked, dead_letter
 from backend.events.models import OutboxEvent
-from backend.events.packed import unpack
+from backend.events.packed import split, split_event_id, unpack
 
 log = logging.getLogger("linkflow.events.relay")
 BATCH = 500
@@ -47,13 +50,13 @@ async def relay_once(bus: EventBus, batch: int = BATCH) -> int:
     schema counts once its dead letter is published)."""
     session = Session(get_engine(), expire_on_commit=False)
     try:
-        rows, events, refused = await asyncio.to_thread(_prepare, session, batch)
-        if not rows:
+        prepared = await asyncio.to_thread(_prepare, session, batch)
+        if not prepared.rows:
             return 0
-        failed = await _publish(bus, events)
-        await asyncio.to_thread(_settle, session, rows, failed, refused)
-        DEAD_LETTERED[SERVICE] += len(refused.keys() - failed.keys())
-        return len(rows) - len(failed)
+        failed = prepared.rows_of(await _publish(bus, prepared.events))
+        await asyncio.to_thread(_settle, session, prepared.rows, failed, prepared.refused)
+        DEAD_LETTERED[SERVICE] += sum(1 for index in prepared.dead if prepared.owners[index] not in failed)
+        return len(prepared.rows) - len(failed)
     finally:
         await asyncio.to_thread(session.close)  # rolls back whatever was not committed
 
@@ -108,26 +111,70 @@ def _without_overtaking(session: Session, rows: list[_Row]) -> list[_Row]:
     return [row for row in rows if row.key not in held]
 
 
-def _prepare(session: Session, batch: int) -> tuple[list[_Row], list[Event], dict[int, str]]:
-    """The claimed rows, the event each one publishes, and the reasons of those refused by their schema."""
-    rows = _claim(session, batch)
-    events, refused = [], {}
-    for index, row in enumerate(rows):
-        try:
-            event = _event(row, unpack(row.payload))
-            schemas.validate(event.topic, event.key, event.payload)
-            checked(event)  # an in-process consumer handed this object does not check it again
-        except (schemas.InvalidEvent, ValueError, TypeError) as exc:  # a packed row of the wrong shape too
-            refused[index] = f"{type(exc).__name__}: {exc}"
-            log.error("outbox event refused by its schema; sent to dlq.events instead", extra={
-                "topic": row.topic, "outbox_id": row.id, "error": refused[index]})
-            event = dead_letter(_event(row, row.payload), refused[index], SERVICE, 0)
-        events.append(event)
-    return rows, events, refused
+class _Prepared(NamedTuple):
+    """A claimed batch: its rows, the events they publish (a packed row of several events, several: `owners`
+    maps each event to its row), the reason of each row refused by its schema (in part, for a packed row of
+    several events), and which events are dead letters."""
+
+    rows: list[_Row]
+    events: list[Event]
+    owners: list[int]
+    refused: dict[int, str]
+    dead: list[int]
+
+    def rows_of(self, failed: dict[int, BaseException]) -> dict[int, BaseException]:
+        """The rows with an event the bus did not take: each is retried whole (its events again, same ids)."""
+        return {self.owners[index]: exc for index, exc in failed.items()}
+
+
+def _prepare(session: Session, batch: int) -> _Prepared:
+    prepared = _Prepared(_claim(session, batch), [], [], {}, [])
+    for index, row in enumerate(prepared.rows):
+        for event, reason in _events(row):
+            if reason is not None:
+                prepared.refused.setdefault(index, reason)
+                prepared.dead.append(len(prepared.events))
+            prepared.events.append(event)
+            prepared.owners.append(index)
+    return prepared
+
+
+def _events(row: _Row) -> list[tuple[Event, str | None]]:
+    """The events a row publishes, each checked against its schema: (the event, None) or (its dead letter, why)."""
+    try:
+        parts = split(row.payload)
+        if parts is None:  # dead-lettered as stored, if refused
+            return [_checked(row, _event(row, unpack(row.payload)), _event(row, row.payload))]
+    except (ValueError, TypeError) as exc:  # a packed row of the wrong shape: dead-lettered whole
+        return [_refused(row, _event(row, row.payload), f"{type(exc).__name__}: {exc}")]
+    return [_checked(row, event, event) for event in
+            (_split_event(row, position, payload) for position, payload in enumerate(parts))]
+
+
+def _checked(row: _Row, event: Event, stored: Event) -> tuple[Event, str | None]:
+    try:
+        schemas.validate(event.topic, event.key, event.payload)
+    except (ValueError, TypeError) as exc:  # schemas.InvalidEvent, or a packed entry of the wrong shape
+        return _refused(row, stored, f"{type(exc).__name__}: {exc}")
+    checked(event)  # an in-process consumer handed this object does not check it again
+    return event, None
+
+
+def _refused(row: _Row, event: Event, reason: str) -> tuple[Event, str]:
+    log.error("outbox event refused by its schema; sent to dlq.events instead", extra={
+        "topic": row.topic, "outbox_id": row.id, "error": reason})
+    return dead_letter(event, reason, SERVICE, 0), reason
 
 
 def _event(row: _Row, payload: dict) -> Event:
     return Event(row.topic, row.key, {**payload, "event_id": row.id, "occurred_at": row.created_at.isoformat()})
+
+
+def _split_event(row: _Row, position: int, payload: dict) -> Event:
+    """One event of a packed row of several: keyed by its own entity, with an `event_id` of its own."""
+    key = payload.get("execution_id")
+    return Event(row.topic, key if isinstance(key, str) else row.key, {
+        **payload, "event_id": split_event_id(row.id, position), "occurred_at": row.created_at.isoformat()})
 
 
 async def _publish(bus: EventBus, events: list[Event]) -> dict[int, BaseException]:

@@ -35,6 +35,7 @@ from backend.engine.runner import RunResult
 from backend.engine.store import StepRecord
 from backend.events.models import OutboxEvent
 from backend.events.outbox import outbox_row
+from backend.events.packed import MAX_SPLIT, OUTCOMES, PACKED, outcome_entry
 from backend.executions import service
 from backend.executions.facts import RunFacts, event_error, fact_rows, run_facts
 from backend.executions.models import Execution, ExecutionStep
@@ -120,6 +121,11 @@ class RunDraft:
     created_at: datetime = field(default_factory=utcnow)
     traceparent: str | None = None  # of the request (tracing on): its events join that trace
 
+    def outcome(self, status: str, error: dict | None) -> list:
+        """Its `execution.<status>` event as an entry of a packed `execution.outcomes` row."""
+        return outcome_entry(self.id, self.workflow_id, self.team_id, self.mode, str(status), event_error(error),
+                             self.traceparent)
+
     def event(self, status: str, error: dict | None) -> dict:
         payload = {"type": f"execution.{status}", "execution_id": self.id, "workflow_id": self.workflow_id,
                    "team_id": self.team_id, "mode": self.mode, "status": status, "error": event_error(error)}
@@ -152,8 +158,8 @@ class FinishedRun:
     def status(self) -> S:
         return {"succeeded": S.SUCCEEDED, "failed": S.FAILED}.get(self.result.status, S.WAITING)
 
-    def rows(self) -> tuple[dict, list[dict], dict, RunFacts]:
-        """The execution row, its step rows, its status event and its facts (node results, usage)."""
+    def rows(self) -> tuple[dict, list[dict], RunFacts]:
+        """The execution row, its step rows and its facts (node results, usage)."""
         result, status, draft = self.result, self.status, self.draft
         finished_at = None if status == S.WAITING else utcnow()
         encode = JsonOnce()
@@ -163,7 +169,7 @@ class FinishedRun:
                           mode=draft.mode, status=status, result=result, started_at=draft.created_at,
                           finished_at=finished_at)
         steps = step_rows(draft.team_id, draft.id, self.steps, encode)
-        return execution, steps, draft.event(status, result.error), facts
+        return execution, steps, facts
 
 
 def step_rows(team_id: str, execution_id: str, steps: list[StepRecord],
@@ -211,16 +217,24 @@ def _statements(dialect: str) -> _Statements:
 
 
 def write_runs(runs: list[FinishedRun]) -> None:
-    """One transaction for all of ``runs``: Core bulk inserts, no ORM unit of work."""
-    executions, steps, events, facts = [], [], [], []
+    """One transaction for all of ``runs``: Core bulk inserts, no ORM unit of work.
+
+    Their status events go into one packed `execution.outcomes` row (the relay publishes one event per run,
+    backend/events/packed.py), but for a run left waiting: its later events are keyed by its own id, and a row
+    keyed by another run's id would not hold them back on a relay that claims them first."""
+    executions, steps, events, outcomes, facts = [], [], [], [], []
     for run in runs:
         if run.recorded:
             continue
-        execution, step_list, event, outcome = run.rows()
+        execution, step_list, facts_of_run = run.rows()
         executions.append(execution)
         steps += step_list
-        events.append(event)
-        facts.append(outcome)
+        if run.status == S.WAITING:
+            events.append(run.draft.event(S.WAITING, run.result.error))
+        else:
+            outcomes.append(run.draft.outcome(run.status, run.result.error))
+        facts.append(facts_of_run)
+    events += outcome_rows(outcomes)
     events += fact_rows(facts)  # one event of each kind per workflow for the whole batch
     with get_engine().begin() as conn:  # straight to the driver: backend/db/fast_insert.py
         bulk_insert(conn, Execution.__table__, executions, text_json=_EXECUTION_TEXT)
@@ -229,6 +243,12 @@ def write_runs(runs: list[FinishedRun]) -> None:
                 steps += _finish_recorded(conn, run)
         bulk_insert(conn, ExecutionStep.__table__, steps, text_json=_STEP_TEXT)
         bulk_insert(conn, OutboxEvent.__table__, events)
+
+
+def outcome_rows(outcomes: list[list]) -> list[dict]:
+    """Packed `execution.outcomes` outbox rows of these entries (``RunDraft.outcome``), keyed by the first run."""
+    return [outbox_row("execution.events", chunk[0][0], {"type": OUTCOMES, "executions": chunk, PACKED: 1})
+            for chunk in (outcomes[start:start + MAX_SPLIT] for start in range(0, len(outcomes), MAX_SPLIT))]
 
 
 # the JSON columns the rows above carry as encoded text (bound as Text by the prebuilt statements)

@@ -157,6 +157,45 @@ async def test_events_are_keyed_by_their_id_so_each_id_keeps_one_partition_and_i
     assert all(ns == sorted(ns) and len(ns) == 5 for ns in order.values()), order
 
 
+async def test_the_outcomes_of_a_webhook_group_commit_leave_as_one_record_per_run_keyed_by_it(kafka_events,
+                                                                                            kafka_bootstrap, bus):
+    """write_runs packs the status events of runs committed together into one outbox row; Kafka gets one
+    record per run, on its execution's partition, with an event_id of its own that a redelivery keeps."""
+    from backend.engine.runner import RunResult
+    from backend.users.models import Team
+    from backend.webhooks.persist import FinishedRun, RunDraft, dumps, ordered_id, write_runs
+
+    with session_scope() as session:
+        team = Team(name="kafka", slug=f"kafka-{uuid.uuid4().hex[:8]}")
+        session.add(team)
+        session.flush()
+        team_id = team.id
+    runs = [FinishedRun(RunDraft(id=ordered_id(), team_id=team_id, workflow_id=None, version_id=None,
+                                 definition_json=dumps({"nodes": [], "connections": {}}), mode="webhook", input=[{"json": {}}]),
+                        RunResult("succeeded" if n % 3 else "failed", error=None if n % 3 else {"message": "boom"}), [])
+            for n in range(6)]
+    write_runs(runs)
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxEvent)
+                              .where(OutboxEvent.topic == "execution.events")) == 1
+    assert await relay_once(bus) >= 1
+    with session_scope() as session:  # the relay crashed before its commit: the row goes out again
+        session.execute(update(OutboxEvent).values(published_at=None))
+    assert await relay_once(bus) >= 1
+    records = await read_topic(kafka_bootstrap, kafka_events + "execution.events", 12)
+    seen = defaultdict(list)  # key -> (partition, type, event_id) of each record
+    for record in records:
+        payload = json.loads(record.value)
+        assert payload["execution_id"] == record.key.decode()
+        seen[record.key.decode()].append((record.partition, payload["type"], payload["event_id"]))
+    assert set(seen) == {run.draft.id for run in runs}
+    assert [seen[run.draft.id][0][1] for run in runs] == ["execution.failed", "execution.succeeded",
+                                                         "execution.succeeded"] * 2
+    assert all(len(twice) == 2 and twice[0] == twice[1] for twice in seen.values()), seen  # the same id again
+    ids = [twice[0][2] for twice in seen.values()]
+    assert len(set(ids)) == 6 and all(i < 0 for i in ids)
+
+
 async def test_a_poison_event_lands_in_the_dead_letter_topic_and_the_group_moves_on(kafka_events,
                                                                                     kafka_bootstrap, bus,
                                                                                     audit_consumer):

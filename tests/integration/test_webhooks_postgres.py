@@ -10,6 +10,7 @@ from backend.app import create_app
 from backend.db import migrate
 from backend.db.session import session_scope
 from backend.events.models import OutboxEvent
+from backend.events.packed import events_of_row
 from backend.executions import dispatch
 from backend.executions.models import Execution, ExecutionStep
 from backend.settings import get_settings
@@ -61,8 +62,10 @@ def test_last_node_runs_inline_and_saves_row_steps_and_event(client):
         assert len(rows) == 5 and {r.status for r in rows} == {"succeeded"}
         steps = session.scalars(select(ExecutionStep.node_id).where(ExecutionStep.execution_id == rows[0].id)).all()
         assert sorted(steps) == ["hook", "set"]
-        events = session.scalars(select(OutboxEvent.payload).where(OutboxEvent.topic == "execution.events")).all()
-        assert sorted(e["type"] for e in events) == ["execution.succeeded"] * 5
+        outbox = session.execute(select(OutboxEvent.key, OutboxEvent.payload)
+                                 .where(OutboxEvent.topic == "execution.events")).all()
+        events = [(key, e) for row in outbox for key, e in events_of_row(row.key, row.payload)]
+        assert sorted((key, e["type"]) for key, e in events) == sorted((r.id, "execution.succeeded") for r in rows)
 
 
 def test_immediately_commits_then_runs_on_the_queue(client):

@@ -9,10 +9,11 @@ from events_testkit import emit_committed
 from sqlalchemy import insert, select
 
 from backend.db.session import session_scope
-from backend.events.bus import InMemoryBus
+from backend.events.bus import InMemoryBus, PublishError
 from backend.events.consumers import DEAD_LETTERED
 from backend.events.models import OutboxEvent
 from backend.events.outbox import emit, outbox_row
+from backend.events.packed import OUTCOMES, PACKED, outcome_entry, split_event_id
 from backend.events.relay import relay_once
 
 
@@ -157,3 +158,94 @@ async def test_an_event_the_relay_checked_is_not_checked_again_by_the_consumers_
     assert calls == ["execution.events"]  # an object the relay did not hand over is checked
     stop.set()
     await asyncio.gather(*tasks)
+
+
+def outcomes_row(*entries: list) -> dict:
+    return outbox_row("execution.events", entries[0][0], {"type": OUTCOMES, PACKED: 1, "executions": list(entries)})
+
+
+def outcome(execution_id: str, status: str = "succeeded", error=None, traceparent=None) -> list:
+    return outcome_entry(execution_id, "wf-1", "t", "webhook", status, error, traceparent)
+
+
+async def test_a_packed_row_of_outcomes_is_published_as_one_event_per_run_with_ids_of_their_own(listen):
+    bus = InMemoryBus()
+    seen = await listen(bus, "all", ("execution.events", "audit.log"))
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    emit_committed("audit.log", "team-1", {"action": "workflow.create", "team_id": "team-1"})
+    with session_scope() as session:
+        session.execute(insert(OutboxEvent), [outcomes_row(
+            outcome("ex-1"), outcome("ex-2", "failed", {"node": "Set", "message": "boom"}),
+            outcome("ex-3", traceparent=parent))])
+    assert await relay_once(bus) == 2
+    plain, packed = outbox()
+    assert packed.published_at is not None and packed.last_error is None
+    assert [(e.key, e.payload["type"], e.payload["execution_id"], e.payload["status"]) for e in seen[1:]] == [
+        ("ex-1", "execution.succeeded", "ex-1", "succeeded"), ("ex-2", "execution.failed", "ex-2", "failed"),
+        ("ex-3", "execution.succeeded", "ex-3", "succeeded")]
+    assert seen[2].payload["error"] == {"node": "Set", "message": "boom"}
+    assert "traceparent" not in seen[1].payload and seen[3].payload["traceparent"] == parent
+    ids = [e.event_id for e in seen]
+    assert ids[0] == plain.id and ids[1:] == [split_event_id(packed.id, n) for n in range(3)]
+    assert len(set(ids)) == 4 and all(i < 0 for i in ids[1:])  # never an outbox row's (positive) id
+    assert {datetime.fromisoformat(e.payload["occurred_at"]) for e in seen[1:]} == {packed.created_at}
+
+
+async def test_an_outcome_its_schema_refuses_goes_to_the_dlq_alone(listen):
+    bus = InMemoryBus()
+    seen = await listen(bus, "all", ("execution.events",))
+    dlq = await listen(bus, "dlq-watch", ("dlq.events",))
+    with session_scope() as session:
+        session.execute(insert(OutboxEvent), [outcomes_row(outcome("ex-1"), outcome("ex-2", "exploded"),
+                                                           outcome("ex-3"))])
+    before = DEAD_LETTERED["outbox-relay"]
+    assert await relay_once(bus) == 1
+    assert [e.key for e in seen] == ["ex-1", "ex-3"]
+    [dead] = dlq
+    assert dead.payload["error"].startswith("InvalidEvent: execution.events")
+    assert dead.payload["event"]["key"] == "ex-2" and dead.payload["event"]["payload"]["status"] == "exploded"
+    [row] = outbox()
+    assert row.published_at is not None and row.last_error == dead.payload["error"]
+    assert DEAD_LETTERED["outbox-relay"] == before + 1
+
+
+@pytest.mark.parametrize("executions", [[], "ex-1", [["ex-1", "wf-1"]], [outcome(f"ex-{n}") for n in range(1001)]])
+async def test_a_packed_row_of_outcomes_of_the_wrong_shape_is_dead_lettered_whole(listen, executions):
+    bus = InMemoryBus()
+    seen = await listen(bus, "all", ("execution.events",))
+    dlq = await listen(bus, "dlq-watch", ("dlq.events",))
+    with session_scope() as session:
+        session.execute(insert(OutboxEvent), [outbox_row("execution.events", "ex-1", {
+            "type": OUTCOMES, PACKED: 1, "executions": executions})])
+    assert await relay_once(bus) == 1
+    assert seen == []
+    [dead] = dlq
+    assert dead.payload["error"].startswith("ValueError: packed execution.outcomes: executions must be a list of 1 "
+                                            "to 1000 lists of 7 values (execution_id, workflow_id, team_id, mode,")
+    assert dead.payload["event"]["payload"]["type"] == OUTCOMES  # the row as it was stored
+    assert outbox()[0].published_at is not None
+
+
+async def test_a_packed_row_the_bus_took_in_part_is_published_again_whole_with_the_same_ids(listen):
+    class FlakyBus(InMemoryBus):
+        refuse = True
+
+        async def publish(self, events):
+            if self.refuse:
+                self.refuse = False
+                await super().publish(events[:1])
+                raise PublishError({1: ConnectionError("broker went away")})
+            await super().publish(events)
+
+    bus = FlakyBus()
+    seen = await listen(bus, "all", ("execution.events",))
+    with session_scope() as session:
+        session.execute(insert(OutboxEvent), [outcomes_row(outcome("ex-1"), outcome("ex-2"))])
+    assert await relay_once(bus) == 0
+    [row] = outbox()
+    assert (row.published_at, row.attempts) == (None, 1) and "broker went away" in row.last_error
+    assert await relay_once(bus) == 1
+    assert [(e.key, e.event_id) for e in seen] == [("ex-1", split_event_id(row.id, 0)),  # at least once:
+                                                   ("ex-1", split_event_id(row.id, 0)),  # the same id twice
+                                                   ("ex-2", split_event_id(row.id, 1))]
+    assert outbox()[0].published_at is not None

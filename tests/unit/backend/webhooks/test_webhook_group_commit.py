@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from webhook_testkit import executions, flow, hook
 
 from backend.db.session import session_scope
 from backend.engine.runner import RunResult
+from backend.events.models import OutboxEvent
+from backend.events.packed import events_of_row
 from backend.executions.models import Execution
 from backend.webhooks import group_commit
-from backend.webhooks.persist import WEB_WORKER_ID, FinishedRun, RunDraft, dumps, ordered_id
+from backend.webhooks.persist import WEB_WORKER_ID, FinishedRun, RunDraft, dumps, ordered_id, write_runs
 
 
 def finished(team_id: str) -> FinishedRun:
@@ -124,3 +126,21 @@ def test_a_batch_that_cannot_be_sent_stays_queued_for_the_reaper(team, monkeypat
 
     asyncio.run(arrive())
     assert [e.status for e in executions()] == ["queued"]
+
+
+def test_the_status_events_of_runs_committed_together_are_one_packed_row_but_a_waiting_runs(team):
+    """One outbox row for the outcomes of a group commit (the relay publishes one event per run); a run left
+    waiting keeps a row of its own, keyed by it, so that its later events cannot overtake it."""
+    runs = [finished(team.team_id) for _ in range(3)]
+    runs[1].result = RunResult("failed", error={"node": "Set", "message": "boom", "item_index": 0})
+    runs[2].result = RunResult("waiting", wait_on_webhook=True)
+    write_runs(runs)
+    with session_scope() as session:
+        rows = session.execute(select(OutboxEvent.key, OutboxEvent.payload)
+                               .where(OutboxEvent.topic == "execution.events").order_by(OutboxEvent.id)).all()
+    assert [(row.key, row.payload["type"]) for row in rows] == [
+        (runs[2].draft.id, "execution.waiting"), (runs[0].draft.id, "execution.outcomes")]
+    events = [(key, event["type"], event["error"]) for row in rows for key, event in events_of_row(row.key, row.payload)]
+    assert events == [(runs[2].draft.id, "execution.waiting", None),
+                      (runs[0].draft.id, "execution.succeeded", None),
+                      (runs[1].draft.id, "execution.failed", {"node": "Set", "message": "boom", "item_index": 0})]
