@@ -30,6 +30,9 @@ message and one MULTI/EXEC per batch (executors/actors.py), and compares process
 ``--ab outcomes`` (with ``--pipeline on`` and ``--save all``) swaps the status events of saved runs between an outbox
 row per run and one packed row per group commit (backend/events/packed.py), and compares process CPU per request.
 
+``--ab relay-interval`` (with ``--pipeline on``) swaps the relay's wait after a batch that published something between
+the idle interval and the busy one (backend/events/relay.py), restarting the pipeline, and compares process CPU.
+
 ``--ab resolve`` swaps, between alternating blocks of requests in the same process, the settings' database URL
 as it was before 9f21bd3 (the data directory resolved on every read, i.e. on every ``get_engine()``) and as it is
 (worked out once per settings object): the same process, heap and database for both, so the VM's drift over
@@ -61,6 +64,7 @@ def _scope(path: str, body: bytes) -> dict:
                         (b"content-length", str(len(body)).encode())]}
 
 
+PIPELINE: dict = {}  # "now": the event pipeline running (--pipeline on), restarted by --ab relay-interval
 SCALED = {"path": "/webhook/queue-bench", "body": json.dumps({"n": 21}).encode()}
 
 
@@ -162,20 +166,21 @@ async def _measure(save: str, args: argparse.Namespace) -> None:
     if args.pipeline_on:
         from executors.relay import start_event_pipeline
 
-        pipeline = await start_event_pipeline()
+        pipeline = PIPELINE["now"] = await start_event_pipeline()
     for _ in range(500):  # warm: routes cached, the workflow proven short (runs on the request loop)
         await _request(app)
     freeze_startup_heap()
     if args.ab:
-        variants = {"resolve": _resolve_variants, "redis-send": _redis_send_variants, "outcomes": _outcome_variants}
+        variants = {"resolve": _resolve_variants, "redis-send": _redis_send_variants, "outcomes": _outcome_variants,
+                    "relay-interval": _relay_interval_variants}
         await _ab(app, save, args, variants[args.ab](), drained=pipeline is not None)
     else:
         blocks = [await _block(app, args.requests, args.concurrency, drained=pipeline is not None)
                   for _ in range(args.rounds)]
         loop_us, process_us = [b[0] for b in blocks], [b[1] for b in blocks]
         print(f"| {save} | {'on' if pipeline else 'off'} | {args.concurrency} | {_row(loop_us)} | {_row(process_us)} |")
-    if pipeline is not None:
-        await pipeline.stop()
+    if PIPELINE.get("now") is not None:
+        await PIPELINE["now"].stop()
     await into.put({"type": "lifespan.shutdown"})
     await out.get()
     await lifespan
@@ -201,11 +206,13 @@ async def _ab(app, save: str, args: argparse.Namespace, variants: dict[str, Call
     figure = 1 if SCALED.get("on") or drained else 0
     for round_ in range(args.rounds * 2):
         for label in labels if round_ % 2 == 0 else labels[::-1]:
-            variants[label]()
+            if asyncio.iscoroutine(switched := variants[label]()):
+                await switched
             results[label].append((await _block(app, args.requests, args.concurrency, drained=drained))[figure])
             if SCALED.get("on"):
                 redis_us[label].append(SCALED["redis_us"][-1])
-    variants[labels[-1]]()
+    if asyncio.iscoroutine(switched := variants[labels[-1]]()):
+        await switched
     for label, values in results.items():
         print(f"| {save} | {label} | {' / '.join(f'{us:.0f}' for us in values)} "
               f"| {sorted(values)[len(values) // 2]:.0f} |" + (f" {_median(redis_us[label])} |" if SCALED.get("on") else ""))
@@ -245,6 +252,26 @@ def _outcome_variants() -> dict[str, Callable[[], None]]:
 
     return {"a row per run": lambda: setattr(persist, "outcome_rows", per_run),
             "one packed row per commit": lambda: setattr(persist, "outcome_rows", packed)}
+
+
+def _relay_interval_variants() -> dict[str, Callable[[], object]]:
+    """The relay's wait after a batch that published something but was not full: the idle interval (1 s, before
+    2026-12-07 evening), against the busy one (backend/events/relay.py). Each switch restarts the pipeline."""
+    import functools
+
+    from backend.events import relay
+    from executors import relay as pipeline_module
+    from executors.relay import start_event_pipeline
+
+    def use(busy_s: float) -> Callable[[], object]:
+        async def switch() -> None:
+            await PIPELINE["now"].stop()
+            pipeline_module.relay_loop = functools.partial(relay.relay_loop, busy_interval_s=busy_s)
+            PIPELINE["now"] = await start_event_pipeline()
+        return switch
+
+    return {f"{relay.INTERVAL_S:g} s after a batch": use(relay.INTERVAL_S),
+            f"{relay.BUSY_INTERVAL_S:g} s after a batch": use(relay.BUSY_INTERVAL_S)}
 
 
 def _redis_send_variants() -> dict[str, Callable[[], None]]:
@@ -313,7 +340,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4000, help="per block (one measurement)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--ab", choices=["resolve", "redis-send", "outcomes"],
+    parser.add_argument("--ab", choices=["resolve", "redis-send", "outcomes", "relay-interval"],
                         help="an A/B inside one process (see the module's doc; redis-send needs --scaled)")
     parser.add_argument("--pipeline", choices=["off", "on", "both"], default="off",
                         help="run `linkflow up`'s outbox relay and in-process consumers on the same loop")

@@ -41,6 +41,7 @@ from backend.events.packed import split, split_event_id, unpack
 log = logging.getLogger("linkflow.events.relay")
 BATCH = 500
 INTERVAL_S = 1.0
+BUSY_INTERVAL_S = 0.2  # after a batch that published something
 MAX_ERROR_CHARS = 2000
 SERVICE = "outbox-relay"  # the dead letters of rows refused by their schema name it
 
@@ -62,17 +63,24 @@ async def relay_once(bus: EventBus, batch: int = BATCH) -> int:
 
 
 async def relay_loop(bus: EventBus, stop: asyncio.Event, *, interval_s: float = INTERVAL_S,
-                     batch: int = BATCH) -> None:
-    """Relay until `stop` is set: at once again after a full batch, else every `interval_s`."""
+                     batch: int = BATCH, busy_interval_s: float = BUSY_INTERVAL_S) -> None:
+    """Relay until `stop` is set: at once again after a full batch, after `busy_interval_s` after a batch that
+    published something, else every `interval_s`. Under load the events of a second leave in several smaller
+    batches, not in one burst (a batch of packed rows can stand for thousands of events, which the in-process
+    consumers would otherwise take all at once, and the request loop's latency with them)."""
     log.info("outbox relay started")
     while not stop.is_set():
+        wait_s = interval_s
         try:
-            if await relay_once(bus, batch) >= batch:
+            published = await relay_once(bus, batch)
+            if published >= batch:
                 continue
+            if published:
+                wait_s = busy_interval_s
         except Exception:  # the database is unreachable: keep the loop alive, the next tick retries
             log.exception("outbox relay tick failed")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval_s)
+            await asyncio.wait_for(stop.wait(), wait_s)
 
 
 class _Row(NamedTuple):

@@ -249,3 +249,40 @@ async def test_a_packed_row_the_bus_took_in_part_is_published_again_whole_with_t
                                                    ("ex-1", split_event_id(row.id, 0)),  # the same id twice
                                                    ("ex-2", split_event_id(row.id, 1))]
     assert outbox()[0].published_at is not None
+
+
+async def test_the_relay_comes_back_soon_after_a_batch_and_waits_the_full_interval_when_idle(listen, monkeypatch):
+    """Under load the events of a second leave in several batches (a packed batch can stand for thousands of
+    events, which the in-process consumers would take in one burst); an idle relay polls every interval."""
+    import asyncio
+
+    from backend.events import relay
+
+    results: list[int] = []
+
+    async def counted(bus, batch=relay.BATCH):
+        results.append(await relay_once(bus, batch))
+        return results[-1]
+
+    monkeypatch.setattr(relay, "relay_once", counted)
+    bus, stop = InMemoryBus(), asyncio.Event()
+    seen = await listen(bus, "all", ("audit.log",))
+
+    async def until(check, timeout_s: float = 10) -> None:
+        async with asyncio.timeout(timeout_s):
+            while not check():
+                await asyncio.sleep(0.01)
+
+    emit_committed("audit.log", "team-1", {"action": "a", "team_id": "team-1"})
+    loop = asyncio.create_task(relay.relay_loop(bus, stop, interval_s=60, busy_interval_s=0.05))
+    await until(lambda: len(seen) == 1)
+    emit_committed("audit.log", "team-1", {"action": "b", "team_id": "team-1"})
+    await until(lambda: len(seen) == 2)  # 0.05 s after the batch before, not 60
+    await until(lambda: results[-1] == 0)  # a tick found nothing: now it waits the idle interval
+    ticks = len(results)
+    emit_committed("audit.log", "team-1", {"action": "c", "team_id": "team-1"})
+    await asyncio.sleep(0.5)
+    assert len(results) == ticks and len(seen) == 2
+    stop.set()
+    await asyncio.wait_for(loop, 5)
+    assert [e.payload["action"] for e in seen] == ["a", "b"]
