@@ -6,7 +6,7 @@
     .venv/bin/python bench/webhook.py --server up          # the embedded product (`linkflow up`) instead
     .venv/bin/python bench/webhook.py --workflow http      # webhook -> set -> HTTP Request (a node with effects)
     .venv/bin/python bench/webhook.py --root /tmp/base     # the code of another checkout (same venv): A/B
-    .venv/bin/python bench/webhook.py --root /tmp/main --root .   # each in turn, every round (--rounds)
+    .venv/bin/python bench/webhook.py --root /tmp/main --root .   # each in turn, every round (--rounds; A B, B A, ...)
 
 ``--server up`` runs `linkflow up` (UI, API, webhooks, worker threads, reaper; its UI bundle built
 once for a fixed backend URL, before the measurement), ``webhook`` the webhook role. ``--workflow
@@ -413,8 +413,11 @@ def main() -> None:
           "| sequential p50 / p95 / p99 ms | server CPU µs/req | server RSS MB | errors | executions saved |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for kind, save_data in itertools.product(dbs, saves):
-        for _ in range(max(1, min(args.rounds, 20))):
-            for billing, root, server in itertools.product(billings, roots, servers):
+        for round_ in range(max(1, min(args.rounds, 20))):
+            # every other round in reverse order (A B, B A, ...): on this VM the run second in a pair tends to win
+            # (2026-12-07: one A/B's +22 % turned into -5 % with the order swapped), which alternation cancels
+            order = list(itertools.product(billings, roots, servers))
+            for billing, root, server in order if round_ % 2 == 0 else order[::-1]:
                 row = measure(kind, save_data, args.connections, args.duration, args.sequential, billing=billing,
                               server_kind=server, flow=args.workflow, root=root)
                 print(f"| {root.name} " + report(row), flush=True)
