@@ -350,6 +350,10 @@ def main() -> None:
     parser.add_argument("--pipeline-on", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.ab in ("outcomes", "relay-interval") and (args.pipeline != "on" or args.scaled):
+        parser.error(f"--ab {args.ab} compares what the event pipeline does: give --pipeline on (not --scaled)")
+    if args.ab == "redis-send" and not args.scaled:
+        parser.error("--ab redis-send compares the scaled-out intake's Redis sends: give --scaled")
     if args.child:
         _child(args.child, args)
         return
