@@ -206,16 +206,20 @@ async def _ab(app, save: str, args: argparse.Namespace, variants: dict[str, Call
     figure = 1 if SCALED.get("on") or drained else 0
     for round_ in range(args.rounds * 2):
         for label in labels if round_ % 2 == 0 else labels[::-1]:
-            if asyncio.iscoroutine(switched := variants[label]()):
-                await switched
+            await _switch(variants[label])
             results[label].append((await _block(app, args.requests, args.concurrency, drained=drained))[figure])
             if SCALED.get("on"):
                 redis_us[label].append(SCALED["redis_us"][-1])
-    if asyncio.iscoroutine(switched := variants[labels[-1]]()):
-        await switched
+    await _switch(variants[labels[-1]])
     for label, values in results.items():
         print(f"| {save} | {label} | {' / '.join(f'{us:.0f}' for us in values)} "
               f"| {sorted(values)[len(values) // 2]:.0f} |" + (f" {_median(redis_us[label])} |" if SCALED.get("on") else ""))
+
+
+async def _switch(variant: Callable[[], object]) -> None:
+    """Switch the process to a variant's code (a switch that restarts something is a coroutine function)."""
+    if asyncio.iscoroutine(switched := variant()):
+        await switched
 
 
 def _resolve_variants() -> dict[str, Callable[[], None]]:
@@ -237,18 +241,13 @@ def _outcome_variants() -> dict[str, Callable[[], None]]:
     """The status events of saved webhook runs: an outbox row per run (before 2026-12-07 evening), against one
     packed `execution.outcomes` row per group commit that the relay splits (backend/events/packed.py)."""
     from backend.events.outbox import outbox_row
-    from backend.events.packed import OUTCOME
+    from backend.events.packed import outcome_event
     from backend.webhooks import persist
 
     packed = persist.outcome_rows
 
     def per_run(outcomes: list[list]) -> list[dict]:
-        rows = []
-        for entry in outcomes:
-            payload = {name: value for name, value in zip(OUTCOME, entry, strict=True)
-                       if name != "traceparent" or value}
-            rows.append(outbox_row("execution.events", entry[0], {"type": f"execution.{entry[4]}", **payload}))
-        return rows
+        return [outbox_row("execution.events", entry[0], outcome_event(entry)) for entry in outcomes]
 
     return {"a row per run": lambda: setattr(persist, "outcome_rows", per_run),
             "one packed row per commit": lambda: setattr(persist, "outcome_rows", packed)}

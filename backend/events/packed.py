@@ -106,14 +106,16 @@ def split(payload: dict) -> list[dict] | None:
             or not all(isinstance(entry, list) and len(entry) == len(OUTCOME) for entry in entries):
         raise ValueError(f"packed {OUTCOMES}: executions must be a list of 1 to {MAX_SPLIT} lists of "
                          f"{len(OUTCOME)} values ({', '.join(OUTCOME)})")
-    events = []
-    for entry in entries:
-        event = dict(zip(OUTCOME, entry, strict=True))
-        event["type"] = f"execution.{event['status']}"
-        if event["traceparent"] is None:
-            del event["traceparent"]
-        events.append(event)
-    return events
+    return [outcome_event(entry) for entry in entries]
+
+
+def outcome_event(entry: list) -> dict:
+    """The `execution.<status>` event one entry of an `execution.outcomes` row stands for."""
+    event = dict(zip(OUTCOME, entry, strict=True))
+    event["type"] = f"execution.{event['status']}"
+    if event["traceparent"] is None:
+        del event["traceparent"]
+    return event
 
 
 def outcome_entry(execution_id: str, workflow_id: str | None, team_id: str, mode: str, status: str,

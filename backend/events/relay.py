@@ -151,19 +151,21 @@ def _events(row: _Row) -> list[tuple[Event, str | None]]:
     """The events a row publishes, each checked against its schema: (the event, None) or (its dead letter, why)."""
     try:
         parts = split(row.payload)
-        if parts is None:  # dead-lettered as stored, if refused
-            return [_checked(row, _event(row, unpack(row.payload)), _event(row, row.payload))]
+        if parts is None:
+            return [_checked(row, _event(row, unpack(row.payload)), whole_row=True)]
     except (ValueError, TypeError) as exc:  # a packed row of the wrong shape: dead-lettered whole
         return [_refused(row, _event(row, row.payload), f"{type(exc).__name__}: {exc}")]
-    return [_checked(row, event, event) for event in
-            (_split_event(row, position, payload) for position, payload in enumerate(parts))]
+    return [_checked(row, _split_event(row, position, payload), whole_row=False)
+            for position, payload in enumerate(parts)]
 
 
-def _checked(row: _Row, event: Event, stored: Event) -> tuple[Event, str | None]:
+def _checked(row: _Row, event: Event, *, whole_row: bool) -> tuple[Event, str | None]:
+    """A refused event of a row of one event is dead-lettered as the row stored it (packed, if it was); one of
+    a packed row of several, as the event it made."""
     try:
         schemas.validate(event.topic, event.key, event.payload)
     except (ValueError, TypeError) as exc:  # schemas.InvalidEvent, or a packed entry of the wrong shape
-        return _refused(row, stored, f"{type(exc).__name__}: {exc}")
+        return _refused(row, _event(row, row.payload) if whole_row else event, f"{type(exc).__name__}: {exc}")
     checked(event)  # an in-process consumer handed this object does not check it again
     return event, None
 

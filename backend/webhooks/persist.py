@@ -35,14 +35,13 @@ from backend.engine.runner import RunResult
 from backend.engine.store import StepRecord
 from backend.events.models import OutboxEvent
 from backend.events.outbox import outbox_row
-from backend.events.packed import MAX_SPLIT, OUTCOMES, PACKED, outcome_entry
+from backend.events.packed import MAX_SPLIT, OUTCOMES, PACKED, outcome_entry, outcome_event
 from backend.executions import service
 from backend.executions.facts import RunFacts, event_error, fact_rows, run_facts
 from backend.executions.models import Execution, ExecutionStep
 from backend.executions.models import ExecutionStatus as S
 from backend.executions.sql_store import offload_step
 from backend.settings import get_settings
-from backend.tracing import TRACEPARENT
 
 log = logging.getLogger("linkflow.webhooks")
 WEB_WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:web"  # the lease owner of runs this web process holds
@@ -124,14 +123,11 @@ class RunDraft:
     def outcome(self, status: str, error: dict | None) -> list:
         """Its `execution.<status>` event as an entry of a packed `execution.outcomes` row."""
         return outcome_entry(self.id, self.workflow_id, self.team_id, self.mode, str(status), event_error(error),
-                             self.traceparent)
+                             self.traceparent or None)
 
     def event(self, status: str, error: dict | None) -> dict:
-        payload = {"type": f"execution.{status}", "execution_id": self.id, "workflow_id": self.workflow_id,
-                   "team_id": self.team_id, "mode": self.mode, "status": status, "error": event_error(error)}
-        if self.traceparent:
-            payload[TRACEPARENT] = self.traceparent
-        return outbox_row("execution.events", self.id, payload)
+        """Its `execution.<status>` event as an outbox row of its own (a run left waiting, a queued one)."""
+        return outbox_row("execution.events", self.id, outcome_event(self.outcome(status, error)))
 
     def row(self, status: str, *, output: list | None = None, error: dict | None = None,
             encode: JsonOnce | None = None, **values) -> dict:
