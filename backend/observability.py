@@ -12,6 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from backend.foreground import request_finished, request_started
+
 REQUESTS = Counter("linkflow_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
     "linkflow_http_request_duration_seconds",
@@ -33,6 +35,7 @@ class MetricsMiddleware:
             return
         status = 500
         started = time.perf_counter()
+        request_started()  # background work on this loop gives way to it (backend/foreground.py)
 
         async def send_wrapper(message) -> None:
             nonlocal status
@@ -43,6 +46,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            request_finished()
             route = route_template(scope)
             REQUESTS.labels(scope["method"], route, str(status)).inc()
             LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)

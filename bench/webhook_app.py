@@ -64,6 +64,8 @@ def _scope(path: str, body: bytes) -> dict:
                         (b"content-length", str(len(body)).encode())]}
 
 
+TAILS: list[tuple] = []  # (p50, p95, p99) ms of each block
+LATENCIES: list[float] = []  # wall seconds of each request of the current block
 PIPELINE: dict = {}  # "now": the event pipeline running (--pipeline on), restarted by --ab relay-interval
 SCALED = {"path": "/webhook/queue-bench", "body": json.dumps({"n": 21}).encode()}
 
@@ -120,15 +122,20 @@ async def _block(app, requests: int, concurrency: int, *, drained: bool = False)
     time; with `drained`, the clock stops once the outbox relay has published every row."""
     async def lane(count: int) -> None:
         for _ in range(count):
+            start = time.perf_counter()
             await _request(app)
+            LATENCIES.append(time.perf_counter() - start)
 
     done = requests // concurrency * concurrency
+    LATENCIES.clear()
     thread, process = time.thread_time(), time.process_time()
     redis_before = _redis_cpu()
     await asyncio.gather(*(lane(requests // concurrency) for _ in range(concurrency)))
     if SCALED.get("on"):
         await _enqueued()
         SCALED.setdefault("redis_us", []).append((_redis_cpu() - redis_before) / done * 1e6)
+    ordered = sorted(LATENCIES)
+    TAILS.append(tuple(ordered[int(len(ordered) * q)] * 1e3 for q in (0.5, 0.95, 0.99)))
     if drained:
         await _relayed()
     return (time.thread_time() - thread) / done * 1e6, (time.process_time() - process) / done * 1e6
@@ -172,13 +179,14 @@ async def _measure(save: str, args: argparse.Namespace) -> None:
     freeze_startup_heap()
     if args.ab:
         variants = {"resolve": _resolve_variants, "redis-send": _redis_send_variants, "outcomes": _outcome_variants,
-                    "relay-interval": _relay_interval_variants}
+                    "relay-interval": _relay_interval_variants, "give-way": _give_way_variants}
         await _ab(app, save, args, variants[args.ab](), drained=pipeline is not None)
     else:
         blocks = [await _block(app, args.requests, args.concurrency, drained=pipeline is not None)
                   for _ in range(args.rounds)]
         loop_us, process_us = [b[0] for b in blocks], [b[1] for b in blocks]
         print(f"| {save} | {'on' if pipeline else 'off'} | {args.concurrency} | {_row(loop_us)} | {_row(process_us)} |")
+        print("#   p50 / p95 / p99 ms of each block: " + " — ".join(" / ".join(f"{v:.2f}" for v in t) for t in TAILS))
     if PIPELINE.get("now") is not None:
         await PIPELINE["now"].stop()
     await into.put({"type": "lifespan.shutdown"})
@@ -202,18 +210,23 @@ async def _ab(app, save: str, args: argparse.Namespace, variants: dict[str, Call
     scaled-out intake, `linkflow up`'s event pipeline: each block then waits for the relay to publish every row)."""
     results: dict[str, list[float]] = {label: [] for label in variants}
     redis_us: dict[str, list[float]] = {label: [] for label in variants}
+    tails: dict[str, list[tuple]] = {label: [] for label in variants}
     labels = list(variants)
     figure = 1 if SCALED.get("on") or drained else 0
     for round_ in range(args.rounds * 2):
         for label in labels if round_ % 2 == 0 else labels[::-1]:
             await _switch(variants[label])
             results[label].append((await _block(app, args.requests, args.concurrency, drained=drained))[figure])
+            tails[label].append(TAILS[-1])
             if SCALED.get("on"):
                 redis_us[label].append(SCALED["redis_us"][-1])
     await _switch(variants[labels[-1]])
     for label, values in results.items():
         print(f"| {save} | {label} | {' / '.join(f'{us:.0f}' for us in values)} "
               f"| {sorted(values)[len(values) // 2]:.0f} |" + (f" {_median(redis_us[label])} |" if SCALED.get("on") else ""))
+    for label in labels:
+        print(f"#   {label}: request p50 / p95 / p99 ms of each block: "
+              + " — ".join(" / ".join(f"{v:.2f}" for v in tail) for tail in tails[label]))
 
 
 async def _switch(variant: Callable[[], object]) -> None:
@@ -271,6 +284,16 @@ def _relay_interval_variants() -> dict[str, Callable[[], object]]:
 
     return {f"{relay.INTERVAL_S:g} s after a batch": use(relay.INTERVAL_S),
             f"{relay.BUSY_INTERVAL_S:g} s after a batch": use(relay.BUSY_INTERVAL_S)}
+
+
+def _give_way_variants() -> dict[str, Callable[[], None]]:
+    """How long the event pipeline on the loop waits for the requests in flight before its next slice
+    (backend/foreground.py): 1 ms against the default."""
+    from backend import foreground
+
+    default = foreground.GIVE_WAY_MAX_S
+    return {"1 ms": lambda: setattr(foreground, "GIVE_WAY_MAX_S", 0.001),
+            f"{default * 1e3:g} ms": lambda: setattr(foreground, "GIVE_WAY_MAX_S", default)}
 
 
 def _redis_send_variants() -> dict[str, Callable[[], None]]:
@@ -339,7 +362,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4000, help="per block (one measurement)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--ab", choices=["resolve", "redis-send", "outcomes", "relay-interval"],
+    parser.add_argument("--ab", choices=["resolve", "redis-send", "outcomes", "relay-interval", "give-way"],
                         help="an A/B inside one process (see the module's doc; redis-send needs --scaled)")
     parser.add_argument("--pipeline", choices=["off", "on", "both"], default="off",
                         help="run `linkflow up`'s outbox relay and in-process consumers on the same loop")
@@ -349,7 +372,7 @@ def main() -> None:
     parser.add_argument("--pipeline-on", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.ab in ("outcomes", "relay-interval") and (args.pipeline != "on" or args.scaled):
+    if args.ab in ("outcomes", "relay-interval", "give-way") and (args.pipeline != "on" or args.scaled):
         parser.error(f"--ab {args.ab} compares what the event pipeline does: give --pipeline on (not --scaled)")
     if args.ab == "redis-send" and not args.scaled:
         parser.error("--ab redis-send compares the scaled-out intake's Redis sends: give --scaled")

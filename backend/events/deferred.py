@@ -1,4 +1,5 @@
-"""Events that may follow their cause by a moment: batched per event loop, written from a thread.
+"""Events that may follow their cause by a moment: batched per event loop, written from a thread (on the loop
+itself when the database is an in-process SQLite, after the requests in flight: backend/foreground.py).
 
 For facts about a request that belong to no change's transaction (webhook.events, the trigger firing
 of a webhook run): the request adds an entry and goes on; ``FLUSH_AFTER_S`` later the loop's entries
@@ -25,6 +26,7 @@ from backend.db.session import get_engine
 from backend.events.models import OutboxEvent
 from backend.events.outbox import outbox_row
 from backend.events.packed import PACKED
+from backend.foreground import give_way
 
 log = logging.getLogger("linkflow.events.deferred")
 FLUSH_AFTER_S = 0.2
@@ -58,8 +60,24 @@ class LoopBatch:
         if not pending:
             self._scheduled = False
             return
+        if get_engine().dialect.name == "sqlite":  # in process: on the loop, after the requests in flight
+            self._loop.create_task(self._write_on_loop(pending)).add_done_callback(
+                lambda done: self._on_loop_written(pending, done))
+            return
         self._loop.run_in_executor(None, self._write, pending).add_done_callback(
             lambda done: self._written(pending, done.exception()))
+
+    async def _write_on_loop(self, pending: list) -> None:
+        """On an in-process SQLite: a thread writing here held the interpreter lock against the request loop
+        (backend/foreground.py); the write itself takes well under a millisecond."""
+        await give_way()
+        self._write(pending)
+
+    def _on_loop_written(self, pending: list, done: asyncio.Future) -> None:
+        if done.cancelled():  # the loop is going down: nothing more is written from it
+            self._pending = pending + self._pending
+            return
+        self._written(pending, done.exception())
 
     def _written(self, pending: list, error: BaseException | None) -> None:
         self._scheduled = False

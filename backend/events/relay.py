@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from sqlalchemy import func, select, update
@@ -37,6 +37,7 @@ from backend.events.bus import Event, EventBus, PublishError
 from backend.events.consumers import DEAD_LETTERED, checked, dead_letter
 from backend.events.models import OutboxEvent
 from backend.events.packed import split, split_event_id, unpack
+from backend.foreground import Slices, lagging
 
 log = logging.getLogger("linkflow.events.relay")
 BATCH = 500
@@ -48,18 +49,30 @@ SERVICE = "outbox-relay"  # the dead letters of rows refused by their schema nam
 
 async def relay_once(bus: EventBus, batch: int = BATCH) -> int:
     """Publish up to `batch` unpublished outbox rows; returns how many were published (a row refused by its
-    schema counts once its dead letter is published)."""
-    session = Session(get_engine(), expire_on_commit=False)
+    schema counts once its dead letter is published).
+
+    On PostgreSQL the database work runs on a thread. On SQLite (`linkflow up`) all of it runs on the loop, in
+    slices that give way to the requests in flight (backend/foreground.py): the database answers in
+    microseconds, and on a thread the batch's Python work held the interpreter lock against the request loop."""
+    engine = get_engine()
+    session = Session(engine, expire_on_commit=False)
+    on_loop = engine.dialect.name == "sqlite"
     try:
-        prepared = await asyncio.to_thread(_prepare, session, batch)
+        prepared = await (_prepare_on_loop(session, batch) if on_loop else asyncio.to_thread(_prepare, session, batch))
         if not prepared.rows:
             return 0
         failed = prepared.rows_of(await _publish(bus, prepared.events))
-        await asyncio.to_thread(_settle, session, prepared.rows, failed, prepared.refused)
+        if on_loop:
+            await _settle_on_loop(session, prepared, failed)
+        else:
+            await asyncio.to_thread(_settle, session, prepared.rows, failed, prepared.refused)
         DEAD_LETTERED[SERVICE] += sum(1 for index in prepared.dead if prepared.owners[index] not in failed)
         return len(prepared.rows) - len(failed)
     finally:
-        await asyncio.to_thread(session.close)  # rolls back whatever was not committed
+        if on_loop:
+            session.close()
+        else:
+            await asyncio.to_thread(session.close)  # rolls back whatever was not committed
 
 
 async def relay_loop(bus: EventBus, stop: asyncio.Event, *, interval_s: float = INTERVAL_S,
@@ -130,6 +143,15 @@ class _Prepared(NamedTuple):
     refused: dict[int, str]
     dead: list[int]
 
+    def add(self, index: int, events: list[tuple[Event, str | None]]) -> None:
+        """The events of row `index`, each with the reason it was refused (then it is its dead letter) or None."""
+        for event, reason in events:
+            if reason is not None:
+                self.refused.setdefault(index, reason)
+                self.dead.append(len(self.events))
+            self.events.append(event)
+            self.owners.append(index)
+
     def rows_of(self, failed: dict[int, BaseException]) -> dict[int, BaseException]:
         """The rows with an event the bus did not take: each is retried whole (its events again, same ids)."""
         return {self.owners[index]: exc for index, exc in failed.items()}
@@ -138,12 +160,30 @@ class _Prepared(NamedTuple):
 def _prepare(session: Session, batch: int) -> _Prepared:
     prepared = _Prepared(_claim(session, batch), [], [], {}, [])
     for index, row in enumerate(prepared.rows):
-        for event, reason in _events(row):
-            if reason is not None:
-                prepared.refused.setdefault(index, reason)
-                prepared.dead.append(len(prepared.events))
-            prepared.events.append(event)
-            prepared.owners.append(index)
+        prepared.add(index, _events(row))
+    return prepared
+
+
+PAGE = 50  # rows read at a time on the loop (SQLite), a slice's worth at most
+
+
+async def _prepare_on_loop(session: Session, batch: int) -> _Prepared:
+    """`_prepare` for an in-process SQLite, on the loop: the rows read a page at a time, each checked, giving
+    way to requests between slices. One process relays (no row locks to respect), and its ids only grow."""
+    slices = Slices()
+    prepared = _Prepared([], [], [], {}, [])
+    while len(prepared.rows) < batch:
+        after = prepared.rows[-1].id if prepared.rows else 0
+        page = [_Row(*row) for row in session.execute(
+            _CLAIM.where(OutboxEvent.id > after).limit(min(PAGE, batch - len(prepared.rows))))]
+        if not after:  # how far behind the pipeline is: while it is too far, it stops waiting for requests
+            lagging((utcnow() - _aware(page[0].created_at)).total_seconds() if page else 0.0)
+        for row in page:
+            prepared.rows.append(row)
+            prepared.add(len(prepared.rows) - 1, _events(row))
+            await slices.tick()
+        if len(page) < PAGE:
+            break
     return prepared
 
 
@@ -200,6 +240,25 @@ async def _publish(bus: EventBus, events: list[Event]) -> dict[int, BaseExceptio
     log.warning("outbox events not published; retried on the next tick",
                 extra={"failed": len(failed), "batch": len(events), "error": f"{type(first).__name__}: {first}"})
     return failed
+
+
+SETTLE_CHUNK = 50  # rows marked published per transaction on the loop (SQLite), a slice's worth
+
+
+async def _settle_on_loop(session: Session, prepared: _Prepared, failed: dict[int, BaseException]) -> None:
+    """`_settle` in transactions of `SETTLE_CHUNK` rows, giving way to requests between them (never inside one:
+    a request's write on this loop would wait for the lock a transaction left open across the pause)."""
+    slices = Slices()
+    for start in range(0, len(prepared.rows), SETTLE_CHUNK):
+        end = start + SETTLE_CHUNK
+        await slices.tick()
+        _settle(session, prepared.rows[start:end],
+                {index - start: exc for index, exc in failed.items() if start <= index < end},
+                {index - start: reason for index, reason in prepared.refused.items() if start <= index < end})
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _settle(session: Session, rows: list[_Row], failed: dict[int, BaseException],

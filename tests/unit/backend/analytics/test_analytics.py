@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from backend.analytics.consumers import CONSUMER
+from backend.analytics.consumers import CONSUMER, ON_LOOP_CHUNK
 from backend.analytics.service import duration_bucket, percentile
 from backend.db.session import session_scope
 from backend.events.bus import Event, InMemoryBus
@@ -71,6 +71,19 @@ async def test_a_redelivered_batch_counts_nothing_twice(api, api_user, analytics
     failures = api.get("/api/v1/analytics/failures", headers=owner.headers).json()["items"]
     assert failures == [{"workflow_id": "wf-1", "workflow_name": None, "failed_node": "HTTP Request",
                          "failures": 1}]
+
+
+async def test_a_batch_larger_than_a_transaction_on_the_loop_counts_each_event_once(api, api_user, analytics_bus):
+    """On SQLite the consumer counts on the loop, `ON_LOOP_CHUNK` events a transaction: a redelivery of the whole
+    batch, across those transactions, still counts nothing twice."""
+    owner = api_user("owner@example.com")
+    count = ON_LOOP_CHUNK * 3 + 1
+    emit_usage(*(usage(f"ex-{n}", owner.team_id) for n in range(count)))
+    assert await relay_once(analytics_bus) == count
+    with session_scope() as session:
+        session.execute(update(OutboxEvent).where(OutboxEvent.id > ON_LOOP_CHUNK).values(published_at=None))
+    assert await relay_once(analytics_bus) == count - ON_LOOP_CHUNK
+    assert summary(api, owner)["executions"] == count
 
 
 async def test_percentiles_come_from_the_duration_buckets(api, api_user, analytics_bus):
