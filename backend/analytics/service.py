@@ -7,7 +7,7 @@ import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -67,7 +67,7 @@ def record_usage_batch(session: Session, events: Sequence[ExecutionUsage]) -> in
         if rows:
             keys = ROLLUP_KEYS[table.name]
             # in key order: two consumers adding to the same rows take their locks in the same order
-            session.execute(_adder(dialect, table), [dict(zip(keys, key, strict=True)) | counts
+            session.connection().execute(_adder(dialect, table), [dict(zip(keys, key, strict=True)) | counts
                                                      for key, counts in sorted(rows.items(), key=_order)])
     return len(fresh)
 
@@ -112,13 +112,16 @@ def _order(row: tuple) -> tuple:
     return tuple(str(part) for part in row[0])
 
 
+_MINUTES = select(TimeSaved.team_id, TimeSaved.workflow_id, TimeSaved.minutes_per_run).where(
+    TimeSaved.workflow_id.in_(bindparam("workflows", expanding=True)))  # built once: a batch costs its query alone
+
+
 def _minutes(session: Session, events: Sequence[ExecutionUsage]) -> dict[tuple[str, str], float]:
     """{(team, workflow): minutes per successful production run} for the batch's workflows that set it."""
     wanted = {(event.team_id, event.workflow_id) for event in events if event.workflow_id}
     if not wanted:
         return {}
-    rows = session.execute(select(TimeSaved.team_id, TimeSaved.workflow_id, TimeSaved.minutes_per_run)
-                           .where(TimeSaved.workflow_id.in_({workflow for _, workflow in wanted})))
+    rows = session.connection().execute(_MINUTES, {"workflows": sorted({workflow for _, workflow in wanted})})
     return {(team, workflow): minutes for team, workflow, minutes in rows if (team, workflow) in wanted}
 
 
