@@ -78,10 +78,13 @@ async def give_way(max_wait_s: float | None = None) -> None:
     the pipeline keeps up."""
     here = _here()
     if here.in_flight == 0 or here.behind:
+        # Two turns: a request read while this slice ran has its task queued behind this one's next turn, and
+        # counts itself in flight only once that task starts.
+        await asyncio.sleep(0)
         await asyncio.sleep(0)
         if here.in_flight == 0 or here.behind:
             return
-        # a request started while the other tasks ready to run had their turn: it goes first
+        # a request started meanwhile: it goes first
     loop = asyncio.get_running_loop()
     waiter = loop.create_future()
     here.waiters.append(waiter)
