@@ -12,6 +12,8 @@ slices of at most `SLICE_S` of the loop's time; between slices it waits while a 
 grow without end.
 
 `MetricsMiddleware` (backend/observability.py), the outermost layer of the HTTP app, counts the requests.
+`backend.db.session.in_process_database()` says whether the pipeline works this way. This module imports no
+database code: the code sandbox's server imports it through the logging and metrics modules.
 """
 
 from __future__ import annotations

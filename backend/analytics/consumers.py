@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from backend.analytics.service import record_usage_batch
-from backend.db.session import get_engine, session_scope
+from backend.db.session import in_process_database, session_scope
 from backend.errors import UserError
 from backend.events import schemas
 from backend.events.bus import Event
@@ -60,7 +60,7 @@ async def _count_on_loop(events: list[Event]) -> dict[int, Exception]:
 
 
 async def handle_batch(events: list[Event]) -> dict[int, Exception]:
-    if get_engine().dialect.name == "sqlite":
+    if in_process_database():
         return await _count_on_loop(events)
     return await asyncio.to_thread(_count, events)
 

@@ -154,6 +154,13 @@ def get_engine() -> Engine:
     return engine
 
 
+def in_process_database() -> bool:
+    """Whether the database is an in-process SQLite (`linkflow up`), whose statements take microseconds: there the
+    event pipeline does its database work on the request loop, in slices (backend/foreground.py); on PostgreSQL
+    on threads (network round trips)."""
+    return get_engine().dialect.name == "sqlite"
+
+
 _engines: dict[tuple[str, bool, int], Engine] = {}
 _engines_lock = threading.Lock()
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from sqlalchemy import insert
 
 from backend.db.group_commit import per_loop
-from backend.db.session import get_engine
+from backend.db.session import get_engine, in_process_database
 from backend.events.models import OutboxEvent
 from backend.events.outbox import outbox_row
 from backend.events.packed import PACKED
@@ -60,7 +60,7 @@ class LoopBatch:
         if not pending:
             self._scheduled = False
             return
-        if get_engine().dialect.name == "sqlite":  # in process: on the loop, after the requests in flight
+        if in_process_database():  # an in-process SQLite: on the loop, after the requests in flight
             self._loop.create_task(self._write_on_loop(pending)).add_done_callback(
                 lambda done: self._on_loop_written(pending, done))
             return

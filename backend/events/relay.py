@@ -24,14 +24,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.db.base import utcnow
-from backend.db.session import get_engine
+from backend.db.session import get_engine, in_process_database
 from backend.events import schemas
 from backend.events.bus import Event, EventBus, PublishError
 from backend.events.consumers import DEAD_LETTERED, checked, dead_letter
@@ -54,9 +54,8 @@ async def relay_once(bus: EventBus, batch: int = BATCH) -> int:
     On PostgreSQL the database work runs on a thread. On SQLite (`linkflow up`) all of it runs on the loop, in
     slices that give way to the requests in flight (backend/foreground.py): the database answers in
     microseconds, and on a thread the batch's Python work held the interpreter lock against the request loop."""
-    engine = get_engine()
-    session = Session(engine, expire_on_commit=False)
-    on_loop = engine.dialect.name == "sqlite"
+    session = Session(get_engine(), expire_on_commit=False)
+    on_loop = in_process_database()
     try:
         prepared = await (_prepare_on_loop(session, batch) if on_loop else asyncio.to_thread(_prepare, session, batch))
         if not prepared.rows:
@@ -177,7 +176,7 @@ async def _prepare_on_loop(session: Session, batch: int) -> _Prepared:
         page = [_Row(*row) for row in session.execute(
             _CLAIM.where(OutboxEvent.id > after).limit(min(PAGE, batch - len(prepared.rows))))]
         if not after:  # how far behind the pipeline is: while it is too far, it stops waiting for requests
-            lagging((utcnow() - _aware(page[0].created_at)).total_seconds() if page else 0.0)
+            lagging((utcnow() - page[0].created_at).total_seconds() if page else 0.0)
         for row in page:
             prepared.rows.append(row)
             prepared.add(len(prepared.rows) - 1, _events(row))
@@ -255,10 +254,6 @@ async def _settle_on_loop(session: Session, prepared: _Prepared, failed: dict[in
         _settle(session, prepared.rows[start:end],
                 {index - start: exc for index, exc in failed.items() if start <= index < end},
                 {index - start: reason for index, reason in prepared.refused.items() if start <= index < end})
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _settle(session: Session, rows: list[_Row], failed: dict[int, BaseException],

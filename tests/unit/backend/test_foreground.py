@@ -104,12 +104,15 @@ async def test_the_http_app_counts_its_requests_in_flight_even_when_one_fails():
 
     app = MetricsMiddleware(endpoint)
 
+    answered: list[int] = []
+
     async def call(path: str) -> None:
         async def receive() -> dict:
             return {"type": "http.request", "body": b"", "more_body": False}
 
         async def send(message: dict) -> None:
-            pass
+            if message["type"] == "http.response.start":
+                answered.append(message["status"])
 
         await app({"type": "http", "method": "GET", "path": path, "headers": []}, receive, send)
 
@@ -118,5 +121,5 @@ async def test_the_http_app_counts_its_requests_in_flight_even_when_one_fails():
     assert in_flight() == 2 and seen == [1, 2]
     gate.set()
     results = await asyncio.gather(*calls, return_exceptions=True)
-    assert results[0] is None and isinstance(results[1], RuntimeError)
+    assert results[0] is None and isinstance(results[1], RuntimeError) and answered == [200]
     assert in_flight() == 0
