@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
@@ -114,6 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         pause_collection_for_startup()  # until the role has started (freeze_startup_heap)
     handler = COMMANDS.get(args.command) or _role(args.command)
+    if _freezes_startup_heap(args):
+        # `kill -USR1 <pid>` prints every thread's stack to stderr, the process going on: for a server that
+        # stops answering (the e2e fixture sends it when a test fails)
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         if not _is_code_runner(args):  # the code-runner role reads only its own, secret-free settings
             _configure_logging(args.command)

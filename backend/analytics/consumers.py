@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from backend.analytics.service import record_usage_batch
-from backend.db.session import in_process_database, session_scope
+from backend.db.session import in_process_database, session_scope, write_on_loop
 from backend.errors import UserError
 from backend.events import schemas
 from backend.events.bus import Event
@@ -53,10 +53,14 @@ async def _count_on_loop(events: list[Event]) -> dict[int, Exception]:
         _take(position, event, facts, refused)
         await slices.tick()
     for start in range(0, len(facts), ON_LOOP_CHUNK):
-        with session_scope() as session:
-            record_usage_batch(session, facts[start:start + ON_LOOP_CHUNK])
+        await write_on_loop(lambda chunk=facts[start:start + ON_LOOP_CHUNK]: _record(chunk))
         await slices.tick()
     return refused
+
+
+def _record(facts: list[ExecutionUsage]) -> None:
+    with session_scope() as session:
+        record_usage_batch(session, facts)
 
 
 async def handle_batch(events: list[Event]) -> dict[int, Exception]:

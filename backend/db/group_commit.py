@@ -8,7 +8,9 @@ fault sees the error.
 
 ``GroupCommit`` writes in the event loop itself, blocking it for the commit (see
 backend/webhooks/group_commit.py for why that is the faster choice for webhook runs and worker
-steps); ``PipelinedGroupCommit`` writes on a thread while the loop goes on gathering the next batch.
+steps), but never for SQLite's write lock: while another connection holds it, the batch waits, with
+the loop turning, and is tried again (backend.db.session.not_waiting_for_the_lock says why).
+``PipelinedGroupCommit`` writes on a thread while the loop goes on gathering the next batch.
 Users: webhook runs (backend/webhooks/group_commit.py) and the steps a worker records
 (backend/executions/sql_store.py).
 """
@@ -19,6 +21,8 @@ import asyncio
 import weakref
 from collections.abc import Callable
 from typing import TypeVar
+
+from backend.db.session import LockWait, lock_busy, not_waiting_for_the_lock
 
 MAX_BATCH = 200
 T = TypeVar("T")
@@ -31,6 +35,7 @@ class GroupCommit:
     def __init__(self, write: Callable[[list], list | None], *, returns: bool = False) -> None:
         self._write = write if returns else lambda entries: _none(write, entries)
         self._pending: list[tuple[object, asyncio.Future]] = []
+        self._lock_wait = LockWait()
 
     async def save(self, run: object) -> object:
         """Returns once ``run`` is committed (with ``returns``: what ``write`` returned for it)."""
@@ -44,27 +49,53 @@ class GroupCommit:
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
         for start in range(0, len(pending), MAX_BATCH):
-            batch = pending[start:start + MAX_BATCH]
+            end = start + MAX_BATCH
+            batch = pending[start:end]
             try:
-                results = self._write([run for run, _ in batch])
-            except Exception:
-                self._one_by_one(batch)
+                with not_waiting_for_the_lock():
+                    results = self._write([run for run, _ in batch])
+            except Exception as exc:
+                if lock_busy(exc):
+                    self._wait_for_the_lock(exc, pending[start:])
+                    return
+                if self._one_by_one(batch, pending[end:]):
+                    return
             except BaseException as exc:  # noqa: BLE001 - the process is going down (or a test's kill): every
                 for _, future in pending[start:]:  # caller hears it, as if it had written alone; none waits forever
                     _settle(future, exc)
                 return
             else:
+                self._lock_wait.reset()
                 for (_, future), result in zip(batch, results, strict=True):
                     _settle(future, result=result)
 
-    def _one_by_one(self, batch: list[tuple[object, asyncio.Future]]) -> None:
-        for run, future in batch:
+    def _wait_for_the_lock(self, exc: Exception, unwritten: list[tuple[object, asyncio.Future]]) -> None:
+        """Another connection holds SQLite's write lock (`exc`): put `unwritten` back and flush again after a
+        pause, the loop turning meanwhile; once the lock has been held for as long as SQLite would wait, their
+        callers hear SQLite's error."""
+        if self._lock_wait.expired():
+            self._lock_wait.reset()  # the next flush waits afresh
+            for _, future in unwritten:
+                _settle(future, exc)
+            return
+        self._pending = unwritten + self._pending
+        asyncio.get_running_loop().call_later(self._lock_wait.pause(), self._flush)
+
+    def _one_by_one(self, batch: list[tuple[object, asyncio.Future]], rest: list[tuple[object, asyncio.Future]]) -> bool:
+        """Write a failed batch's entries one by one: only the caller at fault hears the error. Returns True if it
+        stopped to wait for the lock (the entries not written, and `rest`, are put back)."""
+        for position, (run, future) in enumerate(batch):
             try:
-                results = self._write([run])
+                with not_waiting_for_the_lock():
+                    results = self._write([run])
             except Exception as exc:  # the caller's request fails with it (an unexpected error: logged there)
+                if lock_busy(exc):
+                    self._wait_for_the_lock(exc, batch[position:] + rest)
+                    return True
                 _settle(future, exc)
             else:
                 _settle(future, result=results[0])
+        return False
 
 
 def _none(write: Callable[[list], object], entries: list) -> list[None]:

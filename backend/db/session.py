@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import functools
 import json
 import select
@@ -10,12 +12,13 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import models as _all_tables  # noqa: F401 - every FK target must be mapped
@@ -86,8 +89,12 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30},
-                           json_serializer=_json_text)
+    # Enough connections that a loop never waits for one (it would stand still): every thread that may hold one
+    # (AnyIO's 40 for sync endpoints, the workers, the default executor) and the loops. They open on first use.
+    in_memory = "///" not in url or path in ("", ":memory:") or "mode=memory" in path  # SingletonThreadPool
+    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": LOCK_WAIT_S},
+                           json_serializer=_json_text,
+                           **({} if in_memory else {"pool_size": 10, "max_overflow": SQLITE_MAX_OVERFLOW}))
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record) -> None:
@@ -96,16 +103,99 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={LOCK_WAIT_MS}")
         if checkpointer:
             # The background checkpointer below does the regular work; this is only the backstop.
             cur.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         cur.close()
 
-    checkpointer = "///" in url and path not in ("", ":memory:") and "mode=memory" not in path
+    @event.listens_for(engine, "begin")
+    def _lock_wait(conn: Connection) -> None:
+        """How long this transaction's writes wait inside SQLite for the write lock (`not_waiting_for_the_lock`)."""
+        wait_ms = _lock_wait_ms.get()
+        info = conn.connection.info  # the DBAPI connection's, kept across checkouts
+        if info.get("busy_timeout_ms", LOCK_WAIT_MS) != wait_ms:
+            conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={wait_ms}")
+            info["busy_timeout_ms"] = wait_ms
+
+    checkpointer = not in_memory
     if checkpointer:
         _start_checkpointer(engine, path)
     return engine
+
+
+SQLITE_MAX_OVERFLOW = 70
+LOCK_WAIT_S = 30  # how long a write waits for SQLite's write lock, held by another connection, before it fails
+LOCK_WAIT_MS = LOCK_WAIT_S * 1000
+_lock_wait_ms: contextvars.ContextVar[int] = contextvars.ContextVar("linkflow_sqlite_lock_wait_ms",
+                                                                    default=LOCK_WAIT_MS)
+T = TypeVar("T")
+
+
+@contextmanager
+def not_waiting_for_the_lock() -> Iterator[None]:
+    """On SQLite, the transactions begun inside fail at once ("database is locked") while another connection
+    holds the write lock, instead of waiting for it inside SQLite. For the writes an event loop makes: a loop
+    that waits inside SQLite stands still, and the connection holding the lock may be waiting for that very loop
+    (a sync endpoint's transaction is committed by FastAPI's dependency exit, which the loop schedules onto a
+    thread once the endpoint has returned): nothing then moved for `LOCK_WAIT_S`. The loop waits for the lock by
+    trying again later (`write_on_loop`, backend/db/group_commit.py), turning meanwhile."""
+    token = _lock_wait_ms.set(0)
+    try:
+        yield
+    finally:
+        _lock_wait_ms.reset(token)
+
+
+def lock_busy(exc: BaseException) -> bool:
+    """Whether a write failed only because another connection held SQLite's write lock: try it again later."""
+    orig = exc.orig if isinstance(exc, OperationalError) else exc
+    return isinstance(orig, sqlite3.OperationalError) and str(orig).startswith("database is locked")
+
+
+class LockWait:
+    """The pauses of a loop waiting for SQLite's write lock: short at first, then up to `MAX_PAUSE_S`. Once it has
+    waited `LOCK_WAIT_S` in all, as long as SQLite itself would, the write fails with SQLite's error."""
+
+    FIRST_PAUSE_S = 0.001
+    MAX_PAUSE_S = 0.02
+    __slots__ = ("_next", "_since")
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def expired(self) -> bool:
+        return self._since is not None and time.monotonic() - self._since >= LOCK_WAIT_S
+
+    def pause(self) -> float:
+        """The write found the lock held: how long to pause before the next try."""
+        if self._since is None:
+            self._since = time.monotonic()
+        pause, self._next = self._next, min(self._next * 2, self.MAX_PAUSE_S)
+        return pause
+
+    def reset(self) -> None:
+        self._since: float | None = None
+        self._next = self.FIRST_PAUSE_S
+
+
+async def write_on_loop(write: Callable[[], T], undo: Callable[[], object] | None = None) -> T:
+    """`write()` (a whole transaction) on the running loop, on SQLite without waiting inside it for the write lock:
+    while another connection holds it, the loop pauses and tries again (`not_waiting_for_the_lock`). `undo` rolls
+    back what a failed try left open (a session `write` did not make itself)."""
+    wait = LockWait()
+    while True:
+        try:
+            with not_waiting_for_the_lock():
+                return write()
+        except OperationalError as exc:
+            if not lock_busy(exc):
+                raise
+            if undo is not None:
+                undo()
+            if wait.expired():
+                raise
+        await asyncio.sleep(wait.pause())
 
 
 BACKSTOP_PAGES = 20_000  # ~80 MB of WAL before a committing connection checkpoints by itself

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from sqlalchemy import insert
 
 from backend.db.group_commit import per_loop
-from backend.db.session import get_engine, in_process_database
+from backend.db.session import get_engine, in_process_database, write_on_loop
 from backend.events.models import OutboxEvent
 from backend.events.outbox import outbox_row
 from backend.events.packed import PACKED
@@ -71,7 +71,7 @@ class LoopBatch:
         """On an in-process SQLite: a thread writing here held the interpreter lock against the request loop
         (backend/foreground.py); the write itself takes well under a millisecond."""
         await give_way()
-        self._write(pending)
+        await write_on_loop(lambda: self._write(pending))
 
     def _on_loop_written(self, pending: list, done: asyncio.Future) -> None:
         if done.cancelled():  # the loop is going down: nothing more is written from it

@@ -31,7 +31,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.db.base import utcnow
-from backend.db.session import get_engine, in_process_database
+from backend.db.session import get_engine, in_process_database, write_on_loop
 from backend.events import schemas
 from backend.events.bus import Event, EventBus, PublishError
 from backend.events.consumers import DEAD_LETTERED, checked, dead_letter
@@ -246,14 +246,18 @@ SETTLE_CHUNK = 50  # rows marked published per transaction on the loop (SQLite),
 
 async def _settle_on_loop(session: Session, prepared: _Prepared, failed: dict[int, BaseException]) -> None:
     """`_settle` in transactions of `SETTLE_CHUNK` rows, giving way to requests between them (never inside one:
-    a request's write on this loop would wait for the lock a transaction left open across the pause)."""
+    a request's write on this loop would wait for the lock a transaction left open across the pause). Each waits
+    for SQLite's write lock with the loop turning (`write_on_loop`)."""
     slices = Slices()
+    session.commit()  # ends the reads' transaction: each chunk's begins anew, not waiting inside SQLite for the lock
     for start in range(0, len(prepared.rows), SETTLE_CHUNK):
         end = start + SETTLE_CHUNK
         await slices.tick()
-        _settle(session, prepared.rows[start:end],
-                {index - start: exc for index, exc in failed.items() if start <= index < end},
-                {index - start: reason for index, reason in prepared.refused.items() if start <= index < end})
+        rows = prepared.rows[start:end]
+        chunk_failed = {index - start: exc for index, exc in failed.items() if start <= index < end}
+        chunk_refused = {index - start: reason for index, reason in prepared.refused.items() if start <= index < end}
+        await write_on_loop(lambda rows=rows, chunk_failed=chunk_failed, chunk_refused=chunk_refused: _settle(
+            session, rows, chunk_failed, chunk_refused), undo=session.rollback)
 
 
 def _settle(session: Session, rows: list[_Row], failed: dict[int, BaseException],

@@ -114,16 +114,37 @@ def app_server(app_data_dir):
     proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "up"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
+    _servers.append((proc, data / "server.log"))
     try:
         _wait_until_serving(url, proc, data / "server.log")
         yield url
     finally:
+        _servers.remove((proc, data / "server.log"))
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+_servers: list[tuple[subprocess.Popen, Path]] = []  # the app under test, and its log
+SERVER_LOG_TAIL_CHARS = 30_000
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report ends with the server's last log lines and every thread's stack there (SIGUSR1,
+    backend/cli.py): a server that stopped answering shows where it stood."""
+    report = yield
+    if report.failed and _servers:
+        proc, log_path = _servers[-1]
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGUSR1)
+            time.sleep(1)
+        report.sections.append(("linkflow up: the end of its log, then its threads' stacks",
+                                log_path.read_text(errors="replace")[-SERVER_LOG_TAIL_CHARS:]))
+    return report
 
 
 def _wait_until_serving(url: str, proc: subprocess.Popen, log_path: Path, timeout_s: float = 240) -> None:
