@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from backend.db.session import lock_busy, not_waiting_for_the_lock
 from backend.engine.store import StepRecord
 from backend.executions.leases import keeper
 from backend.executions.sql_store import SqlStepStore
@@ -23,7 +24,7 @@ from backend.webhooks.group_commit import save_recorded
 from backend.webhooks.persist import WEB_WORKER_ID, RunDraft, write_recorded, write_steps
 
 log = logging.getLogger("linkflow.webhooks")
-RETRY_SPILL_S = 0.05  # a spill due while the row is being recorded waits for that commit
+RETRY_SPILL_S = 0.05  # a spill due while the row is being recorded waits for that commit (or for SQLite's lock)
 
 
 class InlineStore:
@@ -34,6 +35,14 @@ class InlineStore:
         self.recorded = False  # the execution row is committed (running, leased to this process)
         self.durable: SqlStepStore | None = None  # set once every step is committed as it is made
         self._recording = False
+        self._retry: asyncio.TimerHandle | None = None
+        self._closed = False
+
+    def close(self) -> None:
+        """The run has ended (its outcome is being written): a spill still due must not write its steps again."""
+        self._closed = True
+        if self._retry is not None:
+            self._retry.cancel()
 
     def done(self) -> list[StepRecord]:
         return list(self.steps.values())
@@ -58,19 +67,29 @@ class InlineStore:
         self._hold()
 
     def spill(self) -> None:
-        """Past the inline budget: commit what was done, and every step from now on."""
+        """Past the inline budget: commit what was done, and every step from now on. On the loop, so it does not
+        wait inside SQLite for the write lock: while another connection holds it, it tries again shortly."""
+        if self._closed:
+            return
         if self._recording:
-            asyncio.get_running_loop().call_later(RETRY_SPILL_S, self.spill)
+            self._spill_later()
             return
         try:
-            if not self.recorded:
-                write_recorded([self.draft])
-            write_steps(self.draft, self.done())
-        except Exception:  # the run goes on as it was and is saved at its end
+            with not_waiting_for_the_lock():
+                if not self.recorded:
+                    write_recorded([self.draft])
+                    self._hold()
+                write_steps(self.draft, self.done())
+        except Exception as exc:  # the run goes on as it was and is saved at its end
+            if lock_busy(exc):
+                self._spill_later()
+                return
             log.exception("could not make a long webhook run durable", extra={"execution_id": self.draft.id})
             return
-        self._hold()
         self.durable = SqlStepStore(self.draft.id, self.draft.team_id)
+
+    def _spill_later(self) -> None:
+        self._retry = asyncio.get_running_loop().call_later(RETRY_SPILL_S, self.spill)
 
     def _hold(self) -> None:
         if not self.recorded and self.task is not None:

@@ -148,6 +148,7 @@ async def _run_engine(trigger: Trigger, target: Target, item: dict, store: Inlin
         return Outcome(draft.id, None)
     finally:
         timer.cancel()
+        store.close()
     timed_out = result.status == "failed" and time.monotonic() - started >= target.timeout_s
     if store.durable is not None:
         await asyncio.to_thread(finish_leased, draft.id, result, store.durable)
