@@ -24,7 +24,7 @@ from sqlalchemy import insert
 from backend.db.group_commit import per_loop
 from backend.db.session import get_engine, in_process_database, write_on_loop
 from backend.events.models import OutboxEvent
-from backend.events.outbox import outbox_row
+from backend.events.outbox import nobody_reads, outbox_row
 from backend.events.packed import PACKED
 from backend.foreground import give_way
 
@@ -118,8 +118,10 @@ _batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopBatch] = weak
 
 def emit_soon(topic: str, key: str, head: tuple[tuple[str, object], ...], field: str, item: list) -> None:
     """Within ``FLUSH_AFTER_S``, write the packed `item` into the `field` list of an event
-    `{**dict(head), field: [...]}`, with the other items of this event loop that share topic, key and head."""
-    per_loop(_batches, _new_batch).add((topic, key, head, field, item))
+    `{**dict(head), field: [...]}`, with the other items of this event loop that share topic, key and head. Nothing
+    for a topic no consumer would get (the in-process bus: backend.events.outbox.nobody_reads)."""
+    if not nobody_reads(topic):
+        per_loop(_batches, _new_batch).add((topic, key, head, field, item))
 
 
 def _new_batch(loop: asyncio.AbstractEventLoop) -> LoopBatch:

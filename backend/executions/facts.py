@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from backend.engine.runner import RunResult
 from backend.engine.store import StepRecord
-from backend.events.outbox import outbox_row
+from backend.events.outbox import nobody_reads, outbox_row
 from backend.events.packed import PACKED, micros
 
 MAX_NODES = 1000  # results of more node runs than this are cut (the schema's bound)
@@ -62,6 +62,8 @@ def fact_rows(facts: list[RunFacts]) -> list[dict]:
 
 
 def _rows(topic: str, kind: str, field: str, team_id: str, workflow_id: str | None, entries: list[list]) -> list[dict]:
+    if nobody_reads(topic):  # `linkflow up` has no consumer of node results (events.outbox.nobody_reads)
+        return []
     rows = []
     for start in range(0, len(entries), MAX_PER_EVENT):
         chunk = entries[start:start + MAX_PER_EVENT]

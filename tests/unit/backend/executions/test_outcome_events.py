@@ -10,13 +10,23 @@ from backend.db import migrate
 from backend.db.session import session_scope
 from backend.engine.runner import RunResult
 from backend.engine.store import StepRecord
+from backend.events import outbox as outbox_module
 from backend.events import schemas
 from backend.events.models import OutboxEvent
 from backend.events.packed import unpack
+from backend.events.topics import TOPICS
 from backend.executions import service
 from backend.executions.models import Execution
 from backend.settings import get_settings
 from backend.users.service import create_user
+
+
+@pytest.fixture(autouse=True)
+def every_topic_read(monkeypatch):
+    """As on Kafka, where consumers outside LinkFlow may read any topic (node results among them): every topic
+    is written. On the in-process bus no consumer reads node results (tests/unit/backend/webhooks/
+    test_webhook_events.py)."""
+    monkeypatch.setattr(outbox_module, "_read_topics", lambda: frozenset(TOPICS))
 
 
 @pytest.fixture

@@ -1,17 +1,22 @@
 """The events a webhook request produces: webhook.answered (never the body, headers or query), the
-trigger firing, the run's node results and its usage fact, each valid under its schema."""
+trigger firing, the run's node results and its usage fact, each valid under its schema. Scaled out (Kafka)
+every topic is written; on the in-process bus of `linkflow up`, only the topics a consumer reads."""
 
 from __future__ import annotations
 
 import time
 
+import pytest
 from sqlalchemy import select
 from webhook_testkit import executions, flow, hook, node
 
 from backend.db.session import session_scope
-from backend.events import schemas
+from backend.events import deferred, schemas
+from backend.events import outbox as outbox_module
 from backend.events.models import OutboxEvent
 from backend.events.packed import unpack  # the relay expands hot-path rows before checking them
+from backend.events.topics import TOPICS
+from backend.settings import get_settings
 
 DOUBLE = node("set", "Double", "set", 1, keep_only_set=True, fields=[{"name": "double", "value": "{{ $json.body.n * 2 }}"}])
 
@@ -27,6 +32,13 @@ def outbox(topic: str, count: int, timeout_s: float = 5) -> list[OutboxEvent]:
         time.sleep(0.05)
 
 
+@pytest.fixture
+def every_topic_read(monkeypatch):
+    """As on Kafka, where consumers outside LinkFlow may read any topic: every topic is written."""
+    monkeypatch.setattr(outbox_module, "_read_topics", lambda: frozenset(TOPICS))
+
+
+@pytest.mark.usefixtures("every_topic_read")
 def test_an_answered_webhook_reports_method_path_status_latency_and_sizes_only(api, deploy, team):
     workflow_id = deploy(flow(hook("orders/:id"), DOUBLE))
     body = b'{"n": 21, "password": "hunter2"}'
@@ -46,6 +58,7 @@ def test_an_answered_webhook_reports_method_path_status_latency_and_sizes_only(a
     assert unpack(fired.payload)["firings"] == [{"execution_id": request.execution_id, "kind": "webhook", "node_id": "hook"}]
 
 
+@pytest.mark.usefixtures("every_topic_read")
 def test_a_refused_webhook_is_reported_with_its_status_and_starts_nothing(api, deploy):
     deploy(flow(hook("locked", auth="header", header_name="x-key", header_value="right"), DOUBLE))
     assert api.post("/webhook/locked", json={"n": 1}, headers={"x-key": "wrong"}).status_code == 401
@@ -55,6 +68,7 @@ def test_a_refused_webhook_is_reported_with_its_status_and_starts_nothing(api, d
     assert outbox("workflow.triggers", 0, timeout_s=0.5) == []
 
 
+@pytest.mark.usefixtures("every_topic_read")
 def test_an_inline_run_writes_its_node_results_and_usage_with_its_status(api, deploy, team):
     deploy(flow(hook("orders"), DOUBLE))
     assert api.post("/webhook/orders", json={"n": 2}).status_code == 200
@@ -90,3 +104,20 @@ def test_a_run_that_saves_nothing_still_counts_in_insights(api, deploy, team):
     assert len(facts) == 3 and {f.status for f in facts} == {"succeeded"}
     assert {row.key for row in usage} == {workflow_id}
     assert outbox("execution.results", 0, timeout_s=0.3) == []  # no steps kept, no node results
+
+
+def test_on_the_in_process_bus_only_the_topics_a_consumer_reads_are_written(api, deploy):
+    """`linkflow up` has no consumer of node results, webhook requests or trigger firings: the relay would read,
+    check and publish those rows to nobody. Its status and usage events are written as ever."""
+    assert get_settings().events.backend == "memory"
+    deploy(flow(hook("orders"), DOUBLE))
+    assert api.post("/webhook/orders", json={"n": 2}).status_code == 200
+    [execution] = executions()
+    assert [unpack(row.payload)["type"] for row in outbox("analytics.events", 1)] == ["usage.executions"]
+    assert outbox("execution.events", 1) != []
+    assert outbox_module.nobody_reads("execution.results") and not outbox_module.nobody_reads("execution.events")
+    time.sleep(deferred.FLUSH_AFTER_S * 3)  # the deferred batch of the request has been written by now
+    with session_scope() as session:
+        topics = set(session.scalars(select(OutboxEvent.topic)))
+    assert not topics & {"execution.results", "webhook.events", "workflow.triggers"}, execution.id
+    assert {"execution.events", "analytics.events"} <= topics
