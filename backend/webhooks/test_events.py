@@ -23,6 +23,7 @@ from starlette.requests import Request
 from backend.auth.deps import Principal, require_role
 from backend.db.deps import db_session
 from backend.errors import UserError
+from backend.foreground import parked
 from backend.users.models import Role
 from backend.webhooks import claims, listeners
 from backend.webhooks.paths import normalise
@@ -72,7 +73,8 @@ async def listen_for_test_event(workflow_id: str, request: Request, db: Db, who:
     paths = listeners.listen_for_test(workflow.id, definition, ttl_s=body.timeout_s, session=session,
                                       team_id=workflow.team_id)
     try:
-        result = await _wait(request, session, workflow.id, body.timeout_s)
+        with parked():  # waiting is not work: the event pipeline need not give way to it (backend/foreground.py)
+            result = await _wait(request, session, workflow.id, body.timeout_s)
     finally:
         listeners.forget(session)
     return TestEventOut(**result, listened_on=paths)

@@ -37,6 +37,29 @@ async def test_it_waits_for_the_requests_in_flight_to_finish():
     assert in_flight() == 0
 
 
+async def test_a_parked_request_is_not_waited_for_while_it_waits():
+    request_started()
+    try:
+        with foreground.parked():
+            assert in_flight() == 0
+            await asyncio.wait_for(give_way(max_wait_s=60), 1)
+        assert in_flight() == 1, "it counts again once it has done waiting"
+    finally:
+        request_finished()
+
+
+async def test_parking_the_last_request_in_flight_wakes_the_waiting_background():
+    request_started()
+    try:
+        waiting = asyncio.create_task(give_way(max_wait_s=60))
+        await turns()
+        assert not waiting.done()
+        with foreground.parked():
+            await asyncio.wait_for(waiting, 1)
+    finally:
+        request_finished()
+
+
 async def test_it_waits_at_most_its_limit_and_leaves_no_waiter_behind():
     """Under sustained load requests never all finish: the background still gets its turn, and the waiters
     the timer woke do not pile up."""

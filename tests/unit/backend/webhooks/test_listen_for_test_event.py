@@ -6,6 +6,7 @@ import time
 
 from webhook_testkit import Listening, flow, hook, node
 
+from backend import foreground
 from backend.users.models import Role
 from backend.webhooks import listeners
 
@@ -98,3 +99,24 @@ def test_refusals(api, api_user):
     stranger = api_user("stranger@example.com")
     assert api.post(f"{URL}/{workflow_id}/test-event", json={}, headers=stranger.headers).status_code == 404
     assert listeners.find_listener("POST", "orders") is None
+
+
+def in_flight_everywhere() -> list[int]:
+    return [here.in_flight for here in list(foreground._loops.values())]  # noqa: SLF001
+
+
+def test_a_waiting_editor_does_not_hold_back_the_event_pipeline(api, api_user):
+    """While the long-poll only waits it is not a request in flight: the pipeline does not give way to it
+    (backend/foreground.py), and it counts again, once, when it answers."""
+    owner = api_user("owner@example.com")
+    workflow_id = create(api, owner, flow(hook("orders"), GREET))
+    listening = Listening(api, owner, workflow_id, timeout_s=5)
+    listening.start()
+    listening.wait_armed()
+    deadline = time.monotonic() + 2
+    while any(in_flight_everywhere()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not any(in_flight_everywhere()), "the waiting long-poll counts as a request in flight"
+    assert api.post("/webhook-test/orders", json={"name": "Ada"}).status_code == 200
+    assert listening.result()["status"] == "received"
+    assert not any(in_flight_everywhere())
