@@ -28,7 +28,7 @@ from backend.audit import api as audit_api
 from backend.audit import service as audit_service
 from backend.audit.schemas import AuditPage
 from backend.auth.deps import Authentication, authenticate
-from backend.db.deps import DbSession
+from backend.db.deps import CommittingRoute, DbSession
 from backend.db.session import session_scope
 from backend.errors import Forbidden, UserError
 from backend.executions import heartbeats
@@ -36,7 +36,7 @@ from backend.health import checks_for, code_sandbox_info, run_checks
 from backend.settings import get_settings
 from backend.users.models import User
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(route_class=CommittingRoute, prefix="/admin", tags=["admin"])
 
 
 def instance_admin(auth: Annotated[Authentication, Depends(authenticate)]) -> User:

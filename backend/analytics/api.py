@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 
 from backend.analytics import queries
 from backend.auth.deps import Principal, require_role
-from backend.db.deps import db_session
+from backend.db.deps import CommittingRoute, db_session
 from backend.users.models import Role
 from backend.workflows.service import audit, get_workflow
 
-router = APIRouter(prefix="/analytics", tags=["analytics"])
+router = APIRouter(route_class=CommittingRoute, prefix="/analytics", tags=["analytics"])
 
 Db = Annotated[Session, Depends(db_session)]
 Viewer = Annotated[Principal, Depends(require_role(Role.VIEWER))]

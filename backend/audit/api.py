@@ -17,13 +17,13 @@ from backend.audit.models import AuditLog
 from backend.audit.schemas import AuditActions, AuditEntryOut, AuditPage
 from backend.auth.deps import Principal, require_role
 from backend.db.base import MAX_INT
-from backend.db.deps import DbSession
+from backend.db.deps import CommittingRoute, DbSession
 from backend.db.session import session_scope
 from backend.errors import UserError
 from backend.users.models import Role, User
 from backend.users.service import find_by_email
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(route_class=CommittingRoute, prefix="/audit", tags=["audit"])
 
 TeamAdmin = Annotated[Principal, Depends(require_role(Role.ADMIN))]
 

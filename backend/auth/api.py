@@ -24,14 +24,14 @@ from backend.auth.schemas import (
     TokensOut,
 )
 from backend.auth.tokens import TokenPair
-from backend.db.deps import DbSession
+from backend.db.deps import CommittingRoute, DbSession
 from backend.errors import Conflict
 from backend.notifications.mail import send_in_background
 from backend.users import service as users
 from backend.users.models import User
 from backend.users.schemas import MembershipOut, TeamOut, UserOut
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(route_class=CommittingRoute, prefix="/auth", tags=["auth"])
 
 
 def _session_out(user: User, pair: TokenPair) -> SessionOut:

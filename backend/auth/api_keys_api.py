@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Response
 from backend.auth import api_keys, audit
 from backend.auth.deps import Principal, require_role
 from backend.auth.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut
-from backend.db.deps import DbSession
+from backend.db.deps import CommittingRoute, DbSession
 from backend.users.models import Role
 from backend.users.roles import ensure_at_least
 
-router = APIRouter(prefix="/api-keys", tags=["api-keys"])
+router = APIRouter(route_class=CommittingRoute, prefix="/api-keys", tags=["api-keys"])
 
 Viewer = Annotated[Principal, Depends(require_role(Role.VIEWER))]
 Editor = Annotated[Principal, Depends(require_role(Role.EDITOR))]

@@ -15,11 +15,11 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.exc import IntegrityError
 
 from backend.auth import oauth, service
-from backend.db.deps import DbSession
+from backend.db.deps import CommittingRoute, DbSession
 from backend.errors import Conflict, Unauthorized
 from backend.settings import get_settings
 
-router = APIRouter(prefix="/auth/oauth", tags=["auth"])
+router = APIRouter(route_class=CommittingRoute, prefix="/auth/oauth", tags=["auth"])
 
 
 @router.get("/login", response_class=RedirectResponse, status_code=302)

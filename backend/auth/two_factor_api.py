@@ -21,11 +21,11 @@ from backend.auth.schemas import (
     TwoFactorSetupOut,
     TwoFactorStatusOut,
 )
-from backend.db.deps import DbSession
+from backend.db.deps import CommittingRoute, DbSession
 from backend.errors import Forbidden
 from backend.users.models import User
 
-router = APIRouter(prefix="/auth/2fa", tags=["auth"])
+router = APIRouter(route_class=CommittingRoute, prefix="/auth/2fa", tags=["auth"])
 
 
 def signed_in_user(auth: Annotated[Authentication, Depends(authenticate)]) -> User:

@@ -25,13 +25,13 @@ from backend.billing.schemas import (
     RedirectOut,
     StripeEventOut,
 )
-from backend.db.deps import DbSession
+from backend.db.deps import CommittingRoute, DbSession
 from backend.users.models import Role
 from backend.webhooks.intake import read_body
 
-router = APIRouter(prefix="/billing", tags=["billing"])
-admin_router = APIRouter(prefix="/admin/billing", tags=["admin"])
-stripe_router = APIRouter(tags=["billing"])
+router = APIRouter(route_class=CommittingRoute, prefix="/billing", tags=["billing"])
+admin_router = APIRouter(route_class=CommittingRoute, prefix="/admin/billing", tags=["admin"])
+stripe_router = APIRouter(route_class=CommittingRoute, tags=["billing"])
 
 MAX_EVENT_BYTES = 1024 * 1024  # Stripe's events are far smaller; more is refused (413) unread
 Owner = Annotated[Principal, Depends(require_role(Role.OWNER))]

@@ -33,12 +33,12 @@ from backend.credentials.schemas import (
     TestOutcome,
     WorkflowUse,
 )
-from backend.db.deps import db_session
+from backend.db.deps import CommittingRoute, db_session
 from backend.errors import Conflict, UserError
 from backend.settings import get_settings
 from backend.users.models import Role
 
-router = APIRouter(prefix="/credentials", tags=["credentials"])
+router = APIRouter(route_class=CommittingRoute, prefix="/credentials", tags=["credentials"])
 
 Db = Annotated[Session, Depends(db_session)]
 Viewer = Annotated[Principal, Depends(require_role(Role.VIEWER))]

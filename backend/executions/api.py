@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from backend.auth.deps import Principal, require_role
 from backend.db.base import MAX_INT, utcnow
-from backend.db.deps import db_session
+from backend.db.deps import CommittingRoute, db_session
 from backend.executions import bulk, control, history, stats
 from backend.executions.dispatch import commit_then_dispatch
 from backend.executions.models import ExecutionMode, ExecutionStatus
@@ -30,7 +30,7 @@ from backend.search.service import ExecutionFilters
 from backend.settings import get_settings
 from backend.users.models import Role
 
-router = APIRouter(prefix="/executions", tags=["executions"])
+router = APIRouter(route_class=CommittingRoute, prefix="/executions", tags=["executions"])
 
 Db = Annotated[Session, Depends(db_session)]
 Viewer = Annotated[Principal, Depends(require_role(Role.VIEWER))]

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 
 from backend.auth.deps import Principal, require_role
+from backend.db.deps import CommittingRoute
 from backend.db.session import session_scope
 from backend.expressions.preview import preview
 from backend.isolation import inline_lanes
@@ -23,7 +24,7 @@ from backend.variables.models import Variable
 from backend.variables.schemas import MASK
 from backend.workflows.service import get_workflow, latest_version
 
-router = APIRouter(prefix="/expressions", tags=["expressions"])
+router = APIRouter(route_class=CommittingRoute, prefix="/expressions", tags=["expressions"])
 
 MAX_PREVIEW_INPUT_BYTES = 512_000  # items + node outputs, serialised
 

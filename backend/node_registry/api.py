@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from backend.auth.deps import Principal, require_role
+from backend.db.deps import CommittingRoute
 from backend.node_registry import service
 from backend.users.models import Role
 
-router = APIRouter(prefix="/nodes", tags=["nodes"])
+router = APIRouter(route_class=CommittingRoute, prefix="/nodes", tags=["nodes"])
 
 Viewer = Annotated[Principal, Depends(require_role(Role.VIEWER))]
 

@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from backend.auth.deps import current_user
-from backend.db.deps import DbSession
+from backend.db.deps import CommittingRoute, DbSession
 from backend.notifications import service
 from backend.notifications.schemas import NotificationPreferences
 from backend.users.models import User
 
-router = APIRouter(prefix="/users/me/notifications", tags=["notifications"])
+router = APIRouter(route_class=CommittingRoute, prefix="/users/me/notifications", tags=["notifications"])
 
 CurrentUser = Annotated[User, Depends(current_user)]
 

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.auth.deps import Principal, require_role
-from backend.db.deps import DbSession
+from backend.db.deps import CommittingRoute, DbSession
 from backend.notifications import inbox
 from backend.users.models import Role
 
-router = APIRouter(prefix="/notifications", tags=["notifications"])
+router = APIRouter(route_class=CommittingRoute, prefix="/notifications", tags=["notifications"])
 
 Member = Annotated[Principal, Depends(require_role(Role.VIEWER))]
 

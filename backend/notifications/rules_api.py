@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.auth.deps import Principal, require_role
 from backend.db.base import new_id
-from backend.db.deps import DbSession
+from backend.db.deps import CommittingRoute, DbSession
 from backend.errors import TransientError, UserError
 from backend.notifications import channels, rules
 from backend.notifications.channels import Kind
@@ -23,7 +23,7 @@ from backend.notifications.models import NotificationChannel, NotificationRule
 from backend.notifications.senders import Message, send
 from backend.users.models import Role
 
-router = APIRouter(prefix="/notifications", tags=["notifications"])
+router = APIRouter(route_class=CommittingRoute, prefix="/notifications", tags=["notifications"])
 
 Viewer = Annotated[Principal, Depends(require_role(Role.VIEWER))]
 Editor = Annotated[Principal, Depends(require_role(Role.EDITOR))]

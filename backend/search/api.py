@@ -9,13 +9,13 @@ from sqlalchemy.orm import Session
 
 from backend.auth.deps import Principal, require_role
 from backend.credentials.access import Caller
-from backend.db.deps import db_session
+from backend.db.deps import CommittingRoute, db_session
 from backend.errors import UserError
 from backend.search import service
 from backend.search.schemas import SearchResults
 from backend.users.models import Role
 
-router = APIRouter(prefix="/search", tags=["search"])
+router = APIRouter(route_class=CommittingRoute, prefix="/search", tags=["search"])
 
 Db = Annotated[Session, Depends(db_session)]
 Viewer = Annotated[Principal, Depends(require_role(Role.VIEWER))]

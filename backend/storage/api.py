@@ -18,7 +18,7 @@ from starlette.concurrency import iterate_in_threadpool
 from starlette.responses import StreamingResponse
 
 from backend.auth.deps import Principal, require_role
-from backend.db.deps import db_session
+from backend.db.deps import CommittingRoute, db_session
 from backend.errors import NotFound
 from backend.executions.history import get_execution
 from backend.storage import keys, links
@@ -28,7 +28,7 @@ from backend.storage.schemas import LinkOut, LinkRequest, PreviewOut
 from backend.storage.service import get_storage
 from backend.users.models import Role
 
-router = APIRouter(prefix="/storage", tags=["storage"])
+router = APIRouter(route_class=CommittingRoute, prefix="/storage", tags=["storage"])
 
 Db = Annotated[Session, Depends(db_session)]
 Viewer = Annotated[Principal, Depends(require_role(Role.VIEWER))]

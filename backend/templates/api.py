@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from backend.auth.deps import Principal, require_role
-from backend.db.deps import db_session
+from backend.db.deps import CommittingRoute, db_session
 from backend.templates import service
 from backend.templates.schemas import TemplateOut, TemplatePage, TemplateUsed, UseTemplate
 from backend.users.models import Role
 from backend.workflows.api import workflow_out
 
-router = APIRouter(prefix="/templates", tags=["templates"])
+router = APIRouter(route_class=CommittingRoute, prefix="/templates", tags=["templates"])
 
 Db = Annotated[Session, Depends(db_session)]
 Viewer = Annotated[Principal, Depends(require_role(Role.VIEWER))]

@@ -11,13 +11,13 @@ from backend.auth.attempts import Attempt
 from backend.auth.deps import Throttle, current_user
 from backend.auth.schemas import TokensOut
 from backend.auth.throttle import SigninThrottle
-from backend.db.deps import DbSession
+from backend.db.deps import CommittingRoute, DbSession
 from backend.errors import UserError
 from backend.users import service as users
 from backend.users.models import User
 from backend.users.schemas import PasswordChangeIn, UserOut, UserPatch
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(route_class=CommittingRoute, prefix="/users", tags=["users"])
 
 CurrentUser = Annotated[User, Depends(current_user)]
 

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Response
 
 from backend.auth.deps import Authentication, Principal, authenticate, current_user, team_member
-from backend.db.deps import DbSession
+from backend.db.deps import CommittingRoute, DbSession
 from backend.notifications.mail import mail_is_delivered, send_in_background
 from backend.users import invitations, teams
 from backend.users import service as users
@@ -29,7 +29,7 @@ from backend.users.schemas import (
 )
 from backend.users.teams import Actor
 
-router = APIRouter(prefix="/teams", tags=["teams"])
+router = APIRouter(route_class=CommittingRoute, prefix="/teams", tags=["teams"])
 
 Member = Annotated[Principal, Depends(team_member)]
 CurrentUser = Annotated[User, Depends(current_user)]

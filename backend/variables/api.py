@@ -11,14 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.auth.deps import Principal, require_role
-from backend.db.deps import db_session
+from backend.db.deps import CommittingRoute, db_session
 from backend.errors import Conflict
 from backend.users.models import Role
 from backend.variables import service
 from backend.variables.models import Variable
 from backend.variables.schemas import MASK, VariableCreate, VariableList, VariableOut, VariableUpdate
 
-router = APIRouter(prefix="/variables", tags=["variables"])
+router = APIRouter(route_class=CommittingRoute, prefix="/variables", tags=["variables"])
 
 Db = Annotated[Session, Depends(db_session)]
 Viewer = Annotated[Principal, Depends(require_role(Role.VIEWER))]

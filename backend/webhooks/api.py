@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from backend.billing import hooks as billing
+from backend.db.deps import CommittingRoute
 from backend.db.session import session_scope
 from backend.engine.services import InMemoryBinaryStore
 from backend.errors import NotFound, UserError, error_body
@@ -52,7 +53,7 @@ from backend.workflows.models import Workflow
 from nodes.builtin.webhook import WebhookParameters
 
 log = logging.getLogger("linkflow.webhooks")
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(route_class=CommittingRoute, tags=["webhooks"])
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 
 

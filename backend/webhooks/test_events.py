@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from backend.auth.deps import Principal, require_role
-from backend.db.deps import db_session
+from backend.db.deps import CommittingRoute, db_session
 from backend.errors import UserError
 from backend.foreground import parked
 from backend.users.models import Role
@@ -30,7 +30,7 @@ from backend.webhooks.paths import normalise
 from backend.webhooks.service import webhook_nodes
 from backend.workflows.service import get_workflow, latest_version
 
-router = APIRouter(prefix="/workflows", tags=["webhooks"])
+router = APIRouter(route_class=CommittingRoute, prefix="/workflows", tags=["webhooks"])
 
 MAX_LISTEN_S = 120.0
 RUN_GRACE_S = 60.0  # after a request arrived, how long its (inline) run may take to start

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from backend.auth.deps import Principal, require_role
 from backend.db.base import MAX_INT
-from backend.db.deps import db_session
+from backend.db.deps import CommittingRoute, db_session
 from backend.errors import Conflict
 from backend.executions.dispatch import commit_then_dispatch
 from backend.users.models import Role
@@ -42,7 +42,7 @@ from backend.workflows.schemas import (
 )
 from backend.workflows.secrets import masked
 
-router = APIRouter(prefix="/workflows", tags=["workflows"])
+router = APIRouter(route_class=CommittingRoute, prefix="/workflows", tags=["workflows"])
 
 Db = Annotated[Session, Depends(db_session)]
 Viewer = Annotated[Principal, Depends(require_role(Role.VIEWER))]
