@@ -36,6 +36,17 @@ class Event(NamedTuple):
         return self.payload.get("event_id")
 
 
+class CheckedEvent(Event):
+    """An event this process checked against its schema as it made it (the relay, the dead-letter path): an
+    in-process consumer handed this object does not check it again. Its payload must not change afterwards; a
+    changed copy (`_replace`) is a plain `Event` again. Kafka hands each group an `Event` of its own."""
+
+    __slots__ = ()
+
+    def _replace(self, **changes: object) -> Event:
+        return Event(*self)._replace(**changes)
+
+
 Handler = Callable[[Event], Awaitable[None]]
 BatchHandler = Callable[[list[Event]], Awaitable[None]]  # a whole fetch at once (bulk writers, e.g. search)
 

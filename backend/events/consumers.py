@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from backend.errors import UserError
 from backend.events import schemas
-from backend.events.bus import Event, EventBus, Handler
+from backend.events.bus import CheckedEvent, Event, EventBus, Handler
 from backend.events.topics import TOPICS
 from backend.tracing import consumer_span, consumer_spans
 
@@ -185,26 +185,12 @@ async def deliver_batch(bus: EventBus, consumer: Consumer, events: list[Event], 
         await _dead_letter(bus, consumer, valid[position], error, attempt)
 
 
-CHECKED_KEPT = 2048
-_checked: OrderedDict[int, Event] = OrderedDict()  # id -> the event itself (kept, so the id stays its own)
-
-
 def _check(event: Event) -> None:
-    """Check the event against its schema, once per event object: the in-memory bus hands the same object to
-    every group that reads its topic (three for an execution event), so the first check holds for the others,
-    and the relay of the same process has checked what it published (`checked`). Kafka deserialises an object
-    per group: each is checked."""
-    if _checked.get(id(event)) is event:
-        return
-    schemas.validate(event.topic, event.key, event.payload)
-    checked(event)
-
-
-def checked(event: Event) -> None:
-    """Record that `event` (this very object, which must not change afterwards) matches its schema."""
-    _checked[id(event)] = event
-    if len(_checked) > CHECKED_KEPT:
-        _checked.popitem(last=False)
+    """Check the event against its schema, unless this process made and checked it (`CheckedEvent`: what the
+    relay publishes on the in-memory bus, handed as the same object to every group that reads its topic). Kafka
+    deserialises an `Event` per group: each is checked."""
+    if type(event) is not CheckedEvent:
+        schemas.validate(event.topic, event.key, event.payload)
 
 
 async def _dead_letter(bus: EventBus, consumer: Consumer, event: Event, error: Exception,
@@ -220,4 +206,4 @@ def dead_letter(event: Event, reason: str, service: str, attempts: int) -> Event
     payload = {"event": event._asdict(), "error": reason[:MAX_REASON_CHARS], "service": service,
                "attempts": attempts}
     schemas.validate(DLQ_TOPIC, event.key, payload)
-    return Event(DLQ_TOPIC, event.key, payload)
+    return CheckedEvent(DLQ_TOPIC, event.key, payload)

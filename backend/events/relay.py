@@ -33,8 +33,8 @@ from sqlalchemy.orm import Session
 from backend.db.base import utcnow
 from backend.db.session import get_engine, in_process_database, write_on_loop
 from backend.events import schemas
-from backend.events.bus import Event, EventBus, PublishError
-from backend.events.consumers import DEAD_LETTERED, checked, dead_letter
+from backend.events.bus import CheckedEvent, Event, EventBus, PublishError
+from backend.events.consumers import DEAD_LETTERED, dead_letter
 from backend.events.models import OutboxEvent
 from backend.events.packed import split, split_event_id, unpack
 from backend.foreground import Slices, lagging
@@ -205,8 +205,7 @@ def _checked(row: _Row, event: Event, *, whole_row: bool) -> tuple[Event, str | 
         schemas.validate(event.topic, event.key, event.payload)
     except (ValueError, TypeError) as exc:  # schemas.InvalidEvent, or a packed entry of the wrong shape
         return _refused(row, _event(row, row.payload) if whole_row else event, f"{type(exc).__name__}: {exc}")
-    checked(event)  # an in-process consumer handed this object does not check it again
-    return event, None
+    return CheckedEvent._make(event), None  # an in-process consumer handed it does not check it again
 
 
 def _refused(row: _Row, event: Event, reason: str) -> tuple[Event, str]:
