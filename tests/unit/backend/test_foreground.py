@@ -146,3 +146,33 @@ async def test_the_http_app_counts_its_requests_in_flight_even_when_one_fails():
     results = await asyncio.gather(*calls, return_exceptions=True)
     assert results[0] is None and isinstance(results[1], RuntimeError) and answered == [200]
     assert in_flight() == 0
+
+
+def test_each_loop_counts_its_own_requests_whichever_asked_last():
+    """`_here` keeps the last loop's answer: a request counted on one loop is not seen by another, before or after
+    the other asked, nor by a later loop once the first is gone."""
+    first = asyncio.new_event_loop()
+    second = asyncio.new_event_loop()
+
+    async def start() -> int:
+        request_started()
+        return in_flight()
+
+    async def count() -> int:
+        return in_flight()
+
+    async def finish() -> int:
+        request_finished()
+        return in_flight()
+
+    try:
+        assert first.run_until_complete(start()) == 1
+        assert second.run_until_complete(count()) == 0
+        assert first.run_until_complete(count()) == 1
+        assert second.run_until_complete(start()) == 1
+        assert first.run_until_complete(finish()) == 0
+        assert second.run_until_complete(finish()) == 0
+    finally:
+        first.close()
+        second.close()
+    assert asyncio.run(count()) == 0
