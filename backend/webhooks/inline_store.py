@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from backend.db.session import lock_busy, not_waiting_for_the_lock
+from backend.db.session import LockWait, lock_busy, not_waiting_for_the_lock
 from backend.engine.store import StepRecord
 from backend.executions.leases import keeper
 from backend.executions.sql_store import SqlStepStore
@@ -24,7 +24,7 @@ from backend.webhooks.group_commit import save_recorded
 from backend.webhooks.persist import WEB_WORKER_ID, RunDraft, write_recorded, write_steps
 
 log = logging.getLogger("linkflow.webhooks")
-RETRY_SPILL_S = 0.05  # a spill due while the row is being recorded waits for that commit (or for SQLite's lock)
+RETRY_SPILL_S = 0.05  # a spill due while the row is being recorded waits for that commit
 
 
 class InlineStore:
@@ -36,6 +36,7 @@ class InlineStore:
         self.durable: SqlStepStore | None = None  # set once every step is committed as it is made
         self._recording = False
         self._retry: asyncio.TimerHandle | None = None
+        self._lock_wait = LockWait()
         self._closed = False
 
     def close(self) -> None:
@@ -68,11 +69,12 @@ class InlineStore:
 
     def spill(self) -> None:
         """Past the inline budget: commit what was done, and every step from now on. On the loop, so it does not
-        wait inside SQLite for the write lock: while another connection holds it, it tries again shortly."""
+        wait inside SQLite for the write lock: while another connection holds it, it tries again after the pauses
+        of `LockWait`, and after as long as SQLite itself would wait it gives up (the run is saved at its end)."""
         if self._closed:
             return
         if self._recording:
-            self._spill_later()
+            self._spill_later(RETRY_SPILL_S)
             return
         try:
             with not_waiting_for_the_lock():
@@ -81,15 +83,15 @@ class InlineStore:
                     self._hold()
                 write_steps(self.draft, self.done())
         except Exception as exc:  # the run goes on as it was and is saved at its end
-            if lock_busy(exc):
-                self._spill_later()
+            if lock_busy(exc) and not self._lock_wait.expired():
+                self._spill_later(self._lock_wait.pause())
                 return
             log.exception("could not make a long webhook run durable", extra={"execution_id": self.draft.id})
             return
         self.durable = SqlStepStore(self.draft.id, self.draft.team_id)
 
-    def _spill_later(self) -> None:
-        self._retry = asyncio.get_running_loop().call_later(RETRY_SPILL_S, self.spill)
+    def _spill_later(self, delay_s: float) -> None:
+        self._retry = asyncio.get_running_loop().call_later(delay_s, self.spill)
 
     def _hold(self) -> None:
         if not self.recorded and self.task is not None:

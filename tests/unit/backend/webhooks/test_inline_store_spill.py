@@ -60,3 +60,24 @@ async def test_a_spill_due_after_the_run_ended_writes_nothing(monkeypatch):
     assert writes == [] and store.durable is None
     store.spill()
     assert writes == []
+
+
+async def test_a_spill_that_keeps_meeting_the_lock_gives_up_after_sqlites_own_wait(monkeypatch, caplog):
+    """Like SQLite's busy timeout: `LockWait`'s pauses, and after LOCK_WAIT_S in all the spill stops trying, says so,
+    and the run goes on in memory (its outcome is saved at its end)."""
+    from backend.db import session
+
+    monkeypatch.setattr(session, "LOCK_WAIT_S", 0.2)
+    store, writes = store_with_writes(monkeypatch, busy_tries=10**6)
+    tries = [0]
+    real = inline_store.write_recorded
+    monkeypatch.setattr(inline_store, "write_recorded", lambda drafts: (tries.__setitem__(0, tries[0] + 1),
+                                                                        real(drafts))[1])
+    store.spill()
+    await asyncio.sleep(0.6)
+    assert writes == [] and store.durable is None and not store.recorded
+    assert 5 <= tries[0] <= 60, tries  # paused 1, 2, 4 ... 20 ms between tries, not a busy loop
+    assert "could not make a long webhook run durable" in caplog.text
+    settled = tries[0]
+    await asyncio.sleep(0.1)
+    assert tries[0] == settled, "it stopped trying"
