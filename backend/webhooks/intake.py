@@ -134,8 +134,8 @@ async def request_item(request: Request, body: bytes | SpooledBody, params: dict
         headers[secret_header.lower()] = REDACTED
     content_type = headers.get("content-type", "")
     parsed, files = await _parse_body(request, body, content_type.split(";")[0].strip().lower(), binary)
-    data = {"body": parsed, "headers": headers, "query": _fields(request.query_params.multi_items(), "query string"),
-            "params": params, "method": request.method}
+    query = _fields(request.query_params.multi_items(), "query string") if request.scope.get("query_string") else {}
+    data = {"body": parsed, "headers": headers, "query": query, "params": params, "method": request.method}
     return {"json": data, "binary": files} if files else {"json": data}
 
 
