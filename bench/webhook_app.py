@@ -33,6 +33,10 @@ row per run and one packed row per group commit (backend/events/packed.py), and 
 ``--ab relay-interval`` (with ``--pipeline on``) swaps the relay's wait after a batch that published something between
 the idle interval and the busy one (backend/events/relay.py), restarting the pipeline, and compares process CPU.
 
+``--ab analytics-chunk`` (with ``--pipeline on``) swaps the analytics consumer's transactions on the loop between 8
+usage events each and about ``ON_LOOP_RUNS`` executions each (backend/analytics/consumers.py); run it with
+``--concurrency 1`` (one run per usage event) and with 32.
+
 ``--ab resolve`` swaps, between alternating blocks of requests in the same process, the settings' database URL
 as it was before 9f21bd3 (the data directory resolved on every read, i.e. on every ``get_engine()``) and as it is
 (worked out once per settings object): the same process, heap and database for both, so the VM's drift over
@@ -179,7 +183,8 @@ async def _measure(save: str, args: argparse.Namespace) -> None:
     freeze_startup_heap()
     if args.ab:
         variants = {"resolve": _resolve_variants, "redis-send": _redis_send_variants, "outcomes": _outcome_variants,
-                    "relay-interval": _relay_interval_variants, "give-way": _give_way_variants}
+                    "relay-interval": _relay_interval_variants, "give-way": _give_way_variants,
+                    "analytics-chunk": _analytics_chunk_variants}
         await _ab(app, save, args, variants[args.ab](), drained=pipeline is not None)
     else:
         blocks = [await _block(app, args.requests, args.concurrency, drained=pipeline is not None)
@@ -296,6 +301,21 @@ def _give_way_variants() -> dict[str, Callable[[], None]]:
             f"{default * 1e3:g} ms": lambda: setattr(foreground, "GIVE_WAY_MAX_S", default)}
 
 
+def _analytics_chunk_variants() -> dict[str, Callable[[], None]]:
+    """The analytics consumer's transactions on the loop (backend/analytics/consumers.py): 8 events each (before
+    2026-12-07 night), against about `ON_LOOP_RUNS` executions and at most `ON_LOOP_EVENTS` events each."""
+    from backend.analytics import consumers
+
+    runs, events = consumers.ON_LOOP_RUNS, consumers.ON_LOOP_EVENTS
+
+    def use(runs: int, events: int) -> Callable[[], None]:
+        def switch() -> None:
+            consumers.ON_LOOP_RUNS, consumers.ON_LOOP_EVENTS = runs, events
+        return switch
+
+    return {"8 events": use(10**9, 8), f"~{runs} runs, <= {events} events": use(runs, events)}
+
+
 def _redis_send_variants() -> dict[str, Callable[[], None]]:
     """The Redis sends of the intake's dispatcher: a dispatch script call per message (before 2026-12-07 midday),
     against one MULTI/EXEC for the batch (executors/actors.py `_send`)."""
@@ -362,7 +382,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4000, help="per block (one measurement)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--ab", choices=["resolve", "redis-send", "outcomes", "relay-interval", "give-way"],
+    parser.add_argument("--ab", choices=["resolve", "redis-send", "outcomes", "relay-interval", "give-way",
+                                         "analytics-chunk"],
                         help="an A/B inside one process (see the module's doc; redis-send needs --scaled)")
     parser.add_argument("--pipeline", choices=["off", "on", "both"], default="off",
                         help="run `linkflow up`'s outbox relay and in-process consumers on the same loop")
@@ -372,7 +393,7 @@ def main() -> None:
     parser.add_argument("--pipeline-on", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.ab in ("outcomes", "relay-interval", "give-way") and (args.pipeline != "on" or args.scaled):
+    if args.ab in ("outcomes", "relay-interval", "give-way", "analytics-chunk") and (args.pipeline != "on" or args.scaled):
         parser.error(f"--ab {args.ab} compares what the event pipeline does: give --pipeline on (not --scaled)")
     if args.ab == "redis-send" and not args.scaled:
         parser.error("--ab redis-send compares the scaled-out intake's Redis sends: give --scaled")

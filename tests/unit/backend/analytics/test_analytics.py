@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from backend.analytics.consumers import CONSUMER, ON_LOOP_CHUNK
+from backend.analytics.consumers import CONSUMER, ON_LOOP_EVENTS, ON_LOOP_RUNS, chunks
 from backend.analytics.service import duration_bucket, percentile
 from backend.db.session import session_scope
 from backend.events.bus import Event, InMemoryBus
@@ -74,16 +74,34 @@ async def test_a_redelivered_batch_counts_nothing_twice(api, api_user, analytics
 
 
 async def test_a_batch_larger_than_a_transaction_on_the_loop_counts_each_event_once(api, api_user, analytics_bus):
-    """On SQLite the consumer counts on the loop, `ON_LOOP_CHUNK` events a transaction: a redelivery of the whole
-    batch, across those transactions, still counts nothing twice."""
+    """On SQLite the consumer counts on the loop, `ON_LOOP_EVENTS` events a transaction at most: a redelivery of the
+    whole batch, across those transactions, still counts nothing twice."""
     owner = api_user("owner@example.com")
-    count = ON_LOOP_CHUNK * 3 + 1
+    count = ON_LOOP_EVENTS * 3 + 1
     emit_usage(*(usage(f"ex-{n}", owner.team_id) for n in range(count)))
     assert await relay_once(analytics_bus) == count
     with session_scope() as session:
-        session.execute(update(OutboxEvent).where(OutboxEvent.id > ON_LOOP_CHUNK).values(published_at=None))
-    assert await relay_once(analytics_bus) == count - ON_LOOP_CHUNK
+        session.execute(update(OutboxEvent).where(OutboxEvent.id > ON_LOOP_EVENTS).values(published_at=None))
+    assert await relay_once(analytics_bus) == count - ON_LOOP_EVENTS
     assert summary(api, owner)["executions"] == count
+
+
+def test_a_transaction_on_the_loop_holds_about_on_loop_runs_executions_and_few_events():
+    """Events of one run each (runs saved one at a time) share a transaction up to `ON_LOOP_EVENTS`; events of many
+    runs (a group commit under load) close one once it holds `ON_LOOP_RUNS` executions. Every fact once, in order."""
+    from types import SimpleNamespace
+
+    def facts(runs: int, n: int) -> list:
+        return [SimpleNamespace(executions=[None] * runs, n=i) for i in range(n)]
+
+    ones = chunks(facts(1, ON_LOOP_EVENTS * 2 + 3))
+    assert [len(chunk) for chunk in ones] == [ON_LOOP_EVENTS, ON_LOOP_EVENTS, 3]
+    big = chunks(facts(ON_LOOP_RUNS // 4, 10))
+    assert [len(chunk) for chunk in big] == [4, 4, 2]
+    huge = chunks(facts(ON_LOOP_RUNS * 2, 3))  # an event past the limit alone is a transaction of its own
+    assert [len(chunk) for chunk in huge] == [1, 1, 1]
+    assert [fact.n for chunk in ones for fact in chunk] == list(range(ON_LOOP_EVENTS * 2 + 3))
+    assert chunks([]) == []
 
 
 async def test_percentiles_come_from_the_duration_buckets(api, api_user, analytics_bus):
