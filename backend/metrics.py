@@ -20,6 +20,8 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from backend.observability import labelled
+
 log = logging.getLogger("linkflow.metrics")
 
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800)
@@ -35,30 +37,20 @@ STEP_DURATION = Histogram("linkflow_step_duration_seconds", "Duration of one nod
 KAFKA_LAG = Gauge("linkflow_kafka_consumer_lag", "Records of a partition not yet consumed by the group",
                   ["group", "topic", "partition"])
 
-_children: dict[tuple, object] = {}
-
-
-def _child(metric, *labels: str):
-    key = (id(metric), *labels)
-    child = _children.get(key)
-    if child is None:
-        child = _children[key] = metric.labels(*labels)
-    return child
-
 
 def run_finished(mode: str, status: str, seconds: float) -> None:
-    _child(EXECUTION_RUNS, status, mode).inc()
-    _child(EXECUTION_DURATION, mode).observe(seconds)
+    labelled(EXECUTION_RUNS, status, mode).inc()
+    labelled(EXECUTION_DURATION, mode).observe(seconds)
 
 
 def step_finished(node_type: str, status: str, started_at: datetime | None, finished_at: datetime | None) -> None:
-    _child(STEPS, node_type, status).inc()
+    labelled(STEPS, node_type, status).inc()
     if started_at is not None and finished_at is not None:
-        _child(STEP_DURATION, node_type).observe((finished_at - started_at).total_seconds())
+        labelled(STEP_DURATION, node_type).observe((finished_at - started_at).total_seconds())
 
 
 def consumer_lag(group: str, topic: str, partition: int, lag: int) -> None:
-    _child(KAFKA_LAG, group, topic, str(partition)).set(max(lag, 0))
+    labelled(KAFKA_LAG, group, topic, str(partition)).set(max(lag, 0))
 
 
 class PoolCollector(Collector):

@@ -23,6 +23,20 @@ LATENCY = Histogram(
 )
 
 
+_children: dict[tuple, object] = {}
+
+
+def labelled(metric, *labels: str):
+    """The metric's child for these label values, looked up once (`labels()` takes a lock and builds its key
+    anew each call): a count on the hot path is then a lock and an add. As many as the labels' values, which
+    must stay few (route templates, statuses, node types: never ids)."""
+    key = (id(metric), *labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
+
+
 class MetricsMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware) so it adds microseconds, not a task per request."""
 
@@ -48,20 +62,8 @@ class MetricsMiddleware:
         finally:
             request_finished()
             method, route = scope["method"], route_template(scope)
-            counted = _requests.get((method, route, status))
-            if counted is None:
-                counted = _requests[method, route, status] = REQUESTS.labels(method, route, str(status))
-            timed = _latency.get((method, route))
-            if timed is None:
-                timed = _latency[method, route] = LATENCY.labels(method, route)
-            counted.inc()
-            timed.observe(time.perf_counter() - started)
-
-
-# The labelled children, kept: `labels()` takes a lock and builds its key anew (~1 % of a webhook request). As
-# many as the labels' values: methods, route templates and statuses, never ids.
-_requests: dict[tuple[str, str, int], object] = {}
-_latency: dict[tuple[str, str], object] = {}
+            labelled(REQUESTS, method, route, str(status)).inc()
+            labelled(LATENCY, method, route).observe(time.perf_counter() - started)
 
 
 def route_template(scope: Scope) -> str:
