@@ -37,6 +37,9 @@ the idle interval and the busy one (backend/events/relay.py), restarting the pip
 usage events each and about ``ON_LOOP_RUNS`` executions each (backend/analytics/consumers.py); run it with
 ``--concurrency 1`` (one run per usage event) and with 32.
 
+``--ab driver-write`` (with ``--save all``) swaps the group commit of saved runs on SQLite between a transaction on
+SQLAlchemy's Connection and one straight on the driver (backend.db.session.driver_transaction).
+
 ``--ab resolve`` swaps, between alternating blocks of requests in the same process, the settings' database URL
 as it was before 9f21bd3 (the data directory resolved on every read, i.e. on every ``get_engine()``) and as it is
 (worked out once per settings object): the same process, heap and database for both, so the VM's drift over
@@ -184,7 +187,7 @@ async def _measure(save: str, args: argparse.Namespace) -> None:
     if args.ab:
         variants = {"resolve": _resolve_variants, "redis-send": _redis_send_variants, "outcomes": _outcome_variants,
                     "relay-interval": _relay_interval_variants, "give-way": _give_way_variants,
-                    "analytics-chunk": _analytics_chunk_variants}
+                    "analytics-chunk": _analytics_chunk_variants, "driver-write": _driver_write_variants}
         await _ab(app, save, args, variants[args.ab](), drained=pipeline is not None)
     else:
         blocks = [await _block(app, args.requests, args.concurrency, drained=pipeline is not None)
@@ -316,6 +319,23 @@ def _analytics_chunk_variants() -> dict[str, Callable[[], None]]:
     return {"8 events": use(10**9, 8), f"~{runs} runs, <= {events} events": use(runs, events)}
 
 
+def _driver_write_variants() -> dict[str, Callable[[], None]]:
+    """The group commit of saved runs on SQLite through SQLAlchemy's Connection (before 2026-12-07, fourteenth
+    sitting), against straight on the driver (backend.db.session.driver_transaction)."""
+    import contextlib
+
+    from backend.webhooks import persist
+
+    on_driver = persist.driver_transaction
+
+    @contextlib.contextmanager
+    def through_sqlalchemy(_engine):
+        yield None
+
+    return {"SQLAlchemy Connection": lambda: setattr(persist, "driver_transaction", through_sqlalchemy),
+            "driver": lambda: setattr(persist, "driver_transaction", on_driver)}
+
+
 def _redis_send_variants() -> dict[str, Callable[[], None]]:
     """The Redis sends of the intake's dispatcher: a dispatch script call per message (before 2026-12-07 midday),
     against one MULTI/EXEC for the batch (executors/actors.py `_send`)."""
@@ -383,7 +403,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ab", choices=["resolve", "redis-send", "outcomes", "relay-interval", "give-way",
-                                         "analytics-chunk"],
+                                         "analytics-chunk", "driver-write"],
                         help="an A/B inside one process (see the module's doc; redis-send needs --scaled)")
     parser.add_argument("--pipeline", choices=["off", "on", "both"], default="off",
                         help="run `linkflow up`'s outbox relay and in-process consumers on the same loop")

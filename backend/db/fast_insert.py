@@ -25,6 +25,7 @@ compares the stored rows with SQLAlchemy's insert.
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -61,6 +62,14 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[dict], *, text_js
     if rows:
         sql, values = _prepared(table, rows, text_json, "sqlite")
         conn.exec_driver_sql(sql, [tuple(value) for value in values])
+
+
+def insert_on_driver(conn: sqlite3.Connection, table: Table, rows: Sequence[dict], *,
+                     text_json: frozenset[str] = frozenset()) -> None:
+    """``insert_many`` on a `sqlite3` connection itself (backend.db.session.driver_transaction)."""
+    if rows:
+        sql, values = _prepared(table, rows, text_json, "sqlite")
+        conn.executemany(sql, values)
 
 
 def copy_many(conn: Connection, table: Table, rows: Sequence[dict], *, text_json: frozenset[str] = frozenset()) -> None:

@@ -28,8 +28,8 @@ from sqlalchemy import Insert, Text, bindparam, cast, insert
 from sqlalchemy.dialects.postgresql import JSONB
 
 from backend.db.base import utcnow
-from backend.db.fast_insert import bulk_insert
-from backend.db.session import get_engine
+from backend.db.fast_insert import bulk_insert, insert_on_driver
+from backend.db.session import driver_transaction, get_engine
 from backend.engine.items import storable
 from backend.engine.runner import RunResult
 from backend.engine.store import StepRecord
@@ -232,7 +232,15 @@ def write_runs(runs: list[FinishedRun]) -> None:
         facts.append(facts_of_run)
     events += outcome_rows(outcomes)
     events += fact_rows(facts)  # one event of each kind per workflow for the whole batch
-    with get_engine().begin() as conn:  # straight to the driver: backend/db/fast_insert.py
+    engine = get_engine()
+    if not any(run.recorded for run in runs):
+        with driver_transaction(engine) as driver:  # SQLite: no SQLAlchemy Connection at all
+            if driver is not None:
+                insert_on_driver(driver, Execution.__table__, executions, text_json=_EXECUTION_TEXT)
+                insert_on_driver(driver, ExecutionStep.__table__, steps, text_json=_STEP_TEXT)
+                insert_on_driver(driver, OutboxEvent.__table__, events)
+                return
+    with engine.begin() as conn:  # straight to the driver: backend/db/fast_insert.py
         bulk_insert(conn, Execution.__table__, executions, text_json=_EXECUTION_TEXT)
         for run in runs:
             if run.recorded:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from backend.db.base import Base
-from backend.db.fast_insert import insert_many, sqlite_datetime
+from backend.db.fast_insert import insert_many, insert_on_driver, sqlite_datetime
 from backend.events.models import OutboxEvent
 from backend.events.outbox import outbox_row
 from backend.executions.models import Execution, ExecutionStep
@@ -52,13 +52,22 @@ def stored(path) -> dict[str, list[dict]]:
 
 def test_the_rows_stored_are_those_sqlalchemy_stores(tmp_path):
     answers = {}
-    for how in ("sqlalchemy", "fast"):
+    for how in ("sqlalchemy", "fast", "driver"):
         path = tmp_path / f"{how}.db"
         engine = create_engine(f"sqlite:///{path}")
         Base.metadata.create_all(engine, tables=TABLES)
         executions, steps, events = rows()
+        if how == "driver":  # what the group commit does on SQLite (backend.db.session.driver_transaction)
+            with sqlite3.connect(path, isolation_level=None) as driver:
+                driver.execute("BEGIN IMMEDIATE")
+                insert_on_driver(driver, Execution.__table__, executions, text_json=frozenset(EXECUTION_JSON))
+                insert_on_driver(driver, ExecutionStep.__table__, steps, text_json=frozenset(STEP_JSON))
+                insert_on_driver(driver, OutboxEvent.__table__, events)
+                driver.execute("COMMIT")
         with engine.begin() as conn:
-            if how == "fast":
+            if how == "driver":
+                pass
+            elif how == "fast":
                 insert_many(conn, Execution.__table__, executions, text_json=frozenset(EXECUTION_JSON))
                 insert_many(conn, ExecutionStep.__table__, steps, text_json=frozenset(STEP_JSON))
                 insert_many(conn, OutboxEvent.__table__, events)
@@ -72,6 +81,7 @@ def test_the_rows_stored_are_those_sqlalchemy_stores(tmp_path):
     created = [row.pop("created_at") for found in answers.values() for row in found["outbox"]]
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", text) for text in created), created
     assert answers["fast"] == answers["sqlalchemy"]  # the default created_at is "now": equal in form above
+    assert answers["driver"] == answers["sqlalchemy"]
     first = answers["fast"]["executions"][0]
     assert (first["created_at"], first["started_at"], first["finished_at"]) == (
         "2026-12-05 21:37:01.234567", "2026-12-05 21:37:01.234567", "2026-12-05 21:37:01.234570")

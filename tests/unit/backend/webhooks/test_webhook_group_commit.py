@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
+import time
 
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from webhook_testkit import executions, flow, hook
 
-from backend.db.session import session_scope
+from backend.db import session as session_module
+from backend.db.session import get_engine, session_scope
 from backend.engine.runner import RunResult
 from backend.events.models import OutboxEvent
 from backend.events.packed import events_of_row
@@ -144,3 +149,83 @@ def test_the_status_events_of_runs_committed_together_are_one_packed_row_but_a_w
     assert events == [(runs[2].draft.id, "execution.waiting", None),
                       (runs[0].draft.id, "execution.succeeded", None),
                       (runs[1].draft.id, "execution.failed", {"node": "Set", "message": "boom", "item_index": 0})]
+
+
+def test_saved_runs_on_sqlite_go_straight_to_the_driver_and_fail_as_sqlalchemys_errors(team):
+    """No SQLAlchemy connection is checked out for them (backend.db.session.driver_transaction); a run refused by
+    the database is refused with SQLAlchemy's IntegrityError, and the driver's connection goes on working."""
+    checkouts = []
+    engine = get_engine()
+    listener = lambda *_: checkouts.append(1)  # noqa: E731
+    event.listen(engine, "checkout", listener)
+    try:
+        asyncio.run(group_commit.save_finished(finished(team.team_id)))
+        assert checkouts == []
+        with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+            asyncio.run(group_commit.save_finished(finished("no-such-team")))
+        asyncio.run(group_commit.save_finished(finished(team.team_id)))
+    finally:
+        event.remove(engine, "checkout", listener)
+    assert len(executions()) == 2
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxEvent)) == 4, "two outcomes, two usage facts"
+
+
+def test_a_saved_run_waits_for_the_lock_another_connection_holds_then_is_written_once(team):
+    """BEGIN IMMEDIATE on the driver fails at once while another connection writes; the group commit pauses with
+    the loop turning and writes the batch whole once the lock is free."""
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(get_engine().url.database, timeout=30)
+        conn.execute("BEGIN IMMEDIATE")
+        taken.set()
+        release.wait(10)
+        conn.commit()
+        conn.close()
+
+    async def save_while_held() -> tuple[float, int]:
+        holder = threading.Thread(target=hold, daemon=True)
+        holder.start()
+        await asyncio.to_thread(taken.wait, 10)
+        turns = 0
+
+        async def turn() -> None:
+            nonlocal turns
+            while not release.is_set():
+                turns += 1
+                await asyncio.sleep(0.01)
+
+        ticker = asyncio.create_task(turn())
+        asyncio.get_running_loop().call_later(0.3, release.set)
+        started = time.monotonic()
+        await asyncio.gather(*(group_commit.save_finished(finished(team.team_id)) for _ in range(3)))
+        took = time.monotonic() - started
+        await ticker
+        await asyncio.to_thread(holder.join, 10)
+        return took, turns
+
+    took, turns = asyncio.run(save_while_held())
+    assert 0.25 < took < 5, took
+    assert turns >= 10, "the loop turned while the batch waited"
+    assert len(executions()) == 3
+
+
+def test_a_disposed_engine_closes_the_driver_connections_and_the_next_write_opens_one(team):
+    file = session_module._driver_files[get_engine()]
+    asyncio.run(group_commit.save_finished(finished(team.team_id)))
+    opened = list(file._open)
+    assert len(opened) == 1
+    get_engine().dispose()
+    with pytest.raises(sqlite3.ProgrammingError):
+        opened[0].execute("SELECT 1")  # closed
+    asyncio.run(group_commit.save_finished(finished(team.team_id)))
+    assert len(file._open) == 1 and file._open[0] is not opened[0]
+    assert len(executions()) == 2
+
+
+def test_an_in_memory_database_has_no_driver_connection():
+    engine = session_module.make_engine("sqlite://")
+    with session_module.driver_transaction(engine) as driver:
+        assert driver is None
+    engine.dispose()
