@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from datetime import datetime
 from typing import NamedTuple
 
@@ -31,7 +32,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.db.base import utcnow
-from backend.db.session import get_engine, in_process_database, write_on_loop
+from backend.db.fast_insert import sqlite_datetime
+from backend.db.session import driver_transaction, get_engine, in_process_database, write_on_loop
 from backend.events import schemas
 from backend.events.bus import CheckedEvent, Event, EventBus, PublishError
 from backend.events.consumers import DEAD_LETTERED, dead_letter
@@ -255,8 +257,38 @@ async def _settle_on_loop(session: Session, prepared: _Prepared, failed: dict[in
         rows = prepared.rows[start:end]
         chunk_failed = {index - start: exc for index, exc in failed.items() if start <= index < end}
         chunk_refused = {index - start: reason for index, reason in prepared.refused.items() if start <= index < end}
-        await write_on_loop(lambda rows=rows, chunk_failed=chunk_failed, chunk_refused=chunk_refused: _settle(
+        await write_on_loop(lambda rows=rows, chunk_failed=chunk_failed, chunk_refused=chunk_refused: _settle_chunk(
             session, rows, chunk_failed, chunk_refused), undo=session.rollback)
+
+
+def _settle_chunk(session: Session, rows: list[_Row], failed: dict[int, BaseException],
+                  refused: dict[int, str]) -> None:
+    """`_settle` on the loop's own driver connection (backend.db.session.driver_transaction), as the webhook runs'
+    group commit writes: ~4x less CPU than through the session, and that connection's page cache stays warm."""
+    with driver_transaction(session.get_bind()) as driver:
+        if driver is not None:
+            _settle_on_driver(driver, rows, failed, refused)
+            return
+    _settle(session, rows, failed, refused)
+
+
+_OUTBOX = OutboxEvent.__tablename__
+
+
+def _settle_on_driver(driver: sqlite3.Connection, rows: list[_Row], failed: dict[int, BaseException],
+                      refused: dict[int, str]) -> None:
+    """What `_settle` writes, in SQLite's SQL; the caller's transaction commits it."""
+    published = [row.id for index, row in enumerate(rows) if index not in failed]
+    if published:
+        driver.execute(f'UPDATE "{_OUTBOX}" SET published_at = ? WHERE id IN ({", ".join("?" * len(published))})',
+                       [sqlite_datetime(utcnow()), *published])
+    for index, reason in refused.items():
+        if index not in failed:
+            driver.execute(f'UPDATE "{_OUTBOX}" SET last_error = ? WHERE id = ?',
+                           (reason[:MAX_ERROR_CHARS], rows[index].id))
+    for index, exc in failed.items():
+        driver.execute(f'UPDATE "{_OUTBOX}" SET attempts = attempts + 1, last_error = ? WHERE id = ?',
+                       (f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS], rows[index].id))
 
 
 def _settle(session: Session, rows: list[_Row], failed: dict[int, BaseException],

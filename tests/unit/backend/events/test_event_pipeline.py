@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from backend.audit.models import AuditLog
 from backend.cli import main
+from backend.db.base import utcnow
 from backend.db.session import session_scope
 from backend.events.models import OutboxEvent
 from backend.events.outbox import emit
@@ -38,7 +39,9 @@ async def test_embedded_mode_writes_the_audit_trail_from_committed_events():
                                                                        {"version": 3})
     with session_scope() as session:
         published = session.scalar(select(OutboxEvent.published_at))
-    assert published is not None
+    # marked on the loop's driver connection (relay._settle_on_driver): read back as SQLAlchemy wrote it, in UTC
+    assert published is not None and published.tzinfo is not None
+    assert abs((utcnow() - published).total_seconds()) < 60
 
 
 def test_consume_names_the_available_consumers_for_an_unknown_service(capsys):
