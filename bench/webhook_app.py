@@ -37,8 +37,9 @@ the idle interval and the busy one (backend/events/relay.py), restarting the pip
 usage events each and about ``ON_LOOP_RUNS`` executions each (backend/analytics/consumers.py); run it with
 ``--concurrency 1`` (one run per usage event) and with 32.
 
-``--ab driver-write`` (with ``--save all``) swaps the group commit of saved runs on SQLite between a transaction on
-SQLAlchemy's Connection and one straight on the driver (backend.db.session.driver_transaction).
+``--ab driver-write`` (with ``--save all``) swaps the loop's SQLite writes (the group commit of saved runs, the relay's
+settle, the analytics consumer) between transactions on SQLAlchemy's Connection and straight on the driver
+(backend.db.session.driver_transaction).
 
 ``--ab resolve`` swaps, between alternating blocks of requests in the same process, the settings' database URL
 as it was before 9f21bd3 (the data directory resolved on every read, i.e. on every ``get_engine()``) and as it is
@@ -320,20 +321,28 @@ def _analytics_chunk_variants() -> dict[str, Callable[[], None]]:
 
 
 def _driver_write_variants() -> dict[str, Callable[[], None]]:
-    """The group commit of saved runs on SQLite through SQLAlchemy's Connection (before 2026-12-07, fourteenth
-    sitting), against straight on the driver (backend.db.session.driver_transaction)."""
+    """The loop's SQLite writes (saved runs, the relay's settle, analytics) through SQLAlchemy (before 2026-12-07,
+    fourteenth sitting), against straight on the driver (backend.db.session.driver_transaction)."""
     import contextlib
 
+    from backend.analytics import consumers
+    from backend.events import relay
     from backend.webhooks import persist
 
     on_driver = persist.driver_transaction
+    writers = (persist, relay, consumers)
 
     @contextlib.contextmanager
     def through_sqlalchemy(_engine):
         yield None
 
-    return {"SQLAlchemy Connection": lambda: setattr(persist, "driver_transaction", through_sqlalchemy),
-            "driver": lambda: setattr(persist, "driver_transaction", on_driver)}
+    def use(how) -> Callable[[], None]:
+        def switch() -> None:
+            for module in writers:
+                module.driver_transaction = how
+        return switch
+
+    return {"SQLAlchemy Connection": use(through_sqlalchemy), "driver": use(on_driver)}
 
 
 def _redis_send_variants() -> dict[str, Callable[[], None]]:

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import asyncio
 
-from backend.analytics.service import record_usage_batch
-from backend.db.session import in_process_database, session_scope, write_on_loop
+from backend.analytics.service import record_usage_batch, record_usage_on_driver
+from backend.db.session import (
+    driver_transaction,
+    get_engine,
+    in_process_database,
+    session_scope,
+    write_on_loop,
+)
 from backend.errors import UserError
 from backend.events import schemas
 from backend.events.bus import Event
@@ -78,6 +84,13 @@ def chunks(facts: list[ExecutionUsage]) -> list[list[ExecutionUsage]]:
 
 
 def _record(facts: list[ExecutionUsage]) -> None:
+    """One transaction of `_count_on_loop`: on the loop's own driver connection (backend.db.session.
+    driver_transaction), where SQLAlchemy's session and statements cost ~2 ms of CPU a transaction of 16 events,
+    most of the consumer's time when runs are saved one at a time."""
+    with driver_transaction(get_engine()) as driver:
+        if driver is not None:
+            record_usage_on_driver(driver, facts)
+            return
     with session_scope() as session:
         record_usage_batch(session, facts)
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import create_engine, insert, update
+from sqlalchemy.orm import Session
 
 from backend.analytics.consumers import CONSUMER, ON_LOOP_EVENTS, ON_LOOP_RUNS, chunks
-from backend.analytics.service import duration_bucket, percentile
+from backend.analytics.models import AnalyticsSeen, ExecutionRollup, FailureRollup, TeamRollup, TimeSaved
+from backend.analytics.service import duration_bucket, percentile, record_usage_batch, record_usage_on_driver
+from backend.db.base import Base
 from backend.db.session import session_scope
+from backend.events import schemas
 from backend.events.bus import Event, InMemoryBus
 from backend.events.consumers import RetryPolicy, run_consumer
 from backend.events.models import OutboxEvent
@@ -169,3 +175,51 @@ def test_buckets_and_percentiles():
     assert [duration_bucket(ms) for ms in (None, 0, 10, 10.5, 9e12)] == [-1, 0, 0, 1, 14]
     assert percentile({}, 0.5) is None and percentile({-1: 3}, 0.5) is None
     assert percentile({0: 1, 3: 1}, 0.5) == 10.0 and percentile({0: 1, 3: 1}, 0.99) == 100.0
+
+
+def test_the_loop_writes_on_the_driver_the_rows_sqlalchemy_writes(tmp_path):
+    """`record_usage_on_driver` (the consumer on `linkflow up`'s loop) stores byte for byte what
+    `record_usage_batch` stores through SQLAlchemy: rollups of both granularities, failures, time saved, a
+    duration not known, and a redelivered event counted once."""
+    tables = [AnalyticsSeen.__table__, ExecutionRollup.__table__, TeamRollup.__table__, FailureRollup.__table__,
+              TimeSaved.__table__]
+
+    def event(event_id: int, payload: dict):
+        return schemas.validate("analytics.events", key(payload), {**payload, "event_id": event_id,
+                                                                   "occurred_at": NOW.isoformat()})
+
+    first = [event(1, usage("e1", "t1")), event(2, usage("e2", "t1", status="failed", failed_node="HTTP Request")),
+             event(3, usage("e3", "t1", workflow_id=None, duration_ms=None, mode="manual")),
+             event(4, usage("e4", "t2", workflow_id="wf-2", duration_ms=90_000.0))]
+    again = [first[1], event(5, usage("e5", "t1", duration_ms=3.5))]
+    stored = {}
+    for how in ("sqlalchemy", "driver"):
+        path = tmp_path / f"{how}.db"
+        engine = create_engine(f"sqlite:///{path}")
+        Base.metadata.create_all(engine, tables=tables)
+        with engine.begin() as conn:
+            conn.execute(insert(TimeSaved), [{"workflow_id": "wf-1", "team_id": "t1", "minutes_per_run": 2.5}])
+        counted = []
+        for batch in (first, again):
+            if how == "driver":
+                with sqlite3.connect(path, isolation_level=None) as driver:
+                    driver.execute("BEGIN IMMEDIATE")
+                    counted.append(record_usage_on_driver(driver, batch))
+                    driver.execute("COMMIT")
+            else:
+                with Session(engine) as session, session.begin():
+                    counted.append(record_usage_batch(session, batch))
+        engine.dispose()
+        assert counted == [4, 1]
+        with sqlite3.connect(path) as db:
+            stored[how] = {table.name: sorted(db.execute(f'SELECT * FROM "{table.name}"').fetchall(), key=repr)
+                           for table in tables}
+    seen_at = [row[1] for rows in stored.values() for row in rows.pop("analytics_seen")]
+    for rows in stored.values():
+        rows.pop("analytics_time_saved")  # the test's own row, stamped when it was inserted
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", text) for text in seen_at), seen_at
+    assert stored["driver"] == stored["sqlalchemy"]
+    assert len(stored["driver"]["analytics_execution_rollups"]) == 8  # 4 (team, workflow, mode, status) x hour, day
+    column = [c.name for c in TeamRollup.__table__.c].index("time_saved_minutes")
+    saved = sum(row[column] for row in stored["driver"]["analytics_team_rollups"] if row[1] == "day")
+    assert saved == pytest.approx(2.5 * 2)  # e1 and e5: succeeded webhook runs of wf-1
