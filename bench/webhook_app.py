@@ -38,7 +38,7 @@ usage events each and about ``ON_LOOP_RUNS`` executions each (backend/analytics/
 ``--concurrency 1`` (one run per usage event) and with 32.
 
 ``--ab driver-write`` (with ``--save all``) swaps the loop's SQLite writes (the group commit of saved runs, the relay's
-settle, the analytics consumer) between transactions on SQLAlchemy's Connection and straight on the driver
+settle, the analytics consumer) and the relay's reads between transactions on SQLAlchemy's Connection and straight on the driver
 (backend.db.session.driver_transaction).
 
 ``--ab resolve`` swaps, between alternating blocks of requests in the same process, the settings' database URL
@@ -336,13 +336,16 @@ def _driver_write_variants() -> dict[str, Callable[[], None]]:
     def through_sqlalchemy(_engine):
         yield None
 
-    def use(how) -> Callable[[], None]:
+    reads = relay.driver_connection
+
+    def use(how, read) -> Callable[[], None]:
         def switch() -> None:
             for module in writers:
                 module.driver_transaction = how
+            relay.driver_connection = read  # the relay's page reads
         return switch
 
-    return {"SQLAlchemy Connection": use(through_sqlalchemy), "driver": use(on_driver)}
+    return {"SQLAlchemy Connection": use(through_sqlalchemy, lambda _engine: None), "driver": use(on_driver, reads)}
 
 
 def _redis_send_variants() -> dict[str, Callable[[], None]]:

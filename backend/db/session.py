@@ -332,6 +332,24 @@ _driver_files: weakref.WeakKeyDictionary[Engine, _DriverFile] = weakref.WeakKeyD
 _thread_drivers = threading.local()  # .by_file: {_DriverFile: (generation, connection)} of this thread
 
 
+def driver_connection(engine: Engine) -> sqlite3.Connection | None:
+    """This thread's own `sqlite3` connection to the engine's SQLite file (autocommit: each statement outside
+    `driver_transaction` is its own transaction), or None when the engine is not a SQLite file. For a loop's reads
+    of rows it then writes (the outbox relay): the same connection's page cache, no SQLAlchemy on the way."""
+    file = _driver_files.get(engine)
+    if file is None:
+        return None
+    by_file = getattr(_thread_drivers, "by_file", None)
+    if by_file is None:
+        by_file = _thread_drivers.by_file = weakref.WeakKeyDictionary()
+    generation, conn = by_file.get(file, (-1, None))
+    if conn is None or generation != file.generation:
+        generation = file.generation
+        conn = file.connect()
+        by_file[file] = (generation, conn)
+    return conn
+
+
 @contextmanager
 def driver_transaction(engine: Engine) -> Iterator[sqlite3.Connection | None]:
     """A write transaction straight on the driver: this thread's own `sqlite3` connection to the engine's SQLite
@@ -344,18 +362,10 @@ def driver_transaction(engine: Engine) -> Iterator[sqlite3.Connection | None]:
     waits inside SQLite for the write lock: BEGIN IMMEDIATE fails at once with "database is locked" (`lock_busy`)
     before anything is written, and the caller tries again later (`write_on_loop`, backend/db/group_commit.py).
     Any error rolls the transaction back; the driver's errors are raised as SQLAlchemy's (`IntegrityError`...)."""
-    file = _driver_files.get(engine)
-    if file is None:
+    conn = driver_connection(engine)
+    if conn is None:
         yield None
         return
-    by_file = getattr(_thread_drivers, "by_file", None)
-    if by_file is None:
-        by_file = _thread_drivers.by_file = weakref.WeakKeyDictionary()
-    generation, conn = by_file.get(file, (-1, None))
-    if conn is None or generation != file.generation:
-        generation = file.generation
-        conn = file.connect()
-        by_file[file] = (generation, conn)
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sqlite3
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from sqlalchemy import func, select, update
@@ -33,7 +34,13 @@ from sqlalchemy.orm import Session
 
 from backend.db.base import utcnow
 from backend.db.fast_insert import sqlite_datetime
-from backend.db.session import driver_transaction, get_engine, in_process_database, write_on_loop
+from backend.db.session import (
+    driver_connection,
+    driver_transaction,
+    get_engine,
+    in_process_database,
+    write_on_loop,
+)
 from backend.events import schemas
 from backend.events.bus import CheckedEvent, Event, EventBus, PublishError
 from backend.events.consumers import DEAD_LETTERED, dead_letter
@@ -173,10 +180,12 @@ async def _prepare_on_loop(session: Session, batch: int) -> _Prepared:
     way to requests between slices. One process relays (no row locks to respect), and its ids only grow."""
     slices = Slices()
     prepared = _Prepared([], [], [], {}, [])
+    driver = driver_connection(session.get_bind())
     while len(prepared.rows) < batch:
         after = prepared.rows[-1].id if prepared.rows else 0
-        page = [_Row(*row) for row in session.execute(
-            _CLAIM.where(OutboxEvent.id > after).limit(min(PAGE, batch - len(prepared.rows))))]
+        size = min(PAGE, batch - len(prepared.rows))
+        page = (_page_on_driver(driver, after, size) if driver is not None else
+                [_Row(*row) for row in session.execute(_CLAIM.where(OutboxEvent.id > after).limit(size))])
         if not after:  # how far behind the pipeline is: while it is too far, it stops waiting for requests
             lagging((utcnow() - page[0].created_at).total_seconds() if page else 0.0)
         for row in page:
@@ -186,6 +195,17 @@ async def _prepare_on_loop(session: Session, batch: int) -> _Prepared:
         if len(page) < PAGE:
             break
     return prepared
+
+
+_PAGE_SQL = (f'SELECT id, topic, "key", payload, created_at FROM "{OutboxEvent.__tablename__}" '
+             'WHERE published_at IS NULL AND id > ? ORDER BY id LIMIT ?')
+
+
+def _page_on_driver(driver: sqlite3.Connection, after: int, size: int) -> list[_Row]:
+    """`_CLAIM`'s page on the loop's driver connection (backend.db.session.driver_connection), each value as
+    SQLAlchemy reads it: the payload's JSON parsed, `created_at` (SQLite's DATETIME text) as an aware UTC datetime."""
+    return [_Row(id_, topic, key, json.loads(payload), datetime.fromisoformat(created_at).replace(tzinfo=UTC))
+            for id_, topic, key, payload, created_at in driver.execute(_PAGE_SQL, (after, size))]
 
 
 def _events(row: _Row) -> list[tuple[Event, str | None]]:

@@ -6,9 +6,11 @@ from datetime import datetime
 
 import pytest
 from events_testkit import emit_committed
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
-from backend.db.session import session_scope
+from backend.db.base import utcnow
+from backend.db.session import driver_connection, session_scope
+from backend.events import relay
 from backend.events.bus import InMemoryBus, PublishError
 from backend.events.consumers import DEAD_LETTERED
 from backend.events.models import OutboxEvent
@@ -286,3 +288,25 @@ async def test_the_relay_comes_back_soon_after_a_batch_and_waits_the_full_interv
     stop.set()
     await asyncio.wait_for(loop, 5)
     assert [e.payload["action"] for e in seen] == ["a", "b"]
+
+
+def test_the_loop_reads_a_page_on_the_driver_as_sqlalchemy_reads_it():
+    """On SQLite the relay reads its pages on the loop's driver connection (relay._page_on_driver): the same rows,
+    payloads parsed and times aware in UTC, as the session's query, and only the unpublished ones after `after`."""
+    with session_scope() as session:
+        session.execute(insert(OutboxEvent), [
+            outbox_row("execution.events", "k1", {"type": "execution.queued", "n": 1.5, "s": "ü\u2028", "none": None,
+                                                   "list": [1, {"a": None}]}),
+            outbox_row("workflow.events", "k2", {"type": "workflow.deleted"}),
+            outbox_row("workflow.events", "k3", {"type": "workflow.deleted", "deep": {"x": [True, False]}})])
+    with session_scope() as session:
+        first = session.scalar(select(OutboxEvent.id).order_by(OutboxEvent.id))
+        session.execute(update(OutboxEvent).where(OutboxEvent.id == first + 1).values(published_at=utcnow()))
+    with session_scope() as session:
+        expected = [relay._Row(*row) for row in session.execute(relay._CLAIM.where(OutboxEvent.id > 0).limit(50))]
+        driver = driver_connection(session.get_bind())
+    assert driver is not None
+    assert relay._page_on_driver(driver, 0, 50) == expected and len(expected) == 2
+    assert relay._page_on_driver(driver, first, 50) == expected[1:]
+    assert relay._page_on_driver(driver, 0, 1) == expected[:1]
+    assert expected[0].created_at.tzinfo is not None and expected[0].payload["s"] == "ü\u2028"
