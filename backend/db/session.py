@@ -339,15 +339,27 @@ def driver_connection(engine: Engine) -> sqlite3.Connection | None:
     file = _driver_files.get(engine)
     if file is None:
         return None
+    return _driver(file).conn
+
+
+class _Driver:
+    """A thread's connection to one file, the engine generation it was opened in, and its busy_timeout now."""
+
+    __slots__ = ("busy_ms", "conn", "generation")
+
+    def __init__(self, conn: sqlite3.Connection, generation: int) -> None:
+        self.conn, self.generation, self.busy_ms = conn, generation, 0
+
+
+def _driver(file: _DriverFile) -> _Driver:
     by_file = getattr(_thread_drivers, "by_file", None)
     if by_file is None:
         by_file = _thread_drivers.by_file = weakref.WeakKeyDictionary()
-    generation, conn = by_file.get(file, (-1, None))
-    if conn is None or generation != file.generation:
+    driver = by_file.get(file)
+    if driver is None or driver.generation != file.generation:
         generation = file.generation
-        conn = file.connect()
-        by_file[file] = (generation, conn)
-    return conn
+        driver = by_file[file] = _Driver(file.connect(), generation)
+    return driver
 
 
 @contextmanager
@@ -358,15 +370,22 @@ def driver_transaction(engine: Engine) -> Iterator[sqlite3.Connection | None]:
     For a loop's hot writes whose values are already as the driver binds them (backend/db/fast_insert.py): a
     transaction through SQLAlchemy's Connection (pool checkout, events, an execution context per statement,
     checkin) cost ~130 µs of CPU more than the same three inserts on the driver (~40 µs), and a webhook run
-    saved one at a time pays that once per request (bench/README.md). Like `not_waiting_for_the_lock`, it never
-    waits inside SQLite for the write lock: BEGIN IMMEDIATE fails at once with "database is locked" (`lock_busy`)
-    before anything is written, and the caller tries again later (`write_on_loop`, backend/db/group_commit.py).
+    saved one at a time pays that once per request (bench/README.md). Inside `not_waiting_for_the_lock` (the loop's
+    writes) it does not wait inside SQLite for the write lock: BEGIN IMMEDIATE fails at once with "database is
+    locked" (`lock_busy`) before anything is written, and the caller tries again later (`write_on_loop`,
+    backend/db/group_commit.py); elsewhere (a thread) it waits up to `LOCK_WAIT_S`, as the engine's connections do.
     Any error rolls the transaction back; the driver's errors are raised as SQLAlchemy's (`IntegrityError`...)."""
-    conn = driver_connection(engine)
-    if conn is None:
+    file = _driver_files.get(engine)
+    if file is None:
         yield None
         return
+    driver = _driver(file)
+    conn = driver.conn
     try:
+        wait_ms = _lock_wait_ms.get()
+        if driver.busy_ms != wait_ms:
+            conn.execute(f"PRAGMA busy_timeout={wait_ms:d}")
+            driver.busy_ms = wait_ms
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn

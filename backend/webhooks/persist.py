@@ -276,6 +276,10 @@ def write_recorded(drafts: list[RunDraft]) -> None:
     lease_until = utcnow() + service.lease()
     engine = get_engine()
     rows = [draft.row(S.RUNNING, lease_owner=WEB_WORKER_ID, lease_expires_at=lease_until) for draft in drafts]
+    with driver_transaction(engine) as driver:  # SQLite
+        if driver is not None:
+            insert_on_driver(driver, Execution.__table__, rows, text_json=_EXECUTION_TEXT)
+            return
     with engine.begin() as conn:
         conn.execute(_statements(engine.dialect.name).execution, rows)
 
@@ -288,7 +292,13 @@ def write_queued(drafts: list[RunDraft]) -> None:
     """
     rows = [draft.row(S.QUEUED, attempts=0, started_at=None) for draft in drafts]
     events = [draft.event(S.QUEUED, None) for draft in drafts]
-    with get_engine().begin() as conn:  # COPY on PostgreSQL: the intake's per-row cost (backend/db/fast_insert.py)
+    engine = get_engine()
+    with driver_transaction(engine) as driver:  # SQLite (on the group commit's thread: it waits for the lock there)
+        if driver is not None:
+            insert_on_driver(driver, Execution.__table__, rows, text_json=_EXECUTION_TEXT)
+            insert_on_driver(driver, OutboxEvent.__table__, events)
+            return
+    with engine.begin() as conn:  # COPY on PostgreSQL: the intake's per-row cost (backend/db/fast_insert.py)
         bulk_insert(conn, Execution.__table__, rows, text_json=_EXECUTION_TEXT)
         bulk_insert(conn, OutboxEvent.__table__, events)
 

@@ -9,17 +9,25 @@ import time
 
 import pytest
 from sqlalchemy import event, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from webhook_testkit import executions, flow, hook
 
 from backend.db import session as session_module
-from backend.db.session import get_engine, session_scope
+from backend.db.session import get_engine, not_waiting_for_the_lock, session_scope
 from backend.engine.runner import RunResult
 from backend.events.models import OutboxEvent
 from backend.events.packed import events_of_row
 from backend.executions.models import Execution
 from backend.webhooks import group_commit
-from backend.webhooks.persist import WEB_WORKER_ID, FinishedRun, RunDraft, dumps, ordered_id, write_runs
+from backend.webhooks.persist import (
+    WEB_WORKER_ID,
+    FinishedRun,
+    RunDraft,
+    dumps,
+    ordered_id,
+    write_queued,
+    write_runs,
+)
 
 
 def finished(team_id: str) -> FinishedRun:
@@ -229,3 +237,35 @@ def test_an_in_memory_database_has_no_driver_connection():
     with session_module.driver_transaction(engine) as driver:
         assert driver is None
     engine.dispose()
+
+
+def test_a_driver_transaction_on_a_thread_waits_for_the_lock_and_on_the_loop_does_not(team):
+    """Queued webhooks are written from the pipelined group commit's thread, which waits inside SQLite for the
+    lock as the engine's connections do; the loop's writes (`not_waiting_for_the_lock`) fail at once instead."""
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(get_engine().url.database, timeout=30)
+        conn.execute("BEGIN IMMEDIATE")
+        taken.set()
+        release.wait(10)
+        conn.commit()
+        conn.close()
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    assert taken.wait(10)
+    try:
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="database is locked"), not_waiting_for_the_lock(), \
+                session_module.driver_transaction(get_engine()):
+            pass
+        assert time.monotonic() - started < 0.5
+        threading.Timer(0.3, release.set).start()
+        started = time.monotonic()
+        write_queued([finished(team.team_id).draft])
+        assert 0.25 < time.monotonic() - started < 10
+    finally:
+        release.set()
+        holder.join(10)
+    assert [e.status for e in executions()] == ["queued"]
