@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -306,30 +306,47 @@ class _DriverFile:
     def __init__(self, path: str) -> None:
         self.path = path
         self.generation = 0  # moves on when the engine is disposed: every thread opens a new connection then
-        self._open: list[sqlite3.Connection] = []
+        self._open: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []  # and the thread using it
         self._lock = threading.Lock()
 
     def connect(self) -> sqlite3.Connection:
+        """A new connection for the calling thread; those of threads that have ended are closed."""
         conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")  # as the engine's connections (`_sqlite_engine`)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         with self._lock:
-            self._open.append(conn)
+            ended = [(thread, old) for thread, old in self._open if not _alive(thread)]
+            self._open = [entry for entry in self._open if _alive(entry[0])]
+            self._open.append((weakref.ref(threading.current_thread()), conn))
+        _close(old for _, old in ended)
         return conn
+
+    def open_connections(self) -> list[sqlite3.Connection]:
+        with self._lock:
+            return [conn for _, conn in self._open]
 
     def close_all(self) -> None:
         with self._lock:
             self.generation += 1
-            conns, self._open = self._open, []
-        for conn in conns:
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
+            entries, self._open = self._open, []
+        _close(conn for _, conn in entries)
+
+
+def _alive(thread: weakref.ref[threading.Thread]) -> bool:
+    found = thread()
+    return found is not None and found.is_alive()
+
+
+def _close(conns: Iterable[sqlite3.Connection]) -> None:
+    for conn in conns:
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
 
 
 _driver_files: weakref.WeakKeyDictionary[Engine, _DriverFile] = weakref.WeakKeyDictionary()
-_thread_drivers = threading.local()  # .by_file: {_DriverFile: (generation, connection)} of this thread
+_thread_drivers = threading.local()  # .by_file: {_DriverFile: _Driver} of this thread
 
 
 def driver_connection(engine: Engine) -> sqlite3.Connection | None:

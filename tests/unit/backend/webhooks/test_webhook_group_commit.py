@@ -222,13 +222,27 @@ def test_a_saved_run_waits_for_the_lock_another_connection_holds_then_is_written
 def test_a_disposed_engine_closes_the_driver_connections_and_the_next_write_opens_one(team):
     file = session_module._driver_files[get_engine()]
     asyncio.run(group_commit.save_finished(finished(team.team_id)))
-    opened = list(file._open)
+    opened = file.open_connections()
     assert len(opened) == 1
     get_engine().dispose()
     with pytest.raises(sqlite3.ProgrammingError):
         opened[0].execute("SELECT 1")  # closed
     asyncio.run(group_commit.save_finished(finished(team.team_id)))
-    assert len(file._open) == 1 and file._open[0] is not opened[0]
+    assert len(file.open_connections()) == 1 and file.open_connections()[0] is not opened[0]
+    assert len(executions()) == 2
+
+
+def test_the_driver_connection_of_a_thread_that_ended_is_closed_when_another_opens_one(team):
+    file = session_module._driver_files[get_engine()]
+    thread = threading.Thread(target=lambda: write_queued([finished(team.team_id).draft]))
+    thread.start()
+    thread.join(10)
+    [theirs] = file.open_connections()
+    asyncio.run(group_commit.save_finished(finished(team.team_id)))  # this thread's first: the other's is closed
+    [ours] = file.open_connections()
+    assert ours is not theirs
+    with pytest.raises(sqlite3.ProgrammingError):
+        theirs.execute("SELECT 1")
     assert len(executions()) == 2
 
 
