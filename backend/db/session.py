@@ -396,9 +396,9 @@ def driver_transaction(engine: Engine) -> Iterator[sqlite3.Connection | None]:
     if file is None:
         yield None
         return
-    driver = _driver(file)
-    conn = driver.conn
     try:
+        driver = _driver(file)
+        conn = driver.conn
         wait_ms = _lock_wait_ms.get()
         if driver.busy_ms != wait_ms:
             conn.execute(f"PRAGMA busy_timeout={wait_ms:d}")
