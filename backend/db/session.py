@@ -98,16 +98,7 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record) -> None:
-        cur = dbapi_conn.cursor()
-        # WAL lets readers run beside the one writer; NORMAL sync is durable across app crashes.
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={LOCK_WAIT_MS}")
-        if checkpointer:
-            # The background checkpointer below does the regular work; this is only the backstop.
-            cur.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
-        cur.close()
+        _set_pragmas(dbapi_conn, LOCK_WAIT_MS, checkpointer)
 
     @event.listens_for(engine, "begin")
     def _lock_wait(conn: Connection) -> None:
@@ -124,6 +115,20 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
         _driver_files[engine] = _DriverFile(path)
         event.listen(engine, "engine_disposed", lambda disposed: _driver_files[disposed].close_all())
     return engine
+
+
+def _set_pragmas(conn: sqlite3.Connection, busy_timeout_ms: int, checkpointer: bool) -> None:
+    """What every connection to a SQLite file of LinkFlow's runs with (the engine's, and `driver_transaction`'s)."""
+    cur = conn.cursor()
+    # WAL lets readers run beside the one writer; NORMAL sync is durable across app crashes.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")
+    if checkpointer:
+        # The background checkpointer (`_start_checkpointer`) does the regular work; this is only the backstop.
+        cur.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+    cur.close()
 
 
 SQLITE_MAX_OVERFLOW = 70
@@ -312,10 +317,7 @@ class _DriverFile:
     def connect(self) -> sqlite3.Connection:
         """A new connection for the calling thread; those of threads that have ended are closed."""
         conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")  # as the engine's connections (`_sqlite_engine`)
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+        _set_pragmas(conn, 0, checkpointer=True)  # a file engine's: it has the checkpointer (`_sqlite_engine`)
         with self._lock:
             ended = [(thread, old) for thread, old in self._open if not _alive(thread)]
             self._open = [entry for entry in self._open if _alive(entry[0])]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import threading
 import time
@@ -159,6 +160,16 @@ def test_the_status_events_of_runs_committed_together_are_one_packed_row_but_a_w
                       (runs[1].draft.id, "execution.failed", {"node": "Set", "message": "boom", "item_index": 0})]
 
 
+def hold_the_write_lock(taken: threading.Event, release: threading.Event) -> None:
+    """Another connection's write transaction, from `taken` until `release` (10 s at most)."""
+    conn = sqlite3.connect(get_engine().url.database, timeout=30)
+    conn.execute("BEGIN IMMEDIATE")
+    taken.set()
+    release.wait(10)
+    conn.commit()
+    conn.close()
+
+
 def test_saved_runs_on_sqlite_go_straight_to_the_driver_and_fail_as_sqlalchemys_errors(team):
     """No SQLAlchemy connection is checked out for them (backend.db.session.driver_transaction); a run refused by
     the database is refused with SQLAlchemy's IntegrityError, and the driver's connection goes on working."""
@@ -183,14 +194,7 @@ def test_a_saved_run_waits_for_the_lock_another_connection_holds_then_is_written
     """BEGIN IMMEDIATE on the driver fails at once while another connection writes; the group commit pauses with
     the loop turning and writes the batch whole once the lock is free."""
     taken, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        conn = sqlite3.connect(get_engine().url.database, timeout=30)
-        conn.execute("BEGIN IMMEDIATE")
-        taken.set()
-        release.wait(10)
-        conn.commit()
-        conn.close()
+    hold = functools.partial(hold_the_write_lock, taken, release)
 
     async def save_while_held() -> tuple[float, int]:
         holder = threading.Thread(target=hold, daemon=True)
@@ -257,14 +261,7 @@ def test_a_driver_transaction_on_a_thread_waits_for_the_lock_and_on_the_loop_doe
     """Queued webhooks are written from the pipelined group commit's thread, which waits inside SQLite for the
     lock as the engine's connections do; the loop's writes (`not_waiting_for_the_lock`) fail at once instead."""
     taken, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        conn = sqlite3.connect(get_engine().url.database, timeout=30)
-        conn.execute("BEGIN IMMEDIATE")
-        taken.set()
-        release.wait(10)
-        conn.commit()
-        conn.close()
+    hold = functools.partial(hold_the_write_lock, taken, release)
 
     holder = threading.Thread(target=hold, daemon=True)
     holder.start()
@@ -273,7 +270,7 @@ def test_a_driver_transaction_on_a_thread_waits_for_the_lock_and_on_the_loop_doe
         started = time.monotonic()
         with pytest.raises(OperationalError, match="database is locked"), not_waiting_for_the_lock(), \
                 session_module.driver_transaction(get_engine()):
-            pass
+            pass  # BEGIN IMMEDIATE, on entering, is what fails
         assert time.monotonic() - started < 0.5
         threading.Timer(0.3, release.set).start()
         started = time.monotonic()
