@@ -43,6 +43,14 @@ def start_child(args: list[str], **popen) -> subprocess.Popen:
     return subprocess.Popen([*guard, *args], preexec_fn=_die_with_parent, **popen)  # noqa: PLW1509
 
 
+def start_process(args: list[str], **popen) -> subprocess.Popen:
+    """``subprocess.Popen`` for a Python child that dies when this process's starting thread dies and starts
+    nothing of its own (no guard process): the death signal and a process group of its own, as ``start_child``.
+    The child should still check at start that its parent is the one it expects (it may have died before the
+    signal was armed)."""
+    return subprocess.Popen(args, preexec_fn=_die_with_parent, **popen)  # noqa: PLW1509
+
+
 def stop_child(child: subprocess.Popen, timeout_s: float = 10.0) -> int:
     """SIGTERM to the child's process group, SIGKILL after ``timeout_s``; returns its exit status."""
     for sig, wait_s in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):

@@ -39,6 +39,9 @@ class EventsSettings(BaseModel):
     topic_prefix: str = ""
     replication_factor: int = Field(1, ge=1)  # of topics `linkflow kafka ensure-topics` creates
     ensure_topics: bool = True  # the relay creates or corrects the topics when it starts
+    # `linkflow up`: the outbox relay and the consumers on the server's loop ("inline"), or in a process of their
+    # own beside it ("process": the second core, ~100 MB more; executors/pipeline_process.py)
+    pipeline: Literal["inline", "process"] = "inline"
 
 
 class ExecutionsSettings(BaseModel):

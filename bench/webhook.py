@@ -8,6 +8,9 @@
     .venv/bin/python bench/webhook.py --root /tmp/base     # the code of another checkout (same venv): A/B
     .venv/bin/python bench/webhook.py --root /tmp/main --root .   # each in turn, every round (--rounds; A B, B A, ...)
 
+``--server up-process`` runs `linkflow up` with its event pipeline in a process of its own
+(LINKFLOW_EVENTS_PIPELINE=process); ``--server pipelines`` alternates it with ``up``.
+
 ``--server up`` runs `linkflow up` (UI, API, webhooks, worker threads, reaper; its UI bundle built
 once for a fixed backend URL, before the measurement), ``webhook`` the webhook role. ``--workflow
 http`` adds an HTTP Request node calling a local partner (a uvicorn process answering {"ok": true}),
@@ -309,7 +312,7 @@ async def partner_app(scope, receive, send) -> None:
 
 
 def server_command(server: str, port: int) -> list[str]:
-    if server == "up":
+    if server in ("up", "up-process"):
         return [sys.executable, "-m", "backend.cli", "up", "--host", "127.0.0.1", "--port", str(port)]
     return [sys.executable, "-m", "backend.cli", "serve", "--role", "webhook", "--host", "127.0.0.1",
             "--port", str(port)]
@@ -324,6 +327,8 @@ def measure(kind: str, save_data: str, connections: int, duration_s: float, sequ
         env["PYTHONPATH"] = str(root)
         env["REFLEX_API_URL"] = "http://127.0.0.1:3999"  # `up`: the bundle is built once for this URL
         env["LINKFLOW_HTTP_ALLOW_PRIVATE"] = "true"  # the partner of --workflow http is on loopback
+        if server_kind == "up-process":  # `linkflow up` with its event pipeline in a process of its own
+            env["LINKFLOW_EVENTS_PIPELINE"] = "process"
         partner_url = ""
         if flow == "http":
             partner, partner_url = start_partner()
@@ -379,8 +384,9 @@ def main() -> None:
     parser.add_argument("--billing", choices=["free", "stripe", "both"], default="free",
                         help="both: the A/B of billing on the webhook path, alternating, --rounds times")
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--server", choices=["webhook", "up", "both"], default="webhook",
-                        help="both: `linkflow up` and the webhook role alternately, every round")
+    parser.add_argument("--server", choices=["webhook", "up", "up-process", "both", "pipelines"], default="webhook",
+                        help="both: `linkflow up` and the webhook role alternately, every round; up-process: "
+                             "`linkflow up` with LINKFLOW_EVENTS_PIPELINE=process; pipelines: up and up-process")
     parser.add_argument("--workflow", choices=["set", "http"], default="set")
     parser.add_argument("--root", type=Path, action="append",
                         help="run the code of this checkout (A/B); repeated: each in turn, every round")
@@ -408,7 +414,7 @@ def main() -> None:
     roots = args.root or [ROOT]
     print(f"# code: {', '.join(map(str, roots))}; load average {os.getloadavg()[0]:.1f}")
     billings = ["free", "stripe"] if args.billing == "both" else [args.billing]
-    servers = ["up", "webhook"] if args.server == "both" else [args.server]
+    servers = {"both": ["up", "webhook"], "pipelines": ["up", "up-process"]}.get(args.server, [args.server])
     print("| code | server | workflow | database | save_data | billing | req/s | load p50 / p95 / p99 ms "
           "| sequential p50 / p95 / p99 ms | server CPU µs/req | server RSS MB | errors | executions saved |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")

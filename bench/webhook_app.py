@@ -136,7 +136,7 @@ async def _block(app, requests: int, concurrency: int, *, drained: bool = False)
 
     done = requests // concurrency * concurrency
     LATENCIES.clear()
-    thread, process = time.thread_time(), time.process_time()
+    thread, process = time.thread_time(), time.process_time() + _pipeline_process_cpu()
     redis_before = _redis_cpu()
     await asyncio.gather(*(lane(requests // concurrency) for _ in range(concurrency)))
     if SCALED.get("on"):
@@ -146,7 +146,17 @@ async def _block(app, requests: int, concurrency: int, *, drained: bool = False)
     TAILS.append(tuple(ordered[int(len(ordered) * q)] * 1e3 for q in (0.5, 0.95, 0.99)))
     if drained:
         await _relayed()
-    return (time.thread_time() - thread) / done * 1e6, (time.process_time() - process) / done * 1e6
+    process = time.process_time() + _pipeline_process_cpu() - process
+    return (time.thread_time() - thread) / done * 1e6, process / done * 1e6
+
+
+def _pipeline_process_cpu() -> float:
+    """CPU seconds of the event pipeline's own process so far (``--pipeline process``), else 0."""
+    child = PIPELINE.get("process")
+    if child is None or child.child is None:
+        return 0.0
+    fields = Path(f"/proc/{child.child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _relayed(timeout_s: float = 120) -> None:
@@ -182,8 +192,17 @@ async def _measure(save: str, args: argparse.Namespace) -> None:
         from executors.relay import start_event_pipeline
 
         pipeline = PIPELINE["now"] = await start_event_pipeline()
+    elif args.pipeline_process:  # `linkflow up` with LINKFLOW_EVENTS_PIPELINE=process (executors/embedded.py)
+        from executors.pipeline_process import PipelineProcess
+        from executors.relay import start_event_pipeline
+
+        PIPELINE["process"] = PipelineProcess()
+        PIPELINE["process"].start()
+        pipeline = PIPELINE["now"] = await start_event_pipeline("commands")
     for _ in range(500):  # warm: routes cached, the workflow proven short (runs on the request loop)
         await _request(app)
+    if pipeline is not None:
+        await _relayed()  # the pipeline has started (its own process too) and caught up with the warm-up
     freeze_startup_heap()
     if args.ab:
         variants = {"resolve": _resolve_variants, "redis-send": _redis_send_variants, "outcomes": _outcome_variants,
@@ -194,10 +213,12 @@ async def _measure(save: str, args: argparse.Namespace) -> None:
         blocks = [await _block(app, args.requests, args.concurrency, drained=pipeline is not None)
                   for _ in range(args.rounds)]
         loop_us, process_us = [b[0] for b in blocks], [b[1] for b in blocks]
-        print(f"| {save} | {'on' if pipeline else 'off'} | {args.concurrency} | {_row(loop_us)} | {_row(process_us)} |")
+        print(f"| {save} | {'process' if args.pipeline_process else 'on' if pipeline else 'off'} | {args.concurrency} | {_row(loop_us)} | {_row(process_us)} |")
         print("#   p50 / p95 / p99 ms of each block: " + " — ".join(" / ".join(f"{v:.2f}" for v in t) for t in TAILS))
     if PIPELINE.get("now") is not None:
         await PIPELINE["now"].stop()
+    if PIPELINE.get("process") is not None:
+        await PIPELINE["process"].stop()
     await into.put({"type": "lifespan.shutdown"})
     await out.get()
     await lifespan
@@ -417,12 +438,15 @@ def main() -> None:
     parser.add_argument("--ab", choices=["resolve", "redis-send", "outcomes", "relay-interval", "give-way",
                                          "analytics-chunk", "driver-write"],
                         help="an A/B inside one process (see the module's doc; redis-send needs --scaled)")
-    parser.add_argument("--pipeline", choices=["off", "on", "both"], default="off",
-                        help="run `linkflow up`'s outbox relay and in-process consumers on the same loop")
+    parser.add_argument("--pipeline", choices=["off", "on", "both", "process", "all"], default="off",
+                        help="run `linkflow up`'s outbox relay and in-process consumers on the same loop (on), in a "
+                             "process of their own (process: LINKFLOW_EVENTS_PIPELINE=process), or not (off); both: "
+                             "off and on; all: off, on and process")
     parser.add_argument("--root", type=Path, default=ROOT, help="run the code of this checkout")
     parser.add_argument("--scaled", action="store_true",
                         help="the scaled-out intake: respond immediately, PostgreSQL + Redis (see the module's doc)")
     parser.add_argument("--pipeline-on", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--pipeline-process", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.ab in ("outcomes", "relay-interval", "give-way", "analytics-chunk") and (args.pipeline != "on" or args.scaled):
@@ -443,11 +467,12 @@ def main() -> None:
     else:
         print("| save_data | event pipeline | concurrency | request loop CPU µs per request, each round "
               "| process CPU µs per request, each round |\n|---|---|---|---|---|")
-    pipelines = ["off", "on"] if args.pipeline == "both" else [args.pipeline]
+    pipelines = {"both": ["off", "on"], "all": ["off", "on", "process"]}.get(args.pipeline, [args.pipeline])
     for save in (["intake"] if args.scaled else ["none", "all"] if args.save == "both" else [args.save]):
         for pipeline in pipelines:
             subprocess.run([sys.executable, __file__, "--child", save, *sys.argv[1:],
-                            *(["--pipeline-on"] if pipeline == "on" else [])], check=True,
+                            *(["--pipeline-on"] if pipeline == "on" else []),
+                            *(["--pipeline-process"] if pipeline == "process" else [])], check=True,
                            env={**os.environ, "PYTHONPATH": str(args.root)})
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Literal
 
 from backend.events.bus import EventBus, create_bus
 from backend.events.consumers import registry, run_consumer
 from backend.events.kafka_admin import ensure_topics
 from backend.events.lag import export_group_lag
-from backend.events.relay import relay_loop
-from backend.executions.commands import EMBEDDED_GROUP, command_consumer, process_group
+from backend.events.relay import EVERY_TOPIC, Scope, relay_loop
+from backend.executions.commands import EMBEDDED_GROUP, TOPIC, command_consumer, process_group
 from backend.settings import get_settings
 
 log = logging.getLogger("linkflow.events")
@@ -30,6 +31,7 @@ class EventPipeline:
     consumers: list[asyncio.Task]
     relay_stop: asyncio.Event
     consumers_stop: asyncio.Event
+    services: list[str]  # the consumer groups it runs
 
     async def stop(self) -> None:
         # The relay first: an in-memory publish waits for the consumers to handle its batch.
@@ -40,20 +42,28 @@ class EventPipeline:
         await self.bus.close()
 
 
-async def start_event_pipeline() -> EventPipeline:
-    """Start every registered consumer, then the relay that feeds them (embedded mode)."""
+Part = Literal["all", "commands", "events"]
+SCOPES: dict[str, Scope] = {"all": EVERY_TOPIC, "commands": Scope(only=(TOPIC,)), "events": Scope(skip=(TOPIC,))}
+
+
+async def start_event_pipeline(part: Part = "all") -> EventPipeline:
+    """Start the consumers, then the relay that feeds them (embedded mode). `part`: "all" in one process; with
+    the pipeline in a process of its own (LINKFLOW_EVENTS_PIPELINE=process, executors/pipeline_process.py) the
+    server keeps "commands" (execution.commands and their consumer: it runs the executions) and the pipeline
+    process runs "events" (every other topic and every registered consumer)."""
     await ensure_topics_at_start()
-    consumers = registry()
-    commands = command_consumer(process_group() if get_settings().events.backend == "kafka" else EMBEDDED_GROUP)
-    consumers[commands.service] = commands  # this process runs executions too: it acts on their commands
+    consumers = registry() if part != "commands" else {}
+    if part != "events":
+        commands = command_consumer(process_group() if get_settings().events.backend == "kafka" else EMBEDDED_GROUP)
+        consumers[commands.service] = commands  # this process runs executions too: it acts on their commands
     bus = create_bus(groups={c.service: c.topics for c in consumers.values()})
     consumers_stop, relay_stop = asyncio.Event(), asyncio.Event()
     tasks = [asyncio.create_task(run_consumer(bus, c, consumers_stop)) for c in consumers.values()]
     await asyncio.sleep(0)  # let the consumers subscribe before the first relay tick
-    relay = asyncio.create_task(relay_loop(bus, relay_stop))
-    log.info("event pipeline started", extra={"bus": get_settings().events.backend,
+    relay = asyncio.create_task(relay_loop(bus, relay_stop, scope=SCOPES[part]))
+    log.info("event pipeline started", extra={"bus": get_settings().events.backend, "part": part,
                                                "consumers": sorted(consumers)})
-    return EventPipeline(bus, relay, tasks, relay_stop, consumers_stop)
+    return EventPipeline(bus, relay, tasks, relay_stop, consumers_stop, sorted(consumers))
 
 
 async def ensure_topics_at_start() -> None:

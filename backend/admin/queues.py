@@ -4,12 +4,16 @@ with the Redis queue backend, what Dramatiq holds in Redis right now."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.executions.models import Execution, ExecutionStatus
+from backend.db.base import utcnow
+from backend.db.session import session_scope
+from backend.executions.heartbeats import ALIVE_WITHIN
+from backend.executions.models import Execution, ExecutionStatus, WorkerHeartbeat
 from backend.settings import Settings
 
 QUEUE_NAMESPACE = "linkflow"  # Dramatiq's Redis key prefix (executors/broker.py)
@@ -71,7 +75,8 @@ def _redis_queue(client, name: str) -> RedisQueue:
 class DeadLetters:
     backend: str  # memory | kafka
     topic: str
-    messages: int  # kafka: records kept in the topic; memory: sent by this process since it started
+    messages: int  # kafka: records kept in the topic; memory: sent by this process (and by its event pipeline
+    # process, LINKFLOW_EVENTS_PIPELINE=process, as its last heartbeat said) since it started
     by_service: dict[str, int]  # memory only: which consumer gave up on them
     error: str | None = None  # Kafka could not be read
 
@@ -81,13 +86,27 @@ async def dead_letters(settings: Settings) -> DeadLetters:
     from backend.events.consumers import DEAD_LETTERED, DLQ_TOPIC
 
     if settings.events.backend != "kafka":
-        return DeadLetters("memory", DLQ_TOPIC, sum(DEAD_LETTERED.values()), dict(DEAD_LETTERED))
+        counts = Counter(DEAD_LETTERED)
+        counts.update(await asyncio.to_thread(_pipeline_process_dead_letters))
+        return DeadLetters("memory", DLQ_TOPIC, sum(counts.values()), dict(counts))
     topic = settings.events.topic_prefix + DLQ_TOPIC
     try:
         messages = await asyncio.wait_for(_kafka_topic_depth(settings.events.kafka_bootstrap, topic), 5)
     except Exception as exc:  # Kafka is away: the rest of the page still answers
         return DeadLetters("kafka", topic, 0, {}, f"{type(exc).__name__}: {exc}"[:300])
     return DeadLetters("kafka", topic, messages, {})
+
+
+def _pipeline_process_dead_letters() -> Counter[str]:
+    """What `linkflow up`'s event pipeline process (LINKFLOW_EVENTS_PIPELINE=process) dead-lettered since it
+    started, as its last heartbeat said (every few seconds): its counts live in that process."""
+    counts: Counter[str] = Counter()
+    with session_scope() as session:
+        for details in session.scalars(select(WorkerHeartbeat.details).where(
+                WorkerHeartbeat.role == "consume", WorkerHeartbeat.last_seen_at >= utcnow() - ALIVE_WITHIN)):
+            if details.get("service") == "event-pipeline" and isinstance(details.get("dead_lettered"), dict):
+                counts.update({str(k): int(v) for k, v in details["dead_lettered"].items()})
+    return counts
 
 
 async def _kafka_topic_depth(bootstrap: str, topic: str) -> int:

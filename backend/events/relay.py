@@ -29,7 +29,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from backend.db.base import utcnow
@@ -56,7 +56,38 @@ MAX_ERROR_CHARS = 2000
 SERVICE = "outbox-relay"  # the dead letters of rows refused by their schema name it
 
 
-async def relay_once(bus: EventBus, batch: int = BATCH) -> int:
+class Scope(NamedTuple):
+    """Which topics a relay publishes: `only` these (None: every topic), none of `skip`. `linkflow up` with its
+    event pipeline in a process of its own (LINKFLOW_EVENTS_PIPELINE=process) runs two relays on one SQLite
+    file: the server's publishes execution.commands (its consumer acts on the executions that process runs),
+    the pipeline process's every other topic. Their rows never overlap, so neither waits for the other."""
+
+    only: tuple[str, ...] | None = None
+    skip: tuple[str, ...] = ()
+
+    def claim(self, query: Select) -> Select:
+        if self.only is not None:
+            query = query.where(OutboxEvent.topic.in_(self.only))
+        if self.skip:
+            query = query.where(OutboxEvent.topic.not_in(self.skip))
+        return query
+
+    def sql(self) -> tuple[str, tuple[str, ...]]:
+        """The same, as a condition of `_PAGE_SQL` and its parameters."""
+        parts, values = "", ()
+        if self.only is not None:
+            parts += f" AND topic IN ({', '.join('?' * len(self.only))})"
+            values += self.only
+        if self.skip:
+            parts += f" AND topic NOT IN ({', '.join('?' * len(self.skip))})"
+            values += self.skip
+        return parts, values
+
+
+EVERY_TOPIC = Scope()
+
+
+async def relay_once(bus: EventBus, batch: int = BATCH, scope: Scope = EVERY_TOPIC) -> int:
     """Publish up to `batch` unpublished outbox rows; returns how many were published (a row refused by its
     schema counts once its dead letter is published).
 
@@ -66,7 +97,8 @@ async def relay_once(bus: EventBus, batch: int = BATCH) -> int:
     session = Session(get_engine(), expire_on_commit=False)
     on_loop = in_process_database()
     try:
-        prepared = await (_prepare_on_loop(session, batch) if on_loop else asyncio.to_thread(_prepare, session, batch))
+        prepared = await (_prepare_on_loop(session, batch, scope) if on_loop else
+                          asyncio.to_thread(_prepare, session, batch, scope))
         if not prepared.rows:
             return 0
         failed = prepared.rows_of(await _publish(bus, prepared.events))
@@ -84,16 +116,16 @@ async def relay_once(bus: EventBus, batch: int = BATCH) -> int:
 
 
 async def relay_loop(bus: EventBus, stop: asyncio.Event, *, interval_s: float = INTERVAL_S,
-                     batch: int = BATCH, busy_interval_s: float = BUSY_INTERVAL_S) -> None:
+                     batch: int = BATCH, busy_interval_s: float = BUSY_INTERVAL_S, scope: Scope = EVERY_TOPIC) -> None:
     """Relay until `stop` is set: at once again after a full batch, after `busy_interval_s` after a batch that
     published something, else every `interval_s`. Under load the events of a second leave in several smaller
     batches, not in one burst (a batch of packed rows can stand for thousands of events, which the in-process
     consumers would otherwise take all at once, and the request loop's latency with them)."""
-    log.info("outbox relay started")
+    log.info("outbox relay started", extra={"only": scope.only, "skip": scope.skip})
     while not stop.is_set():
         wait_s = interval_s
         try:
-            published = await relay_once(bus, batch)
+            published = await relay_once(bus, batch, scope)
             if published >= batch:
                 continue
             if published:
@@ -118,14 +150,14 @@ _CLAIM = select(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.key, OutboxEvent.
     .where(OutboxEvent.published_at.is_(None)).order_by(OutboxEvent.id)
 
 
-def _claim(session: Session, batch: int) -> list[_Row]:
-    rows = [_Row(*row) for row in session.execute(_CLAIM.limit(batch).with_for_update(skip_locked=True))]
+def _claim(session: Session, batch: int, scope: Scope = EVERY_TOPIC) -> list[_Row]:
+    rows = [_Row(*row) for row in session.execute(scope.claim(_CLAIM).limit(batch).with_for_update(skip_locked=True))]
     if session.get_bind().dialect.name == "sqlite":
-        return rows  # no row locks, so no rows claimed by another relay to wait for (one process: `linkflow up`)
-    return _without_overtaking(session, rows)
+        return rows  # no row locks, so no rows claimed by another relay to wait for (`linkflow up`: one per topic)
+    return _without_overtaking(session, rows, scope)
 
 
-def _without_overtaking(session: Session, rows: list[_Row]) -> list[_Row]:
+def _without_overtaking(session: Session, rows: list[_Row], scope: Scope = EVERY_TOPIC) -> list[_Row]:
     """Drop the keys that have an older unpublished row outside this batch (claimed by another relay)."""
     first_claimed: dict[str, int] = {}
     for row in rows:
@@ -133,7 +165,7 @@ def _without_overtaking(session: Session, rows: list[_Row]) -> list[_Row]:
     if not first_claimed:
         return rows
     oldest = {key: first for key, first in session.execute(
-        select(OutboxEvent.key, func.min(OutboxEvent.id))
+        scope.claim(select(OutboxEvent.key, func.min(OutboxEvent.id)))
         .where(OutboxEvent.published_at.is_(None), OutboxEvent.key.in_(first_claimed))
         .group_by(OutboxEvent.key))}
     held = {key for key, first in first_claimed.items() if oldest.get(key, first) < first}
@@ -165,8 +197,8 @@ class _Prepared(NamedTuple):
         return {self.owners[index]: exc for index, exc in failed.items()}
 
 
-def _prepare(session: Session, batch: int) -> _Prepared:
-    prepared = _Prepared(_claim(session, batch), [], [], {}, [])
+def _prepare(session: Session, batch: int, scope: Scope = EVERY_TOPIC) -> _Prepared:
+    prepared = _Prepared(_claim(session, batch, scope), [], [], {}, [])
     for index, row in enumerate(prepared.rows):
         prepared.add(index, _events(row))
     return prepared
@@ -175,17 +207,17 @@ def _prepare(session: Session, batch: int) -> _Prepared:
 PAGE = 50  # rows read at a time on the loop (SQLite), a slice's worth at most
 
 
-async def _prepare_on_loop(session: Session, batch: int) -> _Prepared:
+async def _prepare_on_loop(session: Session, batch: int, scope: Scope = EVERY_TOPIC) -> _Prepared:
     """`_prepare` for an in-process SQLite, on the loop: the rows read a page at a time, each checked, giving
-    way to requests between slices. One process relays (no row locks to respect), and its ids only grow."""
+    way to requests between slices. One relay per topic (no row locks to respect), and its ids only grow."""
     slices = Slices()
     prepared = _Prepared([], [], [], {}, [])
     driver = driver_connection(session.get_bind())
     while len(prepared.rows) < batch:
         after = prepared.rows[-1].id if prepared.rows else 0
         size = min(PAGE, batch - len(prepared.rows))
-        page = (_page_on_driver(driver, after, size) if driver is not None else
-                [_Row(*row) for row in session.execute(_CLAIM.where(OutboxEvent.id > after).limit(size))])
+        page = (_page_on_driver(driver, after, size, scope) if driver is not None else
+                [_Row(*row) for row in session.execute(scope.claim(_CLAIM).where(OutboxEvent.id > after).limit(size))])
         if not after:  # how far behind the pipeline is: while it is too far, it stops waiting for requests
             lagging((utcnow() - page[0].created_at).total_seconds() if page else 0.0)
         for row in page:
@@ -198,14 +230,17 @@ async def _prepare_on_loop(session: Session, batch: int) -> _Prepared:
 
 
 _PAGE_SQL = (f'SELECT id, topic, "key", payload, created_at FROM "{OutboxEvent.__tablename__}" '
-             'WHERE published_at IS NULL AND id > ? ORDER BY id LIMIT ?')
+             'WHERE published_at IS NULL AND id > ?{scope} ORDER BY id LIMIT ?')
 
 
-def _page_on_driver(driver: sqlite3.Connection, after: int, size: int) -> list[_Row]:
+def _page_on_driver(driver: sqlite3.Connection, after: int, size: int,
+                    scope: Scope = EVERY_TOPIC) -> list[_Row]:
     """`_CLAIM`'s page on the loop's driver connection (backend.db.session.driver_connection), each value as
     SQLAlchemy reads it: the payload's JSON parsed, `created_at` (SQLite's DATETIME text) as an aware UTC datetime."""
+    condition, values = scope.sql()
     return [_Row(id_, topic, key, json.loads(payload), datetime.fromisoformat(created_at).replace(tzinfo=UTC))
-            for id_, topic, key, payload, created_at in driver.execute(_PAGE_SQL, (after, size))]
+            for id_, topic, key, payload, created_at in driver.execute(_PAGE_SQL.format(scope=condition),
+                                                                       (after, *values, size))]
 
 
 def _events(row: _Row) -> list[tuple[Event, str | None]]:

@@ -176,6 +176,39 @@ def test_sigterm_to_the_process_group_stops_it_within_the_limit(built, tmp_path)
     assert port_free(port)
 
 
+def test_up_with_its_event_pipeline_in_a_process_of_its_own_relays_and_dies_whole(built, tmp_path):
+    """LINKFLOW_EVENTS_PIPELINE=process: the audit consumer of the pipeline process records an event committed to
+    `linkflow up`'s database; SIGTERM to the group stops both; a kill -9 of `up` ends the pipeline process too."""
+    from sqlalchemy import select
+
+    from backend.audit.models import AuditLog
+    from backend.db.session import session_scope
+    from backend.events.outbox import emit
+
+    port = free_port()
+    log = tmp_path / "up.log"
+    proc = up(port, tmp_path / "data", log, LINKFLOW_EVENTS_PIPELINE="process")  # this test's database too
+    try:
+        wait_for(lambda: running(log), 60, "the start")
+        [pipeline] = [pid for pid in descendants(proc.pid)
+                      if b"executors.pipeline_process" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        with session_scope() as session:
+            emit(session, "audit.log", "team-1", {"action": "workflow.activate", "actor_id": "u1",
+                                                  "team_id": "team-1", "object_type": "workflow",
+                                                  "object_id": "wf-1", "details": {}})
+
+        def recorded() -> bool:
+            with session_scope() as session:
+                return session.scalar(select(AuditLog.object_id)) == "wf-1"
+
+        wait_for(recorded, 30, "the pipeline process to record the audit event")
+        proc.send_signal(signal.SIGKILL)  # the server alone: the kernel tells the pipeline process
+        proc.wait(10)
+        wait_for(lambda: not alive(pipeline), 10, "the pipeline process to die with its server")
+    finally:
+        finish(proc)
+
+
 def _gen0_collections(port: int) -> float:
     metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     return float(next(line.rsplit(" ", 1)[1] for line in metrics.splitlines()

@@ -262,8 +262,8 @@ async def test_the_relay_comes_back_soon_after_a_batch_and_waits_the_full_interv
 
     results: list[int] = []
 
-    async def counted(bus, batch=relay.BATCH):
-        results.append(await relay_once(bus, batch))
+    async def counted(bus, batch=relay.BATCH, scope=relay.EVERY_TOPIC):
+        results.append(await relay_once(bus, batch, scope))
         return results[-1]
 
     monkeypatch.setattr(relay, "relay_once", counted)
@@ -310,3 +310,26 @@ def test_the_loop_reads_a_page_on_the_driver_as_sqlalchemy_reads_it():
     assert relay._page_on_driver(driver, first, 50) == expected[1:]
     assert relay._page_on_driver(driver, 0, 1) == expected[:1]
     assert expected[0].created_at.tzinfo is not None and expected[0].payload["s"] == "ü\u2028"
+
+
+@pytest.mark.parametrize("reads", ["driver", "session"])
+async def test_a_relay_with_a_scope_publishes_only_its_topics_and_leaves_the_others(listen, monkeypatch, reads):
+    """`linkflow up` with its pipeline in a process of its own runs two relays on one SQLite file, one for
+    execution.commands and one for the rest (relay.Scope): each publishes and marks only its own rows, whether it
+    reads its pages on the loop's driver connection or through the session (a database with no driver)."""
+    if reads == "session":
+        monkeypatch.setattr(relay, "driver_connection", lambda engine: None)
+    bus = InMemoryBus()
+    seen = await listen(bus, "all", ("audit.log", "execution.commands", "workflow.events"))
+    emit_committed("audit.log", "team-1", {"action": "workflow.create", "team_id": "team-1"})
+    emit_committed("execution.commands", "e-1", {"type": "execution.command", "command": "cancel",
+                                                 "execution_id": "e-1", "team_id": "team-1"})
+    emit_committed("workflow.events", "w-1", {"type": "workflow.deleted", "workflow_id": "w-1", "team_id": "team-1"})
+    commands, the_rest = relay.Scope(only=("execution.commands",)), relay.Scope(skip=("execution.commands",))
+    assert await relay_once(bus, scope=commands) == 1
+    assert [e.topic for e in seen] == ["execution.commands"]
+    assert await relay_once(bus, scope=commands) == 0
+    assert await relay_once(bus, scope=the_rest) == 2
+    assert [e.topic for e in seen] == ["execution.commands", "audit.log", "workflow.events"]
+    assert all(row.published_at is not None for row in outbox())
+    assert await relay_once(bus) == 0
