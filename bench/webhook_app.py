@@ -41,6 +41,9 @@ usage events each and about ``ON_LOOP_RUNS`` executions each (backend/analytics/
 settle, the analytics consumer) and the relay's reads between transactions on SQLAlchemy's Connection and straight on the driver
 (backend.db.session.driver_transaction).
 
+``--ab checked-schema`` (with ``--pipeline on``) swaps the analytics consumer between reading each usage event's
+payload again and taking the schema the relay's check read (``CheckedEvent.schema``).
+
 ``--ab resolve`` swaps, between alternating blocks of requests in the same process, the settings' database URL
 as it was before 9f21bd3 (the data directory resolved on every read, i.e. on every ``get_engine()``) and as it is
 (worked out once per settings object): the same process, heap and database for both, so the VM's drift over
@@ -207,7 +210,8 @@ async def _measure(save: str, args: argparse.Namespace) -> None:
     if args.ab:
         variants = {"resolve": _resolve_variants, "redis-send": _redis_send_variants, "outcomes": _outcome_variants,
                     "relay-interval": _relay_interval_variants, "give-way": _give_way_variants,
-                    "analytics-chunk": _analytics_chunk_variants, "driver-write": _driver_write_variants}
+                    "analytics-chunk": _analytics_chunk_variants, "driver-write": _driver_write_variants,
+                    "checked-schema": _checked_schema_variants}
         await _ab(app, save, args, variants[args.ab](), drained=pipeline is not None)
     else:
         blocks = [await _block(app, args.requests, args.concurrency, drained=pipeline is not None)
@@ -328,7 +332,8 @@ def _give_way_variants() -> dict[str, Callable[[], None]]:
 
 def _analytics_chunk_variants() -> dict[str, Callable[[], None]]:
     """The analytics consumer's transactions on the loop (backend/analytics/consumers.py): 8 events each (before
-    2026-12-07 night), against about `ON_LOOP_RUNS` executions and at most `ON_LOOP_EVENTS` events each."""
+    2026-12-07 night), against about `ON_LOOP_RUNS` executions and at most `ON_LOOP_EVENTS` events each, and at
+    most 64 events each."""
     from backend.analytics import consumers
 
     runs, events = consumers.ON_LOOP_RUNS, consumers.ON_LOOP_EVENTS
@@ -338,7 +343,23 @@ def _analytics_chunk_variants() -> dict[str, Callable[[], None]]:
             consumers.ON_LOOP_RUNS, consumers.ON_LOOP_EVENTS = runs, events
         return switch
 
-    return {"8 events": use(10**9, 8), f"~{runs} runs, <= {events} events": use(runs, events)}
+    return {"8 events": use(10**9, 8), f"~{runs} runs, <= {events} events": use(runs, events),
+            f"~{runs} runs, <= 64 events": use(runs, 64)}
+
+
+def _checked_schema_variants() -> dict[str, Callable[[], None]]:
+    """The analytics consumer's usage facts: read from each event's payload again (before 2026-12-08), against
+    taken from the schema the relay's check read (CheckedEvent.schema)."""
+    from backend.analytics import consumers
+    from backend.events.bus import Event
+
+    taken = consumers._take
+
+    def read_again(position: int, event, facts: list, refused: dict) -> None:
+        taken(position, Event(*event), facts, refused)  # a plain Event has no schema: the consumer reads it
+
+    return {"read again": lambda: setattr(consumers, "_take", read_again),
+            "the relay's reading": lambda: setattr(consumers, "_take", taken)}
 
 
 def _driver_write_variants() -> dict[str, Callable[[], None]]:
@@ -436,7 +457,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ab", choices=["resolve", "redis-send", "outcomes", "relay-interval", "give-way",
-                                         "analytics-chunk", "driver-write"],
+                                         "analytics-chunk", "driver-write", "checked-schema"],
                         help="an A/B inside one process (see the module's doc; redis-send needs --scaled)")
     parser.add_argument("--pipeline", choices=["off", "on", "both", "process", "all"], default="off",
                         help="run `linkflow up`'s outbox relay and in-process consumers on the same loop (on), in a "
@@ -449,7 +470,7 @@ def main() -> None:
     parser.add_argument("--pipeline-process", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.ab in ("outcomes", "relay-interval", "give-way", "analytics-chunk") and (args.pipeline != "on" or args.scaled):
+    if args.ab in ("outcomes", "relay-interval", "give-way", "analytics-chunk", "checked-schema") and (args.pipeline != "on" or args.scaled):
         parser.error(f"--ab {args.ab} compares what the event pipeline does: give --pipeline on (not --scaled)")
     if args.ab == "redis-send" and not args.scaled:
         parser.error("--ab redis-send compares the scaled-out intake's Redis sends: give --scaled")

@@ -36,7 +36,8 @@ def _count(events: list[Event]) -> dict[int, Exception]:
 
 
 def _take(position: int, event: Event, facts: list[ExecutionUsage], refused: dict[int, Exception]) -> None:
-    fact = schemas.validate(event.topic, event.key, event.payload)
+    # As the relay of this process read it (CheckedEvent.schema), or as it reads now (Kafka: an Event per group).
+    fact = getattr(event, "schema", None) or schemas.validate(event.topic, event.key, event.payload)
     if not isinstance(fact, ExecutionUsage):  # other analytics event types: not counted yet
         return
     if fact.event_id is None:

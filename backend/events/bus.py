@@ -39,9 +39,19 @@ class Event(NamedTuple):
 class CheckedEvent(Event):
     """An event this process checked against its schema as it made it (the relay, the dead-letter path): an
     in-process consumer handed this object does not check it again. Its payload must not change afterwards; a
-    changed copy (`_replace`) is a plain `Event` again. Kafka hands each group an `Event` of its own."""
+    changed copy (`_replace`) is a plain `Event` again. Kafka hands each group an `Event` of its own.
 
-    __slots__ = ()
+    `schema`: the event as its schema read it, when the check kept it (the relay's, `read`). A consumer that needs
+    the typed event (analytics) takes it from there instead of reading the payload a second time; it is frozen,
+    and one object for every group the event is handed to."""
+
+    schema: object = None  # an instance's own (it has a __dict__) once `read` set it
+
+    @classmethod
+    def read(cls, event: Event, schema: object) -> CheckedEvent:
+        checked = cls._make(event)
+        checked.schema = schema
+        return checked
 
     def _replace(self, **changes: object) -> Event:
         return Event(*self)._replace(**changes)

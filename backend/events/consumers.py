@@ -125,7 +125,7 @@ async def deliver(bus: EventBus, consumer: Consumer, event: Event, stop: asyncio
                   retry: RetryPolicy) -> None:
     """Hand one event to the consumer, retrying with backoff; dead-letter it if it keeps failing."""
     try:
-        _check(event)
+        event = _check(event)
     except schemas.InvalidEvent as exc:  # retrying cannot make it match: the reason goes with it
         await _dead_letter(bus, consumer, event, exc, 0)
         return
@@ -158,8 +158,7 @@ async def deliver_batch(bus: EventBus, consumer: Consumer, events: list[Event], 
     valid: list[Event] = []
     for event in events:
         try:
-            _check(event)
-            valid.append(event)
+            valid.append(_check(event))
         except schemas.InvalidEvent as exc:
             await _dead_letter(bus, consumer, event, exc, 0)
     if not valid:
@@ -185,12 +184,14 @@ async def deliver_batch(bus: EventBus, consumer: Consumer, events: list[Event], 
         await _dead_letter(bus, consumer, valid[position], error, attempt)
 
 
-def _check(event: Event) -> None:
-    """Check the event against its schema, unless this process made and checked it (`CheckedEvent`: what the
+def _check(event: Event) -> Event:
+    """The event checked against its schema, unless this process made and checked it (`CheckedEvent`: what the
     relay publishes on the in-memory bus, handed as the same object to every group that reads its topic). Kafka
-    deserialises an `Event` per group: each is checked."""
-    if type(event) is not CheckedEvent:
-        schemas.validate(event.topic, event.key, event.payload)
+    deserialises an `Event` per group: each is checked, and handed on with the schema its check read
+    (`CheckedEvent.schema`), which a handler that needs the typed event takes instead of reading it again."""
+    if type(event) is CheckedEvent:
+        return event
+    return CheckedEvent.read(event, schemas.validate(event.topic, event.key, event.payload))
 
 
 async def _dead_letter(bus: EventBus, consumer: Consumer, event: Event, error: Exception,

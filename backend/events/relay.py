@@ -259,10 +259,10 @@ def _checked(row: _Row, event: Event, *, whole_row: bool) -> tuple[Event, str | 
     """A refused event of a row of one event is dead-lettered as the row stored it (packed, if it was); one of
     a packed row of several, as the event it made."""
     try:
-        schemas.validate(event.topic, event.key, event.payload)
+        schema = schemas.validate(event.topic, event.key, event.payload)
     except (ValueError, TypeError) as exc:  # schemas.InvalidEvent, or a packed entry of the wrong shape
         return _refused(row, _event(row, row.payload) if whole_row else event, f"{type(exc).__name__}: {exc}")
-    return CheckedEvent._make(event), None  # an in-process consumer handed it does not check it again
+    return CheckedEvent.read(event, schema), None  # an in-process consumer handed it does not check it again
 
 
 def _refused(row: _Row, event: Event, reason: str) -> tuple[Event, str]:

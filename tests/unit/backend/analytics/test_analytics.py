@@ -92,6 +92,26 @@ async def test_a_batch_larger_than_a_transaction_on_the_loop_counts_each_event_o
     assert summary(api, owner)["executions"] == count
 
 
+async def test_the_consumer_counts_what_the_relay_read_without_reading_it_again(api, api_user, analytics_bus,
+                                                                              monkeypatch):
+    """In one process the relay hands on each usage event with the schema it read (CheckedEvent.schema): the
+    consumer counts that, not a second reading of the payload. An Event from elsewhere (Kafka) is read once, by the
+    consumer's check, and counted from that reading."""
+    owner = api_user("owner@example.com")
+    emit_usage(usage("ex-1", owner.team_id), usage("ex-2", owner.team_id, status="failed"))
+    read = []
+    validate = schemas.validate
+    monkeypatch.setattr(schemas, "validate", lambda *args: read.append(args[0]) or validate(*args))
+    assert await relay_once(analytics_bus) == 2
+    assert read == ["analytics.events"] * 2  # the relay's check, once per event
+    read.clear()
+    await analytics_bus.publish([Event("analytics.events", "wf-1",
+                                       {**usage("ex-3", owner.team_id), "event_id": 10**6})])
+    assert summary(api, owner)["executions"] == 3 and summary(api, owner)["by_status"] == {"succeeded": 2,
+                                                                                          "failed": 1}
+    assert read.count("analytics.events") == 1  # the plain Event: read once, by the consumer's check
+
+
 def test_a_transaction_on_the_loop_holds_about_on_loop_runs_executions_and_few_events():
     """Events of one run each (runs saved one at a time) share a transaction up to `ON_LOOP_EVENTS`; events of many
     runs (a group commit under load) close one once it holds `ON_LOOP_RUNS` executions. Every fact once, in order."""
