@@ -40,7 +40,7 @@ class EventsSettings(BaseModel):
     replication_factor: int = Field(1, ge=1)  # of topics `linkflow kafka ensure-topics` creates
     ensure_topics: bool = True  # the relay creates or corrects the topics when it starts
     # `linkflow up`: the outbox relay and the consumers on the server's loop ("inline"), or in a process of their
-    # own beside it ("process": the second core, ~100 MB more; executors/pipeline_process.py)
+    # own beside it ("process": the second core, ~90 MB more; executors/pipeline_process.py)
     pipeline: Literal["inline", "process"] = "inline"
 
 

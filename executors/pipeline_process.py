@@ -6,7 +6,7 @@ core. With `process` the server starts this process beside it: it relays every t
 and runs every registered consumer, on the same database, on the machine's other core. The server keeps the
 relay of execution.commands and their consumer, since it runs the executions they act on
 (executors/relay.py, `start_event_pipeline`). Requests then no longer meet the pipeline's slices on their loop;
-the price is a second Python process (~100 MB RSS).
+the price is a second Python process (~90 MB RSS).
 
 The process dies with the server (`prctl(PR_SET_PDEATHSIG)`, and it exits if the server is gone when it
 starts); the server restarts it when it dies, after a pause that doubles up to `MAX_RESTART_PAUSE_S`. Delivery is
@@ -31,7 +31,6 @@ from backend.processes import start_process, stop_child
 from backend.settings import get_settings
 
 log = logging.getLogger("linkflow.events.pipeline")
-SERVICE = "event-pipeline"  # its heartbeat's details.service
 PARENT_ENV = "LINKFLOW_PIPELINE_PARENT"  # the server's pid, set by the server for this process only
 FIRST_RESTART_PAUSE_S = 1.0
 MAX_RESTART_PAUSE_S = 30.0
@@ -110,7 +109,7 @@ def main() -> int:
 
 
 async def _until_signalled(started=lambda: None) -> None:
-    from backend.events.consumers import DEAD_LETTERED
+    from backend.events.consumers import DEAD_LETTERED, PIPELINE_PROCESS
     from executors.heartbeat import heartbeat_loop
     from executors.relay import SCOPES, start_event_pipeline
 
@@ -122,7 +121,7 @@ async def _until_signalled(started=lambda: None) -> None:
     # Its heartbeat carries what it dead-lettered: the admin console of the server adds it to its own
     # (backend/admin/queues.py, `dead_letters`).
     beat = asyncio.create_task(heartbeat_loop(stop, "consume", lambda: {
-        "service": SERVICE, "groups": pipeline.services, "skips": list(SCOPES["events"].skip),
+        "service": PIPELINE_PROCESS, "groups": pipeline.services, "skips": list(SCOPES["events"].skip),
         "dead_lettered": dict(DEAD_LETTERED)}))
     started()
     log.info("event pipeline process running", extra={"pid": os.getpid(), "server": os.getppid()})

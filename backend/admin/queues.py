@@ -100,11 +100,13 @@ async def dead_letters(settings: Settings) -> DeadLetters:
 def _pipeline_process_dead_letters() -> Counter[str]:
     """What `linkflow up`'s event pipeline process (LINKFLOW_EVENTS_PIPELINE=process) dead-lettered since it
     started, as its last heartbeat said (every few seconds): its counts live in that process."""
+    from backend.events.consumers import PIPELINE_PROCESS
+
     counts: Counter[str] = Counter()
     with session_scope() as session:
         for details in session.scalars(select(WorkerHeartbeat.details).where(
                 WorkerHeartbeat.role == "consume", WorkerHeartbeat.last_seen_at >= utcnow() - ALIVE_WITHIN)):
-            if details.get("service") == "event-pipeline" and isinstance(details.get("dead_lettered"), dict):
+            if details.get("service") == PIPELINE_PROCESS and isinstance(details.get("dead_lettered"), dict):
                 counts.update({str(k): int(v) for k, v in details["dead_lettered"].items()})
     return counts
 

@@ -30,6 +30,9 @@ MAX_REASON_CHARS = 4000
 # Events this process sent to the DLQ, by consumer: the admin console's count with the in-process bus
 # (where dlq.events has no reader); on Kafka the topic itself is counted.
 DEAD_LETTERED: Counter[str] = Counter()
+# `linkflow up`'s event pipeline in a process of its own (executors/pipeline_process.py): its heartbeat's
+# details.service, with its DEAD_LETTERED counts, which the server's admin console adds to its own
+PIPELINE_PROCESS = "event-pipeline"
 
 
 # Handles a batch at once; returns {position: error} for the events it could not handle (dead-lettered).
