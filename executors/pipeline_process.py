@@ -35,6 +35,7 @@ PARENT_ENV = "LINKFLOW_PIPELINE_PARENT"  # the server's pid, set by the server f
 FIRST_RESTART_PAUSE_S = 1.0
 MAX_RESTART_PAUSE_S = 30.0
 POLL_S = 0.5
+STABLE_S = 60.0  # a process that ran this long before it died is restarted after the first pause again
 STOP_S = 10.0  # SIGTERM, then SIGKILL after this
 
 
@@ -52,6 +53,7 @@ class PipelineProcess:
         self.command = command or [sys.executable, "-m", "executors.pipeline_process"]
         self.child: subprocess.Popen | None = None
         self.restarts = 0
+        self._started = 0.0
         self._stop = asyncio.Event()
         self._watch: asyncio.Task | None = None
 
@@ -63,6 +65,7 @@ class PipelineProcess:
 
     def _spawn(self) -> None:
         self.child = start_process(self.command, env={**os.environ, PARENT_ENV: str(os.getpid())})
+        self._started = time.monotonic()
         log.info("event pipeline process started", extra={"pid": self.child.pid, "restarts": self.restarts})
 
     async def _watching(self) -> None:
@@ -72,7 +75,8 @@ class PipelineProcess:
                 await asyncio.wait_for(self._stop.wait(), POLL_S)
             if self._stop.is_set() or self.child is None or self.child.poll() is None:
                 continue
-            started = time.monotonic()
+            if time.monotonic() - self._started > STABLE_S:  # it had recovered: not a crash loop
+                pause = FIRST_RESTART_PAUSE_S
             log.error("event pipeline process exited; starting it again", extra={
                 "pid": self.child.pid, "exit_status": self.child.returncode, "after_s": pause})
             with contextlib.suppress(TimeoutError):
@@ -81,8 +85,7 @@ class PipelineProcess:
                 return
             self.restarts += 1
             self._spawn()
-            # A process that stays up for a minute has recovered: the next death waits the first pause again.
-            pause = FIRST_RESTART_PAUSE_S if time.monotonic() - started > 60 else min(pause * 2, MAX_RESTART_PAUSE_S)
+            pause = min(pause * 2, MAX_RESTART_PAUSE_S)
 
     async def stop(self) -> int | None:
         """SIGTERM, SIGKILL after `STOP_S`; returns its exit status (None if it never started)."""

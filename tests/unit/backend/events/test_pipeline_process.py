@@ -129,6 +129,23 @@ async def test_the_admin_console_counts_what_the_process_dead_lettered(database_
         await child.stop()
 
 
+@pytest.mark.parametrize(("stable_s", "pauses"), [(60.0, [0.05, 0.1, 0.2]), (0.0, [0.05, 0.05, 0.05])])
+async def test_a_process_that_keeps_dying_waits_longer_each_time_and_one_that_ran_a_while_does_not(
+        monkeypatch, caplog, stable_s, pauses):
+    monkeypatch.setattr(pipeline_process, "FIRST_RESTART_PAUSE_S", 0.05)
+    monkeypatch.setattr(pipeline_process, "POLL_S", 0.01)
+    monkeypatch.setattr(pipeline_process, "STABLE_S", stable_s)
+    child = PipelineProcess([sys.executable, "-c", "import time; time.sleep(0.2)"])
+    caplog.set_level("ERROR", logger="linkflow.events.pipeline")
+    child.start()
+    try:
+        await _until(lambda: child.restarts >= 3, timeout_s=30)
+    finally:
+        await child.stop()
+    said = [record.after_s for record in caplog.records if record.getMessage().startswith("event pipeline process")]
+    assert said[:3] == pauses
+
+
 async def test_stopping_a_process_that_ignores_sigterm_is_bounded(database_made, monkeypatch):
     monkeypatch.setattr(pipeline_process, "STOP_S", 1.0)
     stubborn = [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
